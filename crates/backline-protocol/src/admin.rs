@@ -1,0 +1,73 @@
+//! Administration bodies: accounts, groups and Not Ready reasons.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use utoipa::ToSchema;
+
+use crate::model::{GroupRef, Role};
+
+/// An account as administrators see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub groups: Vec<GroupRef>,
+    pub im_permitted: bool,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct CreateUserRequest {
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    #[serde(default = "default_true")]
+    pub im_permitted: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Only the fields present change.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS, ToSchema)]
+pub struct UpdateUserRequest {
+    #[serde(default)]
+    #[ts(optional)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub password: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub roles: Option<Vec<Role>>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub im_permitted: Option<bool>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub disabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct GroupView {
+    pub id: String,
+    pub name: String,
+    /// Member user ids.
+    pub members: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct CreateGroupRequest {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct CreateStatusReasonRequest {
+    pub code: String,
+    pub label: String,
+}

@@ -1,0 +1,388 @@
+//! Accounts, status, the Team Communicator directory, IM sessions and transcripts.
+//!
+//! Ids are UUIDv7 strings. Timestamps are unix milliseconds (`i64`, a plain
+//! `number` in TypeScript). Sequence numbers start at 1 and have no gaps.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use utoipa::ToSchema;
+
+/// A role an account holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Agent,
+    Supervisor,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "agent" => Some(Role::Agent),
+            "supervisor" => Some(Role::Supervisor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// "My Status". `offline` is never chosen: it is what others see while the
+/// agent has no connected desktop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ready,
+    NotReady,
+    Away,
+    Busy,
+    Offline,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ready => "ready",
+            Status::NotReady => "not_ready",
+            Status::Away => "away",
+            Status::Busy => "busy",
+            Status::Offline => "offline",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        match s {
+            "ready" => Some(Status::Ready),
+            "not_ready" => Some(Status::NotReady),
+            "away" => Some(Status::Away),
+            "busy" => Some(Status::Busy),
+            "offline" => Some(Status::Offline),
+            _ => None,
+        }
+    }
+}
+
+/// A group an account belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct GroupRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// Per-user settings kept on the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct Preferences {
+    /// Text size of the IM view, in percent (50–200).
+    pub zoom: u32,
+}
+
+/// The signed-in account, its status and its stream head.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct Me {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub groups: Vec<GroupRef>,
+    pub im_permitted: bool,
+    /// The status the agent chose (never `offline`).
+    pub status: Status,
+    /// The Not Ready reason code, when `status` is `not_ready`.
+    pub reason: Option<String>,
+    pub preferences: Preferences,
+    /// The latest event-stream seq at the time of the answer.
+    pub head: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct SignInRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct SignInResponse {
+    /// Opaque bearer token; the same value is set as the `backline_session` cookie.
+    pub token: String,
+    /// Unix milliseconds.
+    pub expires_at: i64,
+    pub me: Me,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct SetStatusRequest {
+    pub status: Status,
+    /// Required with `not_ready`: one of the codes of `GET /status-reasons`.
+    #[serde(default)]
+    #[ts(optional)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct SetPreferencesRequest {
+    pub zoom: u32,
+}
+
+/// A Not Ready reason an administrator defined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct StatusReason {
+    pub code: String,
+    pub label: String,
+}
+
+/// The Team Communicator's filter buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DirectoryFilter {
+    #[default]
+    All,
+    Agents,
+    Groups,
+    Favourites,
+    Recent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    User,
+    Group,
+}
+
+/// What the caller may do with a directory target, as the server decides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetAction {
+    /// *Send an Instant Message*: both sides hold the IM permission.
+    SendIm,
+    AddFavourite,
+    RemoveFavourite,
+}
+
+/// One Team Communicator result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct DirectoryEntry {
+    pub kind: TargetKind,
+    pub id: String,
+    pub display_name: String,
+    /// Users only.
+    pub username: Option<String>,
+    /// Group names of a user.
+    pub groups: Vec<String>,
+    /// Effective status of a user (`offline` without a connected desktop).
+    pub status: Option<Status>,
+    pub reason: Option<String>,
+    /// Number of members of a group.
+    pub member_count: Option<u32>,
+    pub favourite: bool,
+    pub actions: Vec<TargetAction>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct DirectoryResponse {
+    pub entries: Vec<DirectoryEntry>,
+}
+
+/// A colleague's effective status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct PresenceView {
+    pub user_id: String,
+    pub status: Status,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    NotConnected,
+    Inviting,
+    Connected,
+    Ended,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ParticipantState {
+    /// Invitation pending (it may have timed out: see `invite_timed_out`).
+    Invited,
+    Joined,
+    Rejected,
+    Cancelled,
+    Left,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ParticipantRole {
+    Initiator,
+    Invitee,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct ParticipantView {
+    pub user_id: String,
+    pub display_name: String,
+    pub role: ParticipantRole,
+    pub state: ParticipantState,
+    /// The invitation was not answered within the time-out; it stays pending.
+    pub invite_timed_out: bool,
+    /// Stable per-session colour slot (0, 1, 2 …) for the transcript.
+    pub color: u32,
+    /// Highest seq this participant marked delivered / read.
+    pub delivered_seq: u64,
+    pub read_seq: u64,
+}
+
+/// An IM session as one participant sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct SessionView {
+    pub id: String,
+    pub state: SessionState,
+    pub created_by: String,
+    pub created_at: i64,
+    pub ended_at: Option<i64>,
+    pub ended_by: Option<String>,
+    pub participants: Vec<ParticipantView>,
+    /// Seq of the latest transcript entry.
+    pub last_seq: u64,
+    /// Messages from others after the caller's read mark.
+    pub unread: u32,
+    /// The latest message, for previews and notifications.
+    pub last_message: Option<TranscriptEntry>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    Message,
+    Invited,
+    Joined,
+    Rejected,
+    Cancelled,
+    TimedOut,
+    Left,
+    Ended,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Message => "message",
+            EntryKind::Invited => "invited",
+            EntryKind::Joined => "joined",
+            EntryKind::Rejected => "rejected",
+            EntryKind::Cancelled => "cancelled",
+            EntryKind::TimedOut => "timed_out",
+            EntryKind::Left => "left",
+            EntryKind::Ended => "ended",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EntryKind> {
+        Some(match s {
+            "message" => EntryKind::Message,
+            "invited" => EntryKind::Invited,
+            "joined" => EntryKind::Joined,
+            "rejected" => EntryKind::Rejected,
+            "cancelled" => EntryKind::Cancelled,
+            "timed_out" => EntryKind::TimedOut,
+            "left" => EntryKind::Left,
+            "ended" => EntryKind::Ended,
+            _ => return None,
+        })
+    }
+}
+
+/// One committed transcript entry: a message or a system event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct TranscriptEntry {
+    pub session_id: String,
+    pub seq: u64,
+    pub ts: i64,
+    pub kind: EntryKind,
+    /// Who wrote the message or caused the event.
+    pub actor_id: String,
+    pub actor_name: String,
+    /// For `invited`, `joined`, `rejected`, `timed_out`, `left`: whom it concerns.
+    pub subject_id: Option<String>,
+    pub subject_name: Option<String>,
+    /// Message text (messages only).
+    pub text: Option<String>,
+    /// The sender's idempotency key (messages only).
+    pub client_msg_id: Option<String>,
+}
+
+/// A message to send.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct NewMessage {
+    pub client_msg_id: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct CreateSessionRequest {
+    /// The user to invite.
+    pub target_id: String,
+    /// Idempotency key: retrying with the same value returns the same session.
+    #[serde(default)]
+    #[ts(optional)]
+    pub client_id: Option<String>,
+    /// Travels inside the invitation.
+    #[serde(default)]
+    #[ts(optional)]
+    pub first_message: Option<NewMessage>,
+    /// Start `not_connected`; the first message sent invites the target.
+    #[serde(default)]
+    pub defer_invite: bool,
+}
+
+/// The answer to a committed send.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct MessageAck {
+    pub session_id: String,
+    pub client_msg_id: String,
+    pub seq: u64,
+    pub ts: i64,
+    /// True when this send was a retry of one already committed.
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct TranscriptPage {
+    pub entries: Vec<TranscriptEntry>,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MarkKind {
+    Delivered,
+    Read,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct MarkRequest {
+    pub kind: MarkKind,
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TypingState {
+    Composing,
+    Paused,
+}
+
+/// `GET /healthz` and `/readyz`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct Health {
+    pub status: String,
+}

@@ -1,0 +1,249 @@
+// Generated from crates/backline-protocol by `UPDATE_GENERATED=1 cargo test -p backline-protocol`.
+// Do not edit by hand.
+
+export type ErrorCode = "malformed_request" | "unknown_frame_type" | "invalid_request" | "empty_message" | "message_too_large" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "account_disabled" | "forbidden" | "im_not_permitted" | "not_participant" | "origin_not_allowed" | "user_not_found" | "group_not_found" | "session_not_found" | "not_found" | "session_ended" | "invalid_state" | "already_exists" | "idempotency_conflict" | "rate_limited" | "resume_gap" | "slow_consumer" | "unavailable" | "shutting_down" | "internal";
+
+export type ErrorBody = { code: ErrorCode, message: string, };
+
+export type Role = "agent" | "supervisor" | "admin";
+
+export type Status = "ready" | "not_ready" | "away" | "busy" | "offline";
+
+export type GroupRef = { id: string, name: string, };
+
+export type Preferences = { 
+/**
+ * Text size of the IM view, in percent (50–200).
+ */
+zoom: number, };
+
+export type Me = { id: string, username: string, display_name: string, roles: Array<Role>, groups: Array<GroupRef>, im_permitted: boolean, 
+/**
+ * The status the agent chose (never `offline`).
+ */
+status: Status, 
+/**
+ * The Not Ready reason code, when `status` is `not_ready`.
+ */
+reason: string | null, preferences: Preferences, 
+/**
+ * The latest event-stream seq at the time of the answer.
+ */
+head: number, };
+
+export type SignInRequest = { username: string, password: string, };
+
+export type SignInResponse = { 
+/**
+ * Opaque bearer token; the same value is set as the `backline_session` cookie.
+ */
+token: string, 
+/**
+ * Unix milliseconds.
+ */
+expires_at: number, me: Me, };
+
+export type SetStatusRequest = { status: Status, 
+/**
+ * Required with `not_ready`: one of the codes of `GET /status-reasons`.
+ */
+reason?: string, };
+
+export type SetPreferencesRequest = { zoom: number, };
+
+export type StatusReason = { code: string, label: string, };
+
+export type DirectoryFilter = "all" | "agents" | "groups" | "favourites" | "recent";
+
+export type TargetKind = "user" | "group";
+
+export type TargetAction = "send_im" | "add_favourite" | "remove_favourite";
+
+export type DirectoryEntry = { kind: TargetKind, id: string, display_name: string, 
+/**
+ * Users only.
+ */
+username: string | null, 
+/**
+ * Group names of a user.
+ */
+groups: Array<string>, 
+/**
+ * Effective status of a user (`offline` without a connected desktop).
+ */
+status: Status | null, reason: string | null, 
+/**
+ * Number of members of a group.
+ */
+member_count: number | null, favourite: boolean, actions: Array<TargetAction>, };
+
+export type DirectoryResponse = { entries: Array<DirectoryEntry>, };
+
+export type PresenceView = { user_id: string, status: Status, reason: string | null, };
+
+export type SessionState = "not_connected" | "inviting" | "connected" | "ended";
+
+export type ParticipantState = "invited" | "joined" | "rejected" | "cancelled" | "left";
+
+export type ParticipantRole = "initiator" | "invitee";
+
+export type ParticipantView = { user_id: string, display_name: string, role: ParticipantRole, state: ParticipantState, 
+/**
+ * The invitation was not answered within the time-out; it stays pending.
+ */
+invite_timed_out: boolean, 
+/**
+ * Stable per-session colour slot (0, 1, 2 …) for the transcript.
+ */
+color: number, 
+/**
+ * Highest seq this participant marked delivered / read.
+ */
+delivered_seq: number, read_seq: number, };
+
+export type SessionView = { id: string, state: SessionState, created_by: string, created_at: number, ended_at: number | null, ended_by: string | null, participants: Array<ParticipantView>, 
+/**
+ * Seq of the latest transcript entry.
+ */
+last_seq: number, 
+/**
+ * Messages from others after the caller's read mark.
+ */
+unread: number, 
+/**
+ * The latest message, for previews and notifications.
+ */
+last_message: TranscriptEntry | null, };
+
+export type EntryKind = "message" | "invited" | "joined" | "rejected" | "cancelled" | "timed_out" | "left" | "ended";
+
+export type TranscriptEntry = { session_id: string, seq: number, ts: number, kind: EntryKind, 
+/**
+ * Who wrote the message or caused the event.
+ */
+actor_id: string, actor_name: string, 
+/**
+ * For `invited`, `joined`, `rejected`, `timed_out`, `left`: whom it concerns.
+ */
+subject_id: string | null, subject_name: string | null, 
+/**
+ * Message text (messages only).
+ */
+text: string | null, 
+/**
+ * The sender's idempotency key (messages only).
+ */
+client_msg_id: string | null, };
+
+export type NewMessage = { client_msg_id: string, text: string, };
+
+export type CreateSessionRequest = { 
+/**
+ * The user to invite.
+ */
+target_id: string, 
+/**
+ * Idempotency key: retrying with the same value returns the same session.
+ */
+client_id?: string, 
+/**
+ * Travels inside the invitation.
+ */
+first_message?: NewMessage, 
+/**
+ * Start `not_connected`; the first message sent invites the target.
+ */
+defer_invite: boolean, };
+
+export type MessageAck = { session_id: string, client_msg_id: string, seq: number, ts: number, 
+/**
+ * True when this send was a retry of one already committed.
+ */
+duplicate: boolean, };
+
+export type TranscriptPage = { entries: Array<TranscriptEntry>, has_more: boolean, };
+
+export type MarkKind = "delivered" | "read";
+
+export type MarkRequest = { kind: MarkKind, seq: number, };
+
+export type TypingState = "composing" | "paused";
+
+export type Health = { status: string, };
+
+export type EventBody = { "kind": "session", session: SessionView, } | { "kind": "transcript", session_id: string, entry: TranscriptEntry, } | { "kind": "mark", session_id: string, user_id: string, mark: MarkKind, seq: number, } | { "kind": "session_removed", session_id: string, } | { "kind": "status", status: Status, reason: string | null, } | { "kind": "preferences", zoom: number, };
+
+export type StreamEvent = { 
+/**
+ * Per-user sequence number: 1, 2, 3 … without gaps.
+ */
+seq: number, 
+/**
+ * Unix milliseconds when the event was committed.
+ */
+ts: number, event: EventBody, };
+
+export type EventPage = { events: Array<StreamEvent>, head: number, };
+
+export type ClientFrame = { "type": "hello", token?: string, 
+/**
+ * The last stream seq this desktop processed; omit to start at the head.
+ */
+last_seq?: number, } | { "type": "send", rid: string, session_id: string, client_msg_id: string, text: string, } | { "type": "typing", session_id: string, state: TypingState, } | { "type": "mark", rid?: string, session_id: string, kind: MarkKind, seq: number, } | { "type": "watch", user_ids: Array<string>, } | { "type": "ping", rid?: string, };
+
+export type ServerFrame = { "type": "welcome", me: Me, 
+/**
+ * Latest stream seq when the connection was authenticated.
+ */
+head: number, 
+/**
+ * Id of the node serving this connection.
+ */
+node: string, } | { "type": "event", seq: number, ts: number, event: EventBody, } | { "type": "resume_gap", oldest: number, head: number, } | { "type": "presence", user_id: string, status: Status, reason: string | null, } | { "type": "typing", session_id: string, user_id: string, state: TypingState, } | { "type": "ack", rid: string, ack: MessageAck, } | { "type": "ok", rid: string, } | { "type": "pong", rid: string | null, } | { "type": "error", rid: string | null, code: ErrorCode, message: string, };
+
+export type UserView = { id: string, username: string, display_name: string, roles: Array<Role>, groups: Array<GroupRef>, im_permitted: boolean, disabled: boolean, };
+
+export type CreateUserRequest = { username: string, display_name: string, password: string, roles: Array<Role>, im_permitted: boolean, };
+
+export type UpdateUserRequest = { display_name?: string, password?: string, roles?: Array<Role>, im_permitted?: boolean, disabled?: boolean, };
+
+export type GroupView = { id: string, name: string, 
+/**
+ * Member user ids.
+ */
+members: Array<string>, };
+
+export type CreateGroupRequest = { name: string, };
+
+export type CreateStatusReasonRequest = { code: string, label: string, };
+
+export const ERROR_CODES: readonly ErrorCode[] = [
+  "malformed_request",
+  "unknown_frame_type",
+  "invalid_request",
+  "empty_message",
+  "message_too_large",
+  "payload_too_large",
+  "unauthenticated",
+  "session_expired",
+  "invalid_credentials",
+  "account_disabled",
+  "forbidden",
+  "im_not_permitted",
+  "not_participant",
+  "origin_not_allowed",
+  "user_not_found",
+  "group_not_found",
+  "session_not_found",
+  "not_found",
+  "session_ended",
+  "invalid_state",
+  "already_exists",
+  "idempotency_conflict",
+  "rate_limited",
+  "resume_gap",
+  "slow_consumer",
+  "unavailable",
+  "shutting_down",
+  "internal",
+];
