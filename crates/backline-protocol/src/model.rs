@@ -211,6 +211,8 @@ pub enum SessionState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ParticipantState {
+    /// Named in a session that has not sent its invitation yet (`not_connected`).
+    NotInvited,
     /// Invitation pending (it may have timed out: see `invite_timed_out`).
     Invited,
     Joined,

@@ -1,1 +1,165 @@
-//! placeholder
+//! Backline's use cases and runtime state.
+//!
+//! [`Backline`] is the one handle the server holds: it owns the store, the
+//! hub of live connections, the bus and the limits, and its methods are the
+//! use cases, grouped by area in the modules below. Handlers call these
+//! methods; only `backline-store` contains SQL.
+//!
+//! Every write follows the commit rule: validate, then one store write that
+//! appends transcript entries and stream events in one transaction, then —
+//! in the writer's post-commit hook, in commit order — publish the events.
+//!
+//! Layout, in reading order: [`error`], [`config`], [`hub`], [`bus`],
+//! [`stream`] (event append and replay), [`auth`], [`accounts`],
+//! [`directory`], [`sessions`], [`workers`], [`text`].
+
+pub mod accounts;
+pub mod auth;
+pub mod bus;
+pub mod config;
+pub mod directory;
+pub mod error;
+pub mod hub;
+pub mod sessions;
+pub mod stream;
+pub mod text;
+pub mod workers;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use backline_store::{Store, StoreError};
+use futures::future::BoxFuture;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use sqlx::AnyConnection;
+
+pub use config::ServiceConfig;
+pub use error::{Result, ServiceError};
+
+use crate::bus::{Bus, BusMessage};
+use crate::hub::Hub;
+
+/// The handle every handler holds. Cheap to clone.
+#[derive(Clone)]
+pub struct Backline {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: ServiceConfig,
+    store: Store,
+    hub: Arc<Hub>,
+    bus: Bus,
+    limiter: DefaultKeyedRateLimiter<String>,
+    shutdown: tokio_util::sync::CancellationToken,
+}
+
+impl Backline {
+    /// Builds the service over an open store, with a local or NATS bus.
+    pub async fn new(config: ServiceConfig, store: Store) -> anyhow::Result<Backline> {
+        let hub = Arc::new(Hub::new(config.outbound_queue));
+        let bus = match &config.nats_url {
+            Some(url) => Bus::nats(&config.node_id, hub.clone(), url, &config.nats_subject_prefix).await?,
+            None => Bus::local(&config.node_id, hub.clone()),
+        };
+        let rate = NonZeroU32::new(config.rate_per_second.max(1)).expect("positive");
+        let burst = NonZeroU32::new(config.rate_burst.max(1)).expect("positive");
+        let limiter = RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst));
+        Ok(Backline {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                hub,
+                bus,
+                limiter,
+                shutdown: tokio_util::sync::CancellationToken::new(),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.inner.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.inner.hub
+    }
+
+    pub fn bus(&self) -> &Bus {
+        &self.inner.bus
+    }
+
+    /// Cancelled when the server begins to shut down.
+    pub fn shutdown_token(&self) -> &tokio_util::sync::CancellationToken {
+        &self.inner.shutdown
+    }
+
+    /// Refuses the request when the user has used up their rate.
+    pub(crate) fn check_rate(&self, user_id: &str) -> Result<()> {
+        match self.inner.limiter.check_key(&user_id.to_owned()) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                ));
+                Err(error::err(
+                    backline_protocol::ErrorCode::RateLimited,
+                    format!("too many requests: retry in {} ms", wait.as_millis().max(1)),
+                ))
+            }
+        }
+    }
+
+    /// Runs one write in the group-commit writer and publishes the bus
+    /// messages it produced right after the commit, in commit order.
+    pub(crate) async fn commit<T, F>(&self, write: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<(T, Vec<BusMessage>)>>
+            + Send
+            + 'static,
+    {
+        let bus = self.inner.bus.clone();
+        let outcome = self
+            .inner
+            .store
+            .write_then(
+                Box::new(move |conn| {
+                    Box::pin(async move {
+                        // Any error rolls the write back (its savepoint); it
+                        // travels out through the store as its code and message.
+                        write(conn).await.map_err(|error| {
+                            if !matches!(error, ServiceError::Client { .. }) {
+                                tracing::error!(error.message = %error, error.cause_chain = ?error, "write failed");
+                            }
+                            StoreError::Rejected(
+                                serde_json::to_string(&(error.code(), error.public_message()))
+                                    .unwrap_or_default(),
+                            )
+                        })
+                    })
+                }),
+                Box::new(move |(_, msgs): &mut (T, Vec<BusMessage>)| {
+                    let msgs = std::mem::take(msgs);
+                    if !msgs.is_empty() {
+                        bus.publish(msgs);
+                    }
+                }),
+            )
+            .await;
+        match outcome {
+            Ok((value, _)) => Ok(value),
+            Err(StoreError::Rejected(text)) => {
+                match serde_json::from_str::<(backline_protocol::ErrorCode, String)>(&text) {
+                    Ok((code, message)) => Err(ServiceError::new(code, message)),
+                    Err(_) => Err(ServiceError::new(backline_protocol::ErrorCode::Unavailable, text)),
+                }
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+}

@@ -1,0 +1,387 @@
+//! Accounts, groups, Not Ready reasons, "My Status", preferences and presence.
+
+use backline_protocol::admin::{CreateUserRequest, GroupView, UpdateUserRequest, UserView};
+use backline_protocol::events::EventBody;
+use backline_protocol::model::{GroupRef, Me, Preferences, PresenceView, Role, Status, StatusReason};
+use backline_protocol::ErrorCode;
+use backline_store::rows::UserRow;
+use backline_store::{groups, now_ms, users};
+
+use crate::auth::{format_roles, hash_password, Account};
+use crate::bus::BusMessage;
+use crate::error::{err, Result};
+use crate::stream::emit;
+use crate::text::fold;
+use crate::Backline;
+
+fn validate_username(username: &str) -> Result<()> {
+    let ok = (1..=64).contains(&username.len())
+        && username
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(err(
+            ErrorCode::InvalidRequest,
+            "username: 1 to 64 characters among a-z, 0-9, '.', '_' and '-'",
+        ))
+    }
+}
+
+fn validate_display_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(err(ErrorCode::InvalidRequest, "display_name: 1 to 100 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+fn validate_password(password: &str) -> Result<()> {
+    if password.chars().count() < 8 || password.len() > 1024 {
+        return Err(err(ErrorCode::InvalidRequest, "password: at least 8 characters"));
+    }
+    Ok(())
+}
+
+pub(crate) fn user_search_key(display_name: &str, username: &str) -> String {
+    fold(&format!("{display_name} {username}"))
+}
+
+fn user_view(row: &UserRow, groups: Vec<GroupRef>) -> UserView {
+    let account = Account::from_row(row);
+    UserView {
+        id: account.id,
+        username: account.username,
+        display_name: account.display_name,
+        roles: account.roles,
+        groups,
+        im_permitted: account.im_permitted,
+        disabled: account.disabled,
+    }
+}
+
+fn group_refs(rows: Vec<backline_store::rows::GroupRow>) -> Vec<GroupRef> {
+    rows.into_iter().map(|g| GroupRef { id: g.id, name: g.name }).collect()
+}
+
+/// The stored status of a row (never `offline`).
+pub(crate) fn chosen_status(row: &UserRow) -> Status {
+    Status::parse(&row.status).unwrap_or(Status::NotReady)
+}
+
+impl Backline {
+    /// What others see: the chosen status while a desktop is connected, else `offline`.
+    pub(crate) fn effective_status(&self, row: &UserRow) -> (Status, Option<String>) {
+        if self.hub().is_online(&row.id) {
+            let status = chosen_status(row);
+            let reason = if status == Status::NotReady { row.status_reason.clone() } else { None };
+            (status, reason)
+        } else {
+            (Status::Offline, None)
+        }
+    }
+
+    /// Creates an account (admin API and CLI).
+    pub async fn create_user(&self, request: CreateUserRequest) -> Result<UserView> {
+        let username = request.username.trim().to_owned();
+        validate_username(&username)?;
+        let display_name = validate_display_name(&request.display_name)?;
+        validate_password(&request.password)?;
+        let roles = if request.roles.is_empty() { vec![Role::Agent] } else { request.roles.clone() };
+        let hash = hash_password(request.password.clone()).await?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let im_permitted = request.im_permitted;
+        let row = {
+            let id = id.clone();
+            let username = username.clone();
+            self.commit(move |conn| {
+                Box::pin(async move {
+                    if users::get_by_username(&mut *conn, &username).await?.is_some() {
+                        return Err(err(ErrorCode::AlreadyExists, format!("username {username:?} is taken")));
+                    }
+                    users::insert(
+                        conn,
+                        users::NewUser {
+                            id: &id,
+                            username: &username,
+                            display_name: &display_name,
+                            search_key: &user_search_key(&display_name, &username),
+                            password_hash: &hash,
+                            roles: &format_roles(&roles),
+                            im_permitted,
+                            created_at: now_ms(),
+                        },
+                    )
+                    .await?;
+                    let row = users::get(&mut *conn, &id).await?.ok_or_else(|| err(ErrorCode::Internal, "lost"))?;
+                    Ok((row, Vec::new()))
+                })
+            })
+            .await?
+        };
+        Ok(user_view(&row, Vec::new()))
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<UserView>> {
+        let rows = users::list(self.store().reader()).await?;
+        let memberships = groups::memberships(self.store().reader()).await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let refs = memberships
+                    .iter()
+                    .filter(|(user, _, _)| *user == row.id)
+                    .map(|(_, id, name)| GroupRef { id: id.clone(), name: name.clone() })
+                    .collect();
+                user_view(row, refs)
+            })
+            .collect())
+    }
+
+    /// Finds an account by id or username.
+    pub async fn find_user(&self, id_or_username: &str) -> Result<UserRow> {
+        if let Some(row) = users::get(self.store().reader(), id_or_username).await? {
+            return Ok(row);
+        }
+        users::get_by_username(self.store().reader(), id_or_username)
+            .await?
+            .ok_or_else(|| err(ErrorCode::UserNotFound, format!("no account {id_or_username:?}")))
+    }
+
+    pub async fn user_view(&self, id: &str) -> Result<UserView> {
+        let row = self.find_user(id).await?;
+        let refs = group_refs(groups::of_user(self.store().reader(), &row.id).await?);
+        Ok(user_view(&row, refs))
+    }
+
+    /// Changes the fields present in `request`.
+    pub async fn update_user(&self, id: &str, request: UpdateUserRequest) -> Result<UserView> {
+        let row = self.find_user(id).await?;
+        let display_name = request.display_name.as_deref().map(validate_display_name).transpose()?;
+        let hash = match &request.password {
+            Some(password) => {
+                validate_password(password)?;
+                Some(hash_password(password.clone()).await?)
+            }
+            None => None,
+        };
+        let user_id = row.id.clone();
+        let username = row.username.clone();
+        let disable = request.disabled == Some(true);
+        let req = request.clone();
+        self.commit(move |conn| {
+            Box::pin(async move {
+                if let Some(name) = &display_name {
+                    users::set_profile(conn, &user_id, name, &user_search_key(name, &username)).await?;
+                }
+                if let Some(hash) = &hash {
+                    users::set_password(conn, &user_id, hash).await?;
+                }
+                if let Some(roles) = &req.roles {
+                    users::set_roles(conn, &user_id, &format_roles(roles)).await?;
+                }
+                if let Some(value) = req.im_permitted {
+                    users::set_im_permitted(conn, &user_id, value).await?;
+                }
+                if let Some(value) = req.disabled {
+                    users::set_disabled(conn, &user_id, value).await?;
+                }
+                Ok(((), Vec::new()))
+            })
+        })
+        .await?;
+        if disable || request.password.is_some() {
+            self.sign_out_everywhere(&row.id).await?;
+        }
+        self.user_view(&row.id).await
+    }
+
+    pub async fn create_group(&self, name: &str) -> Result<GroupView> {
+        let name = name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(err(ErrorCode::InvalidRequest, "name: 1 to 100 characters"));
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let group_id = id.clone();
+        let group_name = name.clone();
+        self.commit(move |conn| {
+            Box::pin(async move {
+                match groups::insert(conn, &group_id, &group_name, &fold(&group_name), now_ms()).await {
+                    Err(backline_store::StoreError::Conflict(_)) => {
+                        Err(err(ErrorCode::AlreadyExists, format!("group {group_name:?} exists")))
+                    }
+                    other => other.map(|_| ((), Vec::new())).map_err(Into::into),
+                }
+            })
+        })
+        .await?;
+        Ok(GroupView { id, name, members: Vec::new() })
+    }
+
+    pub async fn list_groups(&self) -> Result<Vec<GroupView>> {
+        let mut out = Vec::new();
+        for group in groups::list(self.store().reader()).await? {
+            let members = groups::members(self.store().reader(), &group.id).await?;
+            out.push(GroupView { id: group.id, name: group.name, members });
+        }
+        Ok(out)
+    }
+
+    /// Finds a group by id or name.
+    pub async fn find_group(&self, id_or_name: &str) -> Result<backline_store::rows::GroupRow> {
+        if let Some(group) = groups::get(self.store().reader(), id_or_name).await? {
+            return Ok(group);
+        }
+        groups::list(self.store().reader())
+            .await?
+            .into_iter()
+            .find(|g| g.name == id_or_name)
+            .ok_or_else(|| err(ErrorCode::GroupNotFound, format!("no group {id_or_name:?}")))
+    }
+
+    pub async fn set_group_member(&self, group: &str, user: &str, member: bool) -> Result<()> {
+        let group = self.find_group(group).await?;
+        let user = self.find_user(user).await?;
+        self.commit(move |conn| {
+            Box::pin(async move {
+                if member {
+                    groups::add_member(conn, &group.id, &user.id).await?;
+                } else {
+                    groups::remove_member(conn, &group.id, &user.id).await?;
+                }
+                Ok(((), Vec::new()))
+            })
+        })
+        .await
+    }
+
+    pub async fn status_reasons(&self) -> Result<Vec<StatusReason>> {
+        Ok(users::reasons(self.store().reader())
+            .await?
+            .into_iter()
+            .map(|r| StatusReason { code: r.code, label: r.label })
+            .collect())
+    }
+
+    pub async fn create_status_reason(&self, code: &str, label: &str) -> Result<StatusReason> {
+        let code = code.trim().to_owned();
+        let label = label.trim().to_owned();
+        if code.is_empty() || code.len() > 64 || label.is_empty() || label.chars().count() > 100 {
+            return Err(err(ErrorCode::InvalidRequest, "code: 1 to 64 bytes; label: 1 to 100 characters"));
+        }
+        let (c, l) = (code.clone(), label.clone());
+        self.commit(move |conn| {
+            Box::pin(async move {
+                match users::insert_reason(conn, &c, &l).await {
+                    Err(backline_store::StoreError::Conflict(_)) => {
+                        Err(err(ErrorCode::AlreadyExists, format!("reason {c:?} exists")))
+                    }
+                    other => other.map(|_| ((), Vec::new())).map_err(Into::into),
+                }
+            })
+        })
+        .await?;
+        Ok(StatusReason { code, label })
+    }
+
+    /// The signed-in account's own view.
+    pub async fn me(&self, user_id: &str) -> Result<Me> {
+        let row = users::get(self.store().reader(), user_id)
+            .await?
+            .ok_or_else(|| err(ErrorCode::UserNotFound, "account not found"))?;
+        let refs = group_refs(groups::of_user(self.store().reader(), user_id).await?);
+        let account = Account::from_row(&row);
+        let status = chosen_status(&row);
+        Ok(Me {
+            id: account.id,
+            username: account.username,
+            display_name: account.display_name,
+            roles: account.roles,
+            groups: refs,
+            im_permitted: account.im_permitted,
+            status,
+            reason: if status == Status::NotReady { row.status_reason.clone() } else { None },
+            preferences: Preferences { zoom: row.zoom as u32 },
+            head: row.stream_head as u64,
+        })
+    }
+
+    /// "My Status": stores the choice, tells the user's other tabs (stream) and watchers (presence).
+    pub async fn set_status(&self, account: &Account, status: Status, reason: Option<String>) -> Result<Me> {
+        if status == Status::Offline {
+            return Err(err(ErrorCode::InvalidRequest, "status: offline cannot be chosen; it means no desktop is connected"));
+        }
+        let reason = match (status, reason) {
+            (Status::NotReady, Some(code)) => {
+                if !self.status_reasons().await?.iter().any(|r| r.code == code) {
+                    return Err(err(ErrorCode::InvalidRequest, format!("reason: {code:?} is not a Not Ready reason")));
+                }
+                Some(code)
+            }
+            (Status::NotReady, None) => None,
+            (_, Some(_)) => {
+                return Err(err(ErrorCode::InvalidRequest, "reason: only Not Ready takes a reason"));
+            }
+            (_, None) => None,
+        };
+        let user_id = account.id.clone();
+        let online = self.hub().is_online(&user_id);
+        self.commit(move |conn| {
+            Box::pin(async move {
+                users::set_status(conn, &user_id, status.as_str(), reason.as_deref()).await?;
+                let mut out = Vec::new();
+                let body = EventBody::Status { status, reason: reason.clone() };
+                emit(conn, &mut out, &user_id, now_ms(), &body).await?;
+                if online {
+                    out.push(BusMessage::Presence { user: user_id.clone(), status, reason });
+                }
+                Ok(((), out))
+            })
+        })
+        .await?;
+        self.me(&account.id).await
+    }
+
+    pub async fn set_preferences(&self, account: &Account, zoom: u32) -> Result<Me> {
+        if !(50..=200).contains(&zoom) {
+            return Err(err(ErrorCode::InvalidRequest, "zoom: 50 to 200 (percent)"));
+        }
+        let user_id = account.id.clone();
+        self.commit(move |conn| {
+            Box::pin(async move {
+                users::set_zoom(conn, &user_id, zoom as i64).await?;
+                let mut out = Vec::new();
+                emit(conn, &mut out, &user_id, now_ms(), &EventBody::Preferences { zoom }).await?;
+                Ok(((), out))
+            })
+        })
+        .await?;
+        self.me(&account.id).await
+    }
+
+    /// Effective statuses of some users.
+    pub async fn presence(&self, ids: &[String]) -> Result<Vec<PresenceView>> {
+        let rows = users::get_many(self.store().reader(), ids).await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let (status, reason) = self.effective_status(row);
+                PresenceView { user_id: row.id.clone(), status, reason }
+            })
+            .collect())
+    }
+
+    /// Announces a user's effective status after their connectedness changed on this node.
+    pub async fn announce_presence(&self, user_id: &str, online_here: bool) {
+        let row = match users::get(self.store().reader(), user_id).await {
+            Ok(Some(row)) => row,
+            _ => return,
+        };
+        let (status, reason) = self.effective_status(&row);
+        self.bus().publish(vec![
+            BusMessage::Online { user: user_id.to_owned(), online: online_here },
+            BusMessage::Presence { user: user_id.to_owned(), status, reason },
+        ]);
+    }
+}

@@ -1,0 +1,147 @@
+//! Fan-out between nodes.
+//!
+//! Every committed change is applied to this node's [`Hub`] at once and, with
+//! NATS, published on `<prefix>.fanout` for the other nodes, tagged with this
+//! node's id so that no node delivers its own messages twice. Core NATS is
+//! at-most-once; that is enough because the store, not the bus, is the source
+//! of truth: a desktop that misses a bus message sees a seq gap at the next
+//! event and fills it from the store, or resumes from the store on reconnect.
+
+use std::sync::Arc;
+
+use backline_protocol::model::Status;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::hub::Hub;
+
+/// What crosses the bus (the cluster format, versioned apart from the wire protocol).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum BusMessage {
+    /// A stored stream event for one user.
+    Event { user: String, seq: u64, frame: String },
+    /// An ephemeral frame for some users' connections.
+    Frame { users: Vec<String>, frame: String },
+    /// A user's effective status changed.
+    Presence {
+        user: String,
+        status: Status,
+        reason: Option<String>,
+    },
+    /// A user's connectedness on the origin node changed.
+    Online { user: String, online: bool },
+    /// Close every connection of a user (signed out everywhere, disabled).
+    Kill { user: String },
+}
+
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    v: u8,
+    origin: String,
+    msgs: Vec<BusMessage>,
+}
+
+/// Local delivery plus, optionally, NATS.
+#[derive(Clone)]
+pub struct Bus {
+    node: Arc<str>,
+    hub: Arc<Hub>,
+    nats: Option<mpsc::UnboundedSender<Vec<BusMessage>>>,
+}
+
+impl Bus {
+    /// A bus for one node without peers.
+    pub fn local(node: &str, hub: Arc<Hub>) -> Bus {
+        Bus {
+            node: Arc::from(node),
+            hub,
+            nats: None,
+        }
+    }
+
+    /// Connects to NATS and starts the publisher and subscriber tasks.
+    pub async fn nats(node: &str, hub: Arc<Hub>, url: &str, prefix: &str) -> anyhow::Result<Bus> {
+        let client = async_nats::connect(url).await?;
+        let subject = format!("{prefix}.fanout");
+        let mut subscriber = client.subscribe(subject.clone()).await?;
+        client.flush().await?;
+        let (sender, mut receiver) = mpsc::unbounded_channel::<Vec<BusMessage>>();
+        let origin = node.to_owned();
+        let publisher = client.clone();
+        let publish_subject = subject.clone();
+        // One task publishes, so messages leave in the order they were committed.
+        tokio::spawn(async move {
+            while let Some(msgs) = receiver.recv().await {
+                let envelope = Envelope {
+                    v: 1,
+                    origin: origin.clone(),
+                    msgs,
+                };
+                match serde_json::to_vec(&envelope) {
+                    Ok(bytes) => {
+                        if let Err(error) = publisher.publish(publish_subject.clone(), bytes.into()).await {
+                            tracing::warn!(error.message = %error, "nats publish failed");
+                        }
+                    }
+                    Err(error) => tracing::error!(error.message = %error, "bus encode failed"),
+                }
+            }
+        });
+        let me = node.to_owned();
+        let local_hub = hub.clone();
+        tokio::spawn(async move {
+            while let Some(message) = subscriber.next().await {
+                let Ok(envelope) = serde_json::from_slice::<Envelope>(&message.payload) else {
+                    tracing::warn!("undecodable bus message ignored");
+                    continue;
+                };
+                if envelope.origin == me || envelope.v != 1 {
+                    continue;
+                }
+                for msg in &envelope.msgs {
+                    apply(&local_hub, &envelope.origin, msg);
+                }
+            }
+        });
+        Ok(Bus {
+            node: Arc::from(node),
+            hub,
+            nats: Some(sender),
+        })
+    }
+
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Applies the messages on this node and sends them to the others.
+    pub fn publish(&self, msgs: Vec<BusMessage>) {
+        for msg in &msgs {
+            // This node's own connectedness is known from its hub directly.
+            if !matches!(msg, BusMessage::Online { .. }) {
+                apply(&self.hub, &self.node, msg);
+            }
+        }
+        if let Some(nats) = &self.nats {
+            let _ = nats.send(msgs);
+        }
+    }
+}
+
+fn apply(hub: &Hub, origin: &str, msg: &BusMessage) {
+    match msg {
+        BusMessage::Event { user, seq, frame } => {
+            hub.deliver_event(user, *seq, &Arc::from(frame.as_str()));
+        }
+        BusMessage::Frame { users, frame } => hub.deliver_frame(users, &Arc::from(frame.as_str())),
+        BusMessage::Presence {
+            user,
+            status,
+            reason,
+        } => hub.deliver_presence(user, *status, reason.clone()),
+        BusMessage::Online { user, online } => hub.set_remote_online(user, origin, *online),
+        BusMessage::Kill { user } => hub.kill_user(user),
+    }
+}

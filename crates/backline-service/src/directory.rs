@@ -1,0 +1,155 @@
+//! The Team Communicator: search over internal targets with live status and allowed actions.
+
+use std::collections::HashMap;
+
+use backline_protocol::model::{DirectoryEntry, DirectoryFilter, TargetAction, TargetKind};
+use backline_protocol::ErrorCode;
+use backline_store::rows::UserRow;
+use backline_store::{favourites, groups, now_ms, sessions, users};
+
+use crate::auth::Account;
+use crate::error::{err, Result};
+use crate::text::{fold, like_escape};
+use crate::Backline;
+
+impl Backline {
+    /// Searches targets by display name, username or group name (case- and
+    /// accent-insensitive, prefix matches first, then substrings).
+    pub async fn directory(
+        &self,
+        caller: &Account,
+        query: &str,
+        filter: DirectoryFilter,
+        limit: usize,
+    ) -> Result<Vec<DirectoryEntry>> {
+        let limit = limit.clamp(1, 200);
+        let folded = fold(query.trim());
+        if folded.chars().count() > 100 {
+            return Err(err(ErrorCode::InvalidRequest, "q: at most 100 characters"));
+        }
+        let escaped = like_escape(&folded);
+        let contains = format!("%{escaped}%");
+        let reader = self.store().reader();
+        let favourite_ids = favourites::list(reader, &caller.id).await?;
+        let memberships = groups::memberships(reader).await?;
+        let mut group_names: HashMap<&str, Vec<String>> = HashMap::new();
+        for (user, _, name) in &memberships {
+            group_names.entry(user.as_str()).or_default().push(name.clone());
+        }
+
+        let mut user_rows: Vec<UserRow> = Vec::new();
+        let mut group_rows = Vec::new();
+        match filter {
+            DirectoryFilter::All | DirectoryFilter::Agents => {
+                user_rows = users::search(
+                    reader,
+                    &contains,
+                    &format!("{escaped}%"),
+                    &format!("% {escaped}%"),
+                    limit as i64 + 1,
+                )
+                .await?;
+                if filter == DirectoryFilter::All {
+                    group_rows = groups::search(reader, &contains, limit as i64).await?;
+                }
+            }
+            DirectoryFilter::Groups => {
+                group_rows = groups::search(reader, &contains, limit as i64).await?;
+            }
+            DirectoryFilter::Favourites => {
+                user_rows = users::get_many(reader, &favourite_ids).await?;
+                for id in &favourite_ids {
+                    if let Some(group) = groups::get(reader, id).await? {
+                        group_rows.push(group);
+                    }
+                }
+            }
+            DirectoryFilter::Recent => {
+                let ids = sessions::recent_partners(reader, &caller.id, limit as i64).await?;
+                let rows = users::get_many(reader, &ids).await?;
+                // Keep the recency order of `ids`.
+                for id in &ids {
+                    if let Some(row) = rows.iter().find(|r| &r.id == id) {
+                        user_rows.push(row.clone());
+                    }
+                }
+            }
+        }
+        let matches = |row: &UserRow| {
+            folded.is_empty()
+                || crate::accounts::user_search_key(&row.display_name, &row.username).contains(&folded)
+                || group_names
+                    .get(row.id.as_str())
+                    .is_some_and(|names| names.iter().any(|n| fold(n).contains(&folded)))
+        };
+
+        let mut entries = Vec::new();
+        for row in user_rows.iter().filter(|row| row.id != caller.id && row.disabled == 0) {
+            if matches!(filter, DirectoryFilter::Favourites | DirectoryFilter::Recent) && !matches(row) {
+                continue;
+            }
+            let (status, reason) = self.effective_status(row);
+            let favourite = favourite_ids.contains(&row.id);
+            let mut actions = Vec::new();
+            if caller.im_permitted && row.im_permitted != 0 {
+                actions.push(TargetAction::SendIm);
+            }
+            actions.push(if favourite { TargetAction::RemoveFavourite } else { TargetAction::AddFavourite });
+            entries.push(DirectoryEntry {
+                kind: TargetKind::User,
+                id: row.id.clone(),
+                display_name: row.display_name.clone(),
+                username: Some(row.username.clone()),
+                groups: group_names.get(row.id.as_str()).cloned().unwrap_or_default(),
+                status: Some(status),
+                reason,
+                member_count: None,
+                favourite,
+                actions,
+            });
+        }
+        for group in group_rows {
+            if !folded.is_empty() && !fold(&group.name).contains(&folded) {
+                continue;
+            }
+            let favourite = favourite_ids.contains(&group.id);
+            let member_count = memberships.iter().filter(|(_, id, _)| *id == group.id).count() as u32;
+            entries.push(DirectoryEntry {
+                kind: TargetKind::Group,
+                id: group.id.clone(),
+                display_name: group.name.clone(),
+                username: None,
+                groups: Vec::new(),
+                status: None,
+                reason: None,
+                member_count: Some(member_count),
+                favourite,
+                actions: vec![if favourite { TargetAction::RemoveFavourite } else { TargetAction::AddFavourite }],
+            });
+        }
+        entries.truncate(limit);
+        Ok(entries)
+    }
+
+    /// Adds or removes a favourite target (an account or a group).
+    pub async fn set_favourite(&self, caller: &Account, target_id: &str, favourite: bool) -> Result<()> {
+        let reader = self.store().reader();
+        let exists = users::get(reader, target_id).await?.is_some() || groups::get(reader, target_id).await?.is_some();
+        if !exists {
+            return Err(err(ErrorCode::UserNotFound, format!("no account or group {target_id:?}")));
+        }
+        let user_id = caller.id.clone();
+        let target = target_id.to_owned();
+        self.commit(move |conn| {
+            Box::pin(async move {
+                if favourite {
+                    favourites::add(conn, &user_id, &target, now_ms()).await?;
+                } else {
+                    favourites::remove(conn, &user_id, &target).await?;
+                }
+                Ok(((), Vec::new()))
+            })
+        })
+        .await
+    }
+}

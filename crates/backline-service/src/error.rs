@@ -1,0 +1,62 @@
+//! Why a use case did not complete, in the protocol's vocabulary.
+//!
+//! A `ServiceError` carries the stable [`ErrorCode`] the client will see and a
+//! human message. Anything unexpected is `internal`: its cause is logged, and
+//! the client gets a generic message.
+
+use backline_protocol::ErrorCode;
+use backline_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{message}")]
+    Client { code: ErrorCode, message: String },
+    #[error("store unavailable")]
+    Unavailable(#[source] StoreError),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ServiceError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ServiceError::Client {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ServiceError::Client { code, .. } => *code,
+            ServiceError::Unavailable(_) => ErrorCode::Unavailable,
+            ServiceError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The message a client may see.
+    pub fn public_message(&self) -> String {
+        match self {
+            ServiceError::Client { message, .. } => message.clone(),
+            ServiceError::Unavailable(_) => "the store is unavailable; retry later".into(),
+            ServiceError::Internal(_) => "internal error".into(),
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Rejected(message) => ServiceError::new(ErrorCode::Unavailable, message),
+            StoreError::Closed => ServiceError::new(ErrorCode::ShuttingDown, "the server is shutting down"),
+            StoreError::Database(sqlx_error) => ServiceError::Unavailable(StoreError::Database(sqlx_error)),
+            other => ServiceError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+/// Shorthand for a client error.
+pub fn err(code: ErrorCode, message: impl Into<String>) -> ServiceError {
+    ServiceError::new(code, message)
+}
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;

@@ -1,0 +1,308 @@
+//! The per-node registry of live desktop connections, and presence.
+//!
+//! The hub knows no sockets: each connection registers an outbound
+//! `mpsc::Sender<Outbound>` and a kill token. Delivery never blocks: a
+//! connection whose bounded queue is full is killed (`slow_consumer`) and
+//! resumes from its last seq, so a slow desktop never slows others and the
+//! server's memory stays bounded.
+//!
+//! Locking: one `std::sync::Mutex` guards the maps; it is held only for
+//! non-blocking `try_send`s and map updates, never across an `.await`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+
+use backline_protocol::frames::ServerFrame;
+use backline_protocol::model::Status;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// What a connection's writer receives.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// A stored stream event, already serialised as a whole `event` frame.
+    Event { seq: u64, frame: Arc<str> },
+    /// An ephemeral frame (typing, presence).
+    Frame(Arc<str>),
+}
+
+/// A registered connection, as the socket loop holds it.
+pub struct Registration {
+    pub id: u64,
+    pub receiver: mpsc::Receiver<Outbound>,
+    /// Cancelled when the hub drops the connection; `reason` says why.
+    pub kill: CancellationToken,
+    pub reason: Arc<AtomicU8>,
+}
+
+/// Why the hub killed a connection (the value of `Registration::reason`).
+pub mod kill_reason {
+    pub const SLOW_CONSUMER: u8 = 1;
+    pub const SIGNED_OUT: u8 = 2;
+    pub const SHUTDOWN: u8 = 3;
+}
+
+struct Conn {
+    user_id: Arc<str>,
+    sender: mpsc::Sender<Outbound>,
+    kill: CancellationToken,
+    reason: Arc<AtomicU8>,
+    watching: HashSet<Arc<str>>,
+}
+
+impl Conn {
+    fn kill(&self, reason: u8) {
+        let _ = self
+            .reason
+            .compare_exchange(0, reason, Ordering::Relaxed, Ordering::Relaxed);
+        self.kill.cancel();
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    conns: HashMap<u64, Conn>,
+    by_user: HashMap<Arc<str>, Vec<u64>>,
+    watchers: HashMap<Arc<str>, HashSet<u64>>,
+    /// Other nodes on which a user has at least one connection.
+    remote_online: HashMap<Arc<str>, HashSet<Arc<str>>>,
+}
+
+/// A change of a user's connectedness on this node, for presence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edge {
+    /// First connection of the user on this node.
+    Up,
+    /// Last connection of the user on this node closed.
+    Down,
+    None,
+}
+
+pub struct Hub {
+    queue_capacity: usize,
+    next_id: AtomicU64,
+    inner: Mutex<Inner>,
+}
+
+impl Hub {
+    pub fn new(queue_capacity: usize) -> Hub {
+        Hub {
+            queue_capacity: queue_capacity.max(16),
+            next_id: AtomicU64::new(1),
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the maps half-updated
+        // in a way that matters more than losing the hub, so keep going.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Registers a connection of `user_id`. Events dispatched from now on are queued for it.
+    pub fn register(&self, user_id: &str) -> (Registration, Edge) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (sender, receiver) = mpsc::channel(self.queue_capacity);
+        let kill = CancellationToken::new();
+        let reason = Arc::new(AtomicU8::new(0));
+        let user: Arc<str> = Arc::from(user_id);
+        let mut inner = self.lock();
+        let list = inner.by_user.entry(user.clone()).or_default();
+        list.push(id);
+        let edge = if list.len() == 1 { Edge::Up } else { Edge::None };
+        inner.conns.insert(
+            id,
+            Conn {
+                user_id: user,
+                sender,
+                kill: kill.clone(),
+                reason: reason.clone(),
+                watching: HashSet::new(),
+            },
+        );
+        metrics::gauge!("backline_connections").increment(1.0);
+        (
+            Registration {
+                id,
+                receiver,
+                kill,
+                reason,
+            },
+            edge,
+        )
+    }
+
+    /// Removes a connection; returns `Down` when it was the user's last on this node.
+    pub fn unregister(&self, id: u64) -> Edge {
+        let mut inner = self.lock();
+        let Some(conn) = inner.conns.remove(&id) else {
+            return Edge::None;
+        };
+        metrics::gauge!("backline_connections").decrement(1.0);
+        for watched in &conn.watching {
+            if let Some(set) = inner.watchers.get_mut(watched) {
+                set.remove(&id);
+                if set.is_empty() {
+                    inner.watchers.remove(watched);
+                }
+            }
+        }
+        let mut edge = Edge::None;
+        if let Some(list) = inner.by_user.get_mut(&conn.user_id) {
+            list.retain(|other| *other != id);
+            if list.is_empty() {
+                inner.by_user.remove(&conn.user_id);
+                edge = Edge::Down;
+            }
+        }
+        edge
+    }
+
+    /// Replaces the set of users a connection watches.
+    pub fn watch(&self, id: u64, user_ids: &[String]) {
+        let mut inner = self.lock();
+        let Some(conn) = inner.conns.get_mut(&id) else {
+            return;
+        };
+        let new: HashSet<Arc<str>> = user_ids.iter().map(|u| Arc::from(u.as_str())).collect();
+        let old = std::mem::replace(&mut conn.watching, new.clone());
+        for gone in old.difference(&new) {
+            if let Some(set) = inner.watchers.get_mut(gone) {
+                set.remove(&id);
+                if set.is_empty() {
+                    inner.watchers.remove(gone);
+                }
+            }
+        }
+        for added in new {
+            inner.watchers.entry(added).or_default().insert(id);
+        }
+    }
+
+    /// Queues a stream event for every connection of `user_id` on this node.
+    pub fn deliver_event(&self, user_id: &str, seq: u64, frame: &Arc<str>) {
+        let inner = self.lock();
+        if let Some(ids) = inner.by_user.get(user_id) {
+            for id in ids {
+                if let Some(conn) = inner.conns.get(id) {
+                    push(
+                        conn,
+                        Outbound::Event {
+                            seq,
+                            frame: frame.clone(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// Queues an ephemeral frame for every connection of each user, except `skip_conn`.
+    pub fn deliver_frame(&self, user_ids: &[String], frame: &Arc<str>) {
+        let inner = self.lock();
+        for user_id in user_ids {
+            if let Some(ids) = inner.by_user.get(user_id.as_str()) {
+                for id in ids {
+                    if let Some(conn) = inner.conns.get(id) {
+                        push(conn, Outbound::Frame(frame.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends a presence frame to every connection watching `user_id` (and to the user's own).
+    pub fn deliver_presence(&self, user_id: &str, status: Status, reason: Option<String>) {
+        let frame: Arc<str> = Arc::from(
+            serde_json::to_string(&ServerFrame::Presence {
+                user_id: user_id.to_owned(),
+                status,
+                reason,
+            })
+            .unwrap_or_default(),
+        );
+        let inner = self.lock();
+        let mut targets: HashSet<u64> = inner.watchers.get(user_id).cloned().unwrap_or_default();
+        if let Some(own) = inner.by_user.get(user_id) {
+            targets.extend(own.iter().copied());
+        }
+        for id in targets {
+            if let Some(conn) = inner.conns.get(&id) {
+                push(conn, Outbound::Frame(frame.clone()));
+            }
+        }
+    }
+
+    /// Queues one frame for one connection.
+    pub fn send_to(&self, id: u64, frame: Arc<str>) {
+        let inner = self.lock();
+        if let Some(conn) = inner.conns.get(&id) {
+            push(conn, Outbound::Frame(frame));
+        }
+    }
+
+    /// Whether the user has a connection on this node or (as announced) on another.
+    pub fn is_online(&self, user_id: &str) -> bool {
+        let inner = self.lock();
+        inner.by_user.contains_key(user_id)
+            || inner
+                .remote_online
+                .get(user_id)
+                .is_some_and(|nodes| !nodes.is_empty())
+    }
+
+    /// Records another node's announcement of a user's connectedness there.
+    pub fn set_remote_online(&self, user_id: &str, node: &str, online: bool) {
+        let mut inner = self.lock();
+        let key: Arc<str> = Arc::from(user_id);
+        if online {
+            inner.remote_online.entry(key).or_default().insert(Arc::from(node));
+        } else if let Some(nodes) = inner.remote_online.get_mut(&key) {
+            nodes.remove(node);
+            if nodes.is_empty() {
+                inner.remote_online.remove(&key);
+            }
+        }
+    }
+
+    /// Kills every connection of a user (account disabled, signed out everywhere).
+    pub fn kill_user(&self, user_id: &str) {
+        let inner = self.lock();
+        if let Some(ids) = inner.by_user.get(user_id) {
+            for id in ids {
+                if let Some(conn) = inner.conns.get(id) {
+                    conn.kill(kill_reason::SIGNED_OUT);
+                }
+            }
+        }
+    }
+
+    /// Kills every connection (shutdown).
+    pub fn kill_all(&self) {
+        let inner = self.lock();
+        for conn in inner.conns.values() {
+            conn.kill(kill_reason::SHUTDOWN);
+        }
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.lock().conns.len()
+    }
+
+    /// Users with at least one connection on this node.
+    pub fn local_users(&self) -> Vec<String> {
+        self.lock().by_user.keys().map(|u| u.to_string()).collect()
+    }
+}
+
+fn push(conn: &Conn, item: Outbound) {
+    match conn.sender.try_send(item) {
+        Ok(()) => {}
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            metrics::counter!("backline_slow_consumer_disconnects_total").increment(1);
+            conn.kill(kill_reason::SLOW_CONSUMER);
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => {}
+    }
+}

@@ -1,0 +1,69 @@
+//! Background work: invitation time-outs and retention.
+//!
+//! Each worker is a loop that stops when the service's shutdown token is
+//! cancelled. Both are safe to run on every node at once: a time-out is
+//! marked with a conditional update, so only one node reports it.
+
+use std::time::Duration;
+
+use backline_store::{events, now_ms, sessions, tokens};
+
+use crate::Backline;
+
+impl Backline {
+    /// Starts the workers; they stop with the shutdown token.
+    pub fn spawn_workers(&self) -> Vec<tokio::task::JoinHandle<()>> {
+        vec![
+            tokio::spawn(self.clone().invitation_timeouts()),
+            tokio::spawn(self.clone().retention()),
+        ]
+    }
+
+    async fn invitation_timeouts(self) {
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = self.shutdown_token().cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let expired = match sessions::expired_invitations(self.store().reader(), now_ms(), 100).await {
+                Ok(expired) => expired,
+                Err(error) => {
+                    tracing::warn!(error.message = %error, "invitation time-out scan failed");
+                    continue;
+                }
+            };
+            for (session_id, user_id) in expired {
+                if let Err(error) = self.time_out_invitation(&session_id, &user_id).await {
+                    tracing::warn!(error.message = %error, session_id, "invitation time-out failed");
+                }
+            }
+        }
+    }
+
+    async fn retention(self) {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = self.shutdown_token().cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let horizon = now_ms() - self.config().stream_retention_secs as i64 * 1000;
+            let result = self
+                .commit(move |conn| {
+                    Box::pin(async move {
+                        let pruned = events::prune(conn, horizon).await?;
+                        tokens::prune(conn, now_ms()).await?;
+                        Ok((pruned, Vec::new()))
+                    })
+                })
+                .await;
+            match result {
+                Ok(pruned) if pruned > 0 => tracing::info!(pruned, "stream events past retention deleted"),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(error.message = %error, "retention pass failed"),
+            }
+        }
+    }
+}

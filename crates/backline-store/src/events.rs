@@ -1,0 +1,80 @@
+//! The per-user event stream: numbered, stored events every desktop of a user receives.
+//!
+//! `users.stream_head` holds the last seq given out. Appending bumps it and
+//! inserts the event in the same transaction, so seqs have no gaps and the
+//! row lock on the account orders concurrent appends (PostgreSQL).
+
+use sqlx::{Any, AnyConnection, Executor};
+
+use crate::rows::EventRow;
+use crate::StoreError;
+
+/// Appends one event to a user's stream and returns its seq.
+pub async fn append(conn: &mut AnyConnection, user_id: &str, ts: i64, payload: &str) -> Result<i64, StoreError> {
+    let seq = sqlx::query_scalar::<_, i64>(
+        "UPDATE users SET stream_head = stream_head + 1 WHERE id = $1 RETURNING stream_head",
+    )
+    .bind(user_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound("user"))?;
+    sqlx::query("INSERT INTO user_events (user_id, seq, ts, payload) VALUES ($1, $2, $3, $4)")
+        .bind(user_id)
+        .bind(seq)
+        .bind(ts)
+        .bind(payload)
+        .execute(conn)
+        .await?;
+    Ok(seq)
+}
+
+/// Events with seq in `(after, up_to]`, ascending, at most `limit`.
+pub async fn range<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    user_id: &str,
+    after: i64,
+    up_to: i64,
+    limit: i64,
+) -> Result<Vec<EventRow>, StoreError> {
+    Ok(sqlx::query_as::<_, EventRow>(
+        "SELECT seq, ts, payload FROM user_events WHERE user_id = $1 AND seq > $2 AND seq <= $3 \
+         ORDER BY seq LIMIT $4",
+    )
+    .bind(user_id)
+    .bind(after)
+    .bind(up_to)
+    .bind(limit)
+    .fetch_all(executor)
+    .await?)
+}
+
+/// The last seq given out for a user.
+pub async fn head<'e, E: Executor<'e, Database = Any>>(executor: E, user_id: &str) -> Result<i64, StoreError> {
+    sqlx::query_scalar::<_, i64>("SELECT stream_head FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(executor)
+        .await?
+        .ok_or(StoreError::NotFound("user"))
+}
+
+/// The oldest retained seq of a user, if any event is retained.
+pub async fn oldest<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    user_id: &str,
+) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar::<_, Option<i64>>(
+        "SELECT CAST(MIN(seq) AS BIGINT) FROM user_events WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(executor)
+    .await?)
+}
+
+/// Deletes events older than `before` (the retention window). Returns how many.
+pub async fn prune(conn: &mut AnyConnection, before: i64) -> Result<u64, StoreError> {
+    Ok(sqlx::query("DELETE FROM user_events WHERE ts < $1")
+        .bind(before)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}

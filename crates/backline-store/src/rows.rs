@@ -1,0 +1,93 @@
+//! Row types, one per table, read with `sqlx::FromRow`.
+//!
+//! Booleans are BIGINT 0/1 (the portable subset); helpers turn them into `bool`.
+
+/// `users`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    /// Comma-separated role names.
+    pub roles: String,
+    pub im_permitted: i64,
+    pub disabled: i64,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub zoom: i64,
+    pub stream_head: i64,
+}
+
+/// `user_groups`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct GroupRow {
+    pub id: String,
+    pub name: String,
+}
+
+/// `auth_tokens` joined with the account's `disabled` flag.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TokenRow {
+    pub user_id: String,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// `status_reasons`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReasonRow {
+    pub code: String,
+    pub label: String,
+}
+
+/// `im_sessions`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    pub id: String,
+    pub state: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub ended_at: Option<i64>,
+    pub ended_by: Option<String>,
+    pub last_seq: i64,
+}
+
+/// `session_participants` joined with the participant's display name.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ParticipantRow {
+    pub session_id: String,
+    pub user_id: String,
+    pub display_name: String,
+    pub role: String,
+    pub state: String,
+    pub color: i64,
+    pub invite_timed_out: i64,
+    pub invite_expires_at: Option<i64>,
+    pub done: i64,
+    pub delivered_seq: i64,
+    pub read_seq: i64,
+}
+
+/// `transcript` joined with actor and subject display names.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EntryRow {
+    pub session_id: String,
+    pub seq: i64,
+    pub ts: i64,
+    pub kind: String,
+    pub actor_id: String,
+    pub actor_name: String,
+    pub subject_id: Option<String>,
+    pub subject_name: Option<String>,
+    pub body: Option<String>,
+    pub client_msg_id: Option<String>,
+}
+
+/// `user_events`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub seq: i64,
+    pub ts: i64,
+    pub payload: String,
+}

@@ -1,0 +1,268 @@
+//! IM sessions and their participants.
+
+use sqlx::{Any, AnyConnection, Executor};
+
+use crate::rows::{ParticipantRow, SessionRow};
+use crate::StoreError;
+
+const SESSION_COLUMNS: &str = "id, state, created_by, created_at, ended_at, ended_by, last_seq";
+const PARTICIPANT_SELECT: &str = "SELECT p.session_id, p.user_id, u.display_name, p.role, p.state, p.color, \
+     p.invite_timed_out, p.invite_expires_at, p.done, p.delivered_seq, p.read_seq \
+     FROM session_participants p JOIN users u ON u.id = p.user_id";
+
+pub async fn insert(
+    conn: &mut AnyConnection,
+    id: &str,
+    state: &str,
+    created_by: &str,
+    created_at: i64,
+    client_id: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO im_sessions (id, state, created_by, created_at, client_id) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(state)
+    .bind(created_by)
+    .bind(created_at)
+    .bind(client_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A participant row; `invited_at`/`invite_expires_at` only for invitees.
+pub struct NewParticipant<'a> {
+    pub session_id: &'a str,
+    pub user_id: &'a str,
+    pub role: &'a str,
+    pub state: &'a str,
+    pub color: i64,
+    pub invited_at: Option<i64>,
+    pub invite_expires_at: Option<i64>,
+    pub joined_at: Option<i64>,
+}
+
+pub async fn insert_participant(conn: &mut AnyConnection, p: NewParticipant<'_>) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO session_participants (session_id, user_id, role, state, color, invited_at, \
+         invite_expires_at, joined_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(p.session_id)
+    .bind(p.user_id)
+    .bind(p.role)
+    .bind(p.state)
+    .bind(p.color)
+    .bind(p.invited_at)
+    .bind(p.invite_expires_at)
+    .bind(p.joined_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    id: &str,
+) -> Result<Option<SessionRow>, StoreError> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {SESSION_COLUMNS} FROM im_sessions WHERE id = $1"));
+    Ok(sqlx::query_as::<_, SessionRow>(sql).bind(id).fetch_optional(executor).await?)
+}
+
+pub async fn by_client_id<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    created_by: &str,
+    client_id: &str,
+) -> Result<Option<SessionRow>, StoreError> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {SESSION_COLUMNS} FROM im_sessions WHERE created_by = $1 AND client_id = $2"
+    ));
+    Ok(sqlx::query_as::<_, SessionRow>(sql)
+        .bind(created_by)
+        .bind(client_id)
+        .fetch_optional(executor)
+        .await?)
+}
+
+pub async fn participants<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    session_id: &str,
+) -> Result<Vec<ParticipantRow>, StoreError> {
+    let sql = sqlx::AssertSqlSafe(format!("{PARTICIPANT_SELECT} WHERE p.session_id = $1 ORDER BY p.color"));
+    Ok(sqlx::query_as::<_, ParticipantRow>(sql)
+        .bind(session_id)
+        .fetch_all(executor)
+        .await?)
+}
+
+/// Ids of the sessions in a user's workspace (not *Done*), newest first.
+pub async fn workspace<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    user_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar::<_, String>(
+        "SELECT s.id FROM im_sessions s JOIN session_participants p ON p.session_id = s.id \
+         WHERE p.user_id = $1 AND p.done = 0 ORDER BY s.created_at DESC LIMIT 200",
+    )
+    .bind(user_id)
+    .fetch_all(executor)
+    .await?)
+}
+
+/// The other participants of a user's sessions, most recent first.
+pub async fn recent_partners<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    user_id: &str,
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar::<_, String>(
+        "SELECT other.user_id FROM session_participants mine \
+         JOIN im_sessions s ON s.id = mine.session_id \
+         JOIN session_participants other ON other.session_id = mine.session_id AND other.user_id <> mine.user_id \
+         WHERE mine.user_id = $1 GROUP BY other.user_id ORDER BY MAX(s.created_at) DESC LIMIT $2",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(executor)
+    .await?)
+}
+
+/// Allocates the next transcript seq of a session.
+pub async fn next_seq(conn: &mut AnyConnection, session_id: &str) -> Result<i64, StoreError> {
+    sqlx::query_scalar::<_, i64>(
+        "UPDATE im_sessions SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
+    )
+    .bind(session_id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StoreError::NotFound("session"))
+}
+
+pub async fn set_state(conn: &mut AnyConnection, session_id: &str, state: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE im_sessions SET state = $2 WHERE id = $1")
+        .bind(session_id)
+        .bind(state)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn end(conn: &mut AnyConnection, session_id: &str, at: i64, by: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE im_sessions SET state = 'ended', ended_at = $2, ended_by = $3 WHERE id = $1")
+        .bind(session_id)
+        .bind(at)
+        .bind(by)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves a participant to `state`, stamping `joined_at` or `left_at` as fits.
+pub async fn set_participant_state(
+    conn: &mut AnyConnection,
+    session_id: &str,
+    user_id: &str,
+    state: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE session_participants SET state = $3, \
+         joined_at = CASE WHEN $3 = 'joined' THEN $4 ELSE joined_at END, \
+         left_at = CASE WHEN $3 <> 'joined' AND $3 <> 'invited' THEN $4 ELSE left_at END \
+         WHERE session_id = $1 AND user_id = $2",
+    )
+    .bind(session_id)
+    .bind(user_id)
+    .bind(state)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Re-invites a participant (sets the invitation and its expiry).
+pub async fn invite(
+    conn: &mut AnyConnection,
+    session_id: &str,
+    user_id: &str,
+    at: i64,
+    expires_at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE session_participants SET state = 'invited', invited_at = $3, invite_expires_at = $4, \
+         invite_timed_out = 0 WHERE session_id = $1 AND user_id = $2",
+    )
+    .bind(session_id)
+    .bind(user_id)
+    .bind(at)
+    .bind(expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_done(conn: &mut AnyConnection, session_id: &str, user_id: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE session_participants SET done = 1 WHERE session_id = $1 AND user_id = $2")
+        .bind(session_id)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Pending invitations whose time-out has passed and that are not yet marked.
+pub async fn expired_invitations<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(sqlx::query_as::<_, (String, String)>(
+        "SELECT session_id, user_id FROM session_participants \
+         WHERE state = 'invited' AND invite_timed_out = 0 AND invite_expires_at <= $1 LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(executor)
+    .await?)
+}
+
+/// Marks one invitation timed out; false when another writer did it first
+/// or the invitation was answered meanwhile.
+pub async fn mark_timed_out(conn: &mut AnyConnection, session_id: &str, user_id: &str) -> Result<bool, StoreError> {
+    Ok(sqlx::query(
+        "UPDATE session_participants SET invite_timed_out = 1 \
+         WHERE session_id = $1 AND user_id = $2 AND state = 'invited' AND invite_timed_out = 0",
+    )
+    .bind(session_id)
+    .bind(user_id)
+    .execute(conn)
+    .await?
+    .rows_affected()
+        > 0)
+}
+
+/// Raises a participant's delivered or read mark; false when it was already at or past `seq`.
+pub async fn raise_mark(
+    conn: &mut AnyConnection,
+    session_id: &str,
+    user_id: &str,
+    read: bool,
+    seq: i64,
+) -> Result<bool, StoreError> {
+    let sql = if read {
+        "UPDATE session_participants SET read_seq = $3, \
+         delivered_seq = CASE WHEN delivered_seq < $3 THEN $3 ELSE delivered_seq END \
+         WHERE session_id = $1 AND user_id = $2 AND read_seq < $3"
+    } else {
+        "UPDATE session_participants SET delivered_seq = $3 \
+         WHERE session_id = $1 AND user_id = $2 AND delivered_seq < $3"
+    };
+    Ok(sqlx::query(sql)
+        .bind(session_id)
+        .bind(user_id)
+        .bind(seq)
+        .execute(conn)
+        .await?
+        .rows_affected()
+        > 0)
+}

@@ -1,0 +1,64 @@
+//! Session tokens: only their SHA-256 is stored, so a database leak reveals no usable token.
+
+use sqlx::{Any, AnyConnection, Executor};
+
+use crate::rows::TokenRow;
+use crate::StoreError;
+
+pub async fn insert(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    user_id: &str,
+    created_at: i64,
+    expires_at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO auth_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(created_at)
+    .bind(expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    token_hash: &str,
+) -> Result<Option<TokenRow>, StoreError> {
+    Ok(sqlx::query_as::<_, TokenRow>(
+        "SELECT user_id, expires_at, revoked_at FROM auth_tokens WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(executor)
+    .await?)
+}
+
+pub async fn revoke(conn: &mut AnyConnection, token_hash: &str, at: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE auth_tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL")
+        .bind(token_hash)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn revoke_all(conn: &mut AnyConnection, user_id: &str, at: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE auth_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+        .bind(user_id)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes tokens that expired before `before`.
+pub async fn prune(conn: &mut AnyConnection, before: i64) -> Result<u64, StoreError> {
+    Ok(sqlx::query("DELETE FROM auth_tokens WHERE expires_at < $1")
+        .bind(before)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}

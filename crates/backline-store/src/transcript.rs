@@ -1,0 +1,131 @@
+//! Transcript entries: messages and system events, numbered per session.
+
+use sqlx::{Any, AnyConnection, Executor};
+
+use crate::rows::EntryRow;
+use crate::StoreError;
+
+const SELECT: &str = "SELECT t.session_id, t.seq, t.ts, t.kind, t.actor_id, a.display_name AS actor_name, \
+     t.subject_id, s.display_name AS subject_name, t.body, t.client_msg_id \
+     FROM transcript t JOIN users a ON a.id = t.actor_id LEFT JOIN users s ON s.id = t.subject_id";
+
+/// A new entry; its seq was allocated with `sessions::next_seq` in the same transaction.
+pub struct NewEntry<'a> {
+    pub session_id: &'a str,
+    pub seq: i64,
+    pub ts: i64,
+    pub kind: &'a str,
+    pub actor_id: &'a str,
+    pub subject_id: Option<&'a str>,
+    pub body: Option<&'a str>,
+    pub client_msg_id: Option<&'a str>,
+}
+
+pub async fn insert(conn: &mut AnyConnection, entry: NewEntry<'_>) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO transcript (session_id, seq, ts, kind, actor_id, subject_id, body, client_msg_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(entry.session_id)
+    .bind(entry.seq)
+    .bind(entry.ts)
+    .bind(entry.kind)
+    .bind(entry.actor_id)
+    .bind(entry.subject_id)
+    .bind(entry.body)
+    .bind(entry.client_msg_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The message a sender already committed with this client id, if any.
+pub async fn by_client_msg_id<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    session_id: &str,
+    actor_id: &str,
+    client_msg_id: &str,
+) -> Result<Option<EntryRow>, StoreError> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE t.session_id = $1 AND t.actor_id = $2 AND t.client_msg_id = $3"
+    ));
+    Ok(sqlx::query_as::<_, EntryRow>(sql)
+        .bind(session_id)
+        .bind(actor_id)
+        .bind(client_msg_id)
+        .fetch_optional(executor)
+        .await?)
+}
+
+pub async fn get<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    session_id: &str,
+    seq: i64,
+) -> Result<Option<EntryRow>, StoreError> {
+    let sql = sqlx::AssertSqlSafe(format!("{SELECT} WHERE t.session_id = $1 AND t.seq = $2"));
+    Ok(sqlx::query_as::<_, EntryRow>(sql)
+        .bind(session_id)
+        .bind(seq)
+        .fetch_optional(executor)
+        .await?)
+}
+
+/// Entries with `after < seq < before`, ascending. With `newest_first` the
+/// `limit` entries nearest `before` are taken (paging backwards), still
+/// returned ascending.
+pub async fn page<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    session_id: &str,
+    after: i64,
+    before: i64,
+    limit: i64,
+    newest_first: bool,
+) -> Result<Vec<EntryRow>, StoreError> {
+    let order = if newest_first { "DESC" } else { "ASC" };
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE t.session_id = $1 AND t.seq > $2 AND t.seq < $3 ORDER BY t.seq {order} LIMIT $4"
+    ));
+    let mut rows = sqlx::query_as::<_, EntryRow>(sql)
+        .bind(session_id)
+        .bind(after)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(executor)
+        .await?;
+    if newest_first {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// The latest message of a session.
+pub async fn last_message<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    session_id: &str,
+) -> Result<Option<EntryRow>, StoreError> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE t.session_id = $1 AND t.kind = 'message' ORDER BY t.seq DESC LIMIT 1"
+    ));
+    Ok(sqlx::query_as::<_, EntryRow>(sql)
+        .bind(session_id)
+        .fetch_optional(executor)
+        .await?)
+}
+
+/// Messages from others after `after_seq`: a participant's unread count.
+pub async fn count_unread<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    session_id: &str,
+    user_id: &str,
+    after_seq: i64,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM transcript WHERE session_id = $1 AND kind = 'message' \
+         AND actor_id <> $2 AND seq > $3",
+    )
+    .bind(session_id)
+    .bind(user_id)
+    .bind(after_seq)
+    .fetch_one(executor)
+    .await?)
+}

@@ -1,0 +1,233 @@
+//! Accounts: identity, credentials, roles, status, preferences and the stream head.
+
+use sqlx::{Any, AnyConnection, Executor};
+
+use crate::rows::UserRow;
+use crate::StoreError;
+
+const COLUMNS: &str = "id, username, display_name, password_hash, roles, im_permitted, disabled, \
+                       status, status_reason, zoom, stream_head";
+
+/// A new account.
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub search_key: &'a str,
+    pub password_hash: &'a str,
+    pub roles: &'a str,
+    pub im_permitted: bool,
+    pub created_at: i64,
+}
+
+pub async fn insert(conn: &mut AnyConnection, user: NewUser<'_>) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO users (id, username, display_name, search_key, password_hash, roles, \
+         im_permitted, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(user.id)
+    .bind(user.username)
+    .bind(user.display_name)
+    .bind(user.search_key)
+    .bind(user.password_hash)
+    .bind(user.roles)
+    .bind(user.im_permitted as i64)
+    .bind(user.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    id: &str,
+) -> Result<Option<UserRow>, StoreError> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM users WHERE id = $1"));
+    Ok(sqlx::query_as::<_, UserRow>(sql)
+        .bind(id)
+        .fetch_optional(executor)
+        .await?)
+}
+
+pub async fn get_by_username<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    username: &str,
+) -> Result<Option<UserRow>, StoreError> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM users WHERE username = $1"));
+    Ok(sqlx::query_as::<_, UserRow>(sql)
+        .bind(username)
+        .fetch_optional(executor)
+        .await?)
+}
+
+pub async fn list<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+) -> Result<Vec<UserRow>, StoreError> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM users ORDER BY username"));
+    Ok(sqlx::query_as::<_, UserRow>(sql).fetch_all(executor).await?)
+}
+
+/// Accounts whose folded name/username contains `pattern` (a LIKE pattern,
+/// escaped with `\`), or who belong to a group whose folded name does.
+/// Prefix matches of the name come first.
+pub async fn search<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    contains: &str,
+    prefix: &str,
+    word_prefix: &str,
+    limit: i64,
+) -> Result<Vec<UserRow>, StoreError> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM users WHERE disabled = 0 AND (search_key LIKE $1 ESCAPE '\\' \
+         OR id IN (SELECT m.user_id FROM group_members m JOIN user_groups g ON g.id = m.group_id \
+                   WHERE g.search_key LIKE $1 ESCAPE '\\')) \
+         ORDER BY CASE WHEN search_key LIKE $2 ESCAPE '\\' THEN 0 \
+                       WHEN search_key LIKE $3 ESCAPE '\\' THEN 1 ELSE 2 END, display_name \
+         LIMIT $4"
+    ));
+    Ok(sqlx::query_as::<_, UserRow>(sql)
+        .bind(contains)
+        .bind(prefix)
+        .bind(word_prefix)
+        .bind(limit)
+        .fetch_all(executor)
+        .await?)
+}
+
+pub async fn get_many<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    ids: &[String],
+) -> Result<Vec<UserRow>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut builder = sqlx::QueryBuilder::<Any>::new(format!("SELECT {COLUMNS} FROM users WHERE id IN ("));
+    let mut separated = builder.separated(", ");
+    for id in ids {
+        separated.push_bind(id.clone());
+    }
+    separated.push_unseparated(")");
+    Ok(builder.build_query_as::<UserRow>().fetch_all(executor).await?)
+}
+
+pub async fn set_profile(
+    conn: &mut AnyConnection,
+    id: &str,
+    display_name: &str,
+    search_key: &str,
+) -> Result<(), StoreError> {
+    affected(
+        sqlx::query("UPDATE users SET display_name = $2, search_key = $3 WHERE id = $1")
+            .bind(id)
+            .bind(display_name)
+            .bind(search_key)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
+pub async fn set_password(conn: &mut AnyConnection, id: &str, hash: &str) -> Result<(), StoreError> {
+    affected(
+        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(id)
+            .bind(hash)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
+pub async fn set_roles(conn: &mut AnyConnection, id: &str, roles: &str) -> Result<(), StoreError> {
+    affected(
+        sqlx::query("UPDATE users SET roles = $2 WHERE id = $1")
+            .bind(id)
+            .bind(roles)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
+pub async fn set_im_permitted(conn: &mut AnyConnection, id: &str, value: bool) -> Result<(), StoreError> {
+    affected(
+        sqlx::query("UPDATE users SET im_permitted = $2 WHERE id = $1")
+            .bind(id)
+            .bind(value as i64)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
+pub async fn set_disabled(conn: &mut AnyConnection, id: &str, value: bool) -> Result<(), StoreError> {
+    affected(
+        sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1")
+            .bind(id)
+            .bind(value as i64)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
+pub async fn set_status(
+    conn: &mut AnyConnection,
+    id: &str,
+    status: &str,
+    reason: Option<&str>,
+) -> Result<(), StoreError> {
+    affected(
+        sqlx::query("UPDATE users SET status = $2, status_reason = $3 WHERE id = $1")
+            .bind(id)
+            .bind(status)
+            .bind(reason)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
+pub async fn set_zoom(conn: &mut AnyConnection, id: &str, zoom: i64) -> Result<(), StoreError> {
+    affected(
+        sqlx::query("UPDATE users SET zoom = $2 WHERE id = $1")
+            .bind(id)
+            .bind(zoom)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Not Ready reasons, in display order.
+pub async fn reasons<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+) -> Result<Vec<crate::rows::ReasonRow>, StoreError> {
+    Ok(
+        sqlx::query_as::<_, crate::rows::ReasonRow>(
+            "SELECT code, label FROM status_reasons ORDER BY position, code",
+        )
+        .fetch_all(executor)
+        .await?,
+    )
+}
+
+pub async fn insert_reason(conn: &mut AnyConnection, code: &str, label: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO status_reasons (code, label, position) \
+         VALUES ($1, $2, (SELECT COUNT(*) FROM status_reasons))",
+    )
+    .bind(code)
+    .bind(label)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn affected(rows: u64) -> Result<(), StoreError> {
+    if rows == 0 {
+        Err(StoreError::NotFound("user"))
+    } else {
+        Ok(())
+    }
+}

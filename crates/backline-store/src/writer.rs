@@ -1,0 +1,217 @@
+//! The group-commit writer.
+//!
+//! One task owns the single write connection. It takes the first queued write,
+//! then every write already waiting (up to `max_batch`), runs them in one
+//! transaction, each inside its own savepoint so a failing write is rolled
+//! back alone, and commits once. With SQLite's `synchronous=FULL` one commit
+//! is one fsync, so a batch of N writes costs one fsync instead of N.
+//!
+//! The queue is bounded (`QUEUE_CAPACITY`): when the database is slower than
+//! the writes arriving, callers wait in `submit` (back-pressure) instead of
+//! the queue growing without limit.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::task::JoinHandle;
+
+use crate::{StoreError, WriteFn};
+
+const QUEUE_CAPACITY: usize = 8192;
+
+type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Job = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool, Completion)> + Send>;
+
+/// Counters for the metrics endpoint and the benchmarks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriterStats {
+    pub batches: u64,
+    pub writes: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    batches: AtomicU64,
+    writes: AtomicU64,
+}
+
+#[derive(Clone)]
+pub(crate) struct Writer {
+    queue: mpsc::Sender<Job>,
+    counters: Arc<Counters>,
+    task: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl Writer {
+    pub(crate) fn spawn(pool: AnyPool, max_batch: usize) -> Writer {
+        let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let queue: mpsc::Sender<Job> = queue;
+        let counters = Arc::new(Counters::default());
+        let task = tokio::spawn(run(pool, receiver, max_batch, counters.clone()));
+        Writer {
+            queue,
+            counters,
+            task: Arc::new(Mutex::new(Some(task))),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> WriterStats {
+        WriterStats {
+            batches: self.counters.batches.load(Ordering::Relaxed),
+            writes: self.counters.writes.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) async fn submit<T: Send + 'static>(
+        &self,
+        write: WriteFn<T>,
+        on_commit: Option<Box<dyn FnOnce(&mut T) + Send>>,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel::<Result<T, StoreError>>();
+        let job: Job = Box::new(move |conn: &mut AnyConnection| {
+            Box::pin(async move {
+                match write(conn).await {
+                    Ok(mut value) => {
+                        let completion: Completion = Box::new(move |commit| match commit {
+                            Ok(()) => {
+                                if let Some(hook) = on_commit {
+                                    hook(&mut value);
+                                }
+                                let _ = reply.send(Ok(value));
+                            }
+                            Err(message) => {
+                                let _ = reply.send(Err(StoreError::Rejected(format!(
+                                    "commit failed: {message}"
+                                ))));
+                            }
+                        });
+                        (true, completion)
+                    }
+                    Err(error) => {
+                        let completion: Completion = Box::new(move |_| {
+                            let _ = reply.send(Err(error));
+                        });
+                        (false, completion)
+                    }
+                }
+            }) as BoxFuture<'_, (bool, Completion)>
+        });
+        self.queue.send(job).await.map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Lets the queued writes finish, then stops the task.
+    pub(crate) async fn close(&self) {
+        // Every `Store` clone holds a sender, so the channel never closes by
+        // itself: wait (bounded) for the queue to drain, then stop the task.
+        if let Some(task) = self.task.lock().await.take() {
+            let queue = self.queue.clone();
+            let deadline = Instant::now() + std::time::Duration::from_secs(5);
+            while queue.capacity() < QUEUE_CAPACITY && Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+async fn run(
+    pool: AnyPool,
+    mut receiver: mpsc::Receiver<Job>,
+    max_batch: usize,
+    counters: Arc<Counters>,
+) {
+    let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+    loop {
+        if receiver.recv_many(&mut batch, max_batch).await == 0 {
+            return;
+        }
+        let size = batch.len();
+        let started = Instant::now();
+        let completions = match pool.acquire().await {
+            Ok(mut conn) => run_batch(&mut conn, batch.drain(..)).await,
+            Err(error) => {
+                let message = error.to_string();
+                tracing::error!(error.message = %message, "store writer cannot get a connection");
+                for job in batch.drain(..) {
+                    // The job is dropped unrun; its caller sees `Closed`-like failure.
+                    drop(job);
+                }
+                continue;
+            }
+        };
+        let (commit, completions) = completions;
+        metrics::histogram!("backline_store_commit_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("backline_store_batch_size").record(size as f64);
+        counters.batches.fetch_add(1, Ordering::Relaxed);
+        counters.writes.fetch_add(size as u64, Ordering::Relaxed);
+        for (ok, completion) in completions {
+            if ok {
+                completion(commit.clone());
+            } else {
+                completion(Ok(()));
+            }
+        }
+    }
+}
+
+async fn run_batch(
+    conn: &mut AnyConnection,
+    jobs: impl ExactSizeIterator<Item = Job>,
+) -> (Result<(), String>, Vec<(bool, Completion)>) {
+    let single = jobs.len() == 1;
+    let mut completions = Vec::with_capacity(jobs.len());
+    let mut tx = match conn.begin().await {
+        Ok(tx) => tx,
+        Err(error) => {
+            let message = error.to_string();
+            for job in jobs {
+                drop(job);
+            }
+            return (Err(message), completions);
+        }
+    };
+    for job in jobs {
+        if single {
+            let (ok, completion) = job(&mut tx).await;
+            completions.push((ok, completion));
+            if !ok {
+                let _ = tx.rollback().await;
+                return (Ok(()), completions);
+            }
+            continue;
+        }
+        if let Err(error) = (&mut *tx).execute("SAVEPOINT backline_write").await {
+            let message = error.to_string();
+            completions.push((true, fail_job(job, &message)));
+            continue;
+        }
+        let (ok, completion) = job(&mut tx).await;
+        let cleanup = if ok {
+            "RELEASE SAVEPOINT backline_write"
+        } else {
+            "ROLLBACK TO SAVEPOINT backline_write; RELEASE SAVEPOINT backline_write"
+        };
+        if let Err(error) = (&mut *tx).execute(cleanup).await {
+            tracing::error!(error.message = %error, "savepoint cleanup failed");
+        }
+        completions.push((ok, completion));
+    }
+    let commit = tx.commit().await.map_err(|error| error.to_string());
+    if let Err(message) = &commit {
+        tracing::error!(error.message = %message, "store batch commit failed");
+    }
+    (commit, completions)
+}
+
+/// A job that could not even start: answer its caller with the error.
+fn fail_job(job: Job, message: &str) -> Completion {
+    drop(job);
+    let message = message.to_owned();
+    Box::new(move |_| tracing::warn!(error.message = %message, "write dropped"))
+}

@@ -1,0 +1,159 @@
+// Wires the app model to the dumb views through the view models.
+import { useEffect, useMemo, useRef } from 'react';
+import { ZOOM_STEPS, type AppModel } from './models/app';
+import { AppContext, useAppState, useModel } from './viewmodels/context';
+import { useImWindow } from './viewmodels/imWindow';
+import { directoryRows, invitationCards, myStatusText, statusOptions, taskbarItems } from './viewmodels/main';
+import { SignIn } from './views/auth/SignIn/SignIn';
+import { LiveRegion } from './views/common/LiveRegion/LiveRegion';
+import { ImWindow } from './views/im/ImWindow/ImWindow';
+import { MainLayout } from './views/main/MainLayout/MainLayout';
+import { MyStatus } from './views/main/MyStatus/MyStatus';
+import { OfflineBanner } from './views/main/OfflineBanner/OfflineBanner';
+import { TaskBar } from './views/main/TaskBar/TaskBar';
+import { TeamCommunicator } from './views/main/TeamCommunicator/TeamCommunicator';
+import { ZoomControl } from './views/main/ZoomControl/ZoomControl';
+import { InviteNotification } from './views/notifications/InviteNotification/InviteNotification';
+import { requestNotificationPermission } from './lib/effects';
+
+function ConnectedImWindow({ id }: { id: string }) {
+  const { vm, actions } = useImWindow(id);
+  if (!vm) return null;
+  return <ImWindow vm={vm} actions={actions} focusOnMount />;
+}
+
+function Main() {
+  const state = useAppState();
+  const model = useModel();
+  const me = state.me!;
+  const rows = useMemo(() => directoryRows(state), [state]);
+  const tasks = useMemo(() => taskbarItems(state), [state]);
+  const cards = useMemo(() => invitationCards(state), [state]);
+  const zoom = me.preferences.zoom;
+
+  return (
+    <MainLayout
+      userName={me.display_name}
+      banner={<OfflineBanner visible={state.everConnected && state.connection !== 'open'} connecting={state.connection === 'connecting'} />}
+      myStatus={<MyStatus status={me.status} text={myStatusText(state)} options={statusOptions(state)} onChange={(s, r) => void model.setStatus(s, r)} />}
+      zoom={
+        <ZoomControl
+          zoom={zoom}
+          min={ZOOM_STEPS[0]}
+          max={ZOOM_STEPS[ZOOM_STEPS.length - 1]}
+          onZoomIn={() => model.zoomStep(1)}
+          onZoomOut={() => model.zoomStep(-1)}
+          onReset={() => void model.setZoom(100)}
+        />
+      }
+      onSignOut={() => void model.signOut()}
+      error={state.errors[''] ?? null}
+      onDismissError={() => model.clearError('')}
+      teamCommunicator={
+        <TeamCommunicator
+          query={state.directory.query}
+          filter={state.directory.filter}
+          rows={rows}
+          loading={state.directory.loading}
+          error={state.directory.error}
+          onQuery={(q) => model.search(q)}
+          onFilter={(f) => model.setFilter(f)}
+          onAction={(row, action) => {
+            if (action === 'send_im') void model.startIm(row.id);
+            else void model.toggleFavourite(row.entry);
+          }}
+        />
+      }
+      taskbar={<TaskBar items={tasks} onOpen={(id) => model.openWindow(id)} onAccept={(id) => void model.accept(id)} onReject={(id) => void model.reject(id)} />}
+      windows={
+        state.openWindows.length ? (
+          state.openWindows.map((id) => <ConnectedImWindow key={id} id={id} />)
+        ) : (
+          <div className="windows-empty">
+            <p>Find a colleague in the Team Communicator and choose “Send an Instant Message”.</p>
+          </div>
+        )
+      }
+      notifications={cards.map((c) => (
+        <InviteNotification
+          key={c.id}
+          card={c}
+          onAccept={() => void model.accept(c.id)}
+          onReject={() => void model.reject(c.id)}
+          onDismiss={() => model.dismissNotification(c.id)}
+        />
+      ))}
+      liveRegion={<LiveRegion announcement={state.announcement} />}
+    />
+  );
+}
+
+function Root() {
+  const state = useAppState();
+  const model = useModel();
+  if (state.phase === 'loading') {
+    return (
+      <main className="loading-page" aria-busy="true">
+        <p>Loading…</p>
+      </main>
+    );
+  }
+  if (state.phase === 'signed_out') {
+    return (
+      <SignIn
+        notice={state.notice}
+        error={state.signInError}
+        busy={state.signingIn}
+        onSignIn={(u, p) => {
+          requestNotificationPermission();
+          void model.signIn(u, p);
+        }}
+      />
+    );
+  }
+  return <Main />;
+}
+
+export function App({ model }: { model: AppModel }) {
+  const started = useRef(false);
+  useEffect(() => {
+    if (started.current) return;
+    started.current = true;
+    void model.init();
+  }, [model]);
+
+  useEffect(() => {
+    const online = () => model.browserOnline(true);
+    const offline = () => model.browserOnline(false);
+    const visible = () => {
+      if (!document.hidden) model.pageVisible();
+    };
+    window.addEventListener('online', online);
+    window.addEventListener('offline', offline);
+    document.addEventListener('visibilitychange', visible);
+    // typing indicators expire by time: refresh once a second while someone is typing
+    const tick = window.setInterval(() => {
+      const s = model.state;
+      const now = Date.now();
+      if (Object.values(s.typing).some((t) => Object.values(t).some((u) => u > 0 && u < now))) {
+        model.store.setState((st) => ({
+          typing: Object.fromEntries(
+            Object.entries(st.typing).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).filter(([, u]) => u > now))]),
+          ),
+        }));
+      }
+    }, 1000);
+    return () => {
+      window.removeEventListener('online', online);
+      window.removeEventListener('offline', offline);
+      document.removeEventListener('visibilitychange', visible);
+      window.clearInterval(tick);
+    };
+  }, [model]);
+
+  return (
+    <AppContext.Provider value={model}>
+      <Root />
+    </AppContext.Provider>
+  );
+}

@@ -1,0 +1,383 @@
+import { describe, expect, it, vi } from 'vitest';
+import { AppModel, EXPIRED_NOTICE, INVITE_NOTICE_MS } from './app';
+import type { Api } from '../protocol/rest';
+import { ApiError } from '../protocol/rest';
+import type { Socket, SocketEvent } from '../protocol/socket';
+import type { MessageAck, SessionView, StreamEvent } from '../protocol/generated';
+import { FakeClock, entry, fakeEffects, makeMe, makeSession } from '../testing/fakes';
+
+function fakeApi(over: Partial<Api> = {}): Api {
+  return {
+    signIn: vi.fn(async () => ({ token: 't', expires_at: 0, me: makeMe() })),
+    signOut: vi.fn(async () => undefined),
+    me: vi.fn(async () => makeMe()),
+    setStatus: vi.fn(async (r) => makeMe({ status: r.status, reason: r.reason ?? null })),
+    setZoom: vi.fn(async (z: number) => makeMe({ preferences: { zoom: z } })),
+    statusReasons: vi.fn(async () => [{ code: 'lunch', label: 'Lunch' }]),
+    directory: vi.fn(async () => ({ entries: [] })),
+    addFavourite: vi.fn(async () => undefined),
+    removeFavourite: vi.fn(async () => undefined),
+    sessions: vi.fn(async () => [] as SessionView[]),
+    createSession: vi.fn(async () => makeSession({ id: 'new', created_by: 'u-bob' })),
+    session: vi.fn(async () => makeSession()),
+    accept: vi.fn(async () => makeSession({}, 'joined')),
+    reject: vi.fn(async () => makeSession({ state: 'ended' })),
+    cancel: vi.fn(async () => makeSession()),
+    end: vi.fn(async () => makeSession({ state: 'ended' }, 'joined')),
+    done: vi.fn(async () => undefined),
+    transcript: vi.fn(async () => ({ entries: [], has_more: false })),
+    ...over,
+  } as Api;
+}
+
+class FakeSocket implements Socket {
+  status: Socket['status'] = 'idle';
+  lastSeq: number | undefined;
+  listeners = new Set<(e: SocketEvent) => void>();
+  sends: { session_id: string; client_msg_id: string; text: string; resolve: (a: MessageAck) => void; reject: (e: unknown) => void }[] = [];
+  marks: [string, string, number][] = [];
+  typings: [string, string][] = [];
+  watched: string[][] = [];
+  start = vi.fn((seq?: number) => {
+    this.lastSeq = seq;
+    this.status = 'connecting';
+  });
+  stop = vi.fn(() => {
+    this.status = 'stopped';
+  });
+  drop = vi.fn();
+  reconnectNow = vi.fn();
+  on(l: (e: SocketEvent) => void) {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+  sendMessage(session_id: string, client_msg_id: string, text: string) {
+    return new Promise<MessageAck>((resolve, reject) => this.sends.push({ session_id, client_msg_id, text, resolve, reject }));
+  }
+  typing(s: string, st: string) {
+    this.typings.push([s, st]);
+  }
+  mark(s: string, k: string, seq: number) {
+    this.marks.push([s, k, seq]);
+  }
+  watch(ids: string[]) {
+    this.watched.push(ids);
+  }
+  emit(e: SocketEvent) {
+    if (e.type === 'status') this.status = e.status;
+    for (const l of [...this.listeners]) l(e);
+  }
+  event(seq: number, body: StreamEvent['event']) {
+    this.emit({ type: 'event', event: { seq, ts: 0, event: body } });
+  }
+}
+
+async function signedIn(apiOver: Partial<Api> = {}, hidden = false) {
+  const clock = new FakeClock();
+  const { fx, calls } = fakeEffects(clock, hidden);
+  const api = fakeApi(apiOver);
+  const socket = new FakeSocket();
+  const model = new AppModel(api, socket, fx);
+  await model.init();
+  socket.emit({ type: 'status', status: 'open' });
+  return { model, api, socket, clock, fx, calls };
+}
+
+const flush = () => new Promise((r) => setTimeout(r, 0));
+
+describe('AppModel: authentication', () => {
+  it('shows sign-in when GET /me answers 401', async () => {
+    const clock = new FakeClock();
+    const model = new AppModel(
+      fakeApi({ me: vi.fn(async () => Promise.reject(new ApiError(401, 'unauthenticated', 'no'))) }),
+      new FakeSocket(),
+      fakeEffects(clock).fx,
+    );
+    await model.init();
+    expect(model.state.phase).toBe('signed_out');
+    expect(model.state.notice).toBeNull();
+  });
+
+  it('loads the workspace and connects from the head of /me', async () => {
+    const { model, socket, api } = await signedIn({ sessions: vi.fn(async () => [makeSession()]) });
+    expect(model.state.phase).toBe('signed_in');
+    expect(socket.start).toHaveBeenCalledWith(10);
+    expect(Object.keys(model.state.sessions)).toEqual(['s1']);
+    expect(api.directory).toHaveBeenCalled();
+  });
+
+  it('signs in and reports wrong credentials clearly', async () => {
+    const clock = new FakeClock();
+    const api = fakeApi({
+      me: vi.fn(async () => Promise.reject(new ApiError(401, 'unauthenticated', 'no'))),
+      signIn: vi.fn(async () => Promise.reject(new ApiError(401, 'invalid_credentials', 'bad'))),
+    });
+    const model = new AppModel(api, new FakeSocket(), fakeEffects(clock).fx);
+    await model.init();
+    await model.signIn('bob', 'wrong');
+    expect(model.state.signInError).toMatch(/wrong/);
+    expect(model.state.phase).toBe('signed_out');
+  });
+
+  it('returns to sign-in with a message when the socket closes with 4001', async () => {
+    const { model, socket } = await signedIn();
+    socket.emit({ type: 'expired', reason: 'session_expired' });
+    expect(model.state.phase).toBe('signed_out');
+    expect(model.state.notice).toBe(EXPIRED_NOTICE);
+    expect(socket.stop).toHaveBeenCalled();
+  });
+
+  it('returns to sign-in when REST answers 401 session_expired', async () => {
+    const { model, api } = await signedIn();
+    api.onUnauthorized?.(new ApiError(401, 'session_expired', 'expired'));
+    expect(model.state.phase).toBe('signed_out');
+    expect(model.state.notice).toBe(EXPIRED_NOTICE);
+  });
+
+  it('signs out', async () => {
+    const { model, api, socket } = await signedIn();
+    await model.signOut();
+    expect(api.signOut).toHaveBeenCalled();
+    expect(socket.stop).toHaveBeenCalled();
+    expect(model.state.phase).toBe('signed_out');
+  });
+});
+
+describe('AppModel: invitations', () => {
+  it('shows an interactive notification with sound for a new invitation, then dismisses it after 30 s', async () => {
+    const { model, socket, clock, calls } = await signedIn();
+    socket.event(11, { kind: 'session', session: makeSession({ last_message: entry('s1', 2, { text: 'Can you help?' }) }) });
+    expect(model.state.notifications.map((n) => n.session_id)).toEqual(['s1']);
+    expect(calls.beeps).toBe(1);
+    expect(calls.notifications).toHaveLength(0); // page visible
+    expect(model.state.announcement?.text).toMatch(/invitation from Alice Agent: Can you help\?/);
+    clock.advance(INVITE_NOTICE_MS);
+    expect(model.state.notifications).toHaveLength(0);
+    // still pending in the workspace (task bar)
+    expect(model.state.sessions.s1).toBeDefined();
+  });
+
+  it('uses a browser notification when the page is hidden', async () => {
+    const { socket, calls } = await signedIn({}, true);
+    socket.event(11, { kind: 'session', session: makeSession() });
+    expect(calls.notifications).toHaveLength(1);
+    expect(calls.notifications[0].title).toMatch(/Alice Agent/);
+  });
+
+  it('dismisses the notification when the server times the invitation out, keeping it pending', async () => {
+    const { model, socket } = await signedIn();
+    const s = makeSession();
+    socket.event(11, { kind: 'session', session: s });
+    const timedOut = makeSession({
+      last_seq: 3,
+      participants: s.participants.map((p) => (p.user_id === 'u-bob' ? { ...p, invite_timed_out: true } : p)),
+    });
+    socket.event(12, { kind: 'session', session: timedOut });
+    expect(model.state.notifications).toHaveLength(0);
+    expect(model.state.sessions.s1.participants[1].state).toBe('invited');
+  });
+
+  it('accepts later from the task bar and opens the window', async () => {
+    const { model, socket, api } = await signedIn();
+    socket.event(11, { kind: 'session', session: makeSession() });
+    await model.accept('s1');
+    expect(api.accept).toHaveBeenCalledWith('s1');
+    expect(model.state.openWindows).toEqual(['s1']);
+    expect(model.state.sessions.s1.state).toBe('connected');
+  });
+
+  it('rejects', async () => {
+    const { model, socket, api } = await signedIn();
+    socket.event(11, { kind: 'session', session: makeSession() });
+    await model.reject('s1');
+    expect(api.reject).toHaveBeenCalledWith('s1');
+    expect(model.state.notifications).toHaveLength(0);
+  });
+
+  it('does not notify again for an invitation already known (replay after reconnect)', async () => {
+    const { model, socket, calls, clock } = await signedIn();
+    socket.event(11, { kind: 'session', session: makeSession() });
+    clock.advance(INVITE_NOTICE_MS);
+    socket.event(12, { kind: 'session', session: makeSession() });
+    expect(calls.beeps).toBe(1);
+    expect(model.state.notifications).toHaveLength(0);
+  });
+});
+
+describe('AppModel: messages', () => {
+  async function connected() {
+    const t = await signedIn({
+      sessions: vi.fn(async () => [makeSession({ last_seq: 3 }, 'joined')]),
+      transcript: vi.fn(async () => ({ entries: [entry('s1', 1, { kind: 'invited', text: null }), entry('s1', 2), entry('s1', 3)], has_more: true })),
+    });
+    t.model.openWindow('s1');
+    await flush();
+    return t;
+  }
+
+  it('loads the latest transcript page when a window opens and marks it read', async () => {
+    const { model, api, socket } = await connected();
+    expect(api.transcript).toHaveBeenCalledWith('s1', { before: 4, limit: 50 });
+    expect(model.state.transcripts.s1.entries.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(socket.marks).toContainEqual(['s1', 'read', 3]);
+  });
+
+  it('de-duplicates transcript entries by seq', async () => {
+    const { model, socket } = await connected();
+    socket.event(11, { kind: 'transcript', session_id: 's1', entry: entry('s1', 3) });
+    socket.event(12, { kind: 'transcript', session_id: 's1', entry: entry('s1', 4) });
+    socket.event(13, { kind: 'transcript', session_id: 's1', entry: entry('s1', 4) });
+    expect(model.state.transcripts.s1.entries.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('marks incoming messages delivered and read when visible', async () => {
+    const { socket } = await connected();
+    socket.event(11, { kind: 'transcript', session_id: 's1', entry: entry('s1', 4) });
+    expect(socket.marks).toContainEqual(['s1', 'delivered', 4]);
+    expect(socket.marks).toContainEqual(['s1', 'read', 4]);
+  });
+
+  it('counts unread for sessions whose window is not open', async () => {
+    const { model, socket } = await connected();
+    model.minimizeWindow('s1');
+    socket.event(11, { kind: 'transcript', session_id: 's1', entry: entry('s1', 4) });
+    socket.event(12, { kind: 'transcript', session_id: 's1', entry: entry('s1', 5) });
+    expect(model.state.sessions.s1.unread).toBe(2);
+    model.openWindow('s1');
+    expect(model.state.sessions.s1.unread).toBe(0);
+  });
+
+  it('shows a sent message as pending until acknowledged, then as a transcript entry', async () => {
+    const { model, socket } = await connected();
+    model.send('s1', 'hello there');
+    expect(model.state.pending.s1).toHaveLength(1);
+    const send = socket.sends[0];
+    send.resolve({ session_id: 's1', client_msg_id: send.client_msg_id, seq: 4, ts: 9, duplicate: false });
+    await flush();
+    expect(model.state.pending.s1).toHaveLength(0);
+    const last = model.state.transcripts.s1.entries.at(-1)!;
+    expect(last).toMatchObject({ seq: 4, text: 'hello there', actor_id: 'u-bob' });
+    // the same entry from the stream is not added twice
+    socket.event(11, { kind: 'transcript', session_id: 's1', entry: { ...last, ts: 9 } });
+    expect(model.state.transcripts.s1.entries.filter((e) => e.seq === 4)).toHaveLength(1);
+  });
+
+  it('removes a pending message when its entry arrives before the ack', async () => {
+    const { model, socket } = await connected();
+    model.send('s1', 'quick');
+    const cid = socket.sends[0].client_msg_id;
+    socket.event(11, { kind: 'transcript', session_id: 's1', entry: entry('s1', 4, { actor_id: 'u-bob', actor_name: 'Bob Builder', text: 'quick', client_msg_id: cid }) });
+    expect(model.state.pending.s1).toHaveLength(0);
+  });
+
+  it('marks a refused message as failed', async () => {
+    const { model, socket } = await connected();
+    model.send('s1', 'late');
+    socket.sends[0].reject(new ApiError(409, 'session_ended', 'The session has ended'));
+    await flush();
+    expect(model.state.pending.s1[0]).toMatchObject({ state: 'failed', error: 'The session has ended' });
+  });
+
+  it('fills a transcript gap over REST', async () => {
+    const { api, socket } = await connected();
+    socket.event(11, { kind: 'transcript', session_id: 's1', entry: entry('s1', 6) });
+    expect(api.transcript).toHaveBeenLastCalledWith('s1', { after: 3, limit: 500 });
+  });
+
+  it('loads older entries on demand', async () => {
+    const { model, api } = await connected();
+    (api.transcript as ReturnType<typeof vi.fn>).mockResolvedValueOnce({ entries: [], has_more: false });
+    await model.loadOlder('s1');
+    expect(api.transcript).toHaveBeenLastCalledWith('s1', { before: 1, limit: 50 });
+    expect(model.state.transcripts.s1.hasMore).toBe(false);
+  });
+
+  it('shows typing from others and hides it when their message arrives', async () => {
+    const { model, socket } = await connected();
+    socket.emit({ type: 'typing', session_id: 's1', user_id: 'u-alice', state: 'composing' });
+    expect(model.state.typing.s1['u-alice']).toBeGreaterThan(0);
+    socket.event(11, { kind: 'transcript', session_id: 's1', entry: entry('s1', 4) });
+    expect(model.state.typing.s1['u-alice']).toBe(0);
+  });
+
+  it('Done removes the session from the workspace', async () => {
+    const { model, api } = await connected();
+    await model.done('s1');
+    expect(api.done).toHaveBeenCalledWith('s1');
+    expect(model.state.sessions.s1).toBeUndefined();
+    expect(model.state.openWindows).toEqual([]);
+  });
+
+  it('session_removed from another tab closes the window', async () => {
+    const { model, socket } = await connected();
+    socket.event(11, { kind: 'session_removed', session_id: 's1' });
+    expect(model.state.openWindows).toEqual([]);
+  });
+
+  it('does not roll a session back to an older replayed snapshot', async () => {
+    const { model, socket } = await connected();
+    socket.event(11, { kind: 'session', session: makeSession({ state: 'ended', last_seq: 5 }, 'joined') });
+    socket.event(12, { kind: 'session', session: makeSession({ state: 'connected', last_seq: 4 }, 'joined') });
+    expect(model.state.sessions.s1.state).toBe('ended');
+  });
+});
+
+describe('AppModel: main window', () => {
+  it('starts an IM and opens its window', async () => {
+    const { model, api } = await signedIn();
+    const id = await model.startIm('u-carol');
+    expect(api.createSession).toHaveBeenCalledWith(expect.objectContaining({ target_id: 'u-carol', defer_invite: false }));
+    expect(id).toBe('new');
+    expect(model.state.openWindows).toEqual(['new']);
+  });
+
+  it('watches the user ids displayed in the Team Communicator and applies presence', async () => {
+    const dirEntry = {
+      kind: 'user' as const,
+      id: 'u-carol',
+      display_name: 'Carol',
+      username: 'carol',
+      groups: [],
+      status: 'ready' as const,
+      reason: null,
+      member_count: null,
+      favourite: false,
+      actions: ['send_im' as const, 'add_favourite' as const],
+    };
+    const { model, socket } = await signedIn({ directory: vi.fn(async () => ({ entries: [dirEntry] })) });
+    await flush();
+    expect(socket.watched.at(-1)).toEqual(['u-carol']);
+    socket.emit({ type: 'presence', presence: { user_id: 'u-carol', status: 'away', reason: null } });
+    expect(model.state.presence['u-carol'].status).toBe('away');
+    await model.toggleFavourite(model.state.directory.entries[0]);
+    expect(model.state.directory.entries[0]).toMatchObject({ favourite: true, actions: ['send_im', 'remove_favourite'] });
+  });
+
+  it('sets status and zoom, and applies changes made in another tab', async () => {
+    const { model, socket, api } = await signedIn();
+    await model.setStatus('not_ready', 'lunch');
+    expect(api.setStatus).toHaveBeenCalledWith({ status: 'not_ready', reason: 'lunch' });
+    expect(model.state.me?.status).toBe('not_ready');
+    model.zoomStep(1);
+    await flush();
+    expect(api.setZoom).toHaveBeenCalledWith(110);
+    socket.event(11, { kind: 'preferences', zoom: 150 });
+    expect(model.state.me?.preferences.zoom).toBe(150);
+    socket.event(12, { kind: 'status', status: 'away', reason: null });
+    expect(model.state.me?.status).toBe('away');
+  });
+
+  it('reloads sessions over REST after a resume gap', async () => {
+    const { api, socket } = await signedIn();
+    socket.emit({ type: 'resume_gap', oldest: 5, head: 50 });
+    expect(api.sessions).toHaveBeenCalledTimes(2);
+  });
+
+  it('drops and reconnects the socket with the browser offline/online events', async () => {
+    const { model, socket } = await signedIn();
+    model.browserOnline(false);
+    expect(socket.drop).toHaveBeenCalled();
+    model.browserOnline(true);
+    expect(socket.reconnectNow).toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,785 @@
+// The agent desktop's state and commands. Transports (REST, WebSocket) and
+// side effects (sound, browser notifications, timers) are injected so tests can swap them.
+import type {
+  DirectoryEntry,
+  DirectoryFilter,
+  Me,
+  PresenceView,
+  SessionView,
+  Status,
+  StatusReason,
+  StreamEvent,
+  TranscriptEntry,
+} from '../protocol/generated';
+import { ApiError, type Api } from '../protocol/rest';
+import { SendError, type Socket, type SocketEvent, type SocketStatus } from '../protocol/socket';
+import { Store, newId } from '../lib/store';
+import {
+  emptyTranscript,
+  isPendingInvitation,
+  mergeEntries,
+  missingAfter,
+  otherPartyName,
+  participant,
+  systemEntryText,
+  type TranscriptState,
+} from './sessions';
+
+export interface PendingMessage {
+  client_msg_id: string;
+  text: string;
+  created: number;
+  state: 'queued' | 'failed';
+  error?: string;
+}
+
+export interface InviteNotice {
+  session_id: string;
+  shown_at: number;
+}
+
+export interface Announcement {
+  id: number;
+  text: string;
+}
+
+export interface DirectoryState {
+  query: string;
+  filter: DirectoryFilter;
+  entries: DirectoryEntry[];
+  loading: boolean;
+  error: string | null;
+}
+
+export interface AppState {
+  phase: 'loading' | 'signed_out' | 'signed_in';
+  me: Me | null;
+  /** Shown on the sign-in page (e.g. "Your session has expired"). */
+  notice: string | null;
+  signInError: string | null;
+  signingIn: boolean;
+  connection: SocketStatus;
+  everConnected: boolean;
+  statusReasons: StatusReason[];
+  sessions: Record<string, SessionView>;
+  transcripts: Record<string, TranscriptState>;
+  pending: Record<string, PendingMessage[]>;
+  /** session id → user id → expiry (ms). */
+  typing: Record<string, Record<string, number>>;
+  presence: Record<string, PresenceView>;
+  /** IM windows open in the workspace, left to right. */
+  openWindows: string[];
+  notifications: InviteNotice[];
+  announcement: Announcement | null;
+  directory: DirectoryState;
+  /** Last error per session (shown in its window) or '' for global. */
+  errors: Record<string, string>;
+}
+
+export interface Effects {
+  now(): number;
+  setTimer(fn: () => void, ms: number): unknown;
+  clearTimer(h: unknown): void;
+  /** Short alert sound. */
+  beep(): void;
+  /** Browser notification, used when the page is hidden. */
+  notify(title: string, body: string, onClick: () => void): void;
+  isHidden(): boolean;
+}
+
+export const INVITE_NOTICE_MS = 30_000;
+export const TYPING_SHOW_MS = 6_000;
+export const TRANSCRIPT_PAGE = 50;
+
+export const ZOOM_STEPS = [50, 67, 75, 90, 100, 110, 125, 150, 175, 200];
+
+export function initialState(): AppState {
+  return {
+    phase: 'loading',
+    me: null,
+    notice: null,
+    signInError: null,
+    signingIn: false,
+    connection: 'idle',
+    everConnected: false,
+    statusReasons: [],
+    sessions: {},
+    transcripts: {},
+    pending: {},
+    typing: {},
+    presence: {},
+    openWindows: [],
+    notifications: [],
+    announcement: null,
+    directory: { query: '', filter: 'all', entries: [], loading: false, error: null },
+    errors: {},
+  };
+}
+
+export const EXPIRED_NOTICE = 'Your session has expired. Please sign in again.';
+
+function errorText(e: unknown): string {
+  if (e instanceof ApiError || e instanceof SendError) return e.message;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+export class AppModel {
+  readonly store = new Store<AppState>(initialState());
+  private readonly api: Api;
+  private readonly socket: Socket;
+  private readonly fx: Effects;
+  private unsubscribeSocket: (() => void) | null = null;
+  private announceId = 0;
+  private noticeTimers = new Map<string, unknown>();
+  private dirRequest = 0;
+  private dirTimer: unknown = null;
+  private lastMarked = new Map<string, { delivered: number; read: number }>();
+
+  constructor(api: Api, socket: Socket, effects: Effects) {
+    this.api = api;
+    this.socket = socket;
+    this.fx = effects;
+    this.api.onUnauthorized = (e) => {
+      if (this.state.phase === 'signed_in') this.expire(e.code === 'session_expired' ? EXPIRED_NOTICE : EXPIRED_NOTICE);
+    };
+  }
+
+  get state(): AppState {
+    return this.store.getState();
+  }
+
+  private set(patch: Partial<AppState> | ((s: AppState) => Partial<AppState>)): void {
+    this.store.setState(patch);
+  }
+
+  announce(text: string): void {
+    this.announceId += 1;
+    this.set({ announcement: { id: this.announceId, text } });
+  }
+
+  // ---------- authentication ----------
+
+  async init(): Promise<void> {
+    try {
+      const me = await this.api.me();
+      await this.bootstrap(me);
+    } catch (e) {
+      this.set({ phase: 'signed_out', notice: e instanceof ApiError && e.status === 401 ? null : e instanceof ApiError && e.status !== 0 ? errorText(e) : null });
+    }
+  }
+
+  async signIn(username: string, password: string): Promise<void> {
+    this.set({ signingIn: true, signInError: null });
+    try {
+      const res = await this.api.signIn(username, password);
+      this.set({ signingIn: false, notice: null });
+      await this.bootstrap(res.me);
+    } catch (e) {
+      const msg =
+        e instanceof ApiError && e.code === 'invalid_credentials'
+          ? 'The username or password is wrong.'
+          : e instanceof ApiError && e.code === 'account_disabled'
+            ? 'This account is disabled.'
+            : `Sign-in failed: ${errorText(e)}`;
+      this.set({ signingIn: false, signInError: msg });
+    }
+  }
+
+  async signOut(): Promise<void> {
+    this.teardown();
+    try {
+      await this.api.signOut();
+    } catch {
+      /* already signed out */
+    }
+    this.store.setState({ ...initialState(), phase: 'signed_out', notice: 'You have signed out.' });
+  }
+
+  /** The session expired (REST 401 or WS close 4001): back to sign-in with a message. */
+  expire(notice = EXPIRED_NOTICE): void {
+    this.teardown();
+    this.store.setState({ ...initialState(), phase: 'signed_out', notice });
+  }
+
+  private teardown(): void {
+    this.unsubscribeSocket?.();
+    this.unsubscribeSocket = null;
+    this.socket.stop();
+    for (const t of this.noticeTimers.values()) this.fx.clearTimer(t);
+    this.noticeTimers.clear();
+    this.lastMarked.clear();
+  }
+
+  private async bootstrap(me: Me): Promise<void> {
+    this.set({ phase: 'signed_in', me, signInError: null, connection: 'connecting' });
+    this.unsubscribeSocket?.();
+    this.unsubscribeSocket = this.socket.on((e) => this.onSocket(e));
+    const sessionsP = this.api.sessions().catch(() => [] as SessionView[]);
+    this.api
+      .statusReasons()
+      .then((statusReasons) => this.set({ statusReasons }))
+      .catch(() => undefined);
+    const sessions = await sessionsP;
+    if (this.state.phase !== 'signed_in') return;
+    this.replaceSessions(sessions, false);
+    this.socket.start(me.head);
+    void this.searchNow();
+  }
+
+  private replaceSessions(list: SessionView[], announceInvites: boolean): void {
+    const sessions: Record<string, SessionView> = {};
+    for (const s of list) sessions[s.id] = s;
+    this.set((st) => ({
+      sessions,
+      openWindows: st.openWindows.filter((id) => sessions[id]),
+    }));
+    for (const s of list) this.checkInvitation(s, announceInvites);
+    for (const id of this.state.openWindows) void this.loadTranscript(id);
+  }
+
+  // ---------- socket ----------
+
+  private onSocket(e: SocketEvent): void {
+    switch (e.type) {
+      case 'status':
+        this.set((s) => ({ connection: e.status, everConnected: s.everConnected || e.status === 'open' }));
+        if (e.status === 'open') {
+          // after a reconnect, refresh what a window may have missed and re-announce marks
+          for (const id of this.state.openWindows) this.markVisible(id);
+        }
+        return;
+      case 'welcome':
+        this.set({ me: { ...e.me } });
+        return;
+      case 'event':
+        this.applyEvent(e.event);
+        return;
+      case 'resume_gap':
+        void this.api.sessions().then((list) => this.replaceSessions(list, true), () => undefined);
+        return;
+      case 'presence':
+        this.set((s) => ({ presence: { ...s.presence, [e.presence.user_id]: e.presence } }));
+        return;
+      case 'typing': {
+        if (e.user_id === this.state.me?.id) return;
+        const until = e.state === 'composing' ? this.fx.now() + TYPING_SHOW_MS : 0;
+        this.set((s) => ({ typing: { ...s.typing, [e.session_id]: { ...s.typing[e.session_id], [e.user_id]: until } } }));
+        if (until) this.fx.setTimer(() => this.set((s) => ({ typing: { ...s.typing } })), TYPING_SHOW_MS + 50);
+        return;
+      }
+      case 'expired':
+        this.expire(EXPIRED_NOTICE);
+        return;
+      case 'reconnect_failed':
+        // the upgrade may be refused because the cookie expired: ask REST
+        this.api.me().catch((err: unknown) => {
+          if (err instanceof ApiError && err.status === 401 && this.state.phase === 'signed_in') this.expire(EXPIRED_NOTICE);
+        });
+        return;
+      case 'error':
+        return;
+    }
+  }
+
+  /** Applies one stream event (already de-duplicated by seq by the socket). */
+  applyEvent(ev: StreamEvent): void {
+    const body = ev.event;
+    switch (body.kind) {
+      case 'session':
+        this.upsertSession(body.session);
+        return;
+      case 'transcript':
+        this.addEntries(body.session_id, [body.entry], true);
+        return;
+      case 'mark':
+        this.set((s) => {
+          const sess = s.sessions[body.session_id];
+          if (!sess) return {};
+          const participants = sess.participants.map((p) =>
+            p.user_id !== body.user_id
+              ? p
+              : body.mark === 'read'
+                ? { ...p, read_seq: Math.max(p.read_seq, body.seq), delivered_seq: Math.max(p.delivered_seq, body.seq) }
+                : { ...p, delivered_seq: Math.max(p.delivered_seq, body.seq) },
+          );
+          const unread = body.user_id === s.me?.id && body.mark === 'read' ? 0 : sess.unread;
+          return { sessions: { ...s.sessions, [sess.id]: { ...sess, participants, unread } } };
+        });
+        return;
+      case 'session_removed':
+        this.removeSession(body.session_id);
+        return;
+      case 'status':
+        this.set((s) => (s.me ? { me: { ...s.me, status: body.status, reason: body.reason } } : {}));
+        return;
+      case 'preferences':
+        this.set((s) => (s.me ? { me: { ...s.me, preferences: { ...s.me.preferences, zoom: body.zoom } } } : {}));
+        return;
+    }
+  }
+
+  private upsertSession(session: SessionView): void {
+    const prev = this.state.sessions[session.id];
+    // keep the newest view: a replayed older snapshot must not roll back
+    if (prev && prev.last_seq > session.last_seq) return;
+    this.set((s) => ({ sessions: { ...s.sessions, [session.id]: session } }));
+    const meId = this.state.me?.id ?? '';
+    if (prev) {
+      if (prev.state !== session.state) {
+        const name = otherPartyName(session, meId);
+        if (session.state === 'connected') this.announce(`Instant message with ${name}: Connected`);
+        if (session.state === 'ended') this.announce(`Instant message with ${name}: Ended`);
+      }
+    }
+    this.checkInvitation(session, !prev);
+    // fill transcript gaps for open windows
+    const t = this.state.transcripts[session.id];
+    if (t?.loaded && t.entries.length && session.last_seq > t.entries[t.entries.length - 1].seq) {
+      void this.fetchAfter(session.id, t.entries[t.entries.length - 1].seq);
+    }
+  }
+
+  private removeSession(id: string): void {
+    this.clearNotice(id);
+    this.set((s) => {
+      const sessions = { ...s.sessions };
+      delete sessions[id];
+      const transcripts = { ...s.transcripts };
+      delete transcripts[id];
+      return { sessions, transcripts, openWindows: s.openWindows.filter((w) => w !== id) };
+    });
+  }
+
+  /** Shows, keeps or dismisses the interactive notification of an invitation. */
+  private checkInvitation(session: SessionView, isNew: boolean): void {
+    const meId = this.state.me?.id;
+    if (!meId) return;
+    const mine = participant(session, meId);
+    const pending = isPendingInvitation(session, meId);
+    const shown = this.state.notifications.some((n) => n.session_id === session.id);
+    if (!pending || mine?.invite_timed_out) {
+      if (shown) this.clearNotice(session.id);
+      if (pending && mine?.invite_timed_out && shown) {
+        this.announce(`Invitation from ${otherPartyName(session, meId)} timed out; it stays in the task bar.`);
+      }
+      return;
+    }
+    if (shown || !isNew) return;
+    const name = otherPartyName(session, meId);
+    this.set((s) => ({ notifications: [...s.notifications, { session_id: session.id, shown_at: this.fx.now() }] }));
+    const text = session.last_message?.text;
+    this.announce(`Instant message invitation from ${name}${text ? `: ${text}` : ''}`);
+    try {
+      this.fx.beep();
+    } catch {
+      /* no audio */
+    }
+    if (this.fx.isHidden()) {
+      this.fx.notify(`Instant message from ${name}`, text ?? 'wants to start an instant message session', () => this.openWindow(session.id));
+    }
+    this.noticeTimers.set(
+      session.id,
+      this.fx.setTimer(() => this.clearNotice(session.id), INVITE_NOTICE_MS),
+    );
+  }
+
+  dismissNotification(id: string): void {
+    this.clearNotice(id);
+  }
+
+  private clearNotice(id: string): void {
+    const t = this.noticeTimers.get(id);
+    if (t !== undefined) this.fx.clearTimer(t);
+    this.noticeTimers.delete(id);
+    if (this.state.notifications.some((n) => n.session_id === id)) {
+      this.set((s) => ({ notifications: s.notifications.filter((n) => n.session_id !== id) }));
+    }
+  }
+
+  private addEntries(sessionId: string, entries: TranscriptEntry[], live: boolean): void {
+    const meId = this.state.me?.id;
+    const t = this.state.transcripts[sessionId];
+    let gapFrom: number | null = null;
+    if (t?.loaded && live) gapFrom = missingAfter(t.entries, entries[0].seq);
+    const known = new Set((t?.entries ?? []).map((e) => e.seq));
+    const fresh = entries.filter((e) => !known.has(e.seq));
+    const ids = new Set(entries.map((e) => e.client_msg_id).filter(Boolean));
+    this.set((s) => {
+      const cur = s.transcripts[sessionId];
+      const sess = s.sessions[sessionId];
+      const patch: Partial<AppState> = {};
+      if (cur?.loaded) patch.transcripts = { ...s.transcripts, [sessionId]: { ...cur, entries: mergeEntries(cur.entries, entries) } };
+      const pend = s.pending[sessionId];
+      if (pend?.some((p) => ids.has(p.client_msg_id))) {
+        patch.pending = { ...s.pending, [sessionId]: pend.filter((p) => !ids.has(p.client_msg_id)) };
+      }
+      if (sess && live && fresh.length) {
+        const lastMsg = [...fresh].reverse().find((e) => e.kind === 'message');
+        const incoming = fresh.filter((e) => e.kind === 'message' && e.actor_id !== meId).length;
+        const visible = s.openWindows.includes(sessionId) && !this.fx.isHidden();
+        patch.sessions = {
+          ...s.sessions,
+          [sessionId]: {
+            ...sess,
+            last_seq: Math.max(sess.last_seq, ...fresh.map((e) => e.seq)),
+            last_message: lastMsg ?? sess.last_message,
+            unread: visible ? sess.unread : sess.unread + incoming,
+          },
+        };
+      }
+      return patch;
+    });
+    if (!live) return;
+    if (gapFrom !== null) void this.fetchAfter(sessionId, gapFrom);
+    const incomingMsgs = fresh.filter((e) => e.kind === 'message' && e.actor_id !== meId);
+    if (incomingMsgs.length) {
+      const last = incomingMsgs[incomingMsgs.length - 1];
+      this.sendMark(sessionId, 'delivered', last.seq);
+      for (const m of incomingMsgs) this.announce(`${m.actor_name}: ${m.text ?? ''}`);
+      const typing = this.state.typing[sessionId];
+      if (typing?.[last.actor_id]) this.set((s) => ({ typing: { ...s.typing, [sessionId]: { ...typing, [last.actor_id]: 0 } } }));
+      this.markVisible(sessionId);
+      const sess = this.state.sessions[sessionId];
+      if (sess && this.fx.isHidden() && !isPendingInvitation(sess, meId ?? '')) {
+        this.fx.notify(`Message from ${last.actor_name}`, last.text ?? '', () => this.openWindow(sessionId));
+      }
+    }
+    for (const e of fresh) if (e.kind !== 'message' && e.kind !== 'invited') this.announce(systemEntryText(e));
+  }
+
+  private sendMark(sessionId: string, kind: 'delivered' | 'read', seq: number): void {
+    const m = this.lastMarked.get(sessionId) ?? { delivered: 0, read: 0 };
+    if (m[kind] >= seq) return;
+    m[kind] = seq;
+    if (kind === 'read') m.delivered = Math.max(m.delivered, seq);
+    this.lastMarked.set(sessionId, m);
+    this.socket.mark(sessionId, kind, seq);
+  }
+
+  /** Marks a session read when its window is open and the page visible. */
+  markVisible(sessionId: string): void {
+    const s = this.state;
+    if (!s.openWindows.includes(sessionId) || this.fx.isHidden()) return;
+    const sess = s.sessions[sessionId];
+    if (!sess || !s.me) return;
+    const t = s.transcripts[sessionId];
+    const lastOther = t?.entries
+      .filter((e) => e.kind === 'message' && e.actor_id !== s.me?.id)
+      .reduce((m, e) => Math.max(m, e.seq), 0);
+    const seq = Math.max(lastOther ?? 0, sess.unread > 0 ? sess.last_seq : 0);
+    if (seq > 0 && this.socket.status === 'open') {
+      this.sendMark(sessionId, 'read', seq);
+    }
+    if (sess.unread) this.set((st) => ({ sessions: { ...st.sessions, [sessionId]: { ...sess, unread: 0 } } }));
+  }
+
+  // ---------- transcripts ----------
+
+  async loadTranscript(id: string): Promise<void> {
+    const cur = this.state.transcripts[id];
+    if (cur?.loaded) return;
+    const sess = this.state.sessions[id];
+    try {
+      const page = await this.api.transcript(id, { before: (sess?.last_seq ?? 0) + 1, limit: TRANSCRIPT_PAGE });
+      this.set((s) => {
+        const prev = s.transcripts[id] ?? emptyTranscript;
+        return {
+          transcripts: {
+            ...s.transcripts,
+            [id]: { ...prev, loaded: true, hasMore: page.has_more, entries: mergeEntries(prev.entries, page.entries) },
+          },
+        };
+      });
+      const ids = new Set(page.entries.map((e) => e.client_msg_id).filter(Boolean));
+      this.set((s) => ({ pending: { ...s.pending, [id]: (s.pending[id] ?? []).filter((p) => !ids.has(p.client_msg_id)) } }));
+      // a message may have arrived between the request and the answer
+      const after = this.state.sessions[id]?.last_seq ?? 0;
+      const t = this.state.transcripts[id];
+      const last = t?.entries.length ? t.entries[t.entries.length - 1].seq : 0;
+      if (after > last) await this.fetchAfter(id, last);
+      this.markVisible(id);
+    } catch (e) {
+      this.setError(id, `Could not load the transcript: ${errorText(e)}`);
+    }
+  }
+
+  private async fetchAfter(id: string, after: number): Promise<void> {
+    try {
+      const page = await this.api.transcript(id, { after, limit: 500 });
+      this.set((s) => {
+        const cur = s.transcripts[id];
+        if (!cur) return {};
+        return { transcripts: { ...s.transcripts, [id]: { ...cur, entries: mergeEntries(cur.entries, page.entries) } } };
+      });
+    } catch {
+      /* retried on the next event */
+    }
+  }
+
+  async loadOlder(id: string): Promise<void> {
+    const cur = this.state.transcripts[id];
+    if (!cur?.loaded || !cur.hasMore || cur.loadingOlder || cur.entries.length === 0) return;
+    this.set((s) => ({ transcripts: { ...s.transcripts, [id]: { ...cur, loadingOlder: true } } }));
+    try {
+      const page = await this.api.transcript(id, { before: cur.entries[0].seq, limit: TRANSCRIPT_PAGE });
+      this.set((s) => {
+        const t = s.transcripts[id] ?? cur;
+        return {
+          transcripts: {
+            ...s.transcripts,
+            [id]: { ...t, loadingOlder: false, hasMore: page.has_more, entries: mergeEntries(t.entries, page.entries) },
+          },
+        };
+      });
+    } catch (e) {
+      this.set((s) => ({ transcripts: { ...s.transcripts, [id]: { ...(s.transcripts[id] ?? cur), loadingOlder: false } } }));
+      this.setError(id, `Could not load earlier messages: ${errorText(e)}`);
+    }
+  }
+
+  // ---------- windows ----------
+
+  openWindow(id: string): void {
+    if (!this.state.sessions[id]) return;
+    this.clearNotice(id);
+    if (!this.state.openWindows.includes(id)) this.set((s) => ({ openWindows: [...s.openWindows, id] }));
+    void this.loadTranscript(id).then(() => this.markVisible(id));
+    this.markVisible(id);
+  }
+
+  minimizeWindow(id: string): void {
+    this.set((s) => ({ openWindows: s.openWindows.filter((w) => w !== id) }));
+  }
+
+  private setError(id: string, msg: string): void {
+    this.set((s) => ({ errors: { ...s.errors, [id]: msg } }));
+  }
+
+  clearError(id: string): void {
+    this.set((s) => {
+      const errors = { ...s.errors };
+      delete errors[id];
+      return { errors };
+    });
+  }
+
+  // ---------- commands ----------
+
+  async startIm(targetId: string): Promise<string | null> {
+    const existing = Object.values(this.state.sessions).find(
+      (s) => s.state !== 'ended' && s.participants.some((p) => p.user_id === targetId) && s.participants.length === 2,
+    );
+    if (existing) {
+      this.openWindow(existing.id);
+      return existing.id;
+    }
+    try {
+      const session = await this.api.createSession({ target_id: targetId, client_id: newId(), defer_invite: false });
+      this.upsertSession(session);
+      this.openWindow(session.id);
+      return session.id;
+    } catch (e) {
+      this.setError('', `Could not start the instant message: ${errorText(e)}`);
+      return null;
+    }
+  }
+
+  private async command(id: string, what: string, fn: () => Promise<SessionView | void>): Promise<boolean> {
+    this.clearError(id);
+    try {
+      const res = await fn();
+      if (res) this.upsertSession(res);
+      return true;
+    } catch (e) {
+      this.setError(id, `Could not ${what}: ${errorText(e)}`);
+      return false;
+    }
+  }
+
+  async accept(id: string): Promise<void> {
+    this.clearNotice(id);
+    const ok = await this.command(id, 'accept the invitation', () => this.api.accept(id));
+    if (ok) this.openWindow(id);
+  }
+
+  async reject(id: string): Promise<void> {
+    this.clearNotice(id);
+    const ok = await this.command(id, 'reject the invitation', () => this.api.reject(id));
+    if (ok) this.minimizeWindow(id);
+  }
+
+  async end(id: string): Promise<void> {
+    await this.command(id, 'end the session', () => this.api.end(id));
+  }
+
+  async done(id: string): Promise<void> {
+    // the server refuses a pending invitation, cancels an unanswered one or ends a connected session first
+    this.clearNotice(id);
+    const ok = await this.command(id, 'close the session', () => this.api.done(id));
+    if (ok) this.removeSession(id);
+  }
+
+  /** Sends a message; shown as pending until acknowledged; queued while offline. */
+  send(id: string, text: string): void {
+    if (!text.trim()) return;
+    const me = this.state.me;
+    if (!me) return;
+    const p: PendingMessage = { client_msg_id: newId(), text, created: this.fx.now(), state: 'queued' };
+    this.set((s) => ({ pending: { ...s.pending, [id]: [...(s.pending[id] ?? []), p] } }));
+    this.socket.typing(id, 'paused');
+    this.socket.sendMessage(id, p.client_msg_id, text).then(
+      (ack) => {
+        const entry: TranscriptEntry = {
+          session_id: id,
+          seq: ack.seq,
+          ts: ack.ts,
+          kind: 'message',
+          actor_id: me.id,
+          actor_name: me.display_name,
+          subject_id: null,
+          subject_name: null,
+          text,
+          client_msg_id: ack.client_msg_id,
+        };
+        this.addEntries(id, [entry], false);
+        this.set((s) => {
+          const sess = s.sessions[id];
+          return {
+            pending: { ...s.pending, [id]: (s.pending[id] ?? []).filter((x) => x.client_msg_id !== p.client_msg_id) },
+            sessions: sess
+              ? { ...s.sessions, [id]: { ...sess, last_seq: Math.max(sess.last_seq, ack.seq), last_message: entry } }
+              : s.sessions,
+          };
+        });
+      },
+      (err: unknown) => {
+        this.set((s) => ({
+          pending: {
+            ...s.pending,
+            [id]: (s.pending[id] ?? []).map((x) =>
+              x.client_msg_id === p.client_msg_id ? { ...x, state: 'failed' as const, error: errorText(err) } : x,
+            ),
+          },
+        }));
+      },
+    );
+  }
+
+  discardPending(id: string, clientMsgId: string): void {
+    this.set((s) => ({ pending: { ...s.pending, [id]: (s.pending[id] ?? []).filter((x) => x.client_msg_id !== clientMsgId) } }));
+  }
+
+  typing(id: string, state: 'composing' | 'paused'): void {
+    this.socket.typing(id, state);
+  }
+
+  async setStatus(status: Status, reason?: string): Promise<void> {
+    try {
+      const me = await this.api.setStatus(reason ? { status, reason } : { status });
+      this.set({ me });
+      this.announce(`Your status is now ${statusLabel(me.status, me.reason, this.state.statusReasons)}`);
+    } catch (e) {
+      this.setError('', `Could not change your status: ${errorText(e)}`);
+    }
+  }
+
+  async setZoom(zoom: number): Promise<void> {
+    const z = Math.max(50, Math.min(200, Math.round(zoom)));
+    this.set((s) => (s.me ? { me: { ...s.me, preferences: { ...s.me.preferences, zoom: z } } } : {}));
+    try {
+      const me = await this.api.setZoom(z);
+      this.set((s) => (s.me ? { me: { ...s.me, preferences: me.preferences } } : {}));
+    } catch (e) {
+      this.setError('', `Could not save the zoom: ${errorText(e)}`);
+    }
+  }
+
+  zoomStep(direction: 1 | -1): void {
+    const cur = this.state.me?.preferences.zoom ?? 100;
+    const idx = direction > 0 ? ZOOM_STEPS.findIndex((z) => z > cur) : ZOOM_STEPS.map((z) => z < cur).lastIndexOf(true);
+    if (idx < 0) return;
+    void this.setZoom(ZOOM_STEPS[idx]);
+  }
+
+  // ---------- Team Communicator ----------
+
+  search(query: string): void {
+    this.set((s) => ({ directory: { ...s.directory, query } }));
+    if (this.dirTimer !== null) this.fx.clearTimer(this.dirTimer);
+    this.dirTimer = this.fx.setTimer(() => {
+      this.dirTimer = null;
+      void this.searchNow();
+    }, 200);
+  }
+
+  setFilter(filter: DirectoryFilter): void {
+    this.set((s) => ({ directory: { ...s.directory, filter } }));
+    void this.searchNow();
+  }
+
+  async searchNow(): Promise<void> {
+    const { query, filter } = this.state.directory;
+    const req = ++this.dirRequest;
+    this.set((s) => ({ directory: { ...s.directory, loading: true, error: null } }));
+    try {
+      const res = await this.api.directory(query.trim(), filter, 50);
+      if (req !== this.dirRequest) return;
+      const meId = this.state.me?.id;
+      const entries = res.entries.filter((e) => e.id !== meId);
+      this.set((s) => ({ directory: { ...s.directory, entries, loading: false } }));
+      this.socket.watch(entries.filter((e) => e.kind === 'user').map((e) => e.id));
+    } catch (e) {
+      if (req !== this.dirRequest) return;
+      this.set((s) => ({ directory: { ...s.directory, loading: false, error: errorText(e) } }));
+    }
+  }
+
+  async toggleFavourite(entry: DirectoryEntry): Promise<void> {
+    const add = !entry.favourite;
+    try {
+      if (add) await this.api.addFavourite(entry.id);
+      else await this.api.removeFavourite(entry.id);
+      const actions = entry.actions.map((a) =>
+        a === 'add_favourite' && add ? ('remove_favourite' as const) : a === 'remove_favourite' && !add ? ('add_favourite' as const) : a,
+      );
+      this.set((s) => ({
+        directory: {
+          ...s.directory,
+          entries: s.directory.entries.map((e) => (e.id === entry.id ? { ...e, favourite: add, actions } : e)),
+        },
+      }));
+      this.announce(add ? `${entry.display_name} added to favourites` : `${entry.display_name} removed from favourites`);
+      if (this.state.directory.filter === 'favourites') void this.searchNow();
+    } catch (e) {
+      this.setError('', `Could not change favourites: ${errorText(e)}`);
+    }
+  }
+
+  /** Called by the page on `online` / `offline` and visibility changes. */
+  browserOnline(online: boolean): void {
+    if (this.state.phase !== 'signed_in') return;
+    if (online) this.socket.reconnectNow();
+    else this.socket.drop();
+  }
+
+  pageVisible(): void {
+    for (const id of this.state.openWindows) this.markVisible(id);
+  }
+}
+
+export const STATUS_LABELS: Record<Status, string> = {
+  ready: 'Ready',
+  not_ready: 'Not Ready',
+  away: 'Away',
+  busy: 'Busy',
+  offline: 'Offline',
+};
+
+export function statusLabel(status: Status, reason: string | null, reasons: StatusReason[]): string {
+  if (status === 'not_ready' && reason) {
+    const label = reasons.find((r) => r.code === reason)?.label ?? reason;
+    return `Not Ready – ${label}`;
+  }
+  return STATUS_LABELS[status];
+}

@@ -1,0 +1,186 @@
+// Typed REST client for /api/v1 (docs/protocol.md §4).
+import type {
+  CreateSessionRequest,
+  DirectoryFilter,
+  DirectoryResponse,
+  ErrorBody,
+  ErrorCode,
+  EventPage,
+  MarkKind,
+  Me,
+  MessageAck,
+  PresenceView,
+  SessionView,
+  SetStatusRequest,
+  SignInResponse,
+  StatusReason,
+  TranscriptPage,
+} from './generated';
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: ErrorCode;
+  constructor(status: number, code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface RestOptions {
+  baseUrl?: string;
+  fetch?: FetchLike;
+  /** Called when a request (other than sign-in / me) answers 401. */
+  onUnauthorized?: (error: ApiError) => void;
+}
+
+function query(params: Record<string, string | number | undefined>): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== '') parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  }
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+const seg = encodeURIComponent;
+
+export class RestClient {
+  private readonly baseUrl: string;
+  private readonly fetchImpl: FetchLike;
+  onUnauthorized?: (error: ApiError) => void;
+
+  constructor(options: RestOptions = {}) {
+    this.baseUrl = options.baseUrl ?? '/api/v1';
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.onUnauthorized = options.onUnauthorized;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, opts: { quiet401?: boolean } = {}): Promise<T> {
+    let response: Response;
+    try {
+      response = await this.fetchImpl(this.baseUrl + path, {
+        method,
+        credentials: 'same-origin',
+        headers: body === undefined ? { Accept: 'application/json' } : { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new ApiError(0, 'unavailable', e instanceof Error ? e.message : 'Network error');
+    }
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    let data: unknown = undefined;
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = undefined;
+      }
+    }
+    if (!response.ok) {
+      const err = data as Partial<ErrorBody> | undefined;
+      const error = new ApiError(
+        response.status,
+        (err?.code ?? (response.status === 401 ? 'unauthenticated' : 'internal')) as ErrorCode,
+        err?.message ?? `HTTP ${response.status}`,
+      );
+      if (response.status === 401 && !opts.quiet401) this.onUnauthorized?.(error);
+      throw error;
+    }
+    return data as T;
+  }
+
+  signIn(username: string, password: string): Promise<SignInResponse> {
+    return this.request('POST', '/auth/sign-in', { username, password }, { quiet401: true });
+  }
+  signOut(): Promise<void> {
+    return this.request('POST', '/auth/sign-out', undefined, { quiet401: true });
+  }
+  /** GET /me; a 401 here is the normal "not signed in" answer and is not reported. */
+  me(): Promise<Me> {
+    return this.request('GET', '/me', undefined, { quiet401: true });
+  }
+  setStatus(req: SetStatusRequest): Promise<Me> {
+    return this.request('PUT', '/me/status', req);
+  }
+  setZoom(zoom: number): Promise<Me> {
+    return this.request('PUT', '/me/preferences', { zoom });
+  }
+  statusReasons(): Promise<StatusReason[]> {
+    return this.request('GET', '/status-reasons');
+  }
+  directory(q: string, filter: DirectoryFilter, limit = 50): Promise<DirectoryResponse> {
+    return this.request('GET', `/directory${query({ q, filter, limit })}`);
+  }
+  addFavourite(targetId: string): Promise<void> {
+    return this.request('PUT', `/favourites/${seg(targetId)}`);
+  }
+  removeFavourite(targetId: string): Promise<void> {
+    return this.request('DELETE', `/favourites/${seg(targetId)}`);
+  }
+  presence(ids: string[]): Promise<PresenceView[]> {
+    return this.request('GET', `/presence${query({ ids: ids.join(',') })}`);
+  }
+  sessions(): Promise<SessionView[]> {
+    return this.request('GET', '/sessions');
+  }
+  createSession(req: CreateSessionRequest): Promise<SessionView> {
+    return this.request('POST', '/sessions', req);
+  }
+  session(id: string): Promise<SessionView> {
+    return this.request('GET', `/sessions/${seg(id)}`);
+  }
+  accept(id: string): Promise<SessionView> {
+    return this.request('POST', `/sessions/${seg(id)}/accept`);
+  }
+  reject(id: string): Promise<SessionView> {
+    return this.request('POST', `/sessions/${seg(id)}/reject`);
+  }
+  cancel(id: string): Promise<SessionView> {
+    return this.request('POST', `/sessions/${seg(id)}/cancel`);
+  }
+  end(id: string): Promise<SessionView> {
+    return this.request('POST', `/sessions/${seg(id)}/end`);
+  }
+  done(id: string): Promise<void> {
+    return this.request('POST', `/sessions/${seg(id)}/done`);
+  }
+  sendMessage(id: string, client_msg_id: string, text: string): Promise<MessageAck> {
+    return this.request('POST', `/sessions/${seg(id)}/messages`, { client_msg_id, text });
+  }
+  transcript(id: string, page: { after?: number; before?: number; limit?: number }): Promise<TranscriptPage> {
+    return this.request('GET', `/sessions/${seg(id)}/transcript${query(page)}`);
+  }
+  mark(id: string, kind: MarkKind, seq: number): Promise<void> {
+    return this.request('POST', `/sessions/${seg(id)}/marks`, { kind, seq });
+  }
+  events(after: number, limit = 500): Promise<EventPage> {
+    return this.request('GET', `/events${query({ after, limit })}`);
+  }
+}
+
+/** The subset of the REST client the models use; tests substitute a fake. */
+export type Api = Pick<
+  RestClient,
+  | 'signIn'
+  | 'signOut'
+  | 'me'
+  | 'setStatus'
+  | 'setZoom'
+  | 'statusReasons'
+  | 'directory'
+  | 'addFavourite'
+  | 'removeFavourite'
+  | 'sessions'
+  | 'createSession'
+  | 'session'
+  | 'accept'
+  | 'reject'
+  | 'cancel'
+  | 'end'
+  | 'done'
+  | 'transcript'
+> & { onUnauthorized?: (error: ApiError) => void };

@@ -1,0 +1,192 @@
+// View model of an IM interaction window.
+import { useMemo } from 'react';
+import type { SessionView, TranscriptEntry } from '../protocol/generated';
+import type { AppState, PendingMessage } from '../models/app';
+import { isPendingInvitation, otherPartyName, sessionStatusText, systemEntryText, type SessionStatusText } from '../models/sessions';
+import { formatDateTime, formatTime } from './format';
+import { useAppState, useModel } from './context';
+
+export type Receipt = 'Sent' | 'Delivered' | 'Read';
+
+export type TranscriptRow =
+  | {
+      kind: 'message';
+      key: string;
+      seq: number;
+      /** Shown above the first message of a run by the same author. */
+      showName: boolean;
+      name: string;
+      color: number;
+      mine: boolean;
+      time: string;
+      dateTime: string;
+      text: string;
+      receipt: Receipt | null;
+    }
+  | { kind: 'system'; key: string; seq: number; text: string; time: string; dateTime: string }
+  | {
+      kind: 'pending';
+      key: string;
+      client_msg_id: string;
+      showName: boolean;
+      name: string;
+      color: number;
+      text: string;
+      failed: boolean;
+      error: string | null;
+    };
+
+export const PALETTE_SIZE = 6;
+
+export function colorOf(session: SessionView | undefined, userId: string): number {
+  const p = session?.participants.find((x) => x.user_id === userId);
+  return (p?.color ?? 0) % PALETTE_SIZE;
+}
+
+function receiptOf(session: SessionView, meId: string, seq: number): Receipt {
+  const others = session.participants.filter((p) => p.user_id !== meId && p.state === 'joined');
+  if (others.length && others.every((p) => p.read_seq >= seq)) return 'Read';
+  if (others.length && others.every((p) => p.delivered_seq >= seq)) return 'Delivered';
+  return 'Sent';
+}
+
+export function buildTranscriptRows(
+  entries: TranscriptEntry[],
+  pending: PendingMessage[],
+  session: SessionView | undefined,
+  meId: string,
+  meName: string,
+): TranscriptRow[] {
+  const rows: TranscriptRow[] = [];
+  let prevAuthor: string | null = null;
+  let lastMine = -1;
+  for (const e of entries) {
+    if (e.kind === 'message') {
+      const mine = e.actor_id === meId;
+      rows.push({
+        kind: 'message',
+        key: `e${e.seq}`,
+        seq: e.seq,
+        showName: prevAuthor !== e.actor_id,
+        name: e.actor_name,
+        color: colorOf(session, e.actor_id),
+        mine,
+        time: formatTime(e.ts),
+        dateTime: formatDateTime(e.ts),
+        text: e.text ?? '',
+        receipt: null,
+      });
+      if (mine) lastMine = rows.length - 1;
+      prevAuthor = e.actor_id;
+    } else {
+      rows.push({ kind: 'system', key: `e${e.seq}`, seq: e.seq, text: systemEntryText(e), time: formatTime(e.ts), dateTime: formatDateTime(e.ts) });
+      prevAuthor = null;
+    }
+  }
+  // the receipt is shown on the latest message of mine only, to keep the transcript quiet
+  if (lastMine >= 0 && session) {
+    const r = rows[lastMine];
+    if (r.kind === 'message') rows[lastMine] = { ...r, receipt: receiptOf(session, meId, r.seq) };
+  }
+  for (const p of pending) {
+    rows.push({
+      kind: 'pending',
+      key: `p${p.client_msg_id}`,
+      client_msg_id: p.client_msg_id,
+      showName: prevAuthor !== meId,
+      name: meName,
+      color: colorOf(session, meId),
+      text: p.text,
+      failed: p.state === 'failed',
+      error: p.error ?? null,
+    });
+    prevAuthor = meId;
+  }
+  return rows;
+}
+
+export function typingText(state: AppState, sessionId: string, now: number): string | null {
+  const t = state.typing[sessionId];
+  const session = state.sessions[sessionId];
+  if (!t || !session) return null;
+  const names = Object.entries(t)
+    .filter(([uid, until]) => until > now && uid !== state.me?.id)
+    .map(([uid]) => session.participants.find((p) => p.user_id === uid)?.display_name ?? 'Someone');
+  if (!names.length) return null;
+  return `${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} typing…`;
+}
+
+export interface ImWindowVM {
+  id: string;
+  title: string;
+  status: SessionStatusText;
+  statusDetail: string | null;
+  pendingInvitation: boolean;
+  ended: boolean;
+  canSend: boolean;
+  rows: TranscriptRow[];
+  loaded: boolean;
+  hasMore: boolean;
+  loadingOlder: boolean;
+  typing: string | null;
+  error: string | null;
+  zoom: number;
+  offline: boolean;
+}
+
+export function imWindowVM(state: AppState, id: string, now: number): ImWindowVM | null {
+  const session = state.sessions[id];
+  const me = state.me;
+  if (!session || !me) return null;
+  const t = state.transcripts[id];
+  const pendingInvitation = isPendingInvitation(session, me.id);
+  const others = session.participants.filter((p) => p.user_id !== me.id);
+  let statusDetail: string | null = null;
+  if (session.state === 'inviting') {
+    const o = others.find((p) => p.state === 'invited');
+    statusDetail = pendingInvitation ? 'Invitation pending' : o?.invite_timed_out ? 'Invitation timed out' : 'Inviting…';
+  } else if (session.state === 'ended' && others.some((p) => p.state === 'rejected')) {
+    statusDetail = 'Invitation rejected';
+  }
+  return {
+    id,
+    title: otherPartyName(session, me.id),
+    status: sessionStatusText(session),
+    statusDetail,
+    pendingInvitation,
+    ended: session.state === 'ended',
+    canSend: session.state !== 'ended' && !pendingInvitation,
+    rows: buildTranscriptRows(t?.entries ?? [], state.pending[id] ?? [], session, me.id, me.display_name),
+    loaded: !!t?.loaded,
+    hasMore: !!t?.hasMore,
+    loadingOlder: !!t?.loadingOlder,
+    typing: typingText(state, id, now),
+    error: state.errors[id] ?? null,
+    zoom: me.preferences.zoom,
+    offline: state.connection !== 'open',
+  };
+}
+
+export function useImWindow(id: string) {
+  const state = useAppState();
+  const model = useModel();
+  // expired typing entries are purged by the app every second, so no clock is read here
+  const vm = useMemo(() => imWindowVM(state, id, 0), [state, id]);
+  const actions = useMemo(
+    () => ({
+      send: (text: string) => model.send(id, text),
+      typing: (s: 'composing' | 'paused') => model.typing(id, s),
+      end: () => void model.end(id),
+      done: () => void model.done(id),
+      accept: () => void model.accept(id),
+      reject: () => void model.reject(id),
+      minimize: () => model.minimizeWindow(id),
+      loadOlder: () => void model.loadOlder(id),
+      discard: (cid: string) => model.discardPending(id, cid),
+      markVisible: () => model.markVisible(id),
+      dismissError: () => model.clearError(id),
+    }),
+    [model, id],
+  );
+  return { vm, actions };
+}

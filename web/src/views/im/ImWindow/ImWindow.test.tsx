@@ -1,0 +1,100 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { cleanup, fireEvent, render, screen } from '@testing-library/react';
+import { ImWindow, type ImWindowActions } from './ImWindow';
+import type { ImWindowVM } from '../../../viewmodels/imWindow';
+
+afterEach(cleanup);
+
+function vm(over: Partial<ImWindowVM> = {}): ImWindowVM {
+  return {
+    id: 's1',
+    title: 'Alice Agent',
+    status: 'Connected',
+    statusDetail: null,
+    pendingInvitation: false,
+    ended: false,
+    canSend: true,
+    rows: [
+      { kind: 'system', key: 'e1', seq: 1, text: 'Bob Builder joined the session', time: '10:00:00', dateTime: '' },
+      { kind: 'message', key: 'e2', seq: 2, showName: true, name: 'Alice Agent', color: 0, mine: false, time: '10:00:01', dateTime: '', text: 'Hi Bob', receipt: null },
+    ],
+    loaded: true,
+    hasMore: false,
+    loadingOlder: false,
+    typing: null,
+    error: null,
+    zoom: 100,
+    offline: false,
+    ...over,
+  };
+}
+
+function actions(): ImWindowActions {
+  return {
+    send: vi.fn(),
+    typing: vi.fn(),
+    end: vi.fn(),
+    done: vi.fn(),
+    accept: vi.fn(),
+    reject: vi.fn(),
+    minimize: vi.fn(),
+    loadOlder: vi.fn(),
+    discard: vi.fn(),
+    markVisible: vi.fn(),
+    dismissError: vi.fn(),
+  };
+}
+
+describe('ImWindow', () => {
+  it('shows the other party, the status, names and timestamps', () => {
+    render(<ImWindow vm={vm()} actions={actions()} />);
+    expect(screen.getByRole('heading', { name: 'Alice Agent' })).toBeTruthy();
+    expect(screen.getByText('Connected')).toBeTruthy();
+    expect(screen.getByText('Bob Builder joined the session')).toBeTruthy();
+    expect(screen.getByText('10:00:01')).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'End Session' })).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Done' })).toBeTruthy();
+  });
+
+  it('sends on Enter, adds a line on Shift+Enter, and sends with the Send button', () => {
+    const a = actions();
+    render(<ImWindow vm={vm()} actions={a} />);
+    const box = screen.getByRole('textbox', { name: 'Message to Alice Agent' }) as HTMLTextAreaElement;
+    fireEvent.change(box, { target: { value: 'line one' } });
+    expect(a.typing).toHaveBeenCalledWith('composing');
+    const shift = fireEvent.keyDown(box, { key: 'Enter', shiftKey: true });
+    expect(shift).toBe(true); // default not prevented: the textarea adds the line
+    expect(a.send).not.toHaveBeenCalled();
+    fireEvent.keyDown(box, { key: 'Enter' });
+    expect(a.send).toHaveBeenCalledWith('line one');
+    expect(box.value).toBe('');
+    fireEvent.change(box, { target: { value: 'by button' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Send' }));
+    expect(a.send).toHaveBeenLastCalledWith('by button');
+  });
+
+  it('offers Accept and Reject for a pending invitation', () => {
+    const a = actions();
+    render(<ImWindow vm={vm({ pendingInvitation: true, canSend: false, status: 'Not Connected' })} actions={a} />);
+    fireEvent.click(screen.getByRole('button', { name: 'Accept' }));
+    expect(a.accept).toHaveBeenCalled();
+    expect(screen.queryByRole('button', { name: 'End Session' })).toBeNull();
+  });
+
+  it('shows pending messages', () => {
+    render(
+      <ImWindow
+        vm={vm({ rows: [{ kind: 'pending', key: 'p1', client_msg_id: 'p1', showName: true, name: 'Bob Builder', color: 1, text: 'offline msg', failed: false, error: null }] })}
+        actions={actions()}
+      />,
+    );
+    expect(screen.getByText('offline msg')).toBeTruthy();
+    expect(screen.getByText('Pending…')).toBeTruthy();
+  });
+
+  it('applies the zoom to the transcript text', () => {
+    render(<ImWindow vm={vm({ zoom: 150 })} actions={actions()} />);
+    const log = screen.getByRole('log');
+    expect(log.style.fontSize).toBe('1.5rem');
+  });
+});

@@ -1,0 +1,251 @@
+import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
+import type { ImWindowVM, TranscriptRow } from '../../../viewmodels/imWindow';
+
+export interface ImWindowActions {
+  send: (text: string) => void;
+  typing: (state: 'composing' | 'paused') => void;
+  end: () => void;
+  done: () => void;
+  accept: () => void;
+  reject: () => void;
+  minimize: () => void;
+  loadOlder: () => void;
+  discard: (clientMsgId: string) => void;
+  markVisible: () => void;
+  dismissError: () => void;
+}
+
+export interface ImWindowProps {
+  vm: ImWindowVM;
+  actions: ImWindowActions;
+  focusOnMount?: boolean;
+}
+
+const MARKERS = ['●', '■', '▲', '◆', '★', '✚'];
+
+function Row({ row, onDiscard }: { row: TranscriptRow; onDiscard: (id: string) => void }) {
+  if (row.kind === 'system') {
+    return (
+      <li className="entry system">
+        <span className="system-text">{row.text}</span>
+        <time className="ts" title={row.dateTime}>
+          {row.time}
+        </time>
+      </li>
+    );
+  }
+  const pending = row.kind === 'pending';
+  return (
+    <li className={`entry message p${row.color} ${row.showName ? 'first' : ''} ${pending ? 'is-pending' : ''}`}>
+      {row.showName && (
+        <div className="author">
+          <span className="marker" aria-hidden="true">
+            {MARKERS[row.color % MARKERS.length]}
+          </span>
+          <span className="author-name">{row.name}</span>
+        </div>
+      )}
+      <div className="bubble">
+        <span className="visually-hidden">{row.name}: </span>
+        <span className="text">{row.text}</span>
+        <span className="meta">
+          {row.kind === 'message' ? (
+            <>
+              <time className="ts" title={row.dateTime}>
+                {row.time}
+              </time>
+              {row.receipt && <span className="receipt"> · {row.receipt}</span>}
+            </>
+          ) : row.failed ? (
+            <span className="failed">
+              Not sent: {row.error}{' '}
+              <button type="button" className="link" onClick={() => onDiscard(row.client_msg_id)}>
+                Discard
+              </button>
+            </span>
+          ) : (
+            <span className="pending-mark">Pending…</span>
+          )}
+        </span>
+      </div>
+    </li>
+  );
+}
+
+export function ImWindow({ vm, actions, focusOnMount }: ImWindowProps) {
+  const [text, setText] = useState('');
+  const logRef = useRef<HTMLDivElement>(null);
+  const inputRef = useRef<HTMLTextAreaElement>(null);
+  const atBottom = useRef(true);
+  const prevHeight = useRef<{ height: number; first: string | undefined } | null>(null);
+  const typingState = useRef<{ last: number; timer: number | null }>({ last: 0, timer: null });
+
+  useEffect(() => {
+    if (focusOnMount) inputRef.current?.focus();
+  }, [focusOnMount]);
+
+  useEffect(() => {
+    const t = typingState.current;
+    return () => {
+      if (t.timer !== null) window.clearTimeout(t.timer);
+    };
+  }, []);
+
+  // keep the view pinned to the newest entry, and stable when older entries are prepended
+  const firstKey = vm.rows[0]?.key;
+  useLayoutEffect(() => {
+    const el = logRef.current;
+    if (!el) return;
+    const prev = prevHeight.current;
+    if (prev && prev.first !== firstKey && !atBottom.current) {
+      el.scrollTop += el.scrollHeight - prev.height;
+    } else if (atBottom.current) {
+      el.scrollTop = el.scrollHeight;
+    }
+    prevHeight.current = { height: el.scrollHeight, first: firstKey };
+  }, [vm.rows, firstKey, vm.typing]);
+
+  const onScroll = () => {
+    const el = logRef.current;
+    if (!el) return;
+    atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+    if (el.scrollTop < 40 && vm.hasMore && !vm.loadingOlder) actions.loadOlder();
+    if (atBottom.current) actions.markVisible();
+  };
+
+  const stopTyping = () => {
+    const t = typingState.current;
+    if (t.timer !== null) window.clearTimeout(t.timer);
+    t.timer = null;
+    if (t.last) actions.typing('paused');
+    t.last = 0;
+  };
+
+  const onChange = (value: string) => {
+    setText(value);
+    if (!vm.canSend) return;
+    const t = typingState.current;
+    const now = Date.now();
+    if (value.trim() === '') {
+      stopTyping();
+      return;
+    }
+    if (now - t.last > 3000) {
+      actions.typing('composing');
+      t.last = now;
+    }
+    if (t.timer !== null) window.clearTimeout(t.timer);
+    t.timer = window.setTimeout(stopTyping, 4000);
+  };
+
+  const send = () => {
+    if (!vm.canSend || !text.trim()) return;
+    actions.send(text);
+    stopTyping();
+    setText('');
+    atBottom.current = true;
+    inputRef.current?.focus();
+  };
+
+  const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
+      e.preventDefault();
+      send();
+    }
+  };
+
+  const titleId = `im-title-${vm.id}`;
+  return (
+    <section className={`im-window state-${vm.status.replace(' ', '-').toLowerCase()}`} aria-labelledby={titleId}>
+      <header className="im-toolbar" role="toolbar" aria-label={`Interaction toolbar: ${vm.title}`}>
+        <div className="im-title">
+          <span className="im-avatar" aria-hidden="true">
+            {vm.title.slice(0, 1)}
+          </span>
+          <div>
+            <h2 id={titleId}>{vm.title}</h2>
+            <p className="im-status">
+              <span className="visually-hidden">Status: </span>
+              <span className={`status-pill ${vm.status.replace(' ', '-').toLowerCase()}`}>{vm.status}</span>
+              {vm.statusDetail && <span className="status-detail">{vm.statusDetail}</span>}
+            </p>
+          </div>
+        </div>
+        <div className="im-actions">
+          {vm.pendingInvitation ? (
+            <>
+              <button type="button" className="primary" onClick={actions.accept}>
+                Accept
+              </button>
+              <button type="button" onClick={actions.reject}>
+                Reject
+              </button>
+            </>
+          ) : (
+            <button type="button" className="danger" onClick={actions.end} disabled={vm.ended}>
+              End Session
+            </button>
+          )}
+          <button type="button" onClick={actions.done}>
+            Done
+          </button>
+          <button type="button" className="icon-button" aria-label={`Minimize ${vm.title}`} onClick={actions.minimize}>
+            –
+          </button>
+        </div>
+      </header>
+      {vm.error && (
+        <p className="error im-error" role="alert">
+          {vm.error}{' '}
+          <button type="button" className="link" onClick={actions.dismissError}>
+            Dismiss
+          </button>
+        </p>
+      )}
+      <div
+        className="transcript"
+        role="log"
+        aria-live="off"
+        aria-label={`Transcript with ${vm.title}`}
+        tabIndex={0}
+        ref={logRef}
+        onScroll={onScroll}
+        style={{ fontSize: `${vm.zoom / 100}rem` }}
+      >
+        {vm.hasMore && (
+          <div className="older">
+            <button type="button" className="link" onClick={actions.loadOlder} disabled={vm.loadingOlder}>
+              {vm.loadingOlder ? 'Loading…' : 'Load earlier messages'}
+            </button>
+          </div>
+        )}
+        {!vm.loaded && <p className="loading">Loading transcript…</p>}
+        <ol className="entries">
+          {vm.rows.map((row) => (
+            <Row key={row.key} row={row} onDiscard={actions.discard} />
+          ))}
+        </ol>
+      </div>
+      <p className="typing" aria-live="polite">
+        {vm.typing ?? '\u00a0'}
+      </p>
+      <div className="composer" style={{ fontSize: `${vm.zoom / 100}rem` }}>
+        <textarea
+          ref={inputRef}
+          aria-label={`Message to ${vm.title}`}
+          placeholder={
+            vm.ended ? 'The session has ended' : vm.pendingInvitation ? 'Accept the invitation to reply' : 'Type a message — Enter to send, Shift+Enter for a new line'
+          }
+          value={text}
+          onChange={(e) => onChange(e.target.value)}
+          onKeyDown={onKeyDown}
+          disabled={!vm.canSend}
+          rows={2}
+        />
+        <button type="button" className="primary" onClick={send} disabled={!vm.canSend || !text.trim()}>
+          Send
+        </button>
+      </div>
+    </section>
+  );
+}

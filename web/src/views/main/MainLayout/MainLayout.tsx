@@ -1,0 +1,59 @@
+import type { ReactNode } from 'react';
+
+export interface MainLayoutProps {
+  userName: string;
+  banner: ReactNode;
+  myStatus: ReactNode;
+  zoom: ReactNode;
+  onSignOut: () => void;
+  error: string | null;
+  onDismissError: () => void;
+  teamCommunicator: ReactNode;
+  taskbar: ReactNode;
+  windows: ReactNode;
+  notifications: ReactNode;
+  liveRegion: ReactNode;
+}
+
+export function MainLayout(p: MainLayoutProps) {
+  return (
+    <div className="app">
+      <header className="main-menu">
+        <div className="brand">
+          <span className="brand-mark small" aria-hidden="true">
+            B
+          </span>
+          <span className="brand-name">Backline</span>
+        </div>
+        <div className="main-menu-right">
+          {p.myStatus}
+          {p.zoom}
+          <span className="user-name">{p.userName}</span>
+          <button type="button" onClick={p.onSignOut}>
+            Sign Out
+          </button>
+        </div>
+      </header>
+      {p.banner}
+      {p.error && (
+        <p className="error global-error" role="alert">
+          {p.error}{' '}
+          <button type="button" className="link" onClick={p.onDismissError}>
+            Dismiss
+          </button>
+        </p>
+      )}
+      <div className="main-body">
+        <aside className="side">{p.teamCommunicator}</aside>
+        <main className="workspace">
+          {p.taskbar}
+          <div className="windows">{p.windows}</div>
+        </main>
+      </div>
+      <div className="notifications" aria-label="Notifications" role="region">
+        {p.notifications}
+      </div>
+      {p.liveRegion}
+    </div>
+  );
+}
