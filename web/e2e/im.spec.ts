@@ -239,20 +239,64 @@ test('a dropped socket loses nothing and doubles nothing', async ({ browser }) =
     'right after the second drop',
     'heidi after the second drop',
   ];
+  /** Each text exactly once; returns them in transcript order. */
   const expectEachOnce = async (agent: Agent, other: string) => {
     const log = transcript(agent, other);
     for (const text of texts) await expect(log.getByText(text, { exact: true })).toHaveCount(1);
-    // in order
-    const all = await log.getByRole('listitem').allInnerTexts();
-    const positions = texts.map((t) => all.findIndex((line) => line.includes(t)));
-    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    const placed: { t: string; y: number }[] = [];
+    for (const t of texts) {
+      await log.getByText(t, { exact: true }).scrollIntoViewIfNeeded();
+      const y = await log.getByText(t, { exact: true }).evaluate((el) => el.getBoundingClientRect().top + (el.closest('[role=log]')?.scrollTop ?? 0));
+      placed.push({ t, y });
+    }
+    return placed.sort((a, b) => a.y - b.y).map((x) => x.t);
   };
-  await expectEachOnce(grace, heidi.name);
-  await expectEachOnce(heidi, grace.name);
+  const graceOrder = await expectEachOnce(grace, heidi.name);
+  const heidiOrder = await expectEachOnce(heidi, grace.name);
+  // both see the server's one order; Grace's offline messages keep the order she typed them in
+  expect(heidiOrder).toEqual(graceOrder);
+  expect(graceOrder.slice(0, 2)).toEqual(['before the drop', 'heidi while grace is away']);
+  expect(graceOrder.indexOf('typed while offline 1')).toBeLessThan(graceOrder.indexOf('typed while offline 2'));
   // and the same after a reload (what the server stored)
   await grace.page.reload();
   await grace.page.getByRole('navigation', { name: 'Task bar' }).getByRole('button', { name: new RegExp(`^${heidi.name}`) }).click();
-  await expectEachOnce(grace, heidi.name);
+  expect(await expectEachOnce(grace, heidi.name)).toEqual(graceOrder);
   await grace.close();
   await heidi.close();
+});
+
+test('My Status is seen live by colleagues; sign out; an expired session returns to sign-in', async ({ browser }) => {
+  const ivan = await signIn(browser, 'ivan');
+  const judy = await signIn(browser, 'judy');
+  await ivan.page.getByRole('searchbox', { name: 'Team Communicator' }).fill('judy');
+  await expect(ivan.page.getByRole('listitem', { name: `${judy.name}, Ready` })).toBeVisible();
+
+  // keyboard only: open My Status, move to the first Not Ready reason, choose it
+  const myStatus = judy.page.getByRole('button', { name: /^My Status: / });
+  await myStatus.focus();
+  await myStatus.press('Enter');
+  const notReady = judy.page.getByRole('menuitemradio', { name: /^Not Ready/ }).first();
+  const label = (await notReady.textContent())!.trim();
+  await notReady.focus();
+  await notReady.press('Enter');
+  await expect(myStatus).toHaveAccessibleName(`My Status: ${label}`);
+  await expect(ivan.page.getByRole('listitem', { name: `${judy.name}, ${label}` })).toBeVisible();
+
+  // Judy leaves: Ivan sees her offline
+  await judy.page.getByRole('button', { name: 'Sign Out' }).click();
+  await expect(judy.page.getByRole('button', { name: 'Sign In' })).toBeVisible();
+  await expect(judy.page.getByText('You have signed out.')).toBeVisible();
+  await expect(ivan.page.getByRole('listitem', { name: `${judy.name}, Offline` })).toBeVisible();
+  await judy.close();
+
+  // a second tab of Ivan signs out: the first tab's session is gone and it says so
+  const other = await ivan.page.context().newPage();
+  await other.goto('/');
+  await other.getByRole('button', { name: 'Sign Out' }).click();
+  await expect(other.getByRole('button', { name: 'Sign In' })).toBeVisible();
+  await ivan.page.getByRole('button', { name: /^My Status: / }).click();
+  await ivan.page.getByRole('menuitemradio', { name: 'Away' }).click();
+  await expect(ivan.page.getByRole('button', { name: 'Sign In' })).toBeVisible();
+  await expect(ivan.page.getByText('Your session has expired. Please sign in again.')).toBeVisible();
+  await ivan.close();
 });

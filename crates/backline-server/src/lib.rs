@@ -1,1 +1,16 @@
-//! placeholder
+//! The `backline` server: REST + WebSocket API, the web desktop, and the admin commands.
+//!
+//! This is the only crate that knows HTTP. Layout, in reading order:
+//! [`config`] (layered configuration), [`startup`] (build and run),
+//! [`state`] (shared state, authentication extractors), [`error`] (the one
+//! mapping from errors to answers), [`rest`] (REST handlers and OpenAPI),
+//! [`ws`] (the desktop socket), [`web`] (desktop assets), [`demo`] (demo organisation).
+
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod rest;
+pub mod startup;
+pub mod state;
+pub mod web;
+pub mod ws;

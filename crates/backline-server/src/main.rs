@@ -1,1 +1,251 @@
-fn main() {}
+//! `backline`: serve the API and desktop, load the demo organisation, administer accounts.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use backline_protocol::admin::{CreateUserRequest, UpdateUserRequest};
+use backline_protocol::model::Role;
+use backline_server::config::Config;
+use backline_server::startup::{open_backline, shutdown_signal, Application};
+use backline_server::demo;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "backline", version, about = "Internal IM and consultation for contact centers")]
+struct Cli {
+    /// A TOML configuration file (see config/backline.example.toml).
+    #[arg(long, global = true, env = "BACKLINE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database URL (sqlite://… or postgres://…); overrides database.url.
+    #[arg(long, global = true)]
+    database: Option<String>,
+    /// Folder of the embedded SQLite file; overrides server.data_dir.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the server.
+    Serve {
+        /// Address to listen on (overrides server.bind).
+        #[arg(long)]
+        bind: Option<String>,
+        /// Serve the desktop from this folder instead of the embedded build.
+        #[arg(long)]
+        web_dir: Option<String>,
+        /// Load the demo organisation first.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Load the demo organisation and start the server.
+    Demo {
+        #[arg(long)]
+        bind: Option<String>,
+        #[arg(long)]
+        web_dir: Option<String>,
+    },
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage groups.
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Manage Not Ready reasons.
+    #[command(subcommand)]
+    Reason(ReasonCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account.
+    Add {
+        username: String,
+        #[arg(long)]
+        display_name: String,
+        /// The password (or set BACKLINE_NEW_PASSWORD).
+        #[arg(long, env = "BACKLINE_NEW_PASSWORD")]
+        password: String,
+        /// agent, supervisor, admin (repeatable).
+        #[arg(long = "role", value_parser = parse_role)]
+        roles: Vec<Role>,
+        /// Create without the Internal IM permission.
+        #[arg(long)]
+        no_im: bool,
+    },
+    /// List accounts.
+    List,
+    /// Grant or withdraw a permission (only `im` exists).
+    SetPermission {
+        username: String,
+        permission: String,
+        #[arg(action = clap::ArgAction::Set)]
+        value: bool,
+    },
+    /// Disable an account and sign it out everywhere.
+    Disable { username: String },
+    /// Enable a disabled account.
+    Enable { username: String },
+    /// Set a new password (signs the account out everywhere).
+    SetPassword {
+        username: String,
+        #[arg(long, env = "BACKLINE_NEW_PASSWORD")]
+        password: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum GroupCommand {
+    Add { name: String },
+    List,
+    AddMember { group: String, username: String },
+    RemoveMember { group: String, username: String },
+}
+
+#[derive(Subcommand)]
+enum ReasonCommand {
+    Add { code: String, label: String },
+    List,
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| format!("unknown role {text:?}: agent, supervisor or admin"))
+}
+
+fn init_telemetry(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.telemetry.filter));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = if config.telemetry.format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(url) = cli.database {
+        config.database.url = url;
+    }
+    if let Some(dir) = cli.data_dir {
+        config.server.data_dir = dir;
+    }
+    init_telemetry(&config);
+    match cli.command {
+        Command::Serve { bind, web_dir, demo } => serve(config, bind, web_dir, demo).await,
+        Command::Demo { bind, web_dir } => serve(config, bind, web_dir, true).await,
+        Command::User(command) => user(config, command).await,
+        Command::Group(command) => group(config, command).await,
+        Command::Reason(command) => reason(config, command).await,
+    }
+}
+
+async fn serve(mut config: Config, bind: Option<String>, web_dir: Option<String>, load_demo: bool) -> anyhow::Result<()> {
+    if let Some(bind) = bind {
+        config.server.bind = bind;
+    }
+    if let Some(dir) = web_dir {
+        config.web.assets = dir;
+    }
+    config.check()?;
+    let backline = open_backline(&config).await?;
+    if load_demo {
+        let people = demo::load(&backline).await.context("loading the demo organisation")?;
+        println!("Demo organisation loaded. Every account's password is {:?}:", demo::DEMO_PASSWORD);
+        for (username, display_name) in people {
+            println!("  {username:<10} {display_name}");
+        }
+    }
+    let app = Application::with_backline(config, backline).await?;
+    println!("Backline is serving on http://{}", app.local_addr());
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
+    let backline = open_backline(&config).await?;
+    match command {
+        UserCommand::Add { username, display_name, password, roles, no_im } => {
+            let user = backline
+                .create_user(CreateUserRequest { username, display_name, password, roles, im_permitted: !no_im })
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {}", e.code(), e.public_message()))?;
+            println!("created {} ({})", user.username, user.id);
+        }
+        UserCommand::List => {
+            for user in backline.list_users().await? {
+                let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
+                let groups: Vec<&str> = user.groups.iter().map(|g| g.name.as_str()).collect();
+                println!(
+                    "{:<12} {:<24} roles={:<20} im={} disabled={} groups={}",
+                    user.username,
+                    user.display_name,
+                    roles.join(","),
+                    user.im_permitted,
+                    user.disabled,
+                    groups.join(",")
+                );
+            }
+        }
+        UserCommand::SetPermission { username, permission, value } => {
+            if permission != "im" {
+                anyhow::bail!("unknown permission {permission:?}: the only permission is \"im\"");
+            }
+            update(&backline, &username, UpdateUserRequest { im_permitted: Some(value), ..Default::default() }).await?;
+        }
+        UserCommand::Disable { username } => {
+            update(&backline, &username, UpdateUserRequest { disabled: Some(true), ..Default::default() }).await?;
+        }
+        UserCommand::Enable { username } => {
+            update(&backline, &username, UpdateUserRequest { disabled: Some(false), ..Default::default() }).await?;
+        }
+        UserCommand::SetPassword { username, password } => {
+            update(&backline, &username, UpdateUserRequest { password: Some(password), ..Default::default() }).await?;
+        }
+    }
+    backline.store().close().await;
+    Ok(())
+}
+
+async fn update(backline: &backline_service::Backline, username: &str, request: UpdateUserRequest) -> anyhow::Result<()> {
+    let user = backline
+        .update_user(username, request)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {}", e.code(), e.public_message()))?;
+    println!("updated {}: im={} disabled={}", user.username, user.im_permitted, user.disabled);
+    Ok(())
+}
+
+async fn group(config: Config, command: GroupCommand) -> anyhow::Result<()> {
+    let backline = open_backline(&config).await?;
+    let outcome = match command {
+        GroupCommand::Add { name } => backline.create_group(&name).await.map(|g| println!("created {} ({})", g.name, g.id)),
+        GroupCommand::List => backline.list_groups().await.map(|groups| {
+            for g in groups {
+                println!("{:<24} {} members", g.name, g.members.len());
+            }
+        }),
+        GroupCommand::AddMember { group, username } => backline.set_group_member(&group, &username, true).await,
+        GroupCommand::RemoveMember { group, username } => backline.set_group_member(&group, &username, false).await,
+    };
+    backline.store().close().await;
+    outcome.map_err(|e| anyhow::anyhow!("{}: {}", e.code(), e.public_message()))
+}
+
+async fn reason(config: Config, command: ReasonCommand) -> anyhow::Result<()> {
+    let backline = open_backline(&config).await?;
+    let outcome = match command {
+        ReasonCommand::Add { code, label } => backline.create_status_reason(&code, &label).await.map(|_| ()),
+        ReasonCommand::List => backline.status_reasons().await.map(|reasons| {
+            for r in reasons {
+                println!("{:<20} {}", r.code, r.label);
+            }
+        }),
+    };
+    backline.store().close().await;
+    outcome.map_err(|e| anyhow::anyhow!("{}: {}", e.code(), e.public_message()))
+}

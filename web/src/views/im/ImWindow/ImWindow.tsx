@@ -47,7 +47,6 @@ function Row({ row, onDiscard }: { row: TranscriptRow; onDiscard: (id: string) =
       )}
       <div className="bubble">
         <span className="visually-hidden">{row.name}: </span>
-        <span className="text">{row.text}</span>
         <span className="meta">
           {row.kind === 'message' ? (
             <>
@@ -67,6 +66,7 @@ function Row({ row, onDiscard }: { row: TranscriptRow; onDiscard: (id: string) =
             <span className="pending-mark">Pending…</span>
           )}
         </span>
+        <span className="text">{row.text}</span>
       </div>
     </li>
   );
@@ -229,18 +229,19 @@ export function ImWindow({ vm, actions, focusOnMount }: ImWindowProps) {
       <p className="typing" aria-live="polite">
         {vm.typing ?? '\u00a0'}
       </p>
-      <div className="composer" style={{ fontSize: `${vm.zoom / 100}rem` }}>
+      <div className="composer">
         <textarea
           ref={inputRef}
           aria-label={`Message to ${vm.title}`}
           placeholder={
-            vm.ended ? 'The session has ended' : vm.pendingInvitation ? 'Accept the invitation to reply' : 'Type a message — Enter to send, Shift+Enter for a new line'
+            vm.ended ? 'The session has ended' : vm.pendingInvitation ? 'Accept the invitation to reply' : 'Type a message'
           }
           value={text}
           onChange={(e) => onChange(e.target.value)}
           onKeyDown={onKeyDown}
           disabled={!vm.canSend}
           rows={2}
+          style={{ fontSize: `${vm.zoom / 100}rem` }}
         />
         <button type="button" className="primary" onClick={send} disabled={!vm.canSend || !text.trim()}>
           Send

@@ -16,7 +16,7 @@ export function TaskBar({ items, onOpen, onAccept, onReject }: TaskBarProps) {
           <li key={it.id} className={`task ${it.pending ? 'pending' : ''} ${it.open ? 'open' : ''}`}>
             <button type="button" className="task-open" aria-label={it.label} aria-pressed={it.open} onClick={() => onOpen(it.id)}>
               <span className="task-icon" aria-hidden="true">
-                {it.pending ? '✉' : '💬'}
+                {it.pending ? '✉' : '▤'}
               </span>
               <span className="task-name">{it.name}</span>
               <span className="task-state">{it.state}</span>

@@ -1,0 +1,269 @@
+//! The server's configuration, loaded in layers with figment:
+//! built-in defaults → a TOML file (`--config` or `BACKLINE_CONFIG`) →
+//! `BACKLINE_<SECTION>__<KEY>` environment variables → command-line flags.
+//!
+//! `config/backline.example.toml` lists every option; a test keeps it in step.
+
+use std::path::PathBuf;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub bus: BusConfig,
+    pub limits: LimitsConfig,
+    pub im: ImConfig,
+    pub auth: AuthConfig,
+    pub ws: WsConfig,
+    pub web: WebConfig,
+    pub telemetry: TelemetryConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on. Default `127.0.0.1:8080`; port 0 picks a free port.
+    pub bind: String,
+    /// Folder of the embedded SQLite file when `database.url` is not set.
+    pub data_dir: PathBuf,
+    /// Browser origins allowed to open the WebSocket besides the server's own.
+    pub allowed_origins: Vec<String>,
+    /// Seconds to wait for connections to drain at shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("data"),
+            allowed_origins: Vec::new(),
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://path?mode=rwc` or `postgres://…`; empty means `<data_dir>/backline.db`.
+    pub url: String,
+    /// Connections of the read pool.
+    pub max_read_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: String::new(),
+            max_read_connections: 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BusConfig {
+    /// `nats://host:port` to fan out across nodes; empty for a single node.
+    pub nats_url: String,
+    /// Prefix of the NATS subjects.
+    pub subject_prefix: String,
+    /// This node's id; empty picks a random one.
+    pub node_id: String,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        BusConfig {
+            nats_url: String::new(),
+            subject_prefix: "backline".into(),
+            node_id: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Longest message text, in UTF-8 bytes (default 16 KiB).
+    pub max_message_bytes: usize,
+    /// Largest WebSocket frame or REST body, in bytes (default 64 KiB).
+    pub max_frame_bytes: usize,
+    /// Sends and session creations per user and second.
+    pub rate_per_second: u32,
+    /// Burst above that rate.
+    pub rate_burst: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_message_bytes: 16 * 1024,
+            max_frame_bytes: 64 * 1024,
+            rate_per_second: 20,
+            rate_burst: 40,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImConfig {
+    /// Seconds before an unanswered invitation is reported as timed out (it stays pending).
+    pub invite_timeout_secs: u64,
+    /// How long stream events are kept for resume, in seconds (default 7 days).
+    pub stream_retention_secs: u64,
+}
+
+impl Default for ImConfig {
+    fn default() -> Self {
+        ImConfig {
+            invite_timeout_secs: 30,
+            stream_retention_secs: 7 * 24 * 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Session token lifetime in seconds (default 12 h).
+    pub token_ttl_secs: u64,
+    /// Add `Secure` to the session cookie (set it when serving over TLS).
+    pub secure_cookie: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            token_ttl_secs: 12 * 3600,
+            secure_cookie: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WsConfig {
+    /// Frames queued per connection before it is cut off as a slow consumer.
+    pub outbound_queue: usize,
+    /// Seconds between server pings.
+    pub ping_interval_secs: u64,
+}
+
+impl Default for WsConfig {
+    fn default() -> Self {
+        WsConfig {
+            outbound_queue: 1024,
+            ping_interval_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// A folder to serve the desktop from (development); empty serves the embedded build.
+    pub assets: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// tracing filter; `RUST_LOG` overrides it.
+    pub filter: String,
+    /// `pretty` or `json`.
+    pub format: String,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        TelemetryConfig {
+            filter: "info".into(),
+            format: "pretty".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then the file, then `BACKLINE_*` variables.
+    pub fn load(file: Option<&std::path::Path>) -> anyhow::Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                anyhow::bail!("config file {} does not exist", path.display());
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        // Only `SECTION__KEY` variables are configuration; others with the
+        // prefix (BACKLINE_CONFIG, BACKLINE_TEST_*) are not.
+        figment = figment.merge(
+            Env::prefixed("BACKLINE_")
+                .filter(|key| key.as_str().contains("__"))
+                .split("__"),
+        );
+        let config: Config = figment.extract()?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Rejects contradictory or impossible settings, naming the option.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.limits.max_message_bytes == 0 {
+            anyhow::bail!("limits.max_message_bytes must be positive");
+        }
+        if self.limits.max_frame_bytes < self.limits.max_message_bytes + 256 {
+            anyhow::bail!("limits.max_frame_bytes must exceed limits.max_message_bytes by at least 256");
+        }
+        if self.limits.rate_per_second == 0 || self.limits.rate_burst == 0 {
+            anyhow::bail!("limits.rate_per_second and limits.rate_burst must be positive");
+        }
+        if self.im.invite_timeout_secs == 0 {
+            anyhow::bail!("im.invite_timeout_secs must be positive");
+        }
+        if self.ws.outbound_queue < 16 {
+            anyhow::bail!("ws.outbound_queue must be at least 16");
+        }
+        if !self.database.url.is_empty() {
+            backline_store::Backend::from_url(&self.database.url).map_err(|e| anyhow::anyhow!("database.url: {e}"))?;
+        }
+        if !matches!(self.telemetry.format.as_str(), "pretty" | "json") {
+            anyhow::bail!("telemetry.format must be \"pretty\" or \"json\"");
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to a SQLite file under the data folder.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!("sqlite://{}?mode=rwc", self.server.data_dir.join("backline.db").display())
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    /// The service's section.
+    pub fn service(&self) -> backline_service::ServiceConfig {
+        let mut service = backline_service::ServiceConfig {
+            max_message_bytes: self.limits.max_message_bytes,
+            rate_per_second: self.limits.rate_per_second,
+            rate_burst: self.limits.rate_burst,
+            invite_timeout_secs: self.im.invite_timeout_secs,
+            token_ttl_secs: self.auth.token_ttl_secs,
+            stream_retention_secs: self.im.stream_retention_secs,
+            outbound_queue: self.ws.outbound_queue,
+            nats_url: (!self.bus.nats_url.is_empty()).then(|| self.bus.nats_url.clone()),
+            nats_subject_prefix: self.bus.subject_prefix.clone(),
+            ..Default::default()
+        };
+        if !self.bus.node_id.is_empty() {
+            service.node_id = self.bus.node_id.clone();
+        }
+        service
+    }
+}

@@ -1,0 +1,98 @@
+//! Administration: accounts, groups and Not Ready reasons (admin role only).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use backline_protocol::admin::{CreateGroupRequest, CreateStatusReasonRequest, CreateUserRequest, GroupView, UpdateUserRequest, UserView};
+use backline_protocol::model::StatusReason;
+use backline_protocol::ErrorBody;
+
+use crate::error::{ApiResult, AppJson};
+use crate::state::{Admin, AppState};
+
+/// # `GET /api/v1/admin/users`
+#[utoipa::path(get, path = "/admin/users", tag = "admin", responses((status = 200, body = [UserView]), (status = 403, body = ErrorBody)))]
+pub async fn list_users(State(state): State<AppState>, Admin(_admin): Admin) -> ApiResult<Json<Vec<UserView>>> {
+    Ok(Json(state.backline.list_users().await?))
+}
+
+/// # `POST /api/v1/admin/users`
+#[utoipa::path(post, path = "/admin/users", tag = "admin", request_body = CreateUserRequest,
+    responses((status = 201, body = UserView), (status = 409, body = ErrorBody)))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    AppJson(request): AppJson<CreateUserRequest>,
+) -> ApiResult<(StatusCode, Json<UserView>)> {
+    Ok((StatusCode::CREATED, Json(state.backline.create_user(request).await?)))
+}
+
+/// # `PATCH /api/v1/admin/users/{id}`
+///
+/// Changes the fields present. Disabling an account or changing its password signs it out everywhere.
+#[utoipa::path(patch, path = "/admin/users/{id}", tag = "admin", request_body = UpdateUserRequest,
+    responses((status = 200, body = UserView), (status = 404, body = ErrorBody)))]
+pub async fn update_user(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    Path(id): Path<String>,
+    AppJson(request): AppJson<UpdateUserRequest>,
+) -> ApiResult<Json<UserView>> {
+    Ok(Json(state.backline.update_user(&id, request).await?))
+}
+
+/// # `GET /api/v1/admin/groups`
+#[utoipa::path(get, path = "/admin/groups", tag = "admin", responses((status = 200, body = [GroupView])))]
+pub async fn list_groups(State(state): State<AppState>, Admin(_admin): Admin) -> ApiResult<Json<Vec<GroupView>>> {
+    Ok(Json(state.backline.list_groups().await?))
+}
+
+/// # `POST /api/v1/admin/groups`
+#[utoipa::path(post, path = "/admin/groups", tag = "admin", request_body = CreateGroupRequest,
+    responses((status = 201, body = GroupView), (status = 409, body = ErrorBody)))]
+pub async fn create_group(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    AppJson(request): AppJson<CreateGroupRequest>,
+) -> ApiResult<(StatusCode, Json<GroupView>)> {
+    Ok((StatusCode::CREATED, Json(state.backline.create_group(&request.name).await?)))
+}
+
+/// # `PUT /api/v1/admin/groups/{id}/members/{user_id}`
+#[utoipa::path(put, path = "/admin/groups/{id}/members/{user_id}", tag = "admin", responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn add_member(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    Path((id, user_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state.backline.set_group_member(&id, &user_id, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// # `DELETE /api/v1/admin/groups/{id}/members/{user_id}`
+#[utoipa::path(delete, path = "/admin/groups/{id}/members/{user_id}", tag = "admin", responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn remove_member(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    Path((id, user_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state.backline.set_group_member(&id, &user_id, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// # `GET /api/v1/admin/status-reasons`
+#[utoipa::path(get, path = "/admin/status-reasons", tag = "admin", responses((status = 200, body = [StatusReason])))]
+pub async fn list_reasons(State(state): State<AppState>, Admin(_admin): Admin) -> ApiResult<Json<Vec<StatusReason>>> {
+    Ok(Json(state.backline.status_reasons().await?))
+}
+
+/// # `POST /api/v1/admin/status-reasons`
+#[utoipa::path(post, path = "/admin/status-reasons", tag = "admin", request_body = CreateStatusReasonRequest,
+    responses((status = 201, body = StatusReason), (status = 409, body = ErrorBody)))]
+pub async fn create_reason(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    AppJson(request): AppJson<CreateStatusReasonRequest>,
+) -> ApiResult<(StatusCode, Json<StatusReason>)> {
+    Ok((StatusCode::CREATED, Json(state.backline.create_status_reason(&request.code, &request.label).await?)))
+}

@@ -1,0 +1,103 @@
+//! The REST API under `/api/v1`, its OpenAPI document, and the operational endpoints.
+
+pub mod account;
+pub mod admin;
+pub mod sessions;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use backline_protocol::model::Health;
+use backline_protocol::ErrorCode;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Backline API", description = "Internal IM and consultation for contact centers. \
+        Errors are `{code, message}`; the codes are listed in docs/protocol.md. The live event \
+        stream is the WebSocket at /api/v1/ws (see docs/protocol.md)."),
+    components(schemas(backline_protocol::ErrorCode))
+)]
+struct ApiDoc;
+
+/// The `/api/v1` routes and the OpenAPI document describing them.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(account::sign_in))
+        .routes(routes!(account::sign_out))
+        .routes(routes!(account::get_me))
+        .routes(routes!(account::set_status))
+        .routes(routes!(account::set_preferences))
+        .routes(routes!(account::status_reasons))
+        .routes(routes!(account::directory))
+        .routes(routes!(account::add_favourite, account::remove_favourite))
+        .routes(routes!(account::presence))
+        .routes(routes!(account::events))
+        .routes(routes!(sessions::list_sessions, sessions::create_session))
+        .routes(routes!(sessions::get_session))
+        .routes(routes!(sessions::accept_session))
+        .routes(routes!(sessions::reject_session))
+        .routes(routes!(sessions::cancel_session))
+        .routes(routes!(sessions::end_session))
+        .routes(routes!(sessions::done_session))
+        .routes(routes!(sessions::send_message))
+        .routes(routes!(sessions::transcript))
+        .routes(routes!(sessions::mark))
+        .routes(routes!(admin::list_users, admin::create_user))
+        .routes(routes!(admin::update_user))
+        .routes(routes!(admin::list_groups, admin::create_group))
+        .routes(routes!(admin::add_member, admin::remove_member))
+        .routes(routes!(admin::list_reasons, admin::create_reason))
+        .split_for_parts();
+    let mut openapi = openapi;
+    openapi.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
+    (router, openapi)
+}
+
+/// `/healthz`, `/readyz`, `/metrics`.
+pub fn ops() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok".into() })
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    let started = std::time::Instant::now();
+    let result = state.backline.store().ping().await;
+    metrics::histogram!("backline_store_ping_seconds").record(started.elapsed().as_secs_f64());
+    match result {
+        Ok(()) => Ok(Json(Health { status: "ready".into() })),
+        Err(error) => {
+            tracing::warn!(error.message = %error, "readiness check failed");
+            Err(ApiError::new(ErrorCode::Unavailable, "the store is unreachable"))
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let stats = state.backline.store().writer_stats();
+    metrics::gauge!("backline_store_batches").set(stats.batches as f64);
+    metrics::gauge!("backline_store_writes").set(stats.writes as f64);
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}
+
+/// Unknown `/api/…` routes answer `not_found` in the error format.
+pub async fn api_not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such route")
+}

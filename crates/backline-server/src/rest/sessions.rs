@@ -1,0 +1,134 @@
+//! IM sessions: create, read, accept / reject / cancel / end / done, messages, transcript, marks.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use backline_protocol::model::{CreateSessionRequest, MarkRequest, MessageAck, NewMessage, SessionView, TranscriptPage};
+use backline_protocol::ErrorBody;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::{ApiResult, AppJson, AppQuery};
+use crate::state::{AppState, Auth};
+
+/// # `GET /api/v1/sessions`
+///
+/// The caller's workspace: sessions not yet *Done*, pending invitations included.
+#[utoipa::path(get, path = "/sessions", tag = "sessions", responses((status = 200, body = [SessionView])))]
+pub async fn list_sessions(State(state): State<AppState>, Auth(account): Auth) -> ApiResult<Json<Vec<SessionView>>> {
+    Ok(Json(state.backline.workspace(&account).await?))
+}
+
+/// # `POST /api/v1/sessions`
+///
+/// Opens an IM session and invites the target (with `first_message` in the invitation).
+#[utoipa::path(post, path = "/sessions", tag = "sessions", request_body = CreateSessionRequest,
+    responses((status = 201, body = SessionView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn create_session(
+    State(state): State<AppState>,
+    Auth(account): Auth,
+    AppJson(request): AppJson<CreateSessionRequest>,
+) -> ApiResult<(StatusCode, Json<SessionView>)> {
+    let view = state.backline.create_session(&account, request).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// # `GET /api/v1/sessions/{id}`
+#[utoipa::path(get, path = "/sessions/{id}", tag = "sessions",
+    responses((status = 200, body = SessionView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_session(State(state): State<AppState>, Auth(account): Auth, Path(id): Path<String>) -> ApiResult<Json<SessionView>> {
+    Ok(Json(state.backline.session(&account, &id).await?))
+}
+
+/// # `POST /api/v1/sessions/{id}/accept`
+#[utoipa::path(post, path = "/sessions/{id}/accept", tag = "sessions",
+    responses((status = 200, body = SessionView), (status = 409, body = ErrorBody)))]
+pub async fn accept_session(State(state): State<AppState>, Auth(account): Auth, Path(id): Path<String>) -> ApiResult<Json<SessionView>> {
+    Ok(Json(state.backline.accept(&account, &id).await?))
+}
+
+/// # `POST /api/v1/sessions/{id}/reject`
+#[utoipa::path(post, path = "/sessions/{id}/reject", tag = "sessions",
+    responses((status = 200, body = SessionView), (status = 409, body = ErrorBody)))]
+pub async fn reject_session(State(state): State<AppState>, Auth(account): Auth, Path(id): Path<String>) -> ApiResult<Json<SessionView>> {
+    Ok(Json(state.backline.reject(&account, &id).await?))
+}
+
+/// # `POST /api/v1/sessions/{id}/cancel`
+#[utoipa::path(post, path = "/sessions/{id}/cancel", tag = "sessions",
+    responses((status = 200, body = SessionView), (status = 409, body = ErrorBody)))]
+pub async fn cancel_session(State(state): State<AppState>, Auth(account): Auth, Path(id): Path<String>) -> ApiResult<Json<SessionView>> {
+    Ok(Json(state.backline.cancel(&account, &id).await?))
+}
+
+/// # `POST /api/v1/sessions/{id}/end`
+///
+/// *End Session*: ends it for every participant.
+#[utoipa::path(post, path = "/sessions/{id}/end", tag = "sessions",
+    responses((status = 200, body = SessionView), (status = 409, body = ErrorBody)))]
+pub async fn end_session(State(state): State<AppState>, Auth(account): Auth, Path(id): Path<String>) -> ApiResult<Json<SessionView>> {
+    Ok(Json(state.backline.end_session(&account, &id).await?))
+}
+
+/// # `POST /api/v1/sessions/{id}/done`
+///
+/// *Done*: removes the session from the caller's workspace (ending it first if still open).
+#[utoipa::path(post, path = "/sessions/{id}/done", tag = "sessions", responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn done_session(State(state): State<AppState>, Auth(account): Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    state.backline.done(&account, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// # `POST /api/v1/sessions/{id}/messages`
+///
+/// Appends a message; answered once it is committed. A retry with the same `client_msg_id` returns the first answer.
+#[utoipa::path(post, path = "/sessions/{id}/messages", tag = "sessions", request_body = NewMessage,
+    responses((status = 200, body = MessageAck), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn send_message(
+    State(state): State<AppState>,
+    Auth(account): Auth,
+    Path(id): Path<String>,
+    AppJson(message): AppJson<NewMessage>,
+) -> ApiResult<Json<MessageAck>> {
+    Ok(Json(state.backline.send_message(&account, &id, &message.client_msg_id, &message.text).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct TranscriptQuery {
+    /// Entries after this seq (ascending from there).
+    pub after: Option<u64>,
+    /// Entries before this seq (the newest ones before it).
+    pub before: Option<u64>,
+    /// At most this many (1–500, default 100).
+    pub limit: Option<usize>,
+}
+
+/// # `GET /api/v1/sessions/{id}/transcript`
+#[utoipa::path(get, path = "/sessions/{id}/transcript", tag = "sessions", params(TranscriptQuery),
+    responses((status = 200, body = TranscriptPage), (status = 403, body = ErrorBody)))]
+pub async fn transcript(
+    State(state): State<AppState>,
+    Auth(account): Auth,
+    Path(id): Path<String>,
+    AppQuery(query): AppQuery<TranscriptQuery>,
+) -> ApiResult<Json<TranscriptPage>> {
+    Ok(Json(
+        state
+            .backline
+            .transcript(&account, &id, query.after, query.before, query.limit.unwrap_or(100))
+            .await?,
+    ))
+}
+
+/// # `POST /api/v1/sessions/{id}/marks`
+#[utoipa::path(post, path = "/sessions/{id}/marks", tag = "sessions", request_body = MarkRequest,
+    responses((status = 204), (status = 400, body = ErrorBody)))]
+pub async fn mark(
+    State(state): State<AppState>,
+    Auth(account): Auth,
+    Path(id): Path<String>,
+    AppJson(request): AppJson<MarkRequest>,
+) -> ApiResult<StatusCode> {
+    state.backline.mark(&account, &id, request.kind, request.seq).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,179 @@
+//! Building and running the server: store → service → workers → router → listener.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::Router;
+use backline_service::Backline;
+use backline_store::{Store, StoreOptions};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::state::AppState;
+use crate::{rest, web, ws};
+
+/// The metrics recorder is process-global; tests build several apps in one process.
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may already be installed (embedding); keep going with ours for rendering.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// Opens the store (running migrations) and builds the service.
+pub async fn open_backline(config: &Config) -> anyhow::Result<Backline> {
+    let url = config.database_url();
+    if url.starts_with("sqlite:") && config.database.url.is_empty() {
+        std::fs::create_dir_all(&config.server.data_dir)?;
+    }
+    tracing::info!(database = %redact(&url), "opening the store");
+    let mut options = StoreOptions::new(url);
+    options.max_read_connections = config.database.max_read_connections;
+    let store = Store::open(&options).await?;
+    Ok(Backline::new(config.service(), store).await?)
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://…{}", &url[..scheme], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// The whole router.
+pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let (api, openapi) = rest::api();
+    let openapi_json = Arc::new(openapi.to_json().unwrap_or_default());
+    let api = api
+        .route("/ws", get(ws::upgrade))
+        .route(
+            "/openapi.json",
+            get(move || {
+                let body = openapi_json.clone();
+                async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body.as_str().to_owned()) }
+            }),
+        )
+        .fallback(rest::api_not_found);
+    let frame_limit = state.config.limits.max_frame_bytes;
+    let mut router = Router::new()
+        .nest("/api/v1", api.layer(DefaultBodyLimit::max(frame_limit)))
+        .route(
+            "/api/openapi.json",
+            get(|| async { axum::response::Redirect::permanent("/api/v1/openapi.json") }),
+        )
+        .merge(rest::ops());
+    router = if state.config.web.assets.is_empty() {
+        router.fallback(web::embedded)
+    } else {
+        let dir = std::path::PathBuf::from(&state.config.web.assets);
+        router.fallback_service(ServeDir::new(&dir).fallback(ServeFile::new(dir.join("index.html"))))
+    };
+    let router = router
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state);
+    (router, openapi)
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    backline: Backline,
+    grace: Duration,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Application {
+    /// Opens the store, starts the workers, binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let backline = open_backline(&config).await?;
+        Self::with_backline(config, backline).await
+    }
+
+    /// Like `build`, with a service already opened (the demo loader uses it).
+    pub async fn with_backline(config: Config, backline: Backline) -> anyhow::Result<Application> {
+        let workers = backline.spawn_workers();
+        let state = AppState { backline: backline.clone(), config: Arc::new(config.clone()), metrics: metrics_handle() };
+        let (router, _) = app(state);
+        let listener = TcpListener::bind(&config.server.bind).await?;
+        tracing::info!(url = %format!("http://{}", listener.local_addr()?), node = backline.bus().node(), "Backline is listening");
+        Ok(Application {
+            listener,
+            router,
+            backline,
+            grace: Duration::from_secs(config.server.shutdown_grace_secs),
+            workers,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener")
+    }
+
+    pub fn backline(&self) -> &Backline {
+        &self.backline
+    }
+
+    /// Serves until `shutdown` resolves, then closes sockets (1001), waits for
+    /// them to drain (bounded by the grace period) and closes the store.
+    pub async fn run_until_stopped(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let token = self.backline.shutdown_token().clone();
+        let hub = self.backline.hub().clone();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing desktop connections");
+            token.cancel();
+            hub.kill_all();
+        };
+        let server = axum::serve(self.listener, self.router.into_make_service())
+            .with_graceful_shutdown(signal);
+        let token = self.backline.shutdown_token().clone();
+        let grace = self.grace;
+        let result = tokio::select! {
+            result = server => result.map_err(anyhow::Error::from),
+            _ = async { token.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!("connections did not drain in time; stopping anyway");
+                Ok(())
+            }
+        };
+        for worker in self.workers {
+            worker.abort();
+        }
+        self.backline.store().close().await;
+        tracing::info!("stopped");
+        result
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}

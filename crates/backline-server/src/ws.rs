@@ -1,0 +1,354 @@
+//! The desktop WebSocket: authenticate, resume the event stream, then relay
+//! live events and handle client frames.
+//!
+//! One task per socket. Order of a connection's life:
+//! 1. the first frame must be `hello` (within 10 s); its token, or the cookie, authenticates;
+//! 2. the connection registers in the hub *before* the stream head is read,
+//!    so that no event committed meanwhile can fall between replay and live;
+//! 3. stored events after `last_seq` are replayed (or `resume_gap` is sent);
+//! 4. live events are sent in seq order: one already sent is skipped, and a
+//!    gap (an event published out of order by another node) is filled from the store.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use backline_protocol::frames::{ClientFrame, ServerFrame};
+use backline_protocol::ErrorCode;
+use backline_service::auth::Account;
+use backline_service::hub::{kill_reason, Outbound};
+use backline_service::stream::ResumeFrom;
+use backline_service::{Backline, ServiceError};
+use futures::StreamExt;
+
+use crate::error::ApiError;
+use crate::state::{AppState, SESSION_COOKIE};
+
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+const REPLAY_PAGE: i64 = 500;
+
+/// # `GET /api/v1/ws`
+pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    if !origin_allowed(&headers, &state.config.server.allowed_origins) {
+        return ApiError::new(ErrorCode::OriginNotAllowed, "this page's origin may not open the Backline socket")
+            .into_response();
+    }
+    let cookie_token = CookieJar::from_headers(&headers).get(SESSION_COOKIE).map(|c| c.value().to_owned());
+    // Frames above the configured limit are answered with `payload_too_large`
+    // by the loop; the transport's own cap is only a backstop.
+    let max_frame = state.config.limits.max_frame_bytes;
+    ws.max_message_size(max_frame.saturating_mul(4).max(1 << 20))
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| async move {
+            Connection::run(state, socket, cookie_token).await;
+        })
+}
+
+/// A browser's `Origin` must be the server's own host or an allowed origin;
+/// clients without `Origin` (not browsers) are let through to authenticate.
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+        return true;
+    };
+    if allowed.iter().any(|a| a == origin) {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let origin_host = origin.split("://").nth(1).unwrap_or("");
+    !host.is_empty() && origin_host == host
+}
+
+struct Connection {
+    state: AppState,
+    socket: WebSocket,
+    last_sent: u64,
+}
+
+impl Connection {
+    async fn run(state: AppState, socket: WebSocket, cookie_token: Option<String>) {
+        let mut conn = Connection { state, socket, last_sent: 0 };
+        let Some((account, last_seq)) = conn.hello(cookie_token).await else {
+            return;
+        };
+        let backline = conn.state.backline.clone();
+        let (mut registration, edge) = backline.hub().register(&account.id);
+        if edge == backline_service::hub::Edge::Up {
+            backline.announce_presence(&account.id, true).await;
+        }
+        let outcome = conn.serve(&account, last_seq, &mut registration).await;
+        if let Err(error) = outcome {
+            tracing::debug!(error.message = %error, user = %account.username, "connection ended with an error");
+        }
+        if backline.hub().unregister(registration.id) == backline_service::hub::Edge::Down {
+            backline.announce_presence(&account.id, false).await;
+        }
+    }
+
+    async fn send(&mut self, frame: &ServerFrame) -> Result<(), axum::Error> {
+        let text = serde_json::to_string(frame).unwrap_or_default();
+        self.socket.send(Message::Text(text.into())).await
+    }
+
+    async fn send_text(&mut self, text: &str) -> Result<(), axum::Error> {
+        self.socket.send(Message::Text(Utf8Bytes::from(text))).await
+    }
+
+    async fn close(&mut self, code: u16, reason: ErrorCode) {
+        let _ = self
+            .socket
+            .send(Message::Close(Some(CloseFrame { code, reason: reason.as_str().into() })))
+            .await;
+    }
+
+    async fn error(&mut self, rid: Option<String>, code: ErrorCode, message: String) -> Result<(), axum::Error> {
+        metrics::counter!("backline_ws_errors_total", "code" => code.as_str()).increment(1);
+        self.send(&ServerFrame::Error { rid, code, message }).await
+    }
+
+    /// Waits for `hello` and authenticates it.
+    async fn hello(&mut self, cookie_token: Option<String>) -> Option<(Account, Option<u64>)> {
+        let first = tokio::time::timeout(HELLO_TIMEOUT, self.socket.next()).await;
+        let text = match first {
+            Ok(Some(Ok(Message::Text(text)))) => text,
+            Ok(Some(Ok(_))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => {
+                let _ = self.error(None, ErrorCode::Unauthenticated, "the first frame must be hello".into()).await;
+                self.close(4001, ErrorCode::Unauthenticated).await;
+                return None;
+            }
+        };
+        let (token, last_seq) = match serde_json::from_str::<ClientFrame>(&text) {
+            Ok(ClientFrame::Hello { token, last_seq }) => (token.or(cookie_token), last_seq),
+            _ => {
+                let _ = self.error(None, ErrorCode::Unauthenticated, "the first frame must be hello".into()).await;
+                self.close(4001, ErrorCode::Unauthenticated).await;
+                return None;
+            }
+        };
+        let Some(token) = token else {
+            let _ = self.error(None, ErrorCode::Unauthenticated, "no session token: sign in".into()).await;
+            self.close(4001, ErrorCode::Unauthenticated).await;
+            return None;
+        };
+        match self.state.backline.authenticate(&token).await {
+            Ok(account) => Some((account, last_seq)),
+            Err(error) => {
+                let code = error.code();
+                let _ = self.error(None, code, error.public_message()).await;
+                self.close(4001, code).await;
+                None
+            }
+        }
+    }
+
+    async fn serve(
+        &mut self,
+        account: &Account,
+        last_seq: Option<u64>,
+        registration: &mut backline_service::hub::Registration,
+    ) -> Result<(), axum::Error> {
+        let backline = self.state.backline.clone();
+        let me = match backline.me(&account.id).await {
+            Ok(me) => me,
+            Err(error) => {
+                self.error(None, error.code(), error.public_message()).await?;
+                self.close(1011, error.code()).await;
+                return Ok(());
+            }
+        };
+        let head = me.head;
+        self.send(&ServerFrame::Welcome { me, head, node: backline.bus().node().to_owned() })
+            .await?;
+        self.last_sent = head;
+        if let Some(last_seq) = last_seq {
+            match backline.resume_point(&account.id, last_seq, head).await {
+                Ok(ResumeFrom::After(after)) => {
+                    self.last_sent = after;
+                    self.replay(&backline, &account.id, head).await?;
+                }
+                Ok(ResumeFrom::Gap { oldest, head }) => {
+                    self.send(&ServerFrame::ResumeGap { oldest, head }).await?;
+                }
+                Err(error) => {
+                    self.error(None, error.code(), error.public_message()).await?;
+                }
+            }
+        }
+
+        let mut ping = tokio::time::interval(Duration::from_secs(self.state.config.ws.ping_interval_secs.max(1)));
+        ping.tick().await;
+        let mut last_heard = tokio::time::Instant::now();
+        let idle_limit = Duration::from_secs(self.state.config.ws.ping_interval_secs.max(1) * 3);
+        let shutdown = backline.shutdown_token().clone();
+        loop {
+            tokio::select! {
+                biased;
+                _ = registration.kill.cancelled() => {
+                    let (code, reason) = match registration.reason.load(Ordering::Relaxed) {
+                        kill_reason::SLOW_CONSUMER => (4008, ErrorCode::SlowConsumer),
+                        kill_reason::SIGNED_OUT => (4001, ErrorCode::SessionExpired),
+                        _ => (1001, ErrorCode::ShuttingDown),
+                    };
+                    self.close(code, reason).await;
+                    return Ok(());
+                }
+                _ = shutdown.cancelled() => {
+                    self.close(1001, ErrorCode::ShuttingDown).await;
+                    return Ok(());
+                }
+                outbound = registration.receiver.recv() => {
+                    match outbound {
+                        Some(Outbound::Event { seq, frame }) => self.live_event(&backline, &account.id, seq, &frame).await?,
+                        Some(Outbound::Frame(frame)) => self.send_text(&frame).await?,
+                        None => return Ok(()),
+                    }
+                }
+                incoming = self.socket.next() => {
+                    last_heard = tokio::time::Instant::now();
+                    match incoming {
+                        Some(Ok(Message::Text(text))) => {
+                            self.handle_text(&backline, account, registration.id, &text).await?;
+                        }
+                        Some(Ok(Message::Binary(_))) => {
+                            self.error(None, ErrorCode::MalformedRequest, "frames are JSON text, not binary".into()).await?;
+                        }
+                        Some(Ok(Message::Close(_))) | None => return Ok(()),
+                        Some(Ok(_)) => {}
+                        Some(Err(error)) => return Err(error),
+                    }
+                }
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > idle_limit {
+                        self.close(1001, ErrorCode::Unavailable).await;
+                        return Ok(());
+                    }
+                    self.socket.send(Message::Ping(Default::default())).await?;
+                }
+            }
+        }
+    }
+
+    /// Sends stored events after `self.last_sent` up to `head`, in pages.
+    async fn replay(&mut self, backline: &Backline, user_id: &str, head: u64) -> Result<(), axum::Error> {
+        while self.last_sent < head {
+            let frames = match backline.event_frames(user_id, self.last_sent, head, REPLAY_PAGE).await {
+                Ok(frames) => frames,
+                Err(error) => {
+                    self.error(None, error.code(), error.public_message()).await?;
+                    return Ok(());
+                }
+            };
+            if frames.is_empty() {
+                break;
+            }
+            for (seq, frame) in frames {
+                self.send_text(&frame).await?;
+                self.last_sent = seq;
+            }
+        }
+        Ok(())
+    }
+
+    async fn live_event(&mut self, backline: &Backline, user_id: &str, seq: u64, frame: &str) -> Result<(), axum::Error> {
+        if seq <= self.last_sent {
+            return Ok(());
+        }
+        if seq > self.last_sent + 1 {
+            self.replay(backline, user_id, seq - 1).await?;
+        }
+        self.send_text(frame).await?;
+        self.last_sent = seq;
+        metrics::counter!("backline_events_delivered_total").increment(1);
+        Ok(())
+    }
+
+    async fn handle_text(&mut self, backline: &Backline, account: &Account, conn_id: u64, text: &str) -> Result<(), axum::Error> {
+        metrics::counter!("backline_ws_frames_in_total").increment(1);
+        if text.len() > self.state.config.limits.max_frame_bytes {
+            self.error(
+                None,
+                ErrorCode::PayloadTooLarge,
+                format!("a frame is at most {} bytes", self.state.config.limits.max_frame_bytes),
+            )
+            .await?;
+            return Ok(());
+        }
+        let frame = match serde_json::from_str::<ClientFrame>(text) {
+            Ok(frame) => frame,
+            Err(parse_error) => {
+                let (code, message) = classify_bad_frame(text, &parse_error);
+                self.error(None, code, message).await?;
+                return Ok(());
+            }
+        };
+        match frame {
+            ClientFrame::Hello { .. } => {
+                self.error(None, ErrorCode::InvalidRequest, "hello is only valid as the first frame".into()).await?;
+            }
+            ClientFrame::Send { rid, session_id, client_msg_id, text } => {
+                let started = std::time::Instant::now();
+                match backline.send_message(account, &session_id, &client_msg_id, &text).await {
+                    Ok(ack) => {
+                        metrics::counter!("backline_messages_total").increment(1);
+                        metrics::histogram!("backline_send_seconds").record(started.elapsed().as_secs_f64());
+                        self.send(&ServerFrame::Ack { rid, ack }).await?;
+                    }
+                    Err(error) => self.service_error(Some(rid), error).await?,
+                }
+            }
+            ClientFrame::Typing { session_id, state } => {
+                if let Err(error) = backline.typing(account, &session_id, state).await {
+                    self.service_error(None, error).await?;
+                }
+            }
+            ClientFrame::Mark { rid, session_id, kind, seq } => match backline.mark(account, &session_id, kind, seq).await {
+                Ok(()) => {
+                    if let Some(rid) = rid {
+                        self.send(&ServerFrame::Ok { rid }).await?;
+                    }
+                }
+                Err(error) => self.service_error(rid, error).await?,
+            },
+            ClientFrame::Watch { user_ids } => {
+                if user_ids.len() > 500 {
+                    self.error(None, ErrorCode::InvalidRequest, "watch: at most 500 user ids".into()).await?;
+                    return Ok(());
+                }
+                backline.hub().watch(conn_id, &user_ids);
+                match backline.presence(&user_ids).await {
+                    Ok(list) => {
+                        for p in list {
+                            self.send(&ServerFrame::Presence { user_id: p.user_id, status: p.status, reason: p.reason })
+                                .await?;
+                        }
+                    }
+                    Err(error) => self.service_error(None, error).await?,
+                }
+            }
+            ClientFrame::Ping { rid } => self.send(&ServerFrame::Pong { rid }).await?,
+        }
+        Ok(())
+    }
+
+    async fn service_error(&mut self, rid: Option<String>, error: ServiceError) -> Result<(), axum::Error> {
+        let api: ApiError = error.into();
+        self.error(rid, api.code, api.message).await
+    }
+}
+
+/// Tells an unknown frame type from a malformed frame.
+fn classify_bad_frame(text: &str, parse_error: &serde_json::Error) -> (ErrorCode, String) {
+    const KNOWN: &[&str] = &["hello", "send", "typing", "mark", "watch", "ping"];
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(value) => match value.get("type").and_then(|t| t.as_str()) {
+            Some(kind) if !KNOWN.contains(&kind) => (ErrorCode::UnknownFrameType, format!("unknown frame type {kind:?}")),
+            Some(_) => (ErrorCode::MalformedRequest, format!("malformed frame: {parse_error}")),
+            None => (ErrorCode::MalformedRequest, "a frame needs a string field \"type\"".into()),
+        },
+        Err(_) => (ErrorCode::MalformedRequest, format!("not JSON: {parse_error}")),
+    }
+}
