@@ -34,6 +34,13 @@ async function sendImTo(from: Agent, to: Agent, username: string): Promise<void>
   await expect(imWindow(from, to.name)).toBeVisible();
 }
 
+async function setMyStatus(agent: Agent, label: string): Promise<void> {
+  const button = agent.page.getByRole('button', { name: /^My Status: / });
+  await button.click();
+  await agent.page.getByRole('menuitemradio', { name: label, exact: true }).click();
+  await expect(button).toHaveAccessibleName(`My Status: ${label}`);
+}
+
 function imWindow(agent: Agent, other: string) {
   return agent.page.getByRole('region', { name: other, exact: true });
 }
@@ -71,10 +78,14 @@ test('sign in, send an IM, accept, talk both ways, end, Done', async ({ browser 
   const bob = await signIn(browser, 'bob');
   await alice.page.getByRole('searchbox', { name: 'Team Communicator' }).fill('b');
   await expect(alice.page.getByRole('button', { name: `Actions for ${bob.name}` })).toBeVisible();
-  // live presence: Bob is connected, so Ready
+  // live presence: Bob is connected (not Offline); he makes himself Ready and Alice sees it
+  await expect(alice.page.getByRole('listitem', { name: new RegExp(`^${bob.name}, `) })).not.toHaveAccessibleName(`${bob.name}, Offline`);
+  await setMyStatus(bob, 'Ready');
   await expect(alice.page.getByRole('listitem', { name: `${bob.name}, Ready` })).toBeVisible();
   await alice.page.screenshot({ path: join(shots, 'main-window.png') });
 
+  // Bob is typing a search when the invitation arrives
+  await bob.page.getByRole('searchbox', { name: 'Team Communicator' }).focus();
   await sendImTo(alice, bob, 'bob');
   await expectStatus(alice, bob.name, 'Not Connected');
   await sendWithEnter(alice, bob.name, 'Hi Bob, do you have a minute?');
@@ -83,7 +94,7 @@ test('sign in, send an IM, accept, talk both ways, end, Done', async ({ browser 
   await expect(note).toBeVisible();
   await expect(note).toContainText('Hi Bob, do you have a minute?');
   // the notification does not steal focus
-  expect(await bob.page.evaluate(() => document.activeElement?.tagName)).not.toBe('BUTTON');
+  await expect(bob.page.getByRole('searchbox', { name: 'Team Communicator' })).toBeFocused();
   await bob.page.screenshot({ path: join(shots, 'notification.png') });
   await note.getByRole('button', { name: 'Accept' }).click();
   await expect(note).toHaveCount(0);
@@ -269,7 +280,8 @@ test('My Status is seen live by colleagues; sign out; an expired session returns
   const ivan = await signIn(browser, 'ivan');
   const judy = await signIn(browser, 'judy');
   await ivan.page.getByRole('searchbox', { name: 'Team Communicator' }).fill('judy');
-  await expect(ivan.page.getByRole('listitem', { name: `${judy.name}, Ready` })).toBeVisible();
+  await setMyStatus(judy, 'Away');
+  await expect(ivan.page.getByRole('listitem', { name: `${judy.name}, Away` })).toBeVisible();
 
   // keyboard only: open My Status, move to the first Not Ready reason, choose it
   const myStatus = judy.page.getByRole('button', { name: /^My Status: / });

@@ -12,8 +12,8 @@ use anyhow::{anyhow, bail};
 use backline_protocol::events::EventBody;
 use backline_protocol::frames::{ClientFrame, ServerFrame};
 use backline_protocol::model::EntryKind;
-use futures::stream::{self, StreamExt};
 use futures::SinkExt;
+use futures::StreamExt;
 use hdrhistogram::Histogram;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -59,7 +59,9 @@ fn text(frame: &ClientFrame) -> Message {
 async fn sign_in_one(
     ws_url: &str,
     agent: &Agent,
-) -> anyhow::Result<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>> {
+) -> anyhow::Result<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+> {
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(ws_url, None, true)
         .await
         .map_err(|e| anyhow!("connect: {e}"))?;
@@ -86,7 +88,9 @@ async fn sign_in_one(
             Message::Close(frame) => {
                 bail!(
                     "closed before welcome: {}",
-                    frame.map(|f| format!("{} {}", u16::from(f.code), f.reason)).unwrap_or_default()
+                    frame
+                        .map(|f| format!("{} {}", u16::from(f.code), f.reason))
+                        .unwrap_or_default()
                 )
             }
             _ => continue,
@@ -97,29 +101,63 @@ async fn sign_in_one(
 
 /// Opens and authenticates one socket per agent, at most `concurrency` at a
 /// time, and starts its reader and writer tasks. This is the timed "sign-in".
-pub async fn sign_in_storm(ws_url: &str, agents: &[Agent], concurrency: usize, tracker: &Arc<Tracker>) -> Storm {
+pub async fn sign_in_storm(
+    ws_url: &str,
+    agents: &[Agent],
+    concurrency: usize,
+    tracker: &Arc<Tracker>,
+) -> Storm {
     let started = Instant::now();
-    let results: Vec<(usize, Duration, anyhow::Result<_>)> = stream::iter(agents.iter().enumerate())
-        .map(|(i, agent)| async move {
-            let t0 = Instant::now();
-            let result = match tokio::time::timeout(SIGN_IN_TIMEOUT, sign_in_one(ws_url, agent)).await {
-                Ok(r) => r,
-                Err(_) => Err(anyhow!("timed out after {SIGN_IN_TIMEOUT:?}")),
-            };
-            (i, t0.elapsed(), result)
+    let permits = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let ws_url: Arc<str> = Arc::from(ws_url);
+    // One task per agent, so that handshakes and frame parsing use every core;
+    // the semaphore bounds how many are in flight. The per-connection time
+    // starts when the task gets its permit (queueing in the tool excluded).
+    let handles: Vec<JoinHandle<(Duration, anyhow::Result<Conn>)>> = agents
+        .iter()
+        .map(|agent| {
+            let (agent, permits, ws_url, tracker) = (
+                agent.clone(),
+                permits.clone(),
+                ws_url.clone(),
+                tracker.clone(),
+            );
+            tokio::spawn(async move {
+                let Ok(_permit) = permits.acquire_owned().await else {
+                    return (Duration::ZERO, Err(anyhow!("semaphore closed")));
+                };
+                let t0 = Instant::now();
+                let result =
+                    match tokio::time::timeout(SIGN_IN_TIMEOUT, sign_in_one(&ws_url, &agent)).await
+                    {
+                        Ok(r) => r,
+                        Err(_) => Err(anyhow!("timed out after {SIGN_IN_TIMEOUT:?}")),
+                    };
+                let elapsed = t0.elapsed();
+                (
+                    elapsed,
+                    result.map(|ws| spawn_conn(ws, agent.user_id.clone(), tracker)),
+                )
+            })
         })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
+        .collect();
+    let mut results = Vec::with_capacity(handles.len());
+    for handle in handles {
+        results.push(match handle.await {
+            Ok(r) => r,
+            Err(e) => (Duration::ZERO, Err(anyhow!("task: {e}"))),
+        });
+    }
     let total = started.elapsed();
-    let mut per_conn_us = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("valid bounds");
+    let mut per_conn_us =
+        Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("valid bounds");
     let mut failures = BTreeMap::new();
     let mut conns: Vec<Option<Conn>> = (0..agents.len()).map(|_| None).collect();
-    for (i, elapsed, result) in results {
+    for (i, (elapsed, result)) in results.into_iter().enumerate() {
         match result {
-            Ok(ws) => {
+            Ok(conn) => {
                 per_conn_us.saturating_record(elapsed.as_micros() as u64);
-                conns[i] = Some(spawn_conn(ws, agents[i].user_id.clone(), tracker.clone()));
+                conns[i] = Some(conn);
             }
             Err(e) => {
                 let reason = e.to_string();
@@ -140,7 +178,9 @@ pub async fn sign_in_storm(ws_url: &str, agents: &[Agent], concurrency: usize, t
 }
 
 fn spawn_conn(
-    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
     my_id: String,
     tracker: Arc<Tracker>,
 ) -> Conn {

@@ -62,7 +62,11 @@ impl Tracker {
     }
 
     fn phase(&self, id: usize) -> Option<Arc<Phase>> {
-        self.phases.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
+        self.phases
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
     }
 
     fn add_phase(&self, capacity: usize) -> Arc<Phase> {
@@ -286,7 +290,11 @@ pub async fn run_phase(
         while sent < due {
             let i = sent;
             let pair = &pairs[i % m];
-            let from = if (i / m) % 2 == 0 { pair.a } else { pair.b };
+            let from = if (i / m).is_multiple_of(2) {
+                pair.a
+            } else {
+                pair.b
+            };
             let frame = ClientFrame::Send {
                 rid: format!("{}-{i}", phase.id),
                 session_id: pair.session_id.clone(),
@@ -307,7 +315,8 @@ pub async fn run_phase(
     let grace_started = Instant::now();
     loop {
         let answered = phase.acked.load(Ordering::Relaxed) + phase.errored.load(Ordering::Relaxed);
-        let done = answered >= sent as u64 && phase.delivered.load(Ordering::Relaxed) >= phase.acked.load(Ordering::Relaxed);
+        let done = answered >= sent as u64
+            && phase.delivered.load(Ordering::Relaxed) >= phase.acked.load(Ordering::Relaxed);
         if done || grace_started.elapsed() >= spec.grace {
             break;
         }

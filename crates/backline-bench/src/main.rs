@@ -34,7 +34,11 @@ use crate::report::{RampReport, Report, RssReport, SignInReport};
 use crate::setup::{Api, SetupOptions};
 
 #[derive(Parser)]
-#[command(name = "backline-bench", version, about = "Load tool that drives Backline's real WebSocket protocol")]
+#[command(
+    name = "backline-bench",
+    version,
+    about = "Load tool that drives Backline's real WebSocket protocol"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -42,6 +46,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Only the untimed setup: create the bench accounts and fill the token
+    /// cache, then exit. Restart the server afterwards for a clean RSS baseline.
+    Setup {
+        #[command(flatten)]
+        common: Common,
+    },
     /// One fixed open-loop rate for a fixed time.
     Run {
         #[command(flatten)]
@@ -80,7 +90,11 @@ enum Command {
 #[derive(Args, Clone)]
 struct Common {
     /// The server, on this machine only (http://127.0.0.1:PORT).
-    #[arg(long, env = "BACKLINE_BENCH_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "BACKLINE_BENCH_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     url: String,
     /// Agents that sign in and connect (N).
     #[arg(long, default_value_t = 200)]
@@ -96,7 +110,11 @@ struct Common {
     no_rss: bool,
     #[arg(long, env = "BACKLINE_BENCH_ADMIN_USER", default_value = "admin")]
     admin_user: String,
-    #[arg(long, env = "BACKLINE_BENCH_ADMIN_PASSWORD", default_value = "backline")]
+    #[arg(
+        long,
+        env = "BACKLINE_BENCH_ADMIN_PASSWORD",
+        default_value = "backline"
+    )]
     admin_password: String,
     /// Password of the bench accounts.
     #[arg(long, default_value = "bench-password")]
@@ -134,6 +152,7 @@ struct Common {
 }
 
 enum Mode {
+    Setup,
     Run { rate: f64, duration: f64 },
     Ramp(RampSpec),
 }
@@ -150,7 +169,12 @@ struct RampSpec {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let (common, mode) = match cli.command {
-        Command::Run { common, rate, duration } => (common, Mode::Run { rate, duration }),
+        Command::Setup { common } => (common, Mode::Setup),
+        Command::Run {
+            common,
+            rate,
+            duration,
+        } => (common, Mode::Run { rate, duration }),
         Command::Ramp {
             common,
             start_rate,
@@ -171,7 +195,26 @@ fn main() -> anyhow::Result<()> {
             }),
         ),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    if matches!(mode, Mode::Setup) {
+        let summary = runtime.block_on(setup_only(&common))?;
+        if common.json {
+            println!("{}", serde_json::to_string(&summary)?);
+        } else {
+            println!(
+                "setup: {} agents ready ({} accounts created, {} password sign-ins, {} tokens from cache) in {:.1} s; tokens in {}",
+                common.agents,
+                summary.users_created,
+                summary.password_sign_ins,
+                summary.tokens_from_cache,
+                summary.secs,
+                common.token_cache.display()
+            );
+        }
+        return Ok(());
+    }
     let report = runtime.block_on(bench(common.clone(), mode))?;
     if common.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -191,7 +234,10 @@ fn check_url(url: &str) -> anyhow::Result<u16> {
     }
     let host = parsed.host_str().unwrap_or_default();
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = host == "localhost" || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let loopback = host == "localhost"
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
     if !loopback {
         bail!("--url {url}: only loopback targets (127.0.0.0/8, ::1, localhost) are allowed");
     }
@@ -204,8 +250,12 @@ fn validate(common: &Common, mode: &Mode) -> anyhow::Result<()> {
     if common.agents == 0 || common.pairs == 0 {
         bail!("--agents and --pairs must be at least 1");
     }
-    if common.pairs * 2 > common.agents {
-        bail!("--pairs {} needs at least {} agents", common.pairs, common.pairs * 2);
+    if !matches!(mode, Mode::Setup) && common.pairs * 2 > common.agents {
+        bail!(
+            "--pairs {} needs at least {} agents",
+            common.pairs,
+            common.pairs * 2
+        );
     }
     let positive = |name: &str, v: f64| {
         if v.is_finite() && v > 0.0 {
@@ -216,6 +266,7 @@ fn validate(common: &Common, mode: &Mode) -> anyhow::Result<()> {
     };
     positive("--grace", common.grace.max(0.001))?;
     match mode {
+        Mode::Setup => {}
         Mode::Run { rate, duration } => {
             positive("--rate", *rate)?;
             positive("--duration", *duration)?;
@@ -233,6 +284,27 @@ fn validate(common: &Common, mode: &Mode) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn setup_options(common: &Common) -> SetupOptions {
+    SetupOptions {
+        url: common.url.trim_end_matches('/').to_owned(),
+        agents: common.agents,
+        prefix: common.prefix.clone(),
+        agent_password: common.agent_password.clone(),
+        admin_user: common.admin_user.clone(),
+        admin_password: common.admin_password.clone(),
+        token_cache: common.token_cache.clone(),
+        hash_concurrency: common.setup_concurrency.max(1),
+        rest_concurrency: common.rest_concurrency.max(1),
+    }
+}
+
+async fn setup_only(common: &Common) -> anyhow::Result<setup::SetupSummary> {
+    check_url(&common.url)?;
+    validate(common, &Mode::Setup)?;
+    let api = Api::new(common.url.trim_end_matches('/'))?;
+    Ok(setup::prepare_agents(&api, &setup_options(common)).await?.1)
 }
 
 async fn bench(common: Common, mode: Mode) -> anyhow::Result<Report> {
@@ -260,21 +332,7 @@ async fn bench(common: Common, mode: Mode) -> anyhow::Result<Report> {
 
     // 1. Setup (untimed).
     let api = Api::new(&url)?;
-    let (agents, setup) = setup::prepare_agents(
-        &api,
-        &SetupOptions {
-            url: url.clone(),
-            agents: common.agents,
-            prefix: common.prefix.clone(),
-            agent_password: common.agent_password.clone(),
-            admin_user: common.admin_user.clone(),
-            admin_password: common.admin_password.clone(),
-            token_cache: common.token_cache.clone(),
-            hash_concurrency: common.setup_concurrency.max(1),
-            rest_concurrency: common.rest_concurrency.max(1),
-        },
-    )
-    .await?;
+    let (agents, setup) = setup::prepare_agents(&api, &setup_options(&common)).await?;
 
     // 2. Sign-in storm (timed), RSS around it.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -299,7 +357,9 @@ async fn bench(common: Common, mode: Mode) -> anyhow::Result<Report> {
 
     // 3. Pairs (untimed). Every pair needs both sockets.
     let mut conns = storm.conns;
-    if let Some(k) = (0..common.pairs).find(|k| conns[2 * k].is_none() || conns[2 * k + 1].is_none()) {
+    if let Some(k) =
+        (0..common.pairs).find(|k| conns[2 * k].is_none() || conns[2 * k + 1].is_none())
+    {
         conn::close_all(conns, &tracker.closing).await;
         bail!(
             "pair {k} has an agent whose sign-in failed ({connected} of {} connected; failures {:?})",
@@ -314,7 +374,9 @@ async fn bench(common: Common, mode: Mode) -> anyhow::Result<Report> {
             None => mpsc::unbounded_channel().0,
         })
         .collect();
-    let pairs = match setup::open_pairs(&api, &agents, common.pairs, common.rest_concurrency.max(1)).await {
+    let pairs = match setup::open_pairs(&api, &agents, common.pairs, common.rest_concurrency.max(1))
+        .await
+    {
         Ok(p) => p,
         Err(e) => {
             conn::close_all(std::mem::take(&mut conns), &tracker.closing).await;
@@ -326,6 +388,7 @@ async fn bench(common: Common, mode: Mode) -> anyhow::Result<Report> {
     // 4. Load.
     let grace = Duration::from_secs_f64(common.grace.max(0.0));
     let first_rate = match &mode {
+        Mode::Setup => 0.0,
         Mode::Run { rate, .. } => *rate,
         Mode::Ramp(r) => r.start_rate,
     };
@@ -344,6 +407,7 @@ async fn bench(common: Common, mode: Mode) -> anyhow::Result<Report> {
     let mut phases = Vec::new();
     let mut ramp = None;
     match &mode {
+        Mode::Setup => {}
         Mode::Run { rate, duration } => {
             let spec = PhaseSpec {
                 label: "run".into(),
@@ -380,7 +444,10 @@ async fn bench(common: Common, mode: Mode) -> anyhow::Result<Report> {
                     result.achieved_rate,
                     result.delivered_rate,
                     result.latency.p99_ms,
-                    failure.as_ref().map(|f| format!(" — stop: {f}")).unwrap_or_default()
+                    failure
+                        .as_ref()
+                        .map(|f| format!(" — stop: {f}"))
+                        .unwrap_or_default()
                 );
                 phases.push(result);
                 match failure {
@@ -388,7 +455,9 @@ async fn bench(common: Common, mode: Mode) -> anyhow::Result<Report> {
                         stop_reason = format!("at {rate}/s: {reason}");
                         break;
                     }
-                    None => best = Some((phases.last().map(|p| p.delivered_rate).unwrap_or(0.0), rate)),
+                    None => {
+                        best = Some((phases.last().map(|p| p.delivered_rate).unwrap_or(0.0), rate))
+                    }
                 }
             }
             ramp = Some(RampReport {
@@ -410,14 +479,19 @@ async fn bench(common: Common, mode: Mode) -> anyhow::Result<Report> {
     };
 
     let per_connection_bytes = match (rss_before, rss_after) {
-        (Some(b), Some(a)) if connected > 0 => Some((a as f64 - b as f64) * 1024.0 / connected as f64),
+        (Some(b), Some(a)) if connected > 0 => {
+            Some((a as f64 - b as f64) * 1024.0 / connected as f64)
+        }
         _ => None,
     };
     let lock = |m: &std::sync::Mutex<std::collections::BTreeMap<String, u64>>| {
-        m.lock().map(|g| g.clone()).unwrap_or_else(|e| e.into_inner().clone())
+        m.lock()
+            .map(|g| g.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
     };
     Ok(Report {
         mode: match mode {
+            Mode::Setup => "setup".into(),
             Mode::Run { .. } => "run".into(),
             Mode::Ramp(_) => "ramp".into(),
         },
@@ -453,13 +527,19 @@ fn ramp_failure(p: &PhaseReport, r: &RampSpec) -> Option<String> {
         return Some(format!("sends refused: {:?}", p.errors));
     }
     if p.unanswered > 0 {
-        return Some(format!("{} sends neither acknowledged nor refused", p.unanswered));
+        return Some(format!(
+            "{} sends neither acknowledged nor refused",
+            p.unanswered
+        ));
     }
     if p.delivered < p.sent {
         return Some(format!("delivered {} of {}", p.delivered, p.sent));
     }
     if p.latency.p99_ms > r.max_p99_ms {
-        return Some(format!("p99 {:.3} ms > {} ms", p.latency.p99_ms, r.max_p99_ms));
+        return Some(format!(
+            "p99 {:.3} ms > {} ms",
+            p.latency.p99_ms, r.max_p99_ms
+        ));
     }
     if p.achieved_rate < 0.95 * p.target_rate {
         return Some(format!(

@@ -75,7 +75,15 @@ fn phase_text(out: &mut String, p: &PhaseReport) {
     let _ = writeln!(
         out,
         "  [{}] target {:.0}/s for {:.0} s: sent {} ({:.1}/s), acked {}, delivered {}/{} ({:.1}/s)",
-        p.label, p.target_rate, p.duration_secs, p.sent, p.achieved_rate, p.acked, p.delivered, p.sent, p.delivered_rate
+        p.label,
+        p.target_rate,
+        p.duration_secs,
+        p.sent,
+        p.achieved_rate,
+        p.acked,
+        p.delivered,
+        p.sent,
+        p.delivered_rate
     );
     let _ = writeln!(
         out,
@@ -110,7 +118,9 @@ impl Report {
             self.agents,
             self.pairs,
             self.message_bytes,
-            self.server_pid.map(|p| p.to_string()).unwrap_or_else(|| "n/a".into())
+            self.server_pid
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "n/a".into())
         );
         let s = &self.setup;
         let _ = writeln!(
@@ -175,10 +185,18 @@ impl Report {
             let _ = writeln!(out, "other error frames: {:?}", self.other_errors);
         }
         if self.unparsed_frames > 0 {
-            let _ = writeln!(out, "frames the bench could not parse: {}", self.unparsed_frames);
+            let _ = writeln!(
+                out,
+                "frames the bench could not parse: {}",
+                self.unparsed_frames
+            );
         }
         if self.sessions_not_ended > 0 {
-            let _ = writeln!(out, "sessions not ended at clean-up: {}", self.sessions_not_ended);
+            let _ = writeln!(
+                out,
+                "sessions not ended at clean-up: {}",
+                self.sessions_not_ended
+            );
         }
         out
     }

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
 use backline_protocol::admin::{CreateUserRequest, UserView};
-use backline_protocol::model::{CreateSessionRequest, Me, Role, SessionState, SessionView, SignInRequest, SignInResponse};
+use backline_protocol::model::{
+    CreateSessionRequest, Me, Role, SessionState, SessionView, SignInRequest, SignInResponse,
+};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
@@ -66,18 +68,30 @@ impl Api {
         token: Option<&str>,
         body: Option<serde_json::Value>,
     ) -> Result<T, ApiError> {
-        let mut request = self.http.request(method.clone(), format!("{}{path}", self.base));
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.map_err(|e| ApiError::transport(&method, path, e))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| ApiError::transport(&method, path, e))?;
         let status = response.status();
-        let text = response.text().await.map_err(|e| ApiError::transport(&method, path, e))?;
+        let text = response
+            .text()
+            .await
+            .map_err(|e| ApiError::transport(&method, path, e))?;
         if status.is_success() {
-            let text = if text.is_empty() { "null" } else { text.as_str() };
+            let text = if text.is_empty() {
+                "null"
+            } else {
+                text.as_str()
+            };
             serde_json::from_str(text).map_err(|e| ApiError {
                 code: "bench_decode".into(),
                 detail: format!("{method} {path}: {status} with an unexpected body ({e}): {text}"),
@@ -95,24 +109,36 @@ impl Api {
         }
     }
 
-    pub async fn sign_in(&self, username: &str, password: &str) -> Result<SignInResponse, ApiError> {
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<SignInResponse, ApiError> {
         let body = serde_json::to_value(SignInRequest {
             username: username.into(),
             password: password.into(),
         })
         .expect("serializable");
-        self.call(reqwest::Method::POST, "/auth/sign-in", None, Some(body)).await
+        self.call(reqwest::Method::POST, "/auth/sign-in", None, Some(body))
+            .await
     }
 
     pub async fn me(&self, token: &str) -> Result<Me, ApiError> {
-        self.call(reqwest::Method::GET, "/me", Some(token), None).await
+        self.call(reqwest::Method::GET, "/me", Some(token), None)
+            .await
     }
 
     pub async fn list_users(&self, admin: &str) -> Result<Vec<UserView>, ApiError> {
-        self.call(reqwest::Method::GET, "/admin/users", Some(admin), None).await
+        self.call(reqwest::Method::GET, "/admin/users", Some(admin), None)
+            .await
     }
 
-    pub async fn create_user(&self, admin: &str, username: &str, password: &str) -> Result<(), ApiError> {
+    pub async fn create_user(
+        &self,
+        admin: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<(), ApiError> {
         let body = serde_json::to_value(CreateUserRequest {
             username: username.into(),
             display_name: format!("Bench {username}"),
@@ -122,7 +148,12 @@ impl Api {
         })
         .expect("serializable");
         match self
-            .call::<serde_json::Value>(reqwest::Method::POST, "/admin/users", Some(admin), Some(body))
+            .call::<serde_json::Value>(
+                reqwest::Method::POST,
+                "/admin/users",
+                Some(admin),
+                Some(body),
+            )
             .await
         {
             Ok(_) => Ok(()),
@@ -131,7 +162,12 @@ impl Api {
         }
     }
 
-    pub async fn create_session(&self, token: &str, target_id: &str, client_id: &str) -> Result<SessionView, ApiError> {
+    pub async fn create_session(
+        &self,
+        token: &str,
+        target_id: &str,
+        client_id: &str,
+    ) -> Result<SessionView, ApiError> {
         let body = serde_json::to_value(CreateSessionRequest {
             target_id: target_id.into(),
             client_id: Some(client_id.into()),
@@ -139,10 +175,16 @@ impl Api {
             defer_invite: false,
         })
         .expect("serializable");
-        self.call(reqwest::Method::POST, "/sessions", Some(token), Some(body)).await
+        self.call(reqwest::Method::POST, "/sessions", Some(token), Some(body))
+            .await
     }
 
-    pub async fn session_action(&self, token: &str, session_id: &str, action: &str) -> Result<SessionView, ApiError> {
+    pub async fn session_action(
+        &self,
+        token: &str,
+        session_id: &str,
+        action: &str,
+    ) -> Result<SessionView, ApiError> {
         self.call(
             reqwest::Method::POST,
             &format!("/sessions/{session_id}/{action}"),
@@ -199,7 +241,8 @@ fn save_cache(path: &Path, cache: &TokenCache) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(cache)?).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::write(&tmp, serde_json::to_vec_pretty(cache)?)
+        .with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
@@ -227,17 +270,27 @@ fn now_ms() -> i64 {
 }
 
 /// Makes sure `bench-0 … bench-N-1` exist and hold valid tokens; returns them in order.
-pub async fn prepare_agents(api: &Api, opts: &SetupOptions) -> anyhow::Result<(Vec<Agent>, SetupSummary)> {
+pub async fn prepare_agents(
+    api: &Api,
+    opts: &SetupOptions,
+) -> anyhow::Result<(Vec<Agent>, SetupSummary)> {
     let started = Instant::now();
     let mut summary = SetupSummary::default();
     let mut cache = load_cache(&opts.token_cache);
-    let usernames: Vec<String> = (0..opts.agents).map(|i| format!("{}{i}", opts.prefix)).collect();
+    let usernames: Vec<String> = (0..opts.agents)
+        .map(|i| format!("{}{i}", opts.prefix))
+        .collect();
 
     // 1. Cached tokens that are not about to expire, checked with a cheap GET /me.
     let candidates: Vec<(usize, Agent)> = usernames
         .iter()
         .enumerate()
-        .filter_map(|(i, u)| cache.tokens.get(&cache_key(&opts.url, u)).map(|a| (i, a.clone())))
+        .filter_map(|(i, u)| {
+            cache
+                .tokens
+                .get(&cache_key(&opts.url, u))
+                .map(|a| (i, a.clone()))
+        })
         .filter(|(_, a)| a.expires_at > now_ms() + EXPIRY_MARGIN_MS)
         .collect();
     let checked: Vec<(usize, Agent, bool)> = stream::iter(candidates)
@@ -296,7 +349,7 @@ pub async fn prepare_agents(api: &Api, opts: &SetupOptions) -> anyhow::Result<(V
                     .await
                     .map_err(|e| anyhow!("creating {username}: {e}"))?;
                 let n = created.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                if n % 500 == 0 {
+                if n.is_multiple_of(500) {
                     eprintln!("setup: {n} accounts created");
                 }
                 anyhow::Ok(())
@@ -331,10 +384,12 @@ pub async fn prepare_agents(api: &Api, opts: &SetupOptions) -> anyhow::Result<(V
         .buffer_unordered(opts.hash_concurrency);
     while let Some(result) = signed.next().await {
         let (i, agent) = result?;
-        cache.tokens.insert(cache_key(&opts.url, &agent.username), agent.clone());
+        cache
+            .tokens
+            .insert(cache_key(&opts.url, &agent.username), agent.clone());
         agents[i] = Some(agent);
         summary.password_sign_ins += 1;
-        if summary.password_sign_ins % 500 == 0 {
+        if summary.password_sign_ins.is_multiple_of(500) {
             save_cache(&opts.token_cache, &cache)?;
             eprintln!("setup: {} agents signed in", summary.password_sign_ins);
         }
@@ -354,9 +409,18 @@ pub struct Pair {
 }
 
 /// Agent `2k` invites agent `2k+1`, who accepts. Returns the pairs in order.
-pub async fn open_pairs(api: &Api, agents: &[Agent], pairs: usize, concurrency: usize) -> anyhow::Result<Vec<Pair>> {
+pub async fn open_pairs(
+    api: &Api,
+    agents: &[Agent],
+    pairs: usize,
+    concurrency: usize,
+) -> anyhow::Result<Vec<Pair>> {
     if pairs * 2 > agents.len() {
-        bail!("{pairs} pairs need {} agents, only {} given", pairs * 2, agents.len());
+        bail!(
+            "{pairs} pairs need {} agents, only {} given",
+            pairs * 2,
+            agents.len()
+        );
     }
     let mut out: Vec<Pair> = stream::iter(0..pairs)
         .map(|k| async move {
@@ -394,7 +458,11 @@ pub async fn open_pairs(api: &Api, agents: &[Agent], pairs: usize, concurrency: 
 /// Best effort and bounded in time; returns how many failed.
 pub async fn end_pairs(api: &Api, agents: &[Agent], pairs: &[Pair], concurrency: usize) -> usize {
     let work = stream::iter(pairs)
-        .map(|p| async move { api.session_action(&agents[p.a].token, &p.session_id, "end").await.is_err() })
+        .map(|p| async move {
+            api.session_action(&agents[p.a].token, &p.session_id, "end")
+                .await
+                .is_err()
+        })
         .buffer_unordered(concurrency)
         .filter(|failed| futures::future::ready(*failed))
         .count();

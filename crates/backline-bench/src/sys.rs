@@ -45,7 +45,11 @@ pub fn pid_listening_on(port: u16) -> Option<u32> {
     }
     let me = std::process::id();
     for entry in fs::read_dir("/proc").ok()?.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         if pid == me {
@@ -56,7 +60,10 @@ pub fn pid_listening_on(port: u16) -> Option<u32> {
         };
         for fd in fds.flatten() {
             if let Ok(target) = fs::read_link(fd.path()) {
-                if inodes.iter().any(|inode| target.as_os_str() == inode.as_str()) {
+                if inodes
+                    .iter()
+                    .any(|inode| target.as_os_str() == inode.as_str())
+                {
                     return Some(pid);
                 }
             }
@@ -94,7 +101,9 @@ pub fn ensure_own_nofile(needed: u64) -> anyhow::Result<()> {
         if matches!(status, Ok(s) if s.success()) {
             if let Some((soft, _)) = nofile_limits(pid) {
                 if soft >= needed {
-                    eprintln!("raised this process's open-file limit from its soft value to {soft}");
+                    eprintln!(
+                        "raised this process's open-file limit from its soft value to {soft}"
+                    );
                     return Ok(());
                 }
             }

@@ -29,6 +29,9 @@ use crate::error::ApiError;
 use crate::state::{AppState, SESSION_COOKIE};
 
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// A socket write that cannot complete in this time means the desktop has
+/// stopped reading: it is cut off as a slow consumer and resumes later.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const REPLAY_PAGE: i64 = 500;
 
 /// # `GET /api/v1/ws`
@@ -67,16 +70,19 @@ struct Connection {
     state: AppState,
     socket: WebSocket,
     last_sent: u64,
+    /// The hub's kill token, once registered: it also interrupts a blocked write.
+    kill: tokio_util::sync::CancellationToken,
 }
 
 impl Connection {
     async fn run(state: AppState, socket: WebSocket, cookie_token: Option<String>) {
-        let mut conn = Connection { state, socket, last_sent: 0 };
+        let mut conn = Connection { state, socket, last_sent: 0, kill: Default::default() };
         let Some((account, last_seq)) = conn.hello(cookie_token).await else {
             return;
         };
         let backline = conn.state.backline.clone();
         let (mut registration, edge) = backline.hub().register(&account.id);
+        conn.kill = registration.kill.clone();
         if edge == backline_service::hub::Edge::Up {
             backline.announce_presence(&account.id, true).await;
         }
@@ -91,18 +97,31 @@ impl Connection {
 
     async fn send(&mut self, frame: &ServerFrame) -> Result<(), axum::Error> {
         let text = serde_json::to_string(frame).unwrap_or_default();
-        self.socket.send(Message::Text(text.into())).await
+        self.send_text(&text).await
     }
 
     async fn send_text(&mut self, text: &str) -> Result<(), axum::Error> {
-        self.socket.send(Message::Text(Utf8Bytes::from(text))).await
+        let kill = self.kill.clone();
+        let write = tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Text(Utf8Bytes::from(text))));
+        let outcome = tokio::select! {
+            outcome = write => outcome.ok(),
+            _ = kill.cancelled() => None,
+        };
+        match outcome {
+            Some(result) => result,
+            None => {
+                metrics::counter!("backline_slow_consumer_disconnects_total").increment(1);
+                Err(axum::Error::new(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "slow consumer: a write did not complete in time",
+                )))
+            }
+        }
     }
 
     async fn close(&mut self, code: u16, reason: ErrorCode) {
-        let _ = self
-            .socket
-            .send(Message::Close(Some(CloseFrame { code, reason: reason.as_str().into() })))
-            .await;
+        let close = Message::Close(Some(CloseFrame { code, reason: reason.as_str().into() }));
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.socket.send(close)).await;
     }
 
     async fn error(&mut self, rid: Option<String>, code: ErrorCode, message: String) -> Result<(), axum::Error> {

@@ -212,7 +212,8 @@ impl Hub {
         }
     }
 
-    /// Sends a presence frame to every connection watching `user_id` (and to the user's own).
+    /// Sends a presence frame to every connection watching `user_id`. (The
+    /// user's own desktops learn of their status from their stream.)
     pub fn deliver_presence(&self, user_id: &str, status: Status, reason: Option<String>) {
         let frame: Arc<str> = Arc::from(
             serde_json::to_string(&ServerFrame::Presence {
@@ -223,12 +224,11 @@ impl Hub {
             .unwrap_or_default(),
         );
         let inner = self.lock();
-        let mut targets: HashSet<u64> = inner.watchers.get(user_id).cloned().unwrap_or_default();
-        if let Some(own) = inner.by_user.get(user_id) {
-            targets.extend(own.iter().copied());
-        }
+        let Some(targets) = inner.watchers.get(user_id) else {
+            return;
+        };
         for id in targets {
-            if let Some(conn) = inner.conns.get(&id) {
+            if let Some(conn) = inner.conns.get(id) {
                 push(conn, Outbound::Frame(frame.clone()));
             }
         }

@@ -50,20 +50,24 @@ impl Backline {
                 _ = tick.tick() => {}
             }
             let horizon = now_ms() - self.config().stream_retention_secs as i64 * 1000;
-            let result = self
-                .commit(move |conn| {
-                    Box::pin(async move {
-                        let pruned = events::prune(conn, horizon).await?;
-                        tokens::prune(conn, now_ms()).await?;
-                        Ok((pruned, Vec::new()))
-                    })
-                })
-                .await;
-            match result {
+            match self.prune(horizon).await {
                 Ok(pruned) if pruned > 0 => tracing::info!(pruned, "stream events past retention deleted"),
                 Ok(_) => {}
                 Err(error) => tracing::warn!(error.message = %error, "retention pass failed"),
             }
         }
+    }
+
+    /// Deletes stream events committed before `horizon` (unix ms) and expired
+    /// tokens. Desktops resuming from before the horizon get `resume_gap`.
+    pub async fn prune(&self, horizon: i64) -> crate::Result<u64> {
+        self.commit(move |conn| {
+            Box::pin(async move {
+                let pruned = events::prune(conn, horizon).await?;
+                tokens::prune(conn, now_ms()).await?;
+                Ok((pruned, Vec::new()))
+            })
+        })
+        .await
     }
 }

@@ -23,6 +23,7 @@ pub mod sessions;
 pub mod tokens;
 pub mod transcript;
 pub mod users;
+pub mod testing;
 mod writer;
 
 use std::str::FromStr;

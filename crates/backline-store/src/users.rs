@@ -101,13 +101,18 @@ pub async fn get_many<'e, E: Executor<'e, Database = Any>>(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut builder = sqlx::QueryBuilder::<Any>::new(format!("SELECT {COLUMNS} FROM users WHERE id IN ("));
-    let mut separated = builder.separated(", ");
+    // Numbered placeholders work on both backends (QueryBuilder<Any> would
+    // write `?`, which PostgreSQL does not accept).
+    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM users WHERE id IN ({})",
+        placeholders.join(", ")
+    ));
+    let mut query = sqlx::query_as::<_, UserRow>(sql);
     for id in ids {
-        separated.push_bind(id.clone());
+        query = query.bind(id.as_str());
     }
-    separated.push_unseparated(")");
-    Ok(builder.build_query_as::<UserRow>().fetch_all(executor).await?)
+    Ok(query.fetch_all(executor).await?)
 }
 
 pub async fn set_profile(

@@ -1,0 +1,135 @@
+//! Acknowledged means durable: `kill -9` the real binary while messages flow,
+//! restart it on the same SQLite file, and find every acknowledged message.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+fn start(data_dir: &std::path::Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_backline"))
+        .args(["serve", "--demo", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("BACKLINE_LIMITS__RATE_PER_SECOND", "100000")
+        .env("BACKLINE_LIMITS__RATE_BURST", "100000")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start backline");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines.next().expect("server output").expect("line");
+        if let Some(url) = line.strip_prefix("Backline is serving on ") {
+            break url.trim().to_owned();
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, base }
+}
+
+async fn sign_in(http: &reqwest::Client, base: &str, username: &str) -> (String, String) {
+    let body: Value = http
+        .post(format!("{base}/api/v1/auth/sign-in"))
+        .json(&json!({"username": username, "password": "backline"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (body["token"].as_str().unwrap().to_owned(), body["me"]["id"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn every_acknowledged_message_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(dir.path());
+    let http = reqwest::Client::new();
+    let (alice, _) = sign_in(&http, &server.base, "alice").await;
+    let (bob, bob_id) = sign_in(&http, &server.base, "bob").await;
+    let session: Value = http
+        .post(format!("{}/api/v1/sessions", server.base))
+        .bearer_auth(&alice)
+        .json(&json!({"target_id": bob_id}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = session["id"].as_str().unwrap().to_owned();
+    let accepted = http.post(format!("{}/api/v1/sessions/{id}/accept", server.base)).bearer_auth(&bob).send().await.unwrap();
+    assert_eq!(accepted.status(), 200);
+
+    let ws_url = format!("{}/api/v1/ws", server.base.replace("http://", "ws://"));
+    let (ws, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+    let (mut sink, mut stream) = ws.split();
+    sink.send(Message::Text(json!({"type": "hello", "token": alice}).to_string().into())).await.unwrap();
+    // Pipeline sends without waiting; collect acks until the server dies.
+    let sender = tokio::spawn(async move {
+        for i in 0..5000 {
+            let frame = json!({"type": "send", "rid": format!("r{i}"), "session_id": id, "client_msg_id": format!("m{i}"), "text": format!("message {i}")});
+            if sink.send(Message::Text(frame.to_string().into())).await.is_err() {
+                break;
+            }
+        }
+        id
+    });
+    let mut acked: HashSet<String> = HashSet::new();
+    while let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
+        if let Message::Text(text) = message {
+            let frame: Value = serde_json::from_str(&text).unwrap();
+            if frame["type"] == "ack" {
+                acked.insert(frame["ack"]["client_msg_id"].as_str().unwrap().to_owned());
+                if acked.len() == 300 {
+                    server.child.kill().unwrap(); // SIGKILL: no shutdown, no flush
+                    server.child.wait().unwrap();
+                }
+            }
+        }
+    }
+    let id = sender.await.unwrap();
+    assert!(acked.len() >= 300, "acks before the kill: {}", acked.len());
+
+    let restarted = start(dir.path());
+    let (alice, _) = sign_in(&http, &restarted.base, "alice").await;
+    let mut stored: HashSet<String> = HashSet::new();
+    let mut after = 0;
+    loop {
+        let page: Value = http
+            .get(format!("{}/api/v1/sessions/{id}/transcript?after={after}&limit=500", restarted.base))
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for entry in page["entries"].as_array().unwrap() {
+            after = entry["seq"].as_u64().unwrap();
+            if let Some(cmid) = entry["client_msg_id"].as_str() {
+                stored.insert(cmid.to_owned());
+            }
+        }
+        if page["has_more"] != true {
+            break;
+        }
+    }
+    let lost: Vec<_> = acked.difference(&stored).collect();
+    assert!(lost.is_empty(), "acknowledged but lost after kill -9: {lost:?}");
+    let mut restarted = restarted;
+    let _ = restarted.child.kill();
+    let _ = restarted.child.wait();
+}

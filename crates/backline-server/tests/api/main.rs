@@ -1,0 +1,10 @@
+//! Black-box API tests: a real server on a free port, a fresh SQLite file per
+//! test, real HTTP requests and real WebSocket connections.
+
+mod accounts;
+mod cluster;
+mod durability;
+mod errors;
+mod helpers;
+mod sessions;
+mod stream;
