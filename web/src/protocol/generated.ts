@@ -83,7 +83,7 @@ export type PresenceView = { user_id: string, status: Status, reason: string | n
 
 export type SessionState = "not_connected" | "inviting" | "connected" | "ended";
 
-export type ParticipantState = "invited" | "joined" | "rejected" | "cancelled" | "left";
+export type ParticipantState = "not_invited" | "invited" | "joined" | "rejected" | "cancelled" | "left";
 
 export type ParticipantRole = "initiator" | "invitee";
 
