@@ -4,17 +4,16 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir, homedir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const webDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoDir = resolve(webDir, '..');
-const targetDir = process.env.CARGO_TARGET_DIR || join(homedir(), '.cache', 'backline-target');
-const mock = process.env.BACKLINE_MOCK === '1';
+const targetDir = process.env.CARGO_TARGET_DIR || join(repoDir, 'target');
 const binary = process.env.BACKLINE_BIN || join(targetDir, 'debug', 'backline');
 
-if (!mock && !existsSync(binary)) {
+if (!existsSync(binary)) {
   console.error(
     `e2e: the server binary ${binary} is missing.\n` +
       `Build it first, from ${repoDir}:\n  export CARGO_TARGET_DIR=${targetDir}\n  cargo build -p backline-server`,
@@ -55,8 +54,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'backline-e2e-'));
 const url = `http://127.0.0.1:${port}`;
 mkdirSync(join(webDir, 'e2e', 'screenshots'), { recursive: true });
 const serverArgs = ['serve', '--demo', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir, '--web-dir', join(webDir, 'dist')];
-// BACKLINE_MOCK=1 runs the specs against e2e/mock-server.mjs instead (development only)
-const [cmd, cmdArgs] = mock ? [process.execPath, [join(webDir, 'e2e', 'mock-server.mjs'), ...serverArgs.slice(2)]] : [binary, serverArgs];
+const [cmd, cmdArgs] = [binary, serverArgs];
 console.log(`e2e: starting ${cmd} ${cmdArgs.join(' ')}`);
 const server = spawn(cmd, cmdArgs, {
   cwd: repoDir,

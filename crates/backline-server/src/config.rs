@@ -267,3 +267,59 @@ impl Config {
         service
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example_path() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/backline.example.toml")
+    }
+
+    #[test]
+    fn the_example_file_lists_every_option_with_its_default() {
+        let text = std::fs::read_to_string(example_path()).unwrap();
+        let example: toml_value::Value = toml_value::from_str(&text);
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        assert_eq!(example, toml_value::normalise(defaults), "config/backline.example.toml is out of step with Config::default()");
+    }
+
+    #[test]
+    fn unknown_and_contradictory_options_are_refused() {
+        let path = std::env::temp_dir().join(format!("backline-config-{}.toml", std::process::id()));
+        std::fs::write(&path, "[server]\nbnd = \"x\"\n").unwrap();
+        let error = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(error.contains("bnd"), "{error}");
+        std::fs::write(&path, "[limits]\nmax_message_bytes = 70000\n").unwrap();
+        let error = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(error.contains("limits.max_frame_bytes"), "{error}");
+        std::fs::write(&path, "[database]\nurl = \"mysql://x\"\n").unwrap();
+        let error = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(error.contains("database.url"), "{error}");
+        let _ = std::fs::remove_file(&path);
+        assert!(Config::load(Some(std::path::Path::new("/nonexistent/backline.toml"))).is_err());
+    }
+
+    /// Parses the example through figment's TOML provider into JSON values for comparison.
+    mod toml_value {
+        pub type Value = serde_json::Value;
+
+        pub fn from_str(text: &str) -> Value {
+            use figment::providers::Format;
+            let figment = figment::Figment::from(figment::providers::Toml::string(text));
+            normalise(figment.extract::<Value>().unwrap())
+        }
+
+        /// Sorts keys (serde_json maps are ordered) so two documents compare by content.
+        pub fn normalise(value: Value) -> Value {
+            match value {
+                Value::Object(map) => {
+                    let mut sorted: Vec<_> = map.into_iter().collect();
+                    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+                    Value::Object(sorted.into_iter().map(|(k, v)| (k, normalise(v))).collect())
+                }
+                other => other,
+            }
+        }
+    }
+}
