@@ -5,7 +5,7 @@ use ts_rs::TS;
 
 use crate::error::ErrorCode;
 use crate::events::EventBody;
-use crate::model::{MarkKind, MessageAck, Me, Status, TypingState};
+use crate::model::{MarkKind, Me, MessageAck, Status, TypingState};
 
 /// Frames a client sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -66,7 +66,10 @@ pub enum ServerFrame {
         event: EventBody,
     },
     /// `last_seq` is older than the retention window: reload state, continue after `head`.
-    ResumeGap { oldest: u64, head: u64 },
+    ResumeGap {
+        oldest: u64,
+        head: u64,
+    },
     Presence {
         user_id: String,
         status: Status,

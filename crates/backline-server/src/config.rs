@@ -218,7 +218,9 @@ impl Config {
             anyhow::bail!("limits.max_message_bytes must be positive");
         }
         if self.limits.max_frame_bytes < self.limits.max_message_bytes + 256 {
-            anyhow::bail!("limits.max_frame_bytes must exceed limits.max_message_bytes by at least 256");
+            anyhow::bail!(
+                "limits.max_frame_bytes must exceed limits.max_message_bytes by at least 256"
+            );
         }
         if self.limits.rate_per_second == 0 || self.limits.rate_burst == 0 {
             anyhow::bail!("limits.rate_per_second and limits.rate_burst must be positive");
@@ -230,7 +232,8 @@ impl Config {
             anyhow::bail!("ws.outbound_queue must be at least 16");
         }
         if !self.database.url.is_empty() {
-            backline_store::Backend::from_url(&self.database.url).map_err(|e| anyhow::anyhow!("database.url: {e}"))?;
+            backline_store::Backend::from_url(&self.database.url)
+                .map_err(|e| anyhow::anyhow!("database.url: {e}"))?;
         }
         if !matches!(self.telemetry.format.as_str(), "pretty" | "json") {
             anyhow::bail!("telemetry.format must be \"pretty\" or \"json\"");
@@ -241,7 +244,10 @@ impl Config {
     /// The database URL, defaulting to a SQLite file under the data folder.
     pub fn database_url(&self) -> String {
         if self.database.url.is_empty() {
-            format!("sqlite://{}?mode=rwc", self.server.data_dir.join("backline.db").display())
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.server.data_dir.join("backline.db").display()
+            )
         } else {
             self.database.url.clone()
         }
@@ -281,12 +287,17 @@ mod tests {
         let text = std::fs::read_to_string(example_path()).unwrap();
         let example: toml_value::Value = toml_value::from_str(&text);
         let defaults = serde_json::to_value(Config::default()).unwrap();
-        assert_eq!(example, toml_value::normalise(defaults), "config/backline.example.toml is out of step with Config::default()");
+        assert_eq!(
+            example,
+            toml_value::normalise(defaults),
+            "config/backline.example.toml is out of step with Config::default()"
+        );
     }
 
     #[test]
     fn unknown_and_contradictory_options_are_refused() {
-        let path = std::env::temp_dir().join(format!("backline-config-{}.toml", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("backline-config-{}.toml", std::process::id()));
         std::fs::write(&path, "[server]\nbnd = \"x\"\n").unwrap();
         let error = Config::load(Some(&path)).unwrap_err().to_string();
         assert!(error.contains("bnd"), "{error}");

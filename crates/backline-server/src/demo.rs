@@ -7,20 +7,70 @@ use backline_service::Backline;
 /// The demo password of every demo account.
 pub const DEMO_PASSWORD: &str = "backline";
 
-/// (username, display name, roles, IM permitted, groups)
-const PEOPLE: &[(&str, &str, &[Role], bool, &[&str])] = &[
-    ("admin", "Ada Admin", &[Role::Admin, Role::Supervisor], true, &["Supervisors"]),
+/// One demo account: username, display name, roles, IM permitted, groups.
+type Person = (
+    &'static str,
+    &'static str,
+    &'static [Role],
+    bool,
+    &'static [&'static str],
+);
+
+const PEOPLE: &[Person] = &[
+    (
+        "admin",
+        "Ada Admin",
+        &[Role::Admin, Role::Supervisor],
+        true,
+        &["Supervisors"],
+    ),
     ("alice", "Alice Agent", &[Role::Agent], true, &["Billing"]),
     ("bob", "Bob Builder", &[Role::Agent], true, &["Billing"]),
     ("carol", "Carol Côté", &[Role::Agent], true, &["Billing"]),
-    ("dave", "Dave Durand", &[Role::Agent], true, &["Technical Support"]),
-    ("erin", "Erin Éclair", &[Role::Agent], true, &["Technical Support"]),
-    ("frank", "Frank Fischer", &[Role::Agent], true, &["Technical Support"]),
+    (
+        "dave",
+        "Dave Durand",
+        &[Role::Agent],
+        true,
+        &["Technical Support"],
+    ),
+    (
+        "erin",
+        "Erin Éclair",
+        &[Role::Agent],
+        true,
+        &["Technical Support"],
+    ),
+    (
+        "frank",
+        "Frank Fischer",
+        &[Role::Agent],
+        true,
+        &["Technical Support"],
+    ),
     ("grace", "Grace Guzmán", &[Role::Agent], true, &["Sales"]),
     ("heidi", "Heidi Holm", &[Role::Agent], true, &["Sales"]),
-    ("ivan", "Ivan Ivanov", &[Role::Supervisor], true, &["Supervisors", "Billing"]),
-    ("judy", "Judy Jensen", &[Role::Supervisor], true, &["Supervisors", "Technical Support"]),
-    ("mallory", "Mallory Moreau", &[Role::Agent], false, &["Sales"]),
+    (
+        "ivan",
+        "Ivan Ivanov",
+        &[Role::Supervisor],
+        true,
+        &["Supervisors", "Billing"],
+    ),
+    (
+        "judy",
+        "Judy Jensen",
+        &[Role::Supervisor],
+        true,
+        &["Supervisors", "Technical Support"],
+    ),
+    (
+        "mallory",
+        "Mallory Moreau",
+        &[Role::Agent],
+        false,
+        &["Sales"],
+    ),
 ];
 
 const REASONS: &[(&str, &str)] = &[
@@ -51,7 +101,8 @@ pub async fn load(backline: &Backline) -> anyhow::Result<Vec<(String, String)>> 
     let groups = backline.list_groups().await?;
     for (username, _, _, _, member_of) in PEOPLE {
         for group in *member_of {
-            if !groups.iter().any(|g| g.name == *group) && backline.find_group(group).await.is_err() {
+            if !groups.iter().any(|g| g.name == *group) && backline.find_group(group).await.is_err()
+            {
                 backline.create_group(group).await?;
             }
             backline.set_group_member(group, username, true).await?;
@@ -63,5 +114,8 @@ pub async fn load(backline: &Backline) -> anyhow::Result<Vec<(String, String)>> 
             backline.create_status_reason(code, label).await?;
         }
     }
-    Ok(PEOPLE.iter().map(|(u, d, ..)| ((*u).to_owned(), (*d).to_owned())).collect())
+    Ok(PEOPLE
+        .iter()
+        .map(|(u, d, ..)| ((*u).to_owned(), (*d).to_owned()))
+        .collect())
 }

@@ -6,12 +6,16 @@ use anyhow::Context;
 use backline_protocol::admin::{CreateUserRequest, UpdateUserRequest};
 use backline_protocol::model::Role;
 use backline_server::config::Config;
-use backline_server::startup::{open_backline, shutdown_signal, Application};
 use backline_server::demo;
+use backline_server::startup::{open_backline, shutdown_signal, Application};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "backline", version, about = "Internal IM and consultation for contact centers")]
+#[command(
+    name = "backline",
+    version,
+    about = "Internal IM and consultation for contact centers"
+)]
 struct Cli {
     /// A TOML configuration file (see config/backline.example.toml).
     #[arg(long, global = true, env = "BACKLINE_CONFIG")]
@@ -116,7 +120,8 @@ fn parse_role(text: &str) -> Result<Role, String> {
 
 fn init_telemetry(config: &Config) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.telemetry.filter));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(&config.telemetry.filter));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = if config.telemetry.format == "json" {
         builder.json().try_init()
@@ -137,7 +142,11 @@ async fn main() -> anyhow::Result<()> {
     }
     init_telemetry(&config);
     match cli.command {
-        Command::Serve { bind, web_dir, demo } => serve(config, bind, web_dir, demo).await,
+        Command::Serve {
+            bind,
+            web_dir,
+            demo,
+        } => serve(config, bind, web_dir, demo).await,
         Command::Demo { bind, web_dir } => serve(config, bind, web_dir, true).await,
         Command::User(command) => user(config, command).await,
         Command::Group(command) => group(config, command).await,
@@ -145,7 +154,12 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn serve(mut config: Config, bind: Option<String>, web_dir: Option<String>, load_demo: bool) -> anyhow::Result<()> {
+async fn serve(
+    mut config: Config,
+    bind: Option<String>,
+    web_dir: Option<String>,
+    load_demo: bool,
+) -> anyhow::Result<()> {
     if let Some(bind) = bind {
         config.server.bind = bind;
     }
@@ -155,8 +169,13 @@ async fn serve(mut config: Config, bind: Option<String>, web_dir: Option<String>
     config.check()?;
     let backline = open_backline(&config).await?;
     if load_demo {
-        let people = demo::load(&backline).await.context("loading the demo organisation")?;
-        println!("Demo organisation loaded. Every account's password is {:?}:", demo::DEMO_PASSWORD);
+        let people = demo::load(&backline)
+            .await
+            .context("loading the demo organisation")?;
+        println!(
+            "Demo organisation loaded. Every account's password is {:?}:",
+            demo::DEMO_PASSWORD
+        );
         for (username, display_name) in people {
             println!("  {username:<10} {display_name}");
         }
@@ -169,9 +188,21 @@ async fn serve(mut config: Config, bind: Option<String>, web_dir: Option<String>
 async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
     let backline = open_backline(&config).await?;
     match command {
-        UserCommand::Add { username, display_name, password, roles, no_im } => {
+        UserCommand::Add {
+            username,
+            display_name,
+            password,
+            roles,
+            no_im,
+        } => {
             let user = backline
-                .create_user(CreateUserRequest { username, display_name, password, roles, im_permitted: !no_im })
+                .create_user(CreateUserRequest {
+                    username,
+                    display_name,
+                    password,
+                    roles,
+                    im_permitted: !no_im,
+                })
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {}", e.code(), e.public_message()))?;
             println!("created {} ({})", user.username, user.id);
@@ -191,46 +222,96 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
                 );
             }
         }
-        UserCommand::SetPermission { username, permission, value } => {
+        UserCommand::SetPermission {
+            username,
+            permission,
+            value,
+        } => {
             if permission != "im" {
                 anyhow::bail!("unknown permission {permission:?}: the only permission is \"im\"");
             }
-            update(&backline, &username, UpdateUserRequest { im_permitted: Some(value), ..Default::default() }).await?;
+            update(
+                &backline,
+                &username,
+                UpdateUserRequest {
+                    im_permitted: Some(value),
+                    ..Default::default()
+                },
+            )
+            .await?;
         }
         UserCommand::Disable { username } => {
-            update(&backline, &username, UpdateUserRequest { disabled: Some(true), ..Default::default() }).await?;
+            update(
+                &backline,
+                &username,
+                UpdateUserRequest {
+                    disabled: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await?;
         }
         UserCommand::Enable { username } => {
-            update(&backline, &username, UpdateUserRequest { disabled: Some(false), ..Default::default() }).await?;
+            update(
+                &backline,
+                &username,
+                UpdateUserRequest {
+                    disabled: Some(false),
+                    ..Default::default()
+                },
+            )
+            .await?;
         }
         UserCommand::SetPassword { username, password } => {
-            update(&backline, &username, UpdateUserRequest { password: Some(password), ..Default::default() }).await?;
+            update(
+                &backline,
+                &username,
+                UpdateUserRequest {
+                    password: Some(password),
+                    ..Default::default()
+                },
+            )
+            .await?;
         }
     }
     backline.store().close().await;
     Ok(())
 }
 
-async fn update(backline: &backline_service::Backline, username: &str, request: UpdateUserRequest) -> anyhow::Result<()> {
+async fn update(
+    backline: &backline_service::Backline,
+    username: &str,
+    request: UpdateUserRequest,
+) -> anyhow::Result<()> {
     let user = backline
         .update_user(username, request)
         .await
         .map_err(|e| anyhow::anyhow!("{}: {}", e.code(), e.public_message()))?;
-    println!("updated {}: im={} disabled={}", user.username, user.im_permitted, user.disabled);
+    println!(
+        "updated {}: im={} disabled={}",
+        user.username, user.im_permitted, user.disabled
+    );
     Ok(())
 }
 
 async fn group(config: Config, command: GroupCommand) -> anyhow::Result<()> {
     let backline = open_backline(&config).await?;
     let outcome = match command {
-        GroupCommand::Add { name } => backline.create_group(&name).await.map(|g| println!("created {} ({})", g.name, g.id)),
+        GroupCommand::Add { name } => backline
+            .create_group(&name)
+            .await
+            .map(|g| println!("created {} ({})", g.name, g.id)),
         GroupCommand::List => backline.list_groups().await.map(|groups| {
             for g in groups {
                 println!("{:<24} {} members", g.name, g.members.len());
             }
         }),
-        GroupCommand::AddMember { group, username } => backline.set_group_member(&group, &username, true).await,
-        GroupCommand::RemoveMember { group, username } => backline.set_group_member(&group, &username, false).await,
+        GroupCommand::AddMember { group, username } => {
+            backline.set_group_member(&group, &username, true).await
+        }
+        GroupCommand::RemoveMember { group, username } => {
+            backline.set_group_member(&group, &username, false).await
+        }
     };
     backline.store().close().await;
     outcome.map_err(|e| anyhow::anyhow!("{}: {}", e.code(), e.public_message()))
@@ -239,7 +320,10 @@ async fn group(config: Config, command: GroupCommand) -> anyhow::Result<()> {
 async fn reason(config: Config, command: ReasonCommand) -> anyhow::Result<()> {
     let backline = open_backline(&config).await?;
     let outcome = match command {
-        ReasonCommand::Add { code, label } => backline.create_status_reason(&code, &label).await.map(|_| ()),
+        ReasonCommand::Add { code, label } => backline
+            .create_status_reason(&code, &label)
+            .await
+            .map(|_| ()),
         ReasonCommand::List => backline.status_reasons().await.map(|reasons| {
             for r in reasons {
                 println!("{:<20} {}", r.code, r.label);

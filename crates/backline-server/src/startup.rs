@@ -43,7 +43,7 @@ pub async fn open_backline(config: &Config) -> anyhow::Result<Backline> {
     let mut options = StoreOptions::new(url);
     options.max_read_connections = config.database.max_read_connections;
     let store = Store::open(&options).await?;
-    Ok(Backline::new(config.service(), store).await?)
+    Backline::new(config.service(), store).await
 }
 
 fn redact(url: &str) -> String {
@@ -63,7 +63,12 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             "/openapi.json",
             get(move || {
                 let body = openapi_json.clone();
-                async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body.as_str().to_owned()) }
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        body.as_str().to_owned(),
+                    )
+                }
             }),
         )
         .fallback(rest::api_not_found);
@@ -79,7 +84,8 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         router.fallback(web::embedded)
     } else {
         let dir = std::path::PathBuf::from(&state.config.web.assets);
-        router.fallback_service(ServeDir::new(&dir).fallback(ServeFile::new(dir.join("index.html"))))
+        router
+            .fallback_service(ServeDir::new(&dir).fallback(ServeFile::new(dir.join("index.html"))))
     };
     let router = router
         .layer(CatchPanicLayer::new())
@@ -107,7 +113,11 @@ impl Application {
     /// Like `build`, with a service already opened (the demo loader uses it).
     pub async fn with_backline(config: Config, backline: Backline) -> anyhow::Result<Application> {
         let workers = backline.spawn_workers();
-        let state = AppState { backline: backline.clone(), config: Arc::new(config.clone()), metrics: metrics_handle() };
+        let state = AppState {
+            backline: backline.clone(),
+            config: Arc::new(config.clone()),
+            metrics: metrics_handle(),
+        };
         let (router, _) = app(state);
         let listener = TcpListener::bind(&config.server.bind).await?;
         tracing::info!(url = %format!("http://{}", listener.local_addr()?), node = backline.bus().node(), "Backline is listening");
@@ -130,7 +140,10 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then closes sockets (1001), waits for
     /// them to drain (bounded by the grace period) and closes the store.
-    pub async fn run_until_stopped(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let token = self.backline.shutdown_token().clone();
         let hub = self.backline.hub().clone();
         let signal = async move {

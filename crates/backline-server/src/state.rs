@@ -41,9 +41,16 @@ pub struct Auth(pub Account);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = request_token(parts)
-            .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "sign in first: no session token"))?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = request_token(parts).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "sign in first: no session token",
+            )
+        })?;
         Ok(Auth(state.backline.authenticate(&token).await?))
     }
 }
@@ -54,7 +61,10 @@ pub struct Admin(pub Account);
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Auth(account) = Auth::from_request_parts(parts, state).await?;
         if !account.is_admin() {
             return Err(ApiError::new(ErrorCode::Forbidden, "administrators only"));

@@ -35,12 +35,21 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const REPLAY_PAGE: i64 = 500;
 
 /// # `GET /api/v1/ws`
-pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
     if !origin_allowed(&headers, &state.config.server.allowed_origins) {
-        return ApiError::new(ErrorCode::OriginNotAllowed, "this page's origin may not open the Backline socket")
-            .into_response();
+        return ApiError::new(
+            ErrorCode::OriginNotAllowed,
+            "this page's origin may not open the Backline socket",
+        )
+        .into_response();
     }
-    let cookie_token = CookieJar::from_headers(&headers).get(SESSION_COOKIE).map(|c| c.value().to_owned());
+    let cookie_token = CookieJar::from_headers(&headers)
+        .get(SESSION_COOKIE)
+        .map(|c| c.value().to_owned());
     // Frames above the configured limit are answered with `payload_too_large`
     // by the loop; the transport's own cap is only a backstop.
     let max_frame = state.config.limits.max_frame_bytes;
@@ -61,7 +70,10 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     if allowed.iter().any(|a| a == origin) {
         return true;
     }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
     let origin_host = origin.split("://").nth(1).unwrap_or("");
     !host.is_empty() && origin_host == host
 }
@@ -76,7 +88,12 @@ struct Connection {
 
 impl Connection {
     async fn run(state: AppState, socket: WebSocket, cookie_token: Option<String>) {
-        let mut conn = Connection { state, socket, last_sent: 0, kill: Default::default() };
+        let mut conn = Connection {
+            state,
+            socket,
+            last_sent: 0,
+            kill: Default::default(),
+        };
         let Some((account, last_seq)) = conn.hello(cookie_token).await else {
             return;
         };
@@ -102,7 +119,10 @@ impl Connection {
 
     async fn send_text(&mut self, text: &str) -> Result<(), axum::Error> {
         let kill = self.kill.clone();
-        let write = tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Text(Utf8Bytes::from(text))));
+        let write = tokio::time::timeout(
+            WRITE_TIMEOUT,
+            self.socket.send(Message::Text(Utf8Bytes::from(text))),
+        );
         let outcome = tokio::select! {
             outcome = write => outcome.ok(),
             _ = kill.cancelled() => None,
@@ -120,11 +140,19 @@ impl Connection {
     }
 
     async fn close(&mut self, code: u16, reason: ErrorCode) {
-        let close = Message::Close(Some(CloseFrame { code, reason: reason.as_str().into() }));
+        let close = Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.as_str().into(),
+        }));
         let _ = tokio::time::timeout(Duration::from_secs(2), self.socket.send(close)).await;
     }
 
-    async fn error(&mut self, rid: Option<String>, code: ErrorCode, message: String) -> Result<(), axum::Error> {
+    async fn error(
+        &mut self,
+        rid: Option<String>,
+        code: ErrorCode,
+        message: String,
+    ) -> Result<(), axum::Error> {
         metrics::counter!("backline_ws_errors_total", "code" => code.as_str()).increment(1);
         self.send(&ServerFrame::Error { rid, code, message }).await
     }
@@ -135,7 +163,13 @@ impl Connection {
         let text = match first {
             Ok(Some(Ok(Message::Text(text)))) => text,
             Ok(Some(Ok(_))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => {
-                let _ = self.error(None, ErrorCode::Unauthenticated, "the first frame must be hello".into()).await;
+                let _ = self
+                    .error(
+                        None,
+                        ErrorCode::Unauthenticated,
+                        "the first frame must be hello".into(),
+                    )
+                    .await;
                 self.close(4001, ErrorCode::Unauthenticated).await;
                 return None;
             }
@@ -143,13 +177,25 @@ impl Connection {
         let (token, last_seq) = match serde_json::from_str::<ClientFrame>(&text) {
             Ok(ClientFrame::Hello { token, last_seq }) => (token.or(cookie_token), last_seq),
             _ => {
-                let _ = self.error(None, ErrorCode::Unauthenticated, "the first frame must be hello".into()).await;
+                let _ = self
+                    .error(
+                        None,
+                        ErrorCode::Unauthenticated,
+                        "the first frame must be hello".into(),
+                    )
+                    .await;
                 self.close(4001, ErrorCode::Unauthenticated).await;
                 return None;
             }
         };
         let Some(token) = token else {
-            let _ = self.error(None, ErrorCode::Unauthenticated, "no session token: sign in".into()).await;
+            let _ = self
+                .error(
+                    None,
+                    ErrorCode::Unauthenticated,
+                    "no session token: sign in".into(),
+                )
+                .await;
             self.close(4001, ErrorCode::Unauthenticated).await;
             return None;
         };
@@ -174,14 +220,19 @@ impl Connection {
         let me = match backline.me(&account.id).await {
             Ok(me) => me,
             Err(error) => {
-                self.error(None, error.code(), error.public_message()).await?;
+                self.error(None, error.code(), error.public_message())
+                    .await?;
                 self.close(1011, error.code()).await;
                 return Ok(());
             }
         };
         let head = me.head;
-        self.send(&ServerFrame::Welcome { me, head, node: backline.bus().node().to_owned() })
-            .await?;
+        self.send(&ServerFrame::Welcome {
+            me,
+            head,
+            node: backline.bus().node().to_owned(),
+        })
+        .await?;
         self.last_sent = head;
         if let Some(last_seq) = last_seq {
             match backline.resume_point(&account.id, last_seq, head).await {
@@ -193,12 +244,15 @@ impl Connection {
                     self.send(&ServerFrame::ResumeGap { oldest, head }).await?;
                 }
                 Err(error) => {
-                    self.error(None, error.code(), error.public_message()).await?;
+                    self.error(None, error.code(), error.public_message())
+                        .await?;
                 }
             }
         }
 
-        let mut ping = tokio::time::interval(Duration::from_secs(self.state.config.ws.ping_interval_secs.max(1)));
+        let mut ping = tokio::time::interval(Duration::from_secs(
+            self.state.config.ws.ping_interval_secs.max(1),
+        ));
         ping.tick().await;
         let mut last_heard = tokio::time::Instant::now();
         let idle_limit = Duration::from_secs(self.state.config.ws.ping_interval_secs.max(1) * 3);
@@ -252,12 +306,21 @@ impl Connection {
     }
 
     /// Sends stored events after `self.last_sent` up to `head`, in pages.
-    async fn replay(&mut self, backline: &Backline, user_id: &str, head: u64) -> Result<(), axum::Error> {
+    async fn replay(
+        &mut self,
+        backline: &Backline,
+        user_id: &str,
+        head: u64,
+    ) -> Result<(), axum::Error> {
         while self.last_sent < head {
-            let frames = match backline.event_frames(user_id, self.last_sent, head, REPLAY_PAGE).await {
+            let frames = match backline
+                .event_frames(user_id, self.last_sent, head, REPLAY_PAGE)
+                .await
+            {
                 Ok(frames) => frames,
                 Err(error) => {
-                    self.error(None, error.code(), error.public_message()).await?;
+                    self.error(None, error.code(), error.public_message())
+                        .await?;
                     return Ok(());
                 }
             };
@@ -272,7 +335,13 @@ impl Connection {
         Ok(())
     }
 
-    async fn live_event(&mut self, backline: &Backline, user_id: &str, seq: u64, frame: &str) -> Result<(), axum::Error> {
+    async fn live_event(
+        &mut self,
+        backline: &Backline,
+        user_id: &str,
+        seq: u64,
+        frame: &str,
+    ) -> Result<(), axum::Error> {
         if seq <= self.last_sent {
             return Ok(());
         }
@@ -285,13 +354,22 @@ impl Connection {
         Ok(())
     }
 
-    async fn handle_text(&mut self, backline: &Backline, account: &Account, conn_id: u64, text: &str) -> Result<(), axum::Error> {
+    async fn handle_text(
+        &mut self,
+        backline: &Backline,
+        account: &Account,
+        conn_id: u64,
+        text: &str,
+    ) -> Result<(), axum::Error> {
         metrics::counter!("backline_ws_frames_in_total").increment(1);
         if text.len() > self.state.config.limits.max_frame_bytes {
             self.error(
                 None,
                 ErrorCode::PayloadTooLarge,
-                format!("a frame is at most {} bytes", self.state.config.limits.max_frame_bytes),
+                format!(
+                    "a frame is at most {} bytes",
+                    self.state.config.limits.max_frame_bytes
+                ),
             )
             .await?;
             return Ok(());
@@ -306,14 +384,28 @@ impl Connection {
         };
         match frame {
             ClientFrame::Hello { .. } => {
-                self.error(None, ErrorCode::InvalidRequest, "hello is only valid as the first frame".into()).await?;
+                self.error(
+                    None,
+                    ErrorCode::InvalidRequest,
+                    "hello is only valid as the first frame".into(),
+                )
+                .await?;
             }
-            ClientFrame::Send { rid, session_id, client_msg_id, text } => {
+            ClientFrame::Send {
+                rid,
+                session_id,
+                client_msg_id,
+                text,
+            } => {
                 let started = std::time::Instant::now();
-                match backline.send_message(account, &session_id, &client_msg_id, &text).await {
+                match backline
+                    .send_message(account, &session_id, &client_msg_id, &text)
+                    .await
+                {
                     Ok(ack) => {
                         metrics::counter!("backline_messages_total").increment(1);
-                        metrics::histogram!("backline_send_seconds").record(started.elapsed().as_secs_f64());
+                        metrics::histogram!("backline_send_seconds")
+                            .record(started.elapsed().as_secs_f64());
                         self.send(&ServerFrame::Ack { rid, ack }).await?;
                     }
                     Err(error) => self.service_error(Some(rid), error).await?,
@@ -324,7 +416,12 @@ impl Connection {
                     self.service_error(None, error).await?;
                 }
             }
-            ClientFrame::Mark { rid, session_id, kind, seq } => match backline.mark(account, &session_id, kind, seq).await {
+            ClientFrame::Mark {
+                rid,
+                session_id,
+                kind,
+                seq,
+            } => match backline.mark(account, &session_id, kind, seq).await {
                 Ok(()) => {
                     if let Some(rid) = rid {
                         self.send(&ServerFrame::Ok { rid }).await?;
@@ -334,15 +431,24 @@ impl Connection {
             },
             ClientFrame::Watch { user_ids } => {
                 if user_ids.len() > 500 {
-                    self.error(None, ErrorCode::InvalidRequest, "watch: at most 500 user ids".into()).await?;
+                    self.error(
+                        None,
+                        ErrorCode::InvalidRequest,
+                        "watch: at most 500 user ids".into(),
+                    )
+                    .await?;
                     return Ok(());
                 }
                 backline.hub().watch(conn_id, &user_ids);
                 match backline.presence(&user_ids).await {
                     Ok(list) => {
                         for p in list {
-                            self.send(&ServerFrame::Presence { user_id: p.user_id, status: p.status, reason: p.reason })
-                                .await?;
+                            self.send(&ServerFrame::Presence {
+                                user_id: p.user_id,
+                                status: p.status,
+                                reason: p.reason,
+                            })
+                            .await?;
                         }
                     }
                     Err(error) => self.service_error(None, error).await?,
@@ -353,7 +459,11 @@ impl Connection {
         Ok(())
     }
 
-    async fn service_error(&mut self, rid: Option<String>, error: ServiceError) -> Result<(), axum::Error> {
+    async fn service_error(
+        &mut self,
+        rid: Option<String>,
+        error: ServiceError,
+    ) -> Result<(), axum::Error> {
         let api: ApiError = error.into();
         self.error(rid, api.code, api.message).await
     }
@@ -364,10 +474,22 @@ fn classify_bad_frame(text: &str, parse_error: &serde_json::Error) -> (ErrorCode
     const KNOWN: &[&str] = &["hello", "send", "typing", "mark", "watch", "ping"];
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(value) => match value.get("type").and_then(|t| t.as_str()) {
-            Some(kind) if !KNOWN.contains(&kind) => (ErrorCode::UnknownFrameType, format!("unknown frame type {kind:?}")),
-            Some(_) => (ErrorCode::MalformedRequest, format!("malformed frame: {parse_error}")),
-            None => (ErrorCode::MalformedRequest, "a frame needs a string field \"type\"".into()),
+            Some(kind) if !KNOWN.contains(&kind) => (
+                ErrorCode::UnknownFrameType,
+                format!("unknown frame type {kind:?}"),
+            ),
+            Some(_) => (
+                ErrorCode::MalformedRequest,
+                format!("malformed frame: {parse_error}"),
+            ),
+            None => (
+                ErrorCode::MalformedRequest,
+                "a frame needs a string field \"type\"".into(),
+            ),
         },
-        Err(_) => (ErrorCode::MalformedRequest, format!("not JSON: {parse_error}")),
+        Err(_) => (
+            ErrorCode::MalformedRequest,
+            format!("not JSON: {parse_error}"),
+        ),
     }
 }

@@ -2,7 +2,9 @@
 
 use backline_protocol::admin::{CreateUserRequest, GroupView, UpdateUserRequest, UserView};
 use backline_protocol::events::EventBody;
-use backline_protocol::model::{GroupRef, Me, Preferences, PresenceView, Role, Status, StatusReason};
+use backline_protocol::model::{
+    GroupRef, Me, Preferences, PresenceView, Role, Status, StatusReason,
+};
 use backline_protocol::ErrorCode;
 use backline_store::rows::UserRow;
 use backline_store::{groups, now_ms, users};
@@ -32,14 +34,20 @@ fn validate_username(username: &str) -> Result<()> {
 fn validate_display_name(name: &str) -> Result<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(err(ErrorCode::InvalidRequest, "display_name: 1 to 100 characters"));
+        return Err(err(
+            ErrorCode::InvalidRequest,
+            "display_name: 1 to 100 characters",
+        ));
     }
     Ok(name.to_owned())
 }
 
 fn validate_password(password: &str) -> Result<()> {
     if password.chars().count() < 8 || password.len() > 1024 {
-        return Err(err(ErrorCode::InvalidRequest, "password: at least 8 characters"));
+        return Err(err(
+            ErrorCode::InvalidRequest,
+            "password: at least 8 characters",
+        ));
     }
     Ok(())
 }
@@ -62,7 +70,12 @@ fn user_view(row: &UserRow, groups: Vec<GroupRef>) -> UserView {
 }
 
 fn group_refs(rows: Vec<backline_store::rows::GroupRow>) -> Vec<GroupRef> {
-    rows.into_iter().map(|g| GroupRef { id: g.id, name: g.name }).collect()
+    rows.into_iter()
+        .map(|g| GroupRef {
+            id: g.id,
+            name: g.name,
+        })
+        .collect()
 }
 
 /// The stored status of a row (never `offline`).
@@ -75,7 +88,11 @@ impl Backline {
     pub(crate) fn effective_status(&self, row: &UserRow) -> (Status, Option<String>) {
         if self.hub().is_online(&row.id) {
             let status = chosen_status(row);
-            let reason = if status == Status::NotReady { row.status_reason.clone() } else { None };
+            let reason = if status == Status::NotReady {
+                row.status_reason.clone()
+            } else {
+                None
+            };
             (status, reason)
         } else {
             (Status::Offline, None)
@@ -88,7 +105,11 @@ impl Backline {
         validate_username(&username)?;
         let display_name = validate_display_name(&request.display_name)?;
         validate_password(&request.password)?;
-        let roles = if request.roles.is_empty() { vec![Role::Agent] } else { request.roles.clone() };
+        let roles = if request.roles.is_empty() {
+            vec![Role::Agent]
+        } else {
+            request.roles.clone()
+        };
         let hash = hash_password(request.password.clone()).await?;
         let id = uuid::Uuid::now_v7().to_string();
         let im_permitted = request.im_permitted;
@@ -97,8 +118,14 @@ impl Backline {
             let username = username.clone();
             self.commit(move |conn| {
                 Box::pin(async move {
-                    if users::get_by_username(&mut *conn, &username).await?.is_some() {
-                        return Err(err(ErrorCode::AlreadyExists, format!("username {username:?} is taken")));
+                    if users::get_by_username(&mut *conn, &username)
+                        .await?
+                        .is_some()
+                    {
+                        return Err(err(
+                            ErrorCode::AlreadyExists,
+                            format!("username {username:?} is taken"),
+                        ));
                     }
                     users::insert(
                         conn,
@@ -114,7 +141,9 @@ impl Backline {
                         },
                     )
                     .await?;
-                    let row = users::get(&mut *conn, &id).await?.ok_or_else(|| err(ErrorCode::Internal, "lost"))?;
+                    let row = users::get(&mut *conn, &id)
+                        .await?
+                        .ok_or_else(|| err(ErrorCode::Internal, "lost"))?;
                     Ok((row, Vec::new()))
                 })
             })
@@ -132,7 +161,10 @@ impl Backline {
                 let refs = memberships
                     .iter()
                     .filter(|(user, _, _)| *user == row.id)
-                    .map(|(_, id, name)| GroupRef { id: id.clone(), name: name.clone() })
+                    .map(|(_, id, name)| GroupRef {
+                        id: id.clone(),
+                        name: name.clone(),
+                    })
                     .collect();
                 user_view(row, refs)
             })
@@ -146,7 +178,12 @@ impl Backline {
         }
         users::get_by_username(self.store().reader(), id_or_username)
             .await?
-            .ok_or_else(|| err(ErrorCode::UserNotFound, format!("no account {id_or_username:?}")))
+            .ok_or_else(|| {
+                err(
+                    ErrorCode::UserNotFound,
+                    format!("no account {id_or_username:?}"),
+                )
+            })
     }
 
     pub async fn user_view(&self, id: &str) -> Result<UserView> {
@@ -158,7 +195,11 @@ impl Backline {
     /// Changes the fields present in `request`.
     pub async fn update_user(&self, id: &str, request: UpdateUserRequest) -> Result<UserView> {
         let row = self.find_user(id).await?;
-        let display_name = request.display_name.as_deref().map(validate_display_name).transpose()?;
+        let display_name = request
+            .display_name
+            .as_deref()
+            .map(validate_display_name)
+            .transpose()?;
         let hash = match &request.password {
             Some(password) => {
                 validate_password(password)?;
@@ -173,7 +214,8 @@ impl Backline {
         self.commit(move |conn| {
             Box::pin(async move {
                 if let Some(name) = &display_name {
-                    users::set_profile(conn, &user_id, name, &user_search_key(name, &username)).await?;
+                    users::set_profile(conn, &user_id, name, &user_search_key(name, &username))
+                        .await?;
                 }
                 if let Some(hash) = &hash {
                     users::set_password(conn, &user_id, hash).await?;
@@ -207,23 +249,34 @@ impl Backline {
         let group_name = name.clone();
         self.commit(move |conn| {
             Box::pin(async move {
-                match groups::insert(conn, &group_id, &group_name, &fold(&group_name), now_ms()).await {
-                    Err(backline_store::StoreError::Conflict(_)) => {
-                        Err(err(ErrorCode::AlreadyExists, format!("group {group_name:?} exists")))
-                    }
+                match groups::insert(conn, &group_id, &group_name, &fold(&group_name), now_ms())
+                    .await
+                {
+                    Err(backline_store::StoreError::Conflict(_)) => Err(err(
+                        ErrorCode::AlreadyExists,
+                        format!("group {group_name:?} exists"),
+                    )),
                     other => other.map(|_| ((), Vec::new())).map_err(Into::into),
                 }
             })
         })
         .await?;
-        Ok(GroupView { id, name, members: Vec::new() })
+        Ok(GroupView {
+            id,
+            name,
+            members: Vec::new(),
+        })
     }
 
     pub async fn list_groups(&self) -> Result<Vec<GroupView>> {
         let mut out = Vec::new();
         for group in groups::list(self.store().reader()).await? {
             let members = groups::members(self.store().reader(), &group.id).await?;
-            out.push(GroupView { id: group.id, name: group.name, members });
+            out.push(GroupView {
+                id: group.id,
+                name: group.name,
+                members,
+            });
         }
         Ok(out)
     }
@@ -260,7 +313,10 @@ impl Backline {
         Ok(users::reasons(self.store().reader())
             .await?
             .into_iter()
-            .map(|r| StatusReason { code: r.code, label: r.label })
+            .map(|r| StatusReason {
+                code: r.code,
+                label: r.label,
+            })
             .collect())
     }
 
@@ -268,15 +324,19 @@ impl Backline {
         let code = code.trim().to_owned();
         let label = label.trim().to_owned();
         if code.is_empty() || code.len() > 64 || label.is_empty() || label.chars().count() > 100 {
-            return Err(err(ErrorCode::InvalidRequest, "code: 1 to 64 bytes; label: 1 to 100 characters"));
+            return Err(err(
+                ErrorCode::InvalidRequest,
+                "code: 1 to 64 bytes; label: 1 to 100 characters",
+            ));
         }
         let (c, l) = (code.clone(), label.clone());
         self.commit(move |conn| {
             Box::pin(async move {
                 match users::insert_reason(conn, &c, &l).await {
-                    Err(backline_store::StoreError::Conflict(_)) => {
-                        Err(err(ErrorCode::AlreadyExists, format!("reason {c:?} exists")))
-                    }
+                    Err(backline_store::StoreError::Conflict(_)) => Err(err(
+                        ErrorCode::AlreadyExists,
+                        format!("reason {c:?} exists"),
+                    )),
                     other => other.map(|_| ((), Vec::new())).map_err(Into::into),
                 }
             })
@@ -301,27 +361,47 @@ impl Backline {
             groups: refs,
             im_permitted: account.im_permitted,
             status,
-            reason: if status == Status::NotReady { row.status_reason.clone() } else { None },
-            preferences: Preferences { zoom: row.zoom as u32 },
+            reason: if status == Status::NotReady {
+                row.status_reason.clone()
+            } else {
+                None
+            },
+            preferences: Preferences {
+                zoom: row.zoom as u32,
+            },
             head: row.stream_head as u64,
         })
     }
 
     /// "My Status": stores the choice, tells the user's other tabs (stream) and watchers (presence).
-    pub async fn set_status(&self, account: &Account, status: Status, reason: Option<String>) -> Result<Me> {
+    pub async fn set_status(
+        &self,
+        account: &Account,
+        status: Status,
+        reason: Option<String>,
+    ) -> Result<Me> {
         if status == Status::Offline {
-            return Err(err(ErrorCode::InvalidRequest, "status: offline cannot be chosen; it means no desktop is connected"));
+            return Err(err(
+                ErrorCode::InvalidRequest,
+                "status: offline cannot be chosen; it means no desktop is connected",
+            ));
         }
         let reason = match (status, reason) {
             (Status::NotReady, Some(code)) => {
                 if !self.status_reasons().await?.iter().any(|r| r.code == code) {
-                    return Err(err(ErrorCode::InvalidRequest, format!("reason: {code:?} is not a Not Ready reason")));
+                    return Err(err(
+                        ErrorCode::InvalidRequest,
+                        format!("reason: {code:?} is not a Not Ready reason"),
+                    ));
                 }
                 Some(code)
             }
             (Status::NotReady, None) => None,
             (_, Some(_)) => {
-                return Err(err(ErrorCode::InvalidRequest, "reason: only Not Ready takes a reason"));
+                return Err(err(
+                    ErrorCode::InvalidRequest,
+                    "reason: only Not Ready takes a reason",
+                ));
             }
             (_, None) => None,
         };
@@ -331,10 +411,17 @@ impl Backline {
             Box::pin(async move {
                 users::set_status(conn, &user_id, status.as_str(), reason.as_deref()).await?;
                 let mut out = Vec::new();
-                let body = EventBody::Status { status, reason: reason.clone() };
+                let body = EventBody::Status {
+                    status,
+                    reason: reason.clone(),
+                };
                 emit(conn, &mut out, &user_id, now_ms(), &body).await?;
                 if online {
-                    out.push(BusMessage::Presence { user: user_id.clone(), status, reason });
+                    out.push(BusMessage::Presence {
+                        user: user_id.clone(),
+                        status,
+                        reason,
+                    });
                 }
                 Ok(((), out))
             })
@@ -352,7 +439,14 @@ impl Backline {
             Box::pin(async move {
                 users::set_zoom(conn, &user_id, zoom as i64).await?;
                 let mut out = Vec::new();
-                emit(conn, &mut out, &user_id, now_ms(), &EventBody::Preferences { zoom }).await?;
+                emit(
+                    conn,
+                    &mut out,
+                    &user_id,
+                    now_ms(),
+                    &EventBody::Preferences { zoom },
+                )
+                .await?;
                 Ok(((), out))
             })
         })
@@ -367,7 +461,11 @@ impl Backline {
             .iter()
             .map(|row| {
                 let (status, reason) = self.effective_status(row);
-                PresenceView { user_id: row.id.clone(), status, reason }
+                PresenceView {
+                    user_id: row.id.clone(),
+                    status,
+                    reason,
+                }
             })
             .collect())
     }
@@ -380,8 +478,15 @@ impl Backline {
         };
         let (status, reason) = self.effective_status(&row);
         self.bus().publish(vec![
-            BusMessage::Online { user: user_id.to_owned(), online: online_here },
-            BusMessage::Presence { user: user_id.to_owned(), status, reason },
+            BusMessage::Online {
+                user: user_id.to_owned(),
+                online: online_here,
+            },
+            BusMessage::Presence {
+                user: user_id.to_owned(),
+                status,
+                reason,
+            },
         ]);
     }
 }

@@ -45,7 +45,9 @@ impl Account {
 }
 
 pub(crate) fn parse_roles(text: &str) -> Vec<Role> {
-    text.split(',').filter_map(|r| Role::parse(r.trim())).collect()
+    text.split(',')
+        .filter_map(|r| Role::parse(r.trim()))
+        .collect()
 }
 
 pub(crate) fn format_roles(roles: &[Role]) -> String {
@@ -70,7 +72,11 @@ pub async fn hash_password(password: String) -> Result<String> {
 async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -106,10 +112,16 @@ impl Backline {
                 }
             };
             verify_password(password.to_owned(), dummy).await;
-            return Err(err(ErrorCode::InvalidCredentials, "wrong username or password"));
+            return Err(err(
+                ErrorCode::InvalidCredentials,
+                "wrong username or password",
+            ));
         };
         if !verify_password(password.to_owned(), row.password_hash.clone()).await {
-            return Err(err(ErrorCode::InvalidCredentials, "wrong username or password"));
+            return Err(err(
+                ErrorCode::InvalidCredentials,
+                "wrong username or password",
+            ));
         }
         let account = Account::from_row(&row);
         if account.disabled {
@@ -148,10 +160,16 @@ impl Backline {
             return Err(err(ErrorCode::Unauthenticated, "no valid session token"));
         }
         let Some(row) = tokens::get(self.store().reader(), &token_hash(token)).await? else {
-            return Err(err(ErrorCode::Unauthenticated, "unknown session token: sign in"));
+            return Err(err(
+                ErrorCode::Unauthenticated,
+                "unknown session token: sign in",
+            ));
         };
         if row.revoked_at.is_some() || row.expires_at <= now_ms() {
-            return Err(err(ErrorCode::SessionExpired, "your session has expired: sign in again"));
+            return Err(err(
+                ErrorCode::SessionExpired,
+                "your session has expired: sign in again",
+            ));
         }
         let user = users::get(self.store().reader(), &row.user_id)
             .await?

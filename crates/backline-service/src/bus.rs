@@ -21,7 +21,11 @@ use crate::hub::Hub;
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum BusMessage {
     /// A stored stream event for one user.
-    Event { user: String, seq: u64, frame: String },
+    Event {
+        user: String,
+        seq: u64,
+        frame: String,
+    },
     /// An ephemeral frame for some users' connections.
     Frame { users: Vec<String>, frame: String },
     /// A user's effective status changed.
@@ -81,7 +85,10 @@ impl Bus {
                 };
                 match serde_json::to_vec(&envelope) {
                     Ok(bytes) => {
-                        if let Err(error) = publisher.publish(publish_subject.clone(), bytes.into()).await {
+                        if let Err(error) = publisher
+                            .publish(publish_subject.clone(), bytes.into())
+                            .await
+                        {
                             tracing::warn!(error.message = %error, "nats publish failed");
                         }
                     }

@@ -34,7 +34,10 @@ impl Backline {
         let memberships = groups::memberships(reader).await?;
         let mut group_names: HashMap<&str, Vec<String>> = HashMap::new();
         for (user, _, name) in &memberships {
-            group_names.entry(user.as_str()).or_default().push(name.clone());
+            group_names
+                .entry(user.as_str())
+                .or_default()
+                .push(name.clone());
         }
 
         let mut user_rows: Vec<UserRow> = Vec::new();
@@ -77,15 +80,23 @@ impl Backline {
         }
         let matches = |row: &UserRow| {
             folded.is_empty()
-                || crate::accounts::user_search_key(&row.display_name, &row.username).contains(&folded)
+                || crate::accounts::user_search_key(&row.display_name, &row.username)
+                    .contains(&folded)
                 || group_names
                     .get(row.id.as_str())
                     .is_some_and(|names| names.iter().any(|n| fold(n).contains(&folded)))
         };
 
         let mut entries = Vec::new();
-        for row in user_rows.iter().filter(|row| row.id != caller.id && row.disabled == 0) {
-            if matches!(filter, DirectoryFilter::Favourites | DirectoryFilter::Recent) && !matches(row) {
+        for row in user_rows
+            .iter()
+            .filter(|row| row.id != caller.id && row.disabled == 0)
+        {
+            if matches!(
+                filter,
+                DirectoryFilter::Favourites | DirectoryFilter::Recent
+            ) && !matches(row)
+            {
                 continue;
             }
             let (status, reason) = self.effective_status(row);
@@ -94,13 +105,20 @@ impl Backline {
             if caller.im_permitted && row.im_permitted != 0 {
                 actions.push(TargetAction::SendIm);
             }
-            actions.push(if favourite { TargetAction::RemoveFavourite } else { TargetAction::AddFavourite });
+            actions.push(if favourite {
+                TargetAction::RemoveFavourite
+            } else {
+                TargetAction::AddFavourite
+            });
             entries.push(DirectoryEntry {
                 kind: TargetKind::User,
                 id: row.id.clone(),
                 display_name: row.display_name.clone(),
                 username: Some(row.username.clone()),
-                groups: group_names.get(row.id.as_str()).cloned().unwrap_or_default(),
+                groups: group_names
+                    .get(row.id.as_str())
+                    .cloned()
+                    .unwrap_or_default(),
                 status: Some(status),
                 reason,
                 member_count: None,
@@ -113,7 +131,10 @@ impl Backline {
                 continue;
             }
             let favourite = favourite_ids.contains(&group.id);
-            let member_count = memberships.iter().filter(|(_, id, _)| *id == group.id).count() as u32;
+            let member_count = memberships
+                .iter()
+                .filter(|(_, id, _)| *id == group.id)
+                .count() as u32;
             entries.push(DirectoryEntry {
                 kind: TargetKind::Group,
                 id: group.id.clone(),
@@ -124,7 +145,11 @@ impl Backline {
                 reason: None,
                 member_count: Some(member_count),
                 favourite,
-                actions: vec![if favourite { TargetAction::RemoveFavourite } else { TargetAction::AddFavourite }],
+                actions: vec![if favourite {
+                    TargetAction::RemoveFavourite
+                } else {
+                    TargetAction::AddFavourite
+                }],
             });
         }
         entries.truncate(limit);
@@ -132,11 +157,20 @@ impl Backline {
     }
 
     /// Adds or removes a favourite target (an account or a group).
-    pub async fn set_favourite(&self, caller: &Account, target_id: &str, favourite: bool) -> Result<()> {
+    pub async fn set_favourite(
+        &self,
+        caller: &Account,
+        target_id: &str,
+        favourite: bool,
+    ) -> Result<()> {
         let reader = self.store().reader();
-        let exists = users::get(reader, target_id).await?.is_some() || groups::get(reader, target_id).await?.is_some();
+        let exists = users::get(reader, target_id).await?.is_some()
+            || groups::get(reader, target_id).await?.is_some();
         if !exists {
-            return Err(err(ErrorCode::UserNotFound, format!("no account or group {target_id:?}")));
+            return Err(err(
+                ErrorCode::UserNotFound,
+                format!("no account or group {target_id:?}"),
+            ));
         }
         let user_id = caller.id.clone();
         let target = target_id.to_owned();

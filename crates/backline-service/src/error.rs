@@ -47,8 +47,12 @@ impl From<StoreError> for ServiceError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Rejected(message) => ServiceError::new(ErrorCode::Unavailable, message),
-            StoreError::Closed => ServiceError::new(ErrorCode::ShuttingDown, "the server is shutting down"),
-            StoreError::Database(sqlx_error) => ServiceError::Unavailable(StoreError::Database(sqlx_error)),
+            StoreError::Closed => {
+                ServiceError::new(ErrorCode::ShuttingDown, "the server is shutting down")
+            }
+            StoreError::Database(sqlx_error) => {
+                ServiceError::Unavailable(StoreError::Database(sqlx_error))
+            }
             other => ServiceError::Internal(anyhow::Error::new(other)),
         }
     }

@@ -97,7 +97,9 @@ impl Hub {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave the maps half-updated
         // in a way that matters more than losing the hub, so keep going.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Registers a connection of `user_id`. Events dispatched from now on are queued for it.
@@ -110,7 +112,11 @@ impl Hub {
         let mut inner = self.lock();
         let list = inner.by_user.entry(user.clone()).or_default();
         list.push(id);
-        let edge = if list.len() == 1 { Edge::Up } else { Edge::None };
+        let edge = if list.len() == 1 {
+            Edge::Up
+        } else {
+            Edge::None
+        };
         inner.conns.insert(
             id,
             Conn {
@@ -257,7 +263,11 @@ impl Hub {
         let mut inner = self.lock();
         let key: Arc<str> = Arc::from(user_id);
         if online {
-            inner.remote_online.entry(key).or_default().insert(Arc::from(node));
+            inner
+                .remote_online
+                .entry(key)
+                .or_default()
+                .insert(Arc::from(node));
         } else if let Some(nodes) = inner.remote_online.get_mut(&key) {
             nodes.remove(node);
             if nodes.is_empty() {

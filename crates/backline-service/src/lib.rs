@@ -59,7 +59,15 @@ impl Backline {
     pub async fn new(config: ServiceConfig, store: Store) -> anyhow::Result<Backline> {
         let hub = Arc::new(Hub::new(config.outbound_queue));
         let bus = match &config.nats_url {
-            Some(url) => Bus::nats(&config.node_id, hub.clone(), url, &config.nats_subject_prefix).await?,
+            Some(url) => {
+                Bus::nats(
+                    &config.node_id,
+                    hub.clone(),
+                    url,
+                    &config.nats_subject_prefix,
+                )
+                .await?
+            }
             None => Bus::local(&config.node_id, hub.clone()),
         };
         let rate = NonZeroU32::new(config.rate_per_second.max(1)).expect("positive");
@@ -156,7 +164,10 @@ impl Backline {
             Err(StoreError::Rejected(text)) => {
                 match serde_json::from_str::<(backline_protocol::ErrorCode, String)>(&text) {
                     Ok((code, message)) => Err(ServiceError::new(code, message)),
-                    Err(_) => Err(ServiceError::new(backline_protocol::ErrorCode::Unavailable, text)),
+                    Err(_) => Err(ServiceError::new(
+                        backline_protocol::ErrorCode::Unavailable,
+                        text,
+                    )),
                 }
             }
             Err(other) => Err(other.into()),

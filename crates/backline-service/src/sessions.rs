@@ -63,15 +63,30 @@ fn is_active(p: &ParticipantRow) -> bool {
 }
 
 /// A session's view as `viewer` sees it, read on `conn` (inside a write or on a read connection).
-async fn load_view(conn: &mut AnyConnection, session_id: &str, viewer: &str) -> Result<Option<SessionView>> {
+async fn load_view(
+    conn: &mut AnyConnection,
+    session_id: &str,
+    viewer: &str,
+) -> Result<Option<SessionView>> {
     let Some(session) = sessions::get(&mut *conn, session_id).await? else {
         return Ok(None);
     };
     let participants = sessions::participants(&mut *conn, session_id).await?;
-    let last_message = transcript::last_message(&mut *conn, session_id).await?.map(entry_from_row);
-    let read_seq = participants.iter().find(|p| p.user_id == viewer).map(|p| p.read_seq).unwrap_or(0);
+    let last_message = transcript::last_message(&mut *conn, session_id)
+        .await?
+        .map(entry_from_row);
+    let read_seq = participants
+        .iter()
+        .find(|p| p.user_id == viewer)
+        .map(|p| p.read_seq)
+        .unwrap_or(0);
     let unread = transcript::count_unread(&mut *conn, session_id, viewer, read_seq).await?;
-    Ok(Some(build_view(session, participants, last_message, unread as u32)))
+    Ok(Some(build_view(
+        session,
+        participants,
+        last_message,
+        unread as u32,
+    )))
 }
 
 fn build_view(
@@ -92,7 +107,11 @@ fn build_view(
             .map(|p| ParticipantView {
                 user_id: p.user_id,
                 display_name: p.display_name,
-                role: if p.role == "initiator" { ParticipantRole::Initiator } else { ParticipantRole::Invitee },
+                role: if p.role == "initiator" {
+                    ParticipantRole::Initiator
+                } else {
+                    ParticipantRole::Invitee
+                },
                 state: participant_state(&p.state),
                 invite_timed_out: p.invite_timed_out != 0,
                 color: p.color as u32,
@@ -115,20 +134,38 @@ struct Tx<'c> {
 
 impl<'c> Tx<'c> {
     fn new(conn: &'c mut AnyConnection) -> Tx<'c> {
-        Tx { conn, now: now_ms(), out: Vec::new() }
+        Tx {
+            conn,
+            now: now_ms(),
+            out: Vec::new(),
+        }
     }
 
     /// Loads a session and its participants, and the caller's participation.
-    async fn load(&mut self, session_id: &str, caller: &str) -> Result<(SessionRow, Vec<ParticipantRow>, ParticipantRow)> {
+    async fn load(
+        &mut self,
+        session_id: &str,
+        caller: &str,
+    ) -> Result<(SessionRow, Vec<ParticipantRow>, ParticipantRow)> {
         let session = sessions::get(&mut *self.conn, session_id)
             .await?
-            .ok_or_else(|| err(ErrorCode::SessionNotFound, format!("no session {session_id:?}")))?;
+            .ok_or_else(|| {
+                err(
+                    ErrorCode::SessionNotFound,
+                    format!("no session {session_id:?}"),
+                )
+            })?;
         let participants = sessions::participants(&mut *self.conn, session_id).await?;
         let me = participants
             .iter()
             .find(|p| p.user_id == caller)
             .cloned()
-            .ok_or_else(|| err(ErrorCode::NotParticipant, "you do not take part in this session"))?;
+            .ok_or_else(|| {
+                err(
+                    ErrorCode::NotParticipant,
+                    "you do not take part in this session",
+                )
+            })?;
         Ok((session, participants, me))
     }
 
@@ -176,15 +213,29 @@ impl<'c> Tx<'c> {
     async fn notify(&mut self, session_id: &str, recipients: &[String]) -> Result<()> {
         for user in recipients {
             if let Some(session) = load_view(self.conn, session_id, user).await? {
-                emit(self.conn, &mut self.out, user, self.now, &EventBody::Session { session }).await?;
+                emit(
+                    self.conn,
+                    &mut self.out,
+                    user,
+                    self.now,
+                    &EventBody::Session { session },
+                )
+                .await?;
             }
         }
         Ok(())
     }
 
-    async fn emit_entries(&mut self, entries: &[TranscriptEntry], recipients: &[String]) -> Result<()> {
+    async fn emit_entries(
+        &mut self,
+        entries: &[TranscriptEntry],
+        recipients: &[String],
+    ) -> Result<()> {
         for entry in entries {
-            let body = EventBody::Transcript { session_id: entry.session_id.clone(), entry: entry.clone() };
+            let body = EventBody::Transcript {
+                session_id: entry.session_id.clone(),
+                entry: entry.clone(),
+            };
             for user in recipients {
                 emit(self.conn, &mut self.out, user, self.now, &body).await?;
             }
@@ -218,7 +269,10 @@ fn validate_text(text: &str, max: usize) -> Result<()> {
     if text.len() > max {
         return Err(err(
             ErrorCode::MessageTooLarge,
-            format!("a message is at most {max} bytes; this one has {}", text.len()),
+            format!(
+                "a message is at most {max} bytes; this one has {}",
+                text.len()
+            ),
         ));
     }
     Ok(())
@@ -226,7 +280,10 @@ fn validate_text(text: &str, max: usize) -> Result<()> {
 
 fn validate_client_id(name: &str, id: &str) -> Result<()> {
     if id.is_empty() || id.len() > 64 || id.chars().any(char::is_control) {
-        return Err(err(ErrorCode::InvalidRequest, format!("{name}: 1 to 64 printable characters")));
+        return Err(err(
+            ErrorCode::InvalidRequest,
+            format!("{name}: 1 to 64 printable characters"),
+        ));
     }
     Ok(())
 }
@@ -235,17 +292,26 @@ fn require_im(caller: &Account) -> Result<()> {
     if caller.im_permitted {
         Ok(())
     } else {
-        Err(err(ErrorCode::ImNotPermitted, "your account does not have the Internal IM permission"))
+        Err(err(
+            ErrorCode::ImNotPermitted,
+            "your account does not have the Internal IM permission",
+        ))
     }
 }
 
 impl Backline {
     /// Opens an IM session with one target and (unless deferred) invites them.
-    pub async fn create_session(&self, caller: &Account, request: CreateSessionRequest) -> Result<SessionView> {
+    pub async fn create_session(
+        &self,
+        caller: &Account,
+        request: CreateSessionRequest,
+    ) -> Result<SessionView> {
         require_im(caller)?;
         if let Some(client_id) = &request.client_id {
             validate_client_id("client_id", client_id)?;
-            if let Some(existing) = sessions::by_client_id(self.store().reader(), &caller.id, client_id).await? {
+            if let Some(existing) =
+                sessions::by_client_id(self.store().reader(), &caller.id, client_id).await?
+            {
                 return self.session(caller, &existing.id).await;
             }
         }
@@ -257,14 +323,25 @@ impl Backline {
         let target = users::get(self.store().reader(), &request.target_id)
             .await?
             .filter(|t| t.disabled == 0)
-            .ok_or_else(|| err(ErrorCode::UserNotFound, format!("no account {:?}", request.target_id)))?;
+            .ok_or_else(|| {
+                err(
+                    ErrorCode::UserNotFound,
+                    format!("no account {:?}", request.target_id),
+                )
+            })?;
         if target.id == caller.id {
-            return Err(err(ErrorCode::InvalidRequest, "target_id: you cannot invite yourself"));
+            return Err(err(
+                ErrorCode::InvalidRequest,
+                "target_id: you cannot invite yourself",
+            ));
         }
         if target.im_permitted == 0 {
             return Err(err(
                 ErrorCode::ImNotPermitted,
-                format!("{} does not have the Internal IM permission", target.display_name),
+                format!(
+                    "{} does not have the Internal IM permission",
+                    target.display_name
+                ),
             ));
         }
         let defer = request.defer_invite && request.first_message.is_none();
@@ -321,8 +398,15 @@ impl Backline {
                 if !defer {
                     recipients.push(them.0.clone());
                     entries.push(
-                        tx.entry(&sid, EntryKind::Invited, (&me.0, &me.1), Some((&them.0, &them.1)), None, None)
-                            .await?,
+                        tx.entry(
+                            &sid,
+                            EntryKind::Invited,
+                            (&me.0, &me.1),
+                            Some((&them.0, &them.1)),
+                            None,
+                            None,
+                        )
+                        .await?,
                     );
                     if let Some(first) = &first {
                         entries.push(
@@ -349,12 +433,25 @@ impl Backline {
 
     /// One session as the caller sees it.
     pub async fn session(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
-        let mut conn = self.store().reader().acquire().await.map_err(backline_store::StoreError::from)?;
+        let mut conn = self
+            .store()
+            .reader()
+            .acquire()
+            .await
+            .map_err(backline_store::StoreError::from)?;
         let view = load_view(&mut conn, session_id, &caller.id)
             .await?
-            .ok_or_else(|| err(ErrorCode::SessionNotFound, format!("no session {session_id:?}")))?;
+            .ok_or_else(|| {
+                err(
+                    ErrorCode::SessionNotFound,
+                    format!("no session {session_id:?}"),
+                )
+            })?;
         if !view.participants.iter().any(|p| p.user_id == caller.id) {
-            return Err(err(ErrorCode::NotParticipant, "you do not take part in this session"));
+            return Err(err(
+                ErrorCode::NotParticipant,
+                "you do not take part in this session",
+            ));
         }
         Ok(view)
     }
@@ -362,7 +459,12 @@ impl Backline {
     /// The caller's workspace: sessions not yet *Done*, pending invitations included.
     pub async fn workspace(&self, caller: &Account) -> Result<Vec<SessionView>> {
         let ids = sessions::workspace(self.store().reader(), &caller.id).await?;
-        let mut conn = self.store().reader().acquire().await.map_err(backline_store::StoreError::from)?;
+        let mut conn = self
+            .store()
+            .reader()
+            .acquire()
+            .await
+            .map_err(backline_store::StoreError::from)?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(view) = load_view(&mut conn, &id, &caller.id).await? {
@@ -375,7 +477,10 @@ impl Backline {
     /// Accepts the caller's pending invitation (timed out or not).
     pub async fn accept(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
         require_im(caller)?;
-        let (sid, me) = (session_id.to_owned(), (caller.id.clone(), caller.display_name.clone()));
+        let (sid, me) = (
+            session_id.to_owned(),
+            (caller.id.clone(), caller.display_name.clone()),
+        );
         self.commit(move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
@@ -384,11 +489,23 @@ impl Backline {
                     return Err(err(ErrorCode::SessionEnded, "the session has ended"));
                 }
                 if part.state != "invited" {
-                    return Err(err(ErrorCode::InvalidState, "you have no pending invitation in this session"));
+                    return Err(err(
+                        ErrorCode::InvalidState,
+                        "you have no pending invitation in this session",
+                    ));
                 }
                 sessions::set_participant_state(tx.conn, &sid, &me.0, "joined", tx.now).await?;
                 sessions::set_state(tx.conn, &sid, "connected").await?;
-                let entry = tx.entry(&sid, EntryKind::Joined, (&me.0, &me.1), Some((&me.0, &me.1)), None, None).await?;
+                let entry = tx
+                    .entry(
+                        &sid,
+                        EntryKind::Joined,
+                        (&me.0, &me.1),
+                        Some((&me.0, &me.1)),
+                        None,
+                        None,
+                    )
+                    .await?;
                 let recipients = tx.active(&sid).await?;
                 tx.notify(&sid, &recipients).await?;
                 tx.emit_entries(&[entry], &recipients).await?;
@@ -401,7 +518,10 @@ impl Backline {
 
     /// Refuses the caller's pending invitation; the session leaves the caller's workspace.
     pub async fn reject(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
-        let (sid, me) = (session_id.to_owned(), (caller.id.clone(), caller.display_name.clone()));
+        let (sid, me) = (
+            session_id.to_owned(),
+            (caller.id.clone(), caller.display_name.clone()),
+        );
         self.commit(move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
@@ -410,13 +530,28 @@ impl Backline {
                     return Err(err(ErrorCode::SessionEnded, "the session has ended"));
                 }
                 if part.state != "invited" {
-                    return Err(err(ErrorCode::InvalidState, "you have no pending invitation in this session"));
+                    return Err(err(
+                        ErrorCode::InvalidState,
+                        "you have no pending invitation in this session",
+                    ));
                 }
-                let recipients: Vec<String> =
-                    participants.iter().filter(|p| is_active(p)).map(|p| p.user_id.clone()).collect();
+                let recipients: Vec<String> = participants
+                    .iter()
+                    .filter(|p| is_active(p))
+                    .map(|p| p.user_id.clone())
+                    .collect();
                 sessions::set_participant_state(tx.conn, &sid, &me.0, "rejected", tx.now).await?;
                 sessions::set_done(tx.conn, &sid, &me.0).await?;
-                let entry = tx.entry(&sid, EntryKind::Rejected, (&me.0, &me.1), Some((&me.0, &me.1)), None, None).await?;
+                let entry = tx
+                    .entry(
+                        &sid,
+                        EntryKind::Rejected,
+                        (&me.0, &me.1),
+                        Some((&me.0, &me.1)),
+                        None,
+                        None,
+                    )
+                    .await?;
                 // With nobody else invited or joined besides the initiator, the session is over.
                 let others_engaged = participants
                     .iter()
@@ -425,11 +560,20 @@ impl Backline {
                 let mut entries = vec![entry];
                 if !others_engaged {
                     sessions::end(tx.conn, &sid, tx.now, &me.0).await?;
-                    entries.push(tx.entry(&sid, EntryKind::Ended, (&me.0, &me.1), None, None, None).await?);
+                    entries.push(
+                        tx.entry(&sid, EntryKind::Ended, (&me.0, &me.1), None, None, None)
+                            .await?,
+                    );
                 }
                 tx.notify(&sid, &recipients).await?;
                 tx.emit_entries(&entries, &recipients).await?;
-                tx.emit_to(&me.0, EventBody::SessionRemoved { session_id: sid.clone() }).await?;
+                tx.emit_to(
+                    &me.0,
+                    EventBody::SessionRemoved {
+                        session_id: sid.clone(),
+                    },
+                )
+                .await?;
                 tx.done(())
             })
         })
@@ -439,7 +583,10 @@ impl Backline {
 
     /// Withdraws the caller's pending invitations (initiator only); without anyone joined the session ends.
     pub async fn cancel(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
-        let (sid, me) = (session_id.to_owned(), (caller.id.clone(), caller.display_name.clone()));
+        let (sid, me) = (
+            session_id.to_owned(),
+            (caller.id.clone(), caller.display_name.clone()),
+        );
         self.commit(move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
@@ -448,20 +595,30 @@ impl Backline {
                     return Err(err(ErrorCode::SessionEnded, "the session has ended"));
                 }
                 if part.role != "initiator" {
-                    return Err(err(ErrorCode::InvalidState, "only the initiator can cancel the invitation"));
+                    return Err(err(
+                        ErrorCode::InvalidState,
+                        "only the initiator can cancel the invitation",
+                    ));
                 }
                 let pending: Vec<&ParticipantRow> = participants
                     .iter()
                     .filter(|p| p.state == "invited" || p.state == "not_invited")
                     .collect();
                 if pending.is_empty() {
-                    return Err(err(ErrorCode::InvalidState, "there is no pending invitation to cancel"));
+                    return Err(err(
+                        ErrorCode::InvalidState,
+                        "there is no pending invitation to cancel",
+                    ));
                 }
-                let recipients: Vec<String> =
-                    participants.iter().filter(|p| is_active(p)).map(|p| p.user_id.clone()).collect();
+                let recipients: Vec<String> = participants
+                    .iter()
+                    .filter(|p| is_active(p))
+                    .map(|p| p.user_id.clone())
+                    .collect();
                 let mut entries = Vec::new();
                 for p in &pending {
-                    sessions::set_participant_state(tx.conn, &sid, &p.user_id, "cancelled", tx.now).await?;
+                    sessions::set_participant_state(tx.conn, &sid, &p.user_id, "cancelled", tx.now)
+                        .await?;
                     sessions::set_done(tx.conn, &sid, &p.user_id).await?;
                     if p.state == "invited" {
                         entries.push(
@@ -477,15 +634,26 @@ impl Backline {
                         );
                     }
                 }
-                let anyone_joined = participants.iter().any(|p| p.user_id != me.0 && p.state == "joined");
+                let anyone_joined = participants
+                    .iter()
+                    .any(|p| p.user_id != me.0 && p.state == "joined");
                 if !anyone_joined {
                     sessions::end(tx.conn, &sid, tx.now, &me.0).await?;
-                    entries.push(tx.entry(&sid, EntryKind::Ended, (&me.0, &me.1), None, None, None).await?);
+                    entries.push(
+                        tx.entry(&sid, EntryKind::Ended, (&me.0, &me.1), None, None, None)
+                            .await?,
+                    );
                 }
                 tx.notify(&sid, &recipients).await?;
                 tx.emit_entries(&entries, &recipients).await?;
                 for p in pending.iter().filter(|p| p.state == "invited") {
-                    tx.emit_to(&p.user_id, EventBody::SessionRemoved { session_id: sid.clone() }).await?;
+                    tx.emit_to(
+                        &p.user_id,
+                        EventBody::SessionRemoved {
+                            session_id: sid.clone(),
+                        },
+                    )
+                    .await?;
                 }
                 tx.done(())
             })
@@ -496,28 +664,43 @@ impl Backline {
 
     /// *End Session*: ends it for everyone; pending invitations are withdrawn.
     pub async fn end_session(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
-        let (sid, me) = (session_id.to_owned(), (caller.id.clone(), caller.display_name.clone()));
+        let (sid, me) = (
+            session_id.to_owned(),
+            (caller.id.clone(), caller.display_name.clone()),
+        );
         self.commit(move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
                 let (session, participants, part) = tx.load(&sid, &me.0).await?;
                 if session.state == "ended" {
-                    return Err(err(ErrorCode::SessionEnded, "the session has ended already"));
+                    return Err(err(
+                        ErrorCode::SessionEnded,
+                        "the session has ended already",
+                    ));
                 }
                 if part.state != "joined" {
-                    return Err(err(ErrorCode::InvalidState, "only a joined participant can end the session"));
+                    return Err(err(
+                        ErrorCode::InvalidState,
+                        "only a joined participant can end the session",
+                    ));
                 }
-                let recipients: Vec<String> =
-                    participants.iter().filter(|p| is_active(p)).map(|p| p.user_id.clone()).collect();
+                let recipients: Vec<String> = participants
+                    .iter()
+                    .filter(|p| is_active(p))
+                    .map(|p| p.user_id.clone())
+                    .collect();
                 let pending: Vec<&ParticipantRow> = participants
                     .iter()
                     .filter(|p| p.state == "invited" || p.state == "not_invited")
                     .collect();
                 for p in &pending {
-                    sessions::set_participant_state(tx.conn, &sid, &p.user_id, "cancelled", tx.now).await?;
+                    sessions::set_participant_state(tx.conn, &sid, &p.user_id, "cancelled", tx.now)
+                        .await?;
                 }
                 sessions::end(tx.conn, &sid, tx.now, &me.0).await?;
-                let entry = tx.entry(&sid, EntryKind::Ended, (&me.0, &me.1), None, None, None).await?;
+                let entry = tx
+                    .entry(&sid, EntryKind::Ended, (&me.0, &me.1), None, None, None)
+                    .await?;
                 tx.notify(&sid, &recipients).await?;
                 tx.emit_entries(&[entry], &recipients).await?;
                 tx.done(())
@@ -532,7 +715,11 @@ impl Backline {
     /// unsent consultation cancelled); the transcript stays.
     pub async fn done(&self, caller: &Account, session_id: &str) -> Result<()> {
         let view = self.session(caller, session_id).await?;
-        let me = view.participants.iter().find(|p| p.user_id == caller.id).cloned();
+        let me = view
+            .participants
+            .iter()
+            .find(|p| p.user_id == caller.id)
+            .cloned();
         if view.state != SessionState::Ended {
             match me.map(|p| (p.role, p.state)) {
                 Some((_, ParticipantState::Invited)) => {
@@ -552,7 +739,13 @@ impl Backline {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
                 sessions::set_done(tx.conn, &sid, &user).await?;
-                tx.emit_to(&user, EventBody::SessionRemoved { session_id: sid.clone() }).await?;
+                tx.emit_to(
+                    &user,
+                    EventBody::SessionRemoved {
+                        session_id: sid.clone(),
+                    },
+                )
+                .await?;
                 tx.done(())
             })
         })
@@ -561,19 +754,30 @@ impl Backline {
 
     /// Appends a message. A retry with the same `client_msg_id` returns the
     /// first acknowledgement and writes nothing.
-    pub async fn send_message(&self, caller: &Account, session_id: &str, client_msg_id: &str, text: &str) -> Result<MessageAck> {
+    pub async fn send_message(
+        &self,
+        caller: &Account,
+        session_id: &str,
+        client_msg_id: &str,
+        text: &str,
+    ) -> Result<MessageAck> {
         require_im(caller)?;
         validate_client_id("client_msg_id", client_msg_id)?;
         validate_text(text, self.config().max_message_bytes)?;
         self.check_rate(&caller.id)?;
         let timeout_ms = self.config().invite_timeout_secs as i64 * 1000;
-        let (sid, me) = (session_id.to_owned(), (caller.id.clone(), caller.display_name.clone()));
+        let (sid, me) = (
+            session_id.to_owned(),
+            (caller.id.clone(), caller.display_name.clone()),
+        );
         let (cmid, body) = (client_msg_id.to_owned(), text.to_owned());
         let outcome = self
             .commit(move |conn| {
                 Box::pin(async move {
                     let mut tx = Tx::new(conn);
-                    if let Some(prior) = transcript::by_client_msg_id(&mut *tx.conn, &sid, &me.0, &cmid).await? {
+                    if let Some(prior) =
+                        transcript::by_client_msg_id(&mut *tx.conn, &sid, &me.0, &cmid).await?
+                    {
                         if prior.body.as_deref() != Some(body.as_str()) {
                             return Err(err(
                                 ErrorCode::IdempotencyConflict,
@@ -591,26 +795,49 @@ impl Backline {
                     }
                     let (session, participants, part) = tx.load(&sid, &me.0).await?;
                     if session.state == "ended" {
-                        return Err(err(ErrorCode::SessionEnded, "the session has ended: no more messages"));
+                        return Err(err(
+                            ErrorCode::SessionEnded,
+                            "the session has ended: no more messages",
+                        ));
                     }
                     if part.state != "joined" {
-                        return Err(err(ErrorCode::InvalidState, "accept the invitation before sending"));
+                        return Err(err(
+                            ErrorCode::InvalidState,
+                            "accept the invitation before sending",
+                        ));
                     }
                     let mut entries = Vec::new();
                     let mut invited = false;
                     // In a session not yet connected, the first message sends the invitation.
                     for p in participants.iter().filter(|p| p.state == "not_invited") {
-                        sessions::invite(tx.conn, &sid, &p.user_id, tx.now, tx.now + timeout_ms).await?;
+                        sessions::invite(tx.conn, &sid, &p.user_id, tx.now, tx.now + timeout_ms)
+                            .await?;
                         entries.push(
-                            tx.entry(&sid, EntryKind::Invited, (&me.0, &me.1), Some((&p.user_id, &p.display_name)), None, None)
-                                .await?,
+                            tx.entry(
+                                &sid,
+                                EntryKind::Invited,
+                                (&me.0, &me.1),
+                                Some((&p.user_id, &p.display_name)),
+                                None,
+                                None,
+                            )
+                            .await?,
                         );
                         invited = true;
                     }
                     if invited {
                         sessions::set_state(tx.conn, &sid, "inviting").await?;
                     }
-                    let message = tx.entry(&sid, EntryKind::Message, (&me.0, &me.1), None, Some(&body), Some(&cmid)).await?;
+                    let message = tx
+                        .entry(
+                            &sid,
+                            EntryKind::Message,
+                            (&me.0, &me.1),
+                            None,
+                            Some(&body),
+                            Some(&cmid),
+                        )
+                        .await?;
                     let ack = MessageAck {
                         session_id: sid.clone(),
                         client_msg_id: cmid.clone(),
@@ -622,7 +849,11 @@ impl Backline {
                     let recipients: Vec<String> = if invited {
                         tx.active(&sid).await?
                     } else {
-                        participants.iter().filter(|p| is_active(p)).map(|p| p.user_id.clone()).collect()
+                        participants
+                            .iter()
+                            .filter(|p| is_active(p))
+                            .map(|p| p.user_id.clone())
+                            .collect()
                     };
                     if invited {
                         tx.notify(&sid, &recipients).await?;
@@ -635,7 +866,14 @@ impl Backline {
         match outcome {
             // Two nodes raced on the same retry: the unique index kept one; answer with it.
             Err(error) if error.code() == ErrorCode::Unavailable => {
-                match transcript::by_client_msg_id(self.store().reader(), session_id, &caller.id, client_msg_id).await? {
+                match transcript::by_client_msg_id(
+                    self.store().reader(),
+                    session_id,
+                    &caller.id,
+                    client_msg_id,
+                )
+                .await?
+                {
                     Some(prior) => Ok(MessageAck {
                         session_id: session_id.to_owned(),
                         client_msg_id: client_msg_id.to_owned(),
@@ -651,7 +889,13 @@ impl Backline {
     }
 
     /// Raises the caller's delivered or read mark and tells the participants.
-    pub async fn mark(&self, caller: &Account, session_id: &str, kind: MarkKind, seq: u64) -> Result<()> {
+    pub async fn mark(
+        &self,
+        caller: &Account,
+        session_id: &str,
+        kind: MarkKind,
+        seq: u64,
+    ) -> Result<()> {
         let (sid, user) = (session_id.to_owned(), caller.id.clone());
         self.commit(move |conn| {
             Box::pin(async move {
@@ -663,9 +907,16 @@ impl Backline {
                         format!("seq: must be between 1 and {}", session.last_seq),
                     ));
                 }
-                let raised = sessions::raise_mark(tx.conn, &sid, &user, kind == MarkKind::Read, seq as i64).await?;
+                let raised =
+                    sessions::raise_mark(tx.conn, &sid, &user, kind == MarkKind::Read, seq as i64)
+                        .await?;
                 if raised {
-                    let body = EventBody::Mark { session_id: sid.clone(), user_id: user.clone(), mark: kind, seq };
+                    let body = EventBody::Mark {
+                        session_id: sid.clone(),
+                        user_id: user.clone(),
+                        mark: kind,
+                        seq,
+                    };
                     for p in participants.iter().filter(|p| is_active(p)) {
                         tx.emit_to(&p.user_id, body.clone()).await?;
                     }
@@ -677,13 +928,27 @@ impl Backline {
     }
 
     /// Relays a typing indicator to the other participants' desktops (not stored).
-    pub async fn typing(&self, caller: &Account, session_id: &str, state: TypingState) -> Result<()> {
+    pub async fn typing(
+        &self,
+        caller: &Account,
+        session_id: &str,
+        state: TypingState,
+    ) -> Result<()> {
         let participants = sessions::participants(self.store().reader(), session_id).await?;
         if participants.is_empty() {
-            return Err(err(ErrorCode::SessionNotFound, format!("no session {session_id:?}")));
+            return Err(err(
+                ErrorCode::SessionNotFound,
+                format!("no session {session_id:?}"),
+            ));
         }
-        if !participants.iter().any(|p| p.user_id == caller.id && p.state == "joined") {
-            return Err(err(ErrorCode::NotParticipant, "you do not take part in this session"));
+        if !participants
+            .iter()
+            .any(|p| p.user_id == caller.id && p.state == "joined")
+        {
+            return Err(err(
+                ErrorCode::NotParticipant,
+                "you do not take part in this session",
+            ));
         }
         let users: Vec<String> = participants
             .iter()
@@ -711,10 +976,16 @@ impl Backline {
     ) -> Result<TranscriptPage> {
         let participants = sessions::participants(self.store().reader(), session_id).await?;
         if participants.is_empty() {
-            return Err(err(ErrorCode::SessionNotFound, format!("no session {session_id:?}")));
+            return Err(err(
+                ErrorCode::SessionNotFound,
+                format!("no session {session_id:?}"),
+            ));
         }
         if !participants.iter().any(|p| p.user_id == caller.id) {
-            return Err(err(ErrorCode::NotParticipant, "you do not take part in this session"));
+            return Err(err(
+                ErrorCode::NotParticipant,
+                "you do not take part in this session",
+            ));
         }
         let limit = limit.clamp(1, 500) as i64;
         let newest_first = before.is_some() && after.is_none();
@@ -749,8 +1020,20 @@ impl Backline {
                 if !sessions::mark_timed_out(tx.conn, &sid, &user).await? {
                     return tx.done(());
                 }
-                let name = users::get(&mut *tx.conn, &user).await?.map(|u| u.display_name).unwrap_or_default();
-                let entry = tx.entry(&sid, EntryKind::TimedOut, (&user, &name), Some((&user, &name)), None, None).await?;
+                let name = users::get(&mut *tx.conn, &user)
+                    .await?
+                    .map(|u| u.display_name)
+                    .unwrap_or_default();
+                let entry = tx
+                    .entry(
+                        &sid,
+                        EntryKind::TimedOut,
+                        (&user, &name),
+                        Some((&user, &name)),
+                        None,
+                        None,
+                    )
+                    .await?;
                 let recipients = tx.active(&sid).await?;
                 tx.notify(&sid, &recipients).await?;
                 tx.emit_entries(&[entry], &recipients).await?;

@@ -18,7 +18,8 @@ pub(crate) async fn emit(
     ts: i64,
     body: &EventBody,
 ) -> Result<u64> {
-    let payload = serde_json::to_string(body).map_err(|e| crate::ServiceError::Internal(e.into()))?;
+    let payload =
+        serde_json::to_string(body).map_err(|e| crate::ServiceError::Internal(e.into()))?;
     let seq = events::append(conn, user_id, ts, &payload).await? as u64;
     out.push(BusMessage::Event {
         user: user_id.to_owned(),
@@ -49,7 +50,12 @@ impl Backline {
     }
 
     /// Decides how a desktop that processed up to `last_seq` resumes.
-    pub async fn resume_point(&self, user_id: &str, last_seq: u64, head: u64) -> Result<ResumeFrom> {
+    pub async fn resume_point(
+        &self,
+        user_id: &str,
+        last_seq: u64,
+        head: u64,
+    ) -> Result<ResumeFrom> {
         if last_seq > head {
             return Err(err(
                 ErrorCode::InvalidRequest,
@@ -74,16 +80,39 @@ impl Backline {
     }
 
     /// Stored events in `(after, up_to]` as ready-made frames, ascending.
-    pub async fn event_frames(&self, user_id: &str, after: u64, up_to: u64, limit: i64) -> Result<Vec<(u64, String)>> {
-        let rows = events::range(self.store().reader(), user_id, after as i64, up_to as i64, limit).await?;
+    pub async fn event_frames(
+        &self,
+        user_id: &str,
+        after: u64,
+        up_to: u64,
+        limit: i64,
+    ) -> Result<Vec<(u64, String)>> {
+        let rows = events::range(
+            self.store().reader(),
+            user_id,
+            after as i64,
+            up_to as i64,
+            limit,
+        )
+        .await?;
         Ok(rows
             .into_iter()
-            .map(|row| (row.seq as u64, event_frame(row.seq as u64, row.ts, &row.payload)))
+            .map(|row| {
+                (
+                    row.seq as u64,
+                    event_frame(row.seq as u64, row.ts, &row.payload),
+                )
+            })
             .collect())
     }
 
     /// `GET /events`: the stream over HTTP.
-    pub async fn events_page(&self, user_id: &str, after: u64, limit: i64) -> Result<(Vec<StreamEvent>, u64)> {
+    pub async fn events_page(
+        &self,
+        user_id: &str,
+        after: u64,
+        limit: i64,
+    ) -> Result<(Vec<StreamEvent>, u64)> {
         let head = self.stream_head(user_id).await?;
         if let ResumeFrom::Gap { oldest, head } = self.resume_point(user_id, after, head).await? {
             return Err(err(
@@ -91,11 +120,18 @@ impl Backline {
                 format!("events after {after} are no longer retained (oldest {oldest}, head {head}): reload state"),
             ));
         }
-        let rows = events::range(self.store().reader(), user_id, after as i64, head as i64, limit.clamp(1, 1000)).await?;
+        let rows = events::range(
+            self.store().reader(),
+            user_id,
+            after as i64,
+            head as i64,
+            limit.clamp(1, 1000),
+        )
+        .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let event: EventBody =
-                serde_json::from_str(&row.payload).map_err(|e| crate::ServiceError::Internal(e.into()))?;
+            let event: EventBody = serde_json::from_str(&row.payload)
+                .map_err(|e| crate::ServiceError::Internal(e.into()))?;
             out.push(StreamEvent {
                 seq: row.seq as u64,
                 ts: row.ts,

@@ -27,13 +27,14 @@ impl Backline {
                 _ = self.shutdown_token().cancelled() => return,
                 _ = tick.tick() => {}
             }
-            let expired = match sessions::expired_invitations(self.store().reader(), now_ms(), 100).await {
-                Ok(expired) => expired,
-                Err(error) => {
-                    tracing::warn!(error.message = %error, "invitation time-out scan failed");
-                    continue;
-                }
-            };
+            let expired =
+                match sessions::expired_invitations(self.store().reader(), now_ms(), 100).await {
+                    Ok(expired) => expired,
+                    Err(error) => {
+                        tracing::warn!(error.message = %error, "invitation time-out scan failed");
+                        continue;
+                    }
+                };
             for (session_id, user_id) in expired {
                 if let Err(error) = self.time_out_invitation(&session_id, &user_id).await {
                     tracing::warn!(error.message = %error, session_id, "invitation time-out failed");
@@ -51,7 +52,9 @@ impl Backline {
             }
             let horizon = now_ms() - self.config().stream_retention_secs as i64 * 1000;
             match self.prune(horizon).await {
-                Ok(pruned) if pruned > 0 => tracing::info!(pruned, "stream events past retention deleted"),
+                Ok(pruned) if pruned > 0 => {
+                    tracing::info!(pruned, "stream events past retention deleted")
+                }
                 Ok(_) => {}
                 Err(error) => tracing::warn!(error.message = %error, "retention pass failed"),
             }

@@ -10,7 +10,12 @@ use crate::rows::EventRow;
 use crate::StoreError;
 
 /// Appends one event to a user's stream and returns its seq.
-pub async fn append(conn: &mut AnyConnection, user_id: &str, ts: i64, payload: &str) -> Result<i64, StoreError> {
+pub async fn append(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    ts: i64,
+    payload: &str,
+) -> Result<i64, StoreError> {
     let seq = sqlx::query_scalar::<_, i64>(
         "UPDATE users SET stream_head = stream_head + 1 WHERE id = $1 RETURNING stream_head",
     )
@@ -49,7 +54,10 @@ pub async fn range<'e, E: Executor<'e, Database = Any>>(
 }
 
 /// The last seq given out for a user.
-pub async fn head<'e, E: Executor<'e, Database = Any>>(executor: E, user_id: &str) -> Result<i64, StoreError> {
+pub async fn head<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    user_id: &str,
+) -> Result<i64, StoreError> {
     sqlx::query_scalar::<_, i64>("SELECT stream_head FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_optional(executor)

@@ -4,7 +4,12 @@ use sqlx::{Any, AnyConnection, Executor};
 
 use crate::StoreError;
 
-pub async fn add(conn: &mut AnyConnection, user_id: &str, target_id: &str, at: i64) -> Result<(), StoreError> {
+pub async fn add(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    target_id: &str,
+    at: i64,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO favourites (user_id, target_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )
@@ -16,7 +21,11 @@ pub async fn add(conn: &mut AnyConnection, user_id: &str, target_id: &str, at: i
     Ok(())
 }
 
-pub async fn remove(conn: &mut AnyConnection, user_id: &str, target_id: &str) -> Result<(), StoreError> {
+pub async fn remove(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    target_id: &str,
+) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM favourites WHERE user_id = $1 AND target_id = $2")
         .bind(user_id)
         .bind(target_id)

@@ -12,13 +12,15 @@ pub async fn insert(
     search_key: &str,
     created_at: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO user_groups (id, name, search_key, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(name)
-        .bind(search_key)
-        .bind(created_at)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO user_groups (id, name, search_key, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(search_key)
+    .bind(created_at)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -26,16 +28,22 @@ pub async fn get<'e, E: Executor<'e, Database = Any>>(
     executor: E,
     id: &str,
 ) -> Result<Option<GroupRow>, StoreError> {
-    Ok(sqlx::query_as::<_, GroupRow>("SELECT id, name FROM user_groups WHERE id = $1")
-        .bind(id)
-        .fetch_optional(executor)
-        .await?)
+    Ok(
+        sqlx::query_as::<_, GroupRow>("SELECT id, name FROM user_groups WHERE id = $1")
+            .bind(id)
+            .fetch_optional(executor)
+            .await?,
+    )
 }
 
-pub async fn list<'e, E: Executor<'e, Database = Any>>(executor: E) -> Result<Vec<GroupRow>, StoreError> {
-    Ok(sqlx::query_as::<_, GroupRow>("SELECT id, name FROM user_groups ORDER BY name")
-        .fetch_all(executor)
-        .await?)
+pub async fn list<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+) -> Result<Vec<GroupRow>, StoreError> {
+    Ok(
+        sqlx::query_as::<_, GroupRow>("SELECT id, name FROM user_groups ORDER BY name")
+            .fetch_all(executor)
+            .await?,
+    )
 }
 
 pub async fn search<'e, E: Executor<'e, Database = Any>>(
@@ -52,23 +60,35 @@ pub async fn search<'e, E: Executor<'e, Database = Any>>(
     .await?)
 }
 
-pub async fn add_member(conn: &mut AnyConnection, group_id: &str, user_id: &str) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-        .bind(group_id)
-        .bind(user_id)
-        .execute(conn)
-        .await?;
+pub async fn add_member(
+    conn: &mut AnyConnection,
+    group_id: &str,
+    user_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(group_id)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
-pub async fn remove_member(conn: &mut AnyConnection, group_id: &str, user_id: &str) -> Result<bool, StoreError> {
-    Ok(sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
-        .bind(group_id)
-        .bind(user_id)
-        .execute(conn)
-        .await?
-        .rows_affected()
-        > 0)
+pub async fn remove_member(
+    conn: &mut AnyConnection,
+    group_id: &str,
+    user_id: &str,
+) -> Result<bool, StoreError> {
+    Ok(
+        sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
+            .bind(group_id)
+            .bind(user_id)
+            .execute(conn)
+            .await?
+            .rows_affected()
+            > 0,
+    )
 }
 
 /// Member ids of a group.

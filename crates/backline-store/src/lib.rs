@@ -20,10 +20,10 @@ pub mod favourites;
 pub mod groups;
 pub mod rows;
 pub mod sessions;
+pub mod testing;
 pub mod tokens;
 pub mod transcript;
 pub mod users;
-pub mod testing;
 mod writer;
 
 use std::str::FromStr;
@@ -123,6 +123,9 @@ impl StoreOptions {
 pub type WriteFn<T> =
     Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, StoreError>> + Send>;
 
+/// A hook run in the writer task right after a write's commit.
+pub type OnCommit<T> = Box<dyn FnOnce(&mut T) + Send>;
+
 /// The facade: a read pool and the group-commit writer.
 #[derive(Clone)]
 pub struct Store {
@@ -171,7 +174,7 @@ impl Store {
     pub async fn write_then<T: Send + 'static>(
         &self,
         write: WriteFn<T>,
-        on_commit: Box<dyn FnOnce(&mut T) + Send>,
+        on_commit: OnCommit<T>,
     ) -> Result<T, StoreError> {
         self.writer.submit(write, Some(on_commit)).await
     }

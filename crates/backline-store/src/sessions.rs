@@ -6,7 +6,8 @@ use crate::rows::{ParticipantRow, SessionRow};
 use crate::StoreError;
 
 const SESSION_COLUMNS: &str = "id, state, created_by, created_at, ended_at, ended_by, last_seq";
-const PARTICIPANT_SELECT: &str = "SELECT p.session_id, p.user_id, u.display_name, p.role, p.state, p.color, \
+const PARTICIPANT_SELECT: &str =
+    "SELECT p.session_id, p.user_id, u.display_name, p.role, p.state, p.color, \
      p.invite_timed_out, p.invite_expires_at, p.done, p.delivered_seq, p.read_seq \
      FROM session_participants p JOIN users u ON u.id = p.user_id";
 
@@ -43,7 +44,10 @@ pub struct NewParticipant<'a> {
     pub joined_at: Option<i64>,
 }
 
-pub async fn insert_participant(conn: &mut AnyConnection, p: NewParticipant<'_>) -> Result<(), StoreError> {
+pub async fn insert_participant(
+    conn: &mut AnyConnection,
+    p: NewParticipant<'_>,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO session_participants (session_id, user_id, role, state, color, invited_at, \
          invite_expires_at, joined_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -65,8 +69,13 @@ pub async fn get<'e, E: Executor<'e, Database = Any>>(
     executor: E,
     id: &str,
 ) -> Result<Option<SessionRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!("SELECT {SESSION_COLUMNS} FROM im_sessions WHERE id = $1"));
-    Ok(sqlx::query_as::<_, SessionRow>(sql).bind(id).fetch_optional(executor).await?)
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {SESSION_COLUMNS} FROM im_sessions WHERE id = $1"
+    ));
+    Ok(sqlx::query_as::<_, SessionRow>(sql)
+        .bind(id)
+        .fetch_optional(executor)
+        .await?)
 }
 
 pub async fn by_client_id<'e, E: Executor<'e, Database = Any>>(
@@ -88,7 +97,9 @@ pub async fn participants<'e, E: Executor<'e, Database = Any>>(
     executor: E,
     session_id: &str,
 ) -> Result<Vec<ParticipantRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!("{PARTICIPANT_SELECT} WHERE p.session_id = $1 ORDER BY p.color"));
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{PARTICIPANT_SELECT} WHERE p.session_id = $1 ORDER BY p.color"
+    ));
     Ok(sqlx::query_as::<_, ParticipantRow>(sql)
         .bind(session_id)
         .fetch_all(executor)
@@ -138,7 +149,11 @@ pub async fn next_seq(conn: &mut AnyConnection, session_id: &str) -> Result<i64,
     .ok_or(StoreError::NotFound("session"))
 }
 
-pub async fn set_state(conn: &mut AnyConnection, session_id: &str, state: &str) -> Result<(), StoreError> {
+pub async fn set_state(
+    conn: &mut AnyConnection,
+    session_id: &str,
+    state: &str,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE im_sessions SET state = $2 WHERE id = $1")
         .bind(session_id)
         .bind(state)
@@ -147,13 +162,20 @@ pub async fn set_state(conn: &mut AnyConnection, session_id: &str, state: &str) 
     Ok(())
 }
 
-pub async fn end(conn: &mut AnyConnection, session_id: &str, at: i64, by: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE im_sessions SET state = 'ended', ended_at = $2, ended_by = $3 WHERE id = $1")
-        .bind(session_id)
-        .bind(at)
-        .bind(by)
-        .execute(conn)
-        .await?;
+pub async fn end(
+    conn: &mut AnyConnection,
+    session_id: &str,
+    at: i64,
+    by: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE im_sessions SET state = 'ended', ended_at = $2, ended_by = $3 WHERE id = $1",
+    )
+    .bind(session_id)
+    .bind(at)
+    .bind(by)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -201,7 +223,11 @@ pub async fn invite(
     Ok(())
 }
 
-pub async fn set_done(conn: &mut AnyConnection, session_id: &str, user_id: &str) -> Result<(), StoreError> {
+pub async fn set_done(
+    conn: &mut AnyConnection,
+    session_id: &str,
+    user_id: &str,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE session_participants SET done = 1 WHERE session_id = $1 AND user_id = $2")
         .bind(session_id)
         .bind(user_id)
@@ -228,7 +254,11 @@ pub async fn expired_invitations<'e, E: Executor<'e, Database = Any>>(
 
 /// Marks one invitation timed out; false when another writer did it first
 /// or the invitation was answered meanwhile.
-pub async fn mark_timed_out(conn: &mut AnyConnection, session_id: &str, user_id: &str) -> Result<bool, StoreError> {
+pub async fn mark_timed_out(
+    conn: &mut AnyConnection,
+    session_id: &str,
+    user_id: &str,
+) -> Result<bool, StoreError> {
     Ok(sqlx::query(
         "UPDATE session_participants SET invite_timed_out = 1 \
          WHERE session_id = $1 AND user_id = $2 AND state = 'invited' AND invite_timed_out = 0",

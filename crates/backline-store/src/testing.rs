@@ -28,7 +28,11 @@ pub async fn fresh_postgres_database(admin_url: &str) -> Result<String, StoreErr
     conn.execute(sql).await?;
     conn.close().await?;
     let base = match admin_url.rfind('/') {
-        Some(slash) if admin_url[..slash].contains("://") && slash > admin_url.find("://").unwrap() + 2 => &admin_url[..slash],
+        Some(slash)
+            if admin_url[..slash].contains("://") && slash > admin_url.find("://").unwrap() + 2 =>
+        {
+            &admin_url[..slash]
+        }
         _ => admin_url,
     };
     let query = admin_url.find('?').map(|q| &admin_url[q..]).unwrap_or("");

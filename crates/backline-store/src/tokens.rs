@@ -37,15 +37,21 @@ pub async fn get<'e, E: Executor<'e, Database = Any>>(
 }
 
 pub async fn revoke(conn: &mut AnyConnection, token_hash: &str, at: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE auth_tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL")
-        .bind(token_hash)
-        .bind(at)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE auth_tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(token_hash)
+    .bind(at)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
-pub async fn revoke_all(conn: &mut AnyConnection, user_id: &str, at: i64) -> Result<(), StoreError> {
+pub async fn revoke_all(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    at: i64,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE auth_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
         .bind(user_id)
         .bind(at)

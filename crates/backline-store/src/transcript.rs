@@ -5,7 +5,8 @@ use sqlx::{Any, AnyConnection, Executor};
 use crate::rows::EntryRow;
 use crate::StoreError;
 
-const SELECT: &str = "SELECT t.session_id, t.seq, t.ts, t.kind, t.actor_id, a.display_name AS actor_name, \
+const SELECT: &str =
+    "SELECT t.session_id, t.seq, t.ts, t.kind, t.actor_id, a.display_name AS actor_name, \
      t.subject_id, s.display_name AS subject_name, t.body, t.client_msg_id \
      FROM transcript t JOIN users a ON a.id = t.actor_id LEFT JOIN users s ON s.id = t.subject_id";
 

@@ -64,7 +64,9 @@ pub async fn list<'e, E: Executor<'e, Database = Any>>(
     executor: E,
 ) -> Result<Vec<UserRow>, StoreError> {
     let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM users ORDER BY username"));
-    Ok(sqlx::query_as::<_, UserRow>(sql).fetch_all(executor).await?)
+    Ok(sqlx::query_as::<_, UserRow>(sql)
+        .fetch_all(executor)
+        .await?)
 }
 
 /// Accounts whose folded name/username contains `pattern` (a LIKE pattern,
@@ -132,7 +134,11 @@ pub async fn set_profile(
     )
 }
 
-pub async fn set_password(conn: &mut AnyConnection, id: &str, hash: &str) -> Result<(), StoreError> {
+pub async fn set_password(
+    conn: &mut AnyConnection,
+    id: &str,
+    hash: &str,
+) -> Result<(), StoreError> {
     affected(
         sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
             .bind(id)
@@ -154,7 +160,11 @@ pub async fn set_roles(conn: &mut AnyConnection, id: &str, roles: &str) -> Resul
     )
 }
 
-pub async fn set_im_permitted(conn: &mut AnyConnection, id: &str, value: bool) -> Result<(), StoreError> {
+pub async fn set_im_permitted(
+    conn: &mut AnyConnection,
+    id: &str,
+    value: bool,
+) -> Result<(), StoreError> {
     affected(
         sqlx::query("UPDATE users SET im_permitted = $2 WHERE id = $1")
             .bind(id)
@@ -165,7 +175,11 @@ pub async fn set_im_permitted(conn: &mut AnyConnection, id: &str, value: bool) -
     )
 }
 
-pub async fn set_disabled(conn: &mut AnyConnection, id: &str, value: bool) -> Result<(), StoreError> {
+pub async fn set_disabled(
+    conn: &mut AnyConnection,
+    id: &str,
+    value: bool,
+) -> Result<(), StoreError> {
     affected(
         sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1")
             .bind(id)
@@ -208,16 +222,18 @@ pub async fn set_zoom(conn: &mut AnyConnection, id: &str, zoom: i64) -> Result<(
 pub async fn reasons<'e, E: Executor<'e, Database = Any>>(
     executor: E,
 ) -> Result<Vec<crate::rows::ReasonRow>, StoreError> {
-    Ok(
-        sqlx::query_as::<_, crate::rows::ReasonRow>(
-            "SELECT code, label FROM status_reasons ORDER BY position, code",
-        )
-        .fetch_all(executor)
-        .await?,
+    Ok(sqlx::query_as::<_, crate::rows::ReasonRow>(
+        "SELECT code, label FROM status_reasons ORDER BY position, code",
     )
+    .fetch_all(executor)
+    .await?)
 }
 
-pub async fn insert_reason(conn: &mut AnyConnection, code: &str, label: &str) -> Result<(), StoreError> {
+pub async fn insert_reason(
+    conn: &mut AnyConnection,
+    code: &str,
+    label: &str,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO status_reasons (code, label, position) \
          VALUES ($1, $2, (SELECT COUNT(*) FROM status_reasons))",

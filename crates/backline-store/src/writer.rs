@@ -19,12 +19,13 @@ use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 use tokio::sync::{mpsc, oneshot, Mutex};
 use tokio::task::JoinHandle;
 
-use crate::{StoreError, WriteFn};
+use crate::{OnCommit, StoreError, WriteFn};
 
 const QUEUE_CAPACITY: usize = 8192;
 
 type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
-type Job = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool, Completion)> + Send>;
+type Job =
+    Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool, Completion)> + Send>;
 
 /// Counters for the metrics endpoint and the benchmarks.
 #[derive(Debug, Clone, Copy, Default)]
@@ -69,7 +70,7 @@ impl Writer {
     pub(crate) async fn submit<T: Send + 'static>(
         &self,
         write: WriteFn<T>,
-        on_commit: Option<Box<dyn FnOnce(&mut T) + Send>>,
+        on_commit: Option<OnCommit<T>>,
     ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel::<Result<T, StoreError>>();
         let job: Job = Box::new(move |conn: &mut AnyConnection| {
@@ -146,7 +147,8 @@ async fn run(
             }
         };
         let (commit, completions) = completions;
-        metrics::histogram!("backline_store_commit_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("backline_store_commit_seconds")
+            .record(started.elapsed().as_secs_f64());
         metrics::histogram!("backline_store_batch_size").record(size as f64);
         counters.batches.fetch_add(1, Ordering::Relaxed);
         counters.writes.fetch_add(size as u64, Ordering::Relaxed);

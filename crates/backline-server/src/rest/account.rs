@@ -28,7 +28,10 @@ pub async fn sign_in(
     jar: CookieJar,
     AppJson(request): AppJson<SignInRequest>,
 ) -> ApiResult<(CookieJar, Json<SignInResponse>)> {
-    let (token, expires_at, account) = state.backline.sign_in(&request.username, &request.password).await?;
+    let (token, expires_at, account) = state
+        .backline
+        .sign_in(&request.username, &request.password)
+        .await?;
     let me = state.backline.me(&account.id).await?;
     let cookie = Cookie::build((SESSION_COOKIE, token.clone()))
         .http_only(true)
@@ -36,7 +39,14 @@ pub async fn sign_in(
         .path("/")
         .secure(state.config.auth.secure_cookie)
         .build();
-    Ok((jar.add(cookie), Json(SignInResponse { token, expires_at, me })))
+    Ok((
+        jar.add(cookie),
+        Json(SignInResponse {
+            token,
+            expires_at,
+            me,
+        }),
+    ))
 }
 
 /// # `POST /api/v1/auth/sign-out`
@@ -72,7 +82,12 @@ pub async fn set_status(
     Auth(account): Auth,
     AppJson(request): AppJson<SetStatusRequest>,
 ) -> ApiResult<Json<Me>> {
-    Ok(Json(state.backline.set_status(&account, request.status, request.reason).await?))
+    Ok(Json(
+        state
+            .backline
+            .set_status(&account, request.status, request.reason)
+            .await?,
+    ))
 }
 
 /// # `PUT /api/v1/me/preferences`
@@ -83,12 +98,20 @@ pub async fn set_preferences(
     Auth(account): Auth,
     AppJson(request): AppJson<SetPreferencesRequest>,
 ) -> ApiResult<Json<Me>> {
-    Ok(Json(state.backline.set_preferences(&account, request.zoom).await?))
+    Ok(Json(
+        state
+            .backline
+            .set_preferences(&account, request.zoom)
+            .await?,
+    ))
 }
 
 /// # `GET /api/v1/status-reasons`
 #[utoipa::path(get, path = "/status-reasons", tag = "me", responses((status = 200, body = [StatusReason])))]
-pub async fn status_reasons(State(state): State<AppState>, Auth(_caller): Auth) -> ApiResult<Json<Vec<StatusReason>>> {
+pub async fn status_reasons(
+    State(state): State<AppState>,
+    Auth(_caller): Auth,
+) -> ApiResult<Json<Vec<StatusReason>>> {
     Ok(Json(state.backline.status_reasons().await?))
 }
 
@@ -128,7 +151,10 @@ pub async fn add_favourite(
     Auth(account): Auth,
     Path(target_id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state.backline.set_favourite(&account, &target_id, true).await?;
+    state
+        .backline
+        .set_favourite(&account, &target_id, true)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -139,7 +165,10 @@ pub async fn remove_favourite(
     Auth(account): Auth,
     Path(target_id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state.backline.set_favourite(&account, &target_id, false).await?;
+    state
+        .backline
+        .set_favourite(&account, &target_id, false)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -157,7 +186,13 @@ pub async fn presence(
     Auth(_caller): Auth,
     AppQuery(query): AppQuery<PresenceQuery>,
 ) -> ApiResult<Json<Vec<PresenceView>>> {
-    let ids: Vec<String> = query.ids.split(',').filter(|s| !s.is_empty()).take(500).map(str::to_owned).collect();
+    let ids: Vec<String> = query
+        .ids
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .take(500)
+        .map(str::to_owned)
+        .collect();
     Ok(Json(state.backline.presence(&ids).await?))
 }
 
@@ -180,6 +215,9 @@ pub async fn events(
     Auth(account): Auth,
     AppQuery(query): AppQuery<EventsQuery>,
 ) -> ApiResult<Json<EventPage>> {
-    let (events, head) = state.backline.events_page(&account.id, query.after, query.limit.unwrap_or(500)).await?;
+    let (events, head) = state
+        .backline
+        .events_page(&account.id, query.after, query.limit.unwrap_or(500))
+        .await?;
     Ok(Json(EventPage { events, head }))
 }

@@ -3,7 +3,10 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use backline_protocol::admin::{CreateGroupRequest, CreateStatusReasonRequest, CreateUserRequest, GroupView, UpdateUserRequest, UserView};
+use backline_protocol::admin::{
+    CreateGroupRequest, CreateStatusReasonRequest, CreateUserRequest, GroupView, UpdateUserRequest,
+    UserView,
+};
 use backline_protocol::model::StatusReason;
 use backline_protocol::ErrorBody;
 
@@ -12,7 +15,10 @@ use crate::state::{Admin, AppState};
 
 /// # `GET /api/v1/admin/users`
 #[utoipa::path(get, path = "/admin/users", tag = "admin", responses((status = 200, body = [UserView]), (status = 403, body = ErrorBody)))]
-pub async fn list_users(State(state): State<AppState>, Admin(_admin): Admin) -> ApiResult<Json<Vec<UserView>>> {
+pub async fn list_users(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+) -> ApiResult<Json<Vec<UserView>>> {
     Ok(Json(state.backline.list_users().await?))
 }
 
@@ -24,7 +30,10 @@ pub async fn create_user(
     Admin(_admin): Admin,
     AppJson(request): AppJson<CreateUserRequest>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
-    Ok((StatusCode::CREATED, Json(state.backline.create_user(request).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.backline.create_user(request).await?),
+    ))
 }
 
 /// # `PATCH /api/v1/admin/users/{id}`
@@ -43,7 +52,10 @@ pub async fn update_user(
 
 /// # `GET /api/v1/admin/groups`
 #[utoipa::path(get, path = "/admin/groups", tag = "admin", responses((status = 200, body = [GroupView])))]
-pub async fn list_groups(State(state): State<AppState>, Admin(_admin): Admin) -> ApiResult<Json<Vec<GroupView>>> {
+pub async fn list_groups(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+) -> ApiResult<Json<Vec<GroupView>>> {
     Ok(Json(state.backline.list_groups().await?))
 }
 
@@ -55,7 +67,10 @@ pub async fn create_group(
     Admin(_admin): Admin,
     AppJson(request): AppJson<CreateGroupRequest>,
 ) -> ApiResult<(StatusCode, Json<GroupView>)> {
-    Ok((StatusCode::CREATED, Json(state.backline.create_group(&request.name).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.backline.create_group(&request.name).await?),
+    ))
 }
 
 /// # `PUT /api/v1/admin/groups/{id}/members/{user_id}`
@@ -76,13 +91,19 @@ pub async fn remove_member(
     Admin(_admin): Admin,
     Path((id, user_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    state.backline.set_group_member(&id, &user_id, false).await?;
+    state
+        .backline
+        .set_group_member(&id, &user_id, false)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// # `GET /api/v1/admin/status-reasons`
 #[utoipa::path(get, path = "/admin/status-reasons", tag = "admin", responses((status = 200, body = [StatusReason])))]
-pub async fn list_reasons(State(state): State<AppState>, Admin(_admin): Admin) -> ApiResult<Json<Vec<StatusReason>>> {
+pub async fn list_reasons(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+) -> ApiResult<Json<Vec<StatusReason>>> {
     Ok(Json(state.backline.status_reasons().await?))
 }
 
@@ -94,5 +115,13 @@ pub async fn create_reason(
     Admin(_admin): Admin,
     AppJson(request): AppJson<CreateStatusReasonRequest>,
 ) -> ApiResult<(StatusCode, Json<StatusReason>)> {
-    Ok((StatusCode::CREATED, Json(state.backline.create_status_reason(&request.code, &request.label).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            state
+                .backline
+                .create_status_reason(&request.code, &request.label)
+                .await?,
+        ),
+    ))
 }

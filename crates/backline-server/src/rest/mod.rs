@@ -20,9 +20,12 @@ use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Backline API", description = "Internal IM and consultation for contact centers. \
+    info(
+        title = "Backline API",
+        description = "Internal IM and consultation for contact centers. \
         Errors are `{code, message}`; the codes are listed in docs/protocol.md. The live event \
-        stream is the WebSocket at /api/v1/ws (see docs/protocol.md)."),
+        stream is the WebSocket at /api/v1/ws (see docs/protocol.md)."
+    ),
     components(schemas(backline_protocol::ErrorCode))
 )]
 struct ApiDoc;
@@ -70,7 +73,9 @@ pub fn ops() -> Router<AppState> {
 }
 
 async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok".into() })
+    Json(Health {
+        status: "ok".into(),
+    })
 }
 
 async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
@@ -78,10 +83,15 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError>
     let result = state.backline.store().ping().await;
     metrics::histogram!("backline_store_ping_seconds").record(started.elapsed().as_secs_f64());
     match result {
-        Ok(()) => Ok(Json(Health { status: "ready".into() })),
+        Ok(()) => Ok(Json(Health {
+            status: "ready".into(),
+        })),
         Err(error) => {
             tracing::warn!(error.message = %error, "readiness check failed");
-            Err(ApiError::new(ErrorCode::Unavailable, "the store is unreachable"))
+            Err(ApiError::new(
+                ErrorCode::Unavailable,
+                "the store is unreachable",
+            ))
         }
     }
 }

@@ -3,7 +3,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use backline_protocol::model::{CreateSessionRequest, MarkRequest, MessageAck, NewMessage, SessionView, TranscriptPage};
+use backline_protocol::model::{
+    CreateSessionRequest, MarkRequest, MessageAck, NewMessage, SessionView, TranscriptPage,
+};
 use backline_protocol::ErrorBody;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -15,7 +17,10 @@ use crate::state::{AppState, Auth};
 ///
 /// The caller's workspace: sessions not yet *Done*, pending invitations included.
 #[utoipa::path(get, path = "/sessions", tag = "sessions", responses((status = 200, body = [SessionView])))]
-pub async fn list_sessions(State(state): State<AppState>, Auth(account): Auth) -> ApiResult<Json<Vec<SessionView>>> {
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    Auth(account): Auth,
+) -> ApiResult<Json<Vec<SessionView>>> {
     Ok(Json(state.backline.workspace(&account).await?))
 }
 
@@ -36,28 +41,44 @@ pub async fn create_session(
 /// # `GET /api/v1/sessions/{id}`
 #[utoipa::path(get, path = "/sessions/{id}", tag = "sessions",
     responses((status = 200, body = SessionView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_session(State(state): State<AppState>, Auth(account): Auth, Path(id): Path<String>) -> ApiResult<Json<SessionView>> {
+pub async fn get_session(
+    State(state): State<AppState>,
+    Auth(account): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SessionView>> {
     Ok(Json(state.backline.session(&account, &id).await?))
 }
 
 /// # `POST /api/v1/sessions/{id}/accept`
 #[utoipa::path(post, path = "/sessions/{id}/accept", tag = "sessions",
     responses((status = 200, body = SessionView), (status = 409, body = ErrorBody)))]
-pub async fn accept_session(State(state): State<AppState>, Auth(account): Auth, Path(id): Path<String>) -> ApiResult<Json<SessionView>> {
+pub async fn accept_session(
+    State(state): State<AppState>,
+    Auth(account): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SessionView>> {
     Ok(Json(state.backline.accept(&account, &id).await?))
 }
 
 /// # `POST /api/v1/sessions/{id}/reject`
 #[utoipa::path(post, path = "/sessions/{id}/reject", tag = "sessions",
     responses((status = 200, body = SessionView), (status = 409, body = ErrorBody)))]
-pub async fn reject_session(State(state): State<AppState>, Auth(account): Auth, Path(id): Path<String>) -> ApiResult<Json<SessionView>> {
+pub async fn reject_session(
+    State(state): State<AppState>,
+    Auth(account): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SessionView>> {
     Ok(Json(state.backline.reject(&account, &id).await?))
 }
 
 /// # `POST /api/v1/sessions/{id}/cancel`
 #[utoipa::path(post, path = "/sessions/{id}/cancel", tag = "sessions",
     responses((status = 200, body = SessionView), (status = 409, body = ErrorBody)))]
-pub async fn cancel_session(State(state): State<AppState>, Auth(account): Auth, Path(id): Path<String>) -> ApiResult<Json<SessionView>> {
+pub async fn cancel_session(
+    State(state): State<AppState>,
+    Auth(account): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SessionView>> {
     Ok(Json(state.backline.cancel(&account, &id).await?))
 }
 
@@ -66,7 +87,11 @@ pub async fn cancel_session(State(state): State<AppState>, Auth(account): Auth, 
 /// *End Session*: ends it for every participant.
 #[utoipa::path(post, path = "/sessions/{id}/end", tag = "sessions",
     responses((status = 200, body = SessionView), (status = 409, body = ErrorBody)))]
-pub async fn end_session(State(state): State<AppState>, Auth(account): Auth, Path(id): Path<String>) -> ApiResult<Json<SessionView>> {
+pub async fn end_session(
+    State(state): State<AppState>,
+    Auth(account): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SessionView>> {
     Ok(Json(state.backline.end_session(&account, &id).await?))
 }
 
@@ -74,7 +99,11 @@ pub async fn end_session(State(state): State<AppState>, Auth(account): Auth, Pat
 ///
 /// *Done*: removes the session from the caller's workspace (ending it first if still open).
 #[utoipa::path(post, path = "/sessions/{id}/done", tag = "sessions", responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn done_session(State(state): State<AppState>, Auth(account): Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn done_session(
+    State(state): State<AppState>,
+    Auth(account): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     state.backline.done(&account, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -90,7 +119,12 @@ pub async fn send_message(
     Path(id): Path<String>,
     AppJson(message): AppJson<NewMessage>,
 ) -> ApiResult<Json<MessageAck>> {
-    Ok(Json(state.backline.send_message(&account, &id, &message.client_msg_id, &message.text).await?))
+    Ok(Json(
+        state
+            .backline
+            .send_message(&account, &id, &message.client_msg_id, &message.text)
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -115,7 +149,13 @@ pub async fn transcript(
     Ok(Json(
         state
             .backline
-            .transcript(&account, &id, query.after, query.before, query.limit.unwrap_or(100))
+            .transcript(
+                &account,
+                &id,
+                query.after,
+                query.before,
+                query.limit.unwrap_or(100),
+            )
             .await?,
     ))
 }
@@ -129,6 +169,9 @@ pub async fn mark(
     Path(id): Path<String>,
     AppJson(request): AppJson<MarkRequest>,
 ) -> ApiResult<StatusCode> {
-    state.backline.mark(&account, &id, request.kind, request.seq).await?;
+    state
+        .backline
+        .mark(&account, &id, request.kind, request.seq)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

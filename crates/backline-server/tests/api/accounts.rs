@@ -12,9 +12,17 @@ async fn sign_in_sets_an_http_only_cookie_that_authenticates_rest() {
     let (status, body, headers) = app.sign_in("alice", PASSWORD).await;
     assert_eq!(status, 200);
     assert_eq!(body["me"]["username"], "alice");
-    let cookie = headers.get("set-cookie").unwrap().to_str().unwrap().to_owned();
+    let cookie = headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(cookie.starts_with("backline_session="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     let pair = cookie.split(';').next().unwrap().to_owned();
     let me: serde_json::Value = app
         .http
@@ -34,19 +42,30 @@ async fn wrong_password_and_unknown_user_are_the_same_error() {
     let app = spawn_app().await;
     app.user("alice", "Alice Agent").await;
     let (status, body, _) = app.sign_in("alice", "wrong password").await;
-    assert_eq!((status, body["code"].as_str()), (401, Some("invalid_credentials")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_credentials"))
+    );
     let (status, body, _) = app.sign_in("nobody", "wrong password").await;
-    assert_eq!((status, body["code"].as_str()), (401, Some("invalid_credentials")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_credentials"))
+    );
 }
 
 #[tokio::test]
 async fn sign_out_revokes_the_token() {
     let app = spawn_app().await;
     let alice = app.user("alice", "Alice Agent").await;
-    let (status, _) = app.post(&alice.token, "/api/v1/auth/sign-out", json!({})).await;
+    let (status, _) = app
+        .post(&alice.token, "/api/v1/auth/sign-out", json!({}))
+        .await;
     assert_eq!(status, 204);
     let (status, body) = app.get(&alice.token, "/api/v1/me").await;
-    assert_eq!((status, body["code"].as_str()), (401, Some("session_expired")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("session_expired"))
+    );
 }
 
 #[tokio::test]
@@ -55,9 +74,14 @@ async fn expired_tokens_are_refused_on_rest_and_socket() {
     let alice = app.user("alice", "Alice Agent").await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (status, body) = app.get(&alice.token, "/api/v1/me").await;
-    assert_eq!((status, body["code"].as_str()), (401, Some("session_expired")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("session_expired"))
+    );
     let mut desktop = Desktop::connect(app.addr).await;
-    desktop.send(json!({"type": "hello", "token": alice.token})).await;
+    desktop
+        .send(json!({"type": "hello", "token": alice.token}))
+        .await;
     let frame = desktop.next().await;
     assert_eq!(frame["code"], "session_expired");
     assert_eq!(desktop.closed_with().await, Some(4001));
@@ -70,13 +94,21 @@ async fn disabling_an_account_closes_its_desktops_and_refuses_sign_in() {
     let alice = app.user("alice", "Alice Agent").await;
     let mut desktop = app.desktop(&alice, None).await;
     let (status, view) = app
-        .send_json(reqwest::Method::PATCH, &admin.token, &format!("/api/v1/admin/users/{}", alice.id), json!({"disabled": true}))
+        .send_json(
+            reqwest::Method::PATCH,
+            &admin.token,
+            &format!("/api/v1/admin/users/{}", alice.id),
+            json!({"disabled": true}),
+        )
         .await;
     assert_eq!(status, 200, "{view}");
     assert_eq!(view["disabled"], true);
     assert_eq!(desktop.closed_with().await, Some(4001));
     let (status, body, _) = app.sign_in("alice", PASSWORD).await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("account_disabled")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("account_disabled"))
+    );
 }
 
 #[tokio::test]
@@ -84,33 +116,69 @@ async fn status_changes_reach_watchers_and_other_tabs_and_offline_follows_connec
     let app = spawn_app().await;
     let alice = app.user("alice", "Alice Agent").await;
     let bob = app.user("bob", "Bob Builder").await;
-    app.backline.create_status_reason("lunch", "Lunch").await.unwrap();
+    app.backline
+        .create_status_reason("lunch", "Lunch")
+        .await
+        .unwrap();
 
     let mut watcher = app.desktop(&bob, None).await;
-    watcher.send(json!({"type": "watch", "user_ids": [alice.id]})).await;
-    let initial = watcher.until("presence", |f| f["type"] == "presence" && f["user_id"] == alice.id.as_str()).await;
+    watcher
+        .send(json!({"type": "watch", "user_ids": [alice.id]}))
+        .await;
+    let initial = watcher
+        .until("presence", |f| {
+            f["type"] == "presence" && f["user_id"] == alice.id.as_str()
+        })
+        .await;
     assert_eq!(initial["status"], "offline", "no desktop yet");
 
     let mut tab1 = app.desktop(&alice, None).await;
-    let online = watcher.until("presence online", |f| f["type"] == "presence" && f["status"] != "offline").await;
+    let online = watcher
+        .until("presence online", |f| {
+            f["type"] == "presence" && f["status"] != "offline"
+        })
+        .await;
     assert_eq!(online["status"], "not_ready");
     let mut tab2 = app.desktop(&alice, None).await;
 
-    let (status, me) = app.put(&alice.token, "/api/v1/me/status", json!({"status": "not_ready", "reason": "lunch"})).await;
+    let (status, me) = app
+        .put(
+            &alice.token,
+            "/api/v1/me/status",
+            json!({"status": "not_ready", "reason": "lunch"}),
+        )
+        .await;
     assert_eq!(status, 200, "{me}");
-    let seen = watcher.until("presence lunch", |f| f["type"] == "presence" && f["reason"] == "lunch").await;
+    let seen = watcher
+        .until("presence lunch", |f| {
+            f["type"] == "presence" && f["reason"] == "lunch"
+        })
+        .await;
     assert_eq!(seen["user_id"], alice.id.as_str());
     for tab in [&mut tab1, &mut tab2] {
         let event = tab.event("status").await;
         assert_eq!(event["event"]["status"], "not_ready");
         assert_eq!(event["event"]["reason"], "lunch");
     }
-    app.put(&alice.token, "/api/v1/me/status", json!({"status": "ready"})).await;
-    watcher.until("ready", |f| f["type"] == "presence" && f["status"] == "ready").await;
+    app.put(
+        &alice.token,
+        "/api/v1/me/status",
+        json!({"status": "ready"}),
+    )
+    .await;
+    watcher
+        .until("ready", |f| {
+            f["type"] == "presence" && f["status"] == "ready"
+        })
+        .await;
 
     drop(tab1);
     drop(tab2);
-    watcher.until("offline", |f| f["type"] == "presence" && f["status"] == "offline").await;
+    watcher
+        .until("offline", |f| {
+            f["type"] == "presence" && f["status"] == "offline"
+        })
+        .await;
 }
 
 #[tokio::test]
@@ -122,11 +190,26 @@ async fn status_validation_names_the_problem() {
         json!({"status": "not_ready", "reason": "no-such-reason"}),
         json!({"status": "ready", "reason": "lunch"}),
     ] {
-        let (status, error) = app.put(&alice.token, "/api/v1/me/status", body.clone()).await;
-        assert_eq!((status, error["code"].as_str()), (400, Some("invalid_request")), "{body}");
+        let (status, error) = app
+            .put(&alice.token, "/api/v1/me/status", body.clone())
+            .await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (400, Some("invalid_request")),
+            "{body}"
+        );
     }
-    let (status, error) = app.put(&alice.token, "/api/v1/me/status", json!({"status": "sleeping"})).await;
-    assert_eq!((status, error["code"].as_str()), (400, Some("malformed_request")));
+    let (status, error) = app
+        .put(
+            &alice.token,
+            "/api/v1/me/status",
+            json!({"status": "sleeping"}),
+        )
+        .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (400, Some("malformed_request"))
+    );
 }
 
 #[tokio::test]
@@ -135,12 +218,25 @@ async fn directory_search_is_case_and_accent_insensitive_and_covers_groups() {
     let alice = app.user("alice", "Alice Agent").await;
     let erin = app.user("erin", "Erin Éclair").await;
     app.user("carol", "Carol Côté").await;
-    let mallory = app.user_with("mallory", "Mallory Moreau", false, vec![]).await;
-    app.backline.create_group("Technical Support").await.unwrap();
-    app.backline.set_group_member("Technical Support", "erin", true).await.unwrap();
+    let mallory = app
+        .user_with("mallory", "Mallory Moreau", false, vec![])
+        .await;
+    app.backline
+        .create_group("Technical Support")
+        .await
+        .unwrap();
+    app.backline
+        .set_group_member("Technical Support", "erin", true)
+        .await
+        .unwrap();
 
     let names = |body: &serde_json::Value| -> Vec<String> {
-        body["entries"].as_array().unwrap().iter().map(|e| e["display_name"].as_str().unwrap().to_owned()).collect()
+        body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["display_name"].as_str().unwrap().to_owned())
+            .collect()
     };
     let (_, body) = app.get(&alice.token, "/api/v1/directory?q=ECLA").await;
     assert_eq!(names(&body), vec!["Erin Éclair"]);
@@ -149,9 +245,13 @@ async fn directory_search_is_case_and_accent_insensitive_and_covers_groups() {
     // By group: the member and the group itself.
     let (_, body) = app.get(&alice.token, "/api/v1/directory?q=technical").await;
     assert_eq!(names(&body), vec!["Erin Éclair", "Technical Support"]);
-    let (_, body) = app.get(&alice.token, "/api/v1/directory?q=technical&filter=agents").await;
+    let (_, body) = app
+        .get(&alice.token, "/api/v1/directory?q=technical&filter=agents")
+        .await;
     assert_eq!(names(&body), vec!["Erin Éclair"]);
-    let (_, body) = app.get(&alice.token, "/api/v1/directory?filter=groups").await;
+    let (_, body) = app
+        .get(&alice.token, "/api/v1/directory?filter=groups")
+        .await;
     assert_eq!(names(&body), vec!["Technical Support"]);
     // Wildcards are literal.
     let (_, body) = app.get(&alice.token, "/api/v1/directory?q=%25").await;
@@ -160,32 +260,72 @@ async fn directory_search_is_case_and_accent_insensitive_and_covers_groups() {
     // Actions: IM only when both hold the permission; never yourself.
     let (_, body) = app.get(&alice.token, "/api/v1/directory").await;
     let entries = body["entries"].as_array().unwrap();
-    assert!(!entries.iter().any(|e| e["id"] == alice.id.as_str()), "the caller is not a target");
+    assert!(
+        !entries.iter().any(|e| e["id"] == alice.id.as_str()),
+        "the caller is not a target"
+    );
     let actions = |id: &str| entries.iter().find(|e| e["id"] == id).unwrap()["actions"].clone();
-    assert!(actions(&erin.id).as_array().unwrap().contains(&json!("send_im")));
-    assert!(!actions(&mallory.id).as_array().unwrap().contains(&json!("send_im")));
+    assert!(actions(&erin.id)
+        .as_array()
+        .unwrap()
+        .contains(&json!("send_im")));
+    assert!(!actions(&mallory.id)
+        .as_array()
+        .unwrap()
+        .contains(&json!("send_im")));
     let (_, body) = app.get(&mallory.token, "/api/v1/directory").await;
-    assert!(body["entries"].as_array().unwrap().iter().all(|e| !e["actions"].as_array().unwrap().contains(&json!("send_im"))));
+    assert!(body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| !e["actions"].as_array().unwrap().contains(&json!("send_im"))));
 
     // Favourites and recent.
-    let (status, _) = app.put(&alice.token, &format!("/api/v1/favourites/{}", erin.id), json!({})).await;
-    assert_eq!(status, 204);
-    let (_, body) = app.get(&alice.token, "/api/v1/directory?filter=favourites").await;
-    assert_eq!(names(&body), vec!["Erin Éclair"]);
-    assert!(body["entries"][0]["actions"].as_array().unwrap().contains(&json!("remove_favourite")));
     let (status, _) = app
-        .send_json(reqwest::Method::DELETE, &alice.token, &format!("/api/v1/favourites/{}", erin.id), json!({}))
+        .put(
+            &alice.token,
+            &format!("/api/v1/favourites/{}", erin.id),
+            json!({}),
+        )
         .await;
     assert_eq!(status, 204);
-    let (_, body) = app.get(&alice.token, "/api/v1/directory?filter=favourites").await;
+    let (_, body) = app
+        .get(&alice.token, "/api/v1/directory?filter=favourites")
+        .await;
+    assert_eq!(names(&body), vec!["Erin Éclair"]);
+    assert!(body["entries"][0]["actions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("remove_favourite")));
+    let (status, _) = app
+        .send_json(
+            reqwest::Method::DELETE,
+            &alice.token,
+            &format!("/api/v1/favourites/{}", erin.id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (_, body) = app
+        .get(&alice.token, "/api/v1/directory?filter=favourites")
+        .await;
     assert!(names(&body).is_empty());
-    let (_, body) = app.get(&alice.token, "/api/v1/directory?filter=recent").await;
+    let (_, body) = app
+        .get(&alice.token, "/api/v1/directory?filter=recent")
+        .await;
     assert!(names(&body).is_empty());
     app.open_session(&alice, &erin, None).await;
-    let (_, body) = app.get(&alice.token, "/api/v1/directory?filter=recent").await;
+    let (_, body) = app
+        .get(&alice.token, "/api/v1/directory?filter=recent")
+        .await;
     assert_eq!(names(&body), vec!["Erin Éclair"]);
-    let (status, body) = app.put(&alice.token, "/api/v1/favourites/nope", json!({})).await;
-    assert_eq!((status, body["code"].as_str()), (404, Some("user_not_found")));
+    let (status, body) = app
+        .put(&alice.token, "/api/v1/favourites/nope", json!({}))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("user_not_found"))
+    );
 }
 
 #[tokio::test]
@@ -196,26 +336,66 @@ async fn admin_api_is_for_admins_only_and_reports_conflicts() {
     let (status, body) = app.get(&alice.token, "/api/v1/admin/users").await;
     assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
     let new_user = json!({"username": "dave", "display_name": "Dave", "password": "long enough", "roles": ["agent"]});
-    let (status, created) = app.post(&admin.token, "/api/v1/admin/users", new_user.clone()).await;
-    assert_eq!(status, 201, "{created}");
-    let (status, body) = app.post(&admin.token, "/api/v1/admin/users", new_user).await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("already_exists")));
-    let (status, body) = app
-        .post(&admin.token, "/api/v1/admin/users", json!({"username": "Bad Name", "display_name": "x", "password": "long enough"}))
+    let (status, created) = app
+        .post(&admin.token, "/api/v1/admin/users", new_user.clone())
         .await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_request")));
-    let (status, group) = app.post(&admin.token, "/api/v1/admin/groups", json!({"name": "Billing"})).await;
+    assert_eq!(status, 201, "{created}");
+    let (status, body) = app
+        .post(&admin.token, "/api/v1/admin/users", new_user)
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("already_exists"))
+    );
+    let (status, body) = app
+        .post(
+            &admin.token,
+            "/api/v1/admin/users",
+            json!({"username": "Bad Name", "display_name": "x", "password": "long enough"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let (status, group) = app
+        .post(
+            &admin.token,
+            "/api/v1/admin/groups",
+            json!({"name": "Billing"}),
+        )
+        .await;
     assert_eq!(status, 201);
     let gid = group["id"].as_str().unwrap();
-    let (status, _) = app.put(&admin.token, &format!("/api/v1/admin/groups/{gid}/members/{}", alice.id), json!({})).await;
+    let (status, _) = app
+        .put(
+            &admin.token,
+            &format!("/api/v1/admin/groups/{gid}/members/{}", alice.id),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, 204);
     let (_, groups) = app.get(&admin.token, "/api/v1/admin/groups").await;
     assert_eq!(groups[0]["members"], json!([alice.id]));
-    let (status, body) = app.put(&admin.token, &format!("/api/v1/admin/groups/nope/members/{}", alice.id), json!({})).await;
-    assert_eq!((status, body["code"].as_str()), (404, Some("group_not_found")));
+    let (status, body) = app
+        .put(
+            &admin.token,
+            &format!("/api/v1/admin/groups/nope/members/{}", alice.id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("group_not_found"))
+    );
     // Withdrawing the IM permission shows at once.
     let (status, _) = app
-        .send_json(reqwest::Method::PATCH, &admin.token, &format!("/api/v1/admin/users/{}", alice.id), json!({"im_permitted": false}))
+        .send_json(
+            reqwest::Method::PATCH,
+            &admin.token,
+            &format!("/api/v1/admin/users/{}", alice.id),
+            json!({"im_permitted": false}),
+        )
         .await;
     assert_eq!(status, 200);
     let (_, me) = app.get(&alice.token, "/api/v1/me").await;
@@ -227,29 +407,74 @@ async fn preferences_are_kept_per_user_and_reach_other_tabs() {
     let app = spawn_app().await;
     let alice = app.user("alice", "Alice Agent").await;
     let mut tab = app.desktop(&alice, None).await;
-    let (status, me) = app.put(&alice.token, "/api/v1/me/preferences", json!({"zoom": 150})).await;
+    let (status, me) = app
+        .put(&alice.token, "/api/v1/me/preferences", json!({"zoom": 150}))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(me["preferences"]["zoom"], 150);
     assert_eq!(tab.event("preferences").await["event"]["zoom"], 150);
     let (_, me) = app.get(&alice.token, "/api/v1/me").await;
     assert_eq!(me["preferences"]["zoom"], 150);
-    let (status, body) = app.put(&alice.token, "/api/v1/me/preferences", json!({"zoom": 500})).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_request")));
+    let (status, body) = app
+        .put(&alice.token, "/api/v1/me/preferences", json!({"zoom": 500}))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
 }
 
 #[tokio::test]
 async fn operations_endpoints_answer() {
     let app = spawn_app().await;
-    let health: serde_json::Value = app.http.get(app.url("/healthz")).send().await.unwrap().json().await.unwrap();
+    let health: serde_json::Value = app
+        .http
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health["status"], "ok");
-    let ready: serde_json::Value = app.http.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    let ready: serde_json::Value = app
+        .http
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(ready["status"], "ready");
     let alice = app.user("alice", "Alice Agent").await;
     let _desktop = app.desktop(&alice, None).await;
-    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("backline_connections"), "{metrics}");
-    assert!(metrics.contains("backline_store_commit_seconds"), "{metrics}");
-    let spec: serde_json::Value = app.http.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(
+        metrics.contains("backline_store_commit_seconds"),
+        "{metrics}"
+    );
+    let spec: serde_json::Value = app
+        .http
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(spec["openapi"], "3.1.0");
-    assert!(spec["paths"]["/sessions/{id}/messages"]["post"].is_object(), "documented send");
+    assert!(
+        spec["paths"]["/sessions/{id}/messages"]["post"].is_object(),
+        "documented send"
+    );
 }

@@ -12,7 +12,9 @@ async fn two_nodes() -> Option<(TestApp, TestApp)> {
         eprintln!("cluster tests: skipped (BACKLINE_TEST_NATS_URL is not set)");
         return None;
     };
-    let url = backline_store::testing::fresh_postgres_database(&pg).await.expect("fresh database");
+    let url = backline_store::testing::fresh_postgres_database(&pg)
+        .await
+        .expect("fresh database");
     let prefix = format!("backline-test-{}", uuid::Uuid::now_v7().simple());
     let mut nodes = Vec::new();
     for name in ["node-a", "node-b"] {
@@ -31,7 +33,9 @@ async fn two_nodes() -> Option<(TestApp, TestApp)> {
 
 #[tokio::test]
 async fn agents_on_different_nodes_talk_and_resume_anywhere() {
-    let Some((node_a, node_b)) = two_nodes().await else { return };
+    let Some((node_a, node_b)) = two_nodes().await else {
+        return;
+    };
     let alice = node_a.user("alice", "Alice Agent").await;
     let bob = node_a.user("bob", "Bob Builder").await;
     let mut a = node_a.desktop(&alice, None).await;
@@ -39,26 +43,56 @@ async fn agents_on_different_nodes_talk_and_resume_anywhere() {
 
     // Presence crosses nodes.
     a.send(json!({"type": "watch", "user_ids": [bob.id]})).await;
-    let presence = a.until("bob online", |f| f["type"] == "presence" && f["user_id"] == bob.id.as_str() && f["status"] != "offline").await;
+    let presence = a
+        .until("bob online", |f| {
+            f["type"] == "presence" && f["user_id"] == bob.id.as_str() && f["status"] != "offline"
+        })
+        .await;
     assert_eq!(presence["status"], "not_ready");
 
-    let id = node_a.open_session(&alice, &bob, Some("across nodes")).await["id"].as_str().unwrap().to_owned();
+    let id = node_a
+        .open_session(&alice, &bob, Some("across nodes"))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let invitation = b.event("session").await;
-    assert_eq!(invitation["event"]["session"]["last_message"]["text"], "across nodes");
-    let (status, _) = node_b.post(&bob.token, &format!("/api/v1/sessions/{id}/accept"), json!({})).await;
+    assert_eq!(
+        invitation["event"]["session"]["last_message"]["text"],
+        "across nodes"
+    );
+    let (status, _) = node_b
+        .post(
+            &bob.token,
+            &format!("/api/v1/sessions/{id}/accept"),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, 200);
-    a.until("connected", |f| f["event"]["kind"] == "session" && f["event"]["session"]["state"] == "connected").await;
+    a.until("connected", |f| {
+        f["event"]["kind"] == "session" && f["event"]["session"]["state"] == "connected"
+    })
+    .await;
     b.send(json!({"type": "send", "rid": "r", "session_id": id, "client_msg_id": "b1", "text": "from node b"})).await;
-    assert_eq!(a.entry("message").await["event"]["entry"]["text"], "from node b");
-    b.send(json!({"type": "typing", "session_id": id, "state": "composing"})).await;
-    assert_eq!(a.until("typing", |f| f["type"] == "typing").await["user_id"], bob.id.as_str());
+    assert_eq!(
+        a.entry("message").await["event"]["entry"]["text"],
+        "from node b"
+    );
+    b.send(json!({"type": "typing", "session_id": id, "state": "composing"}))
+        .await;
+    assert_eq!(
+        a.until("typing", |f| f["type"] == "typing").await["user_id"],
+        bob.id.as_str()
+    );
 
     // Bob's desktop drops from node b and resumes on node a: nothing missing.
     b.drain(std::time::Duration::from_millis(300)).await;
     let last = b.last_seq;
     drop(b);
     for i in 0..5 {
-        node_a.send_message(&alice, &id, &format!("a{i}"), "while away").await;
+        node_a
+            .send_message(&alice, &id, &format!("a{i}"), "while away")
+            .await;
     }
     let mut b = node_a.desktop(&bob, Some(last)).await;
     let frames = b.drain(std::time::Duration::from_millis(500)).await;

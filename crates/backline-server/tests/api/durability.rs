@@ -49,7 +49,10 @@ async fn sign_in(http: &reqwest::Client, base: &str, username: &str) -> (String,
         .json()
         .await
         .unwrap();
-    (body["token"].as_str().unwrap().to_owned(), body["me"]["id"].as_str().unwrap().to_owned())
+    (
+        body["token"].as_str().unwrap().to_owned(),
+        body["me"]["id"].as_str().unwrap().to_owned(),
+    )
 }
 
 #[tokio::test]
@@ -70,25 +73,40 @@ async fn every_acknowledged_message_survives_kill_9() {
         .await
         .unwrap();
     let id = session["id"].as_str().unwrap().to_owned();
-    let accepted = http.post(format!("{}/api/v1/sessions/{id}/accept", server.base)).bearer_auth(&bob).send().await.unwrap();
+    let accepted = http
+        .post(format!("{}/api/v1/sessions/{id}/accept", server.base))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(accepted.status(), 200);
 
     let ws_url = format!("{}/api/v1/ws", server.base.replace("http://", "ws://"));
     let (ws, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
     let (mut sink, mut stream) = ws.split();
-    sink.send(Message::Text(json!({"type": "hello", "token": alice}).to_string().into())).await.unwrap();
+    sink.send(Message::Text(
+        json!({"type": "hello", "token": alice}).to_string().into(),
+    ))
+    .await
+    .unwrap();
     // Pipeline sends without waiting; collect acks until the server dies.
     let sender = tokio::spawn(async move {
         for i in 0..5000 {
             let frame = json!({"type": "send", "rid": format!("r{i}"), "session_id": id, "client_msg_id": format!("m{i}"), "text": format!("message {i}")});
-            if sink.send(Message::Text(frame.to_string().into())).await.is_err() {
+            if sink
+                .send(Message::Text(frame.to_string().into()))
+                .await
+                .is_err()
+            {
                 break;
             }
         }
         id
     });
     let mut acked: HashSet<String> = HashSet::new();
-    while let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
+    while let Ok(Some(Ok(message))) =
+        tokio::time::timeout(Duration::from_secs(10), stream.next()).await
+    {
         if let Message::Text(text) = message {
             let frame: Value = serde_json::from_str(&text).unwrap();
             if frame["type"] == "ack" {
@@ -109,7 +127,10 @@ async fn every_acknowledged_message_survives_kill_9() {
     let mut after = 0;
     loop {
         let page: Value = http
-            .get(format!("{}/api/v1/sessions/{id}/transcript?after={after}&limit=500", restarted.base))
+            .get(format!(
+                "{}/api/v1/sessions/{id}/transcript?after={after}&limit=500",
+                restarted.base
+            ))
             .bearer_auth(&alice)
             .send()
             .await
@@ -128,7 +149,10 @@ async fn every_acknowledged_message_survives_kill_9() {
         }
     }
     let lost: Vec<_> = acked.difference(&stored).collect();
-    assert!(lost.is_empty(), "acknowledged but lost after kill -9: {lost:?}");
+    assert!(
+        lost.is_empty(),
+        "acknowledged but lost after kill -9: {lost:?}"
+    );
     let mut restarted = restarted;
     let _ = restarted.child.kill();
     let _ = restarted.child.wait();

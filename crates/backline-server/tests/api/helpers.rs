@@ -45,7 +45,9 @@ pub async fn spawn_with_config(config: Config, dir: Option<tempfile::TempDir>) -
         let _ = tracing_subscriber::fmt().with_env_filter("info").try_init();
     }
     let backline = open_backline(&config).await.expect("open");
-    let app = Application::with_backline(config.clone(), backline.clone()).await.expect("build");
+    let app = Application::with_backline(config.clone(), backline.clone())
+        .await
+        .expect("build");
     let addr = app.local_addr();
     let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -93,7 +95,13 @@ impl TestApp {
         self.user_with(username, display_name, true, vec![]).await
     }
 
-    pub async fn user_with(&self, username: &str, display_name: &str, im: bool, roles: Vec<backline_protocol::model::Role>) -> User {
+    pub async fn user_with(
+        &self,
+        username: &str,
+        display_name: &str,
+        im: bool,
+        roles: Vec<backline_protocol::model::Role>,
+    ) -> User {
         let created = self
             .backline
             .create_user(backline_protocol::admin::CreateUserRequest {
@@ -105,11 +113,21 @@ impl TestApp {
             })
             .await
             .expect("create user");
-        let token = self.sign_in(username, PASSWORD).await.1["token"].as_str().expect("token").to_owned();
-        User { id: created.id, token }
+        let token = self.sign_in(username, PASSWORD).await.1["token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        User {
+            id: created.id,
+            token,
+        }
     }
 
-    pub async fn sign_in(&self, username: &str, password: &str) -> (u16, Value, reqwest::header::HeaderMap) {
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
         let response = self
             .http
             .post(self.url("/api/v1/auth/sign-in"))
@@ -119,16 +137,32 @@ impl TestApp {
             .expect("request");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        (status, response.json().await.unwrap_or(Value::Null), headers)
+        (
+            status,
+            response.json().await.unwrap_or(Value::Null),
+            headers,
+        )
     }
 
     pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
-        let response = self.http.get(self.url(path)).bearer_auth(token).send().await.expect("request");
+        let response = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn send_json(&self, method: reqwest::Method, token: &str, path: &str, body: Value) -> (u16, Value) {
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value) {
         let response = self
             .http
             .request(method, self.url(path))
@@ -142,18 +176,21 @@ impl TestApp {
     }
 
     pub async fn post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
-        self.send_json(reqwest::Method::POST, token, path, body).await
+        self.send_json(reqwest::Method::POST, token, path, body)
+            .await
     }
 
     pub async fn put(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
-        self.send_json(reqwest::Method::PUT, token, path, body).await
+        self.send_json(reqwest::Method::PUT, token, path, body)
+            .await
     }
 
     /// `POST /sessions` from `from` to `to`; returns the session view.
     pub async fn open_session(&self, from: &User, to: &User, first: Option<&str>) -> Value {
         let mut body = json!({"target_id": to.id});
         if let Some(text) = first {
-            body["first_message"] = json!({"client_msg_id": uuid::Uuid::now_v7().to_string(), "text": text});
+            body["first_message"] =
+                json!({"client_msg_id": uuid::Uuid::now_v7().to_string(), "text": text});
         }
         let (status, view) = self.post(&from.token, "/api/v1/sessions", body).await;
         assert_eq!(status, 201, "create session: {view}");
@@ -164,12 +201,24 @@ impl TestApp {
     pub async fn connected_session(&self, a: &User, b: &User) -> String {
         let view = self.open_session(a, b, None).await;
         let id = view["id"].as_str().unwrap().to_owned();
-        let (status, accepted) = self.post(&b.token, &format!("/api/v1/sessions/{id}/accept"), json!({})).await;
+        let (status, accepted) = self
+            .post(
+                &b.token,
+                &format!("/api/v1/sessions/{id}/accept"),
+                json!({}),
+            )
+            .await;
         assert_eq!(status, 200, "accept: {accepted}");
         id
     }
 
-    pub async fn send_message(&self, user: &User, session: &str, client_msg_id: &str, text: &str) -> (u16, Value) {
+    pub async fn send_message(
+        &self,
+        user: &User,
+        session: &str,
+        client_msg_id: &str,
+        text: &str,
+    ) -> (u16, Value) {
         self.post(
             &user.token,
             &format!("/api/v1/sessions/{session}/messages"),
@@ -179,7 +228,12 @@ impl TestApp {
     }
 
     pub async fn transcript(&self, user: &User, session: &str) -> Vec<Value> {
-        let (status, page) = self.get(&user.token, &format!("/api/v1/sessions/{session}/transcript?limit=500")).await;
+        let (status, page) = self
+            .get(
+                &user.token,
+                &format!("/api/v1/sessions/{session}/transcript?limit=500"),
+            )
+            .await;
         assert_eq!(status, 200, "transcript: {page}");
         page["entries"].as_array().cloned().unwrap_or_default()
     }
@@ -193,7 +247,10 @@ impl TestApp {
         }
         desktop.send(hello).await;
         let welcome = desktop.next().await;
-        assert_eq!(welcome["type"], "welcome", "expected welcome, got {welcome}");
+        assert_eq!(
+            welcome["type"], "welcome",
+            "expected welcome, got {welcome}"
+        );
         desktop.head = welcome["head"].as_u64().unwrap();
         desktop.last_seq = last_seq.unwrap_or(desktop.head);
         desktop
@@ -223,21 +280,38 @@ impl Desktop {
         Self::connect_with(addr, None).await.expect("connect")
     }
 
-    pub async fn connect_with(addr: std::net::SocketAddr, origin: Option<&str>) -> Result<Desktop, tokio_tungstenite::tungstenite::Error> {
-        let mut request = format!("ws://{addr}/api/v1/ws").into_client_request().unwrap();
+    pub async fn connect_with(
+        addr: std::net::SocketAddr,
+        origin: Option<&str>,
+    ) -> Result<Desktop, tokio_tungstenite::tungstenite::Error> {
+        let mut request = format!("ws://{addr}/api/v1/ws")
+            .into_client_request()
+            .unwrap();
         if let Some(origin) = origin {
-            request.headers_mut().insert("origin", origin.parse().unwrap());
+            request
+                .headers_mut()
+                .insert("origin", origin.parse().unwrap());
         }
         let (ws, _) = tokio_tungstenite::connect_async(request).await?;
-        Ok(Desktop { ws, head: 0, last_seq: 0 })
+        Ok(Desktop {
+            ws,
+            head: 0,
+            last_seq: 0,
+        })
     }
 
     pub async fn send(&mut self, frame: Value) {
-        self.ws.send(Message::Text(frame.to_string().into())).await.expect("send frame");
+        self.ws
+            .send(Message::Text(frame.to_string().into()))
+            .await
+            .expect("send frame");
     }
 
     pub async fn send_raw(&mut self, text: &str) {
-        self.ws.send(Message::Text(text.to_owned().into())).await.expect("send frame");
+        self.ws
+            .send(Message::Text(text.to_owned().into()))
+            .await
+            .expect("send frame");
     }
 
     /// The next text frame (ignoring pings); panics after `WAIT`.
@@ -249,7 +323,9 @@ impl Desktop {
     pub async fn try_next(&mut self, wait: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let message = tokio::time::timeout_at(deadline, self.ws.next()).await.ok()??;
+            let message = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .ok()??;
             match message {
                 Ok(Message::Text(text)) => {
                     let value: Value = serde_json::from_str(&text).expect("json frame");
@@ -292,12 +368,15 @@ impl Desktop {
 
     /// Waits for a stream event of `kind` (and, for transcript events, entry kind `entry`).
     pub async fn event(&mut self, kind: &str) -> Value {
-        self.until(kind, |f| f["type"] == "event" && f["event"]["kind"] == kind).await
+        self.until(kind, |f| f["type"] == "event" && f["event"]["kind"] == kind)
+            .await
     }
 
     pub async fn entry(&mut self, entry_kind: &str) -> Value {
         self.until(entry_kind, |f| {
-            f["type"] == "event" && f["event"]["kind"] == "transcript" && f["event"]["entry"]["kind"] == entry_kind
+            f["type"] == "event"
+                && f["event"]["kind"] == "transcript"
+                && f["event"]["entry"]["kind"] == entry_kind
         })
         .await
     }

@@ -21,7 +21,8 @@ async fn a_dropped_connection_resumes_with_nothing_missing_and_nothing_doubled()
         // Messages while connected.
         for _ in 0..5 {
             sent += 1;
-            app.send_message(&alice, &id, &format!("m{sent}"), &format!("message {sent}")).await;
+            app.send_message(&alice, &id, &format!("m{sent}"), &format!("message {sent}"))
+                .await;
         }
         let frames = b.drain(Duration::from_millis(200)).await;
         for frame in &frames {
@@ -34,7 +35,8 @@ async fn a_dropped_connection_resumes_with_nothing_missing_and_nothing_doubled()
         drop(b);
         for _ in 0..3 {
             sent += 1;
-            app.send_message(&alice, &id, &format!("m{sent}"), &format!("message {sent}")).await;
+            app.send_message(&alice, &id, &format!("m{sent}"), &format!("message {sent}"))
+                .await;
         }
         b = app.desktop(&bob, Some(last)).await;
         let _ = round;
@@ -52,7 +54,10 @@ async fn a_dropped_connection_resumes_with_nothing_missing_and_nothing_doubled()
         .map(|e| e["seq"].as_u64().unwrap())
         .collect();
     assert_eq!(stored.len(), sent);
-    assert_eq!(seen, stored, "the desktop saw exactly the stored messages, in order, once each");
+    assert_eq!(
+        seen, stored,
+        "the desktop saw exactly the stored messages, in order, once each"
+    );
 }
 
 #[tokio::test]
@@ -68,10 +73,17 @@ async fn resume_replays_in_order_before_live_events() {
     let mut b = app.desktop(&bob, Some(head)).await;
     app.send_message(&alice, &id, "live", "live one").await;
     let frames = b.drain(Duration::from_millis(300)).await;
-    let seqs: Vec<u64> = frames.iter().filter(|f| f["type"] == "event").map(|f| f["seq"].as_u64().unwrap()).collect();
+    let seqs: Vec<u64> = frames
+        .iter()
+        .filter(|f| f["type"] == "event")
+        .map(|f| f["seq"].as_u64().unwrap())
+        .collect();
     let expected: Vec<u64> = (head + 1..=head + 21).collect();
     assert_eq!(seqs, expected);
-    assert_eq!(frames.last().unwrap()["event"]["entry"]["client_msg_id"], "live");
+    assert_eq!(
+        frames.last().unwrap()["event"]["entry"]["client_msg_id"],
+        "live"
+    );
 }
 
 #[tokio::test]
@@ -81,7 +93,10 @@ async fn a_resume_older_than_retention_gets_resume_gap() {
     let bob = app.user("bob", "Bob Builder").await;
     let id = app.connected_session(&alice, &bob).await;
     app.send_message(&alice, &id, "m1", "old").await;
-    app.backline.prune(backline_store::now_ms() + 1).await.unwrap();
+    app.backline
+        .prune(backline_store::now_ms() + 1)
+        .await
+        .unwrap();
     let head = app.backline.stream_head(&bob.id).await.unwrap();
     let mut b = app.desktop(&bob, Some(0)).await;
     let gap = b.next().await;
@@ -94,7 +109,9 @@ async fn a_resume_older_than_retention_gets_resume_gap() {
     // Over HTTP the same rule answers 410 resume_gap.
     let (status, error) = app.get(&bob.token, "/api/v1/events?after=0").await;
     assert_eq!((status, error["code"].as_str()), (410, Some("resume_gap")));
-    let (status, page) = app.get(&bob.token, &format!("/api/v1/events?after={head}")).await;
+    let (status, page) = app
+        .get(&bob.token, &format!("/api/v1/events?after={head}"))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(page["events"].as_array().unwrap().len(), 1);
 }
@@ -106,11 +123,29 @@ async fn two_tabs_of_one_user_receive_the_same_events() {
     let bob = app.user("bob", "Bob Builder").await;
     let mut tab1 = app.desktop(&bob, None).await;
     let mut tab2 = app.desktop(&bob, None).await;
-    let id = app.open_session(&alice, &bob, Some("hi")).await["id"].as_str().unwrap().to_owned();
-    app.post(&bob.token, &format!("/api/v1/sessions/{id}/accept"), json!({})).await;
+    let id = app.open_session(&alice, &bob, Some("hi")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &bob.token,
+        &format!("/api/v1/sessions/{id}/accept"),
+        json!({}),
+    )
+    .await;
     app.send_message(&alice, &id, "m2", "two").await;
-    let one: Vec<u64> = tab1.drain(Duration::from_millis(300)).await.iter().filter_map(|f| f["seq"].as_u64()).collect();
-    let two: Vec<u64> = tab2.drain(Duration::from_millis(300)).await.iter().filter_map(|f| f["seq"].as_u64()).collect();
+    let one: Vec<u64> = tab1
+        .drain(Duration::from_millis(300))
+        .await
+        .iter()
+        .filter_map(|f| f["seq"].as_u64())
+        .collect();
+    let two: Vec<u64> = tab2
+        .drain(Duration::from_millis(300))
+        .await
+        .iter()
+        .filter_map(|f| f["seq"].as_u64())
+        .collect();
     assert!(!one.is_empty());
     assert_eq!(one, two);
 }
@@ -154,7 +189,10 @@ async fn a_desktop_that_stops_reading_is_cut_off_and_resumes_without_loss() {
             _ => break,
         }
     }
-    assert!(got.len() < 400, "the server did not buffer everything for a reader that stopped");
+    assert!(
+        got.len() < 400,
+        "the server did not buffer everything for a reader that stopped"
+    );
     if let Some(code) = close_code {
         assert_eq!(code, 4008, "slow_consumer close code");
     }
@@ -190,7 +228,9 @@ async fn a_second_hello_and_a_missing_hello_are_refused() {
     let app = spawn_app().await;
     let alice = app.user("alice", "Alice Agent").await;
     let mut desktop = app.desktop(&alice, None).await;
-    desktop.send(json!({"type": "hello", "token": alice.token})).await;
+    desktop
+        .send(json!({"type": "hello", "token": alice.token}))
+        .await;
     assert_eq!(desktop.next().await["code"], "invalid_request");
     let mut anonymous = Desktop::connect(app.addr).await;
     anonymous.send(json!({"type": "ping"})).await;

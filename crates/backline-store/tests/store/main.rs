@@ -8,11 +8,24 @@ use backline_store::{events, sessions, transcript, users, Store, StoreError, Sto
 /// The backends this run covers, each with a fresh database.
 async fn stores() -> Vec<(&'static str, Store, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("conformance.db").display());
-    let mut out = vec![("sqlite", Store::open(&StoreOptions::new(url)).await.unwrap(), Some(dir))];
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("conformance.db").display()
+    );
+    let mut out = vec![(
+        "sqlite",
+        Store::open(&StoreOptions::new(url)).await.unwrap(),
+        Some(dir),
+    )];
     if let Some(admin) = backline_store::testing::postgres_url("store conformance") {
-        let url = backline_store::testing::fresh_postgres_database(&admin).await.unwrap();
-        out.push(("postgres", Store::open(&StoreOptions::new(url)).await.unwrap(), None));
+        let url = backline_store::testing::fresh_postgres_database(&admin)
+            .await
+            .unwrap();
+        out.push((
+            "postgres",
+            Store::open(&StoreOptions::new(url)).await.unwrap(),
+            None,
+        ));
     }
     out
 }
@@ -50,7 +63,9 @@ async fn add_session(store: &Store, owner: &str) -> String {
     let sid = format!("s-{}", NEXT.fetch_add(1, Ordering::Relaxed));
     let (s, o) = (sid.clone(), owner.to_owned());
     store
-        .write(Box::new(move |conn| Box::pin(async move { sessions::insert(conn, &s, "connected", &o, 1, None).await })))
+        .write(Box::new(move |conn| {
+            Box::pin(async move { sessions::insert(conn, &s, "connected", &o, 1, None).await })
+        }))
         .await
         .unwrap();
     sid
@@ -59,16 +74,32 @@ async fn add_session(store: &Store, owner: &str) -> String {
 #[tokio::test]
 async fn opening_twice_runs_migrations_once() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("twice.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("twice.db").display()
+    );
     let first = Store::open(&StoreOptions::new(url.clone())).await.unwrap();
     let id = add_user(&first, "kept").await;
     first.close().await;
     let second = Store::open(&StoreOptions::new(url)).await.unwrap();
-    assert!(users::get(second.reader(), &id).await.unwrap().is_some(), "data survives a reopen");
+    assert!(
+        users::get(second.reader(), &id).await.unwrap().is_some(),
+        "data survives a reopen"
+    );
     if let Some(admin) = backline_store::testing::postgres_url("store conformance") {
-        let url = backline_store::testing::fresh_postgres_database(&admin).await.unwrap();
-        Store::open(&StoreOptions::new(url.clone())).await.unwrap().close().await;
-        Store::open(&StoreOptions::new(url)).await.unwrap().close().await;
+        let url = backline_store::testing::fresh_postgres_database(&admin)
+            .await
+            .unwrap();
+        Store::open(&StoreOptions::new(url.clone()))
+            .await
+            .unwrap()
+            .close()
+            .await;
+        Store::open(&StoreOptions::new(url))
+            .await
+            .unwrap()
+            .close()
+            .await;
     }
 }
 
@@ -97,8 +128,17 @@ async fn unique_usernames_are_enforced_as_conflicts() {
                 })
             }))
             .await;
-        assert!(matches!(result, Err(StoreError::Conflict(_))), "{backend}: {result:?}");
-        assert!(users::get(store.reader(), "other-id").await.unwrap().is_none(), "{backend}");
+        assert!(
+            matches!(result, Err(StoreError::Conflict(_))),
+            "{backend}: {result:?}"
+        );
+        assert!(
+            users::get(store.reader(), "other-id")
+                .await
+                .unwrap()
+                .is_none(),
+            "{backend}"
+        );
     }
 }
 
@@ -109,22 +149,49 @@ async fn stream_seqs_are_gapless_and_ranges_read_back_in_order() {
         for i in 0..10 {
             let u = user.clone();
             let seq = store
-                .write(Box::new(move |conn| Box::pin(async move { events::append(conn, &u, 1000 + i, &format!("{{\"n\":{i}}}")).await })))
+                .write(Box::new(move |conn| {
+                    Box::pin(async move {
+                        events::append(conn, &u, 1000 + i, &format!("{{\"n\":{i}}}")).await
+                    })
+                }))
                 .await
                 .unwrap();
             assert_eq!(seq, i + 1, "{backend}");
         }
-        assert_eq!(events::head(store.reader(), &user).await.unwrap(), 10, "{backend}");
-        let rows = events::range(store.reader(), &user, 3, 7, 100).await.unwrap();
+        assert_eq!(
+            events::head(store.reader(), &user).await.unwrap(),
+            10,
+            "{backend}"
+        );
+        let rows = events::range(store.reader(), &user, 3, 7, 100)
+            .await
+            .unwrap();
         let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
         assert_eq!(seqs, [4, 5, 6, 7], "{backend}");
         assert_eq!(rows[0].payload, "{\"n\":3}", "{backend}");
-        assert_eq!(events::oldest(store.reader(), &user).await.unwrap(), Some(1), "{backend}");
+        assert_eq!(
+            events::oldest(store.reader(), &user).await.unwrap(),
+            Some(1),
+            "{backend}"
+        );
         // Retention removes old events; the head stays.
-        let pruned = store.write(Box::new(|conn| Box::pin(async move { events::prune(conn, 1005).await }))).await.unwrap();
+        let pruned = store
+            .write(Box::new(|conn| {
+                Box::pin(async move { events::prune(conn, 1005).await })
+            }))
+            .await
+            .unwrap();
         assert!(pruned >= 5, "{backend}: pruned {pruned}");
-        assert_eq!(events::oldest(store.reader(), &user).await.unwrap(), Some(6), "{backend}");
-        assert_eq!(events::head(store.reader(), &user).await.unwrap(), 10, "{backend}");
+        assert_eq!(
+            events::oldest(store.reader(), &user).await.unwrap(),
+            Some(6),
+            "{backend}"
+        );
+        assert_eq!(
+            events::head(store.reader(), &user).await.unwrap(),
+            10,
+            "{backend}"
+        );
         let unknown = events::head(store.reader(), "nobody").await;
         assert!(matches!(unknown, Err(StoreError::NotFound(_))), "{backend}");
     }
@@ -160,14 +227,41 @@ async fn transcript_seqs_pages_and_client_ids() {
                 .await
                 .unwrap();
         }
-        let forward = transcript::page(store.reader(), &sid, 2, i64::MAX, 3, false).await.unwrap();
-        assert_eq!(forward.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4, 5], "{backend}");
-        let backward = transcript::page(store.reader(), &sid, 0, 5, 2, true).await.unwrap();
-        assert_eq!(backward.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4], "{backend}");
+        let forward = transcript::page(store.reader(), &sid, 2, i64::MAX, 3, false)
+            .await
+            .unwrap();
+        assert_eq!(
+            forward.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [3, 4, 5],
+            "{backend}"
+        );
+        let backward = transcript::page(store.reader(), &sid, 0, 5, 2, true)
+            .await
+            .unwrap();
+        assert_eq!(
+            backward.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [3, 4],
+            "{backend}"
+        );
         assert_eq!(backward[0].actor_name, "Test Person", "{backend}");
-        let found = transcript::by_client_msg_id(store.reader(), &sid, &user, "c4").await.unwrap().unwrap();
-        assert_eq!((found.seq, found.body.as_deref()), (5, Some("text 4")), "{backend}");
-        assert_eq!(transcript::last_message(store.reader(), &sid).await.unwrap().unwrap().seq, 6, "{backend}");
+        let found = transcript::by_client_msg_id(store.reader(), &sid, &user, "c4")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (found.seq, found.body.as_deref()),
+            (5, Some("text 4")),
+            "{backend}"
+        );
+        assert_eq!(
+            transcript::last_message(store.reader(), &sid)
+                .await
+                .unwrap()
+                .unwrap()
+                .seq,
+            6,
+            "{backend}"
+        );
         // The same client id twice is refused by the unique index.
         let (s, u) = (sid.clone(), user.clone());
         let dup = store
@@ -176,17 +270,35 @@ async fn transcript_seqs_pages_and_client_ids() {
                     let seq = sessions::next_seq(conn, &s).await?;
                     transcript::insert(
                         conn,
-                        transcript::NewEntry { session_id: &s, seq, ts: 99, kind: "message", actor_id: &u, subject_id: None, body: Some("again"), client_msg_id: Some("c1") },
+                        transcript::NewEntry {
+                            session_id: &s,
+                            seq,
+                            ts: 99,
+                            kind: "message",
+                            actor_id: &u,
+                            subject_id: None,
+                            body: Some("again"),
+                            client_msg_id: Some("c1"),
+                        },
                     )
                     .await
                 })
             }))
             .await;
-        assert!(matches!(dup, Err(StoreError::Conflict(_))), "{backend}: {dup:?}");
+        assert!(
+            matches!(dup, Err(StoreError::Conflict(_))),
+            "{backend}: {dup:?}"
+        );
         // ...and rolled back whole: the seq it took is not consumed.
         let session = sessions::get(store.reader(), &sid).await.unwrap().unwrap();
         assert_eq!(session.last_seq, 6, "{backend}");
-        assert_eq!(transcript::count_unread(store.reader(), &sid, "someone-else", 4).await.unwrap(), 2, "{backend}");
+        assert_eq!(
+            transcript::count_unread(store.reader(), &sid, "someone-else", 4)
+                .await
+                .unwrap(),
+            2,
+            "{backend}"
+        );
     }
 }
 
@@ -228,13 +340,18 @@ async fn concurrent_writes_are_group_committed_and_a_failing_one_fails_alone() {
         assert_eq!((ok, failed), (196, 4), "{backend}");
         let head = events::head(store.reader(), &user).await.unwrap();
         assert_eq!(head, 196, "{backend}: failed writes left nothing behind");
-        let rows = events::range(store.reader(), &user, 0, head, 1000).await.unwrap();
+        let rows = events::range(store.reader(), &user, 0, head, 1000)
+            .await
+            .unwrap();
         assert_eq!(rows.len(), 196, "{backend}");
         assert!(rows.iter().all(|r| r.payload == "{}"), "{backend}");
         let after = store.writer_stats();
         let batches = after.batches - before.batches;
         assert_eq!(after.writes - before.writes, 200, "{backend}");
-        assert!(batches < 200, "{backend}: {batches} batches for 200 concurrent writes");
+        assert!(
+            batches < 200,
+            "{backend}: {batches} batches for 200 concurrent writes"
+        );
     }
 }
 
@@ -250,28 +367,53 @@ async fn marks_only_rise_and_timeouts_are_claimed_once() {
                 Box::pin(async move {
                     sessions::insert_participant(
                         conn,
-                        sessions::NewParticipant { session_id: &s, user_id: &g, role: "invitee", state: "invited", color: 1, invited_at: Some(1), invite_expires_at: Some(5), joined_at: None },
+                        sessions::NewParticipant {
+                            session_id: &s,
+                            user_id: &g,
+                            role: "invitee",
+                            state: "invited",
+                            color: 1,
+                            invited_at: Some(1),
+                            invite_expires_at: Some(5),
+                            joined_at: None,
+                        },
                     )
                     .await
                 })
             }))
             .await
             .unwrap();
-        let expired = sessions::expired_invitations(store.reader(), 10, 10).await.unwrap();
+        let expired = sessions::expired_invitations(store.reader(), 10, 10)
+            .await
+            .unwrap();
         assert!(expired.contains(&(sid.clone(), guest.clone())), "{backend}");
         for expected in [true, false] {
             let (s, g) = (sid.clone(), guest.clone());
-            let claimed = store.write(Box::new(move |conn| Box::pin(async move { sessions::mark_timed_out(conn, &s, &g).await }))).await.unwrap();
+            let claimed = store
+                .write(Box::new(move |conn| {
+                    Box::pin(async move { sessions::mark_timed_out(conn, &s, &g).await })
+                }))
+                .await
+                .unwrap();
             assert_eq!(claimed, expected, "{backend}");
         }
         for (seq, expected) in [(3, true), (2, false), (3, false), (4, true)] {
             let (s, g) = (sid.clone(), guest.clone());
-            let raised = store.write(Box::new(move |conn| Box::pin(async move { sessions::raise_mark(conn, &s, &g, true, seq).await }))).await.unwrap();
+            let raised = store
+                .write(Box::new(move |conn| {
+                    Box::pin(async move { sessions::raise_mark(conn, &s, &g, true, seq).await })
+                }))
+                .await
+                .unwrap();
             assert_eq!(raised, expected, "{backend}: read mark {seq}");
         }
         let participants = sessions::participants(store.reader(), &sid).await.unwrap();
         let p = participants.iter().find(|p| p.user_id == guest).unwrap();
-        assert_eq!((p.read_seq, p.delivered_seq, p.invite_timed_out), (4, 4, 1), "{backend}");
+        assert_eq!(
+            (p.read_seq, p.delivered_seq, p.invite_timed_out),
+            (4, 4, 1),
+            "{backend}"
+        );
     }
 }
 
@@ -281,14 +423,30 @@ async fn search_folds_and_escapes() {
         let id = add_user(&store, "searchable").await;
         let u = id.clone();
         store
-            .write(Box::new(move |conn| Box::pin(async move { users::set_profile(conn, &u, "Zoë 100% Real", "zoe 100% real searchable").await })))
+            .write(Box::new(move |conn| {
+                Box::pin(async move {
+                    users::set_profile(conn, &u, "Zoë 100% Real", "zoe 100% real searchable").await
+                })
+            }))
             .await
             .unwrap();
-        let hits = users::search(store.reader(), "%100\\%%", "100\\%%", "% 100\\%%", 10).await.unwrap();
-        assert!(hits.iter().any(|u| u.id == id), "{backend}: literal percent matches");
-        let none = users::search(store.reader(), "%100\\_%", "x", "x", 10).await.unwrap();
-        assert!(none.iter().all(|u| u.id != id), "{backend}: escaped underscore is literal");
-        let many = users::get_many(store.reader(), &[id.clone(), "missing".into()]).await.unwrap();
+        let hits = users::search(store.reader(), "%100\\%%", "100\\%%", "% 100\\%%", 10)
+            .await
+            .unwrap();
+        assert!(
+            hits.iter().any(|u| u.id == id),
+            "{backend}: literal percent matches"
+        );
+        let none = users::search(store.reader(), "%100\\_%", "x", "x", 10)
+            .await
+            .unwrap();
+        assert!(
+            none.iter().all(|u| u.id != id),
+            "{backend}: escaped underscore is literal"
+        );
+        let many = users::get_many(store.reader(), &[id.clone(), "missing".into()])
+            .await
+            .unwrap();
         assert_eq!(many.len(), 1, "{backend}");
     }
 }
