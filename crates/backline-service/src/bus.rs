@@ -38,6 +38,9 @@ pub enum BusMessage {
     Online { user: String, online: bool },
     /// Close every connection of a user (signed out everywhere, disabled).
     Kill { user: String },
+    /// Every user connected on the origin node (sent periodically; a node
+    /// not heard from for a while is taken to be gone).
+    Heartbeat { users: Vec<String> },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -123,11 +126,19 @@ impl Bus {
         &self.node
     }
 
+    /// Whether other nodes hear this one (NATS configured).
+    pub fn is_clustered(&self) -> bool {
+        self.nats.is_some()
+    }
+
     /// Applies the messages on this node and sends them to the others.
     pub fn publish(&self, msgs: Vec<BusMessage>) {
         for msg in &msgs {
             // This node's own connectedness is known from its hub directly.
-            if !matches!(msg, BusMessage::Online { .. }) {
+            if !matches!(
+                msg,
+                BusMessage::Online { .. } | BusMessage::Heartbeat { .. }
+            ) {
                 apply(&self.hub, &self.node, msg);
             }
         }
@@ -150,5 +161,6 @@ fn apply(hub: &Hub, origin: &str, msg: &BusMessage) {
         } => hub.deliver_presence(user, *status, reason.clone()),
         BusMessage::Online { user, online } => hub.set_remote_online(user, origin, *online),
         BusMessage::Kill { user } => hub.kill_user(user),
+        BusMessage::Heartbeat { users } => hub.set_remote_users(origin, users),
     }
 }

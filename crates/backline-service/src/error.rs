@@ -46,7 +46,13 @@ impl ServiceError {
 impl From<StoreError> for ServiceError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Rejected(message) => ServiceError::new(ErrorCode::Unavailable, message),
+            StoreError::Aborted(cause) => match cause.downcast::<ServiceError>() {
+                Ok(service_error) => *service_error,
+                Err(other) => ServiceError::Internal(anyhow::anyhow!(other)),
+            },
+            StoreError::Unavailable(message) => {
+                ServiceError::Unavailable(StoreError::Unavailable(message))
+            }
             StoreError::Closed => {
                 ServiceError::new(ErrorCode::ShuttingDown, "the server is shutting down")
             }

@@ -65,9 +65,18 @@ struct Inner {
     conns: HashMap<u64, Conn>,
     by_user: HashMap<Arc<str>, Vec<u64>>,
     watchers: HashMap<Arc<str>, HashSet<u64>>,
-    /// Other nodes on which a user has at least one connection.
-    remote_online: HashMap<Arc<str>, HashSet<Arc<str>>>,
+    /// Users connected on other nodes, as each node last announced them.
+    remote: HashMap<Arc<str>, RemoteNode>,
 }
+
+/// What another node announced of its connected users, and when.
+struct RemoteNode {
+    users: HashSet<Arc<str>>,
+    seen: std::time::Instant,
+}
+
+/// A node not heard from for this long is taken to be gone with its desktops.
+pub const REMOTE_NODE_EXPIRY: std::time::Duration = std::time::Duration::from_secs(35);
 
 /// A change of a user's connectedness on this node, for presence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,32 +257,44 @@ impl Hub {
         }
     }
 
-    /// Whether the user has a connection on this node or (as announced) on another.
+    /// Whether the user has a connection on this node or, as announced
+    /// recently, on another.
     pub fn is_online(&self, user_id: &str) -> bool {
         let inner = self.lock();
         inner.by_user.contains_key(user_id)
-            || inner
-                .remote_online
-                .get(user_id)
-                .is_some_and(|nodes| !nodes.is_empty())
+            || inner.remote.values().any(|node| {
+                node.seen.elapsed() < REMOTE_NODE_EXPIRY && node.users.contains(user_id)
+            })
+    }
+
+    fn remote_node<'a>(inner: &'a mut Inner, node: &str) -> &'a mut RemoteNode {
+        let entry = inner
+            .remote
+            .entry(Arc::from(node))
+            .or_insert_with(|| RemoteNode {
+                users: HashSet::new(),
+                seen: std::time::Instant::now(),
+            });
+        entry.seen = std::time::Instant::now();
+        entry
     }
 
     /// Records another node's announcement of a user's connectedness there.
     pub fn set_remote_online(&self, user_id: &str, node: &str, online: bool) {
         let mut inner = self.lock();
-        let key: Arc<str> = Arc::from(user_id);
+        let remote = Self::remote_node(&mut inner, node);
         if online {
-            inner
-                .remote_online
-                .entry(key)
-                .or_default()
-                .insert(Arc::from(node));
-        } else if let Some(nodes) = inner.remote_online.get_mut(&key) {
-            nodes.remove(node);
-            if nodes.is_empty() {
-                inner.remote_online.remove(&key);
-            }
+            remote.users.insert(Arc::from(user_id));
+        } else {
+            remote.users.remove(user_id);
         }
+    }
+
+    /// Replaces what another node has connected (its periodic heartbeat).
+    pub fn set_remote_users(&self, node: &str, users: &[String]) {
+        let mut inner = self.lock();
+        let remote = Self::remote_node(&mut inner, node);
+        remote.users = users.iter().map(|u| Arc::from(u.as_str())).collect();
     }
 
     /// Kills every connection of a user (account disabled, signed out everywhere).

@@ -138,17 +138,11 @@ impl Backline {
             .write_then(
                 Box::new(move |conn| {
                     Box::pin(async move {
-                        // Any error rolls the write back (its savepoint); it
-                        // travels out through the store as its code and message.
-                        write(conn).await.map_err(|error| {
-                            if !matches!(error, ServiceError::Client { .. }) {
-                                tracing::error!(error.message = %error, error.cause_chain = ?error, "write failed");
-                            }
-                            StoreError::Rejected(
-                                serde_json::to_string(&(error.code(), error.public_message()))
-                                    .unwrap_or_default(),
-                            )
-                        })
+                        // Any error rolls the write back (its savepoint); the
+                        // ServiceError itself travels out through the store.
+                        write(conn)
+                            .await
+                            .map_err(|error| StoreError::Aborted(Box::new(error)))
                     })
                 }),
                 Box::new(move |(_, msgs): &mut (T, Vec<BusMessage>)| {
@@ -161,16 +155,13 @@ impl Backline {
             .await;
         match outcome {
             Ok((value, _)) => Ok(value),
-            Err(StoreError::Rejected(text)) => {
-                match serde_json::from_str::<(backline_protocol::ErrorCode, String)>(&text) {
-                    Ok((code, message)) => Err(ServiceError::new(code, message)),
-                    Err(_) => Err(ServiceError::new(
-                        backline_protocol::ErrorCode::Unavailable,
-                        text,
-                    )),
+            Err(error) => {
+                let error = ServiceError::from(error);
+                if !matches!(error, ServiceError::Client { .. }) {
+                    tracing::error!(error.message = %error, error.cause_chain = ?error, "write failed");
                 }
+                Err(error)
             }
-            Err(other) => Err(other.into()),
         }
     }
 }

@@ -800,6 +800,21 @@ impl Backline {
                             "the session has ended: no more messages",
                         ));
                     }
+                    // Checked here, not only at sign-in: a permission withdrawn
+                    // while a desktop stays connected takes effect at once.
+                    let unpermitted = participants.iter().find(|p| {
+                        p.im_permitted == 0
+                            && (p.user_id == me.0 || is_active(p) || p.state == "not_invited")
+                    });
+                    if let Some(p) = unpermitted {
+                        return Err(err(
+                            ErrorCode::ImNotPermitted,
+                            format!(
+                                "{} does not have the Internal IM permission",
+                                p.display_name
+                            ),
+                        ));
+                    }
                     if part.state != "joined" {
                         return Err(err(
                             ErrorCode::InvalidState,
@@ -865,7 +880,7 @@ impl Backline {
             .await;
         match outcome {
             // Two nodes raced on the same retry: the unique index kept one; answer with it.
-            Err(error) if error.code() == ErrorCode::Unavailable => {
+            Err(error) if !matches!(error, crate::ServiceError::Client { .. }) => {
                 match transcript::by_client_msg_id(
                     self.store().reader(),
                     session_id,

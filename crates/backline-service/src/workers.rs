@@ -13,10 +13,28 @@ use crate::Backline;
 impl Backline {
     /// Starts the workers; they stop with the shutdown token.
     pub fn spawn_workers(&self) -> Vec<tokio::task::JoinHandle<()>> {
-        vec![
+        let mut workers = vec![
             tokio::spawn(self.clone().invitation_timeouts()),
             tokio::spawn(self.clone().retention()),
-        ]
+        ];
+        if self.bus().is_clustered() {
+            workers.push(tokio::spawn(self.clone().heartbeat()));
+        }
+        workers
+    }
+
+    /// Tells the other nodes, every 10 s, which users are connected here.
+    async fn heartbeat(self) {
+        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            tokio::select! {
+                _ = self.shutdown_token().cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let users = self.hub().local_users();
+            self.bus()
+                .publish(vec![crate::bus::BusMessage::Heartbeat { users }]);
+        }
     }
 
     async fn invitation_timeouts(self) {

@@ -68,9 +68,14 @@ pub enum StoreError {
     /// A row the operation needs does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// The operation's own precondition failed inside the transaction.
-    #[error("{0}")]
-    Rejected(String),
+    /// The write's own logic refused it (its savepoint was rolled back); the
+    /// caller's error travels inside, to be taken back out with `downcast`.
+    #[error("write aborted: {0}")]
+    Aborted(Box<dyn std::error::Error + Send + Sync>),
+    /// The transaction could not be committed, or the write could not be run
+    /// (database unreachable): nothing of it was stored.
+    #[error("the store could not complete the write: {0}")]
+    Unavailable(String),
     /// The configuration names something impossible.
     #[error("store configuration: {0}")]
     Config(String),

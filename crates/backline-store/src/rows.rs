@@ -59,6 +59,8 @@ pub struct ParticipantRow {
     pub session_id: String,
     pub user_id: String,
     pub display_name: String,
+    /// The account's Internal IM permission, read with the participation.
+    pub im_permitted: i64,
     pub role: String,
     pub state: String,
     pub color: i64,

@@ -7,7 +7,7 @@ use crate::StoreError;
 
 const SESSION_COLUMNS: &str = "id, state, created_by, created_at, ended_at, ended_by, last_seq";
 const PARTICIPANT_SELECT: &str =
-    "SELECT p.session_id, p.user_id, u.display_name, p.role, p.state, p.color, \
+    "SELECT p.session_id, p.user_id, u.display_name, u.im_permitted, p.role, p.state, p.color, \
      p.invite_timed_out, p.invite_expires_at, p.done, p.delivered_seq, p.read_seq \
      FROM session_participants p JOIN users u ON u.id = p.user_id";
 

@@ -85,7 +85,7 @@ impl Writer {
                                 let _ = reply.send(Ok(value));
                             }
                             Err(message) => {
-                                let _ = reply.send(Err(StoreError::Rejected(format!(
+                                let _ = reply.send(Err(StoreError::Unavailable(format!(
                                     "commit failed: {message}"
                                 ))));
                             }
@@ -102,7 +102,11 @@ impl Writer {
             }) as BoxFuture<'_, (bool, Completion)>
         });
         self.queue.send(job).await.map_err(|_| StoreError::Closed)?;
-        answer.await.map_err(|_| StoreError::Closed)?
+        // A dropped reply means the writer could not even start the batch
+        // (no connection, BEGIN failed): nothing was written.
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the write could not be started".into()))?
     }
 
     /// Lets the queued writes finish, then stops the task.

@@ -570,3 +570,38 @@ async fn transcript_pages_forwards_and_backwards() {
     assert_eq!(seqs, [11, 12]);
     assert_eq!(page["has_more"], false);
 }
+
+#[tokio::test]
+async fn withdrawing_the_im_permission_takes_effect_on_open_sockets() {
+    let app = spawn_app().await;
+    let alice = app.user("alice", "Alice Agent").await;
+    let bob = app.user("bob", "Bob Builder").await;
+    let id = app.connected_session(&alice, &bob).await;
+    let mut b = app.desktop(&bob, None).await;
+    app.backline
+        .update_user(
+            &bob.id,
+            backline_protocol::admin::UpdateUserRequest {
+                im_permitted: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    b.send(json!({"type": "send", "rid": "r", "session_id": id, "client_msg_id": "b1", "text": "still here?"})).await;
+    let error = b.until("error", |f| f["type"] == "error").await;
+    assert_eq!(
+        (error["rid"].as_str(), error["code"].as_str()),
+        (Some("r"), Some("im_not_permitted"))
+    );
+    let (status, error) = app.send_message(&alice, &id, "a1", "towards bob").await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (403, Some("im_not_permitted"))
+    );
+    assert!(app
+        .transcript(&alice, &id)
+        .await
+        .iter()
+        .all(|e| e["kind"] != "message"));
+}

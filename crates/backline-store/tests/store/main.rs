@@ -317,7 +317,7 @@ async fn concurrent_writes_are_group_committed_and_a_failing_one_fails_alone() {
                             if i % 50 == 7 {
                                 // Fails after writing: its savepoint must roll its append back.
                                 events::append(conn, &u, 1, "{\"doomed\":true}").await?;
-                                return Err(StoreError::Rejected("doomed on purpose".into()));
+                                return Err(StoreError::Aborted("doomed on purpose".into()));
                             }
                             events::append(conn, &u, 1, "{}").await
                         })
@@ -330,8 +330,8 @@ async fn concurrent_writes_are_group_committed_and_a_failing_one_fails_alone() {
         for task in tasks {
             match task.await.unwrap() {
                 Ok(_) => ok += 1,
-                Err(StoreError::Rejected(message)) => {
-                    assert_eq!(message, "doomed on purpose");
+                Err(StoreError::Aborted(cause)) => {
+                    assert_eq!(cause.to_string(), "doomed on purpose");
                     failed += 1;
                 }
                 Err(other) => panic!("{backend}: {other:?}"),
