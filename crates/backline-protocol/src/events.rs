@@ -33,6 +33,10 @@ pub enum EventBody {
     },
     /// The user's preferences changed.
     Preferences { zoom: u32 },
+    /// An interaction assigned to the user was created or changed.
+    Interaction {
+        interaction: crate::interactions::InteractionView,
+    },
 }
 
 /// One event of a user's stream.

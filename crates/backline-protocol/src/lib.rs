@@ -7,13 +7,15 @@
 //!
 //! Layout, in reading order: [`error`] (the code table), [`model`] (accounts,
 //! status, directory, sessions, transcript), [`events`] (the per-user event
-//! stream), [`frames`] (WebSocket frames), [`admin`] (administration bodies),
+//! stream), [`frames`] (WebSocket frames), [`interactions`] (interactions,
+//! contacts, history, the platform API, webhooks), [`admin`] (administration bodies),
 //! [`typescript`] (the generator of the TypeScript file).
 
 pub mod admin;
 pub mod error;
 pub mod events;
 pub mod frames;
+pub mod interactions;
 pub mod model;
 pub mod typescript;
 

@@ -163,6 +163,8 @@ pub enum TargetKind {
 pub enum TargetAction {
     /// *Send an Instant Message*: both sides hold the IM permission.
     SendIm,
+    /// *Start Instant Message Consultation* (in an interaction's context).
+    StartImConsultation,
     AddFavourite,
     RemoveFavourite,
 }
@@ -189,6 +191,12 @@ pub struct DirectoryEntry {
 #[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
 pub struct DirectoryResponse {
     pub entries: Vec<DirectoryEntry>,
+    /// In an interaction's context: the targets of its consultations still
+    /// open (*Active Consultations*).
+    pub active_consultations: Vec<DirectoryEntry>,
+    /// The target to pre-select: the current consultation target, unless the
+    /// search has text or a filter other than `all` was picked.
+    pub preselected: Option<String>,
 }
 
 /// A colleague's effective status.
@@ -259,6 +267,8 @@ pub struct SessionView {
     pub unread: u32,
     /// The latest message, for previews and notifications.
     pub last_message: Option<TranscriptEntry>,
+    /// For a consultation: the interaction it was opened from.
+    pub parent_interaction_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
@@ -344,6 +354,11 @@ pub struct CreateSessionRequest {
     /// Start `not_connected`; the first message sent invites the target.
     #[serde(default)]
     pub defer_invite: bool,
+    /// Open a consultation about this interaction (the caller's own, active):
+    /// the target may read its case data, contact and history once they accept.
+    #[serde(default)]
+    #[ts(optional)]
+    pub parent_interaction_id: Option<String>,
 }
 
 /// The answer to a committed send.

@@ -6,7 +6,7 @@
 
 use ts_rs::{Config, TS};
 
-use crate::{admin, error, events, frames, model};
+use crate::{admin, error, events, frames, interactions, model};
 
 /// The whole generated file.
 pub fn render() -> String {
@@ -46,6 +46,24 @@ pub fn render() -> String {
         model::MarkRequest::decl(&cfg),
         model::TypingState::decl(&cfg),
         model::Health::decl(&cfg),
+        interactions::Media::decl(&cfg),
+        interactions::InteractionState::decl(&cfg),
+        interactions::CaseDataItem::decl(&cfg),
+        interactions::ContactView::decl(&cfg),
+        interactions::ContactInput::decl(&cfg),
+        interactions::ConsultationView::decl(&cfg),
+        interactions::InteractionView::decl(&cfg),
+        interactions::AttachedTranscript::decl(&cfg),
+        interactions::HistoryItem::decl(&cfg),
+        interactions::HistoryPage::decl(&cfg),
+        interactions::CreateInteractionRequest::decl(&cfg),
+        interactions::UpdateInteractionRequest::decl(&cfg),
+        interactions::EndInteractionRequest::decl(&cfg),
+        interactions::IntegrationView::decl(&cfg),
+        interactions::CreateIntegrationRequest::decl(&cfg),
+        interactions::CreatedIntegration::decl(&cfg),
+        interactions::WebhookEvent::decl(&cfg),
+        interactions::AuditEntry::decl(&cfg),
         events::EventBody::decl(&cfg),
         events::StreamEvent::decl(&cfg),
         events::EventPage::decl(&cfg),

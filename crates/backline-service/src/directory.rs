@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use backline_protocol::model::{DirectoryEntry, DirectoryFilter, TargetAction, TargetKind};
+use backline_protocol::model::{
+    DirectoryEntry, DirectoryFilter, DirectoryResponse, SessionState, TargetAction, TargetKind,
+};
 use backline_protocol::ErrorCode;
 use backline_store::rows::UserRow;
 use backline_store::{favourites, groups, now_ms, sessions, users};
@@ -12,15 +14,123 @@ use crate::error::{err, Result};
 use crate::text::{fold, like_escape};
 use crate::Backline;
 
+/// What the Team Communicator's IM action is in the current context.
+fn im_action(in_interaction: bool) -> TargetAction {
+    if in_interaction {
+        TargetAction::StartImConsultation
+    } else {
+        TargetAction::SendIm
+    }
+}
+
 impl Backline {
-    /// Searches targets by display name, username or group name (case- and
-    /// accent-insensitive, prefix matches first, then substrings).
+    /// The Team Communicator. In an interaction's context (`interaction_id`,
+    /// the caller's own) the IM action is *Start Instant Message
+    /// Consultation*, the interaction's open consultations are listed as
+    /// *Active Consultations*, and the current consultation target is
+    /// pre-selected unless the agent typed a search or picked a filter.
     pub async fn directory(
         &self,
         caller: &Account,
         query: &str,
         filter: DirectoryFilter,
         limit: usize,
+        interaction_id: Option<&str>,
+    ) -> Result<DirectoryResponse> {
+        let mut active_consultations = Vec::new();
+        if let Some(id) = interaction_id {
+            let (_, access) = self.interaction_access(caller, id, "consult").await?;
+            if access != crate::interactions::Access::Owner {
+                return Err(err(
+                    ErrorCode::NotShared,
+                    "only the interaction's agent consults about it",
+                ));
+            }
+            let mut conn = self.read_conn().await?;
+            let open: Vec<String> = crate::interactions::consultation_views(&mut conn, id)
+                .await?
+                .into_iter()
+                .filter(|c| c.state != SessionState::Ended)
+                .map(|c| c.target_id)
+                .collect();
+            drop(conn);
+            let mut seen = std::collections::HashSet::new();
+            let ids: Vec<String> = open
+                .into_iter()
+                .filter(|t| seen.insert(t.clone()))
+                .collect();
+            let rows = users::get_many(self.store().reader(), &ids).await?;
+            let favourite_ids = favourites::list(self.store().reader(), &caller.id).await?;
+            for id in &ids {
+                if let Some(row) = rows.iter().find(|r| &r.id == id) {
+                    active_consultations.push(self.user_entry(
+                        caller,
+                        row,
+                        &favourite_ids,
+                        Vec::new(),
+                        true,
+                    ));
+                }
+            }
+        }
+        let entries = self
+            .search_targets(caller, query, filter, limit, interaction_id.is_some())
+            .await?;
+        let preselected = if query.trim().is_empty() && filter == DirectoryFilter::All {
+            active_consultations.first().map(|e| e.id.clone())
+        } else {
+            None
+        };
+        Ok(DirectoryResponse {
+            entries,
+            active_consultations,
+            preselected,
+        })
+    }
+
+    /// One account as a Team Communicator entry, with the actions the caller may take.
+    fn user_entry(
+        &self,
+        caller: &Account,
+        row: &UserRow,
+        favourite_ids: &[String],
+        groups: Vec<String>,
+        in_interaction: bool,
+    ) -> DirectoryEntry {
+        let (status, reason) = self.effective_status(row);
+        let favourite = favourite_ids.contains(&row.id);
+        let mut actions = Vec::new();
+        if caller.im_permitted && row.im_permitted != 0 {
+            actions.push(im_action(in_interaction));
+        }
+        actions.push(if favourite {
+            TargetAction::RemoveFavourite
+        } else {
+            TargetAction::AddFavourite
+        });
+        DirectoryEntry {
+            kind: TargetKind::User,
+            id: row.id.clone(),
+            display_name: row.display_name.clone(),
+            username: Some(row.username.clone()),
+            groups,
+            status: Some(status),
+            reason,
+            member_count: None,
+            favourite,
+            actions,
+        }
+    }
+
+    /// Searches targets by display name, username or group name (case- and
+    /// accent-insensitive, prefix matches first, then substrings).
+    async fn search_targets(
+        &self,
+        caller: &Account,
+        query: &str,
+        filter: DirectoryFilter,
+        limit: usize,
+        in_interaction: bool,
     ) -> Result<Vec<DirectoryEntry>> {
         let limit = limit.clamp(1, 200);
         let folded = fold(query.trim());
@@ -99,32 +209,11 @@ impl Backline {
             {
                 continue;
             }
-            let (status, reason) = self.effective_status(row);
-            let favourite = favourite_ids.contains(&row.id);
-            let mut actions = Vec::new();
-            if caller.im_permitted && row.im_permitted != 0 {
-                actions.push(TargetAction::SendIm);
-            }
-            actions.push(if favourite {
-                TargetAction::RemoveFavourite
-            } else {
-                TargetAction::AddFavourite
-            });
-            entries.push(DirectoryEntry {
-                kind: TargetKind::User,
-                id: row.id.clone(),
-                display_name: row.display_name.clone(),
-                username: Some(row.username.clone()),
-                groups: group_names
-                    .get(row.id.as_str())
-                    .cloned()
-                    .unwrap_or_default(),
-                status: Some(status),
-                reason,
-                member_count: None,
-                favourite,
-                actions,
-            });
+            let groups = group_names
+                .get(row.id.as_str())
+                .cloned()
+                .unwrap_or_default();
+            entries.push(self.user_entry(caller, row, &favourite_ids, groups, in_interaction));
         }
         for group in group_rows {
             if !folded.is_empty() && !fold(&group.name).contains(&folded) {

@@ -11,7 +11,8 @@
 //!
 //! Layout, in reading order: [`error`], [`config`], [`hub`], [`bus`],
 //! [`stream`] (event append and replay), [`auth`], [`accounts`],
-//! [`directory`], [`sessions`], [`workers`], [`text`].
+//! [`directory`], [`sessions`], [`interactions`] (contacts, history,
+//! consultations' sharing rule, the platform API), [`webhooks`], [`workers`], [`text`].
 
 pub mod accounts;
 pub mod auth;
@@ -20,9 +21,11 @@ pub mod config;
 pub mod directory;
 pub mod error;
 pub mod hub;
+pub mod interactions;
 pub mod sessions;
 pub mod stream;
 pub mod text;
+pub mod webhooks;
 pub mod workers;
 
 use std::num::NonZeroU32;

@@ -13,7 +13,7 @@ use backline_protocol::model::{
 };
 use backline_protocol::ErrorCode;
 use backline_store::rows::{EntryRow, ParticipantRow, SessionRow};
-use backline_store::{now_ms, sessions, transcript, users};
+use backline_store::{interactions, now_ms, sessions, transcript, users};
 use sqlx::AnyConnection;
 
 use crate::auth::Account;
@@ -33,7 +33,7 @@ fn participant_state(text: &str) -> ParticipantState {
     }
 }
 
-fn session_state(text: &str) -> SessionState {
+pub(crate) fn session_state(text: &str) -> SessionState {
     match text {
         "not_connected" => SessionState::NotConnected,
         "inviting" => SessionState::Inviting,
@@ -122,6 +122,7 @@ fn build_view(
         last_seq: session.last_seq as u64,
         unread,
         last_message,
+        parent_interaction_id: session.parent_interaction_id,
     }
 }
 
@@ -257,6 +258,91 @@ impl<'c> Tx<'c> {
             .collect())
     }
 
+    /// For a consultation: queues the platform's webhook for a lifecycle step.
+    async fn consultation_event(&mut self, session_id: &str, event_type: &str) -> Result<()> {
+        let Some(session) = sessions::get(&mut *self.conn, session_id).await? else {
+            return Ok(());
+        };
+        let Some(parent) = session.parent_interaction_id else {
+            return Ok(());
+        };
+        let Some(interaction) = interactions::get(&mut *self.conn, &parent).await? else {
+            return Ok(());
+        };
+        let consultation = crate::interactions::consultation_views(self.conn, &parent)
+            .await?
+            .into_iter()
+            .find(|c| c.session_id == session_id);
+        crate::interactions::enqueue_webhook(
+            self.conn,
+            &interaction,
+            event_type,
+            consultation,
+            None,
+            self.now,
+        )
+        .await
+    }
+
+    /// After a session ended: for a consultation, tells the platform and
+    /// attaches the transcript to the parent interaction (and so to the
+    /// contact's history), once.
+    async fn session_ended(&mut self, session_id: &str) -> Result<()> {
+        let Some(session) = sessions::get(&mut *self.conn, session_id).await? else {
+            return Ok(());
+        };
+        let Some(parent) = session.parent_interaction_id else {
+            return Ok(());
+        };
+        let entries =
+            transcript::page(&mut *self.conn, session_id, 0, i64::MAX, 100_000, false).await?;
+        // A consultation cancelled before its first message never reached
+        // anyone: there is nothing to tell the platform or to keep.
+        if !entries.iter().any(|e| e.kind == "invited") {
+            return Ok(());
+        }
+        self.consultation_event(session_id, "consultation.ended")
+            .await?;
+        if !entries.iter().any(|e| e.kind == "message") {
+            return Ok(());
+        }
+        let participants = sessions::participants(&mut *self.conn, session_id).await?;
+        let names: Vec<&str> = participants
+            .iter()
+            .map(|p| p.display_name.as_str())
+            .collect();
+        let title = format!("IM consultation: {}", names.join(", "));
+        let text = render_transcript(&entries);
+        let attached = interactions::attach_transcript(
+            self.conn,
+            &parent,
+            Some(session_id),
+            &title,
+            &text,
+            self.now,
+        )
+        .await?;
+        if attached {
+            crate::interactions::reindex(self.conn, &parent).await?;
+            if let Some(interaction) = interactions::get(&mut *self.conn, &parent).await? {
+                let consultation = crate::interactions::consultation_views(self.conn, &parent)
+                    .await?
+                    .into_iter()
+                    .find(|c| c.session_id == session_id);
+                crate::interactions::enqueue_webhook(
+                    self.conn,
+                    &interaction,
+                    "consultation.transcript_attached",
+                    consultation,
+                    Some(text),
+                    self.now,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
     fn done<T>(self, value: T) -> Result<(T, Vec<BusMessage>)> {
         Ok((value, self.out))
     }
@@ -297,6 +383,38 @@ fn require_im(caller: &Account) -> Result<()> {
             "your account does not have the Internal IM permission",
         ))
     }
+}
+
+/// A transcript as plain text: one line per entry, `[HH:MM:SS UTC] Name: text`.
+fn render_transcript(entries: &[EntryRow]) -> String {
+    let mut out = String::new();
+    for entry in entries {
+        let secs = entry.ts.div_euclid(1000);
+        let time = format!(
+            "{:02}:{:02}:{:02}",
+            secs / 3600 % 24,
+            secs / 60 % 60,
+            secs % 60
+        );
+        let subject = entry.subject_name.as_deref().unwrap_or("");
+        let line = match entry.kind.as_str() {
+            "message" => format!(
+                "{}: {}",
+                entry.actor_name,
+                entry.body.as_deref().unwrap_or("")
+            ),
+            "invited" => format!("{} invited {subject}", entry.actor_name),
+            "joined" => format!("{} joined", entry.actor_name),
+            "rejected" => format!("{} rejected the invitation", entry.actor_name),
+            "cancelled" => format!("{} cancelled the invitation", entry.actor_name),
+            "timed_out" => format!("the invitation to {subject} timed out"),
+            "left" => format!("{} left", entry.actor_name),
+            "ended" => format!("session ended by {}", entry.actor_name),
+            other => other.to_owned(),
+        };
+        out.push_str(&format!("[{time} UTC] {line}\n"));
+    }
+    out
 }
 
 impl Backline {
@@ -344,7 +462,22 @@ impl Backline {
                 ),
             ));
         }
+        if let Some(parent) = &request.parent_interaction_id {
+            let (row, access) = self
+                .interaction_access(caller, parent, "start_consultation")
+                .await?;
+            if access != crate::interactions::Access::Owner {
+                return Err(err(
+                    ErrorCode::NotShared,
+                    "only the interaction's agent starts a consultation about it",
+                ));
+            }
+            if row.state == "ended" {
+                return Err(err(ErrorCode::InvalidState, "the interaction has ended"));
+            }
+        }
         let defer = request.defer_invite && request.first_message.is_none();
+        let parent = request.parent_interaction_id.clone();
         let session_id = uuid::Uuid::now_v7().to_string();
         let timeout_ms = self.config().invite_timeout_secs as i64 * 1000;
         let me = (caller.id.clone(), caller.display_name.clone());
@@ -358,11 +491,14 @@ impl Backline {
                 let now = tx.now;
                 sessions::insert(
                     tx.conn,
-                    &sid,
-                    if defer { "not_connected" } else { "inviting" },
-                    &me.0,
-                    now,
-                    client_id.as_deref(),
+                    sessions::NewSession {
+                        id: &sid,
+                        state: if defer { "not_connected" } else { "inviting" },
+                        created_by: &me.0,
+                        created_at: now,
+                        client_id: client_id.as_deref(),
+                        parent_interaction_id: parent.as_deref(),
+                    },
                 )
                 .await?;
                 sessions::insert_participant(
@@ -424,6 +560,9 @@ impl Backline {
                 }
                 tx.notify(&sid, &recipients).await?;
                 tx.emit_entries(&entries, &recipients).await?;
+                if !defer {
+                    tx.consultation_event(&sid, "consultation.invited").await?;
+                }
                 tx.done(())
             })
         })
@@ -509,6 +648,7 @@ impl Backline {
                 let recipients = tx.active(&sid).await?;
                 tx.notify(&sid, &recipients).await?;
                 tx.emit_entries(&[entry], &recipients).await?;
+                tx.consultation_event(&sid, "consultation.accepted").await?;
                 tx.done(())
             })
         })
@@ -574,6 +714,10 @@ impl Backline {
                     },
                 )
                 .await?;
+                tx.consultation_event(&sid, "consultation.rejected").await?;
+                if !others_engaged {
+                    tx.session_ended(&sid).await?;
+                }
                 tx.done(())
             })
         })
@@ -655,6 +799,13 @@ impl Backline {
                     )
                     .await?;
                 }
+                if pending.iter().any(|p| p.state == "invited") {
+                    tx.consultation_event(&sid, "consultation.cancelled")
+                        .await?;
+                }
+                if !anyone_joined {
+                    tx.session_ended(&sid).await?;
+                }
                 tx.done(())
             })
         })
@@ -703,6 +854,7 @@ impl Backline {
                     .await?;
                 tx.notify(&sid, &recipients).await?;
                 tx.emit_entries(&[entry], &recipients).await?;
+                tx.session_ended(&sid).await?;
                 tx.done(())
             })
         })
@@ -874,6 +1026,9 @@ impl Backline {
                         tx.notify(&sid, &recipients).await?;
                     }
                     tx.emit_entries(&entries, &recipients).await?;
+                    if invited {
+                        tx.consultation_event(&sid, "consultation.invited").await?;
+                    }
                     tx.done(ack)
                 })
             })
@@ -1052,6 +1207,8 @@ impl Backline {
                 let recipients = tx.active(&sid).await?;
                 tx.notify(&sid, &recipients).await?;
                 tx.emit_entries(&[entry], &recipients).await?;
+                tx.consultation_event(&sid, "consultation.timed_out")
+                    .await?;
                 tx.done(())
             })
         })

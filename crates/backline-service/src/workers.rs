@@ -16,6 +16,7 @@ impl Backline {
         let mut workers = vec![
             tokio::spawn(self.clone().invitation_timeouts()),
             tokio::spawn(self.clone().retention()),
+            tokio::spawn(self.clone().webhook_delivery()),
         ];
         if self.bus().is_clustered() {
             workers.push(tokio::spawn(self.clone().heartbeat()));

@@ -13,11 +13,17 @@
 //!
 //! Layout: [`writer`] (group commit), [`rows`] (row types), then one module
 //! per area with the queries: [`users`], [`groups`], [`tokens`],
-//! [`favourites`], [`sessions`], [`transcript`], [`events`].
+//! [`favourites`], [`sessions`], [`transcript`], [`events`], [`contacts`],
+//! [`interactions`] (with history search), [`integrations`], [`audit`], [`outbox`].
 
+pub mod audit;
+pub mod contacts;
 pub mod events;
 pub mod favourites;
 pub mod groups;
+pub mod integrations;
+pub mod interactions;
+pub mod outbox;
 pub mod rows;
 pub mod sessions;
 pub mod testing;
@@ -148,7 +154,7 @@ impl Store {
         let write_pool = pool_options(backend, 1)
             .connect_with(connect.clone())
             .await?;
-        migrate(&write_pool).await?;
+        migrate(&write_pool, backend).await?;
         let reader = pool_options(backend, options.max_read_connections.max(1))
             .connect_with(connect)
             .await?;
@@ -224,11 +230,19 @@ fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
     }
 }
 
-async fn migrate(pool: &AnyPool) -> Result<(), StoreError> {
-    sqlx::migrate!("./migrations")
-        .run(pool)
-        .await
-        .map_err(StoreError::Migrate)
+/// Runs the shared migrations, then the backend's own (full-text search).
+/// Both sets share sqlx's migrations table, with disjoint version numbers
+/// (shared below 1000, backend-specific from 1001), so each set ignores the other's.
+async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
+    let mut shared = sqlx::migrate!("./migrations");
+    shared.set_ignore_missing(true);
+    shared.run(pool).await.map_err(StoreError::Migrate)?;
+    let mut own = match backend {
+        Backend::Sqlite => sqlx::migrate!("./migrations-sqlite"),
+        Backend::Postgres => sqlx::migrate!("./migrations-postgres"),
+    };
+    own.set_ignore_missing(true);
+    own.run(pool).await.map_err(StoreError::Migrate)
 }
 
 /// Current time in unix milliseconds.

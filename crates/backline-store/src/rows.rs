@@ -51,6 +51,7 @@ pub struct SessionRow {
     pub ended_at: Option<i64>,
     pub ended_by: Option<String>,
     pub last_seq: i64,
+    pub parent_interaction_id: Option<String>,
 }
 
 /// `session_participants` joined with the participant's display name.
@@ -92,4 +93,85 @@ pub struct EventRow {
     pub seq: i64,
     pub ts: i64,
     pub payload: String,
+}
+
+/// `integrations`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IntegrationRow {
+    pub id: String,
+    pub name: String,
+    pub webhook_url: Option<String>,
+    pub webhook_secret: String,
+    pub created_at: i64,
+}
+
+/// `contacts`; `phones`, `emails` and `attributes` are JSON arrays.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ContactRow {
+    pub id: String,
+    pub external_id: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub phones: String,
+    pub emails: String,
+    pub attributes: String,
+}
+
+/// `interactions` joined with the agent's and the contact's names.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InteractionRow {
+    pub id: String,
+    pub integration_id: Option<String>,
+    pub external_id: Option<String>,
+    pub media: String,
+    pub state: String,
+    pub agent_id: Option<String>,
+    pub agent_name: Option<String>,
+    pub contact_id: Option<String>,
+    pub contact_first_name: Option<String>,
+    pub contact_last_name: Option<String>,
+    pub subject: String,
+    /// JSON array of `{key, value}`.
+    pub case_data: String,
+    pub outcome: Option<String>,
+    pub notes: Option<String>,
+    pub agent_done: i64,
+    pub created_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+/// `interaction_transcripts`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AttachedTranscriptRow {
+    pub interaction_id: String,
+    pub position: i64,
+    pub session_id: Option<String>,
+    pub title: String,
+    pub body: String,
+    pub attached_at: i64,
+}
+
+/// `audit_log`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: String,
+    pub ts: i64,
+    pub actor_id: String,
+    pub action: String,
+    pub resource: String,
+    pub allowed: i64,
+    pub detail: String,
+}
+
+/// `webhook_outbox` joined with the integration's URL and secret.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: String,
+    pub integration_id: String,
+    pub event_type: String,
+    pub payload: String,
+    pub created_at: i64,
+    pub attempts: i64,
+    pub webhook_url: Option<String>,
+    pub webhook_secret: String,
 }

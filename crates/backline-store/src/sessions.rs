@@ -5,31 +5,71 @@ use sqlx::{Any, AnyConnection, Executor};
 use crate::rows::{ParticipantRow, SessionRow};
 use crate::StoreError;
 
-const SESSION_COLUMNS: &str = "id, state, created_by, created_at, ended_at, ended_by, last_seq";
+const SESSION_COLUMNS: &str =
+    "id, state, created_by, created_at, ended_at, ended_by, last_seq, parent_interaction_id";
 const PARTICIPANT_SELECT: &str =
     "SELECT p.session_id, p.user_id, u.display_name, u.im_permitted, p.role, p.state, p.color, \
      p.invite_timed_out, p.invite_expires_at, p.done, p.delivered_seq, p.read_seq \
      FROM session_participants p JOIN users u ON u.id = p.user_id";
 
-pub async fn insert(
-    conn: &mut AnyConnection,
-    id: &str,
-    state: &str,
-    created_by: &str,
-    created_at: i64,
-    client_id: Option<&str>,
-) -> Result<(), StoreError> {
+/// A new session row.
+pub struct NewSession<'a> {
+    pub id: &'a str,
+    pub state: &'a str,
+    pub created_by: &'a str,
+    pub created_at: i64,
+    pub client_id: Option<&'a str>,
+    /// For a consultation: the interaction it is about.
+    pub parent_interaction_id: Option<&'a str>,
+}
+
+pub async fn insert(conn: &mut AnyConnection, session: NewSession<'_>) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO im_sessions (id, state, created_by, created_at, client_id) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO im_sessions (id, state, created_by, created_at, client_id, parent_interaction_id) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(id)
-    .bind(state)
-    .bind(created_by)
-    .bind(created_at)
-    .bind(client_id)
+    .bind(session.id)
+    .bind(session.state)
+    .bind(session.created_by)
+    .bind(session.created_at)
+    .bind(session.client_id)
+    .bind(session.parent_interaction_id)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The consultations opened from an interaction, newest first.
+pub async fn consultations<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    interaction_id: &str,
+) -> Result<Vec<SessionRow>, StoreError> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {SESSION_COLUMNS} FROM im_sessions WHERE parent_interaction_id = $1 ORDER BY created_at DESC"
+    ));
+    Ok(sqlx::query_as::<_, SessionRow>(sql)
+        .bind(interaction_id)
+        .fetch_all(executor)
+        .await?)
+}
+
+/// Whether `user_id` accepted (joined) a consultation about `interaction_id`
+/// as its target. The initiator is not counted: it is the interaction's agent.
+pub async fn accepted_consultation<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    interaction_id: &str,
+    user_id: &str,
+) -> Result<bool, StoreError> {
+    let count = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM session_participants p JOIN im_sessions s ON s.id = p.session_id \
+         WHERE s.parent_interaction_id = $1 AND p.user_id = $2 AND p.role = 'invitee' \
+         AND p.joined_at IS NOT NULL",
+    )
+    .bind(interaction_id)
+    .bind(user_id)
+    .fetch_one(executor)
+    .await?;
+    Ok(count > 0)
 }
 
 /// A participant row; `invited_at`/`invite_expires_at` only for invitees.

@@ -1,7 +1,7 @@
 // Generated from crates/backline-protocol by `UPDATE_GENERATED=1 cargo test -p backline-protocol`.
 // Do not edit by hand.
 
-export type ErrorCode = "malformed_request" | "unknown_frame_type" | "invalid_request" | "empty_message" | "message_too_large" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "account_disabled" | "forbidden" | "im_not_permitted" | "not_participant" | "origin_not_allowed" | "user_not_found" | "group_not_found" | "session_not_found" | "not_found" | "session_ended" | "invalid_state" | "already_exists" | "idempotency_conflict" | "rate_limited" | "resume_gap" | "slow_consumer" | "unavailable" | "shutting_down" | "internal";
+export type ErrorCode = "malformed_request" | "unknown_frame_type" | "invalid_request" | "empty_message" | "message_too_large" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "account_disabled" | "forbidden" | "im_not_permitted" | "not_participant" | "origin_not_allowed" | "not_shared" | "user_not_found" | "group_not_found" | "session_not_found" | "interaction_not_found" | "contact_not_found" | "not_found" | "session_ended" | "invalid_state" | "already_exists" | "idempotency_conflict" | "rate_limited" | "resume_gap" | "slow_consumer" | "unavailable" | "shutting_down" | "internal";
 
 export type ErrorBody = { code: ErrorCode, message: string, };
 
@@ -57,7 +57,7 @@ export type DirectoryFilter = "all" | "agents" | "groups" | "favourites" | "rece
 
 export type TargetKind = "user" | "group";
 
-export type TargetAction = "send_im" | "add_favourite" | "remove_favourite";
+export type TargetAction = "send_im" | "start_im_consultation" | "add_favourite" | "remove_favourite";
 
 export type DirectoryEntry = { kind: TargetKind, id: string, display_name: string, 
 /**
@@ -77,7 +77,17 @@ status: Status | null, reason: string | null,
  */
 member_count: number | null, favourite: boolean, actions: Array<TargetAction>, };
 
-export type DirectoryResponse = { entries: Array<DirectoryEntry>, };
+export type DirectoryResponse = { entries: Array<DirectoryEntry>, 
+/**
+ * In an interaction's context: the targets of its consultations still
+ * open (*Active Consultations*).
+ */
+active_consultations: Array<DirectoryEntry>, 
+/**
+ * The target to pre-select: the current consultation target, unless the
+ * search has text or a filter other than `all` was picked.
+ */
+preselected: string | null, };
 
 export type PresenceView = { user_id: string, status: Status, reason: string | null, };
 
@@ -113,7 +123,11 @@ unread: number,
 /**
  * The latest message, for previews and notifications.
  */
-last_message: TranscriptEntry | null, };
+last_message: TranscriptEntry | null, 
+/**
+ * For a consultation: the interaction it was opened from.
+ */
+parent_interaction_id: string | null, };
 
 export type EntryKind = "message" | "invited" | "joined" | "rejected" | "cancelled" | "timed_out" | "left" | "ended";
 
@@ -153,7 +167,12 @@ first_message?: NewMessage,
 /**
  * Start `not_connected`; the first message sent invites the target.
  */
-defer_invite: boolean, };
+defer_invite: boolean, 
+/**
+ * Open a consultation about this interaction (the caller's own, active):
+ * the target may read its case data, contact and history once they accept.
+ */
+parent_interaction_id?: string, };
 
 export type MessageAck = { session_id: string, client_msg_id: string, seq: number, ts: number, 
 /**
@@ -171,7 +190,111 @@ export type TypingState = "composing" | "paused";
 
 export type Health = { status: string, };
 
-export type EventBody = { "kind": "session", session: SessionView, } | { "kind": "transcript", session_id: string, entry: TranscriptEntry, } | { "kind": "mark", session_id: string, user_id: string, mark: MarkKind, seq: number, } | { "kind": "session_removed", session_id: string, } | { "kind": "status", status: Status, reason: string | null, } | { "kind": "preferences", zoom: number, };
+export type Media = "voice" | "chat" | "email" | "internal_im";
+
+export type InteractionState = "active" | "ended";
+
+export type CaseDataItem = { key: string, value: string, };
+
+export type ContactView = { id: string, 
+/**
+ * The platform's own id for the contact, if any.
+ */
+external_id: string | null, first_name: string, last_name: string, phones: Array<string>, emails: Array<string>, 
+/**
+ * Free attributes, in order (e.g. customer segment, language).
+ */
+attributes: Array<CaseDataItem>, };
+
+export type ContactInput = { external_id?: string, first_name: string, last_name: string, phones: Array<string>, emails: Array<string>, attributes: Array<CaseDataItem>, };
+
+export type ConsultationView = { session_id: string, initiator_id: string, target_id: string, target_name: string, state: SessionState, created_at: number, };
+
+export type InteractionView = { id: string, external_id: string | null, media: Media, state: InteractionState, 
+/**
+ * The agent the interaction is assigned to.
+ */
+agent_id: string | null, agent_name: string | null, contact_id: string | null, 
+/**
+ * "First Last" of the contact, for toolbars and the task bar.
+ */
+contact_name: string | null, subject: string, case_data: Array<CaseDataItem>, outcome: string | null, notes: string | null, created_at: number, ended_at: number | null, 
+/**
+ * Consultations opened from this interaction, newest first (only for
+ * the assigned agent).
+ */
+consultations: Array<ConsultationView>, 
+/**
+ * True for a consultation target: everything here is read-only.
+ */
+read_only: boolean, };
+
+export type AttachedTranscript = { 
+/**
+ * The consultation session it came from (none for imported ones).
+ */
+session_id: string | null, title: string, text: string, attached_at: number, };
+
+export type HistoryItem = { interaction_id: string, media: Media, state: InteractionState, created_at: number, ended_at: number | null, agent_id: string | null, agent_name: string | null, subject: string, outcome: string | null, notes: string | null, 
+/**
+ * Transcripts attached to the interaction (imported ones, consultations).
+ */
+transcripts: Array<AttachedTranscript>, 
+/**
+ * A short excerpt around the search match, when searching.
+ */
+snippet: string | null, };
+
+export type HistoryPage = { items: Array<HistoryItem>, };
+
+export type CreateInteractionRequest = { 
+/**
+ * The platform's id of the interaction; a retry with the same id returns the same interaction.
+ */
+external_id: string, media: Media, 
+/**
+ * Username or id of the agent it is assigned to.
+ */
+agent: string, contact?: ContactInput, subject: string, case_data: Array<CaseDataItem>, };
+
+export type UpdateInteractionRequest = { subject?: string, case_data?: Array<CaseDataItem>, };
+
+export type EndInteractionRequest = { outcome?: string, notes?: string, };
+
+export type IntegrationView = { id: string, name: string, webhook_url: string | null, created_at: number, };
+
+export type CreateIntegrationRequest = { name: string, webhook_url?: string, };
+
+export type CreatedIntegration = { integration: IntegrationView, 
+/**
+ * Bearer token for `/api/v1/platform/…`.
+ */
+token: string, 
+/**
+ * Key of the HMAC-SHA256 signature of every webhook.
+ */
+webhook_secret: string, };
+
+export type WebhookEvent = { 
+/**
+ * Unique id of the event; a receiver de-duplicates retries by it.
+ */
+id: string, 
+/**
+ * `interaction.created`, `interaction.updated`, `interaction.ended`,
+ * `consultation.invited`, `consultation.accepted`, `consultation.rejected`,
+ * `consultation.timed_out`, `consultation.cancelled`, `consultation.ended`,
+ * `consultation.transcript_attached`.
+ */
+type: string, 
+/**
+ * Unix milliseconds when the change was committed.
+ */
+ts: number, interaction_id: string, interaction_external_id: string | null, consultation?: ConsultationView, transcript?: string, };
+
+export type AuditEntry = { id: string, ts: number, actor_id: string, action: string, resource: string, allowed: boolean, detail: string, };
+
+export type EventBody = { "kind": "session", session: SessionView, } | { "kind": "transcript", session_id: string, entry: TranscriptEntry, } | { "kind": "mark", session_id: string, user_id: string, mark: MarkKind, seq: number, } | { "kind": "session_removed", session_id: string, } | { "kind": "status", status: Status, reason: string | null, } | { "kind": "preferences", zoom: number, } | { "kind": "interaction", interaction: InteractionView, };
 
 export type StreamEvent = { 
 /**
@@ -232,9 +355,12 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "im_not_permitted",
   "not_participant",
   "origin_not_allowed",
+  "not_shared",
   "user_not_found",
   "group_not_found",
   "session_not_found",
+  "interaction_not_found",
+  "contact_not_found",
   "not_found",
   "session_ended",
   "invalid_state",

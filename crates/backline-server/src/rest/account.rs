@@ -125,6 +125,8 @@ pub struct DirectoryQuery {
     pub filter: DirectoryFilter,
     /// At most this many results (1–200, default 50).
     pub limit: Option<usize>,
+    /// Search in this interaction's context (consultation actions, Active Consultations).
+    pub interaction_id: Option<String>,
 }
 
 /// # `GET /api/v1/directory`
@@ -137,11 +139,17 @@ pub async fn directory(
     Auth(account): Auth,
     AppQuery(query): AppQuery<DirectoryQuery>,
 ) -> ApiResult<Json<DirectoryResponse>> {
-    let entries = state
+    let response = state
         .backline
-        .directory(&account, &query.q, query.filter, query.limit.unwrap_or(50))
+        .directory(
+            &account,
+            &query.q,
+            query.filter,
+            query.limit.unwrap_or(50),
+            query.interaction_id.as_deref(),
+        )
         .await?;
-    Ok(Json(DirectoryResponse { entries }))
+    Ok(Json(response))
 }
 
 /// # `PUT /api/v1/favourites/{target_id}`

@@ -125,3 +125,46 @@ pub async fn create_reason(
         ),
     ))
 }
+
+/// # `GET /api/v1/admin/integrations`
+#[utoipa::path(get, path = "/admin/integrations", tag = "admin",
+    responses((status = 200, body = [backline_protocol::interactions::IntegrationView])))]
+pub async fn list_integrations(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+) -> ApiResult<Json<Vec<backline_protocol::interactions::IntegrationView>>> {
+    Ok(Json(state.backline.list_integrations().await?))
+}
+
+/// # `POST /api/v1/admin/integrations`
+///
+/// Creates a platform credential; the token and the webhook secret are shown only in this answer.
+#[utoipa::path(post, path = "/admin/integrations", tag = "admin",
+    request_body = backline_protocol::interactions::CreateIntegrationRequest,
+    responses((status = 201, body = backline_protocol::interactions::CreatedIntegration), (status = 409, body = ErrorBody)))]
+pub async fn create_integration(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    AppJson(request): AppJson<backline_protocol::interactions::CreateIntegrationRequest>,
+) -> ApiResult<(
+    StatusCode,
+    Json<backline_protocol::interactions::CreatedIntegration>,
+)> {
+    let created = state
+        .backline
+        .create_integration(&request.name, request.webhook_url)
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// # `GET /api/v1/admin/audit`
+///
+/// The audit log, newest first (refused reads of shared interaction data, among others).
+#[utoipa::path(get, path = "/admin/audit", tag = "admin",
+    responses((status = 200, body = [backline_protocol::interactions::AuditEntry])))]
+pub async fn audit_log(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+) -> ApiResult<Json<Vec<backline_protocol::interactions::AuditEntry>>> {
+    Ok(Json(state.backline.audit_log(500).await?))
+}

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod interactions;
 pub mod sessions;
 
 use axum::extract::State;
@@ -58,6 +59,17 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::list_groups, admin::create_group))
         .routes(routes!(admin::add_member, admin::remove_member))
         .routes(routes!(admin::list_reasons, admin::create_reason))
+        .routes(routes!(admin::list_integrations, admin::create_integration))
+        .routes(routes!(admin::audit_log))
+        .routes(routes!(interactions::list_interactions))
+        .routes(routes!(interactions::get_interaction))
+        .routes(routes!(interactions::interaction_done))
+        .routes(routes!(interactions::interaction_contact))
+        .routes(routes!(interactions::interaction_history))
+        .routes(routes!(interactions::platform_create_interaction))
+        .routes(routes!(interactions::platform_update_interaction))
+        .routes(routes!(interactions::platform_end_interaction))
+        .routes(routes!(interactions::platform_upsert_contact))
         .split_for_parts();
     let mut openapi = openapi;
     openapi.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);

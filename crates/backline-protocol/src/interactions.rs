@@ -1,0 +1,257 @@
+//! Interactions (voice, chat, email), contacts, contact history, consultations,
+//! the platform (integration) API and webhooks.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use utoipa::ToSchema;
+
+/// The medium of an interaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Media {
+    Voice,
+    Chat,
+    Email,
+    InternalIm,
+}
+
+impl Media {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Media::Voice => "voice",
+            Media::Chat => "chat",
+            Media::Email => "email",
+            Media::InternalIm => "internal_im",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Media> {
+        Some(match text {
+            "voice" => Media::Voice,
+            "chat" => Media::Chat,
+            "email" => Media::Email,
+            "internal_im" => Media::InternalIm,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InteractionState {
+    /// Assigned to the agent and in progress.
+    Active,
+    /// Finished (by the platform, or imported history).
+    Ended,
+}
+
+/// One case-data pair. Case data is an ordered list of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct CaseDataItem {
+    pub key: String,
+    pub value: String,
+}
+
+/// A contact: a customer of the contact center.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct ContactView {
+    pub id: String,
+    /// The platform's own id for the contact, if any.
+    pub external_id: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub phones: Vec<String>,
+    pub emails: Vec<String>,
+    /// Free attributes, in order (e.g. customer segment, language).
+    pub attributes: Vec<CaseDataItem>,
+}
+
+/// A contact as the platform sends it: matched by `external_id` when given.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS, ToSchema)]
+pub struct ContactInput {
+    #[serde(default)]
+    #[ts(optional)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+    #[serde(default)]
+    pub phones: Vec<String>,
+    #[serde(default)]
+    pub emails: Vec<String>,
+    #[serde(default)]
+    pub attributes: Vec<CaseDataItem>,
+}
+
+/// A consultation opened from an interaction, as *Active Consultations* lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct ConsultationView {
+    pub session_id: String,
+    pub initiator_id: String,
+    pub target_id: String,
+    pub target_name: String,
+    pub state: crate::model::SessionState,
+    pub created_at: i64,
+}
+
+/// An interaction as an authorised agent sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct InteractionView {
+    pub id: String,
+    pub external_id: Option<String>,
+    pub media: Media,
+    pub state: InteractionState,
+    /// The agent the interaction is assigned to.
+    pub agent_id: Option<String>,
+    pub agent_name: Option<String>,
+    pub contact_id: Option<String>,
+    /// "First Last" of the contact, for toolbars and the task bar.
+    pub contact_name: Option<String>,
+    pub subject: String,
+    pub case_data: Vec<CaseDataItem>,
+    pub outcome: Option<String>,
+    pub notes: Option<String>,
+    pub created_at: i64,
+    pub ended_at: Option<i64>,
+    /// Consultations opened from this interaction, newest first (only for
+    /// the assigned agent).
+    pub consultations: Vec<ConsultationView>,
+    /// True for a consultation target: everything here is read-only.
+    pub read_only: bool,
+}
+
+/// One entry of a contact's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct HistoryItem {
+    pub interaction_id: String,
+    pub media: Media,
+    pub state: InteractionState,
+    pub created_at: i64,
+    pub ended_at: Option<i64>,
+    pub agent_id: Option<String>,
+    pub agent_name: Option<String>,
+    pub subject: String,
+    pub outcome: Option<String>,
+    pub notes: Option<String>,
+    /// Transcripts attached to the interaction (imported ones, consultations).
+    pub transcripts: Vec<AttachedTranscript>,
+    /// A short excerpt around the search match, when searching.
+    pub snippet: Option<String>,
+}
+
+/// A transcript kept with an interaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct AttachedTranscript {
+    /// The consultation session it came from (none for imported ones).
+    pub session_id: Option<String>,
+    pub title: String,
+    pub text: String,
+    pub attached_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct HistoryPage {
+    pub items: Vec<HistoryItem>,
+}
+
+/// `POST /platform/interactions`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct CreateInteractionRequest {
+    /// The platform's id of the interaction; a retry with the same id returns the same interaction.
+    pub external_id: String,
+    pub media: Media,
+    /// Username or id of the agent it is assigned to.
+    pub agent: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub contact: Option<ContactInput>,
+    #[serde(default)]
+    pub subject: String,
+    #[serde(default)]
+    pub case_data: Vec<CaseDataItem>,
+}
+
+/// `PATCH /platform/interactions/{id}`: only the fields present change.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS, ToSchema)]
+pub struct UpdateInteractionRequest {
+    #[serde(default)]
+    #[ts(optional)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub case_data: Option<Vec<CaseDataItem>>,
+}
+
+/// `POST /platform/interactions/{id}/end`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS, ToSchema)]
+pub struct EndInteractionRequest {
+    #[serde(default)]
+    #[ts(optional)]
+    pub outcome: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub notes: Option<String>,
+}
+
+/// An integration credential (the platform's), as administrators see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct IntegrationView {
+    pub id: String,
+    pub name: String,
+    pub webhook_url: Option<String>,
+    pub created_at: i64,
+}
+
+/// `POST /admin/integrations`: the token and the webhook secret are shown once.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct CreateIntegrationRequest {
+    pub name: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub webhook_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct CreatedIntegration {
+    pub integration: IntegrationView,
+    /// Bearer token for `/api/v1/platform/…`.
+    pub token: String,
+    /// Key of the HMAC-SHA256 signature of every webhook.
+    pub webhook_secret: String,
+}
+
+/// The body of every webhook delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct WebhookEvent {
+    /// Unique id of the event; a receiver de-duplicates retries by it.
+    pub id: String,
+    /// `interaction.created`, `interaction.updated`, `interaction.ended`,
+    /// `consultation.invited`, `consultation.accepted`, `consultation.rejected`,
+    /// `consultation.timed_out`, `consultation.cancelled`, `consultation.ended`,
+    /// `consultation.transcript_attached`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// Unix milliseconds when the change was committed.
+    pub ts: i64,
+    pub interaction_id: String,
+    pub interaction_external_id: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub consultation: Option<ConsultationView>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub transcript: Option<String>,
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct AuditEntry {
+    pub id: String,
+    pub ts: i64,
+    pub actor_id: String,
+    pub action: String,
+    pub resource: String,
+    pub allowed: bool,
+    pub detail: String,
+}

@@ -1,0 +1,68 @@
+//! Integration credentials of the contact-center platform: a token (stored
+//! as SHA-256) for the platform API, and a webhook URL and secret.
+
+use sqlx::{Any, AnyConnection, Executor};
+
+use crate::rows::IntegrationRow;
+use crate::StoreError;
+
+const COLUMNS: &str = "id, name, webhook_url, webhook_secret, created_at";
+
+/// A new integration.
+pub struct NewIntegration<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub token_hash: &'a str,
+    pub webhook_url: Option<&'a str>,
+    pub webhook_secret: &'a str,
+    pub created_at: i64,
+}
+
+pub async fn insert(conn: &mut AnyConnection, new: NewIntegration<'_>) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO integrations (id, name, token_hash, webhook_url, webhook_secret, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(new.id)
+    .bind(new.name)
+    .bind(new.token_hash)
+    .bind(new.webhook_url)
+    .bind(new.webhook_secret)
+    .bind(new.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn by_token_hash<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    token_hash: &str,
+) -> Result<Option<IntegrationRow>, StoreError> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM integrations WHERE token_hash = $1"
+    ));
+    Ok(sqlx::query_as::<_, IntegrationRow>(sql)
+        .bind(token_hash)
+        .fetch_optional(executor)
+        .await?)
+}
+
+pub async fn get<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    id: &str,
+) -> Result<Option<IntegrationRow>, StoreError> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM integrations WHERE id = $1"));
+    Ok(sqlx::query_as::<_, IntegrationRow>(sql)
+        .bind(id)
+        .fetch_optional(executor)
+        .await?)
+}
+
+pub async fn list<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+) -> Result<Vec<IntegrationRow>, StoreError> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM integrations ORDER BY name"));
+    Ok(sqlx::query_as::<_, IntegrationRow>(sql)
+        .fetch_all(executor)
+        .await?)
+}

@@ -1,0 +1,306 @@
+//! Interactions, their attached transcripts, and full-text search over a
+//! contact's history (the only backend-specific SQL: FTS5 on SQLite,
+//! tsvector on PostgreSQL).
+
+use sqlx::{Any, AnyConnection, Executor};
+
+use crate::rows::{AttachedTranscriptRow, InteractionRow};
+use crate::{Backend, StoreError};
+
+const SELECT: &str = "SELECT i.id, i.integration_id, i.external_id, i.media, i.state, i.agent_id, \
+     a.display_name AS agent_name, i.contact_id, c.first_name AS contact_first_name, \
+     c.last_name AS contact_last_name, i.subject, i.case_data, i.outcome, i.notes, i.agent_done, \
+     i.created_at, i.ended_at \
+     FROM interactions i LEFT JOIN users a ON a.id = i.agent_id LEFT JOIN contacts c ON c.id = i.contact_id";
+
+/// A new interaction.
+pub struct NewInteraction<'a> {
+    pub id: &'a str,
+    pub integration_id: Option<&'a str>,
+    pub external_id: Option<&'a str>,
+    pub media: &'a str,
+    pub state: &'a str,
+    pub agent_id: Option<&'a str>,
+    pub contact_id: Option<&'a str>,
+    pub subject: &'a str,
+    pub case_data: &'a str,
+    pub outcome: Option<&'a str>,
+    pub notes: Option<&'a str>,
+    pub created_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+pub async fn insert(conn: &mut AnyConnection, new: NewInteraction<'_>) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO interactions (id, integration_id, external_id, media, state, agent_id, contact_id, \
+         subject, case_data, outcome, notes, created_at, ended_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(new.id)
+    .bind(new.integration_id)
+    .bind(new.external_id)
+    .bind(new.media)
+    .bind(new.state)
+    .bind(new.agent_id)
+    .bind(new.contact_id)
+    .bind(new.subject)
+    .bind(new.case_data)
+    .bind(new.outcome)
+    .bind(new.notes)
+    .bind(new.created_at)
+    .bind(new.ended_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    id: &str,
+) -> Result<Option<InteractionRow>, StoreError> {
+    let sql = sqlx::AssertSqlSafe(format!("{SELECT} WHERE i.id = $1"));
+    Ok(sqlx::query_as::<_, InteractionRow>(sql)
+        .bind(id)
+        .fetch_optional(executor)
+        .await?)
+}
+
+pub async fn by_external_id<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    integration_id: &str,
+    external_id: &str,
+) -> Result<Option<InteractionRow>, StoreError> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE i.integration_id = $1 AND i.external_id = $2"
+    ));
+    Ok(sqlx::query_as::<_, InteractionRow>(sql)
+        .bind(integration_id)
+        .bind(external_id)
+        .fetch_optional(executor)
+        .await?)
+}
+
+/// The interactions in an agent's workspace (not closed with *Done*), newest first.
+pub async fn workspace<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    agent_id: &str,
+) -> Result<Vec<InteractionRow>, StoreError> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE i.agent_id = $1 AND i.agent_done = 0 ORDER BY i.created_at DESC LIMIT 100"
+    ));
+    Ok(sqlx::query_as::<_, InteractionRow>(sql)
+        .bind(agent_id)
+        .fetch_all(executor)
+        .await?)
+}
+
+pub async fn update(
+    conn: &mut AnyConnection,
+    id: &str,
+    subject: &str,
+    case_data: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE interactions SET subject = $2, case_data = $3 WHERE id = $1")
+        .bind(id)
+        .bind(subject)
+        .bind(case_data)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn end(
+    conn: &mut AnyConnection,
+    id: &str,
+    outcome: Option<&str>,
+    notes: Option<&str>,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE interactions SET state = 'ended', outcome = $2, notes = $3, ended_at = $4 WHERE id = $1")
+        .bind(id)
+        .bind(outcome)
+        .bind(notes)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_agent_done(conn: &mut AnyConnection, id: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE interactions SET agent_done = 1 WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Attaches a transcript at the end of the interaction's list; false when
+/// the session's transcript was attached already.
+pub async fn attach_transcript(
+    conn: &mut AnyConnection,
+    interaction_id: &str,
+    session_id: Option<&str>,
+    title: &str,
+    body: &str,
+    at: i64,
+) -> Result<bool, StoreError> {
+    if let Some(session_id) = session_id {
+        let existing = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM interaction_transcripts WHERE interaction_id = $1 AND session_id = $2",
+        )
+        .bind(interaction_id)
+        .bind(session_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        if existing > 0 {
+            return Ok(false);
+        }
+    }
+    sqlx::query(
+        "INSERT INTO interaction_transcripts (interaction_id, position, session_id, title, body, attached_at) \
+         VALUES ($1, (SELECT COUNT(*) FROM interaction_transcripts WHERE interaction_id = $1), $2, $3, $4, $5)",
+    )
+    .bind(interaction_id)
+    .bind(session_id)
+    .bind(title)
+    .bind(body)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(true)
+}
+
+/// Transcripts attached to any of `ids`, in order.
+pub async fn transcripts<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    ids: &[String],
+) -> Result<Vec<AttachedTranscriptRow>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT interaction_id, position, session_id, title, body, attached_at FROM interaction_transcripts \
+         WHERE interaction_id IN ({}) ORDER BY interaction_id, position",
+        placeholders.join(", ")
+    ));
+    let mut query = sqlx::query_as::<_, AttachedTranscriptRow>(sql);
+    for id in ids {
+        query = query.bind(id.as_str());
+    }
+    Ok(query.fetch_all(executor).await?)
+}
+
+/// Replaces the searchable text of an interaction (already folded by the caller).
+pub async fn index_for_search(
+    conn: &mut AnyConnection,
+    interaction_id: &str,
+    folded_text: &str,
+) -> Result<(), StoreError> {
+    let backend = if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    };
+    match backend {
+        Backend::Sqlite => {
+            sqlx::query("DELETE FROM history_fts WHERE interaction_id = $1")
+                .bind(interaction_id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("INSERT INTO history_fts (interaction_id, body) VALUES ($1, $2)")
+                .bind(interaction_id)
+                .bind(folded_text)
+                .execute(conn)
+                .await?;
+        }
+        Backend::Postgres => {
+            sqlx::query(
+                "INSERT INTO history_fts (interaction_id, body) VALUES ($1, $2) \
+                 ON CONFLICT (interaction_id) DO UPDATE SET body = excluded.body",
+            )
+            .bind(interaction_id)
+            .bind(folded_text)
+            .execute(conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// What to look for in a contact's history.
+#[derive(Debug, Default, Clone)]
+pub struct HistoryQuery {
+    pub contact_id: String,
+    pub media: Option<String>,
+    /// Unix ms, inclusive.
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub agent_id: Option<String>,
+    /// Folded search words (letters and digits only); each must match as a prefix.
+    pub words: Vec<String>,
+    pub limit: i64,
+}
+
+/// A contact's interactions matching `query`, newest first.
+pub async fn history<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    backend: Backend,
+    query: &HistoryQuery,
+) -> Result<Vec<InteractionRow>, StoreError> {
+    let mut sql = format!("{SELECT} WHERE i.contact_id = $1");
+    let mut binds: Vec<String> = vec![query.contact_id.clone()];
+    // Placeholders are numbered as they are appended: every text condition
+    // comes before every number, so the two bind lists keep that order.
+    let mut numbers: Vec<i64> = Vec::new();
+    let mut next = 2;
+    if let Some(media) = &query.media {
+        sql.push_str(&format!(" AND i.media = ${next}"));
+        binds.push(media.clone());
+        next += 1;
+    }
+    if let Some(agent) = &query.agent_id {
+        sql.push_str(&format!(" AND i.agent_id = ${next}"));
+        binds.push(agent.clone());
+        next += 1;
+    }
+    if !query.words.is_empty() {
+        let (condition, pattern) = match backend {
+            Backend::Sqlite => (
+                format!("i.id IN (SELECT interaction_id FROM history_fts WHERE history_fts MATCH ${next})"),
+                query.words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" "),
+            ),
+            Backend::Postgres => (
+                format!(
+                    "i.id IN (SELECT interaction_id FROM history_fts WHERE document @@ to_tsquery('simple', ${next}))"
+                ),
+                query.words.iter().map(|w| format!("{w}:*")).collect::<Vec<_>>().join(" & "),
+            ),
+        };
+        sql.push_str(" AND ");
+        sql.push_str(&condition);
+        binds.push(pattern);
+        next += 1;
+    }
+    if let Some(from) = query.from {
+        sql.push_str(&format!(" AND i.created_at >= ${next}"));
+        numbers.push(from);
+        next += 1;
+    }
+    if let Some(to) = query.to {
+        sql.push_str(&format!(" AND i.created_at <= ${next}"));
+        numbers.push(to);
+        next += 1;
+    }
+    sql.push_str(&format!(" ORDER BY i.created_at DESC LIMIT ${next}"));
+    numbers.push(query.limit.clamp(1, 500));
+    let sql = sqlx::AssertSqlSafe(sql);
+    let mut prepared = sqlx::query_as::<_, InteractionRow>(sql);
+    for text in &binds {
+        prepared = prepared.bind(text.as_str());
+    }
+    for number in numbers {
+        prepared = prepared.bind(number);
+    }
+    Ok(prepared.fetch_all(executor).await?)
+}
