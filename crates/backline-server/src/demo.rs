@@ -81,8 +81,18 @@ const REASONS: &[(&str, &str)] = &[
     ("after_call_work", "After-call work"),
 ];
 
-/// Creates whatever of the demo organisation is missing; returns the accounts as (username, display name).
-pub async fn load(backline: &Backline) -> anyhow::Result<Vec<(String, String)>> {
+/// What `load` created that the operator needs to see.
+pub struct Loaded {
+    /// (username, display name) of every demo account.
+    pub people: Vec<(String, String)>,
+    /// The simulator's integration token, when it was created by this call.
+    pub simulator_token: Option<String>,
+}
+
+/// Creates whatever of the demo organisation is missing. On first start it
+/// also creates the "simulator" integration, contacts with their history,
+/// and an active voice interaction for alice and for bob.
+pub async fn load(backline: &Backline) -> anyhow::Result<Loaded> {
     let existing = backline.list_users().await?;
     for (username, display_name, roles, im, _) in PEOPLE {
         if existing.iter().any(|u| u.username == *username) {
@@ -114,8 +124,21 @@ pub async fn load(backline: &Backline) -> anyhow::Result<Vec<(String, String)>> 
             backline.create_status_reason(code, label).await?;
         }
     }
-    Ok(PEOPLE
-        .iter()
-        .map(|(u, d, ..)| ((*u).to_owned(), (*d).to_owned()))
-        .collect())
+    let mut simulator_token = None;
+    if !backline.list_integrations().await?.iter().any(|i| i.name == "simulator") {
+        let created = backline.create_integration("simulator", None).await?;
+        let agents: Vec<&str> = PEOPLE.iter().filter(|p| p.2.contains(&Role::Agent)).map(|p| p.0).collect();
+        crate::simulate::seed_history(backline, &agents).await?;
+        let integration = backline.authenticate_integration(&created.token).await?;
+        let mut rng = rand::rng();
+        for (n, agent) in ["alice", "bob"].iter().enumerate() {
+            let request = crate::simulate::new_interaction(format!("demo-{n}"), agent, n, &mut rng);
+            backline.platform_create_interaction(&integration, request).await?;
+        }
+        simulator_token = Some(created.token);
+    }
+    Ok(Loaded {
+        people: PEOPLE.iter().map(|(u, d, ..)| ((*u).to_owned(), (*d).to_owned())).collect(),
+        simulator_token,
+    })
 }

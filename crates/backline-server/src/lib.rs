@@ -4,12 +4,15 @@
 //! [`config`] (layered configuration), [`startup`] (build and run),
 //! [`state`] (shared state, authentication extractors), [`error`] (the one
 //! mapping from errors to answers), [`rest`] (REST handlers and OpenAPI),
-//! [`ws`] (the desktop socket), [`web`] (desktop assets), [`demo`] (demo organisation).
+//! [`ws`] (the desktop socket), [`web`] (desktop assets), [`demo`] (demo organisation),
+//! [`simulate`] (a stand-in platform), [`import`] (contacts and history files).
 
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod import;
 pub mod rest;
+pub mod simulate;
 pub mod startup;
 pub mod state;
 pub mod web;

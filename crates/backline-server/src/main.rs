@@ -60,6 +60,51 @@ enum Command {
     /// Manage Not Ready reasons.
     #[command(subcommand)]
     Reason(ReasonCommand),
+    /// Manage the contact-center platform's credentials.
+    #[command(subcommand)]
+    Integration(IntegrationCommand),
+    /// Import contacts and past interactions.
+    #[command(subcommand)]
+    Contacts(ContactsCommand),
+    /// Play the contact-center platform against a running server: a stream of interactions.
+    Simulate {
+        /// The server's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// An integration token (`backline integration add`).
+        #[arg(long, env = "BACKLINE_INTEGRATION_TOKEN")]
+        token: String,
+        /// Agents (usernames) to assign interactions to, round-robin.
+        #[arg(long, value_delimiter = ',', default_value = "alice,bob,carol,dave")]
+        agents: Vec<String>,
+        /// Seconds between two new interactions.
+        #[arg(long, default_value_t = 30)]
+        every: u64,
+        /// Seconds an interaction stays active before the platform ends it.
+        #[arg(long, default_value_t = 600)]
+        duration: u64,
+        /// Stop after this many interactions (0: until Ctrl-C).
+        #[arg(long, default_value_t = 0)]
+        count: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum IntegrationCommand {
+    /// Create a credential; prints its token and webhook secret once.
+    Add {
+        name: String,
+        /// Where lifecycle events are POSTed.
+        #[arg(long)]
+        webhook_url: Option<String>,
+    },
+    List,
+}
+
+#[derive(Subcommand)]
+enum ContactsCommand {
+    /// Load contacts and past interactions from a .csv, .jsonl or .json file.
+    Import { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -151,6 +196,19 @@ async fn main() -> anyhow::Result<()> {
         Command::User(command) => user(config, command).await,
         Command::Group(command) => group(config, command).await,
         Command::Reason(command) => reason(config, command).await,
+        Command::Integration(command) => integration(config, command).await,
+        Command::Contacts(ContactsCommand::Import { file }) => import(config, &file).await,
+        Command::Simulate { url, token, agents, every, duration, count } => {
+            backline_server::simulate::run(backline_server::simulate::SimulateOptions {
+                url,
+                token,
+                agents,
+                every: std::time::Duration::from_secs(every.max(1)),
+                duration: std::time::Duration::from_secs(duration),
+                count,
+            })
+            .await
+        }
     }
 }
 
@@ -169,15 +227,19 @@ async fn serve(
     config.check()?;
     let backline = open_backline(&config).await?;
     if load_demo {
-        let people = demo::load(&backline)
+        let loaded = demo::load(&backline)
             .await
             .context("loading the demo organisation")?;
         println!(
             "Demo organisation loaded. Every account's password is {:?}:",
             demo::DEMO_PASSWORD
         );
-        for (username, display_name) in people {
+        for (username, display_name) in loaded.people {
             println!("  {username:<10} {display_name}");
+        }
+        if let Some(token) = loaded.simulator_token {
+            println!("The \"simulator\" integration's token (shown once): {token}");
+            println!("Stream interactions with: backline simulate --token {token}");
         }
     }
     let app = Application::with_backline(config, backline).await?;
@@ -332,4 +394,42 @@ async fn reason(config: Config, command: ReasonCommand) -> anyhow::Result<()> {
     };
     backline.store().close().await;
     outcome.map_err(|e| anyhow::anyhow!("{}: {}", e.code(), e.public_message()))
+}
+
+async fn integration(config: Config, command: IntegrationCommand) -> anyhow::Result<()> {
+    let backline = open_backline(&config).await?;
+    let outcome = match command {
+        IntegrationCommand::Add { name, webhook_url } => backline.create_integration(&name, webhook_url).await.map(|created| {
+            println!("created integration {} ({})", created.integration.name, created.integration.id);
+            println!("token (for /api/v1/platform/…, shown once): {}", created.token);
+            println!("webhook secret (HMAC-SHA256 key, shown once): {}", created.webhook_secret);
+        }),
+        IntegrationCommand::List => backline.list_integrations().await.map(|list| {
+            for i in list {
+                println!("{:<24} {} webhook={}", i.name, i.id, i.webhook_url.as_deref().unwrap_or("-"));
+            }
+        }),
+    };
+    backline.store().close().await;
+    outcome.map_err(|e| anyhow::anyhow!("{}: {}", e.code(), e.public_message()))
+}
+
+async fn import(config: Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let backline = open_backline(&config).await?;
+    let report = backline_server::import::import_file(&backline, file).await;
+    backline.store().close().await;
+    let report = report?;
+    for (line, message) in &report.refused {
+        eprintln!("{}:{line}: {message}", file.display());
+    }
+    println!(
+        "imported {} contacts and {} past interactions; {} records refused",
+        report.contacts,
+        report.interactions,
+        report.refused.len()
+    );
+    if !report.refused.is_empty() {
+        anyhow::bail!("{} records were refused (the others were loaded)", report.refused.len());
+    }
+    Ok(())
 }
