@@ -125,20 +125,34 @@ pub async fn load(backline: &Backline) -> anyhow::Result<Loaded> {
         }
     }
     let mut simulator_token = None;
-    if !backline.list_integrations().await?.iter().any(|i| i.name == "simulator") {
+    if !backline
+        .list_integrations()
+        .await?
+        .iter()
+        .any(|i| i.name == "simulator")
+    {
         let created = backline.create_integration("simulator", None).await?;
-        let agents: Vec<&str> = PEOPLE.iter().filter(|p| p.2.contains(&Role::Agent)).map(|p| p.0).collect();
+        let agents: Vec<&str> = PEOPLE
+            .iter()
+            .filter(|p| p.2.contains(&Role::Agent))
+            .map(|p| p.0)
+            .collect();
         crate::simulate::seed_history(backline, &agents).await?;
         let integration = backline.authenticate_integration(&created.token).await?;
         let mut rng = rand::rng();
         for (n, agent) in ["alice", "bob"].iter().enumerate() {
             let request = crate::simulate::new_interaction(format!("demo-{n}"), agent, n, &mut rng);
-            backline.platform_create_interaction(&integration, request).await?;
+            backline
+                .platform_create_interaction(&integration, request)
+                .await?;
         }
         simulator_token = Some(created.token);
     }
     Ok(Loaded {
-        people: PEOPLE.iter().map(|(u, d, ..)| ((*u).to_owned(), (*d).to_owned())).collect(),
+        people: PEOPLE
+            .iter()
+            .map(|(u, d, ..)| ((*u).to_owned(), (*d).to_owned()))
+            .collect(),
         simulator_token,
     })
 }

@@ -35,18 +35,26 @@ enum Record {
 
 /// Reads `path` and loads every good record.
 pub async fn import_file(backline: &Backline, path: &Path) -> anyhow::Result<ImportReport> {
-    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let records = match extension.as_str() {
         "csv" => parse_csv(&text),
         "jsonl" | "ndjson" => parse_json_lines(&text),
         "json" => parse_json_array(&text)?,
-        other => anyhow::bail!("unknown file type {other:?}: use .csv, .jsonl (or .ndjson) or .json"),
+        other => {
+            anyhow::bail!("unknown file type {other:?}: use .csv, .jsonl (or .ndjson) or .json")
+        }
     };
     let mut report = ImportReport::default();
     // Contacts first, so that interactions in the same file find them.
-    let (contacts, history): (Vec<_>, Vec<_>) =
-        records.into_iter().partition(|(_, r)| matches!(r, Ok(Record::Contact(_))));
+    let (contacts, history): (Vec<_>, Vec<_>) = records
+        .into_iter()
+        .partition(|(_, r)| matches!(r, Ok(Record::Contact(_))));
     for (line, record) in contacts.into_iter().chain(history) {
         let outcome = match record {
             Err(message) => Err(message),
@@ -70,7 +78,11 @@ pub async fn import_file(backline: &Backline, path: &Path) -> anyhow::Result<Imp
 }
 
 fn split_list(text: &str) -> Vec<String> {
-    text.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    text.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn parse_time(text: &str) -> Result<i64, String> {
@@ -84,7 +96,9 @@ fn parse_time(text: &str) -> Result<i64, String> {
 }
 
 fn history_record(field: impl Fn(&str) -> Option<String>) -> Result<Record, String> {
-    let contact_external_id = field("contact_external_id").filter(|s| !s.is_empty()).ok_or("contact_external_id is empty")?;
+    let contact_external_id = field("contact_external_id")
+        .filter(|s| !s.is_empty())
+        .ok_or("contact_external_id is empty")?;
     let media_text = field("media").unwrap_or_default();
     let media = Media::parse(media_text.trim())
         .ok_or_else(|| format!("media: {media_text:?} is not voice, chat, email or internal_im"))?;
@@ -107,16 +121,24 @@ fn history_record(field: impl Fn(&str) -> Option<String>) -> Result<Record, Stri
 const CONTACT_COLUMNS: &[&str] = &["external_id", "first_name", "last_name", "phones", "emails"];
 
 fn parse_csv(text: &str) -> Vec<(usize, Result<Record, String>)> {
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
     let headers: Vec<String> = match reader.headers() {
-        Ok(headers) => headers.iter().map(|h| h.trim().to_ascii_lowercase()).collect(),
+        Ok(headers) => headers
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect(),
         Err(error) => return vec![(1, Err(format!("cannot read the header: {error}")))],
     };
     let is_history = headers.iter().any(|h| h == "contact_external_id");
     let mut out = Vec::new();
     for result in reader.records() {
         let (line, record) = match result {
-            Ok(record) => (record.position().map(|p| p.line() as usize).unwrap_or(0), record),
+            Ok(record) => (
+                record.position().map(|p| p.line() as usize).unwrap_or(0),
+                record,
+            ),
             Err(error) => {
                 let line = error.position().map(|p| p.line() as usize).unwrap_or(0);
                 out.push((line, Err(format!("malformed CSV: {error}"))));
@@ -124,7 +146,11 @@ fn parse_csv(text: &str) -> Vec<(usize, Result<Record, String>)> {
             }
         };
         let field = |name: &str| {
-            headers.iter().position(|h| h == name).and_then(|i| record.get(i)).map(|v| v.trim().to_owned())
+            headers
+                .iter()
+                .position(|h| h == name)
+                .and_then(|i| record.get(i))
+                .map(|v| v.trim().to_owned())
         };
         let parsed = if is_history {
             history_record(field)
@@ -135,7 +161,10 @@ fn parse_csv(text: &str) -> Vec<(usize, Result<Record, String>)> {
                 .filter(|(_, h)| !CONTACT_COLUMNS.contains(&h.as_str()))
                 .filter_map(|(i, h)| {
                     let value = record.get(i)?.trim();
-                    (!value.is_empty()).then(|| CaseDataItem { key: h.clone(), value: value.to_owned() })
+                    (!value.is_empty()).then(|| CaseDataItem {
+                        key: h.clone(),
+                        value: value.to_owned(),
+                    })
                 })
                 .collect();
             Ok(Record::Contact(ContactInput {
@@ -172,7 +201,11 @@ fn json_record(value: Value) -> Result<Record, String> {
             Some(Value::String(s)) => Ok(split_list(s)),
             Some(Value::Array(items)) => items
                 .iter()
-                .map(|i| i.as_str().map(str::to_owned).ok_or(format!("{name}: only strings")))
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_owned)
+                        .ok_or(format!("{name}: only strings"))
+                })
                 .collect(),
             Some(_) => Err(format!("{name}: a list of strings")),
         }
@@ -181,7 +214,13 @@ fn json_record(value: Value) -> Result<Record, String> {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Object(pairs)) => pairs
             .iter()
-            .map(|(k, v)| CaseDataItem { key: k.clone(), value: v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()) })
+            .map(|(k, v)| CaseDataItem {
+                key: k.clone(),
+                value: v
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string()),
+            })
             .collect(),
         Some(Value::Array(_)) => serde_json::from_value(map["attributes"].clone())
             .map_err(|e| format!("attributes: {e}"))?,
@@ -212,22 +251,31 @@ fn parse_json_lines(text: &str) -> Vec<(usize, Result<Record, String>)> {
 
 fn parse_json_array(text: &str) -> anyhow::Result<Vec<(usize, Result<Record, String>)>> {
     // Keep line numbers: deserialize element by element with a positioned reader.
-    let value: Value = serde_json::from_str(text).map_err(|e| anyhow::anyhow!("not a JSON document: {e}"))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| anyhow::anyhow!("not a JSON document: {e}"))?;
     let Value::Array(items) = value else {
-        anyhow::bail!("a .json file must hold an array of records (use .jsonl for one record per line)");
+        anyhow::bail!(
+            "a .json file must hold an array of records (use .jsonl for one record per line)"
+        );
     };
     let lines = element_lines(text);
     Ok(items
         .into_iter()
         .enumerate()
-        .map(|(index, item)| (lines.get(index).copied().unwrap_or(index + 1), json_record(item)))
+        .map(|(index, item)| {
+            (
+                lines.get(index).copied().unwrap_or(index + 1),
+                json_record(item),
+            )
+        })
         .collect())
 }
 
 /// The line on which each top-level element of a JSON array starts.
 fn element_lines(text: &str) -> Vec<usize> {
     let mut lines = Vec::new();
-    let (mut depth, mut line, mut in_string, mut escaped, mut expecting) = (0i32, 1usize, false, false, false);
+    let (mut depth, mut line, mut in_string, mut escaped, mut expecting) =
+        (0i32, 1usize, false, false, false);
     for c in text.chars() {
         if c == '\n' {
             line += 1;

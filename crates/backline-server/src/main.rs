@@ -198,7 +198,14 @@ async fn main() -> anyhow::Result<()> {
         Command::Reason(command) => reason(config, command).await,
         Command::Integration(command) => integration(config, command).await,
         Command::Contacts(ContactsCommand::Import { file }) => import(config, &file).await,
-        Command::Simulate { url, token, agents, every, duration, count } => {
+        Command::Simulate {
+            url,
+            token,
+            agents,
+            every,
+            duration,
+            count,
+        } => {
             backline_server::simulate::run(backline_server::simulate::SimulateOptions {
                 url,
                 token,
@@ -399,14 +406,31 @@ async fn reason(config: Config, command: ReasonCommand) -> anyhow::Result<()> {
 async fn integration(config: Config, command: IntegrationCommand) -> anyhow::Result<()> {
     let backline = open_backline(&config).await?;
     let outcome = match command {
-        IntegrationCommand::Add { name, webhook_url } => backline.create_integration(&name, webhook_url).await.map(|created| {
-            println!("created integration {} ({})", created.integration.name, created.integration.id);
-            println!("token (for /api/v1/platform/…, shown once): {}", created.token);
-            println!("webhook secret (HMAC-SHA256 key, shown once): {}", created.webhook_secret);
-        }),
+        IntegrationCommand::Add { name, webhook_url } => backline
+            .create_integration(&name, webhook_url)
+            .await
+            .map(|created| {
+                println!(
+                    "created integration {} ({})",
+                    created.integration.name, created.integration.id
+                );
+                println!(
+                    "token (for /api/v1/platform/…, shown once): {}",
+                    created.token
+                );
+                println!(
+                    "webhook secret (HMAC-SHA256 key, shown once): {}",
+                    created.webhook_secret
+                );
+            }),
         IntegrationCommand::List => backline.list_integrations().await.map(|list| {
             for i in list {
-                println!("{:<24} {} webhook={}", i.name, i.id, i.webhook_url.as_deref().unwrap_or("-"));
+                println!(
+                    "{:<24} {} webhook={}",
+                    i.name,
+                    i.id,
+                    i.webhook_url.as_deref().unwrap_or("-")
+                );
             }
         }),
     };
@@ -429,7 +453,10 @@ async fn import(config: Config, file: &std::path::Path) -> anyhow::Result<()> {
         report.refused.len()
     );
     if !report.refused.is_empty() {
-        anyhow::bail!("{} records were refused (the others were loaded)", report.refused.len());
+        anyhow::bail!(
+            "{} records were refused (the others were loaded)",
+            report.refused.len()
+        );
     }
     Ok(())
 }

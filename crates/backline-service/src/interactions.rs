@@ -981,6 +981,8 @@ impl Backline {
                     },
                 )
                 .await?;
+                // Past interactions are history, not work: they never enter a workspace.
+                interactions::set_agent_done(conn, &iid).await?;
                 if let Some(text) = record
                     .transcript
                     .as_deref()

@@ -6,5 +6,8 @@ mod cluster;
 mod durability;
 mod errors;
 mod helpers;
+mod import;
+mod interactions;
 mod sessions;
 mod stream;
+mod webhooks;

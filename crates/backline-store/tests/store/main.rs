@@ -64,7 +64,20 @@ async fn add_session(store: &Store, owner: &str) -> String {
     let (s, o) = (sid.clone(), owner.to_owned());
     store
         .write(Box::new(move |conn| {
-            Box::pin(async move { sessions::insert(conn, &s, "connected", &o, 1, None).await })
+            Box::pin(async move {
+                sessions::insert(
+                    conn,
+                    sessions::NewSession {
+                        id: &s,
+                        state: "connected",
+                        created_by: &o,
+                        created_at: 1,
+                        client_id: None,
+                        parent_interaction_id: None,
+                    },
+                )
+                .await
+            })
         }))
         .await
         .unwrap();
@@ -448,5 +461,229 @@ async fn search_folds_and_escapes() {
             .await
             .unwrap();
         assert_eq!(many.len(), 1, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn history_search_matches_prefixes_and_filters_on_both_backends() {
+    use backline_store::{contacts, interactions};
+    for (backend, store, _dir) in stores().await {
+        let agent = add_user(&store, "histagent").await;
+        let contact = format!("contact-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        let (c, a) = (contact.clone(), agent.clone());
+        store
+            .write(Box::new(move |conn| {
+                Box::pin(async move {
+                    let fields = contacts::ContactFields {
+                        first_name: "Zoë",
+                        last_name: "Martin",
+                        phones: "[]",
+                        emails: "[]",
+                        attributes: "[]",
+                    };
+                    contacts::insert(conn, &c, None, &fields, 1).await?;
+                    for (n, (media, subject, text, at)) in [
+                        (
+                            "voice",
+                            "Broken kettle",
+                            "broken kettle refund tres satisfied",
+                            1_000,
+                        ),
+                        ("email", "Invoice", "invoice address corrected", 2_000),
+                        (
+                            "chat",
+                            "Warranty",
+                            "warranty two years kettle element",
+                            3_000,
+                        ),
+                    ]
+                    .into_iter()
+                    .enumerate()
+                    {
+                        let id = format!("{c}-i{n}");
+                        interactions::insert(
+                            conn,
+                            interactions::NewInteraction {
+                                id: &id,
+                                integration_id: None,
+                                external_id: None,
+                                media,
+                                state: "ended",
+                                agent_id: if n == 1 { Some(&a) } else { None },
+                                contact_id: Some(&c),
+                                subject,
+                                case_data: "[]",
+                                outcome: None,
+                                notes: None,
+                                created_at: at,
+                                ended_at: Some(at),
+                            },
+                        )
+                        .await?;
+                        interactions::index_for_search(conn, &id, text).await?;
+                    }
+                    // Re-indexing replaces the text.
+                    interactions::index_for_search(
+                        conn,
+                        &format!("{c}-i1"),
+                        "invoice address corrected goodwill",
+                    )
+                    .await
+                })
+            }))
+            .await
+            .unwrap();
+        let search = |words: &[&str]| interactions::HistoryQuery {
+            contact_id: contact.clone(),
+            words: words.iter().map(|w| w.to_string()).collect(),
+            limit: 50,
+            ..Default::default()
+        };
+        let subjects = |rows: Vec<backline_store::rows::InteractionRow>| {
+            rows.into_iter().map(|r| r.subject).collect::<Vec<_>>()
+        };
+        let all = interactions::history(store.reader(), store.backend(), &search(&[]))
+            .await
+            .unwrap();
+        assert_eq!(
+            subjects(all),
+            ["Warranty", "Invoice", "Broken kettle"],
+            "{backend}: newest first"
+        );
+        let kettle = interactions::history(store.reader(), store.backend(), &search(&["kett"]))
+            .await
+            .unwrap();
+        assert_eq!(
+            subjects(kettle),
+            ["Warranty", "Broken kettle"],
+            "{backend}: prefix match"
+        );
+        let both = interactions::history(
+            store.reader(),
+            store.backend(),
+            &search(&["kettle", "refu"]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            subjects(both),
+            ["Broken kettle"],
+            "{backend}: every word must match"
+        );
+        let reindexed =
+            interactions::history(store.reader(), store.backend(), &search(&["goodwill"]))
+                .await
+                .unwrap();
+        assert_eq!(subjects(reindexed), ["Invoice"], "{backend}");
+        let mut filtered = search(&[]);
+        filtered.media = Some("chat".into());
+        assert_eq!(
+            subjects(
+                interactions::history(store.reader(), store.backend(), &filtered)
+                    .await
+                    .unwrap()
+            ),
+            ["Warranty"],
+            "{backend}"
+        );
+        let mut window = search(&[]);
+        window.from = Some(1_500);
+        window.to = Some(2_500);
+        assert_eq!(
+            subjects(
+                interactions::history(store.reader(), store.backend(), &window)
+                    .await
+                    .unwrap()
+            ),
+            ["Invoice"],
+            "{backend}"
+        );
+        let mut by_agent = search(&["invoice"]);
+        by_agent.agent_id = Some(agent.clone());
+        by_agent.media = Some("email".into());
+        assert_eq!(
+            subjects(
+                interactions::history(store.reader(), store.backend(), &by_agent)
+                    .await
+                    .unwrap()
+            ),
+            ["Invoice"],
+            "{backend}"
+        );
+        let none = interactions::history(store.reader(), store.backend(), &search(&["nothing"]))
+            .await
+            .unwrap();
+        assert!(none.is_empty(), "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn the_webhook_outbox_hands_out_one_event_per_integration_in_order() {
+    use backline_store::{integrations, outbox};
+    for (backend, store, _dir) in stores().await {
+        let name = format!("int-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        let n = name.clone();
+        store
+            .write(Box::new(move |conn| {
+                Box::pin(async move {
+                    integrations::insert(
+                        conn,
+                        integrations::NewIntegration {
+                            id: &n,
+                            name: &n,
+                            token_hash: &n,
+                            webhook_url: Some("http://127.0.0.1:9/x"),
+                            webhook_secret: "s",
+                            created_at: 1,
+                        },
+                    )
+                    .await?;
+                    for i in 0..3 {
+                        outbox::enqueue(conn, &format!("{n}-e{i}"), &n, "t", "{}", 10 + i).await?;
+                    }
+                    Ok(())
+                })
+            }))
+            .await
+            .unwrap();
+        let mine = |rows: Vec<backline_store::rows::OutboxRow>| {
+            rows.into_iter()
+                .filter(|r| r.integration_id == name)
+                .map(|r| r.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            mine(outbox::due(store.reader(), 100, 50).await.unwrap()),
+            [format!("{name}-e0")],
+            "{backend}"
+        );
+        let id = format!("{name}-e0");
+        store
+            .write(Box::new(move |conn| {
+                Box::pin(async move { outbox::mark_retry(conn, &id, 1_000, "HTTP 500").await })
+            }))
+            .await
+            .unwrap();
+        assert!(
+            mine(outbox::due(store.reader(), 100, 50).await.unwrap()).is_empty(),
+            "{backend}: the head waits, and so do the others"
+        );
+        assert_eq!(
+            mine(outbox::due(store.reader(), 1_000, 50).await.unwrap()),
+            [format!("{name}-e0")],
+            "{backend}"
+        );
+        let id = format!("{name}-e0");
+        store
+            .write(Box::new(move |conn| {
+                Box::pin(async move { outbox::mark_delivered(conn, &id, 1_001).await })
+            }))
+            .await
+            .unwrap();
+        assert_eq!(
+            mine(outbox::due(store.reader(), 1_001, 50).await.unwrap()),
+            [format!("{name}-e1")],
+            "{backend}"
+        );
     }
 }
