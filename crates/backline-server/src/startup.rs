@@ -94,6 +94,25 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     (router, openapi)
 }
 
+/// Binds with a listen backlog of 4096 (the default 1024 overflows when
+/// thousands of desktops reconnect at once after a restart, and each
+/// overflowed connection waits a full SYN retry).
+async fn bind(address: &str) -> anyhow::Result<TcpListener> {
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host(address).await? {
+        let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr) {
+            Ok(()) => return Ok(socket.listen(4096)?),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(match last_error {
+        Some(error) => anyhow::anyhow!("cannot listen on {address}: {error}"),
+        None => anyhow::anyhow!("{address} names no address to listen on"),
+    })
+}
+
 /// A bound, ready-to-run server.
 pub struct Application {
     listener: TcpListener,
@@ -119,7 +138,7 @@ impl Application {
             metrics: metrics_handle(),
         };
         let (router, _) = app(state);
-        let listener = TcpListener::bind(&config.server.bind).await?;
+        let listener = bind(&config.server.bind).await?;
         tracing::info!(url = %format!("http://{}", listener.local_addr()?), node = backline.bus().node(), "Backline is listening");
         Ok(Application {
             listener,
