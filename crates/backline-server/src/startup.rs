@@ -100,7 +100,11 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
 async fn bind(address: &str) -> anyhow::Result<TcpListener> {
     let mut last_error = None;
     for addr in tokio::net::lookup_host(address).await? {
-        let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
         socket.set_reuseaddr(true)?;
         match socket.bind(addr) {
             Ok(()) => return Ok(socket.listen(4096)?),

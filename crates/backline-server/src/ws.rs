@@ -157,54 +157,39 @@ impl Connection {
         self.send(&ServerFrame::Error { rid, code, message }).await
     }
 
+    /// Refuses the connection: an `error` frame, then close 4001.
+    async fn refuse(&mut self, code: ErrorCode, message: String) {
+        let _ = self.error(None, code, message).await;
+        self.close(4001, code).await;
+    }
+
     /// Waits for `hello` and authenticates it.
     async fn hello(&mut self, cookie_token: Option<String>) -> Option<(Account, Option<u64>)> {
         let first = tokio::time::timeout(HELLO_TIMEOUT, self.socket.next()).await;
-        let text = match first {
-            Ok(Some(Ok(Message::Text(text)))) => text,
-            Ok(Some(Ok(_))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => {
-                let _ = self
-                    .error(
-                        None,
-                        ErrorCode::Unauthenticated,
-                        "the first frame must be hello".into(),
-                    )
-                    .await;
-                self.close(4001, ErrorCode::Unauthenticated).await;
-                return None;
-            }
+        let hello = match first {
+            Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str::<ClientFrame>(&text).ok(),
+            _ => None,
         };
-        let (token, last_seq) = match serde_json::from_str::<ClientFrame>(&text) {
-            Ok(ClientFrame::Hello { token, last_seq }) => (token.or(cookie_token), last_seq),
-            _ => {
-                let _ = self
-                    .error(
-                        None,
-                        ErrorCode::Unauthenticated,
-                        "the first frame must be hello".into(),
-                    )
-                    .await;
-                self.close(4001, ErrorCode::Unauthenticated).await;
-                return None;
-            }
+        let Some(ClientFrame::Hello { token, last_seq }) = hello else {
+            self.refuse(
+                ErrorCode::Unauthenticated,
+                "the first frame must be hello".into(),
+            )
+            .await;
+            return None;
         };
-        let Some(token) = token else {
-            let _ = self
-                .error(
-                    None,
-                    ErrorCode::Unauthenticated,
-                    "no session token: sign in".into(),
-                )
-                .await;
-            self.close(4001, ErrorCode::Unauthenticated).await;
+        let Some(token) = token.or(cookie_token) else {
+            self.refuse(
+                ErrorCode::Unauthenticated,
+                "no session token: sign in".into(),
+            )
+            .await;
             return None;
         };
         match self.state.backline.authenticate(&token).await {
             Ok(account) => Some((account, last_seq)),
             Err(error) => {
-                let code = error.code();
-                let _ = self.error(None, code, error.public_message()).await;
-                self.close(4001, code).await;
+                self.refuse(error.code(), error.public_message()).await;
                 None
             }
         }

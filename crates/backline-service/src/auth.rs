@@ -63,14 +63,19 @@ pub(crate) fn format_roles(roles: &[Role]) -> String {
 fn hashing_permits() -> &'static tokio::sync::Semaphore {
     static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
     PERMITS.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         tokio::sync::Semaphore::new(cores.clamp(1, 8))
     })
 }
 
 /// Hashes a password with argon2id and the OWASP parameters (m=19 MiB, t=2, p=1).
 pub async fn hash_password(password: String) -> Result<String> {
-    let _permit = hashing_permits().acquire().await.map_err(|e| ServiceError::Internal(e.into()))?;
+    let _permit = hashing_permits()
+        .acquire()
+        .await
+        .map_err(|e| ServiceError::Internal(e.into()))?;
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes())

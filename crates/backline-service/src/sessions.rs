@@ -170,6 +170,26 @@ impl<'c> Tx<'c> {
         Ok((session, participants, me))
     }
 
+    /// Loads a session in which the caller has a pending invitation (to accept
+    /// or reject); returns its participants.
+    async fn pending_invitation(
+        &mut self,
+        session_id: &str,
+        caller: &str,
+    ) -> Result<Vec<ParticipantRow>> {
+        let (session, participants, part) = self.load(session_id, caller).await?;
+        if session.state == "ended" {
+            return Err(err(ErrorCode::SessionEnded, "the session has ended"));
+        }
+        if part.state != "invited" {
+            return Err(err(
+                ErrorCode::InvalidState,
+                "you have no pending invitation in this session",
+            ));
+        }
+        Ok(participants)
+    }
+
     /// Appends a transcript entry and returns it (not yet emitted).
     #[allow(clippy::too_many_arguments)]
     async fn entry(
@@ -623,16 +643,7 @@ impl Backline {
         self.commit(move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
-                let (session, _, part) = tx.load(&sid, &me.0).await?;
-                if session.state == "ended" {
-                    return Err(err(ErrorCode::SessionEnded, "the session has ended"));
-                }
-                if part.state != "invited" {
-                    return Err(err(
-                        ErrorCode::InvalidState,
-                        "you have no pending invitation in this session",
-                    ));
-                }
+                tx.pending_invitation(&sid, &me.0).await?;
                 sessions::set_participant_state(tx.conn, &sid, &me.0, "joined", tx.now).await?;
                 sessions::set_state(tx.conn, &sid, "connected").await?;
                 let entry = tx
@@ -665,16 +676,7 @@ impl Backline {
         self.commit(move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
-                let (session, participants, part) = tx.load(&sid, &me.0).await?;
-                if session.state == "ended" {
-                    return Err(err(ErrorCode::SessionEnded, "the session has ended"));
-                }
-                if part.state != "invited" {
-                    return Err(err(
-                        ErrorCode::InvalidState,
-                        "you have no pending invitation in this session",
-                    ));
-                }
+                let participants = tx.pending_invitation(&sid, &me.0).await?;
                 let recipients: Vec<String> = participants
                     .iter()
                     .filter(|p| is_active(p))
