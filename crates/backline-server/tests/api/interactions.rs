@@ -677,3 +677,41 @@ async fn only_the_agent_of_an_active_interaction_consults_about_it() {
         (409, Some("invalid_state"))
     );
 }
+
+#[tokio::test]
+async fn the_simulator_streams_interactions_through_the_platform_api() {
+    let app = spawn_app().await;
+    let platform = integration(&app, None).await;
+    let alice = app.user("alice", "Alice Agent").await;
+    let bob = app.user("bob", "Bob Builder").await;
+    let mut desktop = app.desktop(&alice, None).await;
+    backline_server::simulate::run(backline_server::simulate::SimulateOptions {
+        url: app.url(""),
+        token: platform,
+        agents: vec!["alice".into(), "bob".into()],
+        every: std::time::Duration::from_millis(100),
+        duration: std::time::Duration::from_millis(150),
+        count: 2,
+    })
+    .await
+    .unwrap();
+    let pushed = desktop.event("interaction").await;
+    let interaction = &pushed["event"]["interaction"];
+    assert_eq!(
+        interaction["media"]
+            .as_str()
+            .map(|m| ["voice", "chat", "email"].contains(&m)),
+        Some(true)
+    );
+    assert!(!interaction["case_data"].as_array().unwrap().is_empty());
+    assert!(interaction["contact_name"].as_str().unwrap().contains(' '));
+    for user in [&alice, &bob] {
+        let (_, list) = app.get(&user.token, "/api/v1/interactions").await;
+        let list = list.as_array().unwrap();
+        assert_eq!(list.len(), 1, "one each, round-robin");
+        assert_eq!(
+            list[0]["state"], "ended",
+            "the simulator ends what it started"
+        );
+    }
+}

@@ -687,3 +687,63 @@ async fn the_webhook_outbox_hands_out_one_event_per_integration_in_order() {
         );
     }
 }
+
+#[tokio::test]
+async fn contacts_are_found_by_external_id_and_updated_in_place() {
+    use backline_store::contacts;
+    for (backend, store, _dir) in stores().await {
+        let id = format!("contact-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        let external = format!("EXT-{id}");
+        let (i, e) = (id.clone(), external.clone());
+        store
+            .write(Box::new(move |conn| {
+                Box::pin(async move {
+                    let fields = contacts::ContactFields {
+                        first_name: "Ana",
+                        last_name: "Lima",
+                        phones: "[\"+1 555\"]",
+                        emails: "[]",
+                        attributes: "[{\"key\":\"k\",\"value\":\"v\"}]",
+                    };
+                    contacts::insert(conn, &i, Some(&e), &fields, 1).await?;
+                    let updated = contacts::ContactFields {
+                        first_name: "Ana",
+                        last_name: "Lima-Souza",
+                        ..fields
+                    };
+                    contacts::update(conn, &i, &updated, 2).await
+                })
+            }))
+            .await
+            .unwrap();
+        let found = contacts::by_external_id(store.reader(), &external)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (found.id.as_str(), found.last_name.as_str()),
+            (id.as_str(), "Lima-Souza"),
+            "{backend}"
+        );
+        assert_eq!(found.phones, "[\"+1 555\"]", "{backend}");
+        let (i, e) = (format!("{id}-dup"), external.clone());
+        let dup = store
+            .write(Box::new(move |conn| {
+                Box::pin(async move {
+                    let fields = contacts::ContactFields {
+                        first_name: "X",
+                        last_name: "Y",
+                        phones: "[]",
+                        emails: "[]",
+                        attributes: "[]",
+                    };
+                    contacts::insert(conn, &i, Some(&e), &fields, 3).await
+                })
+            }))
+            .await;
+        assert!(
+            matches!(dup, Err(StoreError::Conflict(_))),
+            "{backend}: external ids are unique"
+        );
+    }
+}
