@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { App } from './App';
 import { AppModel } from './models/app';
 import { ApiError, type Api } from './protocol/rest';
 import { BacklineSocket } from './protocol/socket';
-import { FakeClock, FakeWs, entry, fakeEffects, makeMe, makeSession } from './testing/fakes';
+import { FakeClock, FakeWs, entry, fakeEffects, makeContact, makeHistoryItem, makeInteraction, makeMe, makeSession } from './testing/fakes';
 
 afterEach(cleanup);
 
@@ -28,6 +28,7 @@ function setup() {
       ],
     })),
     sessions: vi.fn(async () => []),
+    interactions: vi.fn(async () => []),
     transcript: vi.fn(async () => ({ entries: [entry('s1', 1, { kind: 'invited', text: null, subject_name: 'Bob Builder' }), entry('s1', 2, { text: 'Got a minute?' })], has_more: false })),
     accept: vi.fn(async () => makeSession({ last_seq: 3 }, 'joined')),
     reject: vi.fn(),
@@ -40,6 +41,10 @@ function setup() {
     cancel: vi.fn(),
     end: vi.fn(),
     done: vi.fn(),
+    interaction: vi.fn(async () => makeInteraction({ read_only: true })),
+    interactionDone: vi.fn(async () => undefined),
+    contact: vi.fn(async () => makeContact()),
+    history: vi.fn(async () => ({ items: [makeHistoryItem(), makeHistoryItem({ interaction_id: 'i1', created_at: 1_700_000_000_000, subject: 'Billing question', state: 'active' })] })),
   } as unknown as Api;
   const sockets: FakeWs[] = [];
   const socket = new BacklineSocket({
@@ -121,5 +126,37 @@ describe('App', () => {
     });
     expect(await screen.findByText('Your session has expired. Please sign in again.')).toBeTruthy();
     expect(screen.getByRole('button', { name: 'Sign In' })).toBeTruthy();
+  });
+
+  it('shows a live interaction in the task bar, opens its window with tabs, and starts a consultation from it', async () => {
+    const { model, sockets, api } = setup();
+    await api.signIn('bob', 'backline');
+    render(<App model={model} />);
+    await waitFor(() => expect(sockets.length).toBe(1));
+    act(() => {
+      sockets[0].open();
+      sockets[0].receive({ type: 'welcome', me: makeMe(), head: 10, node: 'n' });
+      sockets[0].receive({ type: 'event', seq: 11, ts: 0, event: { kind: 'interaction', interaction: makeInteraction() } });
+    });
+    const taskbar = screen.getByRole('navigation', { name: 'Task bar' });
+    fireEvent.click(within(taskbar).getByRole('button', { name: 'Voice: Jane Doe, Billing question, Active' }));
+    const win = await screen.findByRole('region', { name: 'Voice interaction with Jane Doe' });
+    expect(within(win).getByRole('tablist')).toBeTruthy();
+    expect(within(win).getByRole('table', { name: 'Case Data' }).textContent).toContain('ACC-42');
+    fireEvent.click(within(win).getByRole('tab', { name: 'Contact History' }));
+    const list = await within(win).findByRole('list', { name: 'Contact history' });
+    await waitFor(() => expect(within(list).getAllByRole('listitem')[0].getAttribute('aria-current')).toBe('true'));
+    fireEvent.click(within(win).getByRole('button', { name: 'Start Consultation' }));
+    expect(await screen.findByRole('heading', { name: 'Active Consultations' })).toBeTruthy();
+    await waitFor(() => expect(api.directory).toHaveBeenLastCalledWith('', 'all', 50, 'i1'));
+    // the interaction ends: the task bar says so
+    act(() => {
+      sockets[0].receive({ type: 'event', seq: 12, ts: 0, event: { kind: 'interaction', interaction: makeInteraction({ state: 'ended' }) } });
+    });
+    expect(within(taskbar).getByRole('button', { name: 'Voice: Jane Doe, Billing question, Ended' })).toBeTruthy();
+    expect(screen.queryByRole('heading', { name: 'Active Consultations' })).toBeNull();
+    fireEvent.click(within(win).getByRole('button', { name: 'Done' }));
+    await waitFor(() => expect(screen.queryByRole('region', { name: 'Voice interaction with Jane Doe' })).toBeNull());
+    expect(api.interactionDone).toHaveBeenCalledWith('i1');
   });
 });

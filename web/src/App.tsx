@@ -3,7 +3,10 @@ import { useEffect, useMemo, useRef } from 'react';
 import { ZOOM_STEPS, type AppModel } from './models/app';
 import { AppContext, useAppState, useModel } from './viewmodels/context';
 import { useImWindow } from './viewmodels/imWindow';
-import { directoryRows, invitationCards, myStatusText, statusOptions, taskbarItems } from './viewmodels/main';
+import { consultationContext, directoryRows, invitationCards, myStatusText, statusOptions, taskbarItems } from './viewmodels/main';
+import { consultationVM, useInteractionWindow, useTabsActions } from './viewmodels/interaction';
+import { InteractionWindow } from './views/interaction/InteractionWindow/InteractionWindow';
+import { InteractionTabs } from './views/interaction/InteractionTabs/InteractionTabs';
 import { SignIn } from './views/auth/SignIn/SignIn';
 import { LiveRegion } from './views/common/LiveRegion/LiveRegion';
 import { ImWindow } from './views/im/ImWindow/ImWindow';
@@ -16,10 +19,44 @@ import { ZoomControl } from './views/main/ZoomControl/ZoomControl';
 import { InviteNotification } from './views/notifications/InviteNotification/InviteNotification';
 import { requestNotificationPermission } from './lib/effects';
 
+function ConsultationSide({ consultation }: { consultation: NonNullable<ReturnType<typeof consultationVM>> & { role: 'target' } }) {
+  const tabActions = useTabsActions(consultation.interactionId);
+  if (consultation.tabs) return <InteractionTabs vm={consultation.tabs} actions={tabActions} label="Consultation: interaction details" />;
+  return (
+    <p className={consultation.access === 'denied' ? 'error' : 'muted'} role={consultation.access === 'denied' ? 'alert' : undefined}>
+      {consultation.message ?? 'Loading the case data…'}
+    </p>
+  );
+}
+
 function ConnectedImWindow({ id }: { id: string }) {
   const { vm, actions } = useImWindow(id);
+  const state = useAppState();
+  const model = useModel();
+  const session = state.sessions[id];
+  const consultation = useMemo(() => consultationVM(state, session), [state, session]);
+  const parent = consultation?.interactionId;
+  const needsShared = consultation?.role === 'target' && consultation.access === 'loading';
+  useEffect(() => {
+    // a consultation target who accepted (here or in another tab) loads the shared interaction
+    if (parent && needsShared && state.details[parent]?.view.status !== 'loading') void model.loadDetails(parent, { view: true });
+  }, [parent, needsShared, model, state.details]);
   if (!vm) return null;
-  return <ImWindow vm={vm} actions={actions} focusOnMount />;
+  return (
+    <ImWindow
+      vm={vm}
+      actions={actions}
+      focusOnMount
+      about={consultation?.about ?? null}
+      side={consultation?.role === 'target' && consultation.access !== 'waiting' ? <ConsultationSide consultation={consultation} /> : null}
+    />
+  );
+}
+
+function ConnectedInteractionWindow({ id }: { id: string }) {
+  const { vm, actions, tabActions } = useInteractionWindow(id);
+  if (!vm) return null;
+  return <InteractionWindow vm={vm} actions={actions} tabActions={tabActions} focusOnMount />;
 }
 
 function Main() {
@@ -29,6 +66,7 @@ function Main() {
   const rows = useMemo(() => directoryRows(state), [state]);
   const tasks = useMemo(() => taskbarItems(state), [state]);
   const cards = useMemo(() => invitationCards(state), [state]);
+  const tcContext = useMemo(() => consultationContext(state), [state]);
   const zoom = me.preferences.zoom;
 
   return (
@@ -60,14 +98,32 @@ function Main() {
           onFilter={(f) => model.setFilter(f)}
           onAction={(row, action) => {
             if (action === 'send_im') void model.startIm(row.id);
+            else if (action === 'start_im_consultation') void model.startImConsultation(row.id);
             else void model.toggleFavourite(row.entry);
           }}
+          context={tcContext}
+          onLeaveContext={() => model.leaveConsultationContext()}
         />
       }
-      taskbar={<TaskBar items={tasks} onOpen={(id) => model.openWindow(id)} onAccept={(id) => void model.accept(id)} onReject={(id) => void model.reject(id)} />}
+      taskbar={
+        <TaskBar
+          items={tasks}
+          onOpen={(id) => model.openWindow(id)}
+          onOpenInteraction={(id) => model.openInteraction(id)}
+          onAccept={(id) => void model.accept(id)}
+          onReject={(id) => void model.reject(id)}
+        />
+      }
       windows={
-        state.openWindows.length ? (
-          state.openWindows.map((id) => <ConnectedImWindow key={id} id={id} />)
+        state.openWindows.length || state.openInteractions.length ? (
+          <>
+            {state.openInteractions.map((id) => (
+              <ConnectedInteractionWindow key={`i:${id}`} id={id} />
+            ))}
+            {state.openWindows.map((id) => (
+              <ConnectedImWindow key={id} id={id} />
+            ))}
+          </>
         ) : (
           <div className="windows-empty">
             <p>Find a colleague in the Team Communicator and choose “Send an Instant Message”.</p>

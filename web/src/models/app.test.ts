@@ -3,8 +3,8 @@ import { AppModel, EXPIRED_NOTICE, INVITE_NOTICE_MS } from './app';
 import type { Api } from '../protocol/rest';
 import { ApiError } from '../protocol/rest';
 import type { Socket, SocketEvent } from '../protocol/socket';
-import type { MessageAck, SessionView, StreamEvent } from '../protocol/generated';
-import { FakeClock, entry, fakeEffects, makeMe, makeSession } from '../testing/fakes';
+import type { InteractionView, MessageAck, SessionView, StreamEvent } from '../protocol/generated';
+import { FakeClock, entry, fakeEffects, makeContact, makeHistoryItem, makeInteraction, makeMe, makeSession } from '../testing/fakes';
 
 function fakeApi(over: Partial<Api> = {}): Api {
   return {
@@ -14,7 +14,7 @@ function fakeApi(over: Partial<Api> = {}): Api {
     setStatus: vi.fn(async (r) => makeMe({ status: r.status, reason: r.reason ?? null })),
     setZoom: vi.fn(async (z: number) => makeMe({ preferences: { zoom: z } })),
     statusReasons: vi.fn(async () => [{ code: 'lunch', label: 'Lunch' }]),
-    directory: vi.fn(async () => ({ entries: [] })),
+    directory: vi.fn(async () => ({ entries: [], active_consultations: [], preselected: null })),
     addFavourite: vi.fn(async () => undefined),
     removeFavourite: vi.fn(async () => undefined),
     sessions: vi.fn(async () => [] as SessionView[]),
@@ -26,6 +26,11 @@ function fakeApi(over: Partial<Api> = {}): Api {
     end: vi.fn(async () => makeSession({ state: 'ended' }, 'joined')),
     done: vi.fn(async () => undefined),
     transcript: vi.fn(async () => ({ entries: [], has_more: false })),
+    interactions: vi.fn(async () => [] as InteractionView[]),
+    interaction: vi.fn(async () => makeInteraction({ read_only: true })),
+    interactionDone: vi.fn(async () => undefined),
+    contact: vi.fn(async () => makeContact()),
+    history: vi.fn(async () => ({ items: [makeHistoryItem()] })),
     ...over,
   } as Api;
 }
@@ -344,7 +349,7 @@ describe('AppModel: main window', () => {
       favourite: false,
       actions: ['send_im' as const, 'add_favourite' as const],
     };
-    const { model, socket } = await signedIn({ directory: vi.fn(async () => ({ entries: [dirEntry] })) });
+    const { model, socket } = await signedIn({ directory: vi.fn(async () => ({ entries: [dirEntry], active_consultations: [], preselected: null })) });
     await flush();
     expect(socket.watched.at(-1)).toEqual(['u-carol']);
     socket.emit({ type: 'presence', presence: { user_id: 'u-carol', status: 'away', reason: null } });
@@ -379,5 +384,183 @@ describe('AppModel: main window', () => {
     expect(socket.drop).toHaveBeenCalled();
     model.browserOnline(true);
     expect(socket.reconnectNow).toHaveBeenCalled();
+  });
+});
+
+describe('AppModel: interactions', () => {
+  it('loads interactions on sign-in and applies live interaction events (add, update, end)', async () => {
+    const { model, socket, api } = await signedIn({ interactions: vi.fn(async () => [makeInteraction()]) });
+    expect(api.interactions).toHaveBeenCalled();
+    expect(Object.keys(model.state.interactions)).toEqual(['i1']);
+    socket.event(11, { kind: 'interaction', interaction: makeInteraction({ id: 'i2', media: 'chat', contact_name: 'Sam Lee', subject: 'Order' }) });
+    expect(Object.keys(model.state.interactions).sort()).toEqual(['i1', 'i2']);
+    expect(model.state.announcement?.text).toBe('New chat interaction: Sam Lee, Order');
+    socket.event(12, { kind: 'interaction', interaction: makeInteraction({ subject: 'Billing question (updated)' }) });
+    expect(model.state.interactions.i1.subject).toBe('Billing question (updated)');
+    socket.event(13, { kind: 'interaction', interaction: makeInteraction({ state: 'ended', outcome: 'Resolved', ended_at: 5 }) });
+    expect(model.state.interactions.i1.state).toBe('ended');
+    expect(model.state.announcement?.text).toBe('Voice interaction with Jane Doe: Ended');
+  });
+
+  it('opens an interaction window with its contact and history, and Done removes it', async () => {
+    const { model, api } = await signedIn({ interactions: vi.fn(async () => [makeInteraction({ state: 'ended' })]) });
+    model.openInteraction('i1');
+    await flush();
+    expect(model.state.openInteractions).toEqual(['i1']);
+    expect(api.contact).toHaveBeenCalledWith('i1');
+    expect(api.history).toHaveBeenCalledWith('i1', { limit: 100 });
+    expect(model.state.details.i1.contact.data?.first_name).toBe('Jane');
+    expect(model.state.details.i1.history.data).toHaveLength(1);
+    // opening again does not reload
+    model.openInteraction('i1');
+    await flush();
+    expect(api.contact).toHaveBeenCalledTimes(1);
+    await model.interactionDone('i1');
+    expect(api.interactionDone).toHaveBeenCalledWith('i1');
+    expect(model.state.interactions.i1).toBeUndefined();
+    expect(model.state.openInteractions).toEqual([]);
+  });
+
+  it('keeps the interaction when Done fails, and says why', async () => {
+    const { model } = await signedIn({
+      interactions: vi.fn(async () => [makeInteraction()]),
+      interactionDone: vi.fn(async () => Promise.reject(new ApiError(409, 'invalid_state', 'still active'))),
+    });
+    await model.interactionDone('i1');
+    expect(model.state.interactions.i1).toBeDefined();
+    expect(model.state.errors['interaction:i1']).toMatch(/still active/);
+  });
+
+  it('searches the history after a pause, with the advanced fields at once, the latest answer winning', async () => {
+    const { model, api, clock } = await signedIn({ interactions: vi.fn(async () => [makeInteraction()]) });
+    model.openInteraction('i1');
+    await flush();
+    model.setHistoryQuery('i1', { q: 'ref' });
+    model.setHistoryQuery('i1', { q: 'refund' });
+    expect(api.history).toHaveBeenCalledTimes(1);
+    clock.advance(300);
+    await flush();
+    expect(api.history).toHaveBeenLastCalledWith('i1', { q: 'refund', limit: 100 });
+    expect(api.history).toHaveBeenCalledTimes(2);
+    expect(model.state.details.i1.historyShown.q).toBe('refund');
+    model.setHistoryQuery('i1', { media: 'email', agent: 'u-carol' }, { immediate: true });
+    await flush();
+    expect(api.history).toHaveBeenLastCalledWith('i1', { q: 'refund', media: 'email', agent: 'u-carol', limit: 100 });
+  });
+
+  it('reports a contact-less interaction and a history error per tab', async () => {
+    const { model } = await signedIn({
+      interactions: vi.fn(async () => [makeInteraction({ contact_id: null, contact_name: null })]),
+      contact: vi.fn(async () => Promise.reject(new ApiError(404, 'contact_not_found', 'none'))),
+      history: vi.fn(async () => Promise.reject(new ApiError(503, 'unavailable', 'down'))),
+    });
+    model.openInteraction('i1');
+    await flush();
+    expect(model.state.details.i1.contact).toMatchObject({ status: 'error', code: 'contact_not_found' });
+    expect(model.state.details.i1.history).toMatchObject({ status: 'error', code: 'unavailable' });
+  });
+});
+
+describe('AppModel: consultations', () => {
+  const bobEntry = {
+    kind: 'user' as const,
+    id: 'u-carol',
+    display_name: 'Carol Agent',
+    username: 'carol',
+    groups: [],
+    status: 'ready' as const,
+    reason: null,
+    member_count: null,
+    favourite: false,
+    actions: ['start_im_consultation' as const, 'add_favourite' as const],
+  };
+
+  it('Start Consultation opens the Team Communicator in the interaction context with Active Consultations and the pre-selection', async () => {
+    const directory = vi.fn(async (_q: string, _f: string, _l?: number, iid?: string) =>
+      iid
+        ? { entries: [bobEntry], active_consultations: [bobEntry], preselected: 'u-carol' }
+        : { entries: [], active_consultations: [], preselected: null },
+    );
+    const { model, socket, clock } = await signedIn({ interactions: vi.fn(async () => [makeInteraction()]), directory });
+    model.startConsultation('i1');
+    expect(model.state.directory.interactionId).toBe('i1');
+    expect(model.state.directory.focusRequest).toBe(1);
+    await flush();
+    expect(directory).toHaveBeenLastCalledWith('', 'all', 50, 'i1');
+    expect(model.state.directory.activeConsultations.map((e) => e.id)).toEqual(['u-carol']);
+    expect(model.state.directory.preselected).toBe('u-carol');
+    expect(socket.watched.at(-1)).toEqual(['u-carol']);
+    // typing a search keeps the context but asks the server again
+    model.search('ca');
+    clock.advance(200);
+    await flush();
+    expect(directory).toHaveBeenLastCalledWith('ca', 'all', 50, 'i1');
+    // leaving the context: plain directory again
+    model.leaveConsultationContext();
+    await flush();
+    expect(model.state.directory.interactionId).toBeNull();
+    expect(directory).toHaveBeenLastCalledWith('ca', 'all', 50);
+    expect(model.state.directory.activeConsultations).toEqual([]);
+  });
+
+  it('Start Instant Message Consultation creates a deferred session about the interaction, Not Connected', async () => {
+    const created = makeSession({ id: 'c1', created_by: 'u-bob', state: 'not_connected', parent_interaction_id: 'i1', last_seq: 0 });
+    created.participants = [
+      { ...created.participants[1], role: 'initiator', state: 'joined' },
+      { ...created.participants[0], user_id: 'u-carol', display_name: 'Carol Agent', role: 'invitee', state: 'not_invited' },
+    ];
+    const createSession = vi.fn(async () => created);
+    const { model, api } = await signedIn({ interactions: vi.fn(async () => [makeInteraction()]), createSession });
+    model.startConsultation('i1');
+    const id = await model.startImConsultation('u-carol');
+    expect(id).toBe('c1');
+    const req = (createSession.mock.calls[0] as unknown as [Record<string, unknown>])[0];
+    expect(req).toMatchObject({ target_id: 'u-carol', parent_interaction_id: 'i1', defer_invite: true });
+    expect(typeof req.client_id).toBe('string');
+    expect(model.state.openWindows).toEqual(['c1']);
+    expect(model.state.sessions.c1.state).toBe('not_connected');
+    // the same target again opens the same window
+    expect(await model.startImConsultation('u-carol')).toBe('c1');
+    expect(createSession).toHaveBeenCalledTimes(1);
+    // Done before sending cancels without inviting
+    await model.done('c1');
+    expect(api.done).toHaveBeenCalledWith('c1');
+    expect(model.state.sessions.c1).toBeUndefined();
+  });
+
+  it('the target loads the shared interaction after accepting; not_shared is kept as a state, not a crash', async () => {
+    const invite = makeSession({ id: 'c1', parent_interaction_id: 'i9' });
+    const interaction = vi
+      .fn<Api['interaction']>()
+      .mockRejectedValueOnce(new ApiError(403, 'not_shared', 'not shared'))
+      .mockResolvedValue(makeInteraction({ id: 'i9', read_only: true, agent_id: 'u-alice' }));
+    const { model, socket, api } = await signedIn({
+      interaction,
+      accept: vi.fn(async () => makeSession({ id: 'c1', parent_interaction_id: 'i9' }, 'joined')),
+    });
+    socket.event(11, { kind: 'session', session: invite });
+    // an early attempt (e.g. another tab) is refused
+    await model.loadDetails('i9', { view: true });
+    expect(model.state.details.i9.view).toMatchObject({ status: 'error', code: 'not_shared' });
+    await model.accept('c1');
+    await flush();
+    expect(api.interaction).toHaveBeenCalledTimes(2);
+    expect(model.state.details.i9.view.status).toBe('ready');
+    expect(model.state.details.i9.view.data?.read_only).toBe(true);
+    expect(api.contact).toHaveBeenCalledWith('i9');
+    expect(api.history).toHaveBeenCalledWith('i9', { limit: 100 });
+  });
+
+  it('refreshes the shown history when a consultation about the interaction ends', async () => {
+    const { model, socket, api } = await signedIn({ interactions: vi.fn(async () => [makeInteraction()]) });
+    model.openInteraction('i1');
+    await flush();
+    const s = makeSession({ id: 'c1', created_by: 'u-bob', parent_interaction_id: 'i1' }, 'joined');
+    socket.event(11, { kind: 'session', session: s });
+    await flush();
+    const before = (api.history as ReturnType<typeof vi.fn>).mock.calls.length;
+    socket.event(12, { kind: 'session', session: { ...s, state: 'ended', last_seq: 5 } });
+    await flush();
+    expect((api.history as ReturnType<typeof vi.fn>).mock.calls.length).toBe(before + 1);
   });
 });

@@ -3,6 +3,7 @@
 import type {
   DirectoryEntry,
   DirectoryFilter,
+  InteractionView,
   Me,
   PresenceView,
   SessionView,
@@ -24,6 +25,18 @@ import {
   systemEntryText,
   type TranscriptState,
 } from './sessions';
+import {
+  contactDisplayName,
+  emptyDetails,
+  historyParams,
+  interactionSummary,
+  mediaLabel,
+  openConsultation,
+  upsertInteraction,
+  type HistoryQuery,
+  type InteractionDetails,
+  type Loadable,
+} from './interactions';
 
 export interface PendingMessage {
   client_msg_id: string;
@@ -49,6 +62,14 @@ export interface DirectoryState {
   entries: DirectoryEntry[];
   loading: boolean;
   error: string | null;
+  /** Set while the Team Communicator was opened by *Start Consultation* of this interaction. */
+  interactionId: string | null;
+  /** In that context: targets of the interaction's open consultations. */
+  activeConsultations: DirectoryEntry[];
+  /** In that context: the target the server pre-selects (see `effectivePreselection`). */
+  preselected: string | null;
+  /** Incremented when the Team Communicator should take focus (Start Consultation). */
+  focusRequest: number;
 }
 
 export interface AppState {
@@ -69,6 +90,12 @@ export interface AppState {
   presence: Record<string, PresenceView>;
   /** IM windows open in the workspace, left to right. */
   openWindows: string[];
+  /** The caller's interactions (voice, chat, e-mail) not yet closed with *Done*. */
+  interactions: Record<string, InteractionView>;
+  /** Interaction windows open in the workspace. */
+  openInteractions: string[];
+  /** Contact, history (and, for a consultation target, the shared view) per interaction id. */
+  details: Record<string, InteractionDetails>;
   notifications: InviteNotice[];
   announcement: Announcement | null;
   directory: DirectoryState;
@@ -93,6 +120,22 @@ export const TRANSCRIPT_PAGE = 50;
 
 export const ZOOM_STEPS = [50, 67, 75, 90, 100, 110, 125, 150, 175, 200];
 
+export function emptyDirectory(): DirectoryState {
+  return {
+    query: '',
+    filter: 'all',
+    entries: [],
+    loading: false,
+    error: null,
+    interactionId: null,
+    activeConsultations: [],
+    preselected: null,
+    focusRequest: 0,
+  };
+}
+
+export const HISTORY_SEARCH_DELAY_MS = 300;
+
 export function initialState(): AppState {
   return {
     phase: 'loading',
@@ -109,9 +152,12 @@ export function initialState(): AppState {
     typing: {},
     presence: {},
     openWindows: [],
+    interactions: {},
+    openInteractions: [],
+    details: {},
     notifications: [],
     announcement: null,
-    directory: { query: '', filter: 'all', entries: [], loading: false, error: null },
+    directory: emptyDirectory(),
     errors: {},
   };
 }
@@ -135,6 +181,8 @@ export class AppModel {
   private dirRequest = 0;
   private dirTimer: unknown = null;
   private lastMarked = new Map<string, { delivered: number; read: number }>();
+  private historyTimers = new Map<string, unknown>();
+  private historyRequest = new Map<string, number>();
 
   constructor(api: Api, socket: Socket, effects: Effects) {
     this.api = api;
@@ -208,6 +256,8 @@ export class AppModel {
     this.socket.stop();
     for (const t of this.noticeTimers.values()) this.fx.clearTimer(t);
     this.noticeTimers.clear();
+    for (const t of this.historyTimers.values()) this.fx.clearTimer(t);
+    this.historyTimers.clear();
     this.lastMarked.clear();
   }
 
@@ -216,13 +266,15 @@ export class AppModel {
     this.unsubscribeSocket?.();
     this.unsubscribeSocket = this.socket.on((e) => this.onSocket(e));
     const sessionsP = this.api.sessions().catch(() => [] as SessionView[]);
+    const interactionsP = this.api.interactions().catch(() => [] as InteractionView[]);
     this.api
       .statusReasons()
       .then((statusReasons) => this.set({ statusReasons }))
       .catch(() => undefined);
-    const sessions = await sessionsP;
+    const [sessions, interactions] = await Promise.all([sessionsP, interactionsP]);
     if (this.state.phase !== 'signed_in') return;
     this.replaceSessions(sessions, false);
+    this.replaceInteractions(interactions);
     this.socket.start(me.head);
     void this.searchNow();
   }
@@ -257,6 +309,7 @@ export class AppModel {
         return;
       case 'resume_gap':
         void this.api.sessions().then((list) => this.replaceSessions(list, true), () => undefined);
+        void this.api.interactions().then((list) => this.replaceInteractions(list), () => undefined);
         return;
       case 'presence':
         this.set((s) => ({ presence: { ...s.presence, [e.presence.user_id]: e.presence } }));
@@ -316,6 +369,9 @@ export class AppModel {
       case 'preferences':
         this.set((s) => (s.me ? { me: { ...s.me, preferences: { ...s.me.preferences, zoom: body.zoom } } } : {}));
         return;
+      case 'interaction':
+        this.upsertInteraction(body.interaction);
+        return;
     }
   }
 
@@ -332,6 +388,8 @@ export class AppModel {
         if (session.state === 'ended') this.announce(`Instant message with ${name}: Ended`);
       }
     }
+    const parent = session.parent_interaction_id;
+    if (parent && (!prev || prev.state !== session.state)) this.consultationChanged(parent, session);
     this.checkInvitation(session, !prev);
     // fill transcript gaps for open windows
     const t = this.state.transcripts[session.id];
@@ -601,6 +659,10 @@ export class AppModel {
     this.clearNotice(id);
     const ok = await this.command(id, 'accept the invitation', () => this.api.accept(id));
     if (ok) this.openWindow(id);
+    const parent = this.state.sessions[id]?.parent_interaction_id;
+    // a consultation: its interaction is shared with me from now on
+    const view = parent ? this.state.details[parent]?.view.status : undefined;
+    if (ok && parent && view !== 'loading' && view !== 'ready') void this.loadDetails(parent, { view: true, force: true });
   }
 
   async reject(id: string): Promise<void> {
@@ -702,6 +764,191 @@ export class AppModel {
     void this.setZoom(ZOOM_STEPS[idx]);
   }
 
+  // ---------- interactions ----------
+
+  private replaceInteractions(list: InteractionView[]): void {
+    const interactions: Record<string, InteractionView> = {};
+    for (const i of list) interactions[i.id] = i;
+    this.set((s) => ({ interactions, openInteractions: s.openInteractions.filter((id) => interactions[id]) }));
+  }
+
+  private upsertInteraction(i: InteractionView): void {
+    const prev = this.state.interactions[i.id];
+    this.set((s) => ({ interactions: upsertInteraction(s.interactions, i) }));
+    if (!prev) {
+      this.announce(`New ${mediaLabel(i.media).toLowerCase()} interaction: ${contactDisplayName(i)}${i.subject ? `, ${i.subject}` : ''}`);
+    } else if (prev.state !== i.state && i.state === 'ended') {
+      this.announce(`${mediaLabel(i.media)} interaction with ${contactDisplayName(i)}: Ended`);
+    }
+    if (i.state === 'ended' && this.state.directory.interactionId === i.id) this.leaveConsultationContext();
+    // a consultation's transcript may just have been attached: refresh what is shown
+    if (this.state.details[i.id]?.history.status === 'ready') void this.loadHistory(i.id);
+  }
+
+  /** A consultation about `interactionId` was created or changed state. */
+  private consultationChanged(interactionId: string, session: SessionView): void {
+    if (this.state.directory.interactionId === interactionId) void this.searchNow();
+    if (session.state === 'ended' && this.state.details[interactionId]?.history.status === 'ready') {
+      void this.loadHistory(interactionId);
+    }
+    if (session.state === 'connected' && this.state.me && session.created_by !== this.state.me.id) {
+      // the target has just been given access: (re)load the shared data
+      const d = this.state.details[interactionId];
+      if (d && d.view.status !== 'loading') void this.loadDetails(interactionId, { view: true, force: true });
+    }
+  }
+
+  openInteraction(id: string): void {
+    if (!this.state.interactions[id]) return;
+    if (!this.state.openInteractions.includes(id)) this.set((s) => ({ openInteractions: [...s.openInteractions, id] }));
+    void this.loadDetails(id);
+  }
+
+  minimizeInteraction(id: string): void {
+    this.set((s) => ({ openInteractions: s.openInteractions.filter((w) => w !== id) }));
+  }
+
+  /** *Done*: removes an ended interaction from the workspace. */
+  async interactionDone(id: string): Promise<void> {
+    const key = `interaction:${id}`;
+    this.clearError(key);
+    try {
+      await this.api.interactionDone(id);
+      if (this.state.directory.interactionId === id) this.leaveConsultationContext();
+      this.set((s) => {
+        const interactions = { ...s.interactions };
+        delete interactions[id];
+        const details = { ...s.details };
+        delete details[id];
+        return { interactions, details, openInteractions: s.openInteractions.filter((w) => w !== id) };
+      });
+    } catch (e) {
+      this.setError(key, `Could not close the interaction: ${errorText(e)}`);
+    }
+  }
+
+  private patchDetails(id: string, fn: (d: InteractionDetails) => Partial<InteractionDetails>): void {
+    this.set((s) => {
+      const cur = s.details[id] ?? emptyDetails();
+      return { details: { ...s.details, [id]: { ...cur, ...fn(cur) } } };
+    });
+  }
+
+  /**
+   * Loads the contact and history of an interaction (and with `view`, the interaction itself:
+   * a consultation target has it only this way). Idempotent unless `force`.
+   */
+  async loadDetails(id: string, opts: { view?: boolean; force?: boolean } = {}): Promise<void> {
+    const cur = this.state.details[id] ?? emptyDetails();
+    const jobs: Promise<void>[] = [];
+    if (opts.view && (opts.force || cur.view.status === 'idle' || cur.view.status === 'error')) {
+      this.patchDetails(id, (d) => ({ view: { ...d.view, status: 'loading' } }));
+      jobs.push(
+        this.api.interaction(id).then(
+          (view) => this.patchDetails(id, () => ({ view: loaded(view) })),
+          (e: unknown) => this.patchDetails(id, () => ({ view: failed(e) })),
+        ),
+      );
+    }
+    if (opts.force || cur.contact.status === 'idle' || cur.contact.status === 'error') {
+      this.patchDetails(id, (d) => ({ contact: { ...d.contact, status: 'loading' } }));
+      jobs.push(
+        this.api.contact(id).then(
+          (contact) => this.patchDetails(id, () => ({ contact: loaded(contact) })),
+          (e: unknown) => this.patchDetails(id, () => ({ contact: failed(e) })),
+        ),
+      );
+    }
+    if (opts.force || cur.history.status === 'idle' || cur.history.status === 'error') jobs.push(this.loadHistory(id));
+    await Promise.all(jobs);
+  }
+
+  /** Runs the history search the form holds (the latest request wins). */
+  async loadHistory(id: string): Promise<void> {
+    const t = this.historyTimers.get(id);
+    if (t !== undefined) this.fx.clearTimer(t);
+    this.historyTimers.delete(id);
+    const query = (this.state.details[id] ?? emptyDetails()).historyQuery;
+    const req = (this.historyRequest.get(id) ?? 0) + 1;
+    this.historyRequest.set(id, req);
+    this.patchDetails(id, (d) => ({ history: { ...d.history, status: 'loading' } }));
+    try {
+      const page = await this.api.history(id, historyParams(query));
+      if (this.historyRequest.get(id) !== req) return;
+      this.patchDetails(id, () => ({ history: loaded(page.items), historyShown: query }));
+    } catch (e) {
+      if (this.historyRequest.get(id) !== req) return;
+      this.patchDetails(id, () => ({ history: failed(e) }));
+    }
+  }
+
+  /** Changes the history search form; quick-search text is applied after a short pause, other fields at once. */
+  setHistoryQuery(id: string, patch: Partial<HistoryQuery>, opts: { immediate?: boolean } = {}): void {
+    this.patchDetails(id, (d) => ({ historyQuery: { ...d.historyQuery, ...patch } }));
+    const t = this.historyTimers.get(id);
+    if (t !== undefined) this.fx.clearTimer(t);
+    if (opts.immediate) {
+      void this.loadHistory(id);
+      return;
+    }
+    this.historyTimers.set(
+      id,
+      this.fx.setTimer(() => {
+        this.historyTimers.delete(id);
+        void this.loadHistory(id);
+      }, HISTORY_SEARCH_DELAY_MS),
+    );
+  }
+
+  /** *Start Consultation*: the Team Communicator in the context of this interaction. */
+  startConsultation(interactionId: string): void {
+    if (!this.state.interactions[interactionId]) return;
+    this.set((s) => ({
+      directory: {
+        ...s.directory,
+        interactionId,
+        query: '',
+        filter: 'all',
+        activeConsultations: [],
+        preselected: null,
+        focusRequest: s.directory.focusRequest + 1,
+      },
+    }));
+    const i = this.state.interactions[interactionId];
+    this.announce(`Team Communicator: consultation about ${interactionSummary(i)}`);
+    void this.searchNow();
+  }
+
+  leaveConsultationContext(): void {
+    if (!this.state.directory.interactionId) return;
+    this.set((s) => ({ directory: { ...s.directory, interactionId: null, activeConsultations: [], preselected: null } }));
+    void this.searchNow();
+  }
+
+  /** *Start Instant Message Consultation*: a new IM session about the context's interaction, Not Connected. */
+  async startImConsultation(targetId: string, interactionId = this.state.directory.interactionId): Promise<string | null> {
+    if (!interactionId) return this.startIm(targetId);
+    const existing = openConsultation(this.state.sessions, interactionId, targetId);
+    if (existing) {
+      this.openWindow(existing.id);
+      return existing.id;
+    }
+    try {
+      const session = await this.api.createSession({
+        target_id: targetId,
+        client_id: newId(),
+        defer_invite: true,
+        parent_interaction_id: interactionId,
+      });
+      this.upsertSession(session);
+      this.openWindow(session.id);
+      return session.id;
+    } catch (e) {
+      this.setError('', `Could not start the consultation: ${errorText(e)}`);
+      return null;
+    }
+  }
+
   // ---------- Team Communicator ----------
 
   search(query: string): void {
@@ -719,16 +966,21 @@ export class AppModel {
   }
 
   async searchNow(): Promise<void> {
-    const { query, filter } = this.state.directory;
+    const { query, filter, interactionId } = this.state.directory;
     const req = ++this.dirRequest;
     this.set((s) => ({ directory: { ...s.directory, loading: true, error: null } }));
     try {
-      const res = await this.api.directory(query.trim(), filter, 50);
+      const res = interactionId
+        ? await this.api.directory(query.trim(), filter, 50, interactionId)
+        : await this.api.directory(query.trim(), filter, 50);
       if (req !== this.dirRequest) return;
       const meId = this.state.me?.id;
       const entries = res.entries.filter((e) => e.id !== meId);
-      this.set((s) => ({ directory: { ...s.directory, entries, loading: false } }));
-      this.socket.watch(entries.filter((e) => e.kind === 'user').map((e) => e.id));
+      const activeConsultations = interactionId ? (res.active_consultations ?? []).filter((e) => e.id !== meId) : [];
+      const preselected = interactionId ? (res.preselected ?? null) : null;
+      this.set((s) => ({ directory: { ...s.directory, entries, activeConsultations, preselected, loading: false } }));
+      const ids = new Set([...activeConsultations, ...entries].filter((e) => e.kind === 'user').map((e) => e.id));
+      this.socket.watch([...ids]);
     } catch (e) {
       if (req !== this.dirRequest) return;
       this.set((s) => ({ directory: { ...s.directory, loading: false, error: errorText(e) } }));
@@ -766,6 +1018,14 @@ export class AppModel {
   pageVisible(): void {
     for (const id of this.state.openWindows) this.markVisible(id);
   }
+}
+
+function loaded<T>(data: T): Loadable<T> {
+  return { status: 'ready', data, error: null, code: null };
+}
+
+function failed<T>(e: unknown): Loadable<T> {
+  return { status: 'error', data: null, error: errorText(e), code: e instanceof ApiError ? e.code : null };
 }
 
 export const STATUS_LABELS: Record<Status, string> = {

@@ -4,8 +4,11 @@ import type {
   DirectoryFilter,
   DirectoryResponse,
   ErrorBody,
+  ContactView,
   ErrorCode,
   EventPage,
+  HistoryPage,
+  InteractionView,
   MarkKind,
   Me,
   MessageAck,
@@ -112,8 +115,9 @@ export class RestClient {
   statusReasons(): Promise<StatusReason[]> {
     return this.request('GET', '/status-reasons');
   }
-  directory(q: string, filter: DirectoryFilter, limit = 50): Promise<DirectoryResponse> {
-    return this.request('GET', `/directory${query({ q, filter, limit })}`);
+  /** With `interactionId`: the Team Communicator in that interaction's context (consultations). */
+  directory(q: string, filter: DirectoryFilter, limit = 50, interactionId?: string): Promise<DirectoryResponse> {
+    return this.request('GET', `/directory${query({ q, filter, limit, interaction_id: interactionId })}`);
   }
   addFavourite(targetId: string): Promise<void> {
     return this.request('PUT', `/favourites/${seg(targetId)}`);
@@ -157,6 +161,22 @@ export class RestClient {
   mark(id: string, kind: MarkKind, seq: number): Promise<void> {
     return this.request('POST', `/sessions/${seg(id)}/marks`, { kind, seq });
   }
+  interactions(): Promise<InteractionView[]> {
+    return this.request('GET', '/interactions');
+  }
+  interaction(id: string): Promise<InteractionView> {
+    return this.request('GET', `/interactions/${seg(id)}`);
+  }
+  interactionDone(id: string): Promise<void> {
+    return this.request('POST', `/interactions/${seg(id)}/done`);
+  }
+  contact(interactionId: string): Promise<ContactView> {
+    return this.request('GET', `/interactions/${seg(interactionId)}/contact`);
+  }
+  /** Params: q, media, from, to (unix ms), agent, limit; empty ones are left out. */
+  history(interactionId: string, params: Record<string, string | number | undefined> = {}): Promise<HistoryPage> {
+    return this.request('GET', `/interactions/${seg(interactionId)}/history${query(params)}`);
+  }
   events(after: number, limit = 500): Promise<EventPage> {
     return this.request('GET', `/events${query({ after, limit })}`);
   }
@@ -183,4 +203,9 @@ export type Api = Pick<
   | 'end'
   | 'done'
   | 'transcript'
+  | 'interactions'
+  | 'interaction'
+  | 'interactionDone'
+  | 'contact'
+  | 'history'
 > & { onUnauthorized?: (error: ApiError) => void };

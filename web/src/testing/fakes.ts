@@ -1,5 +1,5 @@
 // Fake transports and effects for unit tests.
-import type { ClientFrame, Me, ServerFrame, SessionView, TranscriptEntry } from '../protocol/generated';
+import type { ClientFrame, ContactView, HistoryItem, InteractionView, Me, ServerFrame, SessionView, TranscriptEntry } from '../protocol/generated';
 import type { WsLike } from '../protocol/socket';
 import type { Effects } from '../models/app';
 
@@ -135,6 +135,63 @@ export function makeSession(over: Partial<SessionView> = {}, meState: 'invited' 
     last_seq: 2,
     unread: 0,
     last_message: null,
+    parent_interaction_id: null,
+    ...over,
+  };
+}
+
+export function makeInteraction(over: Partial<InteractionView> = {}): InteractionView {
+  return {
+    id: 'i1',
+    external_id: 'CALL-1',
+    media: 'voice',
+    state: 'active',
+    agent_id: 'u-bob',
+    agent_name: 'Bob Builder',
+    contact_id: 'c1',
+    contact_name: 'Jane Doe',
+    subject: 'Billing question',
+    case_data: [
+      { key: 'Account', value: 'ACC-42' },
+      { key: 'Segment', value: 'Gold' },
+    ],
+    outcome: null,
+    notes: null,
+    created_at: 1_700_000_000_000,
+    ended_at: null,
+    consultations: [],
+    read_only: false,
+    ...over,
+  };
+}
+
+export function makeContact(over: Partial<ContactView> = {}): ContactView {
+  return {
+    id: 'c1',
+    external_id: 'C-9',
+    first_name: 'Jane',
+    last_name: 'Doe',
+    phones: ['+1 555 0100'],
+    emails: ['jane@example.com'],
+    attributes: [{ key: 'Language', value: 'English' }],
+    ...over,
+  };
+}
+
+export function makeHistoryItem(over: Partial<HistoryItem> = {}): HistoryItem {
+  return {
+    interaction_id: 'i0',
+    media: 'voice',
+    state: 'ended',
+    created_at: 1_690_000_000_000,
+    ended_at: 1_690_000_600_000,
+    agent_id: 'u-carol',
+    agent_name: 'Carol Agent',
+    subject: 'Earlier call',
+    outcome: 'Resolved',
+    notes: 'Refund issued',
+    transcripts: [],
+    snippet: null,
     ...over,
   };
 }

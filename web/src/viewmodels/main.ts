@@ -2,6 +2,7 @@
 import type { DirectoryEntry, Status, TargetAction } from '../protocol/generated';
 import { STATUS_LABELS, statusLabel, type AppState } from '../models/app';
 import { isPendingInvitation, otherPartyName, workspaceOrder } from '../models/sessions';
+import { MEDIA_ICONS, contactDisplayName, effectivePreselection, interactionOrder, interactionSummary, mediaLabel } from '../models/interactions';
 
 export interface StatusOption {
   key: string;
@@ -46,6 +47,7 @@ export interface ActionItem {
 
 const ACTION_LABELS: Record<TargetAction, string> = {
   send_im: 'Send an Instant Message',
+  start_im_consultation: 'Start Instant Message Consultation',
   add_favourite: 'Add to Favourites',
   remove_favourite: 'Remove from Favourites',
 };
@@ -60,8 +62,8 @@ export interface DirectoryRow {
   actions: ActionItem[];
 }
 
-export function directoryRows(state: AppState): DirectoryRow[] {
-  return state.directory.entries.map((entry) => {
+function directoryRow(state: AppState, entry: DirectoryEntry): DirectoryRow {
+  {
     const live = state.presence[entry.id];
     const status = entry.kind === 'user' ? (live?.status ?? entry.status ?? 'offline') : null;
     const reason = live ? live.reason : entry.reason;
@@ -77,10 +79,43 @@ export function directoryRows(state: AppState): DirectoryRow[] {
       // only what the server lists, in the server's order
       actions: entry.actions.map((a) => ({ action: a, label: ACTION_LABELS[a] })).filter((a) => a.label),
     };
-  });
+  }
+}
+
+export function directoryRows(state: AppState): DirectoryRow[] {
+  return state.directory.entries.map((entry) => directoryRow(state, entry));
+}
+
+export interface ConsultationContextVM {
+  interactionId: string;
+  /** "Voice · Jane Doe · Billing question". */
+  summary: string;
+  activeConsultations: DirectoryRow[];
+  /** Id of the pre-selected target (Active Consultations), or null. */
+  preselected: string | null;
+  focusRequest: number;
+}
+
+/** The Team Communicator opened by *Start Consultation*, or null outside an interaction's context. */
+export function consultationContext(state: AppState): ConsultationContextVM | null {
+  const d = state.directory;
+  if (!d.interactionId) return null;
+  const i = state.interactions[d.interactionId];
+  return {
+    interactionId: d.interactionId,
+    summary: i ? interactionSummary(i) : 'Interaction',
+    activeConsultations: d.activeConsultations.map((e) => directoryRow(state, e)),
+    preselected: effectivePreselection(d),
+    focusRequest: d.focusRequest,
+  };
 }
 
 export interface TaskbarItem {
+  kind: 'session' | 'interaction';
+  /** Media icon (interactions). */
+  icon?: string;
+  /** Subject (interactions). */
+  subject?: string;
   id: string;
   name: string;
   label: string;
@@ -91,9 +126,34 @@ export interface TaskbarItem {
   state: string;
 }
 
+function interactionItems(state: AppState): TaskbarItem[] {
+  return interactionOrder(Object.values(state.interactions)).map((i) => {
+    const name = contactDisplayName(i);
+    const stateText = i.state === 'ended' ? 'Ended' : 'Active';
+    return {
+      kind: 'interaction' as const,
+      icon: MEDIA_ICONS[i.media],
+      subject: i.subject,
+      id: i.id,
+      name,
+      state: stateText,
+      label: `${mediaLabel(i.media)}: ${name}${i.subject ? `, ${i.subject}` : ''}, ${stateText}`,
+      pending: false,
+      timedOut: false,
+      unread: 0,
+      open: state.openInteractions.includes(i.id),
+    };
+  });
+}
+
 export function taskbarItems(state: AppState): TaskbarItem[] {
   const me = state.me;
   if (!me) return [];
+  return [...interactionItems(state), ...sessionItems(state, me.id)];
+}
+
+function sessionItems(state: AppState, meId: string): TaskbarItem[] {
+  const me = { id: meId };
   return workspaceOrder(Object.values(state.sessions), me.id).map((s) => {
     const pending = isPendingInvitation(s, me.id);
     const mine = s.participants.find((p) => p.user_id === me.id);
@@ -101,6 +161,7 @@ export function taskbarItems(state: AppState): TaskbarItem[] {
     const stateText = pending ? 'Invitation' : s.state === 'connected' ? 'Connected' : s.state === 'ended' ? 'Ended' : 'Not Connected';
     const unread = s.unread;
     return {
+      kind: 'session' as const,
       id: s.id,
       name,
       state: stateText,
@@ -117,6 +178,8 @@ export interface InvitationCard {
   id: string;
   from: string;
   message: string | null;
+  /** An IM consultation about an interaction. */
+  consultation?: boolean;
 }
 
 export function invitationCards(state: AppState): InvitationCard[] {
@@ -128,7 +191,7 @@ export function invitationCards(state: AppState): InvitationCard[] {
     .map((s) => {
       const initiator = s.participants.find((p) => p.role === 'initiator' && p.user_id !== me.id);
       const msg = s.last_message?.kind === 'message' ? s.last_message.text : null;
-      return { id: s.id, from: initiator?.display_name ?? otherPartyName(s, me.id), message: msg };
+      return { id: s.id, from: initiator?.display_name ?? otherPartyName(s, me.id), message: msg, ...(s.parent_interaction_id ? { consultation: true } : {}) };
     });
 }
 

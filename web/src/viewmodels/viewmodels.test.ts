@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initialState, type AppState } from '../models/app';
+import { emptyDirectory, initialState, type AppState } from '../models/app';
 import { entry, makeMe, makeSession } from '../testing/fakes';
 import { buildTranscriptRows, imWindowVM } from './imWindow';
 import { directoryRows, invitationCards, statusOptions, taskbarItems } from './main';
@@ -81,10 +81,7 @@ describe('main window view models', () => {
     const rows = directoryRows(
       state({
         directory: {
-          query: '',
-          filter: 'all',
-          loading: false,
-          error: null,
+          ...emptyDirectory(),
           entries: [
             { kind: 'user', id: 'a', display_name: 'Alice', username: 'alice', groups: ['Sales'], status: 'ready', reason: null, member_count: null, favourite: false, actions: ['send_im', 'add_favourite'] },
             { kind: 'user', id: 'm', display_name: 'Mallory', username: 'mallory', groups: [], status: 'offline', reason: null, member_count: null, favourite: true, actions: ['remove_favourite'] },

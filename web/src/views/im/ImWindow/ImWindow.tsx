@@ -1,4 +1,4 @@
-import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import type { ImWindowVM, TranscriptRow } from '../../../viewmodels/imWindow';
 
 export interface ImWindowActions {
@@ -19,6 +19,10 @@ export interface ImWindowProps {
   vm: ImWindowVM;
   actions: ImWindowActions;
   focusOnMount?: boolean;
+  /** A consultation: what it is about ("Consultation about Voice · Jane Doe · …"). */
+  about?: string | null;
+  /** Shown beside the transcript (a consultation target's Case Data, Contact Information, Contact History). */
+  side?: ReactNode;
 }
 
 const MARKERS = ['●', '■', '▲', '◆', '★', '✚'];
@@ -72,7 +76,7 @@ function Row({ row, onDiscard }: { row: TranscriptRow; onDiscard: (id: string) =
   );
 }
 
-export function ImWindow({ vm, actions, focusOnMount }: ImWindowProps) {
+export function ImWindow({ vm, actions, focusOnMount, about, side }: ImWindowProps) {
   const [text, setText] = useState('');
   const logRef = useRef<HTMLDivElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
@@ -156,7 +160,7 @@ export function ImWindow({ vm, actions, focusOnMount }: ImWindowProps) {
 
   const titleId = `im-title-${vm.id}`;
   return (
-    <section className={`im-window state-${vm.status.replace(' ', '-').toLowerCase()}`} aria-labelledby={titleId}>
+    <section className={`im-window state-${vm.status.replace(' ', '-').toLowerCase()} ${side ? 'with-side' : ''}`} aria-labelledby={titleId}>
       <header className="im-toolbar" role="toolbar" aria-label={`Interaction toolbar: ${vm.title}`}>
         <div className="im-title">
           <span className="im-avatar" aria-hidden="true">
@@ -194,6 +198,12 @@ export function ImWindow({ vm, actions, focusOnMount }: ImWindowProps) {
           </button>
         </div>
       </header>
+      {about && (
+        <p className="consultation-about">
+          <span aria-hidden="true">⇄ </span>
+          {about}
+        </p>
+      )}
       {vm.error && (
         <p className="error im-error" role="alert">
           {vm.error}{' '}
@@ -202,6 +212,8 @@ export function ImWindow({ vm, actions, focusOnMount }: ImWindowProps) {
           </button>
         </p>
       )}
+      <div className="im-body">
+      <div className="im-main">
       <div
         className="transcript"
         role="log"
@@ -246,6 +258,9 @@ export function ImWindow({ vm, actions, focusOnMount }: ImWindowProps) {
         <button type="button" className="primary" onClick={send} disabled={!vm.canSend || !text.trim()}>
           Send
         </button>
+      </div>
+      </div>
+      {side && <aside className="consult-side" aria-label="Consultation details">{side}</aside>}
       </div>
     </section>
   );

@@ -1,5 +1,6 @@
+import { useEffect, useRef } from 'react';
 import type { DirectoryFilter, TargetAction } from '../../../protocol/generated';
-import type { DirectoryRow } from '../../../viewmodels/main';
+import type { ConsultationContextVM, DirectoryRow } from '../../../viewmodels/main';
 import { MenuButton } from '../../common/MenuButton/MenuButton';
 
 export interface TeamCommunicatorProps {
@@ -11,6 +12,47 @@ export interface TeamCommunicatorProps {
   onQuery: (q: string) => void;
   onFilter: (f: DirectoryFilter) => void;
   onAction: (row: DirectoryRow, action: TargetAction) => void;
+  /** Set when opened by *Start Consultation* of an interaction. */
+  context?: ConsultationContextVM | null;
+  onLeaveContext?: () => void;
+}
+
+function TargetRow({ row, selected, onAction }: { row: DirectoryRow; selected?: boolean; onAction: (row: DirectoryRow, action: TargetAction) => void }) {
+  return (
+    <li
+      className={`result ${selected ? 'selected' : ''}`}
+      aria-label={`${row.name}, ${row.statusText}`}
+      aria-current={selected ? 'true' : undefined}
+      data-target-id={row.id}
+    >
+      <span className={`presence-dot s-${row.status ?? 'group'}`} aria-hidden="true" />
+      <span className="result-text">
+        <span className="result-name">
+          {row.name}
+          {row.entry.favourite && (
+            <span className="fav" title="Favourite">
+              <span aria-hidden="true">★</span>
+              <span className="visually-hidden"> (favourite)</span>
+            </span>
+          )}
+        </span>
+        <span className="result-detail">
+          <span className="result-status">{row.statusText}</span>
+          {row.detail && <span> · {row.detail}</span>}
+        </span>
+      </span>
+      {row.actions.length > 0 && (
+        <MenuButton
+          className="actions"
+          label={`Actions for ${row.name}`}
+          menuLabel={`Actions for ${row.name}`}
+          items={row.actions.map((a) => ({ key: a.action, label: a.label, onSelect: () => onAction(row, a.action) }))}
+        >
+          <span aria-hidden="true">⋯</span>
+        </MenuButton>
+      )}
+    </li>
+  );
 }
 
 const FILTERS: { value: DirectoryFilter; label: string }[] = [
@@ -21,15 +63,55 @@ const FILTERS: { value: DirectoryFilter; label: string }[] = [
   { value: 'recent', label: 'Recent' },
 ];
 
-export function TeamCommunicator({ query, filter, rows, loading, error, onQuery, onFilter, onAction }: TeamCommunicatorProps) {
+export function TeamCommunicator({ query, filter, rows, loading, error, onQuery, onFilter, onAction, context, onLeaveContext }: TeamCommunicatorProps) {
+  const searchRef = useRef<HTMLInputElement>(null);
+  const activeRef = useRef<HTMLUListElement>(null);
+  const handledFocus = useRef(0);
+  const focusRequest = context?.focusRequest ?? 0;
+  const preselected = context?.preselected ?? null;
+  // Start Consultation: focus the pre-selected consultation target once loaded, else the search box
+  useEffect(() => {
+    if (!context || focusRequest <= handledFocus.current || loading) return;
+    handledFocus.current = focusRequest;
+    const target = preselected
+      ? activeRef.current?.querySelector<HTMLElement>(`li[data-target-id="${CSS.escape(preselected)}"] .actions > button`)
+      : null;
+    (target ?? searchRef.current)?.focus();
+  }, [context, focusRequest, loading, preselected]);
+
   return (
-    <section className="team-communicator" aria-labelledby="tc-title">
+    <section className={`team-communicator ${context ? 'in-context' : ''}`} aria-labelledby="tc-title">
       <h2 id="tc-title">Team Communicator</h2>
+      {context && (
+        <div className="tc-context" role="group" aria-label="Consultation context">
+          <p>
+            <span className="field-label">Consultation about</span> {context.summary}
+          </p>
+          <button type="button" className="small" onClick={onLeaveContext}>
+            Close consultation
+          </button>
+        </div>
+      )}
+      {context && (
+        <section className="active-consultations" aria-labelledby="tc-active-title">
+          <h3 id="tc-active-title">Active Consultations</h3>
+          {context.activeConsultations.length ? (
+            <ul className="results" aria-labelledby="tc-active-title" ref={activeRef}>
+              {context.activeConsultations.map((row) => (
+                <TargetRow key={row.id} row={row} selected={row.id === context.preselected} onAction={onAction} />
+              ))}
+            </ul>
+          ) : (
+            <p className="muted">None yet.</p>
+          )}
+        </section>
+      )}
       <div className="search">
         <span aria-hidden="true" className="search-icon">
           ⌕
         </span>
         <input
+          ref={searchRef}
           type="search"
           aria-label="Team Communicator"
           placeholder="Search colleagues and groups"
@@ -51,34 +133,7 @@ export function TeamCommunicator({ query, filter, rows, loading, error, onQuery,
       )}
       <ul className="results" aria-label="Results" aria-busy={loading}>
         {rows.map((row) => (
-          <li key={row.id} className="result" aria-label={`${row.name}, ${row.statusText}`}>
-            <span className={`presence-dot s-${row.status ?? 'group'}`} aria-hidden="true" />
-            <span className="result-text">
-              <span className="result-name">
-                {row.name}
-                {row.entry.favourite && (
-                  <span className="fav" title="Favourite">
-                    <span aria-hidden="true">★</span>
-                    <span className="visually-hidden"> (favourite)</span>
-                  </span>
-                )}
-              </span>
-              <span className="result-detail">
-                <span className="result-status">{row.statusText}</span>
-                {row.detail && <span> · {row.detail}</span>}
-              </span>
-            </span>
-            {row.actions.length > 0 && (
-              <MenuButton
-                className="actions"
-                label={`Actions for ${row.name}`}
-                menuLabel={`Actions for ${row.name}`}
-                items={row.actions.map((a) => ({ key: a.action, label: a.label, onSelect: () => onAction(row, a.action) }))}
-              >
-                <span aria-hidden="true">⋯</span>
-              </MenuButton>
-            )}
-          </li>
+          <TargetRow key={row.id} row={row} onAction={onAction} />
         ))}
         {!loading && rows.length === 0 && <li className="empty">No matches.</li>}
       </ul>

@@ -16,7 +16,7 @@ export function InviteNotification({ card, onAccept, onReject, onDismiss }: Invi
           ✉
         </span>
         <div>
-          <p className="invite-title">Instant Message</p>
+          <p className="invite-title">{card.consultation ? 'Instant Message Consultation' : 'Instant Message'}</p>
           <p className="invite-from">{card.from}</p>
         </div>
         <button type="button" className="icon-button" aria-label="Dismiss" onClick={onDismiss}>
