@@ -37,6 +37,8 @@ pub enum EventBody {
     Interaction {
         interaction: crate::interactions::InteractionView,
     },
+    /// A call the user is a party of rang, was answered, held, transferred, ended…
+    Call { call: crate::voice::CallView },
 }
 
 /// One event of a user's stream.

@@ -41,6 +41,13 @@ pub enum ClientFrame {
     },
     /// Replace the set of users whose presence this connection follows.
     Watch { user_ids: Vec<String> },
+    /// WebRTC signalling to another party of a call.
+    Signal {
+        call_id: String,
+        /// The party id of the recipient.
+        to: String,
+        signal: crate::voice::Signal,
+    },
     Ping {
         #[serde(default)]
         #[ts(optional)]
@@ -52,6 +59,21 @@ pub enum ClientFrame {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
+    /// The click-to-call page's connection is authenticated (a caller has no stream).
+    CallerWelcome {
+        call: crate::voice::CallView,
+        party_id: String,
+    },
+    /// The current state of the caller's call (the click-to-call page only).
+    Call { call: crate::voice::CallView },
+    /// WebRTC signalling from another party of a call.
+    Signal {
+        call_id: String,
+        from: String,
+        /// The recipient tab (`device_id`); other tabs of the same user ignore it.
+        to_device: Option<String>,
+        signal: crate::voice::Signal,
+    },
     Welcome {
         me: Me,
         /// Latest stream seq when the connection was authenticated.

@@ -8,7 +8,8 @@
 //! Layout, in reading order: [`error`] (the code table), [`model`] (accounts,
 //! status, directory, sessions, transcript), [`events`] (the per-user event
 //! stream), [`frames`] (WebSocket frames), [`interactions`] (interactions,
-//! contacts, history, the platform API, webhooks), [`admin`] (administration bodies),
+//! contacts, history, the platform API, webhooks), [`voice`] (calls and
+//! WebRTC signalling), [`admin`] (administration bodies),
 //! [`typescript`] (the generator of the TypeScript file).
 
 pub mod admin;
@@ -18,5 +19,6 @@ pub mod frames;
 pub mod interactions;
 pub mod model;
 pub mod typescript;
+pub mod voice;
 
 pub use error::{ErrorBody, ErrorCode};

@@ -165,6 +165,9 @@ pub enum TargetAction {
     SendIm,
     /// *Start Instant Message Consultation* (in an interaction's context).
     StartImConsultation,
+    /// *Start Voice Consultation* (in a voice interaction's context, to a
+    /// target already in an IM consultation about it or any agent).
+    StartVoiceConsultation,
     AddFavourite,
     RemoveFavourite,
 }

@@ -6,7 +6,7 @@
 
 use ts_rs::{Config, TS};
 
-use crate::{admin, error, events, frames, interactions, model};
+use crate::{admin, error, events, frames, interactions, model, voice};
 
 /// The whole generated file.
 pub fn render() -> String {
@@ -64,6 +64,18 @@ pub fn render() -> String {
         interactions::CreatedIntegration::decl(&cfg),
         interactions::WebhookEvent::decl(&cfg),
         interactions::AuditEntry::decl(&cfg),
+        voice::CallKind::decl(&cfg),
+        voice::CallState::decl(&cfg),
+        voice::PartyKind::decl(&cfg),
+        voice::LegState::decl(&cfg),
+        voice::CallParty::decl(&cfg),
+        voice::CallView::decl(&cfg),
+        voice::IceServer::decl(&cfg),
+        voice::IceConfig::decl(&cfg),
+        voice::AcceptCallRequest::decl(&cfg),
+        voice::PublicCallRequest::decl(&cfg),
+        voice::PublicCallResponse::decl(&cfg),
+        voice::Signal::decl(&cfg),
         events::EventBody::decl(&cfg),
         events::StreamEvent::decl(&cfg),
         events::EventPage::decl(&cfg),

@@ -1,7 +1,7 @@
 // Generated from crates/backline-protocol by `UPDATE_GENERATED=1 cargo test -p backline-protocol`.
 // Do not edit by hand.
 
-export type ErrorCode = "malformed_request" | "unknown_frame_type" | "invalid_request" | "empty_message" | "message_too_large" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "account_disabled" | "forbidden" | "im_not_permitted" | "not_participant" | "origin_not_allowed" | "not_shared" | "user_not_found" | "group_not_found" | "session_not_found" | "interaction_not_found" | "contact_not_found" | "not_found" | "session_ended" | "invalid_state" | "already_exists" | "idempotency_conflict" | "rate_limited" | "resume_gap" | "slow_consumer" | "unavailable" | "shutting_down" | "internal";
+export type ErrorCode = "malformed_request" | "unknown_frame_type" | "invalid_request" | "empty_message" | "message_too_large" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "account_disabled" | "forbidden" | "im_not_permitted" | "not_participant" | "origin_not_allowed" | "not_call_party" | "not_shared" | "user_not_found" | "group_not_found" | "session_not_found" | "interaction_not_found" | "contact_not_found" | "call_not_found" | "not_found" | "session_ended" | "invalid_state" | "already_exists" | "idempotency_conflict" | "no_agent_available" | "rate_limited" | "resume_gap" | "slow_consumer" | "unavailable" | "shutting_down" | "internal";
 
 export type ErrorBody = { code: ErrorCode, message: string, };
 
@@ -57,7 +57,7 @@ export type DirectoryFilter = "all" | "agents" | "groups" | "favourites" | "rece
 
 export type TargetKind = "user" | "group";
 
-export type TargetAction = "send_im" | "start_im_consultation" | "add_favourite" | "remove_favourite";
+export type TargetAction = "send_im" | "start_im_consultation" | "start_voice_consultation" | "add_favourite" | "remove_favourite";
 
 export type DirectoryEntry = { kind: TargetKind, id: string, display_name: string, 
 /**
@@ -294,7 +294,79 @@ ts: number, interaction_id: string, interaction_external_id: string | null, cons
 
 export type AuditEntry = { id: string, ts: number, actor_id: string, action: string, resource: string, allowed: boolean, detail: string, };
 
-export type EventBody = { "kind": "session", session: SessionView, } | { "kind": "transcript", session_id: string, entry: TranscriptEntry, } | { "kind": "mark", session_id: string, user_id: string, mark: MarkKind, seq: number, } | { "kind": "session_removed", session_id: string, } | { "kind": "status", status: Status, reason: string | null, } | { "kind": "preferences", zoom: number, } | { "kind": "interaction", interaction: InteractionView, };
+export type CallKind = "contact" | "consultation";
+
+export type CallState = "ringing" | "active" | "ended";
+
+export type PartyKind = "agent" | "contact";
+
+export type LegState = "ringing" | "connected" | "held" | "left";
+
+export type CallParty = { 
+/**
+ * An account id, or `contact:<call id>` for the caller.
+ */
+party_id: string, kind: PartyKind, display_name: string, state: LegState, 
+/**
+ * The browser tab that answered (signalling goes to it only).
+ */
+device_id: string | null, };
+
+export type CallView = { id: string, kind: CallKind, state: CallState, 
+/**
+ * The voice interaction the call belongs to.
+ */
+interaction_id: string | null, 
+/**
+ * For a consultation call: the IM consultation it was started from.
+ */
+consultation_session_id: string | null, 
+/**
+ * For a consultation call: the contact call that waits on hold meanwhile.
+ */
+contact_call_id: string | null, parties: Array<CallParty>, created_at: number, answered_at: number | null, ended_at: number | null, 
+/**
+ * `hung_up`, `rejected`, `no_answer`, `cancelled`, `transferred`, `abandoned`.
+ */
+ended_reason: string | null, 
+/**
+ * While the contact is on hold: since when (both agents show the duration).
+ */
+hold_started_at: number | null, };
+
+export type IceServer = { urls: Array<string>, username: string | null, credential: string | null, };
+
+export type IceConfig = { ice_servers: Array<IceServer>, };
+
+export type AcceptCallRequest = { 
+/**
+ * A random id of the answering browser tab.
+ */
+device_id: string, };
+
+export type PublicCallRequest = { 
+/**
+ * How the caller introduces themselves.
+ */
+name: string, 
+/**
+ * A random id of the caller's tab.
+ */
+device_id: string, };
+
+export type PublicCallResponse = { call: CallView, 
+/**
+ * The caller's credential for this call only (its socket `hello` token and REST bearer).
+ */
+caller_token: string, 
+/**
+ * The caller's party id in the call.
+ */
+party_id: string, };
+
+export type Signal = { "kind": "offer", sdp: string, } | { "kind": "answer", sdp: string, } | { "kind": "candidate", candidate: string, sdp_mid: string | null, sdp_mline_index: number | null, };
+
+export type EventBody = { "kind": "session", session: SessionView, } | { "kind": "transcript", session_id: string, entry: TranscriptEntry, } | { "kind": "mark", session_id: string, user_id: string, mark: MarkKind, seq: number, } | { "kind": "session_removed", session_id: string, } | { "kind": "status", status: Status, reason: string | null, } | { "kind": "preferences", zoom: number, } | { "kind": "interaction", interaction: InteractionView, } | { "kind": "call", call: CallView, };
 
 export type StreamEvent = { 
 /**
@@ -312,9 +384,17 @@ export type ClientFrame = { "type": "hello", token?: string,
 /**
  * The last stream seq this desktop processed; omit to start at the head.
  */
-last_seq?: number, } | { "type": "send", rid: string, session_id: string, client_msg_id: string, text: string, } | { "type": "typing", session_id: string, state: TypingState, } | { "type": "mark", rid?: string, session_id: string, kind: MarkKind, seq: number, } | { "type": "watch", user_ids: Array<string>, } | { "type": "ping", rid?: string, };
+last_seq?: number, } | { "type": "send", rid: string, session_id: string, client_msg_id: string, text: string, } | { "type": "typing", session_id: string, state: TypingState, } | { "type": "mark", rid?: string, session_id: string, kind: MarkKind, seq: number, } | { "type": "watch", user_ids: Array<string>, } | { "type": "signal", call_id: string, 
+/**
+ * The party id of the recipient.
+ */
+to: string, signal: Signal, } | { "type": "ping", rid?: string, };
 
-export type ServerFrame = { "type": "welcome", me: Me, 
+export type ServerFrame = { "type": "caller_welcome", call: CallView, party_id: string, } | { "type": "call", call: CallView, } | { "type": "signal", call_id: string, from: string, 
+/**
+ * The recipient tab (`device_id`); other tabs of the same user ignore it.
+ */
+to_device: string | null, signal: Signal, } | { "type": "welcome", me: Me, 
 /**
  * Latest stream seq when the connection was authenticated.
  */
@@ -355,17 +435,20 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "im_not_permitted",
   "not_participant",
   "origin_not_allowed",
+  "not_call_party",
   "not_shared",
   "user_not_found",
   "group_not_found",
   "session_not_found",
   "interaction_not_found",
   "contact_not_found",
+  "call_not_found",
   "not_found",
   "session_ended",
   "invalid_state",
   "already_exists",
   "idempotency_conflict",
+  "no_agent_available",
   "rate_limited",
   "resume_gap",
   "slow_consumer",
