@@ -65,7 +65,9 @@ pub enum ServerFrame {
         party_id: String,
     },
     /// The current state of the caller's call (the click-to-call page only).
-    Call { call: crate::voice::CallView },
+    Call {
+        call: crate::voice::CallView,
+    },
     /// WebRTC signalling from another party of a call.
     Signal {
         call_id: String,

@@ -21,7 +21,41 @@ pub struct Config {
     pub auth: AuthConfig,
     pub ws: WsConfig,
     pub web: WebConfig,
+    pub voice: VoiceConfig,
     pub telemetry: TelemetryConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VoiceConfig {
+    /// STUN URLs handed to the desktops (empty: host candidates only, fine on a LAN).
+    pub stun_urls: Vec<String>,
+    /// TURN URLs; they get time-limited credentials when `turn_secret` is set.
+    pub turn_urls: Vec<String>,
+    /// coturn's `static-auth-secret`; empty leaves TURN out.
+    pub turn_secret: String,
+    /// Lifetime of TURN credentials, in seconds.
+    pub turn_ttl_secs: u64,
+    /// Seconds a voice consultation or a web call rings before it counts as not answered.
+    pub ring_timeout_secs: u64,
+    /// Seconds a contact may wait on hold with no agent connected before the fallback.
+    pub orphan_timeout_secs: u64,
+    /// `transfer_to_consultant` (to a connected consultation target, else end) or `end`.
+    pub orphan_fallback: String,
+}
+
+impl Default for VoiceConfig {
+    fn default() -> Self {
+        VoiceConfig {
+            stun_urls: Vec::new(),
+            turn_urls: Vec::new(),
+            turn_secret: String::new(),
+            turn_ttl_secs: 3600,
+            ring_timeout_secs: 30,
+            orphan_timeout_secs: 60,
+            orphan_fallback: "transfer_to_consultant".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -235,6 +269,18 @@ impl Config {
             backline_store::Backend::from_url(&self.database.url)
                 .map_err(|e| anyhow::anyhow!("database.url: {e}"))?;
         }
+        if !matches!(
+            self.voice.orphan_fallback.as_str(),
+            "transfer_to_consultant" | "end"
+        ) {
+            anyhow::bail!("voice.orphan_fallback must be \"transfer_to_consultant\" or \"end\"");
+        }
+        if self.voice.ring_timeout_secs == 0 || self.voice.orphan_timeout_secs == 0 {
+            anyhow::bail!("voice.ring_timeout_secs and voice.orphan_timeout_secs must be positive");
+        }
+        if !self.voice.turn_urls.is_empty() && self.voice.turn_secret.is_empty() {
+            anyhow::bail!("voice.turn_urls needs voice.turn_secret");
+        }
         if !matches!(self.telemetry.format.as_str(), "pretty" | "json") {
             anyhow::bail!("telemetry.format must be \"pretty\" or \"json\"");
         }
@@ -265,6 +311,16 @@ impl Config {
             outbound_queue: self.ws.outbound_queue,
             nats_url: (!self.bus.nats_url.is_empty()).then(|| self.bus.nats_url.clone()),
             nats_subject_prefix: self.bus.subject_prefix.clone(),
+            voice: backline_service::config::VoiceConfig {
+                stun_urls: self.voice.stun_urls.clone(),
+                turn_urls: self.voice.turn_urls.clone(),
+                turn_secret: (!self.voice.turn_secret.is_empty())
+                    .then(|| self.voice.turn_secret.clone()),
+                turn_ttl_secs: self.voice.turn_ttl_secs,
+                ring_timeout_secs: self.voice.ring_timeout_secs,
+                orphan_timeout_secs: self.voice.orphan_timeout_secs,
+                orphan_fallback: self.voice.orphan_fallback.clone(),
+            },
             ..Default::default()
         };
         if !self.bus.node_id.is_empty() {

@@ -94,8 +94,13 @@ impl Connection {
             last_sent: 0,
             kill: Default::default(),
         };
-        let Some((account, last_seq)) = conn.hello(cookie_token).await else {
-            return;
+        let (account, last_seq) = match conn.hello(cookie_token).await {
+            Some(Principal::Agent(account, last_seq)) => (account, last_seq),
+            Some(Principal::Caller { call_id, party_id }) => {
+                conn.run_caller(&call_id, &party_id).await;
+                return;
+            }
+            None => return,
         };
         let backline = conn.state.backline.clone();
         let (mut registration, edge) = backline.hub().register(&account.id);
@@ -163,8 +168,9 @@ impl Connection {
         self.close(4001, code).await;
     }
 
-    /// Waits for `hello` and authenticates it.
-    async fn hello(&mut self, cookie_token: Option<String>) -> Option<(Account, Option<u64>)> {
+    /// Waits for `hello` and authenticates it: an agent's session token, or
+    /// the click-to-call page's caller token.
+    async fn hello(&mut self, cookie_token: Option<String>) -> Option<Principal> {
         let first = tokio::time::timeout(HELLO_TIMEOUT, self.socket.next()).await;
         let hello = match first {
             Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str::<ClientFrame>(&text).ok(),
@@ -186,8 +192,17 @@ impl Connection {
             .await;
             return None;
         };
+        if token.starts_with("blc_") {
+            return match self.state.backline.authenticate_caller(&token).await {
+                Ok((call_id, party_id)) => Some(Principal::Caller { call_id, party_id }),
+                Err(error) => {
+                    self.refuse(error.code(), error.public_message()).await;
+                    None
+                }
+            };
+        }
         match self.state.backline.authenticate(&token).await {
-            Ok(account) => Some((account, last_seq)),
+            Ok(account) => Some(Principal::Agent(account, last_seq)),
             Err(error) => {
                 self.refuse(error.code(), error.public_message()).await;
                 None
@@ -440,6 +455,18 @@ impl Connection {
                 }
             }
             ClientFrame::Ping { rid } => self.send(&ServerFrame::Pong { rid }).await?,
+            ClientFrame::Signal {
+                call_id,
+                to,
+                signal,
+            } => {
+                if let Err(error) = backline
+                    .relay_signal(&account.id, &call_id, &to, signal)
+                    .await
+                {
+                    self.service_error(None, error).await?;
+                }
+            }
         }
         Ok(())
     }
@@ -454,9 +481,97 @@ impl Connection {
     }
 }
 
+/// Who a socket belongs to.
+enum Principal {
+    /// A desktop: the account and the last stream seq it processed.
+    Agent(Account, Option<u64>),
+    /// The click-to-call page of one call.
+    Caller { call_id: String, party_id: String },
+}
+
+impl Connection {
+    /// The click-to-call page's socket: its call's state, and signalling.
+    async fn run_caller(&mut self, call_id: &str, party_id: &str) {
+        let backline = self.state.backline.clone();
+        let (mut registration, _) = backline.hub().register(party_id);
+        self.kill = registration.kill.clone();
+        let outcome = self
+            .serve_caller(&backline, call_id, party_id, &mut registration)
+            .await;
+        if let Err(error) = outcome {
+            tracing::debug!(error.message = %error, call = call_id, "caller connection ended with an error");
+        }
+        backline.hub().unregister(registration.id);
+    }
+
+    async fn serve_caller(
+        &mut self,
+        backline: &Backline,
+        call_id: &str,
+        party_id: &str,
+        registration: &mut backline_service::hub::Registration,
+    ) -> Result<(), axum::Error> {
+        match backline.call_view(call_id).await {
+            Ok(call) => {
+                self.send(&ServerFrame::CallerWelcome {
+                    call,
+                    party_id: party_id.to_owned(),
+                })
+                .await?;
+            }
+            Err(error) => {
+                self.refuse(error.code(), error.public_message()).await;
+                return Ok(());
+            }
+        }
+        let shutdown = backline.shutdown_token().clone();
+        loop {
+            tokio::select! {
+                biased;
+                _ = registration.kill.cancelled() => {
+                    self.close(1001, ErrorCode::ShuttingDown).await;
+                    return Ok(());
+                }
+                _ = shutdown.cancelled() => {
+                    self.close(1001, ErrorCode::ShuttingDown).await;
+                    return Ok(());
+                }
+                outbound = registration.receiver.recv() => match outbound {
+                    Some(Outbound::Frame(frame)) => self.send_text(&frame).await?,
+                    Some(Outbound::Event { .. }) => {}
+                    None => return Ok(()),
+                },
+                incoming = self.socket.next() => match incoming {
+                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientFrame>(&text) {
+                        Ok(ClientFrame::Signal { call_id: signal_call, to, signal }) => {
+                            let outcome = if signal_call == call_id {
+                                backline.relay_signal(party_id, &signal_call, &to, signal).await
+                            } else {
+                                Err(ServiceError::new(ErrorCode::NotCallParty, "this connection belongs to another call"))
+                            };
+                            if let Err(error) = outcome {
+                                self.service_error(None, error).await?;
+                            }
+                        }
+                        Ok(ClientFrame::Ping { rid }) => self.send(&ServerFrame::Pong { rid }).await?,
+                        Ok(_) => self.error(None, ErrorCode::Forbidden, "a caller connection only signals".into()).await?,
+                        Err(parse_error) => {
+                            let (code, message) = classify_bad_frame(&text, &parse_error);
+                            self.error(None, code, message).await?;
+                        }
+                    },
+                    Some(Ok(Message::Close(_))) | None => return Ok(()),
+                    Some(Ok(_)) => {}
+                    Some(Err(error)) => return Err(error),
+                },
+            }
+        }
+    }
+}
+
 /// Tells an unknown frame type from a malformed frame.
 fn classify_bad_frame(text: &str, parse_error: &serde_json::Error) -> (ErrorCode, String) {
-    const KNOWN: &[&str] = &["hello", "send", "typing", "mark", "watch", "ping"];
+    const KNOWN: &[&str] = &["hello", "send", "typing", "mark", "watch", "ping", "signal"];
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(value) => match value.get("type").and_then(|t| t.as_str()) {
             Some(kind) if !KNOWN.contains(&kind) => (

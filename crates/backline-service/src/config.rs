@@ -23,6 +23,40 @@ pub struct ServiceConfig {
     /// `nats://…` to fan out across nodes; `None` for a single node.
     pub nats_url: Option<String>,
     pub nats_subject_prefix: String,
+    pub voice: VoiceConfig,
+}
+
+/// Voice: ICE servers, ring time-out, and what happens to a contact left on hold.
+#[derive(Debug, Clone)]
+pub struct VoiceConfig {
+    /// STUN (or TURN without a secret) URLs handed to the desktops.
+    pub stun_urls: Vec<String>,
+    /// TURN URLs that get time-limited credentials (coturn's `use-auth-secret`).
+    pub turn_urls: Vec<String>,
+    /// The TURN shared secret; TURN URLs are left out without it.
+    pub turn_secret: Option<String>,
+    /// Lifetime of TURN credentials, in seconds.
+    pub turn_ttl_secs: u64,
+    /// Seconds a consultation or click-to-call rings before it counts as not answered.
+    pub ring_timeout_secs: u64,
+    /// Seconds a contact may wait on hold with no agent connected before the fallback.
+    pub orphan_timeout_secs: u64,
+    /// `transfer_to_consultant` or `end`.
+    pub orphan_fallback: String,
+}
+
+impl Default for VoiceConfig {
+    fn default() -> Self {
+        VoiceConfig {
+            stun_urls: Vec::new(),
+            turn_urls: Vec::new(),
+            turn_secret: None,
+            turn_ttl_secs: 3600,
+            ring_timeout_secs: 30,
+            orphan_timeout_secs: 60,
+            orphan_fallback: "transfer_to_consultant".into(),
+        }
+    }
 }
 
 impl Default for ServiceConfig {
@@ -38,6 +72,7 @@ impl Default for ServiceConfig {
             outbound_queue: 1024,
             nats_url: None,
             nats_subject_prefix: "backline".into(),
+            voice: VoiceConfig::default(),
         }
     }
 }

@@ -381,7 +381,7 @@ fn random_secret() -> String {
 }
 
 /// Inserts or updates a contact inside a write; matched by external id when given.
-async fn upsert_contact(
+pub(crate) async fn upsert_contact(
     conn: &mut AnyConnection,
     input: &ContactInput,
     now: i64,
@@ -611,6 +611,59 @@ impl Backline {
                 )
                 .await?;
                 reindex(conn, &iid).await?;
+                // The platform's telephony carries a voice interaction's audio:
+                // its contact call has a contact party without a browser.
+                if request.media == Media::Voice {
+                    let call_id = uuid::Uuid::now_v7().to_string();
+                    backline_store::calls::insert(
+                        conn,
+                        backline_store::calls::NewCall {
+                            id: &call_id,
+                            kind: "contact",
+                            state: "active",
+                            interaction_id: Some(&iid),
+                            consultation_session_id: None,
+                            contact_call_id: None,
+                            created_at: now,
+                            ring_expires_at: None,
+                            caller_token_hash: None,
+                        },
+                    )
+                    .await?;
+                    let contact_name = request
+                        .contact
+                        .as_ref()
+                        .map(|c| {
+                            format!("{} {}", c.first_name, c.last_name)
+                                .trim()
+                                .to_owned()
+                        })
+                        .filter(|n| !n.is_empty())
+                        .unwrap_or_else(|| "Contact".into());
+                    let party = crate::voice::contact_party_id(&call_id);
+                    backline_store::calls::add_party(
+                        conn,
+                        &call_id,
+                        &party,
+                        "contact",
+                        &contact_name,
+                        "connected",
+                        None,
+                        now,
+                    )
+                    .await?;
+                    backline_store::calls::add_party(
+                        conn,
+                        &call_id,
+                        &agent.id,
+                        "agent",
+                        &agent.display_name,
+                        "connected",
+                        None,
+                        now,
+                    )
+                    .await?;
+                }
                 let mut out = Vec::new();
                 announce(conn, &mut out, &iid, "interaction.created", now).await?;
                 Ok(((), out))
@@ -1023,7 +1076,7 @@ pub struct HistoryRecord {
 
 /// Tells the assigned agent's desktops of the interaction's new state and
 /// queues the platform's webhook, inside the current write.
-async fn announce(
+pub(crate) async fn announce(
     conn: &mut AnyConnection,
     out: &mut Vec<BusMessage>,
     interaction_id: &str,

@@ -12,7 +12,8 @@
 //! Layout, in reading order: [`error`], [`config`], [`hub`], [`bus`],
 //! [`stream`] (event append and replay), [`auth`], [`accounts`],
 //! [`directory`], [`sessions`], [`interactions`] (contacts, history,
-//! consultations' sharing rule, the platform API), [`webhooks`], [`workers`], [`text`].
+//! consultations' sharing rule, the platform API), [`voice`] (calls, hold,
+//! transfer, conference, signalling), [`webhooks`], [`workers`], [`text`].
 
 pub mod accounts;
 pub mod auth;
@@ -25,6 +26,7 @@ pub mod interactions;
 pub mod sessions;
 pub mod stream;
 pub mod text;
+pub mod voice;
 pub mod webhooks;
 pub mod workers;
 

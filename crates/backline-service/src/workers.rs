@@ -17,11 +17,30 @@ impl Backline {
             tokio::spawn(self.clone().invitation_timeouts()),
             tokio::spawn(self.clone().retention()),
             tokio::spawn(self.clone().webhook_delivery()),
+            tokio::spawn(self.clone().voice_watch()),
         ];
         if self.bus().is_clustered() {
             workers.push(tokio::spawn(self.clone().heartbeat()));
         }
         workers
+    }
+
+    /// Ring time-outs and the on-hold fallback, checked every half second.
+    async fn voice_watch(self) {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = self.shutdown_token().cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            if let Err(error) = self.expire_ringing().await {
+                tracing::warn!(error.message = %error, "ring time-out scan failed");
+            }
+            if let Err(error) = self.rescue_orphans().await {
+                tracing::warn!(error.message = %error, "on-hold fallback scan failed");
+            }
+        }
     }
 
     /// Tells the other nodes, every 10 s, which users are connected here.

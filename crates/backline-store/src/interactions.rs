@@ -304,3 +304,52 @@ pub async fn history<'e, E: Executor<'e, Database = Any>>(
     }
     Ok(prepared.fetch_all(executor).await?)
 }
+
+/// Appends `line` to a running log kept with the interaction (one per `key`,
+/// e.g. a call's steps), creating it with `title` on first use.
+pub async fn append_log(
+    conn: &mut AnyConnection,
+    interaction_id: &str,
+    key: &str,
+    title: &str,
+    line: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    let updated = sqlx::query(
+        "UPDATE interaction_transcripts SET body = body || $3, updated_at = $4 \
+         WHERE interaction_id = $1 AND session_id = $2",
+    )
+    .bind(interaction_id)
+    .bind(key)
+    .bind(format!("{line}\n"))
+    .bind(at)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        attach_transcript(
+            conn,
+            interaction_id,
+            Some(key),
+            title,
+            &format!("{line}\n"),
+            at,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Reassigns an interaction to another agent (a completed transfer).
+pub async fn set_agent(
+    conn: &mut AnyConnection,
+    id: &str,
+    agent_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE interactions SET agent_id = $2, agent_done = 0 WHERE id = $1")
+        .bind(id)
+        .bind(agent_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

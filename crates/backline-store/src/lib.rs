@@ -14,9 +14,11 @@
 //! Layout: [`writer`] (group commit), [`rows`] (row types), then one module
 //! per area with the queries: [`users`], [`groups`], [`tokens`],
 //! [`favourites`], [`sessions`], [`transcript`], [`events`], [`contacts`],
-//! [`interactions`] (with history search), [`integrations`], [`audit`], [`outbox`].
+//! [`interactions`] (with history search), [`integrations`], [`audit`], [`outbox`],
+//! [`calls`] (voice).
 
 pub mod audit;
+pub mod calls;
 pub mod contacts;
 pub mod events;
 pub mod favourites;

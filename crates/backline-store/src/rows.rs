@@ -175,3 +175,33 @@ pub struct OutboxRow {
     pub webhook_url: Option<String>,
     pub webhook_secret: String,
 }
+
+/// `calls`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CallRow {
+    pub id: String,
+    pub kind: String,
+    pub state: String,
+    pub interaction_id: Option<String>,
+    pub consultation_session_id: Option<String>,
+    pub contact_call_id: Option<String>,
+    pub created_at: i64,
+    pub answered_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub ended_reason: Option<String>,
+    pub hold_started_at: Option<i64>,
+    pub ring_expires_at: Option<i64>,
+    pub orphaned_since: Option<i64>,
+}
+
+/// `call_parties`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CallPartyRow {
+    pub call_id: String,
+    pub party_id: String,
+    pub position: i64,
+    pub kind: String,
+    pub display_name: String,
+    pub state: String,
+    pub device_id: Option<String>,
+}

@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod interactions;
 pub mod sessions;
+pub mod voice;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -70,6 +71,20 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(interactions::platform_update_interaction))
         .routes(routes!(interactions::platform_end_interaction))
         .routes(routes!(interactions::platform_upsert_contact))
+        .routes(routes!(voice::ice_servers))
+        .routes(routes!(voice::list_calls))
+        .routes(routes!(voice::accept_call))
+        .routes(routes!(voice::reject_call))
+        .routes(routes!(voice::hang_up))
+        .routes(routes!(voice::hold))
+        .routes(routes!(voice::retrieve))
+        .routes(routes!(voice::start_voice_consultation))
+        .routes(routes!(voice::end_consultation))
+        .routes(routes!(voice::complete_transfer))
+        .routes(routes!(voice::complete_conference))
+        .routes(routes!(voice::public_call))
+        .routes(routes!(voice::public_call_state))
+        .routes(routes!(voice::public_hang_up))
         .split_for_parts();
     let mut openapi = openapi;
     openapi.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
