@@ -61,15 +61,20 @@ impl Backline {
                 .collect();
             let rows = users::get_many(self.store().reader(), &ids).await?;
             let favourite_ids = favourites::list(self.store().reader(), &caller.id).await?;
-            for id in &ids {
-                if let Some(row) = rows.iter().find(|r| &r.id == id) {
-                    active_consultations.push(self.user_entry(
-                        caller,
-                        row,
-                        &favourite_ids,
-                        Vec::new(),
-                        true,
-                    ));
+            // A voice interaction with its call in progress can turn an IM
+            // consultation into a voice consultation.
+            let voice_call = backline_store::calls::contact_call_of(self.store().reader(), id)
+                .await?
+                .is_some();
+            for target in &ids {
+                if let Some(row) = rows.iter().find(|r| &r.id == target) {
+                    let mut entry = self.user_entry(caller, row, &favourite_ids, Vec::new(), true);
+                    if voice_call {
+                        entry
+                            .actions
+                            .insert(1, TargetAction::StartVoiceConsultation);
+                    }
+                    active_consultations.push(entry);
                 }
             }
         }
