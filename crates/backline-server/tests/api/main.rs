@@ -10,4 +10,5 @@ mod import;
 mod interactions;
 mod sessions;
 mod stream;
+mod voice;
 mod webhooks;
