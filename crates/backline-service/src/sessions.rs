@@ -19,7 +19,7 @@ use sqlx::AnyConnection;
 use crate::auth::Account;
 use crate::bus::BusMessage;
 use crate::error::{err, Result};
-use crate::stream::emit;
+use crate::stream::{emit, emit_many};
 use crate::Backline;
 
 fn participant_state(text: &str) -> ParticipantState {
@@ -257,9 +257,7 @@ impl<'c> Tx<'c> {
                 session_id: entry.session_id.clone(),
                 entry: entry.clone(),
             };
-            for user in recipients {
-                emit(self.conn, &mut self.out, user, self.now, &body).await?;
-            }
+            emit_many(self.conn, &mut self.out, recipients, self.now, &body).await?;
         }
         Ok(())
     }

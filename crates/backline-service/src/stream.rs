@@ -29,6 +29,27 @@ pub(crate) async fn emit(
     Ok(seq)
 }
 
+/// Appends one event to several users' streams (serialised once, two statements).
+pub(crate) async fn emit_many(
+    conn: &mut AnyConnection,
+    out: &mut Vec<BusMessage>,
+    user_ids: &[String],
+    ts: i64,
+    body: &EventBody,
+) -> Result<()> {
+    let payload =
+        serde_json::to_string(body).map_err(|e| crate::ServiceError::Internal(e.into()))?;
+    for (user, seq) in events::append_many(conn, user_ids, ts, &payload).await? {
+        let seq = seq as u64;
+        out.push(BusMessage::Event {
+            frame: event_frame(seq, ts, &payload),
+            user,
+            seq,
+        });
+    }
+    Ok(())
+}
+
 /// The `event` frame for a stored payload, built without re-parsing it.
 pub fn event_frame(seq: u64, ts: i64, payload: &str) -> String {
     format!(r#"{{"type":"event","seq":{seq},"ts":{ts},"event":{payload}}}"#)

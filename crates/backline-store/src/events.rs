@@ -33,6 +33,55 @@ pub async fn append(
     Ok(seq)
 }
 
+/// Appends the same event to several users' streams in two statements
+/// (one `UPDATE … RETURNING`, one multi-row `INSERT`); returns each user's seq.
+pub async fn append_many(
+    conn: &mut AnyConnection,
+    user_ids: &[String],
+    ts: i64,
+    payload: &str,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=user_ids.len()).map(|n| format!("${n}")).collect();
+    let sql = sqlx::AssertSqlSafe(format!(
+        "UPDATE users SET stream_head = stream_head + 1 WHERE id IN ({}) RETURNING id, stream_head",
+        placeholders.join(", ")
+    ));
+    let mut update = sqlx::query_as::<_, (String, i64)>(sql);
+    for id in user_ids {
+        update = update.bind(id.as_str());
+    }
+    let mut seqs = update.fetch_all(&mut *conn).await?;
+    if seqs.len() != user_ids.len() {
+        return Err(StoreError::NotFound("user"));
+    }
+    // Keep the callers' order.
+    seqs.sort_by_key(|(id, _)| user_ids.iter().position(|u| u == id));
+    let rows: Vec<String> = (0..seqs.len())
+        .map(|i| {
+            format!(
+                "(${}, ${}, ${}, ${})",
+                4 * i + 1,
+                4 * i + 2,
+                4 * i + 3,
+                4 * i + 4
+            )
+        })
+        .collect();
+    let sql = sqlx::AssertSqlSafe(format!(
+        "INSERT INTO user_events (user_id, seq, ts, payload) VALUES {}",
+        rows.join(", ")
+    ));
+    let mut insert = sqlx::query(sql);
+    for (id, seq) in &seqs {
+        insert = insert.bind(id.as_str()).bind(*seq).bind(ts).bind(payload);
+    }
+    insert.execute(conn).await?;
+    Ok(seqs)
+}
+
 /// Events with seq in `(after, up_to]`, ascending, at most `limit`.
 pub async fn range<'e, E: Executor<'e, Database = Any>>(
     executor: E,

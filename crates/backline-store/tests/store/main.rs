@@ -747,3 +747,50 @@ async fn contacts_are_found_by_external_id_and_updated_in_place() {
         );
     }
 }
+
+#[tokio::test]
+async fn one_event_appended_to_several_streams_gets_each_users_next_seq() {
+    for (backend, store, _dir) in stores().await {
+        let a = add_user(&store, "many-a").await;
+        let b = add_user(&store, "many-b").await;
+        let u = a.clone();
+        store
+            .write(Box::new(move |conn| {
+                Box::pin(async move { events::append(conn, &u, 1, "{}").await })
+            }))
+            .await
+            .unwrap();
+        let ids = vec![b.clone(), a.clone()];
+        let seqs = store
+            .write(Box::new(move |conn| {
+                Box::pin(async move { events::append_many(conn, &ids, 2, "{\"x\":1}").await })
+            }))
+            .await
+            .unwrap();
+        assert_eq!(
+            seqs,
+            vec![(b.clone(), 1), (a.clone(), 2)],
+            "{backend}: callers' order, each stream's own seq"
+        );
+        let rows = events::range(store.reader(), &a, 0, 10, 10).await.unwrap();
+        assert_eq!(
+            rows.iter()
+                .map(|r| (r.seq, r.payload.as_str()))
+                .collect::<Vec<_>>(),
+            [(1, "{}"), (2, "{\"x\":1}")],
+            "{backend}"
+        );
+        let missing = vec![a.clone(), "nobody".to_owned()];
+        let refused = store
+            .write(Box::new(move |conn| {
+                Box::pin(async move { events::append_many(conn, &missing, 3, "{}").await })
+            }))
+            .await;
+        assert!(matches!(refused, Err(StoreError::NotFound(_))), "{backend}");
+        assert_eq!(
+            events::head(store.reader(), &a).await.unwrap(),
+            2,
+            "{backend}: the refused write left nothing"
+        );
+    }
+}
