@@ -182,6 +182,10 @@ async fn run_batch(
             return (Err(message), completions);
         }
     };
+    // Each write runs inside its own savepoint. To save a round trip per
+    // write, closing one write's savepoint and opening the next one's go to
+    // the database as one statement list.
+    let mut previous_ok: Option<bool> = None;
     for job in jobs {
         if single {
             let (ok, completion) = job(&mut tx).await;
@@ -192,32 +196,40 @@ async fn run_batch(
             }
             continue;
         }
-        if let Err(error) = (&mut *tx).execute("SAVEPOINT backline_write").await {
+        let open = match previous_ok {
+            None => "SAVEPOINT backline_write",
+            Some(true) => "RELEASE SAVEPOINT backline_write; SAVEPOINT backline_write",
+            Some(false) => {
+                "ROLLBACK TO SAVEPOINT backline_write; RELEASE SAVEPOINT backline_write; \
+                 SAVEPOINT backline_write"
+            }
+        };
+        if let Err(error) = (&mut *tx).execute(open).await {
+            // Which part failed is unknown: give up the whole batch (nothing
+            // is acknowledged; every write is idempotent and may be retried).
             let message = error.to_string();
-            completions.push((true, fail_job(job, &message)));
-            continue;
+            tracing::error!(error.message = %message, "savepoint handling failed; batch rolled back");
+            drop(job);
+            let _ = tx.rollback().await;
+            return (Err(message), completions);
         }
         let (ok, completion) = job(&mut tx).await;
-        let cleanup = if ok {
-            "RELEASE SAVEPOINT backline_write"
-        } else {
-            "ROLLBACK TO SAVEPOINT backline_write; RELEASE SAVEPOINT backline_write"
-        };
-        if let Err(error) = (&mut *tx).execute(cleanup).await {
-            tracing::error!(error.message = %error, "savepoint cleanup failed");
-        }
+        previous_ok = Some(ok);
         completions.push((ok, completion));
+    }
+    if previous_ok == Some(false) {
+        if let Err(error) = (&mut *tx)
+            .execute("ROLLBACK TO SAVEPOINT backline_write")
+            .await
+        {
+            let message = error.to_string();
+            let _ = tx.rollback().await;
+            return (Err(message), completions);
+        }
     }
     let commit = tx.commit().await.map_err(|error| error.to_string());
     if let Err(message) = &commit {
         tracing::error!(error.message = %message, "store batch commit failed");
     }
     (commit, completions)
-}
-
-/// A job that could not even start: answer its caller with the error.
-fn fail_job(job: Job, message: &str) -> Completion {
-    drop(job);
-    let message = message.to_owned();
-    Box::new(move |_| tracing::warn!(error.message = %message, "write dropped"))
 }
