@@ -282,9 +282,13 @@ export type WebhookEvent = {
 id: string, 
 /**
  * `interaction.created`, `interaction.updated`, `interaction.ended`,
+ * `interaction.answered`, `interaction.held`, `interaction.retrieved`,
+ * `interaction.transferred`, `interaction.conferenced`, `interaction.call_ended`,
  * `consultation.invited`, `consultation.accepted`, `consultation.rejected`,
  * `consultation.timed_out`, `consultation.cancelled`, `consultation.ended`,
- * `consultation.transcript_attached`.
+ * `consultation.transcript_attached`, `voice_consultation.started`,
+ * `voice_consultation.accepted`, and `voice_consultation.<reason>` when it ends
+ * (`ended`, `rejected`, `no_answer`, `hung_up`, `transferred`, `conferenced`, `contact_left`).
  */
 type: string, 
 /**
