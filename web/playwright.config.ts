@@ -1,9 +1,14 @@
 import { defineConfig } from '@playwright/test';
 
 // Started by `npm run e2e` (e2e/run.mjs), which starts the server and sets BACKLINE_URL.
+// The voice spec needs a loopback-only network namespace and fake media devices: it runs only with
+// `npm run e2e:voice` (BACKLINE_E2E_VOICE=1, `unshare --net`).
+const voice = !!process.env.BACKLINE_E2E_VOICE;
+
 export default defineConfig({
   testDir: './e2e',
   testMatch: /.*\.spec\.ts/,
+  testIgnore: voice ? [] : [/voice\.spec\.ts/],
   timeout: 90_000,
   expect: { timeout: 10_000 },
   workers: 1,
@@ -27,6 +32,7 @@ export default defineConfig({
         '--disable-component-update',
         '--disable-sync',
         '--autoplay-policy=no-user-gesture-required',
+        ...(voice ? ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--allow-loopback-in-peer-connection'] : []),
       ],
     },
   },

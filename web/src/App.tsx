@@ -18,6 +18,10 @@ import { TeamCommunicator } from './views/main/TeamCommunicator/TeamCommunicator
 import { ZoomControl } from './views/main/ZoomControl/ZoomControl';
 import { InviteNotification } from './views/notifications/InviteNotification/InviteNotification';
 import { requestNotificationPermission } from './lib/effects';
+import { incomingCalls, interactionVoiceVM, softphoneVM, useNow } from './viewmodels/voice';
+import { CallControls } from './views/voice/CallControls/CallControls';
+import { IncomingCall } from './views/voice/IncomingCall/IncomingCall';
+import { Softphone } from './views/voice/Softphone/Softphone';
 
 function ConsultationSide({ consultation }: { consultation: NonNullable<ReturnType<typeof consultationVM>> & { role: 'target' } }) {
   const tabActions = useTabsActions(consultation.interactionId);
@@ -53,10 +57,53 @@ function ConnectedImWindow({ id }: { id: string }) {
   );
 }
 
+function ConnectedCallControls({ interactionId }: { interactionId: string }) {
+  const state = useAppState();
+  const model = useModel();
+  const hasCall = Object.values(state.calls).some((c) => c.interaction_id === interactionId);
+  const now = useNow(hasCall);
+  const vm = useMemo(() => (hasCall ? interactionVoiceVM(state, interactionId, now) : null), [state, interactionId, now, hasCall]);
+  if (!vm) return null;
+  const ids = [vm.contactCall?.id, ...vm.consultations.map((c) => c.id)].filter((x): x is string => !!x);
+  return (
+    <CallControls
+      vm={vm}
+      onAction={(callId, action) => void model.callAction(callId, action)}
+      onDismissError={() => ids.forEach((cid) => model.clearError(`call:${cid}`))}
+    />
+  );
+}
+
 function ConnectedInteractionWindow({ id }: { id: string }) {
   const { vm, actions, tabActions } = useInteractionWindow(id);
   if (!vm) return null;
-  return <InteractionWindow vm={vm} actions={actions} tabActions={tabActions} focusOnMount />;
+  return (
+    <InteractionWindow
+      vm={vm}
+      actions={actions}
+      tabActions={tabActions}
+      focusOnMount
+      voice={vm.media === 'voice' ? <ConnectedCallControls interactionId={id} /> : null}
+    />
+  );
+}
+
+function ConnectedSoftphone() {
+  const state = useAppState();
+  const model = useModel();
+  const active = Object.values(state.calls).some((c) => c.state !== 'ended');
+  const now = useNow(active);
+  const vm = useMemo(() => softphoneVM(state, now), [state, now]);
+  const actions = useMemo(
+    () => ({
+      enableMicrophone: () => model.enableMicrophone(),
+      setMuted: (m: boolean) => model.setMuted(m),
+      selectDevice: (d: string) => model.selectMicrophone(d),
+      hangUp: (callId: string) => void model.callAction(callId, 'hang-up'),
+    }),
+    [model],
+  );
+  return <Softphone vm={vm} actions={actions} />;
 }
 
 function Main() {
@@ -67,6 +114,7 @@ function Main() {
   const tasks = useMemo(() => taskbarItems(state), [state]);
   const cards = useMemo(() => invitationCards(state), [state]);
   const tcContext = useMemo(() => consultationContext(state), [state]);
+  const ringing = useMemo(() => incomingCalls(state), [state]);
   const zoom = me.preferences.zoom;
 
   return (
@@ -99,6 +147,7 @@ function Main() {
           onAction={(row, action) => {
             if (action === 'send_im') void model.startIm(row.id);
             else if (action === 'start_im_consultation') void model.startImConsultation(row.id);
+            else if (action === 'start_voice_consultation') void model.startVoiceConsultation(row.id);
             else void model.toggleFavourite(row.entry);
           }}
           context={tcContext}
@@ -130,7 +179,12 @@ function Main() {
           </div>
         )
       }
-      notifications={cards.map((c) => (
+      softphone={<ConnectedSoftphone />}
+      notifications={[
+        ...ringing.map((c) => (
+          <IncomingCall key={`call:${c.id}`} call={c} onAccept={() => void model.acceptCall(c.id)} onReject={() => void model.callAction(c.id, 'reject')} />
+        )),
+        ...cards.map((c) => (
         <InviteNotification
           key={c.id}
           card={c}
@@ -138,7 +192,8 @@ function Main() {
           onReject={() => void model.reject(c.id)}
           onDismiss={() => model.dismissNotification(c.id)}
         />
-      ))}
+        )),
+      ]}
       liveRegion={<LiveRegion announcement={state.announcement} />}
     />
   );

@@ -125,6 +125,23 @@ fn clock(ms: i64) -> String {
     )
 }
 
+/// A call's view; a consultation call shows its contact call's hold start,
+/// so that both agents see how long the contact has been waiting.
+async fn load_view<'e, E>(executor: E, call: &CallRow, parties: &[CallPartyRow]) -> Result<CallView>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let mut call_view = view(call, parties);
+    if call.kind == "consultation" && call.state != "ended" {
+        if let Some(contact_call_id) = &call.contact_call_id {
+            if let Some(contact_call) = calls::get(executor, contact_call_id).await? {
+                call_view.hold_started_at = contact_call.hold_started_at;
+            }
+        }
+    }
+    Ok(call_view)
+}
+
 /// One call write: the connection, the time, what to publish after commit,
 /// and the calls whose parties must hear of the change.
 struct CallTx<'c> {
@@ -172,6 +189,14 @@ impl<'c> CallTx<'c> {
             return Err(err(ErrorCode::InvalidState, "the call has ended"));
         }
         Ok((call, parties, me))
+    }
+
+    /// The open consultation calls of a contact call show its hold: they change with it.
+    async fn touch_consultations(&mut self, contact_call_id: &str) -> Result<()> {
+        for consultation in calls::open_consultations(&mut *self.conn, contact_call_id).await? {
+            self.touch(&consultation.id);
+        }
+        Ok(())
     }
 
     fn touch(&mut self, call_id: &str) {
@@ -238,6 +263,7 @@ impl<'c> CallTx<'c> {
         )
         .await?;
         calls::set_hold(self.conn, &contact_call.id, Some(self.now)).await?;
+        self.touch_consultations(&contact_call.id).await?;
         self.log(contact_call, &format!("{by} put the contact on hold"))
             .await?;
         self.webhook(contact_call, "interaction.held").await?;
@@ -264,6 +290,7 @@ impl<'c> CallTx<'c> {
         )
         .await?;
         calls::set_hold(self.conn, &contact_call.id, None).await?;
+        self.touch_consultations(&contact_call.id).await?;
         self.log(contact_call, &format!("{by} retrieved the contact"))
             .await?;
         self.webhook(contact_call, "interaction.retrieved").await?;
@@ -333,7 +360,7 @@ impl<'c> CallTx<'c> {
     async fn publish(&mut self) -> Result<()> {
         for call_id in std::mem::take(&mut self.changed) {
             let (call, parties) = self.load(&call_id).await?;
-            let call_view = view(&call, &parties);
+            let call_view = load_view(&mut *self.conn, &call, &parties).await?;
             for party in &parties {
                 if party.kind == "agent" {
                     if users::get(&mut *self.conn, &party.party_id)
@@ -422,7 +449,7 @@ impl Backline {
             .await?
             .ok_or_else(|| err(ErrorCode::CallNotFound, format!("no call {call_id:?}")))?;
         let parties = calls::parties(self.store().reader(), call_id).await?;
-        Ok(view(&call, &parties))
+        load_view(self.store().reader(), &call, &parties).await
     }
 
     /// The ICE servers for this account's desktops.
@@ -458,7 +485,7 @@ impl Backline {
         let mut out = Vec::new();
         for call in calls::active_for_party(self.store().reader(), &account.id).await? {
             let parties = calls::parties(self.store().reader(), &call.id).await?;
-            out.push(view(&call, &parties));
+            out.push(load_view(self.store().reader(), &call, &parties).await?);
         }
         Ok(out)
     }

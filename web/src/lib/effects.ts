@@ -1,5 +1,6 @@
 // Browser side effects for the app model: timers, a WebAudio beep, desktop notifications.
 import type { Effects } from '../models/app';
+import { ring } from './voice';
 
 let audio: AudioContext | null = null;
 
@@ -57,4 +58,11 @@ export const browserEffects: Effects = {
     }
   },
   isHidden: () => document.hidden,
+  ring: (on) => {
+    try {
+      ring(on);
+    } catch {
+      /* audio unavailable */
+    }
+  },
 };

@@ -1,6 +1,7 @@
 // The agent desktop's state and commands. Transports (REST, WebSocket) and
 // side effects (sound, browser notifications, timers) are injected so tests can swap them.
 import type {
+  CallView,
   DirectoryEntry,
   DirectoryFilter,
   InteractionView,
@@ -12,7 +13,9 @@ import type {
   StreamEvent,
   TranscriptEntry,
 } from '../protocol/generated';
-import { ApiError, type Api } from '../protocol/rest';
+import { ApiError, type Api, type CallAction } from '../protocol/rest';
+import type { CallMedia, MediaInfo } from './callMedia';
+import { isIncoming, isMyCall, upsertCall } from './voice';
 import { SendError, type Socket, type SocketEvent, type SocketStatus } from '../protocol/socket';
 import { Store, newId } from '../lib/store';
 import {
@@ -37,6 +40,7 @@ import {
   type InteractionDetails,
   type Loadable,
 } from './interactions';
+export type { CallAction } from '../protocol/rest';
 
 export interface PendingMessage {
   client_msg_id: string;
@@ -101,7 +105,28 @@ export interface AppState {
   directory: DirectoryState;
   /** Last error per session (shown in its window) or '' for global. */
   errors: Record<string, string>;
+  /** Calls this desktop's user is a party of (ended ones stay a few seconds). */
+  calls: Record<string, CallView>;
+  voice: VoiceState;
 }
+
+export interface VoiceState extends MediaInfo {
+  /** This tab's random id (`device_id` of accept and voice consultation). */
+  tabDevice: string;
+  /** Whether this desktop has a media manager at all (tests without one). */
+  available: boolean;
+  /** Calls with a command in flight (buttons disabled meanwhile). */
+  busy: Record<string, boolean>;
+}
+
+export function emptyVoice(tabDevice = ''): VoiceState {
+  return { tabDevice, available: false, busy: {}, mic: 'idle', muted: false, devices: [], deviceId: '', connections: [] };
+}
+
+export const MIC_DENIED_TEXT = 'Microphone access was denied: voice is unavailable, IM keeps working';
+export const MIC_UNAVAILABLE_TEXT = 'No microphone could be opened: voice is unavailable, IM keeps working';
+/** How long an ended call stays in the softphone. */
+export const ENDED_CALL_MS = 5_000;
 
 export interface Effects {
   now(): number;
@@ -112,6 +137,8 @@ export interface Effects {
   /** Browser notification, used when the page is hidden. */
   notify(title: string, body: string, onClick: () => void): void;
   isHidden(): boolean;
+  /** Starts (true) or stops (false) the ring of an incoming call. */
+  ring?(on: boolean): void;
 }
 
 export const INVITE_NOTICE_MS = 30_000;
@@ -159,6 +186,8 @@ export function initialState(): AppState {
     announcement: null,
     directory: emptyDirectory(),
     errors: {},
+    calls: {},
+    voice: emptyVoice(),
   };
 }
 
@@ -183,11 +212,17 @@ export class AppModel {
   private lastMarked = new Map<string, { delivered: number; read: number }>();
   private historyTimers = new Map<string, unknown>();
   private historyRequest = new Map<string, number>();
+  private readonly media: CallMedia | null;
+  private endedTimers = new Map<string, unknown>();
+  private ringing = false;
 
-  constructor(api: Api, socket: Socket, effects: Effects) {
+  constructor(api: Api, socket: Socket, effects: Effects, media: CallMedia | null = null) {
     this.api = api;
     this.socket = socket;
     this.fx = effects;
+    this.media = media;
+    this.store.setState({ voice: this.freshVoice() });
+    media?.onChange(() => this.set((s) => ({ voice: { ...s.voice, ...media.info } })));
     this.api.onUnauthorized = (e) => {
       if (this.state.phase === 'signed_in') this.expire(e.code === 'session_expired' ? EXPIRED_NOTICE : EXPIRED_NOTICE);
     };
@@ -241,13 +276,18 @@ export class AppModel {
     } catch {
       /* already signed out */
     }
-    this.store.setState({ ...initialState(), phase: 'signed_out', notice: 'You have signed out.' });
+    this.store.setState({ ...initialState(), phase: 'signed_out', notice: 'You have signed out.', voice: this.freshVoice() });
+  }
+
+  private freshVoice(): VoiceState {
+    const v = { ...emptyVoice(this.media?.device ?? ''), available: !!this.media };
+    return this.media ? { ...v, ...this.media.info } : v;
   }
 
   /** The session expired (REST 401 or WS close 4001): back to sign-in with a message. */
   expire(notice = EXPIRED_NOTICE): void {
     this.teardown();
-    this.store.setState({ ...initialState(), phase: 'signed_out', notice });
+    this.store.setState({ ...initialState(), phase: 'signed_out', notice, voice: this.freshVoice() });
   }
 
   private teardown(): void {
@@ -258,7 +298,11 @@ export class AppModel {
     this.noticeTimers.clear();
     for (const t of this.historyTimers.values()) this.fx.clearTimer(t);
     this.historyTimers.clear();
+    for (const t of this.endedTimers.values()) this.fx.clearTimer(t);
+    this.endedTimers.clear();
     this.lastMarked.clear();
+    this.media?.setParty(null);
+    this.setRinging(false);
   }
 
   private async bootstrap(me: Me): Promise<void> {
@@ -267,14 +311,17 @@ export class AppModel {
     this.unsubscribeSocket = this.socket.on((e) => this.onSocket(e));
     const sessionsP = this.api.sessions().catch(() => [] as SessionView[]);
     const interactionsP = this.api.interactions().catch(() => [] as InteractionView[]);
+    const callsP = this.api.calls ? this.api.calls().catch(() => [] as CallView[]) : Promise.resolve([] as CallView[]);
+    this.media?.setParty(me.id);
     this.api
       .statusReasons()
       .then((statusReasons) => this.set({ statusReasons }))
       .catch(() => undefined);
-    const [sessions, interactions] = await Promise.all([sessionsP, interactionsP]);
+    const [sessions, interactions, calls] = await Promise.all([sessionsP, interactionsP, callsP]);
     if (this.state.phase !== 'signed_in') return;
     this.replaceSessions(sessions, false);
     this.replaceInteractions(interactions);
+    this.replaceCalls(calls);
     this.socket.start(me.head);
     void this.searchNow();
   }
@@ -310,6 +357,13 @@ export class AppModel {
       case 'resume_gap':
         void this.api.sessions().then((list) => this.replaceSessions(list, true), () => undefined);
         void this.api.interactions().then((list) => this.replaceInteractions(list), () => undefined);
+        if (this.api.calls) void this.api.calls().then((list) => this.replaceCalls(list), () => undefined);
+        return;
+      case 'signal':
+        this.media?.onSignal(e);
+        return;
+      case 'caller_welcome':
+      case 'call':
         return;
       case 'presence':
         this.set((s) => ({ presence: { ...s.presence, [e.presence.user_id]: e.presence } }));
@@ -371,6 +425,9 @@ export class AppModel {
         return;
       case 'interaction':
         this.upsertInteraction(body.interaction);
+        return;
+      case 'call':
+        this.upsertCall(body.call);
         return;
     }
   }
@@ -947,6 +1004,147 @@ export class AppModel {
       this.setError('', `Could not start the consultation: ${errorText(e)}`);
       return null;
     }
+  }
+
+  // ---------- voice ----------
+
+  private replaceCalls(list: CallView[]): void {
+    const meId = this.state.me?.id ?? '';
+    const calls: Record<string, CallView> = {};
+    for (const c of list) if (c.state !== 'ended' && isMyCall(c, meId)) calls[c.id] = c;
+    this.set({ calls });
+    this.callsChanged([]);
+  }
+
+  /** Applies a call view from the stream or from a REST answer. */
+  upsertCall(call: CallView): void {
+    const prev = this.state.calls[call.id];
+    const meId = this.state.me?.id ?? '';
+    if (!prev && (call.state === 'ended' || !isMyCall(call, meId))) return;
+    const next = upsertCall(this.state.calls, call);
+    if (next === this.state.calls) return;
+    this.set({ calls: next });
+    const fresh = next[call.id];
+    const announced: string[] = [];
+    if (!prev && isIncoming(fresh, meId)) announced.push(call.id);
+    if (prev && prev.state !== 'ended' && (fresh.state === 'ended' || !isMyCall(fresh, meId))) {
+      this.announce('Call ended');
+      this.endedTimers.set(
+        call.id,
+        this.fx.setTimer(() => {
+          this.endedTimers.delete(call.id);
+          this.set((s) => {
+            const calls = { ...s.calls };
+            delete calls[call.id];
+            return { calls };
+          });
+        }, ENDED_CALL_MS),
+      );
+    }
+    this.callsChanged(announced);
+  }
+
+  /** After any change of calls: media rules, ring, microphone, announcements. */
+  private callsChanged(newIncoming: string[]): void {
+    const meId = this.state.me?.id ?? '';
+    const live = Object.values(this.state.calls).filter((c) => c.state !== 'ended');
+    this.media?.update(live);
+    const incoming = live.filter((c) => isIncoming(c, meId));
+    this.setRinging(incoming.length > 0);
+    for (const id of newIncoming) {
+      const c = this.state.calls[id];
+      const from = c.kind === 'contact' ? (c.parties.find((p) => p.kind === 'contact')?.display_name ?? 'a caller') : (c.parties[0]?.display_name ?? 'a colleague');
+      this.announce(`Incoming voice call from ${from}`);
+      if (this.fx.isHidden()) this.fx.notify(`Incoming voice call from ${from}`, 'Accept or reject it in Backline', () => undefined);
+    }
+    // the permission prompt comes with the first call, not at sign-in
+    if (live.length && this.media && this.state.voice.mic === 'idle') void this.media.acquire();
+  }
+
+  private setRinging(on: boolean): void {
+    if (this.ringing === on) return;
+    this.ringing = on;
+    try {
+      this.fx.ring?.(on);
+    } catch {
+      /* no audio */
+    }
+  }
+
+  private async callCommand(id: string, what: string, fn: () => Promise<CallView>): Promise<CallView | null> {
+    const api = this.api;
+    if (!api.calls) return null;
+    this.clearError(`call:${id}`);
+    this.set((s) => ({ voice: { ...s.voice, busy: { ...s.voice.busy, [id]: true } } }));
+    try {
+      const view = await fn();
+      this.upsertCall(view);
+      return view;
+    } catch (e) {
+      this.setError(`call:${id}`, `Could not ${what}: ${errorText(e)}`);
+      return null;
+    } finally {
+      this.set((s) => {
+        const busy = { ...s.voice.busy };
+        delete busy[id];
+        return { voice: { ...s.voice, busy } };
+      });
+    }
+  }
+
+  /** *Accept* an incoming call on this tab. */
+  async acceptCall(id: string): Promise<void> {
+    await this.media?.acquire();
+    const api = this.api;
+    await this.callCommand(id, 'accept the call', () => api.acceptCall!(id, this.state.voice.tabDevice));
+  }
+
+  async callAction(id: string, action: CallAction): Promise<void> {
+    const api = this.api;
+    const what: Record<CallAction, string> = {
+      reject: 'reject the call',
+      hold: 'put the contact on hold',
+      retrieve: 'retrieve the contact',
+      'hang-up': 'hang up',
+      'end-consultation': 'end the consultation',
+      'complete-transfer': 'complete the transfer',
+      'complete-conference': 'complete the conference',
+    };
+    await this.callCommand(id, what[action], () => api.callAction!(id, action));
+  }
+
+  /** *Start Voice Consultation* with the target of an IM consultation about the context's interaction. */
+  async startVoiceConsultation(targetId: string, interactionId = this.state.directory.interactionId): Promise<void> {
+    const api = this.api;
+    if (!interactionId || !api.voiceConsultation) return;
+    const session = openConsultation(this.state.sessions, interactionId, targetId);
+    if (!session) {
+      this.setError('', 'Start an instant message consultation with this colleague first, then Start Voice Consultation.');
+      return;
+    }
+    await this.media?.acquire();
+    this.clearError('');
+    try {
+      const call = await api.voiceConsultation(session.id, this.state.voice.tabDevice);
+      this.upsertCall(call);
+      this.announce(`Voice consultation with ${otherPartyName(session, this.state.me?.id ?? '')}: ringing; the contact is on hold`);
+    } catch (e) {
+      this.setError('', `Could not start the voice consultation: ${errorText(e)}`);
+    }
+  }
+
+  setMuted(muted: boolean): void {
+    this.media?.setMuted(muted);
+    this.announce(muted ? 'Microphone muted' : 'Microphone on');
+  }
+
+  selectMicrophone(deviceId: string): void {
+    void this.media?.selectDevice(deviceId);
+  }
+
+  /** Asks for the microphone now (the softphone's button). */
+  enableMicrophone(): void {
+    void this.media?.acquire();
   }
 
   // ---------- Team Communicator ----------

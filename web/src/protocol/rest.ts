@@ -1,5 +1,8 @@
 // Typed REST client for /api/v1 (docs/protocol.md §4).
 import type {
+  CallView,
+  IceConfig,
+  PublicCallResponse,
   CreateSessionRequest,
   DirectoryFilter,
   DirectoryResponse,
@@ -36,6 +39,8 @@ export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>
 export interface RestOptions {
   baseUrl?: string;
   fetch?: FetchLike;
+  /** `Authorization: Bearer …` on every request (the click-to-call page's caller_token). */
+  bearer?: string;
   /** Called when a request (other than sign-in / me) answers 401. */
   onUnauthorized?: (error: ApiError) => void;
 }
@@ -54,8 +59,10 @@ export class RestClient {
   private readonly baseUrl: string;
   private readonly fetchImpl: FetchLike;
   onUnauthorized?: (error: ApiError) => void;
+  bearer: string | undefined;
 
   constructor(options: RestOptions = {}) {
+    this.bearer = options.bearer;
     this.baseUrl = options.baseUrl ?? '/api/v1';
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
     this.onUnauthorized = options.onUnauthorized;
@@ -63,11 +70,13 @@ export class RestClient {
 
   async request<T>(method: string, path: string, body?: unknown, opts: { quiet401?: boolean } = {}): Promise<T> {
     let response: Response;
+    const headers: Record<string, string> = body === undefined ? { Accept: 'application/json' } : { 'Content-Type': 'application/json', Accept: 'application/json' };
+    if (this.bearer) headers.Authorization = `Bearer ${this.bearer}`;
     try {
       response = await this.fetchImpl(this.baseUrl + path, {
         method,
         credentials: 'same-origin',
-        headers: body === undefined ? { Accept: 'application/json' } : { 'Content-Type': 'application/json', Accept: 'application/json' },
+        headers,
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (e) {
@@ -177,10 +186,44 @@ export class RestClient {
   history(interactionId: string, params: Record<string, string | number | undefined> = {}): Promise<HistoryPage> {
     return this.request('GET', `/interactions/${seg(interactionId)}/history${query(params)}`);
   }
+  // ---------- voice ----------
+  iceServers(): Promise<IceConfig> {
+    return this.request('GET', '/voice/ice-servers');
+  }
+  calls(): Promise<CallView[]> {
+    return this.request('GET', '/calls');
+  }
+  acceptCall(id: string, device_id: string): Promise<CallView> {
+    return this.request('POST', `/calls/${seg(id)}/accept`, { device_id });
+  }
+  /** `reject`, `hold`, `retrieve`, `hang-up`, `end-consultation`, `complete-transfer`, `complete-conference`. */
+  callAction(id: string, action: CallAction): Promise<CallView> {
+    return this.request('POST', `/calls/${seg(id)}/${action}`);
+  }
+  /** *Start Voice Consultation* from the IM consultation `sessionId`. */
+  voiceConsultation(sessionId: string, device_id: string): Promise<CallView> {
+    return this.request('POST', `/sessions/${seg(sessionId)}/voice-consultation`, { device_id });
+  }
+  /** The click-to-call page (no sign-in). */
+  publicCall(name: string, device_id: string): Promise<PublicCallResponse> {
+    return this.request('POST', '/public/calls', { name, device_id }, { quiet401: true });
+  }
+  /** With `bearer` set to the caller_token. */
+  publicHangUp(id: string): Promise<CallView> {
+    return this.request('POST', `/public/calls/${seg(id)}/hang-up`, undefined, { quiet401: true });
+  }
+  publicCallView(id: string): Promise<CallView> {
+    return this.request('GET', `/public/calls/${seg(id)}`, undefined, { quiet401: true });
+  }
   events(after: number, limit = 500): Promise<EventPage> {
     return this.request('GET', `/events${query({ after, limit })}`);
   }
 }
+
+export type CallAction = 'reject' | 'hold' | 'retrieve' | 'hang-up' | 'end-consultation' | 'complete-transfer' | 'complete-conference';
+
+/** The voice part of the REST client (optional in `Api`: older test fakes leave it out). */
+export type VoiceApi = Pick<RestClient, 'iceServers' | 'calls' | 'acceptCall' | 'callAction' | 'voiceConsultation'>;
 
 /** The subset of the REST client the models use; tests substitute a fake. */
 export type Api = Pick<
@@ -208,4 +251,5 @@ export type Api = Pick<
   | 'interactionDone'
   | 'contact'
   | 'history'
-> & { onUnauthorized?: (error: ApiError) => void };
+> &
+  Partial<VoiceApi> & { onUnauthorized?: (error: ApiError) => void };

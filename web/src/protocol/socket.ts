@@ -1,7 +1,9 @@
 // WebSocket client (docs/protocol.md §5): hello/resume, reconnect with back-off,
 // request ids, de-duplication, and an outbox of sends that survives disconnects.
 import type {
+  CallView,
   ClientFrame,
+  Signal,
   ErrorCode,
   MarkKind,
   Me,
@@ -36,7 +38,10 @@ export type SocketEvent =
   | { type: 'typing'; session_id: string; user_id: string; state: TypingState }
   | { type: 'expired'; reason: string }
   | { type: 'error'; code: ErrorCode; message: string }
-  | { type: 'reconnect_failed'; attempts: number };
+  | { type: 'reconnect_failed'; attempts: number }
+  | { type: 'signal'; call_id: string; from: string; to_device: string | null; signal: Signal }
+  | { type: 'caller_welcome'; call: CallView; party_id: string }
+  | { type: 'call'; call: CallView };
 
 export class SendError extends Error {
   readonly code: ErrorCode;
@@ -60,6 +65,8 @@ interface PendingSend {
 
 export interface SocketOptions {
   url: string;
+  /** Sent in `hello` (the click-to-call page's caller_token); browsers of agents use their cookie. */
+  token?: string;
   createSocket?: WsFactory;
   /** First reconnect delay; doubles up to maxDelayMs. */
   initialDelayMs?: number;
@@ -79,7 +86,9 @@ export class BacklineSocket {
   /** Seq of the last stream event processed (undefined: start at the head). */
   lastSeq: number | undefined;
 
-  private readonly opts: Required<Omit<SocketOptions, 'createSocket'>> & { createSocket: WsFactory };
+  private readonly opts: Required<Omit<SocketOptions, 'createSocket' | 'token'>> & { createSocket: WsFactory; token?: string };
+  /** Signals written while not connected: sent after the next welcome (a few seconds of ICE at most). */
+  private signals: ClientFrame[] = [];
   private ws: WsLike | null = null;
   private connId = 0;
   private attempts = 0;
@@ -95,6 +104,7 @@ export class BacklineSocket {
   constructor(options: SocketOptions) {
     this.opts = {
       url: options.url,
+      token: options.token,
       createSocket: options.createSocket ?? ((url) => new WebSocket(url) as unknown as WsLike),
       initialDelayMs: options.initialDelayMs ?? 500,
       maxDelayMs: options.maxDelayMs ?? 10_000,
@@ -121,6 +131,7 @@ export class BacklineSocket {
   /** Closes for good (sign-out). Pending sends are rejected. */
   stop(): void {
     this.clearTimers();
+    this.signals = [];
     this.setStatus('stopped');
     const ws = this.ws;
     this.ws = null;
@@ -188,6 +199,19 @@ export class BacklineSocket {
     if (this.status === 'open') this.write({ type: 'mark', session_id, kind, seq });
   }
 
+  /** WebRTC signalling to a party of a call; held back (briefly) while disconnected. */
+  sendSignal(call_id: string, to: string, signal: Signal): void {
+    const frame: ClientFrame = { type: 'signal', call_id, to, signal };
+    if (this.status === 'open' && this.write(frame)) return;
+    this.signals.push(frame);
+    if (this.signals.length > 200) this.signals.splice(0, this.signals.length - 200);
+  }
+
+  private flushSignals(): void {
+    const list = this.signals.splice(0);
+    for (const f of list) this.write(f);
+  }
+
   /** Replaces the watched set; re-sent after every reconnect. */
   watch(user_ids: string[]): void {
     this.watched = user_ids.slice(0, 500);
@@ -227,6 +251,7 @@ export class BacklineSocket {
     ws.onopen = () => {
       if (this.connId !== id) return;
       const hello: ClientFrame = this.lastSeq === undefined ? { type: 'hello' } : { type: 'hello', last_seq: this.lastSeq };
+      if (this.opts.token) hello.token = this.opts.token;
       this.write(hello);
     };
     ws.onmessage = (ev) => {
@@ -322,9 +347,24 @@ export class BacklineSocket {
         this.emit({ type: 'welcome', me: frame.me, head: frame.head });
         if (this.watched.length) this.write({ type: 'watch', user_ids: this.watched });
         for (const p of this.outbox.values()) this.writeSend(p);
+        this.flushSignals();
         this.schedulePing();
         return;
       }
+      case 'caller_welcome': {
+        this.attempts = 0;
+        this.setStatus('open');
+        this.emit({ type: 'caller_welcome', call: frame.call, party_id: frame.party_id });
+        this.flushSignals();
+        this.schedulePing();
+        return;
+      }
+      case 'call':
+        this.emit({ type: 'call', call: frame.call });
+        return;
+      case 'signal':
+        this.emit({ type: 'signal', call_id: frame.call_id, from: frame.from, to_device: frame.to_device, signal: frame.signal });
+        return;
       case 'event': {
         if (this.lastSeq !== undefined && frame.seq <= this.lastSeq) return; // duplicate
         this.lastSeq = frame.seq;
@@ -401,3 +441,6 @@ export type Socket = Pick<
   BacklineSocket,
   'start' | 'stop' | 'drop' | 'reconnectNow' | 'on' | 'sendMessage' | 'typing' | 'mark' | 'watch' | 'status' | 'lastSeq'
 >;
+
+/** The socket of the voice parts (signalling). */
+export type SignalSocket = Pick<BacklineSocket, 'sendSignal'>;

@@ -71,7 +71,7 @@ export class FakeClock {
 }
 
 export function fakeEffects(clock: FakeClock, hidden = false) {
-  const calls = { beeps: 0, notifications: [] as { title: string; body: string }[] };
+  const calls = { beeps: 0, notifications: [] as { title: string; body: string }[], ring: [] as boolean[] };
   const fx: Effects & { hidden: boolean } = {
     hidden,
     now: () => clock.now,
@@ -84,6 +84,9 @@ export function fakeEffects(clock: FakeClock, hidden = false) {
       calls.notifications.push({ title, body });
     },
     isHidden: () => fx.hidden,
+    ring: (on) => {
+      calls.ring.push(on);
+    },
   };
   return { fx, calls };
 }

@@ -97,7 +97,13 @@ describe('Team Communicator context', () => {
     const ctx = consultationContext(base)!;
     expect(ctx.preselected).toBe('u-carol');
     expect(ctx.summary).toBe('Voice · Jane Doe · Billing question');
-    expect(ctx.activeConsultations[0].actions).toEqual([{ action: 'start_im_consultation', label: 'Start Instant Message Consultation' }]);
+    // a voice interaction: its active consultations also offer Start Voice Consultation
+    expect(ctx.activeConsultations[0].actions).toEqual([
+      { action: 'start_im_consultation', label: 'Start Instant Message Consultation' },
+      { action: 'start_voice_consultation', label: 'Start Voice Consultation' },
+    ]);
+    const chat = consultationContext({ ...base, interactions: { i1: makeInteraction({ media: 'chat' }) } })!;
+    expect(chat.activeConsultations[0].actions).toEqual([{ action: 'start_im_consultation', label: 'Start Instant Message Consultation' }]);
     expect(consultationContext({ ...base, directory: { ...base.directory, query: 'x' } })!.preselected).toBeNull();
     expect(consultationContext({ ...base, directory: { ...base.directory, filter: 'recent' } })!.preselected).toBeNull();
     expect(consultationContext(state())).toBeNull();

@@ -48,6 +48,7 @@ export interface ActionItem {
 const ACTION_LABELS: Record<TargetAction, string> = {
   send_im: 'Send an Instant Message',
   start_im_consultation: 'Start Instant Message Consultation',
+  start_voice_consultation: 'Start Voice Consultation',
   add_favourite: 'Add to Favourites',
   remove_favourite: 'Remove from Favourites',
 };
@@ -96,6 +97,15 @@ export interface ConsultationContextVM {
   focusRequest: number;
 }
 
+/**
+ * A target under *Active Consultations* of a voice interaction: *Start Voice Consultation* turns the
+ * IM consultation into a call (offered even when the server's entry does not list it).
+ */
+export function withVoiceConsultation(row: DirectoryRow, voice: boolean): DirectoryRow {
+  if (!voice || row.entry.kind !== 'user' || row.actions.some((a) => a.action === 'start_voice_consultation')) return row;
+  return { ...row, actions: [...row.actions, { action: 'start_voice_consultation', label: ACTION_LABELS.start_voice_consultation }] };
+}
+
 /** The Team Communicator opened by *Start Consultation*, or null outside an interaction's context. */
 export function consultationContext(state: AppState): ConsultationContextVM | null {
   const d = state.directory;
@@ -104,7 +114,7 @@ export function consultationContext(state: AppState): ConsultationContextVM | nu
   return {
     interactionId: d.interactionId,
     summary: i ? interactionSummary(i) : 'Interaction',
-    activeConsultations: d.activeConsultations.map((e) => directoryRow(state, e)),
+    activeConsultations: d.activeConsultations.map((e) => withVoiceConsultation(directoryRow(state, e), i?.media === 'voice')),
     preselected: effectivePreselection(d),
     focusRequest: d.focusRequest,
   };

@@ -364,6 +364,7 @@ async fn a_voice_consultation_holds_the_contact_and_ending_it_retrieves_them() {
     })
     .await;
     assert_eq!(bob_view["contact_call_id"], s.caller.call_id.as_str());
+    assert_eq!(bob_view["hold_started_at"], contact_call["hold_started_at"], "the target sees the hold time too");
     assert_eq!(bob_view["consultation_session_id"], s.session.as_str());
     // The IM consultation stays open beside the call.
     let (_, im) = s

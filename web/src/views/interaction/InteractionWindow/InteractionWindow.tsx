@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, type ReactNode } from 'react';
 import type { InteractionTabsActions, InteractionWindowVM } from '../../../viewmodels/interaction';
 import { InteractionTabs } from '../InteractionTabs/InteractionTabs';
 
@@ -14,10 +14,12 @@ export interface InteractionWindowProps {
   actions: InteractionWindowActions;
   tabActions: InteractionTabsActions;
   focusOnMount?: boolean;
+  /** Call controls of a voice interaction with a call. */
+  voice?: ReactNode;
 }
 
 /** A voice, chat or e-mail interaction: toolbar, status, consultations, and the Case Data / Contact tabs. */
-export function InteractionWindow({ vm, actions, tabActions, focusOnMount }: InteractionWindowProps) {
+export function InteractionWindow({ vm, actions, tabActions, focusOnMount, voice }: InteractionWindowProps) {
   const titleId = `interaction-title-${vm.id}`;
   const headingRef = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
@@ -62,6 +64,7 @@ export function InteractionWindow({ vm, actions, tabActions, focusOnMount }: Int
           </button>
         </div>
       </header>
+      {voice}
       {vm.error && (
         <p className="error im-error" role="alert">
           {vm.error}{' '}

@@ -9,6 +9,8 @@ export interface MainLayoutProps {
   error: string | null;
   onDismissError: () => void;
   teamCommunicator: ReactNode;
+  /** Microphone, mute and the calls of this desktop. */
+  softphone?: ReactNode;
   taskbar: ReactNode;
   windows: ReactNode;
   notifications: ReactNode;
@@ -44,7 +46,10 @@ export function MainLayout(p: MainLayoutProps) {
         </p>
       )}
       <div className="main-body">
-        <aside className="side">{p.teamCommunicator}</aside>
+        <aside className="side">
+          {p.softphone}
+          {p.teamCommunicator}
+        </aside>
         <main className="workspace">
           {p.taskbar}
           <div className="windows">{p.windows}</div>
