@@ -217,7 +217,7 @@ test('the click-to-call page says so when no agent is Ready', async ({ browser }
 });
 
 test('IM consultation → voice consultation → End Consultation: the caller is retrieved', async ({ browser }) => {
-  const s = await voiceConsultation(browser, 'Zoë Martin', 'voice-consultation.png');
+  const s = await voiceConsultation(browser, 'Nora Quinn', 'voice-consultation.png');
   const consult = s.win.getByRole('group', { name: `Voice consultation with ${s.bob.name}` });
   await consult.getByRole('button', { name: 'End Consultation' }).click();
   await expect(s.caller.getByRole('status')).toHaveText('Connected');

@@ -141,7 +141,14 @@ pub async fn load(backline: &Backline) -> anyhow::Result<Loaded> {
         let integration = backline.authenticate_integration(&created.token).await?;
         let mut rng = rand::rng();
         for (n, agent) in ["alice", "bob"].iter().enumerate() {
-            let request = crate::simulate::new_interaction(format!("demo-{n}"), agent, n, &mut rng);
+            let story = crate::simulate::DEMO_STORIES[n];
+            let request = crate::simulate::interaction_from_story(
+                format!("demo-{n}"),
+                agent,
+                n,
+                story,
+                &mut rng,
+            );
             backline
                 .platform_create_interaction(&integration, request)
                 .await?;

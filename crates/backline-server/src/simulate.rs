@@ -228,14 +228,29 @@ pub async fn seed_history(backline: &Backline, agents: &[&str]) -> anyhow::Resul
     Ok(())
 }
 
-/// A new interaction for `agent` about contact `contact`.
+/// A new interaction for `agent` about contact `contact`, with a random story.
 pub fn new_interaction(
     external_id: String,
     agent: &str,
     contact: usize,
     rng: &mut impl rand::Rng,
 ) -> CreateInteractionRequest {
-    let (media, subject, reason, _, _) = STORIES[rng.random_range(0..STORIES.len())];
+    let story = rng.random_range(0..STORIES.len());
+    interaction_from_story(external_id, agent, contact, story, rng)
+}
+
+/// A chat and an e-mail for the demo: no phantom phone call keeps an agent Busy.
+pub const DEMO_STORIES: [usize; 2] = [2, 1];
+
+/// A new interaction for `agent` about contact `contact`, from story `story`.
+pub fn interaction_from_story(
+    external_id: String,
+    agent: &str,
+    contact: usize,
+    story: usize,
+    rng: &mut impl rand::Rng,
+) -> CreateInteractionRequest {
+    let (media, subject, reason, _, _) = STORIES[story % STORIES.len()];
     CreateInteractionRequest {
         external_id,
         media,

@@ -146,15 +146,17 @@ where
 /// and the calls whose parties must hear of the change.
 struct CallTx<'c> {
     conn: &'c mut AnyConnection,
+    hub: std::sync::Arc<crate::hub::Hub>,
     now: i64,
     out: Vec<BusMessage>,
     changed: Vec<String>,
 }
 
 impl<'c> CallTx<'c> {
-    fn new(conn: &'c mut AnyConnection) -> CallTx<'c> {
+    fn new(conn: &'c mut AnyConnection, hub: std::sync::Arc<crate::hub::Hub>) -> CallTx<'c> {
         CallTx {
             conn,
+            hub,
             now: now_ms(),
             out: Vec::new(),
             changed: Vec::new(),
@@ -356,8 +358,68 @@ impl<'c> CallTx<'c> {
         Ok(())
     }
 
+    /// Busy while on a call: an agent connected (or holding) in a call that has
+    /// not ended is Busy; when their last call ends, the status they had comes back.
+    async fn update_busy(&mut self, agent_id: &str) -> Result<()> {
+        let mut on_call = false;
+        for call in calls::active_for_party(&mut *self.conn, agent_id).await? {
+            let parties = calls::parties(&mut *self.conn, &call.id).await?;
+            if call.state == "active"
+                && parties
+                    .iter()
+                    .any(|p| p.party_id == agent_id && p.state == "connected")
+            {
+                on_call = true;
+                break;
+            }
+        }
+        let changed = if on_call {
+            users::enter_call_busy(self.conn, agent_id).await?
+        } else {
+            users::leave_call_busy(self.conn, agent_id).await?
+        };
+        if changed {
+            if let Some(row) = users::get(&mut *self.conn, agent_id).await? {
+                let status = Status::parse(&row.status).unwrap_or(Status::NotReady);
+                let reason = row.status_reason.clone();
+                emit(
+                    self.conn,
+                    &mut self.out,
+                    agent_id,
+                    self.now,
+                    &EventBody::Status {
+                        status,
+                        reason: reason.clone(),
+                    },
+                )
+                .await?;
+                if self.hub.is_online(agent_id) {
+                    self.out.push(BusMessage::Presence {
+                        user: agent_id.to_owned(),
+                        status,
+                        reason,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Tells every party of every changed call (agents: stream; caller page: frame).
     async fn publish(&mut self) -> Result<()> {
+        let mut agents: Vec<String> = Vec::new();
+        for call_id in self.changed.clone() {
+            for party in calls::parties(&mut *self.conn, &call_id).await? {
+                if party.kind == "agent" && !agents.contains(&party.party_id) {
+                    agents.push(party.party_id);
+                }
+            }
+        }
+        for agent in agents {
+            if users::get(&mut *self.conn, &agent).await?.is_some() {
+                self.update_busy(&agent).await?;
+            }
+        }
         for call_id in std::mem::take(&mut self.changed) {
             let (call, parties) = self.load(&call_id).await?;
             let call_view = load_view(&mut *self.conn, &call, &parties).await?;
@@ -431,10 +493,11 @@ impl Backline {
             + Send
             + 'static,
     {
+        let hub = self.hub().clone();
         let call_id = self
             .commit(move |conn| {
                 Box::pin(async move {
-                    let mut tx = CallTx::new(conn);
+                    let mut tx = CallTx::new(conn, hub);
                     let call_id = write(&mut tx).await?;
                     tx.finish(call_id).await
                 })

@@ -197,7 +197,8 @@ pub async fn set_status(
     reason: Option<&str>,
 ) -> Result<(), StoreError> {
     affected(
-        sqlx::query("UPDATE users SET status = $2, status_reason = $3 WHERE id = $1")
+        // A status chosen during a call is the one that stays after it.
+        sqlx::query("UPDATE users SET status = $2, status_reason = $3, status_before_call = NULL WHERE id = $1")
             .bind(id)
             .bind(status)
             .bind(reason)
@@ -251,4 +252,40 @@ fn affected(rows: u64) -> Result<(), StoreError> {
     } else {
         Ok(())
     }
+}
+
+/// Marks an agent Busy for a call, keeping the status chosen before (once).
+pub async fn enter_call_busy(conn: &mut AnyConnection, id: &str) -> Result<bool, StoreError> {
+    Ok(sqlx::query(
+        "UPDATE users SET status_before_call = status || '|' || COALESCE(status_reason, ''), \
+         status = 'busy', status_reason = NULL WHERE id = $1 AND status_before_call IS NULL",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?
+    .rows_affected()
+        > 0)
+}
+
+/// Restores the status an agent had before their calls; false when not in call-Busy.
+pub async fn leave_call_busy(conn: &mut AnyConnection, id: &str) -> Result<bool, StoreError> {
+    let before: Option<Option<String>> = sqlx::query_scalar::<_, Option<String>>(
+        "SELECT status_before_call FROM users WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(Some(before)) = before else {
+        return Ok(false);
+    };
+    let (status, reason) = before.split_once('|').unwrap_or((before.as_str(), ""));
+    sqlx::query(
+        "UPDATE users SET status = $2, status_reason = $3, status_before_call = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .bind((!reason.is_empty()).then_some(reason))
+    .execute(conn)
+    .await?;
+    Ok(true)
 }

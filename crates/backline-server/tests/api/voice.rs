@@ -364,7 +364,10 @@ async fn a_voice_consultation_holds_the_contact_and_ending_it_retrieves_them() {
     })
     .await;
     assert_eq!(bob_view["contact_call_id"], s.caller.call_id.as_str());
-    assert_eq!(bob_view["hold_started_at"], contact_call["hold_started_at"], "the target sees the hold time too");
+    assert_eq!(
+        bob_view["hold_started_at"], contact_call["hold_started_at"],
+        "the target sees the hold time too"
+    );
     assert_eq!(bob_view["consultation_session_id"], s.session.as_str());
     // The IM consultation stays open beside the call.
     let (_, im) = s
@@ -385,6 +388,11 @@ async fn a_voice_consultation_holds_the_contact_and_ending_it_retrieves_them() {
         (status, error["code"].as_str()),
         (409, Some("invalid_state"))
     );
+    // Busy is set automatically while on a call.
+    let (_, me) = s.app.get(&s.bob.token, "/api/v1/me").await;
+    assert_eq!(me["status"], "busy");
+    let (_, me) = s.app.get(&s.alice.token, "/api/v1/me").await;
+    assert_eq!(me["status"], "busy");
     let (status, ended) = s
         .app
         .post(
@@ -408,6 +416,22 @@ async fn a_voice_consultation_holds_the_contact_and_ending_it_retrieves_them() {
         "connected"
     );
     assert_eq!(party(&back["call"], &s.alice.id)["state"], "connected");
+    let (_, bob_calls) = s.app.get(&s.bob.token, "/api/v1/calls").await;
+    assert_eq!(bob_calls, json!([]), "Bob has no call left");
+    // Bob's call is over: the status he had comes back; Alice is still on the customer call.
+    let (_, me) = s.app.get(&s.bob.token, "/api/v1/me").await;
+    assert_eq!(me["status"], "not_ready");
+    let (_, me) = s.app.get(&s.alice.token, "/api/v1/me").await;
+    assert_eq!(me["status"], "busy");
+    s.app
+        .post(
+            &s.alice.token,
+            &format!("/api/v1/calls/{}/hang-up", s.caller.call_id),
+            json!({}),
+        )
+        .await;
+    let (_, me) = s.app.get(&s.alice.token, "/api/v1/me").await;
+    assert_eq!(me["status"], "ready", "Alice was Ready before the call");
 }
 
 #[tokio::test]
@@ -693,4 +717,32 @@ async fn a_platform_voice_interaction_has_a_call_whose_hold_is_reported_by_webho
         .await;
     assert_eq!(status, 200);
     assert!(held["hold_started_at"].is_i64());
+}
+
+#[tokio::test]
+async fn the_caller_hanging_up_ends_the_call_and_the_web_interaction() {
+    let mut s = scene().await;
+    let (status, ended) = s
+        .app
+        .post(
+            &s.caller.token,
+            &format!("/api/v1/public/calls/{}/hang-up", s.caller.call_id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{ended}");
+    assert_eq!(
+        (ended["state"].as_str(), ended["ended_reason"].as_str()),
+        (Some("ended"), Some("hung_up"))
+    );
+    let (_, calls) = s.app.get(&s.alice.token, "/api/v1/calls").await;
+    assert_eq!(calls, json!([]));
+    let told =
+        s.a.until("interaction ended", |f| {
+            f["event"]["kind"] == "interaction" && f["event"]["interaction"]["state"] == "ended"
+        })
+        .await;
+    assert_eq!(told["event"]["interaction"]["id"], s.interaction.as_str());
+    let (_, me) = s.app.get(&s.alice.token, "/api/v1/me").await;
+    assert_eq!(me["status"], "ready", "Busy ends with the call");
 }
