@@ -54,7 +54,7 @@ pub async fn upgrade(
     // by the loop; the transport's own cap is only a backstop.
     let max_frame = state.config.limits.max_frame_bytes;
     ws.max_message_size(max_frame.saturating_mul(4).max(1 << 20))
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             Connection::run(state, socket, cookie_token).await;
@@ -94,10 +94,12 @@ impl Connection {
             last_sent: 0,
             kill: Default::default(),
         };
-        let (account, last_seq) = match conn.hello(cookie_token).await {
+        // Boxed: a connection's future is as large as its largest await point,
+        // and thousands of them sit idle; the rarely taken paths live on the heap.
+        let (account, last_seq) = match Box::pin(conn.hello(cookie_token)).await {
             Some(Principal::Agent(account, last_seq)) => (account, last_seq),
             Some(Principal::Caller { call_id, party_id }) => {
-                conn.run_caller(&call_id, &party_id).await;
+                Box::pin(conn.run_caller(&call_id, &party_id)).await;
                 return;
             }
             None => return,
@@ -106,7 +108,7 @@ impl Connection {
         let (mut registration, edge) = backline.hub().register(&account.id);
         conn.kill = registration.kill.clone();
         if edge == backline_service::hub::Edge::Up {
-            backline.announce_presence(&account.id, true).await;
+            Box::pin(backline.announce_presence(&account.id, true)).await;
         }
         let outcome = conn.serve(&account, last_seq, &mut registration).await;
         if let Err(error) = outcome {
@@ -217,7 +219,7 @@ impl Connection {
         registration: &mut backline_service::hub::Registration,
     ) -> Result<(), axum::Error> {
         let backline = self.state.backline.clone();
-        let me = match backline.me(&account.id).await {
+        let me = match Box::pin(backline.me(&account.id)).await {
             Ok(me) => me,
             Err(error) => {
                 self.error(None, error.code(), error.public_message())
@@ -235,10 +237,10 @@ impl Connection {
         .await?;
         self.last_sent = head;
         if let Some(last_seq) = last_seq {
-            match backline.resume_point(&account.id, last_seq, head).await {
+            match Box::pin(backline.resume_point(&account.id, last_seq, head)).await {
                 Ok(ResumeFrom::After(after)) => {
                     self.last_sent = after;
-                    self.replay(&backline, &account.id, head).await?;
+                    Box::pin(self.replay(&backline, &account.id, head)).await?;
                 }
                 Ok(ResumeFrom::Gap { oldest, head }) => {
                     self.send(&ServerFrame::ResumeGap { oldest, head }).await?;
@@ -275,7 +277,9 @@ impl Connection {
                 }
                 outbound = registration.receiver.recv() => {
                     match outbound {
-                        Some(Outbound::Event { seq, frame }) => self.live_event(&backline, &account.id, seq, &frame).await?,
+                        Some(Outbound::Event { seq, frame }) => {
+                            Box::pin(self.live_event(&backline, &account.id, seq, &frame)).await?
+                        }
                         Some(Outbound::Frame(frame)) => self.send_text(&frame).await?,
                         None => return Ok(()),
                     }
@@ -284,7 +288,7 @@ impl Connection {
                     last_heard = tokio::time::Instant::now();
                     match incoming {
                         Some(Ok(Message::Text(text))) => {
-                            self.handle_text(&backline, account, registration.id, &text).await?;
+                            Box::pin(self.handle_text(&backline, account, registration.id, &text)).await?;
                         }
                         Some(Ok(Message::Binary(_))) => {
                             self.error(None, ErrorCode::MalformedRequest, "frames are JSON text, not binary".into()).await?;
