@@ -38,6 +38,8 @@ pub struct WriterStats {
 struct Counters {
     batches: AtomicU64,
     writes: AtomicU64,
+    /// 1 while a batch is being run and answered.
+    busy: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -112,11 +114,15 @@ impl Writer {
     /// Lets the queued writes finish, then stops the task.
     pub(crate) async fn close(&self) {
         // Every `Store` clone holds a sender, so the channel never closes by
-        // itself: wait (bounded) for the queue to drain, then stop the task.
+        // itself: wait (bounded) for the queue to drain and the batch in
+        // flight to be committed and answered, then stop the task.
         if let Some(task) = self.task.lock().await.take() {
             let queue = self.queue.clone();
             let deadline = Instant::now() + std::time::Duration::from_secs(5);
-            while queue.capacity() < QUEUE_CAPACITY && Instant::now() < deadline {
+            while (queue.capacity() < QUEUE_CAPACITY
+                || self.counters.busy.load(Ordering::Acquire) != 0)
+                && Instant::now() < deadline
+            {
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
             task.abort();
@@ -136,6 +142,7 @@ async fn run(
         if receiver.recv_many(&mut batch, max_batch).await == 0 {
             return;
         }
+        counters.busy.store(1, Ordering::Release);
         let size = batch.len();
         let started = Instant::now();
         let completions = match pool.acquire().await {
@@ -143,10 +150,10 @@ async fn run(
             Err(error) => {
                 let message = error.to_string();
                 tracing::error!(error.message = %message, "store writer cannot get a connection");
-                for job in batch.drain(..) {
-                    // The job is dropped unrun; its caller sees `Closed`-like failure.
-                    drop(job);
-                }
+                // The jobs are dropped unrun; their callers are told the write
+                // could not be started (nothing was written).
+                batch.clear();
+                counters.busy.store(0, Ordering::Release);
                 continue;
             }
         };
@@ -163,6 +170,7 @@ async fn run(
                 completion(Ok(()));
             }
         }
+        counters.busy.store(0, Ordering::Release);
     }
 }
 
