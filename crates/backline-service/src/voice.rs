@@ -193,6 +193,22 @@ impl<'c> CallTx<'c> {
         Ok((call, parties, me))
     }
 
+    /// Loads a call that rings for the actor (to accept or reject).
+    async fn ringing_for(
+        &mut self,
+        call_id: &str,
+        actor: &Actor,
+    ) -> Result<(CallRow, CallPartyRow)> {
+        let (call, _, me) = self.load_as(call_id, actor).await?;
+        if me.state != "ringing" {
+            return Err(err(
+                ErrorCode::InvalidState,
+                "this call is not ringing for you",
+            ));
+        }
+        Ok((call, me))
+    }
+
     /// The open consultation calls of a contact call show its hold: they change with it.
     async fn touch_consultations(&mut self, contact_call_id: &str) -> Result<()> {
         for consultation in calls::open_consultations(&mut *self.conn, contact_call_id).await? {
@@ -736,13 +752,7 @@ impl Backline {
         );
         self.call_write(move |tx| {
             Box::pin(async move {
-                let (call, _, me) = tx.load_as(&cid, &actor).await?;
-                if me.state != "ringing" {
-                    return Err(err(
-                        ErrorCode::InvalidState,
-                        "this call is not ringing for you",
-                    ));
-                }
+                let (call, me) = tx.ringing_for(&cid, &actor).await?;
                 calls::set_party(
                     tx.conn,
                     &cid,
@@ -775,13 +785,7 @@ impl Backline {
         let (cid, actor) = (call_id.to_owned(), Actor::Agent(account.clone()));
         self.call_write(move |tx| {
             Box::pin(async move {
-                let (call, _, me) = tx.load_as(&cid, &actor).await?;
-                if me.state != "ringing" {
-                    return Err(err(
-                        ErrorCode::InvalidState,
-                        "this call is not ringing for you",
-                    ));
-                }
+                let (call, me) = tx.ringing_for(&cid, &actor).await?;
                 calls::set_party(tx.conn, &cid, &me.party_id, "left", None, tx.now).await?;
                 let name = actor.name().to_owned();
                 tx.end(&call, "rejected", &name).await?;
