@@ -29,13 +29,24 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// A server on a fresh SQLite file; `tweak` adjusts the configuration.
+/// A server on a fresh database; `tweak` adjusts the configuration.
+///
+/// The database is a SQLite file, or, when `BACKLINE_TEST_API_ON_POSTGRES`
+/// is set, a fresh database on the server of `BACKLINE_TEST_POSTGRES_URL`
+/// (`scripts/test` runs the suite both ways).
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::default();
     config.server.bind = "127.0.0.1:0".into();
     config.server.data_dir = dir.path().to_path_buf();
     config.server.shutdown_grace_secs = 2;
+    if std::env::var_os("BACKLINE_TEST_API_ON_POSTGRES").is_some() {
+        let admin = std::env::var("BACKLINE_TEST_POSTGRES_URL")
+            .expect("BACKLINE_TEST_API_ON_POSTGRES needs BACKLINE_TEST_POSTGRES_URL");
+        config.database.url = backline_store::testing::fresh_postgres_database(&admin)
+            .await
+            .expect("fresh PostgreSQL database");
+    }
     tweak(&mut config);
     spawn_with_config(config, Some(dir)).await
 }
