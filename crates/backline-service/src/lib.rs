@@ -56,6 +56,8 @@ struct Inner {
     hub: Arc<Hub>,
     bus: Bus,
     limiter: DefaultKeyedRateLimiter<String>,
+    /// The click-to-call page is open to anyone: its calls share one budget.
+    public_calls: governor::DefaultDirectRateLimiter,
     shutdown: tokio_util::sync::CancellationToken,
 }
 
@@ -78,6 +80,10 @@ impl Backline {
         let rate = NonZeroU32::new(config.rate_per_second.max(1)).expect("positive");
         let burst = NonZeroU32::new(config.rate_burst.max(1)).expect("positive");
         let limiter = RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst));
+        let public_calls = RateLimiter::direct(
+            Quota::per_second(NonZeroU32::new(5).expect("positive"))
+                .allow_burst(NonZeroU32::new(20).expect("positive")),
+        );
         Ok(Backline {
             inner: Arc::new(Inner {
                 config,
@@ -85,6 +91,7 @@ impl Backline {
                 hub,
                 bus,
                 limiter,
+                public_calls,
                 shutdown: tokio_util::sync::CancellationToken::new(),
             }),
         })
@@ -125,6 +132,16 @@ impl Backline {
                 ))
             }
         }
+    }
+
+    /// Refuses a click-to-call when the page is called faster than 5/s (bursts of 20).
+    pub(crate) fn check_public_call_rate(&self) -> Result<()> {
+        self.inner.public_calls.check().map_err(|_| {
+            error::err(
+                backline_protocol::ErrorCode::RateLimited,
+                "too many calls are being placed: retry in a few seconds",
+            )
+        })
     }
 
     /// Runs one write in the group-commit writer and publishes the bus

@@ -576,6 +576,7 @@ impl Backline {
             return Err(err(ErrorCode::InvalidRequest, "name: 1 to 100 characters"));
         }
         validate_device(device_id)?;
+        self.check_public_call_rate()?;
         let mut candidates = Vec::new();
         for row in users::list(self.store().reader()).await? {
             if row.disabled == 0

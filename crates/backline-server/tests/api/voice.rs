@@ -746,3 +746,25 @@ async fn the_caller_hanging_up_ends_the_call_and_the_web_interaction() {
     let (_, me) = s.app.get(&s.alice.token, "/api/v1/me").await;
     assert_eq!(me["status"], "ready", "Busy ends with the call");
 }
+
+#[tokio::test]
+async fn the_open_click_to_call_page_is_rate_limited() {
+    let app = spawn_app().await;
+    let mut codes = Vec::new();
+    for i in 0..40 {
+        let response = app
+            .http
+            .post(app.url("/api/v1/public/calls"))
+            .json(&json!({"name": format!("caller {i}"), "device_id": format!("t{i}")}))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = response.json().await.unwrap();
+        codes.push(body["code"].as_str().unwrap_or("").to_owned());
+    }
+    assert!(codes.iter().any(|c| c == "no_agent_available"), "{codes:?}");
+    assert!(
+        codes.iter().any(|c| c == "rate_limited"),
+        "a flood is refused: {codes:?}"
+    );
+}
