@@ -927,10 +927,15 @@ impl Backline {
             .commit(move |conn| {
                 Box::pin(async move {
                     let mut tx = Tx::new(conn);
-                    if let Some(prior) =
-                        transcript::by_client_msg_id(&mut *tx.conn, &sid, &me.0, &cmid).await?
-                    {
-                        if prior.body.as_deref() != Some(body.as_str()) {
+                    // One round trip: the session, its participants, and an
+                    // earlier message with this client id (a retry).
+                    let context = sessions::load_for_send(&mut *tx.conn, &sid, &me.0, &cmid)
+                        .await?
+                        .ok_or_else(|| {
+                            err(ErrorCode::SessionNotFound, format!("no session {sid:?}"))
+                        })?;
+                    if let Some((seq, ts, prior_body)) = context.prior {
+                        if prior_body.as_deref() != Some(body.as_str()) {
                             return Err(err(
                                 ErrorCode::IdempotencyConflict,
                                 "client_msg_id was already used for a different message",
@@ -939,13 +944,23 @@ impl Backline {
                         let ack = MessageAck {
                             session_id: sid.clone(),
                             client_msg_id: cmid.clone(),
-                            seq: prior.seq as u64,
-                            ts: prior.ts,
+                            seq: seq as u64,
+                            ts,
                             duplicate: true,
                         };
                         return tx.done(ack);
                     }
-                    let (session, participants, part) = tx.load(&sid, &me.0).await?;
+                    let (session, participants) = (context.session, context.participants);
+                    let part = participants
+                        .iter()
+                        .find(|p| p.user_id == me.0)
+                        .cloned()
+                        .ok_or_else(|| {
+                            err(
+                                ErrorCode::NotParticipant,
+                                "you do not take part in this session",
+                            )
+                        })?;
                     if session.state == "ended" {
                         return Err(err(
                             ErrorCode::SessionEnded,

@@ -336,3 +336,78 @@ pub async fn raise_mark(
         .rows_affected()
         > 0)
 }
+
+/// What the send path needs, read in one round trip: the session, its
+/// participants, and the message `actor_id` already sent with `client_msg_id`.
+pub struct SendContext {
+    pub session: SessionRow,
+    pub participants: Vec<ParticipantRow>,
+    /// `(seq, ts, text)` of the earlier message with this client id.
+    pub prior: Option<(i64, i64, Option<String>)>,
+}
+
+#[derive(sqlx::FromRow)]
+struct SendRow {
+    s_id: String,
+    s_state: String,
+    s_created_by: String,
+    s_created_at: i64,
+    s_ended_at: Option<i64>,
+    s_ended_by: Option<String>,
+    s_last_seq: i64,
+    s_parent_interaction_id: Option<String>,
+    #[sqlx(flatten)]
+    participant: ParticipantRow,
+    prior_seq: Option<i64>,
+    prior_ts: Option<i64>,
+    prior_body: Option<String>,
+}
+
+pub async fn load_for_send<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    session_id: &str,
+    actor_id: &str,
+    client_msg_id: &str,
+) -> Result<Option<SendContext>, StoreError> {
+    let rows = sqlx::query_as::<_, SendRow>(
+        "SELECT s.id AS s_id, s.state AS s_state, s.created_by AS s_created_by, s.created_at AS s_created_at, \
+                s.ended_at AS s_ended_at, s.ended_by AS s_ended_by, s.last_seq AS s_last_seq, \
+                s.parent_interaction_id AS s_parent_interaction_id, \
+                p.session_id, p.user_id, u.display_name, u.im_permitted, p.role, p.state, p.color, \
+                p.invite_timed_out, p.invite_expires_at, p.done, p.delivered_seq, p.read_seq, \
+                t.seq AS prior_seq, t.ts AS prior_ts, t.body AS prior_body \
+         FROM im_sessions s \
+         JOIN session_participants p ON p.session_id = s.id \
+         JOIN users u ON u.id = p.user_id \
+         LEFT JOIN transcript t ON t.session_id = s.id AND t.actor_id = $2 AND t.client_msg_id = $3 \
+         WHERE s.id = $1 ORDER BY p.color",
+    )
+    .bind(session_id)
+    .bind(actor_id)
+    .bind(client_msg_id)
+    .fetch_all(executor)
+    .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let session = SessionRow {
+        id: first.s_id.clone(),
+        state: first.s_state.clone(),
+        created_by: first.s_created_by.clone(),
+        created_at: first.s_created_at,
+        ended_at: first.s_ended_at,
+        ended_by: first.s_ended_by.clone(),
+        last_seq: first.s_last_seq,
+        parent_interaction_id: first.s_parent_interaction_id.clone(),
+    };
+    let prior = match (first.prior_seq, first.prior_ts) {
+        (Some(seq), Some(ts)) => Some((seq, ts, first.prior_body.clone())),
+        _ => None,
+    };
+    let participants = rows.into_iter().map(|row| row.participant).collect();
+    Ok(Some(SendContext {
+        session,
+        participants,
+        prior,
+    }))
+}
