@@ -190,6 +190,13 @@ impl<'c> Tx<'c> {
         Ok(participants)
     }
 
+    /// Ends the session by `actor`: its state, and the `ended` entry (returned, not yet emitted).
+    async fn end(&mut self, session_id: &str, actor: (&str, &str)) -> Result<TranscriptEntry> {
+        sessions::end(self.conn, session_id, self.now, actor.0).await?;
+        self.entry(session_id, EntryKind::Ended, actor, None, None, None)
+            .await
+    }
+
     /// Appends a transcript entry and returns it (not yet emitted).
     #[allow(clippy::too_many_arguments)]
     async fn entry(
@@ -699,11 +706,7 @@ impl Backline {
                     .any(is_active);
                 let mut entries = vec![entry];
                 if !others_engaged {
-                    sessions::end(tx.conn, &sid, tx.now, &me.0).await?;
-                    entries.push(
-                        tx.entry(&sid, EntryKind::Ended, (&me.0, &me.1), None, None, None)
-                            .await?,
-                    );
+                    entries.push(tx.end(&sid, (&me.0, &me.1)).await?);
                 }
                 tx.notify(&sid, &recipients).await?;
                 tx.emit_entries(&entries, &recipients).await?;
@@ -782,11 +785,7 @@ impl Backline {
                     .iter()
                     .any(|p| p.user_id != me.0 && p.state == "joined");
                 if !anyone_joined {
-                    sessions::end(tx.conn, &sid, tx.now, &me.0).await?;
-                    entries.push(
-                        tx.entry(&sid, EntryKind::Ended, (&me.0, &me.1), None, None, None)
-                            .await?,
-                    );
+                    entries.push(tx.end(&sid, (&me.0, &me.1)).await?);
                 }
                 tx.notify(&sid, &recipients).await?;
                 tx.emit_entries(&entries, &recipients).await?;
@@ -848,10 +847,7 @@ impl Backline {
                     sessions::set_participant_state(tx.conn, &sid, &p.user_id, "cancelled", tx.now)
                         .await?;
                 }
-                sessions::end(tx.conn, &sid, tx.now, &me.0).await?;
-                let entry = tx
-                    .entry(&sid, EntryKind::Ended, (&me.0, &me.1), None, None, None)
-                    .await?;
+                let entry = tx.end(&sid, (&me.0, &me.1)).await?;
                 tx.notify(&sid, &recipients).await?;
                 tx.emit_entries(&[entry], &recipients).await?;
                 tx.session_ended(&sid).await?;
