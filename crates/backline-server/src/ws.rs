@@ -96,8 +96,10 @@ impl Connection {
         };
         // Boxed: a connection's future is as large as its largest await point,
         // and thousands of them sit idle; the rarely taken paths live on the heap.
-        let (account, last_seq) = match Box::pin(conn.hello(cookie_token)).await {
-            Some(Principal::Agent(account, last_seq)) => (account, last_seq),
+        let (account, last_seq, token_hash) = match Box::pin(conn.hello(cookie_token)).await {
+            Some(Principal::Agent(account, last_seq, token_hash)) => {
+                (account, last_seq, token_hash)
+            }
             Some(Principal::Caller { call_id, party_id }) => {
                 Box::pin(conn.run_caller(&call_id, &party_id)).await;
                 return;
@@ -105,7 +107,7 @@ impl Connection {
             None => return,
         };
         let backline = conn.state.backline.clone();
-        let (mut registration, edge) = backline.hub().register(&account.id);
+        let (mut registration, edge) = backline.hub().register(&account.id, Some(&token_hash));
         conn.kill = registration.kill.clone();
         if edge == backline_service::hub::Edge::Up {
             Box::pin(backline.announce_presence(&account.id, true)).await;
@@ -204,7 +206,11 @@ impl Connection {
             };
         }
         match self.state.backline.authenticate(&token).await {
-            Ok(account) => Some(Principal::Agent(account, last_seq)),
+            Ok(account) => Some(Principal::Agent(
+                account,
+                last_seq,
+                backline_service::auth::token_hash(&token),
+            )),
             Err(error) => {
                 self.refuse(error.code(), error.public_message()).await;
                 None
@@ -487,8 +493,9 @@ impl Connection {
 
 /// Who a socket belongs to.
 enum Principal {
-    /// A desktop: the account and the last stream seq it processed.
-    Agent(Account, Option<u64>),
+    /// A desktop: the account, the last stream seq it processed, and the
+    /// hash of its session token (signing that token out closes the socket).
+    Agent(Account, Option<u64>, String),
     /// The click-to-call page of one call.
     Caller { call_id: String, party_id: String },
 }
@@ -497,7 +504,7 @@ impl Connection {
     /// The click-to-call page's socket: its call's state, and signalling.
     async fn run_caller(&mut self, call_id: &str, party_id: &str) {
         let backline = self.state.backline.clone();
-        let (mut registration, _) = backline.hub().register(party_id);
+        let (mut registration, _) = backline.hub().register(party_id, None);
         self.kill = registration.kill.clone();
         let outcome = self
             .serve_caller(&backline, call_id, party_id, &mut registration)

@@ -162,13 +162,22 @@ impl Backline {
         Ok((token, expires_at, account))
     }
 
-    /// Revokes a token.
+    /// Revokes a token and closes the desktops that use it, on every node.
     pub async fn sign_out(&self, token: &str) -> Result<()> {
         let hash = token_hash(token);
         self.commit(move |conn| {
             Box::pin(async move {
+                let Some(row) = tokens::get(&mut *conn, &hash).await? else {
+                    return Ok(((), Vec::new()));
+                };
                 tokens::revoke(conn, &hash, now_ms()).await?;
-                Ok(((), Vec::new()))
+                Ok((
+                    (),
+                    vec![BusMessage::KillToken {
+                        user: row.user_id,
+                        token_hash: hash,
+                    }],
+                ))
             })
         })
         .await

@@ -38,6 +38,8 @@ pub enum BusMessage {
     Online { user: String, online: bool },
     /// Close every connection of a user (signed out everywhere, disabled).
     Kill { user: String },
+    /// Close a user's connections opened with one session token (signed out).
+    KillToken { user: String, token_hash: String },
     /// Every user connected on the origin node (sent periodically; a node
     /// not heard from for a while is taken to be gone).
     Heartbeat { users: Vec<String> },
@@ -161,6 +163,7 @@ fn apply(hub: &Hub, origin: &str, msg: &BusMessage) {
         } => hub.deliver_presence(user, *status, reason.clone()),
         BusMessage::Online { user, online } => hub.set_remote_online(user, origin, *online),
         BusMessage::Kill { user } => hub.kill_user(user),
+        BusMessage::KillToken { user, token_hash } => hub.kill_token(user, token_hash),
         BusMessage::Heartbeat { users } => hub.set_remote_users(origin, users),
     }
 }

@@ -45,6 +45,8 @@ pub mod kill_reason {
 
 struct Conn {
     user_id: Arc<str>,
+    /// SHA-256 of the session token the connection authenticated with.
+    token_hash: Option<Arc<str>>,
     sender: mpsc::Sender<Outbound>,
     kill: CancellationToken,
     reason: Arc<AtomicU8>,
@@ -112,7 +114,9 @@ impl Hub {
     }
 
     /// Registers a connection of `user_id`. Events dispatched from now on are queued for it.
-    pub fn register(&self, user_id: &str) -> (Registration, Edge) {
+    /// Registers a connection of `user_id`, authenticated with the token whose
+    /// hash is `token_hash` (so that signing that token out closes it).
+    pub fn register(&self, user_id: &str, token_hash: Option<&str>) -> (Registration, Edge) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (sender, receiver) = mpsc::channel(self.queue_capacity);
         let kill = CancellationToken::new();
@@ -130,6 +134,7 @@ impl Hub {
             id,
             Conn {
                 user_id: user,
+                token_hash: token_hash.map(Arc::from),
                 sender,
                 kill: kill.clone(),
                 reason: reason.clone(),
@@ -304,6 +309,20 @@ impl Hub {
             for id in ids {
                 if let Some(conn) = inner.conns.get(id) {
                     conn.kill(kill_reason::SIGNED_OUT);
+                }
+            }
+        }
+    }
+
+    /// Kills the connections of a user that authenticated with one token (signed out).
+    pub fn kill_token(&self, user_id: &str, token_hash: &str) {
+        let inner = self.lock();
+        if let Some(ids) = inner.by_user.get(user_id) {
+            for id in ids {
+                if let Some(conn) = inner.conns.get(id) {
+                    if conn.token_hash.as_deref() == Some(token_hash) {
+                        conn.kill(kill_reason::SIGNED_OUT);
+                    }
                 }
             }
         }

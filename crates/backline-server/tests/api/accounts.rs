@@ -54,9 +54,17 @@ async fn wrong_password_and_unknown_user_are_the_same_error() {
 }
 
 #[tokio::test]
-async fn sign_out_revokes_the_token() {
+async fn sign_out_revokes_the_token_and_closes_its_desktops_only() {
     let app = spawn_app().await;
     let alice = app.user("alice", "Alice Agent").await;
+    // A second sign-in (another browser) has its own token.
+    let (_, other, _) = app.sign_in("alice", PASSWORD).await;
+    let other = crate::helpers::User {
+        id: alice.id.clone(),
+        token: other["token"].as_str().unwrap().to_owned(),
+    };
+    let mut signed_out = app.desktop(&alice, None).await;
+    let mut elsewhere = app.desktop(&other, None).await;
     let (status, _) = app
         .post(&alice.token, "/api/v1/auth/sign-out", json!({}))
         .await;
@@ -66,6 +74,19 @@ async fn sign_out_revokes_the_token() {
         (status, body["code"].as_str()),
         (401, Some("session_expired"))
     );
+    assert_eq!(
+        signed_out.closed_with().await,
+        Some(4001),
+        "the signed-out token's socket closes"
+    );
+    elsewhere.send(json!({"type": "ping", "rid": "p"})).await;
+    assert_eq!(
+        elsewhere.until("pong", |f| f["type"] == "pong").await["rid"],
+        "p",
+        "the other browser stays"
+    );
+    let (status, _) = app.get(&other.token, "/api/v1/me").await;
+    assert_eq!(status, 200);
 }
 
 #[tokio::test]
