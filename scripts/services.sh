@@ -66,3 +66,8 @@ ensure_node_packages() {
 ensure_chromium() {
   command -v chromium >/dev/null || as_root_install chromium
 }
+
+ensure_netns_tools() {
+  command -v unshare >/dev/null || as_root_install util-linux
+  command -v ip >/dev/null || as_root_install iproute2
+}
