@@ -192,6 +192,31 @@ impl Backline {
         Ok(user_view(&row, refs))
     }
 
+    /// Changes the fields present in `request`, on behalf of an administrator,
+    /// who cannot lock themselves out (disable their own account or drop their
+    /// own admin role): another administrator must do that.
+    pub async fn update_user_as(
+        &self,
+        admin: &Account,
+        id: &str,
+        request: UpdateUserRequest,
+    ) -> Result<UserView> {
+        let target = self.find_user(id).await?;
+        if target.id == admin.id {
+            let drops_admin = request
+                .roles
+                .as_ref()
+                .is_some_and(|roles| !roles.contains(&Role::Admin));
+            if request.disabled == Some(true) || drops_admin {
+                return Err(err(
+                    ErrorCode::InvalidState,
+                    "you cannot disable your own account or remove your own administrator role",
+                ));
+            }
+        }
+        self.update_user(id, request).await
+    }
+
     /// Changes the fields present in `request`.
     pub async fn update_user(&self, id: &str, request: UpdateUserRequest) -> Result<UserView> {
         let row = self.find_user(id).await?;

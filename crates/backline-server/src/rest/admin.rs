@@ -43,11 +43,13 @@ pub async fn create_user(
     responses((status = 200, body = UserView), (status = 404, body = ErrorBody)))]
 pub async fn update_user(
     State(state): State<AppState>,
-    Admin(_admin): Admin,
+    Admin(admin): Admin,
     Path(id): Path<String>,
     AppJson(request): AppJson<UpdateUserRequest>,
 ) -> ApiResult<Json<UserView>> {
-    Ok(Json(state.backline.update_user(&id, request).await?))
+    Ok(Json(
+        state.backline.update_user_as(&admin, &id, request).await?,
+    ))
 }
 
 /// # `GET /api/v1/admin/groups`

@@ -409,6 +409,24 @@ async fn admin_api_is_for_admins_only_and_reports_conflicts() {
         (status, body["code"].as_str()),
         (404, Some("group_not_found"))
     );
+    // An administrator cannot lock themselves out.
+    for body in [json!({"disabled": true}), json!({"roles": ["agent"]})] {
+        let (status, error) = app
+            .send_json(
+                reqwest::Method::PATCH,
+                &admin.token,
+                &format!("/api/v1/admin/users/{}", admin.id),
+                body.clone(),
+            )
+            .await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (409, Some("invalid_state")),
+            "{body}"
+        );
+    }
+    let (status, _) = app.get(&admin.token, "/api/v1/admin/users").await;
+    assert_eq!(status, 200, "still an administrator");
     // Withdrawing the IM permission shows at once.
     let (status, _) = app
         .send_json(
