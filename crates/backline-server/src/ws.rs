@@ -310,6 +310,14 @@ impl Connection {
                         return Ok(());
                     }
                     self.socket.send(Message::Ping(Default::default())).await?;
+                    // The bus is a notification, the store the truth: a bus
+                    // message lost between nodes would otherwise wait for the
+                    // user's next event. Once per ping, catch up with the head.
+                    if let Ok(head) = Box::pin(backline.stream_head(&account.id)).await {
+                        if head > self.last_sent {
+                            Box::pin(self.replay(&backline, &account.id, head)).await?;
+                        }
+                    }
                 }
             }
         }

@@ -5,7 +5,8 @@
 //! node's id so that no node delivers its own messages twice. Core NATS is
 //! at-most-once; that is enough because the store, not the bus, is the source
 //! of truth: a desktop that misses a bus message sees a seq gap at the next
-//! event and fills it from the store, or resumes from the store on reconnect.
+//! event and fills it from the store, catches up with the stream head at its
+//! next ping, or resumes from the store on reconnect.
 
 use std::sync::Arc;
 

@@ -237,3 +237,33 @@ async fn a_second_hello_and_a_missing_hello_are_refused() {
     assert_eq!(anonymous.next().await["code"], "unauthenticated");
     assert_eq!(anonymous.closed_with().await, Some(4001));
 }
+
+#[tokio::test]
+async fn an_event_whose_notification_was_lost_arrives_at_the_next_ping() {
+    let app = spawn_app_with(|c| c.ws.ping_interval_secs = 1).await;
+    let alice = app.user("alice", "Alice Agent").await;
+    let mut desktop = app.desktop(&alice, None).await;
+    // Committed without any bus message, as if the notification between nodes was lost.
+    let user = alice.id.clone();
+    let seq = app
+        .backline
+        .store()
+        .write(Box::new(move |conn| {
+            Box::pin(async move {
+                backline_store::events::append(
+                    conn,
+                    &user,
+                    backline_store::now_ms(),
+                    r#"{"kind":"preferences","zoom":120}"#,
+                )
+                .await
+            })
+        }))
+        .await
+        .unwrap();
+    let caught_up = desktop
+        .until("the lost event", |f| f["type"] == "event")
+        .await;
+    assert_eq!(caught_up["seq"], seq);
+    assert_eq!(caught_up["event"]["zoom"], 120);
+}
