@@ -766,15 +766,6 @@ impl Backline {
         load_view(&mut conn, &row.id, Access::Owner).await
     }
 
-    /// A connection of the read pool, for multi-query reads.
-    pub(crate) async fn read_conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
-        self.store()
-            .reader()
-            .acquire()
-            .await
-            .map_err(|e| ServiceError::from(backline_store::StoreError::from(e)))
-    }
-
     /// Decides whether `account` may read interaction `id`; refusals are audited.
     pub async fn interaction_access(
         &self,

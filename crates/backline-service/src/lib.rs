@@ -113,6 +113,15 @@ impl Backline {
         &self.inner.bus
     }
 
+    /// A connection of the read pool, for reads of several queries.
+    pub(crate) async fn read_conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        self.store()
+            .reader()
+            .acquire()
+            .await
+            .map_err(|e| ServiceError::from(StoreError::from(e)))
+    }
+
     /// Cancelled when the server begins to shut down.
     pub fn shutdown_token(&self) -> &tokio_util::sync::CancellationToken {
         &self.inner.shutdown

@@ -597,12 +597,7 @@ impl Backline {
 
     /// One session as the caller sees it.
     pub async fn session(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
-        let mut conn = self
-            .store()
-            .reader()
-            .acquire()
-            .await
-            .map_err(backline_store::StoreError::from)?;
+        let mut conn = self.read_conn().await?;
         let view = load_view(&mut conn, session_id, &caller.id)
             .await?
             .ok_or_else(|| {
@@ -623,12 +618,7 @@ impl Backline {
     /// The caller's workspace: sessions not yet *Done*, pending invitations included.
     pub async fn workspace(&self, caller: &Account) -> Result<Vec<SessionView>> {
         let ids = sessions::workspace(self.store().reader(), &caller.id).await?;
-        let mut conn = self
-            .store()
-            .reader()
-            .acquire()
-            .await
-            .map_err(backline_store::StoreError::from)?;
+        let mut conn = self.read_conn().await?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(view) = load_view(&mut conn, &id, &caller.id).await? {

@@ -44,10 +44,9 @@ pub async fn append_many(
     if user_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders: Vec<String> = (1..=user_ids.len()).map(|n| format!("${n}")).collect();
     let sql = sqlx::AssertSqlSafe(format!(
         "UPDATE users SET stream_head = stream_head + 1 WHERE id IN ({}) RETURNING id, stream_head",
-        placeholders.join(", ")
+        crate::placeholders(user_ids.len())
     ));
     let mut update = sqlx::query_as::<_, (String, i64)>(sql);
     for id in user_ids {

@@ -178,11 +178,10 @@ pub async fn transcripts<'e, E: Executor<'e, Database = Any>>(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT interaction_id, position, session_id, title, body, attached_at FROM interaction_transcripts \
          WHERE interaction_id IN ({}) ORDER BY interaction_id, position",
-        placeholders.join(", ")
+        crate::placeholders(ids.len())
     ));
     let mut query = sqlx::query_as::<_, AttachedTranscriptRow>(sql);
     for id in ids {

@@ -247,6 +247,16 @@ async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
     own.run(pool).await.map_err(StoreError::Migrate)
 }
 
+/// `$1, $2, … $count`: an IN-list of numbered placeholders. Numbered ones
+/// work on both backends (`QueryBuilder<Any>` would write `?`, which
+/// PostgreSQL does not accept).
+pub(crate) fn placeholders(count: usize) -> String {
+    (1..=count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Current time in unix milliseconds.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
