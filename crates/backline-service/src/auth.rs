@@ -188,7 +188,8 @@ impl Backline {
         if token.is_empty() || token.len() > 256 {
             return Err(err(ErrorCode::Unauthenticated, "no valid session token"));
         }
-        let Some(row) = tokens::get(self.store().reader(), &token_hash(token)).await? else {
+        let Some(row) = tokens::with_account(self.store().reader(), &token_hash(token)).await?
+        else {
             return Err(err(
                 ErrorCode::Unauthenticated,
                 "unknown session token: sign in",
@@ -200,9 +201,7 @@ impl Backline {
                 "your session has expired: sign in again",
             ));
         }
-        let user = users::get(self.store().reader(), &row.user_id)
-            .await?
-            .ok_or_else(|| err(ErrorCode::SessionExpired, "the account no longer exists"))?;
+        let user = row.user;
         let account = Account::from_row(&user);
         if account.disabled {
             return Err(err(ErrorCode::AccountDisabled, "this account is disabled"));

@@ -578,11 +578,8 @@ impl Backline {
         validate_device(device_id)?;
         self.check_public_call_rate()?;
         let mut candidates = Vec::new();
-        for row in users::list(self.store().reader()).await? {
-            if row.disabled == 0
-                && row.status == Status::Ready.as_str()
-                && self.hub().is_online(&row.id)
-            {
+        for row in users::with_status(self.store().reader(), Status::Ready.as_str()).await? {
+            if self.hub().is_online(&row.id) {
                 let busy = calls::active_for_party(self.store().reader(), &row.id)
                     .await?
                     .len();

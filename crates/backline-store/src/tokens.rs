@@ -2,7 +2,7 @@
 
 use sqlx::{Any, AnyConnection, Executor};
 
-use crate::rows::TokenRow;
+use crate::rows::{TokenRow, UserRow};
 use crate::StoreError;
 
 pub async fn insert(
@@ -34,6 +34,31 @@ pub async fn get<'e, E: Executor<'e, Database = Any>>(
     .bind(token_hash)
     .fetch_optional(executor)
     .await?)
+}
+
+/// A token's validity and its account, in one query (every authenticated request asks).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TokenAccount {
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+    #[sqlx(flatten)]
+    pub user: UserRow,
+}
+
+pub async fn with_account<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    token_hash: &str,
+) -> Result<Option<TokenAccount>, StoreError> {
+    // The account's columns go unqualified: auth_tokens has none of those names.
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT t.expires_at, t.revoked_at, {} FROM auth_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.token_hash = $1",
+        crate::users::COLUMNS
+    ));
+    Ok(sqlx::query_as::<_, TokenAccount>(sql)
+        .bind(token_hash)
+        .fetch_optional(executor)
+        .await?)
 }
 
 pub async fn revoke(conn: &mut AnyConnection, token_hash: &str, at: i64) -> Result<(), StoreError> {

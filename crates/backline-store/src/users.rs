@@ -5,7 +5,8 @@ use sqlx::{Any, AnyConnection, Executor};
 use crate::rows::UserRow;
 use crate::StoreError;
 
-const COLUMNS: &str = "id, username, display_name, password_hash, roles, im_permitted, disabled, \
+pub(crate) const COLUMNS: &str =
+    "id, username, display_name, password_hash, roles, im_permitted, disabled, \
                        status, status_reason, zoom, stream_head";
 
 /// A new account.
@@ -69,6 +70,20 @@ pub async fn list<'e, E: Executor<'e, Database = Any>>(
         .await?)
 }
 
+/// Enabled accounts whose chosen status is `status`.
+pub async fn with_status<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    status: &str,
+) -> Result<Vec<UserRow>, StoreError> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM users WHERE status = $1 AND disabled = 0"
+    ));
+    Ok(sqlx::query_as::<_, UserRow>(sql)
+        .bind(status)
+        .fetch_all(executor)
+        .await?)
+}
+
 /// Accounts whose folded name/username contains `pattern` (a LIKE pattern,
 /// escaped with `\`), or who belong to a group whose folded name does.
 /// Prefix matches of the name come first.
@@ -103,12 +118,9 @@ pub async fn get_many<'e, E: Executor<'e, Database = Any>>(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    // Numbered placeholders work on both backends (QueryBuilder<Any> would
-    // write `?`, which PostgreSQL does not accept).
-    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM users WHERE id IN ({})",
-        placeholders.join(", ")
+        crate::placeholders(ids.len())
     ));
     let mut query = sqlx::query_as::<_, UserRow>(sql);
     for id in ids {
