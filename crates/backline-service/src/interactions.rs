@@ -281,10 +281,7 @@ fn search_words(text: &str) -> Vec<String> {
 /// A short excerpt of `text` around the first word that matches, with the match in [brackets].
 fn snippet(text: &str, words: &[String]) -> Option<String> {
     let chars: Vec<char> = text.chars().collect();
-    let folded: Vec<char> = chars
-        .iter()
-        .map(|c| fold(&c.to_string()).chars().next().unwrap_or(*c))
-        .collect();
+    let folded: Vec<char> = chars.iter().map(|c| crate::text::fold_char(*c)).collect();
     let folded_text: String = folded.iter().collect();
     let mut best: Option<(usize, usize)> = None;
     for word in words {

@@ -11,6 +11,21 @@ pub fn fold(text: &str) -> String {
         .collect()
 }
 
+/// [`fold`] of one character, kept to one character (the first of its
+/// folding, or itself): lets a snippet map folded positions back to the
+/// original text without allocating per character.
+pub fn fold_char(c: char) -> char {
+    let mut base = c;
+    let mut found = false;
+    unicode_normalization::char::decompose_canonical(c, |d| {
+        if !found && !unicode_normalization::char::is_combining_mark(d) {
+            base = d;
+            found = true;
+        }
+    });
+    base.to_lowercase().next().unwrap_or(base)
+}
+
 /// Escapes LIKE wildcards (`%`, `_`, `\`) so user text matches literally.
 pub fn like_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -31,6 +46,17 @@ mod tests {
     fn fold_removes_case_and_accents() {
         assert_eq!(fold("Élodie Müller"), "elodie muller");
         assert_eq!(fold("ÇA"), "ca");
+    }
+
+    #[test]
+    fn fold_char_agrees_with_fold() {
+        for c in "Élodie Müller ÇA ß 1".chars() {
+            assert_eq!(
+                Some(fold_char(c)),
+                fold(&c.to_string()).chars().next(),
+                "{c}"
+            );
+        }
     }
 
     #[test]
