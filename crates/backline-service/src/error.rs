@@ -56,8 +56,8 @@ impl From<StoreError> for ServiceError {
             StoreError::Closed => {
                 ServiceError::new(ErrorCode::ShuttingDown, "the server is shutting down")
             }
-            StoreError::Database(sqlx_error) => {
-                ServiceError::Unavailable(StoreError::Database(sqlx_error))
+            error @ (StoreError::Database(_) | StoreError::Fault(_)) => {
+                ServiceError::Unavailable(error)
             }
             other => ServiceError::Internal(anyhow::Error::new(other)),
         }

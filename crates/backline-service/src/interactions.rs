@@ -15,10 +15,10 @@ use backline_protocol::interactions::{
 };
 use backline_protocol::ErrorCode;
 use backline_store::rows::{ContactRow, IntegrationRow, InteractionRow};
+use backline_store::WriteTx;
 use backline_store::{
     audit, contacts, integrations, interactions, now_ms, outbox, sessions, users,
 };
-use sqlx::AnyConnection;
 
 use crate::auth::{token_hash, Account};
 use crate::bus::BusMessage;
@@ -203,10 +203,14 @@ fn base_view(
 }
 
 /// The consultations of an interaction, as *Active Consultations* shows them.
-pub(crate) async fn consultation_views(
-    conn: &mut AnyConnection,
+pub(crate) async fn consultation_views<C>(
+    conn: &mut C,
     interaction_id: &str,
-) -> Result<Vec<ConsultationView>> {
+) -> Result<Vec<ConsultationView>>
+where
+    C: Send,
+    for<'a> &'a mut C: backline_store::Exec,
+{
     let mut out = Vec::new();
     for session in sessions::consultations(&mut *conn, interaction_id).await? {
         let participants = sessions::participants(&mut *conn, &session.id).await?;
@@ -226,7 +230,11 @@ pub(crate) async fn consultation_views(
 }
 
 /// Loads and renders an interaction inside a write or on a read connection.
-async fn load_view(conn: &mut AnyConnection, id: &str, access: Access) -> Result<InteractionView> {
+async fn load_view<C>(conn: &mut C, id: &str, access: Access) -> Result<InteractionView>
+where
+    C: Send,
+    for<'a> &'a mut C: backline_store::Exec,
+{
     let row = interactions::get(&mut *conn, id).await?.ok_or_else(|| {
         err(
             ErrorCode::InteractionNotFound,
@@ -246,7 +254,7 @@ async fn load_view(conn: &mut AnyConnection, id: &str, access: Access) -> Result
 
 /// Rebuilds the searchable text of an interaction: subject, outcome, notes,
 /// agent and transcripts, folded for case- and accent-insensitive search.
-pub(crate) async fn reindex(conn: &mut AnyConnection, interaction_id: &str) -> Result<()> {
+pub(crate) async fn reindex(conn: &mut WriteTx, interaction_id: &str) -> Result<()> {
     let Some(row) = interactions::get(&mut *conn, interaction_id).await? else {
         return Ok(());
     };
@@ -324,7 +332,7 @@ fn snippet(text: &str, words: &[String]) -> Option<String> {
 
 /// Queues a webhook event for the interaction's integration (when it has a webhook).
 pub(crate) async fn enqueue_webhook(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     interaction: &InteractionRow,
     event_type: &str,
     consultation: Option<ConsultationView>,
@@ -379,7 +387,7 @@ fn random_secret() -> String {
 
 /// Inserts or updates a contact inside a write; matched by external id when given.
 pub(crate) async fn upsert_contact(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     input: &ContactInput,
     now: i64,
 ) -> Result<String> {
@@ -1065,7 +1073,7 @@ pub struct HistoryRecord {
 /// Tells the assigned agent's desktops of the interaction's new state and
 /// queues the platform's webhook, inside the current write.
 pub(crate) async fn announce(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     out: &mut Vec<BusMessage>,
     interaction_id: &str,
     webhook_event: &str,

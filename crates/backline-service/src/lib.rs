@@ -33,10 +33,10 @@ pub mod workers;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use backline_store::WriteTx;
 use backline_store::{Store, StoreError};
 use futures::future::BoxFuture;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use sqlx::AnyConnection;
 
 pub use config::ServiceConfig;
 pub use error::{Result, ServiceError};
@@ -114,12 +114,8 @@ impl Backline {
     }
 
     /// A connection of the read pool, for reads of several queries.
-    pub(crate) async fn read_conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
-        self.store()
-            .reader()
-            .acquire()
-            .await
-            .map_err(|e| ServiceError::from(StoreError::from(e)))
+    pub(crate) async fn read_conn(&self) -> Result<backline_store::ReadConn> {
+        Ok(self.store().read_conn().await?)
     }
 
     /// Cancelled when the server begins to shut down.
@@ -158,7 +154,7 @@ impl Backline {
     pub(crate) async fn commit<T, F>(&self, write: F) -> Result<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<(T, Vec<BusMessage>)>>
+        F: for<'c> FnOnce(&'c mut WriteTx) -> BoxFuture<'c, Result<(T, Vec<BusMessage>)>>
             + Send
             + 'static,
     {

@@ -13,8 +13,8 @@ use backline_protocol::model::{
 };
 use backline_protocol::ErrorCode;
 use backline_store::rows::{EntryRow, ParticipantRow, SessionRow};
+use backline_store::WriteTx;
 use backline_store::{interactions, now_ms, sessions, transcript, users};
-use sqlx::AnyConnection;
 
 use crate::auth::Account;
 use crate::bus::BusMessage;
@@ -63,11 +63,11 @@ fn is_active(p: &ParticipantRow) -> bool {
 }
 
 /// A session's view as `viewer` sees it, read on `conn` (inside a write or on a read connection).
-async fn load_view(
-    conn: &mut AnyConnection,
-    session_id: &str,
-    viewer: &str,
-) -> Result<Option<SessionView>> {
+async fn load_view<C>(conn: &mut C, session_id: &str, viewer: &str) -> Result<Option<SessionView>>
+where
+    C: Send,
+    for<'a> &'a mut C: backline_store::Exec,
+{
     let Some(session) = sessions::get(&mut *conn, session_id).await? else {
         return Ok(None);
     };
@@ -128,13 +128,13 @@ fn build_view(
 
 /// One write's context: the connection, the time, and the bus messages to publish after commit.
 struct Tx<'c> {
-    conn: &'c mut AnyConnection,
+    conn: &'c mut WriteTx,
     now: i64,
     out: Vec<BusMessage>,
 }
 
 impl<'c> Tx<'c> {
-    fn new(conn: &'c mut AnyConnection) -> Tx<'c> {
+    fn new(conn: &'c mut WriteTx) -> Tx<'c> {
         Tx {
             conn,
             now: now_ms(),

@@ -3,7 +3,7 @@
 use backline_protocol::events::{EventBody, StreamEvent};
 use backline_protocol::ErrorCode;
 use backline_store::events;
-use sqlx::AnyConnection;
+use backline_store::WriteTx;
 
 use crate::bus::BusMessage;
 use crate::error::{err, Result};
@@ -12,7 +12,7 @@ use crate::Backline;
 /// Appends `body` to `user_id`'s stream inside the current write and queues
 /// the bus message that delivers it after the commit.
 pub(crate) async fn emit(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     out: &mut Vec<BusMessage>,
     user_id: &str,
     ts: i64,
@@ -31,7 +31,7 @@ pub(crate) async fn emit(
 
 /// Appends one event to several users' streams (serialised once, two statements).
 pub(crate) async fn emit_many(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     out: &mut Vec<BusMessage>,
     user_ids: &[String],
     ts: i64,

@@ -17,10 +17,10 @@ use backline_protocol::voice::{
 };
 use backline_protocol::ErrorCode;
 use backline_store::rows::{CallPartyRow, CallRow};
+use backline_store::WriteTx;
 use backline_store::{calls, interactions, now_ms, sessions, users};
 use base64::Engine;
 use hmac::{KeyInit, Mac};
-use sqlx::AnyConnection;
 
 use crate::auth::{token_hash, Account};
 use crate::bus::BusMessage;
@@ -127,10 +127,11 @@ fn clock(ms: i64) -> String {
 
 /// A call's view; a consultation call shows its contact call's hold start,
 /// so that both agents see how long the contact has been waiting.
-async fn load_view<'e, E>(executor: E, call: &CallRow, parties: &[CallPartyRow]) -> Result<CallView>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
+async fn load_view<E: backline_store::Exec>(
+    executor: E,
+    call: &CallRow,
+    parties: &[CallPartyRow],
+) -> Result<CallView> {
     let mut call_view = view(call, parties);
     if call.kind == "consultation" && call.state != "ended" {
         if let Some(contact_call_id) = &call.contact_call_id {
@@ -145,7 +146,7 @@ where
 /// One call write: the connection, the time, what to publish after commit,
 /// and the calls whose parties must hear of the change.
 struct CallTx<'c> {
-    conn: &'c mut AnyConnection,
+    conn: &'c mut WriteTx,
     hub: std::sync::Arc<crate::hub::Hub>,
     now: i64,
     out: Vec<BusMessage>,
@@ -153,7 +154,7 @@ struct CallTx<'c> {
 }
 
 impl<'c> CallTx<'c> {
-    fn new(conn: &'c mut AnyConnection, hub: std::sync::Arc<crate::hub::Hub>) -> CallTx<'c> {
+    fn new(conn: &'c mut WriteTx, hub: std::sync::Arc<crate::hub::Hub>) -> CallTx<'c> {
         CallTx {
             conn,
             hub,

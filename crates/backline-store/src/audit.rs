@@ -1,6 +1,7 @@
 //! The audit log: who tried to read what they may not, and other security events.
 
-use sqlx::{Any, AnyConnection, Executor};
+use crate::db::Exec;
+use crate::engine::WriteTx;
 
 use crate::rows::AuditRow;
 use crate::StoreError;
@@ -16,8 +17,8 @@ pub struct NewAudit<'a> {
     pub detail: &'a str,
 }
 
-pub async fn insert(conn: &mut AnyConnection, entry: NewAudit<'_>) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert(conn: &mut WriteTx, entry: NewAudit<'_>) -> Result<(), StoreError> {
+    crate::db::query(
         "INSERT INTO audit_log (id, ts, actor_id, action, resource, allowed, detail) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -34,15 +35,12 @@ pub async fn insert(conn: &mut AnyConnection, entry: NewAudit<'_>) -> Result<(),
 }
 
 /// The newest entries first.
-pub async fn recent<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-    limit: i64,
-) -> Result<Vec<AuditRow>, StoreError> {
-    Ok(sqlx::query_as::<_, AuditRow>(
+pub async fn recent<E: Exec>(executor: E, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+    crate::db::query_as::<AuditRow>(
         "SELECT id, ts, actor_id, action, resource, allowed, detail FROM audit_log \
          ORDER BY ts DESC, id DESC LIMIT $1",
     )
     .bind(limit)
     .fetch_all(executor)
-    .await?)
+    .await
 }

@@ -1,7 +1,8 @@
 //! Calls and their parties (voice). The server keeps the state; audio flows
 //! between browsers.
 
-use sqlx::{Any, AnyConnection, Executor};
+use crate::db::Exec;
+use crate::engine::WriteTx;
 
 use crate::rows::{CallPartyRow, CallRow};
 use crate::StoreError;
@@ -24,8 +25,8 @@ pub struct NewCall<'a> {
     pub caller_token_hash: Option<&'a str>,
 }
 
-pub async fn insert(conn: &mut AnyConnection, call: NewCall<'_>) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert(conn: &mut WriteTx, call: NewCall<'_>) -> Result<(), StoreError> {
+    crate::db::query(
         "INSERT INTO calls (id, kind, state, interaction_id, consultation_session_id, contact_call_id, \
          created_at, ring_expires_at, caller_token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
@@ -46,7 +47,7 @@ pub async fn insert(conn: &mut AnyConnection, call: NewCall<'_>) -> Result<(), S
 /// Adds a party at the end of the call's list.
 #[allow(clippy::too_many_arguments)]
 pub async fn add_party(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     call_id: &str,
     party_id: &str,
     kind: &str,
@@ -55,7 +56,7 @@ pub async fn add_party(
     device_id: Option<&str>,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO call_parties (call_id, party_id, position, kind, display_name, state, device_id, joined_at) \
          VALUES ($1, $2, (SELECT COUNT(*) FROM call_parties WHERE call_id = $1), $3, $4, $5, $6, $7)",
     )
@@ -71,115 +72,101 @@ pub async fn add_party(
     Ok(())
 }
 
-pub async fn get<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-    id: &str,
-) -> Result<Option<CallRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM calls WHERE id = $1"));
-    Ok(sqlx::query_as::<_, CallRow>(sql)
+pub async fn get<E: Exec>(executor: E, id: &str) -> Result<Option<CallRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM calls WHERE id = $1");
+    crate::db::query_as::<CallRow>(sql)
         .bind(id)
         .fetch_optional(executor)
-        .await?)
+        .await
 }
 
-pub async fn parties<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-    call_id: &str,
-) -> Result<Vec<CallPartyRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {PARTY_COLUMNS} FROM call_parties WHERE call_id = $1 ORDER BY position"
-    ));
-    Ok(sqlx::query_as::<_, CallPartyRow>(sql)
+pub async fn parties<E: Exec>(executor: E, call_id: &str) -> Result<Vec<CallPartyRow>, StoreError> {
+    let sql =
+        format!("SELECT {PARTY_COLUMNS} FROM call_parties WHERE call_id = $1 ORDER BY position");
+    crate::db::query_as::<CallPartyRow>(sql)
         .bind(call_id)
         .fetch_all(executor)
-        .await?)
+        .await
 }
 
 /// The call a click-to-call token belongs to.
-pub async fn by_caller_token<'e, E: Executor<'e, Database = Any>>(
+pub async fn by_caller_token<E: Exec>(
     executor: E,
     token_hash: &str,
 ) -> Result<Option<CallRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM calls WHERE caller_token_hash = $1"
-    ));
-    Ok(sqlx::query_as::<_, CallRow>(sql)
+    let sql = format!("SELECT {COLUMNS} FROM calls WHERE caller_token_hash = $1");
+    crate::db::query_as::<CallRow>(sql)
         .bind(token_hash)
         .fetch_optional(executor)
-        .await?)
+        .await
 }
 
 /// Calls not ended in which `party_id` has not left, newest first.
-pub async fn active_for_party<'e, E: Executor<'e, Database = Any>>(
+pub async fn active_for_party<E: Exec>(
     executor: E,
     party_id: &str,
 ) -> Result<Vec<CallRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "SELECT {COLUMNS} FROM calls WHERE state <> 'ended' AND id IN \
          (SELECT call_id FROM call_parties WHERE party_id = $1 AND state <> 'left') ORDER BY created_at DESC"
-    ));
-    Ok(sqlx::query_as::<_, CallRow>(sql)
+    );
+    crate::db::query_as::<CallRow>(sql)
         .bind(party_id)
         .fetch_all(executor)
-        .await?)
+        .await
 }
 
 /// The interaction's contact call that has not ended.
-pub async fn contact_call_of<'e, E: Executor<'e, Database = Any>>(
+pub async fn contact_call_of<E: Exec>(
     executor: E,
     interaction_id: &str,
 ) -> Result<Option<CallRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "SELECT {COLUMNS} FROM calls WHERE interaction_id = $1 AND kind = 'contact' AND state <> 'ended' \
          ORDER BY created_at DESC LIMIT 1"
-    ));
-    Ok(sqlx::query_as::<_, CallRow>(sql)
+    );
+    crate::db::query_as::<CallRow>(sql)
         .bind(interaction_id)
         .fetch_optional(executor)
-        .await?)
+        .await
 }
 
 /// Consultation calls of a contact call that have not ended.
-pub async fn open_consultations<'e, E: Executor<'e, Database = Any>>(
+pub async fn open_consultations<E: Exec>(
     executor: E,
     contact_call_id: &str,
 ) -> Result<Vec<CallRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "SELECT {COLUMNS} FROM calls WHERE contact_call_id = $1 AND state <> 'ended' ORDER BY created_at"
-    ));
-    Ok(sqlx::query_as::<_, CallRow>(sql)
+    );
+    crate::db::query_as::<CallRow>(sql)
         .bind(contact_call_id)
         .fetch_all(executor)
-        .await?)
+        .await
 }
 
 /// Ringing calls whose ring time-out has passed.
-pub async fn ring_expired<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-    now: i64,
-) -> Result<Vec<String>, StoreError> {
-    Ok(sqlx::query_scalar::<_, String>(
+pub async fn ring_expired<E: Exec>(executor: E, now: i64) -> Result<Vec<String>, StoreError> {
+    crate::db::query_scalar::<String>(
         "SELECT id FROM calls WHERE state = 'ringing' AND ring_expires_at <= $1 LIMIT 100",
     )
     .bind(now)
     .fetch_all(executor)
-    .await?)
+    .await
 }
 
 /// Contact calls whose contact waits on hold.
-pub async fn held_contact_calls<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-) -> Result<Vec<CallRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!(
+pub async fn held_contact_calls<E: Exec>(executor: E) -> Result<Vec<CallRow>, StoreError> {
+    let sql = format!(
         "SELECT {COLUMNS} FROM calls WHERE kind = 'contact' AND state <> 'ended' AND hold_started_at IS NOT NULL"
-    ));
-    Ok(sqlx::query_as::<_, CallRow>(sql)
+    );
+    crate::db::query_as::<CallRow>(sql)
         .fetch_all(executor)
-        .await?)
+        .await
 }
 
-pub async fn answer(conn: &mut AnyConnection, id: &str, now: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE calls SET state = 'active', answered_at = COALESCE(answered_at, $2), ring_expires_at = NULL WHERE id = $1")
+pub async fn answer(conn: &mut WriteTx, id: &str, now: i64) -> Result<(), StoreError> {
+    crate::db::query("UPDATE calls SET state = 'active', answered_at = COALESCE(answered_at, $2), ring_expires_at = NULL WHERE id = $1")
         .bind(id)
         .bind(now)
         .execute(conn)
@@ -187,13 +174,8 @@ pub async fn answer(conn: &mut AnyConnection, id: &str, now: i64) -> Result<(), 
     Ok(())
 }
 
-pub async fn end(
-    conn: &mut AnyConnection,
-    id: &str,
-    reason: &str,
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn end(conn: &mut WriteTx, id: &str, reason: &str, now: i64) -> Result<(), StoreError> {
+    crate::db::query(
         "UPDATE calls SET state = 'ended', ended_at = $3, ended_reason = $2, hold_started_at = NULL, \
          ring_expires_at = NULL WHERE id = $1 AND state <> 'ended'",
     )
@@ -206,12 +188,8 @@ pub async fn end(
 }
 
 /// Sets or clears the hold start of a contact call.
-pub async fn set_hold(
-    conn: &mut AnyConnection,
-    id: &str,
-    since: Option<i64>,
-) -> Result<(), StoreError> {
-    sqlx::query("UPDATE calls SET hold_started_at = $2, orphaned_since = NULL WHERE id = $1")
+pub async fn set_hold(conn: &mut WriteTx, id: &str, since: Option<i64>) -> Result<(), StoreError> {
+    crate::db::query("UPDATE calls SET hold_started_at = $2, orphaned_since = NULL WHERE id = $1")
         .bind(id)
         .bind(since)
         .execute(conn)
@@ -220,11 +198,11 @@ pub async fn set_hold(
 }
 
 pub async fn set_orphaned_since(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     id: &str,
     since: Option<i64>,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE calls SET orphaned_since = $2 WHERE id = $1")
+    crate::db::query("UPDATE calls SET orphaned_since = $2 WHERE id = $1")
         .bind(id)
         .bind(since)
         .execute(conn)
@@ -234,14 +212,14 @@ pub async fn set_orphaned_since(
 
 /// Moves a party to `state`; `device_id` is kept unless a new one is given.
 pub async fn set_party(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     call_id: &str,
     party_id: &str,
     state: &str,
     device_id: Option<&str>,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    crate::db::query(
         "UPDATE call_parties SET state = $3, device_id = COALESCE($4, device_id), \
          left_at = CASE WHEN $3 = 'left' THEN $5 ELSE left_at END WHERE call_id = $1 AND party_id = $2",
     )

@@ -1,6 +1,7 @@
 //! Contacts: the customers interactions are about.
 
-use sqlx::{Any, AnyConnection, Executor};
+use crate::db::Exec;
+use crate::engine::WriteTx;
 
 use crate::rows::ContactRow;
 use crate::StoreError;
@@ -17,13 +18,13 @@ pub struct ContactFields<'a> {
 }
 
 pub async fn insert(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     id: &str,
     external_id: Option<&str>,
     fields: &ContactFields<'_>,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO contacts (id, external_id, first_name, last_name, phones, emails, attributes, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
     )
@@ -41,12 +42,12 @@ pub async fn insert(
 }
 
 pub async fn update(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     id: &str,
     fields: &ContactFields<'_>,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    crate::db::query(
         "UPDATE contacts SET first_name = $2, last_name = $3, phones = $4, emails = $5, attributes = $6, \
          updated_at = $7 WHERE id = $1",
     )
@@ -62,26 +63,21 @@ pub async fn update(
     Ok(())
 }
 
-pub async fn get<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-    id: &str,
-) -> Result<Option<ContactRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM contacts WHERE id = $1"));
-    Ok(sqlx::query_as::<_, ContactRow>(sql)
+pub async fn get<E: Exec>(executor: E, id: &str) -> Result<Option<ContactRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM contacts WHERE id = $1");
+    crate::db::query_as::<ContactRow>(sql)
         .bind(id)
         .fetch_optional(executor)
-        .await?)
+        .await
 }
 
-pub async fn by_external_id<'e, E: Executor<'e, Database = Any>>(
+pub async fn by_external_id<E: Exec>(
     executor: E,
     external_id: &str,
 ) -> Result<Option<ContactRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM contacts WHERE external_id = $1"
-    ));
-    Ok(sqlx::query_as::<_, ContactRow>(sql)
+    let sql = format!("SELECT {COLUMNS} FROM contacts WHERE external_id = $1");
+    crate::db::query_as::<ContactRow>(sql)
         .bind(external_id)
         .fetch_optional(executor)
-        .await?)
+        .await
 }

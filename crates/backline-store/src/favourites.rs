@@ -1,16 +1,17 @@
 //! Per-user favourite targets (accounts or groups).
 
-use sqlx::{Any, AnyConnection, Executor};
+use crate::db::Exec;
+use crate::engine::WriteTx;
 
 use crate::StoreError;
 
 pub async fn add(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     user_id: &str,
     target_id: &str,
     at: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO favourites (user_id, target_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )
     .bind(user_id)
@@ -21,12 +22,8 @@ pub async fn add(
     Ok(())
 }
 
-pub async fn remove(
-    conn: &mut AnyConnection,
-    user_id: &str,
-    target_id: &str,
-) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM favourites WHERE user_id = $1 AND target_id = $2")
+pub async fn remove(conn: &mut WriteTx, user_id: &str, target_id: &str) -> Result<(), StoreError> {
+    crate::db::query("DELETE FROM favourites WHERE user_id = $1 AND target_id = $2")
         .bind(user_id)
         .bind(target_id)
         .execute(conn)
@@ -34,14 +31,11 @@ pub async fn remove(
     Ok(())
 }
 
-pub async fn list<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-    user_id: &str,
-) -> Result<Vec<String>, StoreError> {
-    Ok(sqlx::query_scalar::<_, String>(
+pub async fn list<E: Exec>(executor: E, user_id: &str) -> Result<Vec<String>, StoreError> {
+    crate::db::query_scalar::<String>(
         "SELECT target_id FROM favourites WHERE user_id = $1 ORDER BY created_at",
     )
     .bind(user_id)
     .fetch_all(executor)
-    .await?)
+    .await
 }

@@ -1,18 +1,19 @@
 //! Groups of accounts, searchable in the Team Communicator.
 
-use sqlx::{Any, AnyConnection, Executor};
+use crate::db::Exec;
+use crate::engine::WriteTx;
 
 use crate::rows::GroupRow;
 use crate::StoreError;
 
 pub async fn insert(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     id: &str,
     name: &str,
     search_key: &str,
     created_at: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO user_groups (id, name, search_key, created_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(id)
@@ -24,48 +25,39 @@ pub async fn insert(
     Ok(())
 }
 
-pub async fn get<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-    id: &str,
-) -> Result<Option<GroupRow>, StoreError> {
-    Ok(
-        sqlx::query_as::<_, GroupRow>("SELECT id, name FROM user_groups WHERE id = $1")
-            .bind(id)
-            .fetch_optional(executor)
-            .await?,
-    )
+pub async fn get<E: Exec>(executor: E, id: &str) -> Result<Option<GroupRow>, StoreError> {
+    crate::db::query_as::<GroupRow>("SELECT id, name FROM user_groups WHERE id = $1")
+        .bind(id)
+        .fetch_optional(executor)
+        .await
 }
 
-pub async fn list<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-) -> Result<Vec<GroupRow>, StoreError> {
-    Ok(
-        sqlx::query_as::<_, GroupRow>("SELECT id, name FROM user_groups ORDER BY name")
-            .fetch_all(executor)
-            .await?,
-    )
+pub async fn list<E: Exec>(executor: E) -> Result<Vec<GroupRow>, StoreError> {
+    crate::db::query_as::<GroupRow>("SELECT id, name FROM user_groups ORDER BY name")
+        .fetch_all(executor)
+        .await
 }
 
-pub async fn search<'e, E: Executor<'e, Database = Any>>(
+pub async fn search<E: Exec>(
     executor: E,
     contains: &str,
     limit: i64,
 ) -> Result<Vec<GroupRow>, StoreError> {
-    Ok(sqlx::query_as::<_, GroupRow>(
+    crate::db::query_as::<GroupRow>(
         "SELECT id, name FROM user_groups WHERE search_key LIKE $1 ESCAPE '\\' ORDER BY name LIMIT $2",
     )
     .bind(contains)
     .bind(limit)
     .fetch_all(executor)
-    .await?)
+    .await
 }
 
 pub async fn add_member(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     group_id: &str,
     user_id: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
     .bind(group_id)
@@ -76,12 +68,12 @@ pub async fn add_member(
 }
 
 pub async fn remove_member(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     group_id: &str,
     user_id: &str,
 ) -> Result<bool, StoreError> {
     Ok(
-        sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
+        crate::db::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
             .bind(group_id)
             .bind(user_id)
             .execute(conn)
@@ -92,40 +84,34 @@ pub async fn remove_member(
 }
 
 /// Member ids of a group.
-pub async fn members<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-    group_id: &str,
-) -> Result<Vec<String>, StoreError> {
-    Ok(sqlx::query_scalar::<_, String>(
+pub async fn members<E: Exec>(executor: E, group_id: &str) -> Result<Vec<String>, StoreError> {
+    crate::db::query_scalar::<String>(
         "SELECT user_id FROM group_members WHERE group_id = $1 ORDER BY user_id",
     )
     .bind(group_id)
     .fetch_all(executor)
-    .await?)
+    .await
 }
 
 /// Every (user id, group) membership pair, for rendering many accounts at once.
-pub async fn memberships<'e, E: Executor<'e, Database = Any>>(
+pub async fn memberships<E: Exec>(
     executor: E,
 ) -> Result<Vec<(String, String, String)>, StoreError> {
-    Ok(sqlx::query_as::<_, (String, String, String)>(
+    crate::db::query_as::<(String, String, String)>(
         "SELECT m.user_id, g.id, g.name FROM group_members m JOIN user_groups g ON g.id = m.group_id \
          ORDER BY g.name",
     )
     .fetch_all(executor)
-    .await?)
+    .await
 }
 
 /// The groups one account belongs to.
-pub async fn of_user<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-    user_id: &str,
-) -> Result<Vec<GroupRow>, StoreError> {
-    Ok(sqlx::query_as::<_, GroupRow>(
+pub async fn of_user<E: Exec>(executor: E, user_id: &str) -> Result<Vec<GroupRow>, StoreError> {
+    crate::db::query_as::<GroupRow>(
         "SELECT g.id, g.name FROM user_groups g JOIN group_members m ON m.group_id = g.id \
          WHERE m.user_id = $1 ORDER BY g.name",
     )
     .bind(user_id)
     .fetch_all(executor)
-    .await?)
+    .await
 }

@@ -1,7 +1,8 @@
 //! Integration credentials of the contact-center platform: a token (stored
 //! as SHA-256) for the platform API, and a webhook URL and secret.
 
-use sqlx::{Any, AnyConnection, Executor};
+use crate::db::Exec;
+use crate::engine::WriteTx;
 
 use crate::rows::IntegrationRow;
 use crate::StoreError;
@@ -18,8 +19,8 @@ pub struct NewIntegration<'a> {
     pub created_at: i64,
 }
 
-pub async fn insert(conn: &mut AnyConnection, new: NewIntegration<'_>) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert(conn: &mut WriteTx, new: NewIntegration<'_>) -> Result<(), StoreError> {
+    crate::db::query(
         "INSERT INTO integrations (id, name, token_hash, webhook_url, webhook_secret, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -34,35 +35,28 @@ pub async fn insert(conn: &mut AnyConnection, new: NewIntegration<'_>) -> Result
     Ok(())
 }
 
-pub async fn by_token_hash<'e, E: Executor<'e, Database = Any>>(
+pub async fn by_token_hash<E: Exec>(
     executor: E,
     token_hash: &str,
 ) -> Result<Option<IntegrationRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM integrations WHERE token_hash = $1"
-    ));
-    Ok(sqlx::query_as::<_, IntegrationRow>(sql)
+    let sql = format!("SELECT {COLUMNS} FROM integrations WHERE token_hash = $1");
+    crate::db::query_as::<IntegrationRow>(sql)
         .bind(token_hash)
         .fetch_optional(executor)
-        .await?)
+        .await
 }
 
-pub async fn get<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-    id: &str,
-) -> Result<Option<IntegrationRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM integrations WHERE id = $1"));
-    Ok(sqlx::query_as::<_, IntegrationRow>(sql)
+pub async fn get<E: Exec>(executor: E, id: &str) -> Result<Option<IntegrationRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM integrations WHERE id = $1");
+    crate::db::query_as::<IntegrationRow>(sql)
         .bind(id)
         .fetch_optional(executor)
-        .await?)
+        .await
 }
 
-pub async fn list<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-) -> Result<Vec<IntegrationRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM integrations ORDER BY name"));
-    Ok(sqlx::query_as::<_, IntegrationRow>(sql)
+pub async fn list<E: Exec>(executor: E) -> Result<Vec<IntegrationRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM integrations ORDER BY name");
+    crate::db::query_as::<IntegrationRow>(sql)
         .fetch_all(executor)
-        .await?)
+        .await
 }

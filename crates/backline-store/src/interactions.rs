@@ -2,7 +2,8 @@
 //! contact's history (the only backend-specific SQL: FTS5 on SQLite,
 //! tsvector on PostgreSQL).
 
-use sqlx::{Any, AnyConnection, Executor};
+use crate::db::Exec;
+use crate::engine::WriteTx;
 
 use crate::rows::{AttachedTranscriptRow, InteractionRow};
 use crate::{Backend, StoreError};
@@ -30,8 +31,8 @@ pub struct NewInteraction<'a> {
     pub ended_at: Option<i64>,
 }
 
-pub async fn insert(conn: &mut AnyConnection, new: NewInteraction<'_>) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert(conn: &mut WriteTx, new: NewInteraction<'_>) -> Result<(), StoreError> {
+    crate::db::query(
         "INSERT INTO interactions (id, integration_id, external_id, media, state, agent_id, contact_id, \
          subject, case_data, outcome, notes, created_at, ended_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
@@ -54,53 +55,48 @@ pub async fn insert(conn: &mut AnyConnection, new: NewInteraction<'_>) -> Result
     Ok(())
 }
 
-pub async fn get<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-    id: &str,
-) -> Result<Option<InteractionRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!("{SELECT} WHERE i.id = $1"));
-    Ok(sqlx::query_as::<_, InteractionRow>(sql)
+pub async fn get<E: Exec>(executor: E, id: &str) -> Result<Option<InteractionRow>, StoreError> {
+    let sql = format!("{SELECT} WHERE i.id = $1");
+    crate::db::query_as::<InteractionRow>(sql)
         .bind(id)
         .fetch_optional(executor)
-        .await?)
+        .await
 }
 
-pub async fn by_external_id<'e, E: Executor<'e, Database = Any>>(
+pub async fn by_external_id<E: Exec>(
     executor: E,
     integration_id: &str,
     external_id: &str,
 ) -> Result<Option<InteractionRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE i.integration_id = $1 AND i.external_id = $2"
-    ));
-    Ok(sqlx::query_as::<_, InteractionRow>(sql)
+    let sql = format!("{SELECT} WHERE i.integration_id = $1 AND i.external_id = $2");
+    crate::db::query_as::<InteractionRow>(sql)
         .bind(integration_id)
         .bind(external_id)
         .fetch_optional(executor)
-        .await?)
+        .await
 }
 
 /// The interactions in an agent's workspace (not closed with *Done*), newest first.
-pub async fn workspace<'e, E: Executor<'e, Database = Any>>(
+pub async fn workspace<E: Exec>(
     executor: E,
     agent_id: &str,
 ) -> Result<Vec<InteractionRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "{SELECT} WHERE i.agent_id = $1 AND i.agent_done = 0 ORDER BY i.created_at DESC LIMIT 100"
-    ));
-    Ok(sqlx::query_as::<_, InteractionRow>(sql)
+    );
+    crate::db::query_as::<InteractionRow>(sql)
         .bind(agent_id)
         .fetch_all(executor)
-        .await?)
+        .await
 }
 
 pub async fn update(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     id: &str,
     subject: &str,
     case_data: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE interactions SET subject = $2, case_data = $3 WHERE id = $1")
+    crate::db::query("UPDATE interactions SET subject = $2, case_data = $3 WHERE id = $1")
         .bind(id)
         .bind(subject)
         .bind(case_data)
@@ -110,13 +106,13 @@ pub async fn update(
 }
 
 pub async fn end(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     id: &str,
     outcome: Option<&str>,
     notes: Option<&str>,
     at: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE interactions SET state = 'ended', outcome = $2, notes = $3, ended_at = $4 WHERE id = $1")
+    crate::db::query("UPDATE interactions SET state = 'ended', outcome = $2, notes = $3, ended_at = $4 WHERE id = $1")
         .bind(id)
         .bind(outcome)
         .bind(notes)
@@ -126,8 +122,8 @@ pub async fn end(
     Ok(())
 }
 
-pub async fn set_agent_done(conn: &mut AnyConnection, id: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE interactions SET agent_done = 1 WHERE id = $1")
+pub async fn set_agent_done(conn: &mut WriteTx, id: &str) -> Result<(), StoreError> {
+    crate::db::query("UPDATE interactions SET agent_done = 1 WHERE id = $1")
         .bind(id)
         .execute(conn)
         .await?;
@@ -137,7 +133,7 @@ pub async fn set_agent_done(conn: &mut AnyConnection, id: &str) -> Result<(), St
 /// Attaches a transcript at the end of the interaction's list; false when
 /// the session's transcript was attached already.
 pub async fn attach_transcript(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     interaction_id: &str,
     session_id: Option<&str>,
     title: &str,
@@ -145,7 +141,7 @@ pub async fn attach_transcript(
     at: i64,
 ) -> Result<bool, StoreError> {
     if let Some(session_id) = session_id {
-        let existing = sqlx::query_scalar::<_, i64>(
+        let existing = crate::db::query_scalar::<i64>(
             "SELECT COUNT(*) FROM interaction_transcripts WHERE interaction_id = $1 AND session_id = $2",
         )
         .bind(interaction_id)
@@ -156,7 +152,7 @@ pub async fn attach_transcript(
             return Ok(false);
         }
     }
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO interaction_transcripts (interaction_id, position, session_id, title, body, attached_at) \
          VALUES ($1, (SELECT COUNT(*) FROM interaction_transcripts WHERE interaction_id = $1), $2, $3, $4, $5)",
     )
@@ -171,50 +167,45 @@ pub async fn attach_transcript(
 }
 
 /// Transcripts attached to any of `ids`, in order.
-pub async fn transcripts<'e, E: Executor<'e, Database = Any>>(
+pub async fn transcripts<E: Exec>(
     executor: E,
     ids: &[String],
 ) -> Result<Vec<AttachedTranscriptRow>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "SELECT interaction_id, position, session_id, title, body, attached_at FROM interaction_transcripts \
          WHERE interaction_id IN ({}) ORDER BY interaction_id, position",
         crate::placeholders(ids.len())
-    ));
-    let mut query = sqlx::query_as::<_, AttachedTranscriptRow>(sql);
+    );
+    let mut query = crate::db::query_as::<AttachedTranscriptRow>(sql);
     for id in ids {
         query = query.bind(id.as_str());
     }
-    Ok(query.fetch_all(executor).await?)
+    query.fetch_all(executor).await
 }
 
 /// Replaces the searchable text of an interaction (already folded by the caller).
 pub async fn index_for_search(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     interaction_id: &str,
     folded_text: &str,
 ) -> Result<(), StoreError> {
-    let backend = if conn.backend_name().eq_ignore_ascii_case("postgresql") {
-        Backend::Postgres
-    } else {
-        Backend::Sqlite
-    };
-    match backend {
+    match conn.backend() {
         Backend::Sqlite => {
-            sqlx::query("DELETE FROM history_fts WHERE interaction_id = $1")
+            crate::db::query("DELETE FROM history_fts WHERE interaction_id = $1")
                 .bind(interaction_id)
                 .execute(&mut *conn)
                 .await?;
-            sqlx::query("INSERT INTO history_fts (interaction_id, body) VALUES ($1, $2)")
+            crate::db::query("INSERT INTO history_fts (interaction_id, body) VALUES ($1, $2)")
                 .bind(interaction_id)
                 .bind(folded_text)
                 .execute(conn)
                 .await?;
         }
         Backend::Postgres => {
-            sqlx::query(
+            crate::db::query(
                 "INSERT INTO history_fts (interaction_id, body) VALUES ($1, $2) \
                  ON CONFLICT (interaction_id) DO UPDATE SET body = excluded.body",
             )
@@ -242,7 +233,7 @@ pub struct HistoryQuery {
 }
 
 /// A contact's interactions matching `query`, newest first.
-pub async fn history<'e, E: Executor<'e, Database = Any>>(
+pub async fn history<E: Exec>(
     executor: E,
     backend: Backend,
     query: &HistoryQuery,
@@ -293,28 +284,28 @@ pub async fn history<'e, E: Executor<'e, Database = Any>>(
     }
     sql.push_str(&format!(" ORDER BY i.created_at DESC LIMIT ${next}"));
     numbers.push(query.limit.clamp(1, 500));
-    let sql = sqlx::AssertSqlSafe(sql);
-    let mut prepared = sqlx::query_as::<_, InteractionRow>(sql);
+    let sql = sql;
+    let mut prepared = crate::db::query_as::<InteractionRow>(sql);
     for text in &binds {
         prepared = prepared.bind(text.as_str());
     }
     for number in numbers {
         prepared = prepared.bind(number);
     }
-    Ok(prepared.fetch_all(executor).await?)
+    prepared.fetch_all(executor).await
 }
 
 /// Appends `line` to a running log kept with the interaction (one per `key`,
 /// e.g. a call's steps), creating it with `title` on first use.
 pub async fn append_log(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     interaction_id: &str,
     key: &str,
     title: &str,
     line: &str,
     at: i64,
 ) -> Result<(), StoreError> {
-    let updated = sqlx::query(
+    let updated = crate::db::query(
         "UPDATE interaction_transcripts SET body = body || $3, updated_at = $4 \
          WHERE interaction_id = $1 AND session_id = $2",
     )
@@ -340,12 +331,8 @@ pub async fn append_log(
 }
 
 /// Reassigns an interaction to another agent (a completed transfer).
-pub async fn set_agent(
-    conn: &mut AnyConnection,
-    id: &str,
-    agent_id: &str,
-) -> Result<(), StoreError> {
-    sqlx::query("UPDATE interactions SET agent_id = $2, agent_done = 0 WHERE id = $1")
+pub async fn set_agent(conn: &mut WriteTx, id: &str, agent_id: &str) -> Result<(), StoreError> {
+    crate::db::query("UPDATE interactions SET agent_id = $2, agent_done = 0 WHERE id = $1")
         .bind(id)
         .bind(agent_id)
         .execute(conn)

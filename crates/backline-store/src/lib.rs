@@ -1,17 +1,23 @@
-//! Backline's store: one facade over SQLite and PostgreSQL.
+//! Backline's store: one typed facade over two native engines, SQLite
+//! (rusqlite, the embedded default) and PostgreSQL (sqlx's driver).
 //!
 //! The store is the source of truth. Every query of the project lives in this
-//! crate, as runtime-checked SQL text that runs unchanged on both backends
-//! through sqlx's `Any` driver (portable types only: TEXT, BIGINT, DOUBLE).
+//! crate, as SQL text with numbered placeholders that runs unchanged on both
+//! engines (portable types only: TEXT, BIGINT, DOUBLE) through the store's
+//! own query layer ([`db`]). No driver type crosses the crate's boundary: the
+//! service sees [`WriteTx`], [`Reader`], row types and [`StoreError`].
 //!
 //! Writes go through [`Store::write`]: one writer task per store runs the
 //! queued writes in batches, each write in its own savepoint, and commits the
 //! batch once (group commit). A write's `on_commit` hook runs in the writer
 //! task right after the commit, in commit order, before its caller is
 //! answered: that is where events are published, so publication order equals
-//! commit order. Reads use a separate pool ([`Store::reader`]).
+//! commit order. Reads use separate connections ([`Store::reader`]).
 //!
-//! Layout: [`writer`] (group commit), [`rows`] (row types), then one module
+//! Layout: [`db`] (parameters, rows, the `Exec` trait), `engine` (the
+//! executors over either engine), `sqlite` and `postgres` (the engines),
+//! `writer` (group commit and its failure rules), `migrate`, [`rows`] (row
+//! types), then one module
 //! per area with the queries: [`users`], [`groups`], [`tokens`],
 //! [`favourites`], [`sessions`], [`transcript`], [`events`], [`contacts`],
 //! [`interactions`] (with history search), [`integrations`], [`audit`], [`outbox`],
@@ -20,28 +26,32 @@
 pub mod audit;
 pub mod calls;
 pub mod contacts;
+pub mod db;
+mod engine;
 pub mod events;
 pub mod favourites;
 pub mod groups;
 pub mod integrations;
 pub mod interactions;
+mod migrate;
 pub mod outbox;
+mod postgres;
 pub mod rows;
 pub mod sessions;
+mod sqlite;
 pub mod testing;
 pub mod tokens;
 pub mod transcript;
 pub mod users;
 mod writer;
 
-use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyConnection, AnyPool, Executor};
 
-pub use sqlx::Any;
+pub use db::Exec;
+pub use engine::{ReadConn, Reader, WriteTx};
 pub use writer::WriterStats;
 
 /// Which database a store runs on.
@@ -80,35 +90,31 @@ pub enum StoreError {
     /// caller's error travels inside, to be taken back out with `downcast`.
     #[error("write aborted: {0}")]
     Aborted(Box<dyn std::error::Error + Send + Sync>),
-    /// The transaction could not be committed, or the write could not be run
-    /// (database unreachable): nothing of it was stored.
+    /// The write was not stored (its batch failed, or the store cannot write
+    /// now); it may be retried.
     #[error("the store could not complete the write: {0}")]
     Unavailable(String),
     /// The configuration names something impossible.
     #[error("store configuration: {0}")]
     Config(String),
-    /// The writer task has stopped (shutdown).
+    /// Another process holds the data directory.
+    #[error("{0}")]
+    Locked(String),
+    /// The writer has stopped (shutdown).
     #[error("the store is closed")]
     Closed,
-    /// The database answered with an error or could not be reached.
-    #[error("database error")]
-    Database(#[source] sqlx::Error),
-    #[error("migration failed")]
-    Migrate(#[source] sqlx::migrate::MigrateError),
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(error: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &error {
-            if db.is_unique_violation() {
-                return StoreError::Conflict(db.message().to_owned());
-            }
-        }
-        if let sqlx::Error::RowNotFound = error {
-            return StoreError::NotFound("row");
-        }
-        StoreError::Database(error)
-    }
+    /// A statement failed; the transaction it ran in is still usable.
+    #[error("database error: {0}")]
+    Database(String),
+    /// The engine can no longer be trusted with the transaction: disk full,
+    /// I/O error, connection lost. The writer fails the whole batch.
+    #[error("database fault: {0}")]
+    Fault(String),
+    /// A value read back did not have the type the row expects.
+    #[error("cannot read a row: {0}")]
+    Decode(String),
+    #[error("migration failed: {0}")]
+    Migrate(String),
 }
 
 /// How to open a store.
@@ -134,52 +140,85 @@ impl StoreOptions {
 
 /// A write to run inside the writer's transaction.
 pub type WriteFn<T> =
-    Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, StoreError>> + Send>;
+    Box<dyn for<'c> FnOnce(&'c mut WriteTx) -> BoxFuture<'c, Result<T, StoreError>> + Send>;
 
 /// A hook run in the writer task right after a write's commit.
 pub type OnCommit<T> = Box<dyn FnOnce(&mut T) + Send>;
 
-/// The facade: a read pool and the group-commit writer.
+/// The facade: the read side and the group-commit writer.
 #[derive(Clone)]
 pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     backend: Backend,
-    reader: AnyPool,
+    reader: Reader,
     writer: writer::Writer,
+    checkpointer: Option<sqlite::Checkpointer>,
+    lock: Mutex<Option<sqlite::DirLock>>,
 }
 
 impl Store {
     /// Opens (creating a SQLite file when needed), migrates and starts the writer.
+    ///
+    /// A SQLite store first takes the data directory's lock: a second
+    /// process on the same file is refused with [`StoreError::Locked`].
     pub async fn open(options: &StoreOptions) -> Result<Store, StoreError> {
-        sqlx::any::install_default_drivers();
         let backend = Backend::from_url(&options.url)?;
-        let connect = AnyConnectOptions::from_str(&options.url)?;
-        let write_pool = pool_options(backend, 1)
-            .connect_with(connect.clone())
-            .await?;
-        migrate(&write_pool, backend).await?;
-        let reader = pool_options(backend, options.max_read_connections.max(1))
-            .connect_with(connect)
-            .await?;
-        let writer = writer::Writer::spawn(write_pool, options.max_batch.max(1));
+        let max_batch = options.max_batch.max(1);
+        let (source, reader, lock, checkpointer) = match backend {
+            Backend::Sqlite => {
+                let path = sqlite::path_from_url(&options.url)?;
+                let lock = sqlite::DirLock::acquire(&path)?;
+                let source = engine::Source::Sqlite(path.clone());
+                migrate::run(&source).await?;
+                let reader = Reader::sqlite(Arc::new(sqlite::ReadPool::new(
+                    path.clone(),
+                    options.max_read_connections as usize,
+                )));
+                let checkpointer = sqlite::Checkpointer::start(path)?;
+                (source, reader, Some(lock), Some(checkpointer))
+            }
+            Backend::Postgres => {
+                let connect = postgres::options(&options.url)?;
+                let source = engine::Source::Postgres(Box::new(connect.clone()));
+                migrate::run(&source).await?;
+                let pool = postgres::pool(connect, options.max_read_connections).await?;
+                (source, Reader::postgres(pool), None, None)
+            }
+        };
+        let mut tx = WriteTx::new(source);
+        tx.ensure_open().await?;
+        let writer = writer::Writer::spawn(tx, max_batch)?;
         Ok(Store {
-            backend,
-            reader,
-            writer,
+            inner: Arc::new(Inner {
+                backend,
+                reader,
+                writer,
+                checkpointer,
+                lock: Mutex::new(lock),
+            }),
         })
     }
 
     pub fn backend(&self) -> Backend {
-        self.backend
+        self.inner.backend
     }
 
-    /// The read pool. Reads see every committed write.
-    pub fn reader(&self) -> &AnyPool {
-        &self.reader
+    /// The read side. Reads see every committed write.
+    pub fn reader(&self) -> &Reader {
+        &self.inner.reader
+    }
+
+    /// One read connection, for several reads in a row.
+    pub async fn read_conn(&self) -> Result<ReadConn, StoreError> {
+        self.inner.reader.acquire().await
     }
 
     /// Runs `write` in the next batch and answers once the batch has committed.
     pub async fn write<T: Send + 'static>(&self, write: WriteFn<T>) -> Result<T, StoreError> {
-        self.writer.submit(write, None).await
+        self.inner.writer.submit(write, None).await
     }
 
     /// Like [`Store::write`], and runs `on_commit` in the writer task right
@@ -189,62 +228,58 @@ impl Store {
         write: WriteFn<T>,
         on_commit: OnCommit<T>,
     ) -> Result<T, StoreError> {
-        self.writer.submit(write, Some(on_commit)).await
+        self.inner.writer.submit(write, Some(on_commit)).await
     }
 
-    /// Checks that the database answers (readiness).
+    /// Why the store cannot write now, if it cannot (the last batch failed
+    /// and none has committed since).
+    pub fn health(&self) -> Option<String> {
+        self.inner.writer.health().fault()
+    }
+
+    /// Readiness: the read side answers and the writer can write. While the
+    /// writer is failing, a small probe write finds out whether it can again.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.reader.execute("SELECT 1").await?;
-        Ok(())
+        let check = async {
+            if let Some(fault) = self.health() {
+                self.write(Box::new(|tx| {
+                    Box::pin(async move {
+                        db::query("UPDATE store_probe SET checked_at = $1 WHERE id = 1")
+                            .bind(now_ms())
+                            .execute(tx)
+                            .await
+                            .map(|_| ())
+                    })
+                }))
+                .await
+                .map_err(|_| StoreError::Unavailable(format!("the store cannot write: {fault}")))?;
+            }
+            db::query("SELECT 1").execute(self.reader()).await?;
+            Ok(())
+        };
+        match tokio::time::timeout(Duration::from_secs(2), check).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Unavailable(
+                "the database did not answer within 2 s".into(),
+            )),
+        }
     }
 
     /// Group-commit counters: batches and writes committed.
     pub fn writer_stats(&self) -> WriterStats {
-        self.writer.stats()
+        self.inner.writer.stats()
     }
 
-    /// Stops the writer after the queued writes and closes the pools.
+    /// Stops the writer after the queued writes, closes the connections and
+    /// releases the data directory.
     pub async fn close(&self) {
-        self.writer.close().await;
-        self.reader.close().await;
+        self.inner.writer.close().await;
+        if let Some(checkpointer) = &self.inner.checkpointer {
+            checkpointer.stop();
+        }
+        self.inner.reader.close().await;
+        self.inner.lock.lock().expect("store lock").take();
     }
-}
-
-fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
-    let options = AnyPoolOptions::new()
-        .max_connections(max)
-        .acquire_timeout(Duration::from_secs(10));
-    match backend {
-        // WAL lets readers run beside the writer; synchronous=FULL makes a
-        // committed transaction survive power loss, which is what
-        // "acknowledged means durable" requires.
-        Backend::Sqlite => options.after_connect(|conn, _meta| {
-            Box::pin(async move {
-                conn.execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                )
-                .await?;
-                Ok(())
-            })
-        }),
-        Backend::Postgres => options,
-    }
-}
-
-/// Runs the shared migrations, then the backend's own (full-text search).
-/// Both sets share sqlx's migrations table, with disjoint version numbers
-/// (shared below 1000, backend-specific from 1001), so each set ignores the other's.
-async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
-    let mut shared = sqlx::migrate!("./migrations");
-    shared.set_ignore_missing(true);
-    shared.run(pool).await.map_err(StoreError::Migrate)?;
-    let mut own = match backend {
-        Backend::Sqlite => sqlx::migrate!("./migrations-sqlite"),
-        Backend::Postgres => sqlx::migrate!("./migrations-postgres"),
-    };
-    own.set_ignore_missing(true);
-    own.run(pool).await.map_err(StoreError::Migrate)
 }
 
 /// `$1, $2, … $count`: an IN-list of numbered placeholders. Numbered ones

@@ -1,9 +1,12 @@
-//! Row types, one per table, read with `sqlx::FromRow`.
+//! Row types, one per table, each read by column name (`row_struct!`).
 //!
 //! Booleans are BIGINT 0/1 (the portable subset); helpers turn them into `bool`.
 
+use crate::db::row_struct;
+
+row_struct! {
 /// `users`.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct UserRow {
     pub id: String,
     pub username: String,
@@ -18,31 +21,39 @@ pub struct UserRow {
     pub zoom: i64,
     pub stream_head: i64,
 }
+}
 
+row_struct! {
 /// `user_groups`.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct GroupRow {
     pub id: String,
     pub name: String,
 }
+}
 
+row_struct! {
 /// `auth_tokens` joined with the account's `disabled` flag.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct TokenRow {
     pub user_id: String,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
 }
+}
 
+row_struct! {
 /// `status_reasons`.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ReasonRow {
     pub code: String,
     pub label: String,
 }
+}
 
+row_struct! {
 /// `im_sessions`.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct SessionRow {
     pub id: String,
     pub state: String,
@@ -53,9 +64,11 @@ pub struct SessionRow {
     pub last_seq: i64,
     pub parent_interaction_id: Option<String>,
 }
+}
 
+row_struct! {
 /// `session_participants` joined with the participant's display name.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ParticipantRow {
     pub session_id: String,
     pub user_id: String,
@@ -71,9 +84,11 @@ pub struct ParticipantRow {
     pub delivered_seq: i64,
     pub read_seq: i64,
 }
+}
 
+row_struct! {
 /// `transcript` joined with actor and subject display names.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct EntryRow {
     pub session_id: String,
     pub seq: i64,
@@ -86,17 +101,21 @@ pub struct EntryRow {
     pub body: Option<String>,
     pub client_msg_id: Option<String>,
 }
+}
 
+row_struct! {
 /// `user_events`.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct EventRow {
     pub seq: i64,
     pub ts: i64,
     pub payload: String,
 }
+}
 
+row_struct! {
 /// `integrations`.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct IntegrationRow {
     pub id: String,
     pub name: String,
@@ -104,9 +123,11 @@ pub struct IntegrationRow {
     pub webhook_secret: String,
     pub created_at: i64,
 }
+}
 
+row_struct! {
 /// `contacts`; `phones`, `emails` and `attributes` are JSON arrays.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ContactRow {
     pub id: String,
     pub external_id: Option<String>,
@@ -116,9 +137,11 @@ pub struct ContactRow {
     pub emails: String,
     pub attributes: String,
 }
+}
 
+row_struct! {
 /// `interactions` joined with the agent's and the contact's names.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct InteractionRow {
     pub id: String,
     pub integration_id: Option<String>,
@@ -139,9 +162,11 @@ pub struct InteractionRow {
     pub created_at: i64,
     pub ended_at: Option<i64>,
 }
+}
 
+row_struct! {
 /// `interaction_transcripts`.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct AttachedTranscriptRow {
     pub interaction_id: String,
     pub position: i64,
@@ -150,9 +175,11 @@ pub struct AttachedTranscriptRow {
     pub body: String,
     pub attached_at: i64,
 }
+}
 
+row_struct! {
 /// `audit_log`.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct AuditRow {
     pub id: String,
     pub ts: i64,
@@ -162,9 +189,11 @@ pub struct AuditRow {
     pub allowed: i64,
     pub detail: String,
 }
+}
 
+row_struct! {
 /// `webhook_outbox` joined with the integration's URL and secret.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct OutboxRow {
     pub id: String,
     pub integration_id: String,
@@ -175,9 +204,11 @@ pub struct OutboxRow {
     pub webhook_url: Option<String>,
     pub webhook_secret: String,
 }
+}
 
+row_struct! {
 /// `calls`.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct CallRow {
     pub id: String,
     pub kind: String,
@@ -193,9 +224,11 @@ pub struct CallRow {
     pub ring_expires_at: Option<i64>,
     pub orphaned_since: Option<i64>,
 }
+}
 
+row_struct! {
 /// `call_parties`.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct CallPartyRow {
     pub call_id: String,
     pub party_id: String,
@@ -204,4 +237,5 @@ pub struct CallPartyRow {
     pub display_name: String,
     pub state: String,
     pub device_id: Option<String>,
+}
 }

@@ -1,6 +1,7 @@
 //! IM sessions and their participants.
 
-use sqlx::{Any, AnyConnection, Executor};
+use crate::db::Exec;
+use crate::engine::WriteTx;
 
 use crate::rows::{ParticipantRow, SessionRow};
 use crate::StoreError;
@@ -23,8 +24,8 @@ pub struct NewSession<'a> {
     pub parent_interaction_id: Option<&'a str>,
 }
 
-pub async fn insert(conn: &mut AnyConnection, session: NewSession<'_>) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert(conn: &mut WriteTx, session: NewSession<'_>) -> Result<(), StoreError> {
+    crate::db::query(
         "INSERT INTO im_sessions (id, state, created_by, created_at, client_id, parent_interaction_id) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -40,27 +41,27 @@ pub async fn insert(conn: &mut AnyConnection, session: NewSession<'_>) -> Result
 }
 
 /// The consultations opened from an interaction, newest first.
-pub async fn consultations<'e, E: Executor<'e, Database = Any>>(
+pub async fn consultations<E: Exec>(
     executor: E,
     interaction_id: &str,
 ) -> Result<Vec<SessionRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "SELECT {SESSION_COLUMNS} FROM im_sessions WHERE parent_interaction_id = $1 ORDER BY created_at DESC"
-    ));
-    Ok(sqlx::query_as::<_, SessionRow>(sql)
+    );
+    crate::db::query_as::<SessionRow>(sql)
         .bind(interaction_id)
         .fetch_all(executor)
-        .await?)
+        .await
 }
 
 /// Whether `user_id` accepted (joined) a consultation about `interaction_id`
 /// as its target. The initiator is not counted: it is the interaction's agent.
-pub async fn accepted_consultation<'e, E: Executor<'e, Database = Any>>(
+pub async fn accepted_consultation<E: Exec>(
     executor: E,
     interaction_id: &str,
     user_id: &str,
 ) -> Result<bool, StoreError> {
-    let count = sqlx::query_scalar::<_, i64>(
+    let count = crate::db::query_scalar::<i64>(
         "SELECT COUNT(*) FROM session_participants p JOIN im_sessions s ON s.id = p.session_id \
          WHERE s.parent_interaction_id = $1 AND p.user_id = $2 AND p.role = 'invitee' \
          AND p.joined_at IS NOT NULL",
@@ -85,10 +86,10 @@ pub struct NewParticipant<'a> {
 }
 
 pub async fn insert_participant(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     p: NewParticipant<'_>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO session_participants (session_id, user_id, role, state, color, invited_at, \
          invite_expires_at, joined_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
@@ -105,68 +106,58 @@ pub async fn insert_participant(
     Ok(())
 }
 
-pub async fn get<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-    id: &str,
-) -> Result<Option<SessionRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {SESSION_COLUMNS} FROM im_sessions WHERE id = $1"
-    ));
-    Ok(sqlx::query_as::<_, SessionRow>(sql)
+pub async fn get<E: Exec>(executor: E, id: &str) -> Result<Option<SessionRow>, StoreError> {
+    let sql = format!("SELECT {SESSION_COLUMNS} FROM im_sessions WHERE id = $1");
+    crate::db::query_as::<SessionRow>(sql)
         .bind(id)
         .fetch_optional(executor)
-        .await?)
+        .await
 }
 
-pub async fn by_client_id<'e, E: Executor<'e, Database = Any>>(
+pub async fn by_client_id<E: Exec>(
     executor: E,
     created_by: &str,
     client_id: &str,
 ) -> Result<Option<SessionRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "SELECT {SESSION_COLUMNS} FROM im_sessions WHERE created_by = $1 AND client_id = $2"
-    ));
-    Ok(sqlx::query_as::<_, SessionRow>(sql)
+    );
+    crate::db::query_as::<SessionRow>(sql)
         .bind(created_by)
         .bind(client_id)
         .fetch_optional(executor)
-        .await?)
+        .await
 }
 
-pub async fn participants<'e, E: Executor<'e, Database = Any>>(
+pub async fn participants<E: Exec>(
     executor: E,
     session_id: &str,
 ) -> Result<Vec<ParticipantRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "{PARTICIPANT_SELECT} WHERE p.session_id = $1 ORDER BY p.color"
-    ));
-    Ok(sqlx::query_as::<_, ParticipantRow>(sql)
+    let sql = format!("{PARTICIPANT_SELECT} WHERE p.session_id = $1 ORDER BY p.color");
+    crate::db::query_as::<ParticipantRow>(sql)
         .bind(session_id)
         .fetch_all(executor)
-        .await?)
+        .await
 }
 
 /// Ids of the sessions in a user's workspace (not *Done*), newest first.
-pub async fn workspace<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-    user_id: &str,
-) -> Result<Vec<String>, StoreError> {
-    Ok(sqlx::query_scalar::<_, String>(
+pub async fn workspace<E: Exec>(executor: E, user_id: &str) -> Result<Vec<String>, StoreError> {
+    crate::db::query_scalar::<String>(
         "SELECT s.id FROM im_sessions s JOIN session_participants p ON p.session_id = s.id \
          WHERE p.user_id = $1 AND p.done = 0 ORDER BY s.created_at DESC LIMIT 200",
     )
     .bind(user_id)
     .fetch_all(executor)
-    .await?)
+    .await
 }
 
 /// The other participants of a user's sessions, most recent first.
-pub async fn recent_partners<'e, E: Executor<'e, Database = Any>>(
+pub async fn recent_partners<E: Exec>(
     executor: E,
     user_id: &str,
     limit: i64,
 ) -> Result<Vec<String>, StoreError> {
-    Ok(sqlx::query_scalar::<_, String>(
+    crate::db::query_scalar::<String>(
         "SELECT other.user_id FROM session_participants mine \
          JOIN im_sessions s ON s.id = mine.session_id \
          JOIN session_participants other ON other.session_id = mine.session_id AND other.user_id <> mine.user_id \
@@ -175,12 +166,12 @@ pub async fn recent_partners<'e, E: Executor<'e, Database = Any>>(
     .bind(user_id)
     .bind(limit)
     .fetch_all(executor)
-    .await?)
+    .await
 }
 
 /// Allocates the next transcript seq of a session.
-pub async fn next_seq(conn: &mut AnyConnection, session_id: &str) -> Result<i64, StoreError> {
-    sqlx::query_scalar::<_, i64>(
+pub async fn next_seq(conn: &mut WriteTx, session_id: &str) -> Result<i64, StoreError> {
+    crate::db::query_scalar::<i64>(
         "UPDATE im_sessions SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
     )
     .bind(session_id)
@@ -190,11 +181,11 @@ pub async fn next_seq(conn: &mut AnyConnection, session_id: &str) -> Result<i64,
 }
 
 pub async fn set_state(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     session_id: &str,
     state: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE im_sessions SET state = $2 WHERE id = $1")
+    crate::db::query("UPDATE im_sessions SET state = $2 WHERE id = $1")
         .bind(session_id)
         .bind(state)
         .execute(conn)
@@ -203,12 +194,12 @@ pub async fn set_state(
 }
 
 pub async fn end(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     session_id: &str,
     at: i64,
     by: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    crate::db::query(
         "UPDATE im_sessions SET state = 'ended', ended_at = $2, ended_by = $3 WHERE id = $1",
     )
     .bind(session_id)
@@ -221,13 +212,13 @@ pub async fn end(
 
 /// Moves a participant to `state`, stamping `joined_at` or `left_at` as fits.
 pub async fn set_participant_state(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     session_id: &str,
     user_id: &str,
     state: &str,
     at: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    crate::db::query(
         "UPDATE session_participants SET state = $3, \
          joined_at = CASE WHEN $3 = 'joined' THEN $4 ELSE joined_at END, \
          left_at = CASE WHEN $3 <> 'joined' AND $3 <> 'invited' THEN $4 ELSE left_at END \
@@ -244,13 +235,13 @@ pub async fn set_participant_state(
 
 /// Re-invites a participant (sets the invitation and its expiry).
 pub async fn invite(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     session_id: &str,
     user_id: &str,
     at: i64,
     expires_at: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    crate::db::query(
         "UPDATE session_participants SET state = 'invited', invited_at = $3, invite_expires_at = $4, \
          invite_timed_out = 0 WHERE session_id = $1 AND user_id = $2",
     )
@@ -264,42 +255,44 @@ pub async fn invite(
 }
 
 pub async fn set_done(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     session_id: &str,
     user_id: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE session_participants SET done = 1 WHERE session_id = $1 AND user_id = $2")
-        .bind(session_id)
-        .bind(user_id)
-        .execute(conn)
-        .await?;
+    crate::db::query(
+        "UPDATE session_participants SET done = 1 WHERE session_id = $1 AND user_id = $2",
+    )
+    .bind(session_id)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Pending invitations whose time-out has passed and that are not yet marked.
-pub async fn expired_invitations<'e, E: Executor<'e, Database = Any>>(
+pub async fn expired_invitations<E: Exec>(
     executor: E,
     now: i64,
     limit: i64,
 ) -> Result<Vec<(String, String)>, StoreError> {
-    Ok(sqlx::query_as::<_, (String, String)>(
+    crate::db::query_as::<(String, String)>(
         "SELECT session_id, user_id FROM session_participants \
          WHERE state = 'invited' AND invite_timed_out = 0 AND invite_expires_at <= $1 LIMIT $2",
     )
     .bind(now)
     .bind(limit)
     .fetch_all(executor)
-    .await?)
+    .await
 }
 
 /// Marks one invitation timed out; false when another writer did it first
 /// or the invitation was answered meanwhile.
 pub async fn mark_timed_out(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     session_id: &str,
     user_id: &str,
 ) -> Result<bool, StoreError> {
-    Ok(sqlx::query(
+    Ok(crate::db::query(
         "UPDATE session_participants SET invite_timed_out = 1 \
          WHERE session_id = $1 AND user_id = $2 AND state = 'invited' AND invite_timed_out = 0",
     )
@@ -313,7 +306,7 @@ pub async fn mark_timed_out(
 
 /// Raises a participant's delivered or read mark; false when it was already at or past `seq`.
 pub async fn raise_mark(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     session_id: &str,
     user_id: &str,
     read: bool,
@@ -327,7 +320,7 @@ pub async fn raise_mark(
         "UPDATE session_participants SET delivered_seq = $3 \
          WHERE session_id = $1 AND user_id = $2 AND delivered_seq < $3"
     };
-    Ok(sqlx::query(sql)
+    Ok(crate::db::query(sql)
         .bind(session_id)
         .bind(user_id)
         .bind(seq)
@@ -346,7 +339,6 @@ pub struct SendContext {
     pub prior: Option<(i64, i64, Option<String>)>,
 }
 
-#[derive(sqlx::FromRow)]
 struct SendRow {
     s_id: String,
     s_state: String,
@@ -356,20 +348,38 @@ struct SendRow {
     s_ended_by: Option<String>,
     s_last_seq: i64,
     s_parent_interaction_id: Option<String>,
-    #[sqlx(flatten)]
     participant: ParticipantRow,
     prior_seq: Option<i64>,
     prior_ts: Option<i64>,
     prior_body: Option<String>,
 }
 
-pub async fn load_for_send<'e, E: Executor<'e, Database = Any>>(
+impl crate::db::FromRow for SendRow {
+    fn from_row(row: &crate::db::Row<'_>) -> Result<Self, StoreError> {
+        Ok(SendRow {
+            s_id: row.get("s_id")?,
+            s_state: row.get("s_state")?,
+            s_created_by: row.get("s_created_by")?,
+            s_created_at: row.get("s_created_at")?,
+            s_ended_at: row.get("s_ended_at")?,
+            s_ended_by: row.get("s_ended_by")?,
+            s_last_seq: row.get("s_last_seq")?,
+            s_parent_interaction_id: row.get("s_parent_interaction_id")?,
+            participant: ParticipantRow::from_row(row)?,
+            prior_seq: row.get("prior_seq")?,
+            prior_ts: row.get("prior_ts")?,
+            prior_body: row.get("prior_body")?,
+        })
+    }
+}
+
+pub async fn load_for_send<E: Exec>(
     executor: E,
     session_id: &str,
     actor_id: &str,
     client_msg_id: &str,
 ) -> Result<Option<SendContext>, StoreError> {
-    let rows = sqlx::query_as::<_, SendRow>(
+    let rows = crate::db::query_as::<SendRow>(
         "SELECT s.id AS s_id, s.state AS s_state, s.created_by AS s_created_by, s.created_at AS s_created_at, \
                 s.ended_at AS s_ended_at, s.ended_by AS s_ended_by, s.last_seq AS s_last_seq, \
                 s.parent_interaction_id AS s_parent_interaction_id, \

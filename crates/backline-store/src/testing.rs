@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 
-use sqlx::any::AnyConnectOptions;
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, Executor};
 
 use crate::StoreError;
@@ -18,15 +18,22 @@ pub fn postgres_url(suite: &str) -> Option<String> {
     }
 }
 
+/// Runs one statement without parameters on the server of `url` (test set-up:
+/// `pg_terminate_backend`, `CREATE DATABASE` …).
+pub async fn postgres_execute(url: &str, sql: &str) -> Result<(), StoreError> {
+    let options = PgConnectOptions::from_str(url).map_err(crate::postgres::error)?;
+    let mut conn = options.connect().await.map_err(crate::postgres::error)?;
+    conn.execute(sqlx::AssertSqlSafe(sql.to_owned()))
+        .await
+        .map_err(crate::postgres::error)?;
+    conn.close().await.map_err(crate::postgres::error)?;
+    Ok(())
+}
+
 /// Creates an empty database on the server of `admin_url` and returns its URL.
 pub async fn fresh_postgres_database(admin_url: &str) -> Result<String, StoreError> {
-    sqlx::any::install_default_drivers();
     let name = format!("backline_test_{}", uuid_like());
-    let options = AnyConnectOptions::from_str(admin_url)?;
-    let mut conn = options.connect().await?;
-    let sql = sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"));
-    conn.execute(sql).await?;
-    conn.close().await?;
+    postgres_execute(admin_url, &format!("CREATE DATABASE {name}")).await?;
     let base = match admin_url.rfind('/') {
         Some(slash)
             if admin_url[..slash].contains("://") && slash > admin_url.find("://").unwrap() + 2 =>

@@ -1,6 +1,7 @@
 //! Transcript entries: messages and system events, numbered per session.
 
-use sqlx::{Any, AnyConnection, Executor};
+use crate::db::Exec;
+use crate::engine::WriteTx;
 
 use crate::rows::EntryRow;
 use crate::StoreError;
@@ -22,8 +23,8 @@ pub struct NewEntry<'a> {
     pub client_msg_id: Option<&'a str>,
 }
 
-pub async fn insert(conn: &mut AnyConnection, entry: NewEntry<'_>) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert(conn: &mut WriteTx, entry: NewEntry<'_>) -> Result<(), StoreError> {
+    crate::db::query(
         "INSERT INTO transcript (session_id, seq, ts, kind, actor_id, subject_id, body, client_msg_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
@@ -41,40 +42,39 @@ pub async fn insert(conn: &mut AnyConnection, entry: NewEntry<'_>) -> Result<(),
 }
 
 /// The message a sender already committed with this client id, if any.
-pub async fn by_client_msg_id<'e, E: Executor<'e, Database = Any>>(
+pub async fn by_client_msg_id<E: Exec>(
     executor: E,
     session_id: &str,
     actor_id: &str,
     client_msg_id: &str,
 ) -> Result<Option<EntryRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE t.session_id = $1 AND t.actor_id = $2 AND t.client_msg_id = $3"
-    ));
-    Ok(sqlx::query_as::<_, EntryRow>(sql)
+    let sql =
+        format!("{SELECT} WHERE t.session_id = $1 AND t.actor_id = $2 AND t.client_msg_id = $3");
+    crate::db::query_as::<EntryRow>(sql)
         .bind(session_id)
         .bind(actor_id)
         .bind(client_msg_id)
         .fetch_optional(executor)
-        .await?)
+        .await
 }
 
-pub async fn get<'e, E: Executor<'e, Database = Any>>(
+pub async fn get<E: Exec>(
     executor: E,
     session_id: &str,
     seq: i64,
 ) -> Result<Option<EntryRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!("{SELECT} WHERE t.session_id = $1 AND t.seq = $2"));
-    Ok(sqlx::query_as::<_, EntryRow>(sql)
+    let sql = format!("{SELECT} WHERE t.session_id = $1 AND t.seq = $2");
+    crate::db::query_as::<EntryRow>(sql)
         .bind(session_id)
         .bind(seq)
         .fetch_optional(executor)
-        .await?)
+        .await
 }
 
 /// Entries with `after < seq < before`, ascending. With `newest_first` the
 /// `limit` entries nearest `before` are taken (paging backwards), still
 /// returned ascending.
-pub async fn page<'e, E: Executor<'e, Database = Any>>(
+pub async fn page<E: Exec>(
     executor: E,
     session_id: &str,
     after: i64,
@@ -83,10 +83,10 @@ pub async fn page<'e, E: Executor<'e, Database = Any>>(
     newest_first: bool,
 ) -> Result<Vec<EntryRow>, StoreError> {
     let order = if newest_first { "DESC" } else { "ASC" };
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "{SELECT} WHERE t.session_id = $1 AND t.seq > $2 AND t.seq < $3 ORDER BY t.seq {order} LIMIT $4"
-    ));
-    let mut rows = sqlx::query_as::<_, EntryRow>(sql)
+    );
+    let mut rows = crate::db::query_as::<EntryRow>(sql)
         .bind(session_id)
         .bind(after)
         .bind(before)
@@ -100,27 +100,27 @@ pub async fn page<'e, E: Executor<'e, Database = Any>>(
 }
 
 /// The latest message of a session.
-pub async fn last_message<'e, E: Executor<'e, Database = Any>>(
+pub async fn last_message<E: Exec>(
     executor: E,
     session_id: &str,
 ) -> Result<Option<EntryRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "{SELECT} WHERE t.session_id = $1 AND t.kind = 'message' ORDER BY t.seq DESC LIMIT 1"
-    ));
-    Ok(sqlx::query_as::<_, EntryRow>(sql)
+    );
+    crate::db::query_as::<EntryRow>(sql)
         .bind(session_id)
         .fetch_optional(executor)
-        .await?)
+        .await
 }
 
 /// Messages from others after `after_seq`: a participant's unread count.
-pub async fn count_unread<'e, E: Executor<'e, Database = Any>>(
+pub async fn count_unread<E: Exec>(
     executor: E,
     session_id: &str,
     user_id: &str,
     after_seq: i64,
 ) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar::<_, i64>(
+    crate::db::query_scalar::<i64>(
         "SELECT COUNT(*) FROM transcript WHERE session_id = $1 AND kind = 'message' \
          AND actor_id <> $2 AND seq > $3",
     )
@@ -128,5 +128,5 @@ pub async fn count_unread<'e, E: Executor<'e, Database = Any>>(
     .bind(user_id)
     .bind(after_seq)
     .fetch_one(executor)
-    .await?)
+    .await
 }

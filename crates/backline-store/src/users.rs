@@ -1,6 +1,7 @@
 //! Accounts: identity, credentials, roles, status, preferences and the stream head.
 
-use sqlx::{Any, AnyConnection, Executor};
+use crate::db::Exec;
+use crate::engine::WriteTx;
 
 use crate::rows::UserRow;
 use crate::StoreError;
@@ -21,8 +22,8 @@ pub struct NewUser<'a> {
     pub created_at: i64,
 }
 
-pub async fn insert(conn: &mut AnyConnection, user: NewUser<'_>) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert(conn: &mut WriteTx, user: NewUser<'_>) -> Result<(), StoreError> {
+    crate::db::query(
         "INSERT INTO users (id, username, display_name, search_key, password_hash, roles, \
          im_permitted, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
@@ -39,104 +40,91 @@ pub async fn insert(conn: &mut AnyConnection, user: NewUser<'_>) -> Result<(), S
     Ok(())
 }
 
-pub async fn get<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-    id: &str,
-) -> Result<Option<UserRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM users WHERE id = $1"));
-    Ok(sqlx::query_as::<_, UserRow>(sql)
+pub async fn get<E: Exec>(executor: E, id: &str) -> Result<Option<UserRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+    crate::db::query_as::<UserRow>(sql)
         .bind(id)
         .fetch_optional(executor)
-        .await?)
+        .await
 }
 
-pub async fn get_by_username<'e, E: Executor<'e, Database = Any>>(
+pub async fn get_by_username<E: Exec>(
     executor: E,
     username: &str,
 ) -> Result<Option<UserRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM users WHERE username = $1"));
-    Ok(sqlx::query_as::<_, UserRow>(sql)
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE username = $1");
+    crate::db::query_as::<UserRow>(sql)
         .bind(username)
         .fetch_optional(executor)
-        .await?)
+        .await
 }
 
-pub async fn list<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-) -> Result<Vec<UserRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM users ORDER BY username"));
-    Ok(sqlx::query_as::<_, UserRow>(sql)
+pub async fn list<E: Exec>(executor: E) -> Result<Vec<UserRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM users ORDER BY username");
+    crate::db::query_as::<UserRow>(sql)
         .fetch_all(executor)
-        .await?)
+        .await
 }
 
 /// Enabled accounts whose chosen status is `status`.
-pub async fn with_status<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-    status: &str,
-) -> Result<Vec<UserRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM users WHERE status = $1 AND disabled = 0"
-    ));
-    Ok(sqlx::query_as::<_, UserRow>(sql)
+pub async fn with_status<E: Exec>(executor: E, status: &str) -> Result<Vec<UserRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE status = $1 AND disabled = 0");
+    crate::db::query_as::<UserRow>(sql)
         .bind(status)
         .fetch_all(executor)
-        .await?)
+        .await
 }
 
 /// Accounts whose folded name/username contains `pattern` (a LIKE pattern,
 /// escaped with `\`), or who belong to a group whose folded name does.
 /// Prefix matches of the name come first.
-pub async fn search<'e, E: Executor<'e, Database = Any>>(
+pub async fn search<E: Exec>(
     executor: E,
     contains: &str,
     prefix: &str,
     word_prefix: &str,
     limit: i64,
 ) -> Result<Vec<UserRow>, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "SELECT {COLUMNS} FROM users WHERE disabled = 0 AND (search_key LIKE $1 ESCAPE '\\' \
          OR id IN (SELECT m.user_id FROM group_members m JOIN user_groups g ON g.id = m.group_id \
                    WHERE g.search_key LIKE $1 ESCAPE '\\')) \
          ORDER BY CASE WHEN search_key LIKE $2 ESCAPE '\\' THEN 0 \
                        WHEN search_key LIKE $3 ESCAPE '\\' THEN 1 ELSE 2 END, display_name \
          LIMIT $4"
-    ));
-    Ok(sqlx::query_as::<_, UserRow>(sql)
+    );
+    crate::db::query_as::<UserRow>(sql)
         .bind(contains)
         .bind(prefix)
         .bind(word_prefix)
         .bind(limit)
         .fetch_all(executor)
-        .await?)
+        .await
 }
 
-pub async fn get_many<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-    ids: &[String],
-) -> Result<Vec<UserRow>, StoreError> {
+pub async fn get_many<E: Exec>(executor: E, ids: &[String]) -> Result<Vec<UserRow>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "SELECT {COLUMNS} FROM users WHERE id IN ({})",
         crate::placeholders(ids.len())
-    ));
-    let mut query = sqlx::query_as::<_, UserRow>(sql);
+    );
+    let mut query = crate::db::query_as::<UserRow>(sql);
     for id in ids {
         query = query.bind(id.as_str());
     }
-    Ok(query.fetch_all(executor).await?)
+    query.fetch_all(executor).await
 }
 
 pub async fn set_profile(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     id: &str,
     display_name: &str,
     search_key: &str,
 ) -> Result<(), StoreError> {
     affected(
-        sqlx::query("UPDATE users SET display_name = $2, search_key = $3 WHERE id = $1")
+        crate::db::query("UPDATE users SET display_name = $2, search_key = $3 WHERE id = $1")
             .bind(id)
             .bind(display_name)
             .bind(search_key)
@@ -146,13 +134,9 @@ pub async fn set_profile(
     )
 }
 
-pub async fn set_password(
-    conn: &mut AnyConnection,
-    id: &str,
-    hash: &str,
-) -> Result<(), StoreError> {
+pub async fn set_password(conn: &mut WriteTx, id: &str, hash: &str) -> Result<(), StoreError> {
     affected(
-        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+        crate::db::query("UPDATE users SET password_hash = $2 WHERE id = $1")
             .bind(id)
             .bind(hash)
             .execute(conn)
@@ -161,9 +145,9 @@ pub async fn set_password(
     )
 }
 
-pub async fn set_roles(conn: &mut AnyConnection, id: &str, roles: &str) -> Result<(), StoreError> {
+pub async fn set_roles(conn: &mut WriteTx, id: &str, roles: &str) -> Result<(), StoreError> {
     affected(
-        sqlx::query("UPDATE users SET roles = $2 WHERE id = $1")
+        crate::db::query("UPDATE users SET roles = $2 WHERE id = $1")
             .bind(id)
             .bind(roles)
             .execute(conn)
@@ -172,13 +156,9 @@ pub async fn set_roles(conn: &mut AnyConnection, id: &str, roles: &str) -> Resul
     )
 }
 
-pub async fn set_im_permitted(
-    conn: &mut AnyConnection,
-    id: &str,
-    value: bool,
-) -> Result<(), StoreError> {
+pub async fn set_im_permitted(conn: &mut WriteTx, id: &str, value: bool) -> Result<(), StoreError> {
     affected(
-        sqlx::query("UPDATE users SET im_permitted = $2 WHERE id = $1")
+        crate::db::query("UPDATE users SET im_permitted = $2 WHERE id = $1")
             .bind(id)
             .bind(value as i64)
             .execute(conn)
@@ -187,13 +167,9 @@ pub async fn set_im_permitted(
     )
 }
 
-pub async fn set_disabled(
-    conn: &mut AnyConnection,
-    id: &str,
-    value: bool,
-) -> Result<(), StoreError> {
+pub async fn set_disabled(conn: &mut WriteTx, id: &str, value: bool) -> Result<(), StoreError> {
     affected(
-        sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1")
+        crate::db::query("UPDATE users SET disabled = $2 WHERE id = $1")
             .bind(id)
             .bind(value as i64)
             .execute(conn)
@@ -203,14 +179,14 @@ pub async fn set_disabled(
 }
 
 pub async fn set_status(
-    conn: &mut AnyConnection,
+    conn: &mut WriteTx,
     id: &str,
     status: &str,
     reason: Option<&str>,
 ) -> Result<(), StoreError> {
     affected(
         // A status chosen during a call is the one that stays after it.
-        sqlx::query("UPDATE users SET status = $2, status_reason = $3, status_before_call = NULL WHERE id = $1")
+        crate::db::query("UPDATE users SET status = $2, status_reason = $3, status_before_call = NULL WHERE id = $1")
             .bind(id)
             .bind(status)
             .bind(reason)
@@ -220,9 +196,9 @@ pub async fn set_status(
     )
 }
 
-pub async fn set_zoom(conn: &mut AnyConnection, id: &str, zoom: i64) -> Result<(), StoreError> {
+pub async fn set_zoom(conn: &mut WriteTx, id: &str, zoom: i64) -> Result<(), StoreError> {
     affected(
-        sqlx::query("UPDATE users SET zoom = $2 WHERE id = $1")
+        crate::db::query("UPDATE users SET zoom = $2 WHERE id = $1")
             .bind(id)
             .bind(zoom)
             .execute(conn)
@@ -232,22 +208,16 @@ pub async fn set_zoom(conn: &mut AnyConnection, id: &str, zoom: i64) -> Result<(
 }
 
 /// Not Ready reasons, in display order.
-pub async fn reasons<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-) -> Result<Vec<crate::rows::ReasonRow>, StoreError> {
-    Ok(sqlx::query_as::<_, crate::rows::ReasonRow>(
+pub async fn reasons<E: Exec>(executor: E) -> Result<Vec<crate::rows::ReasonRow>, StoreError> {
+    crate::db::query_as::<crate::rows::ReasonRow>(
         "SELECT code, label FROM status_reasons ORDER BY position, code",
     )
     .fetch_all(executor)
-    .await?)
+    .await
 }
 
-pub async fn insert_reason(
-    conn: &mut AnyConnection,
-    code: &str,
-    label: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert_reason(conn: &mut WriteTx, code: &str, label: &str) -> Result<(), StoreError> {
+    crate::db::query(
         "INSERT INTO status_reasons (code, label, position) \
          VALUES ($1, $2, (SELECT COUNT(*) FROM status_reasons))",
     )
@@ -267,8 +237,8 @@ fn affected(rows: u64) -> Result<(), StoreError> {
 }
 
 /// Marks an agent Busy for a call, keeping the status chosen before (once).
-pub async fn enter_call_busy(conn: &mut AnyConnection, id: &str) -> Result<bool, StoreError> {
-    Ok(sqlx::query(
+pub async fn enter_call_busy(conn: &mut WriteTx, id: &str) -> Result<bool, StoreError> {
+    Ok(crate::db::query(
         "UPDATE users SET status_before_call = status || '|' || COALESCE(status_reason, ''), \
          status = 'busy', status_reason = NULL WHERE id = $1 AND status_before_call IS NULL",
     )
@@ -280,8 +250,8 @@ pub async fn enter_call_busy(conn: &mut AnyConnection, id: &str) -> Result<bool,
 }
 
 /// Restores the status an agent had before their calls; false when not in call-Busy.
-pub async fn leave_call_busy(conn: &mut AnyConnection, id: &str) -> Result<bool, StoreError> {
-    let before: Option<Option<String>> = sqlx::query_scalar::<_, Option<String>>(
+pub async fn leave_call_busy(conn: &mut WriteTx, id: &str) -> Result<bool, StoreError> {
+    let before: Option<Option<String>> = crate::db::query_scalar::<Option<String>>(
         "SELECT status_before_call FROM users WHERE id = $1",
     )
     .bind(id)
@@ -291,7 +261,7 @@ pub async fn leave_call_busy(conn: &mut AnyConnection, id: &str) -> Result<bool,
         return Ok(false);
     };
     let (status, reason) = before.split_once('|').unwrap_or((before.as_str(), ""));
-    sqlx::query(
+    crate::db::query(
         "UPDATE users SET status = $2, status_reason = $3, status_before_call = NULL WHERE id = $1",
     )
     .bind(id)

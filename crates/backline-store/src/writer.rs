@@ -1,72 +1,152 @@
 //! The group-commit writer.
 //!
-//! One task owns the single write connection. It takes the first queued write,
-//! then every write already waiting (up to `max_batch`), runs them in one
-//! transaction, each inside its own savepoint so a failing write is rolled
-//! back alone, and commits once. With SQLite's `synchronous=FULL` one commit
-//! is one fsync, so a batch of N writes costs one fsync instead of N.
+//! One writer owns the single write connection: a thread of its own for
+//! SQLite (rusqlite is blocking), a task for PostgreSQL. It takes the first
+//! queued write, then every write already waiting (up to `max_batch`), runs
+//! them in one transaction (`BEGIN IMMEDIATE` on SQLite), each inside its own
+//! savepoint so a write that refuses itself is rolled back alone, and commits
+//! once. With SQLite's `synchronous=FULL` one commit is one fsync, so a batch
+//! of N writes costs one fsync instead of N.
+//!
+//! **Failure rules.** A fault — a failed `BEGIN`, savepoint, `COMMIT` or
+//! `ROLLBACK`, an I/O error, a full disk, a lost connection, a transaction
+//! the engine rolled back by itself — fails every write of the batch (none is
+//! acknowledged), and the connection is discarded; the next batch opens a new
+//! one. While batches fail, [`crate::Store::health`] says why (`/readyz`
+//! answers 503); the first batch that commits clears it, so the store
+//! recovers by itself once the cause is gone.
 //!
 //! The queue is bounded (`QUEUE_CAPACITY`): when the database is slower than
 //! the writes arriving, callers wait in `submit` (back-pressure) instead of
 //! the queue growing without limit.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use futures::future::BoxFuture;
-use sqlx::{AnyConnection, AnyPool, Connection, Executor};
-use tokio::sync::{mpsc, oneshot, Mutex};
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, oneshot};
 
-use crate::{OnCommit, StoreError, WriteFn};
+use crate::engine::WriteTx;
+use crate::{Backend, OnCommit, StoreError, WriteFn};
 
 const QUEUE_CAPACITY: usize = 8192;
 
 type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
-type Job =
-    Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool, Completion)> + Send>;
+type Job = Box<dyn for<'c> FnOnce(&'c mut WriteTx) -> BoxFuture<'c, (bool, Completion)> + Send>;
 
 /// Counters for the metrics endpoint and the benchmarks.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WriterStats {
+    /// Batches committed.
     pub batches: u64,
+    /// Writes committed or refused by their own logic.
     pub writes: u64,
+    /// Batches that failed as a whole (a fault): none of their writes was acknowledged.
+    pub failed_batches: u64,
 }
 
 #[derive(Default)]
 struct Counters {
     batches: AtomicU64,
     writes: AtomicU64,
+    failed_batches: AtomicU64,
     /// 1 while a batch is being run and answered.
     busy: AtomicU64,
 }
+
+/// Whether the writer can write, and if not, why.
+#[derive(Default)]
+pub(crate) struct Health {
+    fault: Mutex<Option<String>>,
+}
+
+impl Health {
+    pub(crate) fn fault(&self) -> Option<String> {
+        self.fault.lock().expect("health lock").clone()
+    }
+
+    fn set(&self, fault: Option<String>) {
+        let mut current = self.fault.lock().expect("health lock");
+        match (&*current, &fault) {
+            (None, Some(reason)) => {
+                tracing::error!(error.message = %reason, "the store cannot write; writes are refused until it can");
+                metrics::gauge!("backline_store_writable").set(0.0);
+            }
+            (Some(_), None) => {
+                tracing::warn!("the store writes again");
+                metrics::gauge!("backline_store_writable").set(1.0);
+            }
+            _ => {}
+        }
+        *current = fault;
+    }
+}
+
+/// Stops the writer; answers when it has stopped.
+type Stop = (oneshot::Sender<()>, oneshot::Receiver<()>);
 
 #[derive(Clone)]
 pub(crate) struct Writer {
     queue: mpsc::Sender<Job>,
     counters: Arc<Counters>,
-    task: Arc<Mutex<Option<JoinHandle<()>>>>,
+    health: Arc<Health>,
+    stop: Arc<Mutex<Option<Stop>>>,
 }
 
 impl Writer {
-    pub(crate) fn spawn(pool: AnyPool, max_batch: usize) -> Writer {
+    /// Starts the writer: on a thread of its own for SQLite, as a task for PostgreSQL.
+    pub(crate) fn spawn(tx: WriteTx, max_batch: usize) -> Result<Writer, StoreError> {
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        let queue: mpsc::Sender<Job> = queue;
         let counters = Arc::new(Counters::default());
-        let task = tokio::spawn(run(pool, receiver, max_batch, counters.clone()));
-        Writer {
+        let health = Arc::new(Health::default());
+        let (stop_sender, stop_receiver) = oneshot::channel();
+        let (done_sender, done_receiver) = oneshot::channel();
+        let backend = tx.backend();
+        let task = run(
+            tx,
+            receiver,
+            max_batch,
+            counters.clone(),
+            health.clone(),
+            stop_receiver,
+        );
+        match backend {
+            Backend::Sqlite => {
+                let handle = tokio::runtime::Handle::current();
+                std::thread::Builder::new()
+                    .name("backline-writer".into())
+                    .spawn(move || {
+                        handle.block_on(task);
+                        let _ = done_sender.send(());
+                    })
+                    .map_err(|e| StoreError::Config(format!("cannot start the writer: {e}")))?;
+            }
+            Backend::Postgres => {
+                tokio::spawn(async move {
+                    task.await;
+                    let _ = done_sender.send(());
+                });
+            }
+        }
+        Ok(Writer {
             queue,
             counters,
-            task: Arc::new(Mutex::new(Some(task))),
-        }
+            health,
+            stop: Arc::new(Mutex::new(Some((stop_sender, done_receiver)))),
+        })
     }
 
     pub(crate) fn stats(&self) -> WriterStats {
         WriterStats {
             batches: self.counters.batches.load(Ordering::Relaxed),
             writes: self.counters.writes.load(Ordering::Relaxed),
+            failed_batches: self.counters.failed_batches.load(Ordering::Relaxed),
         }
+    }
+
+    pub(crate) fn health(&self) -> &Health {
+        &self.health
     }
 
     pub(crate) async fn submit<T: Send + 'static>(
@@ -75,9 +155,9 @@ impl Writer {
         on_commit: Option<OnCommit<T>>,
     ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel::<Result<T, StoreError>>();
-        let job: Job = Box::new(move |conn: &mut AnyConnection| {
+        let job: Job = Box::new(move |tx: &mut WriteTx| {
             Box::pin(async move {
-                match write(conn).await {
+                match write(tx).await {
                     Ok(mut value) => {
                         let completion: Completion = Box::new(move |commit| match commit {
                             Ok(()) => {
@@ -88,7 +168,7 @@ impl Writer {
                             }
                             Err(message) => {
                                 let _ = reply.send(Err(StoreError::Unavailable(format!(
-                                    "commit failed: {message}"
+                                    "nothing was stored: {message}"
                                 ))));
                             }
                         });
@@ -106,58 +186,76 @@ impl Writer {
         self.queue.send(job).await.map_err(|_| StoreError::Closed)?;
         // A dropped reply means the writer could not even start the batch
         // (no connection, BEGIN failed): nothing was written.
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("the write could not be started".into()))?
+        match answer.await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Unavailable(match self.health.fault() {
+                Some(reason) => format!("nothing was stored: {reason}"),
+                None => "the write could not be started".into(),
+            })),
+        }
     }
 
-    /// Lets the queued writes finish, then stops the task.
+    /// Lets the queued writes finish, then stops the writer and closes its connection.
     pub(crate) async fn close(&self) {
         // Every `Store` clone holds a sender, so the channel never closes by
         // itself: wait (bounded) for the queue to drain and the batch in
-        // flight to be committed and answered, then stop the task.
-        if let Some(task) = self.task.lock().await.take() {
-            let queue = self.queue.clone();
+        // flight to be committed and answered, then stop the writer.
+        let stop = self.stop.lock().expect("writer stop lock").take();
+        if let Some((stop, done)) = stop {
             let deadline = Instant::now() + std::time::Duration::from_secs(5);
-            while (queue.capacity() < QUEUE_CAPACITY
+            while (self.queue.capacity() < QUEUE_CAPACITY
                 || self.counters.busy.load(Ordering::Acquire) != 0)
                 && Instant::now() < deadline
             {
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
-            task.abort();
-            let _ = task.await;
+            let _ = stop.send(());
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), done).await;
         }
     }
 }
 
 async fn run(
-    pool: AnyPool,
+    mut tx: WriteTx,
     mut receiver: mpsc::Receiver<Job>,
     max_batch: usize,
     counters: Arc<Counters>,
+    health: Arc<Health>,
+    mut stop: oneshot::Receiver<()>,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     loop {
-        if receiver.recv_many(&mut batch, max_batch).await == 0 {
-            return;
+        tokio::select! {
+            biased;
+            _ = &mut stop => return,
+            received = receiver.recv_many(&mut batch, max_batch) => {
+                if received == 0 {
+                    return;
+                }
+            }
         }
         counters.busy.store(1, Ordering::Release);
         let size = batch.len();
         let started = Instant::now();
-        let completions = match pool.acquire().await {
-            Ok(mut conn) => run_batch(&mut conn, batch.drain(..)).await,
-            Err(error) => {
-                let message = error.to_string();
-                tracing::error!(error.message = %message, "store writer cannot get a connection");
-                // The jobs are dropped unrun; their callers are told the write
-                // could not be started (nothing was written).
-                batch.clear();
-                counters.busy.store(0, Ordering::Release);
-                continue;
+        if let Err(error) = tx.ensure_open().await {
+            // The jobs are dropped unrun; their callers are told nothing
+            // was stored.
+            health.set(Some(format!("cannot open the database: {error}")));
+            batch.clear();
+            counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+            counters.busy.store(0, Ordering::Release);
+            continue;
+        }
+        let (commit, completions) = run_batch(&mut tx, batch.drain(..)).await;
+        match &commit {
+            Ok(()) => health.set(None),
+            Err(reason) => {
+                tracing::error!(error.message = %reason, writes = size, "store batch failed; none of its writes was stored");
+                health.set(Some(reason.clone()));
+                counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+                tx.discard();
             }
-        };
-        let (commit, completions) = completions;
+        }
         metrics::histogram!("backline_store_commit_seconds")
             .record(started.elapsed().as_secs_f64());
         metrics::histogram!("backline_store_batch_size").record(size as f64);
@@ -174,33 +272,45 @@ async fn run(
     }
 }
 
+/// Runs one batch; `Err` means nothing of it was committed.
 async fn run_batch(
-    conn: &mut AnyConnection,
+    tx: &mut WriteTx,
     jobs: impl ExactSizeIterator<Item = Job>,
 ) -> (Result<(), String>, Vec<(bool, Completion)>) {
     let single = jobs.len() == 1;
     let mut completions = Vec::with_capacity(jobs.len());
-    let mut tx = match conn.begin().await {
-        Ok(tx) => tx,
-        Err(error) => {
-            let message = error.to_string();
-            for job in jobs {
-                drop(job);
-            }
-            return (Err(message), completions);
-        }
+    tx.begin_batch();
+    let outcome = run_jobs(tx, jobs, single, &mut completions).await;
+    tx.end_batch();
+    (outcome, completions)
+}
+
+async fn run_jobs(
+    tx: &mut WriteTx,
+    jobs: impl ExactSizeIterator<Item = Job>,
+    single: bool,
+    completions: &mut Vec<(bool, Completion)>,
+) -> Result<(), String> {
+    let begin = match tx.backend() {
+        // IMMEDIATE takes the write lock now, not at the first write.
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Postgres => "BEGIN",
     };
+    tx.control(begin).await.map_err(|e| e.to_string())?;
     // Each write runs inside its own savepoint. To save a round trip per
     // write, closing one write's savepoint and opening the next one's go to
     // the database as one statement list.
     let mut previous_ok: Option<bool> = None;
     for job in jobs {
         if single {
-            let (ok, completion) = job(&mut tx).await;
+            let (ok, completion) = job(tx).await;
             completions.push((ok, completion));
+            if let Some(fault) = tx.fault() {
+                return Err(fault.to_owned());
+            }
             if !ok {
-                let _ = tx.rollback().await;
-                return (Ok(()), completions);
+                tx.control("ROLLBACK").await.map_err(|e| e.to_string())?;
+                return Ok(());
             }
             continue;
         }
@@ -212,32 +322,20 @@ async fn run_batch(
                  SAVEPOINT backline_write"
             }
         };
-        if let Err(error) = (&mut *tx).execute(open).await {
-            // Which part failed is unknown: give up the whole batch (nothing
-            // is acknowledged; every write is idempotent and may be retried).
-            let message = error.to_string();
-            tracing::error!(error.message = %message, "savepoint handling failed; batch rolled back");
-            drop(job);
-            let _ = tx.rollback().await;
-            return (Err(message), completions);
-        }
-        let (ok, completion) = job(&mut tx).await;
-        previous_ok = Some(ok);
+        // Which part failed is unknown: give up the whole batch (nothing
+        // is acknowledged; every write is idempotent and may be retried).
+        tx.control(open).await.map_err(|e| e.to_string())?;
+        let (ok, completion) = job(tx).await;
         completions.push((ok, completion));
+        if let Some(fault) = tx.fault() {
+            return Err(fault.to_owned());
+        }
+        previous_ok = Some(ok);
     }
     if previous_ok == Some(false) {
-        if let Err(error) = (&mut *tx)
-            .execute("ROLLBACK TO SAVEPOINT backline_write")
+        tx.control("ROLLBACK TO SAVEPOINT backline_write")
             .await
-        {
-            let message = error.to_string();
-            let _ = tx.rollback().await;
-            return (Err(message), completions);
-        }
+            .map_err(|e| e.to_string())?;
     }
-    let commit = tx.commit().await.map_err(|error| error.to_string());
-    if let Err(message) = &commit {
-        tracing::error!(error.message = %message, "store batch commit failed");
-    }
-    (commit, completions)
+    tx.control("COMMIT").await.map_err(|e| e.to_string())
 }

@@ -1,0 +1,234 @@
+//! The executors the store's queries run on, over either engine: the
+//! writer's transaction ([`WriteTx`]), the read side ([`Reader`]) and one
+//! read connection ([`ReadConn`]).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool};
+
+use crate::db::{Exec, Param, Rows, Sql};
+use crate::{postgres, sqlite, StoreError};
+
+/// Where the writer's connection comes from.
+#[derive(Clone)]
+pub(crate) enum Source {
+    Sqlite(PathBuf),
+    Postgres(Box<PgConnectOptions>),
+}
+
+/// The writer's unit of work: the connection of the batch being written.
+///
+/// Every write of a batch gets `&mut WriteTx` and runs its statements on it.
+/// The writer watches it: a statement that fails with a fault (disk full,
+/// I/O error, lost connection, a transaction the engine rolled back by
+/// itself) is recorded here, whatever the write then does with the error,
+/// and fails the whole batch.
+pub struct WriteTx {
+    source: Source,
+    sqlite: Option<rusqlite::Connection>,
+    postgres: Option<PgConnection>,
+    fault: Option<String>,
+    in_batch: bool,
+}
+
+impl WriteTx {
+    pub(crate) fn new(source: Source) -> WriteTx {
+        WriteTx {
+            source,
+            sqlite: None,
+            postgres: None,
+            fault: None,
+            in_batch: false,
+        }
+    }
+
+    /// Whether a connection is open.
+    pub(crate) fn is_open(&self) -> bool {
+        self.sqlite.is_some() || self.postgres.is_some()
+    }
+
+    /// Opens the connection when there is none (at start, after a fault).
+    pub(crate) async fn ensure_open(&mut self) -> Result<(), StoreError> {
+        if self.is_open() {
+            return Ok(());
+        }
+        match &self.source {
+            Source::Sqlite(path) => {
+                self.sqlite = Some(sqlite::open(path, sqlite::Role::Writer)?);
+            }
+            Source::Postgres(options) => {
+                self.postgres = Some(postgres::connect(options).await?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the connection: the next batch opens a new one.
+    pub(crate) fn discard(&mut self) {
+        self.sqlite = None;
+        self.postgres = None;
+    }
+
+    pub(crate) fn begin_batch(&mut self) {
+        self.fault = None;
+        self.in_batch = true;
+    }
+
+    pub(crate) fn end_batch(&mut self) {
+        self.in_batch = false;
+    }
+
+    /// The fault seen since the batch began, if any.
+    pub(crate) fn fault(&self) -> Option<&str> {
+        self.fault.as_deref()
+    }
+
+    fn record(&mut self, error: &StoreError) {
+        if let StoreError::Fault(message) = error {
+            if self.fault.is_none() {
+                self.fault = Some(message.clone());
+            }
+        }
+        // SQLite rolls a whole transaction back by itself on some errors
+        // (SQLITE_FULL, SQLITE_IOERR …); what follows would run outside any
+        // transaction, so the batch is lost.
+        if self.in_batch && self.fault.is_none() {
+            if let Some(conn) = &self.sqlite {
+                if conn.is_autocommit() {
+                    self.fault = Some(format!("the transaction was rolled back: {error}"));
+                }
+            }
+        }
+    }
+
+    /// Runs transaction control (`BEGIN`, savepoints, `COMMIT` …).
+    pub(crate) async fn control(&mut self, sql: &'static str) -> Result<(), StoreError> {
+        let result = if let Some(conn) = &self.sqlite {
+            conn.execute_batch(sql).map_err(sqlite::error)
+        } else if let Some(conn) = &mut self.postgres {
+            postgres::control(conn, sql).await
+        } else {
+            Err(StoreError::Fault("the writer has no connection".into()))
+        };
+        if let Err(error) = &result {
+            // A failed transaction-control statement leaves the
+            // transaction's state unknown: always a fault.
+            if self.fault.is_none() {
+                self.fault = Some(error.to_string());
+            }
+        }
+        result
+    }
+
+    /// Which engine runs this transaction.
+    pub fn backend(&self) -> crate::Backend {
+        match self.source {
+            Source::Sqlite(_) => crate::Backend::Sqlite,
+            Source::Postgres(_) => crate::Backend::Postgres,
+        }
+    }
+}
+
+impl Exec for &mut WriteTx {
+    fn run<'a>(self, sql: Sql, params: Vec<Param>) -> BoxFuture<'a, Result<Rows, StoreError>>
+    where
+        Self: 'a,
+    {
+        Box::pin(async move {
+            let result = if let Some(conn) = &self.sqlite {
+                sqlite::run(conn, &sql, &params)
+            } else if let Some(conn) = &mut self.postgres {
+                postgres::run(&mut *conn, sql, params).await
+            } else {
+                Err(StoreError::Fault("the writer has no connection".into()))
+            };
+            if let Err(error) = &result {
+                self.record(error);
+            }
+            result
+        })
+    }
+}
+
+/// The read side: reads see every committed write.
+#[derive(Clone)]
+pub struct Reader {
+    inner: ReaderInner,
+}
+
+#[derive(Clone)]
+enum ReaderInner {
+    Sqlite(Arc<sqlite::ReadPool>),
+    Postgres(PgPool),
+}
+
+impl Reader {
+    pub(crate) fn sqlite(pool: Arc<sqlite::ReadPool>) -> Reader {
+        Reader {
+            inner: ReaderInner::Sqlite(pool),
+        }
+    }
+
+    pub(crate) fn postgres(pool: PgPool) -> Reader {
+        Reader {
+            inner: ReaderInner::Postgres(pool),
+        }
+    }
+
+    /// One connection for several reads in a row.
+    pub async fn acquire(&self) -> Result<ReadConn, StoreError> {
+        match &self.inner {
+            ReaderInner::Sqlite(pool) => Ok(ReadConn(ReadConnInner::Sqlite(pool.clone()))),
+            ReaderInner::Postgres(pool) => Ok(ReadConn(ReadConnInner::Postgres(
+                pool.acquire().await.map_err(postgres::error)?,
+            ))),
+        }
+    }
+
+    pub(crate) async fn close(&self) {
+        match &self.inner {
+            ReaderInner::Sqlite(pool) => pool.clear(),
+            ReaderInner::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+impl Exec for &Reader {
+    fn run<'a>(self, sql: Sql, params: Vec<Param>) -> BoxFuture<'a, Result<Rows, StoreError>>
+    where
+        Self: 'a,
+    {
+        Box::pin(async move {
+            match &self.inner {
+                ReaderInner::Sqlite(pool) => pool.run(sql, params).await,
+                ReaderInner::Postgres(pool) => postgres::run(pool, sql, params).await,
+            }
+        })
+    }
+}
+
+/// One read connection (PostgreSQL), or the read pool (SQLite, whose reads
+/// each take a connection on a blocking thread).
+pub struct ReadConn(ReadConnInner);
+
+enum ReadConnInner {
+    Sqlite(Arc<sqlite::ReadPool>),
+    Postgres(PoolConnection<sqlx::Postgres>),
+}
+
+impl Exec for &mut ReadConn {
+    fn run<'a>(self, sql: Sql, params: Vec<Param>) -> BoxFuture<'a, Result<Rows, StoreError>>
+    where
+        Self: 'a,
+    {
+        Box::pin(async move {
+            match &mut self.0 {
+                ReadConnInner::Sqlite(pool) => pool.run(sql, params).await,
+                ReadConnInner::Postgres(conn) => postgres::run(&mut **conn, sql, params).await,
+            }
+        })
+    }
+}
