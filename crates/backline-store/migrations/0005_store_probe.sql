@@ -2,6 +2,7 @@
 -- fault (a full disk, an I/O error, a lost PostgreSQL).
 CREATE TABLE store_probe (
     id BIGINT PRIMARY KEY,
-    checked_at BIGINT NOT NULL
+    checked_at BIGINT NOT NULL,
+    filler TEXT NOT NULL DEFAULT ''
 );
 INSERT INTO store_probe (id, checked_at) VALUES (1, 0);

@@ -107,7 +107,17 @@ impl WriteTx {
     /// Runs transaction control (`BEGIN`, savepoints, `COMMIT` …).
     pub(crate) async fn control(&mut self, sql: &'static str) -> Result<(), StoreError> {
         let result = if let Some(conn) = &self.sqlite {
-            conn.execute_batch(sql).map_err(sqlite::error)
+            // Prepared once and cached, like every other statement: a batch
+            // switches savepoints once per write.
+            sql.split(';')
+                .map(str::trim)
+                .filter(|statement| !statement.is_empty())
+                .try_for_each(|statement| {
+                    conn.prepare_cached(statement)
+                        .and_then(|mut prepared| prepared.raw_execute())
+                        .map(|_| ())
+                })
+                .map_err(sqlite::error)
         } else if let Some(conn) = &mut self.postgres {
             postgres::control(conn, sql).await
         } else {

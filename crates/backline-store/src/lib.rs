@@ -117,6 +117,10 @@ pub enum StoreError {
     Migrate(String),
 }
 
+/// What the readiness probe writes while the writer is failing: 64 KiB.
+static PROBE_FILLER: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| "probe ".repeat(64 * 1024 / 6));
+
 /// How to open a store.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -141,6 +145,9 @@ impl StoreOptions {
 /// A write to run inside the writer's transaction.
 pub type WriteFn<T> =
     Box<dyn for<'c> FnOnce(&'c mut WriteTx) -> BoxFuture<'c, Result<T, StoreError>> + Send>;
+
+/// A queued write's answer: its value once its batch committed.
+pub type Pending<T> = BoxFuture<'static, Result<T, StoreError>>;
 
 /// A hook run in the writer task right after a write's commit.
 pub type OnCommit<T> = Box<dyn FnOnce(&mut T) + Send>;
@@ -231,6 +238,18 @@ impl Store {
         self.inner.writer.submit(write, Some(on_commit)).await
     }
 
+    /// Queues `write` (and its hook) and returns what answers once its
+    /// batch has committed. A caller that enqueues several writes one after
+    /// the other gets them committed in that order, and may go on (read its
+    /// next request) while they commit: that is how a socket pipelines sends.
+    pub async fn enqueue_then<T: Send + 'static>(
+        &self,
+        write: WriteFn<T>,
+        on_commit: OnCommit<T>,
+    ) -> Result<Pending<T>, StoreError> {
+        self.inner.writer.enqueue(write, Some(on_commit)).await
+    }
+
     /// Why the store cannot write now, if it cannot (the last batch failed
     /// and none has committed since).
     pub fn health(&self) -> Option<String> {
@@ -244,11 +263,16 @@ impl Store {
             if let Some(fault) = self.health() {
                 self.write(Box::new(|tx| {
                     Box::pin(async move {
-                        db::query("UPDATE store_probe SET checked_at = $1 WHERE id = 1")
-                            .bind(now_ms())
-                            .execute(tx)
-                            .await
-                            .map(|_| ())
+                        // As large as a big batch: a nearly full disk that
+                        // still takes a tiny write is not ready.
+                        db::query(
+                            "UPDATE store_probe SET checked_at = $1, filler = $2 WHERE id = 1",
+                        )
+                        .bind(now_ms())
+                        .bind(PROBE_FILLER.as_str())
+                        .execute(tx)
+                        .await
+                        .map(|_| ())
                     })
                 }))
                 .await

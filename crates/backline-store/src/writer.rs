@@ -154,6 +154,16 @@ impl Writer {
         write: WriteFn<T>,
         on_commit: Option<OnCommit<T>>,
     ) -> Result<T, StoreError> {
+        self.enqueue(write, on_commit).await?.await
+    }
+
+    /// Queues a write and returns what answers once its batch committed (or
+    /// failed). Writes enqueued one after the other run in that order.
+    pub(crate) async fn enqueue<T: Send + 'static>(
+        &self,
+        write: WriteFn<T>,
+        on_commit: Option<OnCommit<T>>,
+    ) -> Result<crate::Pending<T>, StoreError> {
         let (reply, answer) = oneshot::channel::<Result<T, StoreError>>();
         let job: Job = Box::new(move |tx: &mut WriteTx| {
             Box::pin(async move {
@@ -184,15 +194,18 @@ impl Writer {
             }) as BoxFuture<'_, (bool, Completion)>
         });
         self.queue.send(job).await.map_err(|_| StoreError::Closed)?;
-        // A dropped reply means the writer could not even start the batch
-        // (no connection, BEGIN failed): nothing was written.
-        match answer.await {
-            Ok(result) => result,
-            Err(_) => Err(StoreError::Unavailable(match self.health.fault() {
-                Some(reason) => format!("nothing was stored: {reason}"),
-                None => "the write could not be started".into(),
-            })),
-        }
+        let health = self.health.clone();
+        Ok(Box::pin(async move {
+            // A dropped reply means the writer could not even start the batch
+            // (no connection, BEGIN failed): nothing was written.
+            match answer.await {
+                Ok(result) => result,
+                Err(_) => Err(StoreError::Unavailable(match health.fault() {
+                    Some(reason) => format!("nothing was stored: {reason}"),
+                    None => "the write could not be started".into(),
+                })),
+            }
+        }))
     }
 
     /// Lets the queued writes finish, then stops the writer and closes its connection.
@@ -246,6 +259,31 @@ async fn run(
             counters.busy.store(0, Ordering::Release);
             continue;
         }
+        // A connection that died while the writer was idle (a restarted
+        // PostgreSQL, a terminated backend) fails at BEGIN, before any
+        // write ran: reconnect once and go on, instead of failing writes
+        // that never touched the dead connection.
+        tx.begin_batch();
+        if let Err(error) = begin(&mut tx).await {
+            tracing::warn!(error.message = %error, "the writer's connection failed at BEGIN; reconnecting");
+            tx.discard();
+            let retried = match tx.ensure_open().await {
+                Ok(()) => {
+                    tx.begin_batch();
+                    begin(&mut tx).await
+                }
+                Err(error) => Err(error),
+            };
+            if let Err(error) = retried {
+                tx.end_batch();
+                tx.discard();
+                health.set(Some(format!("cannot begin a transaction: {error}")));
+                batch.clear();
+                counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+                counters.busy.store(0, Ordering::Release);
+                continue;
+            }
+        }
         let (commit, completions) = run_batch(&mut tx, batch.drain(..)).await;
         match &commit {
             Ok(()) => health.set(None),
@@ -272,14 +310,24 @@ async fn run(
     }
 }
 
-/// Runs one batch; `Err` means nothing of it was committed.
+/// Opens the batch's transaction.
+async fn begin(tx: &mut WriteTx) -> Result<(), StoreError> {
+    let begin = match tx.backend() {
+        // IMMEDIATE takes the write lock now, not at the first write.
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Postgres => "BEGIN",
+    };
+    tx.control(begin).await
+}
+
+/// Runs one batch in the transaction `begin` opened; `Err` means nothing
+/// of it was committed.
 async fn run_batch(
     tx: &mut WriteTx,
     jobs: impl ExactSizeIterator<Item = Job>,
 ) -> (Result<(), String>, Vec<(bool, Completion)>) {
     let single = jobs.len() == 1;
     let mut completions = Vec::with_capacity(jobs.len());
-    tx.begin_batch();
     let outcome = run_jobs(tx, jobs, single, &mut completions).await;
     tx.end_batch();
     (outcome, completions)
@@ -291,12 +339,6 @@ async fn run_jobs(
     single: bool,
     completions: &mut Vec<(bool, Completion)>,
 ) -> Result<(), String> {
-    let begin = match tx.backend() {
-        // IMMEDIATE takes the write lock now, not at the first write.
-        Backend::Sqlite => "BEGIN IMMEDIATE",
-        Backend::Postgres => "BEGIN",
-    };
-    tx.control(begin).await.map_err(|e| e.to_string())?;
     // Each write runs inside its own savepoint. To save a round trip per
     // write, closing one write's savepoint and opening the next one's go to
     // the database as one statement list.

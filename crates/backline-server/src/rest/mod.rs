@@ -117,7 +117,7 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError>
             tracing::warn!(error.message = %error, "readiness check failed");
             Err(ApiError::new(
                 ErrorCode::Unavailable,
-                "the store is unreachable",
+                format!("the store is not ready: {error}"),
             ))
         }
     }

@@ -2,58 +2,13 @@
 //! restart it on the same SQLite file, and find every acknowledged message.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-fn start(data_dir: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_backline"))
-        .args(["serve", "--demo", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env("BACKLINE_LIMITS__RATE_PER_SECOND", "100000")
-        .env("BACKLINE_LIMITS__RATE_BURST", "100000")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start backline");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines.next().expect("server output").expect("line");
-        if let Some(url) = line.strip_prefix("Backline is serving on ") {
-            break url.trim().to_owned();
-        }
-    };
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, base }
-}
-
-async fn sign_in(http: &reqwest::Client, base: &str, username: &str) -> (String, String) {
-    let body: Value = http
-        .post(format!("{base}/api/v1/auth/sign-in"))
-        .json(&json!({"username": username, "password": "backline"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (
-        body["token"].as_str().unwrap().to_owned(),
-        body["me"]["id"].as_str().unwrap().to_owned(),
-    )
-}
+use crate::binary::{sign_in, start};
 
 #[tokio::test]
 async fn every_acknowledged_message_survives_kill_9() {

@@ -2,6 +2,7 @@
 //! test, real HTTP requests and real WebSocket connections.
 
 mod accounts;
+mod binary;
 mod cluster;
 mod durability;
 mod errors;
@@ -9,6 +10,7 @@ mod helpers;
 mod import;
 mod interactions;
 mod sessions;
+mod store_faults;
 mod stream;
 mod voice;
 mod webhooks;
