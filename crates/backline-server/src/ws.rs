@@ -23,6 +23,8 @@ use backline_service::auth::Account;
 use backline_service::hub::{kill_reason, Outbound};
 use backline_service::stream::ResumeFrom;
 use backline_service::{Backline, ServiceError};
+use futures::future::BoxFuture;
+use futures::stream::FuturesOrdered;
 use futures::StreamExt;
 
 use crate::error::ApiError;
@@ -84,7 +86,15 @@ struct Connection {
     last_sent: u64,
     /// The hub's kill token, once registered: it also interrupts a blocked write.
     kill: tokio_util::sync::CancellationToken,
+    /// Sends queued in the writer and not yet answered, oldest first: the
+    /// socket goes on reading, delivering and pinging while they commit, and
+    /// answers them in order. Made on the first send (idle sockets stay small).
+    pending: Option<Box<FuturesOrdered<BoxFuture<'static, String>>>>,
 }
+
+/// Most sends of one socket in flight at once; past that the socket stops
+/// reading until the oldest is answered.
+const MAX_PIPELINED_SENDS: usize = 64;
 
 impl Connection {
     async fn run(state: AppState, socket: WebSocket, cookie_token: Option<String>) {
@@ -93,6 +103,7 @@ impl Connection {
             socket,
             last_sent: 0,
             kill: Default::default(),
+            pending: None,
         };
         // Boxed: a connection's future is as large as its largest await point,
         // and thousands of them sit idle; the rarely taken paths live on the heap.
@@ -290,7 +301,10 @@ impl Connection {
                         None => return Ok(()),
                     }
                 }
-                incoming = self.socket.next() => {
+                Some(answer) = next_answer(&mut self.pending) => {
+                    self.send_text(&answer).await?;
+                }
+                incoming = self.socket.next(), if pending_sends(&self.pending) < MAX_PIPELINED_SENDS => {
                     last_heard = tokio::time::Instant::now();
                     match incoming {
                         Some(Ok(Message::Text(text))) => {
@@ -417,14 +431,46 @@ impl Connection {
             } => {
                 let started = std::time::Instant::now();
                 match backline
-                    .send_message(account, &session_id, &client_msg_id, &text)
+                    .start_send_message(account, &session_id, &client_msg_id, &text)
                     .await
                 {
                     Ok(ack) => {
-                        metrics::counter!("backline_messages_total").increment(1);
-                        metrics::histogram!("backline_send_seconds")
-                            .record(started.elapsed().as_secs_f64());
-                        self.send(&ServerFrame::Ack { rid, ack }).await?;
+                        let answer = async move {
+                            let frame = match ack.await {
+                                Ok(ack) => {
+                                    metrics::counter!("backline_messages_total").increment(1);
+                                    metrics::histogram!("backline_send_seconds")
+                                        .record(started.elapsed().as_secs_f64());
+                                    ServerFrame::Ack { rid, ack }
+                                }
+                                Err(error) => {
+                                    let api: ApiError = error.into();
+                                    ServerFrame::Error {
+                                        rid: Some(rid),
+                                        code: api.code,
+                                        message: api.message,
+                                    }
+                                }
+                            };
+                            serde_json::to_string(&frame).unwrap_or_default()
+                        };
+                        self.pending
+                            .get_or_insert_with(Default::default)
+                            .push_back(Box::pin(answer));
+                    }
+                    // Behind sends still in flight, a refusal waits its turn:
+                    // a socket's sends are answered in the order they came.
+                    Err(error) if pending_sends(&self.pending) > 0 => {
+                        let api: ApiError = error.into();
+                        let frame = ServerFrame::Error {
+                            rid: Some(rid),
+                            code: api.code,
+                            message: api.message,
+                        };
+                        let text = serde_json::to_string(&frame).unwrap_or_default();
+                        self.pending
+                            .get_or_insert_with(Default::default)
+                            .push_back(Box::pin(std::future::ready(text)));
                     }
                     Err(error) => self.service_error(Some(rid), error).await?,
                 }
@@ -497,6 +543,21 @@ impl Connection {
         let api: ApiError = error.into();
         self.error(rid, api.code, api.message).await
     }
+}
+
+/// The next answered send, in the order the sends were read; never
+/// completes while none is pending.
+async fn next_answer(
+    pending: &mut Option<Box<FuturesOrdered<BoxFuture<'static, String>>>>,
+) -> Option<String> {
+    match pending {
+        Some(queue) if !queue.is_empty() => queue.next().await,
+        _ => std::future::pending().await,
+    }
+}
+
+fn pending_sends(pending: &Option<Box<FuturesOrdered<BoxFuture<'static, String>>>>) -> usize {
+    pending.as_ref().map_or(0, |queue| queue.len())
 }
 
 /// Who a socket belongs to.

@@ -158,11 +158,27 @@ impl Backline {
             + Send
             + 'static,
     {
+        self.enqueue_commit(write).await?.await
+    }
+
+    /// Like [`Backline::commit`], but answers as soon as the write is queued,
+    /// with what answers once it committed. Writes queued one after the other
+    /// commit in that order.
+    pub(crate) async fn enqueue_commit<T, F>(
+        &self,
+        write: F,
+    ) -> Result<BoxFuture<'static, Result<T>>>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut WriteTx) -> BoxFuture<'c, Result<(T, Vec<BusMessage>)>>
+            + Send
+            + 'static,
+    {
         let bus = self.inner.bus.clone();
-        let outcome = self
+        let pending = self
             .inner
             .store
-            .write_then(
+            .enqueue_then(
                 Box::new(move |conn| {
                     Box::pin(async move {
                         // Any error rolls the write back (its savepoint); the
@@ -179,16 +195,22 @@ impl Backline {
                     }
                 }),
             )
-            .await;
-        match outcome {
-            Ok((value, _)) => Ok(value),
-            Err(error) => {
-                let error = ServiceError::from(error);
-                if !matches!(error, ServiceError::Client { .. }) {
-                    tracing::error!(error.message = %error, error.cause_chain = ?error, "write failed");
-                }
-                Err(error)
+            .await
+            .map_err(write_failed)?;
+        Ok(Box::pin(async move {
+            match pending.await {
+                Ok((value, _)) => Ok(value),
+                Err(error) => Err(write_failed(error)),
             }
-        }
+        }))
     }
+}
+
+/// A write's error as the service reports it; faults are logged.
+fn write_failed(error: StoreError) -> ServiceError {
+    let error = ServiceError::from(error);
+    if !matches!(error, ServiceError::Client { .. }) {
+        tracing::error!(error.message = %error, error.cause_chain = ?error, "write failed");
+    }
+    error
 }

@@ -15,6 +15,7 @@ use backline_protocol::ErrorCode;
 use backline_store::rows::{EntryRow, ParticipantRow, SessionRow};
 use backline_store::WriteTx;
 use backline_store::{interactions, now_ms, sessions, transcript, users};
+use futures::future::BoxFuture;
 
 use crate::auth::Account;
 use crate::bus::BusMessage;
@@ -899,6 +900,21 @@ impl Backline {
         client_msg_id: &str,
         text: &str,
     ) -> Result<MessageAck> {
+        self.start_send_message(caller, session_id, client_msg_id, text)
+            .await?
+            .await
+    }
+
+    /// Validates and queues a send; answers with what gives its
+    /// acknowledgement once it committed. A socket reads its next frames
+    /// meanwhile; sends it starts one after the other commit in that order.
+    pub async fn start_send_message(
+        &self,
+        caller: &Account,
+        session_id: &str,
+        client_msg_id: &str,
+        text: &str,
+    ) -> Result<BoxFuture<'static, Result<MessageAck>>> {
         require_im(caller)?;
         validate_client_id("client_msg_id", client_msg_id)?;
         validate_text(text, self.config().max_message_bytes)?;
@@ -909,8 +925,8 @@ impl Backline {
             (caller.id.clone(), caller.display_name.clone()),
         );
         let (cmid, body) = (client_msg_id.to_owned(), text.to_owned());
-        let outcome = self
-            .commit(move |conn| {
+        let pending = self
+            .enqueue_commit(move |conn| {
                 Box::pin(async move {
                     let mut tx = Tx::new(conn);
                     // One round trip: the session, its participants, and an
@@ -1033,30 +1049,38 @@ impl Backline {
                     tx.done(ack)
                 })
             })
-            .await;
-        match outcome {
-            // Two nodes raced on the same retry: the unique index kept one; answer with it.
-            Err(error) if !matches!(error, crate::ServiceError::Client { .. }) => {
-                match transcript::by_client_msg_id(
-                    self.store().reader(),
-                    session_id,
-                    &caller.id,
-                    client_msg_id,
-                )
-                .await?
-                {
-                    Some(prior) => Ok(MessageAck {
-                        session_id: session_id.to_owned(),
-                        client_msg_id: client_msg_id.to_owned(),
-                        seq: prior.seq as u64,
-                        ts: prior.ts,
-                        duplicate: true,
-                    }),
-                    None => Err(error),
+            .await?;
+        let store = self.store().clone();
+        let (session_id, caller_id, client_msg_id) = (
+            session_id.to_owned(),
+            caller.id.clone(),
+            client_msg_id.to_owned(),
+        );
+        Ok(Box::pin(async move {
+            match pending.await {
+                // Two nodes raced on the same retry: the unique index kept one; answer with it.
+                Err(error) if !matches!(error, crate::ServiceError::Client { .. }) => {
+                    match transcript::by_client_msg_id(
+                        store.reader(),
+                        &session_id,
+                        &caller_id,
+                        &client_msg_id,
+                    )
+                    .await?
+                    {
+                        Some(prior) => Ok(MessageAck {
+                            session_id,
+                            client_msg_id,
+                            seq: prior.seq as u64,
+                            ts: prior.ts,
+                            duplicate: true,
+                        }),
+                        None => Err(error),
+                    }
                 }
+                other => other,
             }
-            other => other,
-        }
+        }))
     }
 
     /// Raises the caller's delivered or read mark and tells the participants.

@@ -605,3 +605,63 @@ async fn withdrawing_the_im_permission_takes_effect_on_open_sockets() {
         .iter()
         .all(|e| e["kind"] != "message"));
 }
+
+#[tokio::test]
+async fn pipelined_sends_commit_and_are_acknowledged_in_the_order_they_were_sent() {
+    let app = spawn_app_with(|config| {
+        config.limits.rate_per_second = 10_000;
+        config.limits.rate_burst = 10_000;
+    })
+    .await;
+    let alice = app.user("alice", "Alice Agent").await;
+    let bob = app.user("bob", "Bob Builder").await;
+    let id = app.connected_session(&alice, &bob).await;
+    let mut a = app.desktop(&alice, None).await;
+    // 200 sends without waiting for any answer; one refused in the middle.
+    for i in 0..200 {
+        let text = if i == 100 {
+            String::new()
+        } else {
+            format!("n{i}")
+        };
+        a.send(
+            json!({"type": "send", "rid": format!("r{i}"), "session_id": id,
+            "client_msg_id": format!("c{i}"), "text": text}),
+        )
+        .await;
+    }
+    let mut answered = Vec::new();
+    while answered.len() < 200 {
+        let frame = a.next().await;
+        if frame["type"] == "ack" {
+            answered.push((
+                frame["rid"].as_str().unwrap().to_owned(),
+                frame["ack"]["seq"].as_u64(),
+            ));
+        } else if frame["type"] == "error" {
+            answered.push((frame["rid"].as_str().unwrap().to_owned(), None));
+        }
+    }
+    let rids: Vec<String> = answered.iter().map(|(rid, _)| rid.clone()).collect();
+    let expected: Vec<String> = (0..200).map(|i| format!("r{i}")).collect();
+    assert_eq!(rids, expected, "answers come in the order of the sends");
+    assert_eq!(answered[100].1, None, "the empty message is refused");
+    let seqs: Vec<u64> = answered.iter().filter_map(|(_, seq)| *seq).collect();
+    assert_eq!(seqs.len(), 199);
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "the transcript keeps the order of the sends: {seqs:?}"
+    );
+    let texts: Vec<String> = app
+        .transcript(&alice, &id)
+        .await
+        .iter()
+        .filter(|e| e["kind"] == "message")
+        .map(|e| e["text"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: Vec<String> = (0..200)
+        .filter(|i| *i != 100)
+        .map(|i| format!("n{i}"))
+        .collect();
+    assert_eq!(texts, expected);
+}
