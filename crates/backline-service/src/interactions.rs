@@ -15,6 +15,7 @@ use backline_protocol::interactions::{
 };
 use backline_protocol::ErrorCode;
 use backline_store::rows::{ContactRow, IntegrationRow, InteractionRow};
+use backline_store::types as stored;
 use backline_store::WriteTx;
 use backline_store::{
     audit, contacts, integrations, interactions, now_ms, outbox, sessions, users,
@@ -214,14 +215,16 @@ where
     let mut out = Vec::new();
     for session in sessions::consultations(&mut *conn, interaction_id).await? {
         let participants = sessions::participants(&mut *conn, &session.id).await?;
-        let target = participants.iter().find(|p| p.role == "invitee");
+        let target = participants
+            .iter()
+            .find(|p| p.role == stored::ParticipantRole::Invitee);
         if let Some(target) = target {
             out.push(ConsultationView {
                 session_id: session.id.clone(),
                 initiator_id: session.created_by.clone(),
                 target_id: target.user_id.clone(),
                 target_name: target.display_name.clone(),
-                state: crate::sessions::session_state(&session.state),
+                state: crate::sessions::session_state(session.state),
                 created_at: session.created_at,
             });
         }
@@ -624,8 +627,8 @@ impl Backline {
                         conn,
                         backline_store::calls::NewCall {
                             id: &call_id,
-                            kind: "contact",
-                            state: "active",
+                            kind: stored::CallKind::Contact,
+                            state: stored::CallState::Active,
                             interaction_id: Some(&iid),
                             consultation_session_id: None,
                             contact_call_id: None,
@@ -650,9 +653,9 @@ impl Backline {
                         conn,
                         &call_id,
                         &party,
-                        "contact",
+                        stored::PartyKind::Contact,
                         &contact_name,
-                        "connected",
+                        stored::PartyState::Connected,
                         None,
                         now,
                     )
@@ -661,9 +664,9 @@ impl Backline {
                         conn,
                         &call_id,
                         &agent.id,
-                        "agent",
+                        stored::PartyKind::Agent,
                         &agent.display_name,
-                        "connected",
+                        stored::PartyState::Connected,
                         None,
                         now,
                     )

@@ -13,6 +13,7 @@ use backline_protocol::model::{
 };
 use backline_protocol::ErrorCode;
 use backline_store::rows::{EntryRow, ParticipantRow, SessionRow};
+use backline_store::types as stored;
 use backline_store::WriteTx;
 use backline_store::{interactions, now_ms, sessions, transcript, users};
 use futures::future::BoxFuture;
@@ -23,23 +24,23 @@ use crate::error::{err, Result};
 use crate::stream::{emit, emit_many};
 use crate::Backline;
 
-fn participant_state(text: &str) -> ParticipantState {
-    match text {
-        "not_invited" => ParticipantState::NotInvited,
-        "invited" => ParticipantState::Invited,
-        "joined" => ParticipantState::Joined,
-        "rejected" => ParticipantState::Rejected,
-        "cancelled" => ParticipantState::Cancelled,
-        _ => ParticipantState::Left,
+pub(crate) fn participant_state(state: stored::ParticipantState) -> ParticipantState {
+    match state {
+        stored::ParticipantState::NotInvited => ParticipantState::NotInvited,
+        stored::ParticipantState::Invited => ParticipantState::Invited,
+        stored::ParticipantState::Joined => ParticipantState::Joined,
+        stored::ParticipantState::Rejected => ParticipantState::Rejected,
+        stored::ParticipantState::Cancelled => ParticipantState::Cancelled,
+        stored::ParticipantState::Left => ParticipantState::Left,
     }
 }
 
-pub(crate) fn session_state(text: &str) -> SessionState {
-    match text {
-        "not_connected" => SessionState::NotConnected,
-        "inviting" => SessionState::Inviting,
-        "connected" => SessionState::Connected,
-        _ => SessionState::Ended,
+pub(crate) fn session_state(state: stored::SessionState) -> SessionState {
+    match state {
+        stored::SessionState::NotConnected => SessionState::NotConnected,
+        stored::SessionState::Inviting => SessionState::Inviting,
+        stored::SessionState::Connected => SessionState::Connected,
+        stored::SessionState::Ended => SessionState::Ended,
     }
 }
 
@@ -60,7 +61,7 @@ pub(crate) fn entry_from_row(row: EntryRow) -> TranscriptEntry {
 
 /// Participants who hear of a session's changes: invited or joined.
 fn is_active(p: &ParticipantRow) -> bool {
-    p.state == "invited" || p.state == "joined"
+    p.state == stored::ParticipantState::Invited || p.state == stored::ParticipantState::Joined
 }
 
 /// A session's view as `viewer` sees it, read on `conn` (inside a write or on a read connection).
@@ -98,7 +99,7 @@ fn build_view(
 ) -> SessionView {
     SessionView {
         id: session.id,
-        state: session_state(&session.state),
+        state: session_state(session.state),
         created_by: session.created_by,
         created_at: session.created_at,
         ended_at: session.ended_at,
@@ -108,13 +109,13 @@ fn build_view(
             .map(|p| ParticipantView {
                 user_id: p.user_id,
                 display_name: p.display_name,
-                role: if p.role == "initiator" {
+                role: if p.role == stored::ParticipantRole::Initiator {
                     ParticipantRole::Initiator
                 } else {
                     ParticipantRole::Invitee
                 },
-                state: participant_state(&p.state),
-                invite_timed_out: p.invite_timed_out != 0,
+                state: participant_state(p.state),
+                invite_timed_out: p.invite_timed_out,
                 color: p.color as u32,
                 delivered_seq: p.delivered_seq as u64,
                 read_seq: p.read_seq as u64,
@@ -179,10 +180,10 @@ impl<'c> Tx<'c> {
         caller: &str,
     ) -> Result<Vec<ParticipantRow>> {
         let (session, participants, part) = self.load(session_id, caller).await?;
-        if session.state == "ended" {
+        if session.state == stored::SessionState::Ended {
             return Err(err(ErrorCode::SessionEnded, "the session has ended"));
         }
-        if part.state != "invited" {
+        if part.state != stored::ParticipantState::Invited {
             return Err(err(
                 ErrorCode::InvalidState,
                 "you have no pending invitation in this session",
@@ -519,7 +520,11 @@ impl Backline {
                     tx.conn,
                     sessions::NewSession {
                         id: &sid,
-                        state: if defer { "not_connected" } else { "inviting" },
+                        state: if defer {
+                            stored::SessionState::NotConnected
+                        } else {
+                            stored::SessionState::Inviting
+                        },
                         created_by: &me.0,
                         created_at: now,
                         client_id: client_id.as_deref(),
@@ -532,8 +537,8 @@ impl Backline {
                     sessions::NewParticipant {
                         session_id: &sid,
                         user_id: &me.0,
-                        role: "initiator",
-                        state: "joined",
+                        role: stored::ParticipantRole::Initiator,
+                        state: stored::ParticipantState::Joined,
                         color: 0,
                         invited_at: None,
                         invite_expires_at: None,
@@ -546,8 +551,12 @@ impl Backline {
                     sessions::NewParticipant {
                         session_id: &sid,
                         user_id: &them.0,
-                        role: "invitee",
-                        state: if defer { "not_invited" } else { "invited" },
+                        role: stored::ParticipantRole::Invitee,
+                        state: if defer {
+                            stored::ParticipantState::NotInvited
+                        } else {
+                            stored::ParticipantState::Invited
+                        },
                         color: 1,
                         invited_at: (!defer).then_some(now),
                         invite_expires_at: (!defer).then_some(now + timeout_ms),
@@ -640,8 +649,15 @@ impl Backline {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
                 tx.pending_invitation(&sid, &me.0).await?;
-                sessions::set_participant_state(tx.conn, &sid, &me.0, "joined", tx.now).await?;
-                sessions::set_state(tx.conn, &sid, "connected").await?;
+                sessions::set_participant_state(
+                    tx.conn,
+                    &sid,
+                    &me.0,
+                    stored::ParticipantState::Joined,
+                    tx.now,
+                )
+                .await?;
+                sessions::set_state(tx.conn, &sid, stored::SessionState::Connected).await?;
                 let entry = tx
                     .entry(
                         &sid,
@@ -678,7 +694,14 @@ impl Backline {
                     .filter(|p| is_active(p))
                     .map(|p| p.user_id.clone())
                     .collect();
-                sessions::set_participant_state(tx.conn, &sid, &me.0, "rejected", tx.now).await?;
+                sessions::set_participant_state(
+                    tx.conn,
+                    &sid,
+                    &me.0,
+                    stored::ParticipantState::Rejected,
+                    tx.now,
+                )
+                .await?;
                 sessions::set_done(tx.conn, &sid, &me.0).await?;
                 let entry = tx
                     .entry(
@@ -693,7 +716,7 @@ impl Backline {
                 // With nobody else invited or joined besides the initiator, the session is over.
                 let others_engaged = participants
                     .iter()
-                    .filter(|p| p.user_id != me.0 && p.role != "initiator")
+                    .filter(|p| p.user_id != me.0 && p.role != stored::ParticipantRole::Initiator)
                     .any(is_active);
                 let mut entries = vec![entry];
                 if !others_engaged {
@@ -729,10 +752,10 @@ impl Backline {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
                 let (session, participants, part) = tx.load(&sid, &me.0).await?;
-                if session.state == "ended" {
+                if session.state == stored::SessionState::Ended {
                     return Err(err(ErrorCode::SessionEnded, "the session has ended"));
                 }
-                if part.role != "initiator" {
+                if part.role != stored::ParticipantRole::Initiator {
                     return Err(err(
                         ErrorCode::InvalidState,
                         "only the initiator can cancel the invitation",
@@ -740,7 +763,10 @@ impl Backline {
                 }
                 let pending: Vec<&ParticipantRow> = participants
                     .iter()
-                    .filter(|p| p.state == "invited" || p.state == "not_invited")
+                    .filter(|p| {
+                        p.state == stored::ParticipantState::Invited
+                            || p.state == stored::ParticipantState::NotInvited
+                    })
                     .collect();
                 if pending.is_empty() {
                     return Err(err(
@@ -755,10 +781,16 @@ impl Backline {
                     .collect();
                 let mut entries = Vec::new();
                 for p in &pending {
-                    sessions::set_participant_state(tx.conn, &sid, &p.user_id, "cancelled", tx.now)
-                        .await?;
+                    sessions::set_participant_state(
+                        tx.conn,
+                        &sid,
+                        &p.user_id,
+                        stored::ParticipantState::Cancelled,
+                        tx.now,
+                    )
+                    .await?;
                     sessions::set_done(tx.conn, &sid, &p.user_id).await?;
-                    if p.state == "invited" {
+                    if p.state == stored::ParticipantState::Invited {
                         entries.push(
                             tx.entry(
                                 &sid,
@@ -774,13 +806,16 @@ impl Backline {
                 }
                 let anyone_joined = participants
                     .iter()
-                    .any(|p| p.user_id != me.0 && p.state == "joined");
+                    .any(|p| p.user_id != me.0 && p.state == stored::ParticipantState::Joined);
                 if !anyone_joined {
                     entries.push(tx.end(&sid, (&me.0, &me.1)).await?);
                 }
                 tx.notify(&sid, &recipients).await?;
                 tx.emit_entries(&entries, &recipients).await?;
-                for p in pending.iter().filter(|p| p.state == "invited") {
+                for p in pending
+                    .iter()
+                    .filter(|p| p.state == stored::ParticipantState::Invited)
+                {
                     tx.emit_to(
                         &p.user_id,
                         EventBody::SessionRemoved {
@@ -789,7 +824,10 @@ impl Backline {
                     )
                     .await?;
                 }
-                if pending.iter().any(|p| p.state == "invited") {
+                if pending
+                    .iter()
+                    .any(|p| p.state == stored::ParticipantState::Invited)
+                {
                     tx.consultation_event(&sid, "consultation.cancelled")
                         .await?;
                 }
@@ -813,13 +851,13 @@ impl Backline {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
                 let (session, participants, part) = tx.load(&sid, &me.0).await?;
-                if session.state == "ended" {
+                if session.state == stored::SessionState::Ended {
                     return Err(err(
                         ErrorCode::SessionEnded,
                         "the session has ended already",
                     ));
                 }
-                if part.state != "joined" {
+                if part.state != stored::ParticipantState::Joined {
                     return Err(err(
                         ErrorCode::InvalidState,
                         "only a joined participant can end the session",
@@ -832,11 +870,20 @@ impl Backline {
                     .collect();
                 let pending: Vec<&ParticipantRow> = participants
                     .iter()
-                    .filter(|p| p.state == "invited" || p.state == "not_invited")
+                    .filter(|p| {
+                        p.state == stored::ParticipantState::Invited
+                            || p.state == stored::ParticipantState::NotInvited
+                    })
                     .collect();
                 for p in &pending {
-                    sessions::set_participant_state(tx.conn, &sid, &p.user_id, "cancelled", tx.now)
-                        .await?;
+                    sessions::set_participant_state(
+                        tx.conn,
+                        &sid,
+                        &p.user_id,
+                        stored::ParticipantState::Cancelled,
+                        tx.now,
+                    )
+                    .await?;
                 }
                 let entry = tx.end(&sid, (&me.0, &me.1)).await?;
                 tx.notify(&sid, &recipients).await?;
@@ -963,7 +1010,7 @@ impl Backline {
                                 "you do not take part in this session",
                             )
                         })?;
-                    if session.state == "ended" {
+                    if session.state == stored::SessionState::Ended {
                         return Err(err(
                             ErrorCode::SessionEnded,
                             "the session has ended: no more messages",
@@ -972,8 +1019,10 @@ impl Backline {
                     // Checked here, not only at sign-in: a permission withdrawn
                     // while a desktop stays connected takes effect at once.
                     let unpermitted = participants.iter().find(|p| {
-                        p.im_permitted == 0
-                            && (p.user_id == me.0 || is_active(p) || p.state == "not_invited")
+                        !p.im_permitted
+                            && (p.user_id == me.0
+                                || is_active(p)
+                                || p.state == stored::ParticipantState::NotInvited)
                     });
                     if let Some(p) = unpermitted {
                         return Err(err(
@@ -984,7 +1033,7 @@ impl Backline {
                             ),
                         ));
                     }
-                    if part.state != "joined" {
+                    if part.state != stored::ParticipantState::Joined {
                         return Err(err(
                             ErrorCode::InvalidState,
                             "accept the invitation before sending",
@@ -993,7 +1042,10 @@ impl Backline {
                     let mut entries = Vec::new();
                     let mut invited = false;
                     // In a session not yet connected, the first message sends the invitation.
-                    for p in participants.iter().filter(|p| p.state == "not_invited") {
+                    for p in participants
+                        .iter()
+                        .filter(|p| p.state == stored::ParticipantState::NotInvited)
+                    {
                         sessions::invite(tx.conn, &sid, &p.user_id, tx.now, tx.now + timeout_ms)
                             .await?;
                         entries.push(
@@ -1010,7 +1062,7 @@ impl Backline {
                         invited = true;
                     }
                     if invited {
-                        sessions::set_state(tx.conn, &sid, "inviting").await?;
+                        sessions::set_state(tx.conn, &sid, stored::SessionState::Inviting).await?;
                     }
                     let message = tx
                         .entry(
@@ -1138,7 +1190,7 @@ impl Backline {
         }
         if !participants
             .iter()
-            .any(|p| p.user_id == caller.id && p.state == "joined")
+            .any(|p| p.user_id == caller.id && p.state == stored::ParticipantState::Joined)
         {
             return Err(err(
                 ErrorCode::NotParticipant,

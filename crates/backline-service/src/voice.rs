@@ -17,6 +17,7 @@ use backline_protocol::voice::{
 };
 use backline_protocol::ErrorCode;
 use backline_store::rows::{CallPartyRow, CallRow};
+use backline_store::types as stored;
 use backline_store::WriteTx;
 use backline_store::{calls, interactions, now_ms, sessions, users};
 use base64::Engine;
@@ -64,32 +65,32 @@ impl Actor {
     }
 }
 
-fn call_state(text: &str) -> CallState {
-    match text {
-        "ringing" => CallState::Ringing,
-        "active" => CallState::Active,
-        _ => CallState::Ended,
+fn call_state(state: stored::CallState) -> CallState {
+    match state {
+        stored::CallState::Ringing => CallState::Ringing,
+        stored::CallState::Active => CallState::Active,
+        stored::CallState::Ended => CallState::Ended,
     }
 }
 
-fn leg_state(text: &str) -> LegState {
-    match text {
-        "ringing" => LegState::Ringing,
-        "connected" => LegState::Connected,
-        "held" => LegState::Held,
-        _ => LegState::Left,
+fn leg_state(state: stored::PartyState) -> LegState {
+    match state {
+        stored::PartyState::Ringing => LegState::Ringing,
+        stored::PartyState::Connected => LegState::Connected,
+        stored::PartyState::Held => LegState::Held,
+        stored::PartyState::Left => LegState::Left,
     }
 }
 
 fn view(call: &CallRow, parties: &[CallPartyRow]) -> CallView {
     CallView {
         id: call.id.clone(),
-        kind: if call.kind == "consultation" {
+        kind: if call.kind == stored::CallKind::Consultation {
             CallKind::Consultation
         } else {
             CallKind::Contact
         },
-        state: call_state(&call.state),
+        state: call_state(call.state),
         interaction_id: call.interaction_id.clone(),
         consultation_session_id: call.consultation_session_id.clone(),
         contact_call_id: call.contact_call_id.clone(),
@@ -97,13 +98,13 @@ fn view(call: &CallRow, parties: &[CallPartyRow]) -> CallView {
             .iter()
             .map(|p| CallParty {
                 party_id: p.party_id.clone(),
-                kind: if p.kind == "contact" {
+                kind: if p.kind == stored::PartyKind::Contact {
                     PartyKind::Contact
                 } else {
                     PartyKind::Agent
                 },
                 display_name: p.display_name.clone(),
-                state: leg_state(&p.state),
+                state: leg_state(p.state),
                 device_id: p.device_id.clone(),
             })
             .collect(),
@@ -133,7 +134,7 @@ async fn load_view<E: backline_store::Exec>(
     parties: &[CallPartyRow],
 ) -> Result<CallView> {
     let mut call_view = view(call, parties);
-    if call.kind == "consultation" && call.state != "ended" {
+    if call.kind == stored::CallKind::Consultation && call.state != stored::CallState::Ended {
         if let Some(contact_call_id) = &call.contact_call_id {
             if let Some(contact_call) = calls::get(executor, contact_call_id).await? {
                 call_view.hold_started_at = contact_call.hold_started_at;
@@ -184,11 +185,11 @@ impl<'c> CallTx<'c> {
             .and_then(|id| {
                 parties
                     .iter()
-                    .find(|p| p.party_id == id && p.state != "left")
+                    .find(|p| p.party_id == id && p.state != stored::PartyState::Left)
             })
             .cloned()
             .ok_or_else(|| err(ErrorCode::NotCallParty, "you are not a party of this call"))?;
-        if call.state == "ended" {
+        if call.state == stored::CallState::Ended {
             return Err(err(ErrorCode::InvalidState, "the call has ended"));
         }
         Ok((call, parties, me))
@@ -201,7 +202,7 @@ impl<'c> CallTx<'c> {
         actor: &Actor,
     ) -> Result<(CallRow, CallPartyRow)> {
         let (call, _, me) = self.load_as(call_id, actor).await?;
-        if me.state != "ringing" {
+        if me.state != stored::PartyState::Ringing {
             return Err(err(
                 ErrorCode::InvalidState,
                 "this call is not ringing for you",
@@ -266,17 +267,16 @@ impl<'c> CallTx<'c> {
     /// Puts the contact of a contact call on hold (no-op when already held).
     async fn hold(&mut self, contact_call: &CallRow, by: &str) -> Result<()> {
         let parties = calls::parties(&mut *self.conn, &contact_call.id).await?;
-        let Some(contact) = parties
-            .iter()
-            .find(|p| p.kind == "contact" && p.state == "connected")
-        else {
+        let Some(contact) = parties.iter().find(|p| {
+            p.kind == stored::PartyKind::Contact && p.state == stored::PartyState::Connected
+        }) else {
             return Ok(());
         };
         calls::set_party(
             self.conn,
             &contact_call.id,
             &contact.party_id,
-            "held",
+            stored::PartyState::Held,
             None,
             self.now,
         )
@@ -295,7 +295,7 @@ impl<'c> CallTx<'c> {
         let parties = calls::parties(&mut *self.conn, &contact_call.id).await?;
         let Some(contact) = parties
             .iter()
-            .find(|p| p.kind == "contact" && p.state == "held")
+            .find(|p| p.kind == stored::PartyKind::Contact && p.state == stored::PartyState::Held)
         else {
             return Ok(());
         };
@@ -303,7 +303,7 @@ impl<'c> CallTx<'c> {
             self.conn,
             &contact_call.id,
             &contact.party_id,
-            "connected",
+            stored::PartyState::Connected,
             None,
             self.now,
         )
@@ -322,7 +322,7 @@ impl<'c> CallTx<'c> {
     async fn end(&mut self, call: &CallRow, reason: &str, by: &str) -> Result<()> {
         calls::end(self.conn, &call.id, reason, self.now).await?;
         self.touch(&call.id);
-        if call.kind == "consultation" {
+        if call.kind == stored::CallKind::Consultation {
             self.log(
                 call,
                 &format!("voice consultation ended ({reason}) by {by}"),
@@ -332,7 +332,7 @@ impl<'c> CallTx<'c> {
                 .await?;
             if let Some(contact_call_id) = &call.contact_call_id {
                 if let Some(contact_call) = calls::get(&mut *self.conn, contact_call_id).await? {
-                    if contact_call.state != "ended"
+                    if contact_call.state != stored::CallState::Ended
                         && reason != "transferred"
                         && reason != "conferenced"
                     {
@@ -381,10 +381,10 @@ impl<'c> CallTx<'c> {
         let mut on_call = false;
         for call in calls::active_for_party(&mut *self.conn, agent_id).await? {
             let parties = calls::parties(&mut *self.conn, &call.id).await?;
-            if call.state == "active"
+            if call.state == stored::CallState::Active
                 && parties
                     .iter()
-                    .any(|p| p.party_id == agent_id && p.state == "connected")
+                    .any(|p| p.party_id == agent_id && p.state == stored::PartyState::Connected)
             {
                 on_call = true;
                 break;
@@ -427,7 +427,7 @@ impl<'c> CallTx<'c> {
         let mut agents: Vec<String> = Vec::new();
         for call_id in self.changed.clone() {
             for party in calls::parties(&mut *self.conn, &call_id).await? {
-                if party.kind == "agent" && !agents.contains(&party.party_id) {
+                if party.kind == stored::PartyKind::Agent && !agents.contains(&party.party_id) {
                     agents.push(party.party_id);
                 }
             }
@@ -441,7 +441,7 @@ impl<'c> CallTx<'c> {
             let (call, parties) = self.load(&call_id).await?;
             let call_view = load_view(&mut *self.conn, &call, &parties).await?;
             for party in &parties {
-                if party.kind == "agent" {
+                if party.kind == stored::PartyKind::Agent {
                     if users::get(&mut *self.conn, &party.party_id)
                         .await?
                         .is_some()
@@ -644,8 +644,8 @@ impl Backline {
                     tx.conn,
                     calls::NewCall {
                         id: &cid,
-                        kind: "contact",
-                        state: "ringing",
+                        kind: stored::CallKind::Contact,
+                        state: stored::CallState::Ringing,
                         interaction_id: Some(&iid),
                         consultation_session_id: None,
                         contact_call_id: None,
@@ -659,9 +659,9 @@ impl Backline {
                     tx.conn,
                     &cid,
                     &contact_party_id(&cid),
-                    "contact",
+                    stored::PartyKind::Contact,
                     &caller_name,
-                    "connected",
+                    stored::PartyState::Connected,
                     Some(&device),
                     now,
                 )
@@ -670,9 +670,9 @@ impl Backline {
                     tx.conn,
                     &cid,
                     &agent.id,
-                    "agent",
+                    stored::PartyKind::Agent,
                     &agent.display_name,
-                    "ringing",
+                    stored::PartyState::Ringing,
                     None,
                     now,
                 )
@@ -716,7 +716,7 @@ impl Backline {
         let call = calls::by_caller_token(self.store().reader(), &token_hash(token))
             .await?
             .ok_or_else(|| err(ErrorCode::Unauthenticated, "unknown caller token"))?;
-        if call.state == "ended" {
+        if call.state == stored::CallState::Ended {
             return Err(err(ErrorCode::SessionExpired, "this call has ended"));
         }
         Ok((call.id.clone(), contact_party_id(&call.id)))
@@ -756,7 +756,7 @@ impl Backline {
                     tx.conn,
                     &cid,
                     &me.party_id,
-                    "connected",
+                    stored::PartyState::Connected,
                     Some(&device),
                     tx.now,
                 )
@@ -765,7 +765,7 @@ impl Backline {
                 tx.log(&call, &format!("{} answered", actor.name())).await?;
                 tx.webhook(
                     &call,
-                    if call.kind == "consultation" {
+                    if call.kind == stored::CallKind::Consultation {
                         "voice_consultation.accepted"
                     } else {
                         "interaction.answered"
@@ -785,7 +785,15 @@ impl Backline {
         self.call_write(move |tx| {
             Box::pin(async move {
                 let (call, me) = tx.ringing_for(&cid, &actor).await?;
-                calls::set_party(tx.conn, &cid, &me.party_id, "left", None, tx.now).await?;
+                calls::set_party(
+                    tx.conn,
+                    &cid,
+                    &me.party_id,
+                    stored::PartyState::Left,
+                    None,
+                    tx.now,
+                )
+                .await?;
                 let name = actor.name().to_owned();
                 tx.end(&call, "rejected", &name).await?;
                 Ok(cid.clone())
@@ -800,15 +808,23 @@ impl Backline {
         self.call_write(move |tx| {
             Box::pin(async move {
                 let (call, parties, me) = tx.load_as(&cid, &actor).await?;
-                calls::set_party(tx.conn, &cid, &me.party_id, "left", None, tx.now).await?;
+                calls::set_party(
+                    tx.conn,
+                    &cid,
+                    &me.party_id,
+                    stored::PartyState::Left,
+                    None,
+                    tx.now,
+                )
+                .await?;
                 tx.touch(&cid);
                 let remaining = parties
                     .iter()
-                    .filter(|p| p.party_id != me.party_id && p.state != "left")
+                    .filter(|p| p.party_id != me.party_id && p.state != stored::PartyState::Left)
                     .count();
-                let contact_left = me.kind == "contact";
+                let contact_left = me.kind == stored::PartyKind::Contact;
                 let name = actor.name().to_owned();
-                if remaining < 2 || contact_left || call.kind == "consultation" {
+                if remaining < 2 || contact_left || call.kind == stored::CallKind::Consultation {
                     tx.end(&call, "hung_up", &name).await?;
                 } else {
                     tx.log(&call, &format!("{name} left the call")).await?;
@@ -830,7 +846,9 @@ impl Backline {
         self.call_write(move |tx| {
             Box::pin(async move {
                 let (call, _, me) = tx.load_as(&cid, &actor).await?;
-                if call.kind != "contact" || me.state != "connected" {
+                if call.kind != stored::CallKind::Contact
+                    || me.state != stored::PartyState::Connected
+                {
                     return Err(err(
                         ErrorCode::InvalidState,
                         "only a connected agent of a contact call holds or retrieves it",
@@ -889,7 +907,7 @@ impl Backline {
         let participants = sessions::participants(self.store().reader(), session_id).await?;
         let target = participants
             .iter()
-            .find(|p| p.user_id != account.id && p.state == "joined")
+            .find(|p| p.user_id != account.id && p.state == stored::ParticipantState::Joined)
             .cloned()
             .ok_or_else(|| {
                 err(
@@ -913,7 +931,7 @@ impl Backline {
                 let parties = calls::parties(&mut *tx.conn, &contact_call.id).await?;
                 let mine = parties
                     .iter()
-                    .find(|p| p.party_id == me.id && p.state == "connected");
+                    .find(|p| p.party_id == me.id && p.state == stored::PartyState::Connected);
                 if mine.is_none() {
                     return Err(err(
                         ErrorCode::InvalidState,
@@ -934,7 +952,7 @@ impl Backline {
                         tx.conn,
                         &contact_call.id,
                         &me.id,
-                        "connected",
+                        stored::PartyState::Connected,
                         Some(&device),
                         tx.now,
                     )
@@ -945,8 +963,8 @@ impl Backline {
                     tx.conn,
                     calls::NewCall {
                         id: &consultation_id,
-                        kind: "consultation",
-                        state: "ringing",
+                        kind: stored::CallKind::Consultation,
+                        state: stored::CallState::Ringing,
                         interaction_id: Some(&interaction_id),
                         consultation_session_id: Some(&sid),
                         contact_call_id: Some(&contact_call.id),
@@ -960,9 +978,9 @@ impl Backline {
                     tx.conn,
                     &consultation_id,
                     &me.id,
-                    "agent",
+                    stored::PartyKind::Agent,
                     &me.display_name,
-                    "connected",
+                    stored::PartyState::Connected,
                     Some(&device),
                     tx.now,
                 )
@@ -971,9 +989,9 @@ impl Backline {
                     tx.conn,
                     &consultation_id,
                     &target.user_id,
-                    "agent",
+                    stored::PartyKind::Agent,
                     &target.display_name,
-                    "ringing",
+                    stored::PartyState::Ringing,
                     None,
                     tx.now,
                 )
@@ -1003,7 +1021,7 @@ impl Backline {
         self.call_write(move |tx| {
             Box::pin(async move {
                 let (call, _, _) = tx.load_as(&cid, &actor).await?;
-                if call.kind != "consultation" {
+                if call.kind != stored::CallKind::Consultation {
                     return Err(err(
                         ErrorCode::InvalidState,
                         "this is not a consultation call",
@@ -1028,7 +1046,9 @@ impl Backline {
         self.call_write(move |tx| {
             Box::pin(async move {
                 let (call, parties) = tx.load(&cid).await?;
-                if call.kind != "consultation" || call.state != "active" {
+                if call.kind != stored::CallKind::Consultation
+                    || call.state != stored::CallState::Active
+                {
                     return Err(err(
                         ErrorCode::InvalidState,
                         "the voice consultation is not connected",
@@ -1053,7 +1073,9 @@ impl Backline {
                 }
                 let target = parties
                     .iter()
-                    .find(|p| p.party_id != initiator.party_id && p.state == "connected")
+                    .find(|p| {
+                        p.party_id != initiator.party_id && p.state == stored::PartyState::Connected
+                    })
                     .cloned()
                     .ok_or_else(|| err(ErrorCode::InvalidState, "the target is not connected"))?;
                 let contact_call_id = call
@@ -1061,7 +1083,7 @@ impl Backline {
                     .clone()
                     .ok_or_else(|| err(ErrorCode::InvalidState, "no contact call"))?;
                 let (contact_call, _) = tx.load(&contact_call_id).await?;
-                if contact_call.state == "ended" {
+                if contact_call.state == stored::CallState::Ended {
                     return Err(err(ErrorCode::InvalidState, "the contact has left"));
                 }
                 let by = actor.name().to_owned();
@@ -1069,9 +1091,9 @@ impl Backline {
                     tx.conn,
                     &contact_call_id,
                     &target.party_id,
-                    "agent",
+                    stored::PartyKind::Agent,
                     &target.display_name,
-                    "connected",
+                    stored::PartyState::Connected,
                     target.device_id.as_deref(),
                     tx.now,
                 )
@@ -1081,7 +1103,7 @@ impl Backline {
                         tx.conn,
                         &contact_call_id,
                         &initiator.party_id,
-                        "left",
+                        stored::PartyState::Left,
                         None,
                         tx.now,
                     )
@@ -1135,7 +1157,9 @@ impl Backline {
         if parties.is_empty() {
             return Err(err(ErrorCode::CallNotFound, format!("no call {call_id:?}")));
         }
-        let live = |p: &&CallPartyRow| p.state == "connected" || p.state == "held";
+        let live = |p: &&CallPartyRow| {
+            p.state == stored::PartyState::Connected || p.state == stored::PartyState::Held
+        };
         if !parties.iter().filter(live).any(|p| p.party_id == from) {
             return Err(err(
                 ErrorCode::NotCallParty,
@@ -1180,12 +1204,22 @@ impl Backline {
                 .call_write(move |tx| {
                     Box::pin(async move {
                         let (call, parties) = tx.load(&cid).await?;
-                        if call.state != "ringing" {
+                        if call.state != stored::CallState::Ringing {
                             return Ok(cid.clone());
                         }
-                        for party in parties.iter().filter(|p| p.state == "ringing") {
-                            calls::set_party(tx.conn, &cid, &party.party_id, "left", None, tx.now)
-                                .await?;
+                        for party in parties
+                            .iter()
+                            .filter(|p| p.state == stored::PartyState::Ringing)
+                        {
+                            calls::set_party(
+                                tx.conn,
+                                &cid,
+                                &party.party_id,
+                                stored::PartyState::Left,
+                                None,
+                                tx.now,
+                            )
+                            .await?;
                         }
                         tx.end(&call, "no_answer", "Backline").await?;
                         Ok(cid.clone())
@@ -1208,7 +1242,9 @@ impl Backline {
         for call in calls::held_contact_calls(self.store().reader()).await? {
             let parties = calls::parties(self.store().reader(), &call.id).await?;
             let anyone_here = parties.iter().any(|p| {
-                p.kind == "agent" && p.state != "left" && self.hub().is_online(&p.party_id)
+                p.kind == stored::PartyKind::Agent
+                    && p.state != stored::PartyState::Left
+                    && self.hub().is_online(&p.party_id)
             });
             let now = now_ms();
             let cid = call.id.clone();
@@ -1235,7 +1271,7 @@ impl Backline {
                     let consultation = calls::open_consultations(self.store().reader(), &call.id)
                         .await?
                         .into_iter()
-                        .find(|c| c.state == "active");
+                        .find(|c| c.state == stored::CallState::Active);
                     let rescued = match (transfer, consultation) {
                         (true, Some(consultation)) => {
                             let target_online =
@@ -1244,7 +1280,8 @@ impl Backline {
                                     .iter()
                                     .skip(1)
                                     .any(|p| {
-                                        p.state == "connected" && self.hub().is_online(&p.party_id)
+                                        p.state == stored::PartyState::Connected
+                                            && self.hub().is_online(&p.party_id)
                                     });
                             target_online
                                 && self
@@ -1259,7 +1296,7 @@ impl Backline {
                         self.call_write(move |tx| {
                             Box::pin(async move {
                                 let (call, _) = tx.load(&cid).await?;
-                                if call.state != "ended" {
+                                if call.state != stored::CallState::Ended {
                                     tx.end(&call, "abandoned", "Backline").await?;
                                 }
                                 Ok(cid.clone())

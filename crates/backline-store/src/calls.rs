@@ -3,6 +3,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::types::{CallKind, CallState, PartyKind, PartyState};
 
 use crate::rows::{CallPartyRow, CallRow};
 use crate::StoreError;
@@ -15,8 +16,8 @@ const PARTY_COLUMNS: &str = "call_id, party_id, position, kind, display_name, st
 /// A new call.
 pub struct NewCall<'a> {
     pub id: &'a str,
-    pub kind: &'a str,
-    pub state: &'a str,
+    pub kind: CallKind,
+    pub state: CallState,
     pub interaction_id: Option<&'a str>,
     pub consultation_session_id: Option<&'a str>,
     pub contact_call_id: Option<&'a str>,
@@ -50,9 +51,9 @@ pub async fn add_party(
     conn: &mut WriteTx,
     call_id: &str,
     party_id: &str,
-    kind: &str,
+    kind: PartyKind,
     display_name: &str,
-    state: &str,
+    state: PartyState,
     device_id: Option<&str>,
     now: i64,
 ) -> Result<(), StoreError> {
@@ -215,7 +216,7 @@ pub async fn set_party(
     conn: &mut WriteTx,
     call_id: &str,
     party_id: &str,
-    state: &str,
+    state: PartyState,
     device_id: Option<&str>,
     now: i64,
 ) -> Result<(), StoreError> {

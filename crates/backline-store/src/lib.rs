@@ -42,6 +42,7 @@ mod sqlite;
 pub mod testing;
 pub mod tokens;
 pub mod transcript;
+pub mod types;
 pub mod users;
 mod writer;
 
@@ -52,6 +53,9 @@ use futures::future::BoxFuture;
 
 pub use db::Exec;
 pub use engine::{ReadConn, Reader, WriteTx};
+pub use types::{
+    CallKind, CallState, ParticipantRole, ParticipantState, PartyKind, PartyState, SessionState,
+};
 pub use writer::WriterStats;
 
 /// Which database a store runs on.

@@ -3,6 +3,9 @@
 //! Booleans are BIGINT 0/1 (the portable subset); helpers turn them into `bool`.
 
 use crate::db::row_struct;
+use crate::types::{
+    CallKind, CallState, ParticipantRole, ParticipantState, PartyKind, PartyState, SessionState,
+};
 
 row_struct! {
 /// `users`.
@@ -56,7 +59,7 @@ row_struct! {
 #[derive(Debug, Clone)]
 pub struct SessionRow {
     pub id: String,
-    pub state: String,
+    pub state: SessionState,
     pub created_by: String,
     pub created_at: i64,
     pub ended_at: Option<i64>,
@@ -74,13 +77,13 @@ pub struct ParticipantRow {
     pub user_id: String,
     pub display_name: String,
     /// The account's Internal IM permission, read with the participation.
-    pub im_permitted: i64,
-    pub role: String,
-    pub state: String,
+    pub im_permitted: bool,
+    pub role: ParticipantRole,
+    pub state: ParticipantState,
     pub color: i64,
-    pub invite_timed_out: i64,
+    pub invite_timed_out: bool,
     pub invite_expires_at: Option<i64>,
-    pub done: i64,
+    pub done: bool,
     pub delivered_seq: i64,
     pub read_seq: i64,
 }
@@ -211,8 +214,8 @@ row_struct! {
 #[derive(Debug, Clone)]
 pub struct CallRow {
     pub id: String,
-    pub kind: String,
-    pub state: String,
+    pub kind: CallKind,
+    pub state: CallState,
     pub interaction_id: Option<String>,
     pub consultation_session_id: Option<String>,
     pub contact_call_id: Option<String>,
@@ -233,9 +236,9 @@ pub struct CallPartyRow {
     pub call_id: String,
     pub party_id: String,
     pub position: i64,
-    pub kind: String,
+    pub kind: PartyKind,
     pub display_name: String,
-    pub state: String,
+    pub state: PartyState,
     pub device_id: Option<String>,
 }
 }

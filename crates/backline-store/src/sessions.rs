@@ -2,6 +2,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::types::{ParticipantRole, ParticipantState, SessionState};
 
 use crate::rows::{ParticipantRow, SessionRow};
 use crate::StoreError;
@@ -16,7 +17,7 @@ const PARTICIPANT_SELECT: &str =
 /// A new session row.
 pub struct NewSession<'a> {
     pub id: &'a str,
-    pub state: &'a str,
+    pub state: SessionState,
     pub created_by: &'a str,
     pub created_at: i64,
     pub client_id: Option<&'a str>,
@@ -77,8 +78,8 @@ pub async fn accepted_consultation<E: Exec>(
 pub struct NewParticipant<'a> {
     pub session_id: &'a str,
     pub user_id: &'a str,
-    pub role: &'a str,
-    pub state: &'a str,
+    pub role: ParticipantRole,
+    pub state: ParticipantState,
     pub color: i64,
     pub invited_at: Option<i64>,
     pub invite_expires_at: Option<i64>,
@@ -183,7 +184,7 @@ pub async fn next_seq(conn: &mut WriteTx, session_id: &str) -> Result<i64, Store
 pub async fn set_state(
     conn: &mut WriteTx,
     session_id: &str,
-    state: &str,
+    state: SessionState,
 ) -> Result<(), StoreError> {
     crate::db::query("UPDATE im_sessions SET state = $2 WHERE id = $1")
         .bind(session_id)
@@ -215,7 +216,7 @@ pub async fn set_participant_state(
     conn: &mut WriteTx,
     session_id: &str,
     user_id: &str,
-    state: &str,
+    state: ParticipantState,
     at: i64,
 ) -> Result<(), StoreError> {
     crate::db::query(
@@ -341,7 +342,7 @@ pub struct SendContext {
 
 struct SendRow {
     s_id: String,
-    s_state: String,
+    s_state: SessionState,
     s_created_by: String,
     s_created_at: i64,
     s_ended_at: Option<i64>,
@@ -402,7 +403,7 @@ pub async fn load_for_send<E: Exec>(
     };
     let session = SessionRow {
         id: first.s_id.clone(),
-        state: first.s_state.clone(),
+        state: first.s_state,
         created_by: first.s_created_by.clone(),
         created_at: first.s_created_at,
         ended_at: first.s_ended_at,

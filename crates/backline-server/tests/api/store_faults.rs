@@ -353,14 +353,26 @@ async fn writes_fail_on_io_errors_and_resume_when_the_disk_works_again() {
 async fn a_second_process_on_the_same_data_directory_refuses_to_start() {
     let dir = tempfile::tempdir().unwrap();
     let first = start(dir.path());
-    let output = tokio::task::spawn_blocking({
-        let path = dir.path().to_path_buf();
-        move || command(&path, &[]).output().unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(!output.status.success(), "the second process started");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let mut second = command(dir.path(), &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut exited = None;
+    for _ in 0..200 {
+        if let Some(status) = second.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let Some(status) = exited else {
+        let _ = second.kill();
+        panic!("the second process is still running after 20 s: it started beside the first");
+    };
+    assert!(!status.success(), "the second process exited with success");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(second.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     assert!(
         stderr.contains(&dir.path().display().to_string()),
         "the refusal names the directory: {stderr}"
