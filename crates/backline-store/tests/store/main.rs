@@ -3,10 +3,32 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use backline_store::{events, sessions, transcript, users, Store, StoreError, StoreOptions};
+use backline_store::{
+    events, sessions, transcript, users, ParticipantRole, ParticipantState, SessionState, Store,
+    StoreError, StoreOptions,
+};
+
+/// Runs `$body` as one write of `$store`, `$conn` being the write's
+/// `&mut WriteTx`; the variables listed in brackets are cloned into it.
+macro_rules! tx {
+    ($store:expr, [$($var:ident),* $(,)?], |$conn:ident| $body:expr) => {{
+        $(let $var = $var.clone();)*
+        $store
+            .write(Box::new(move |$conn| Box::pin(async move { $body })))
+            .await
+    }};
+    ($store:expr, |$conn:ident| $body:expr) => {
+        tx!($store, [], |$conn| $body)
+    };
+}
+
+mod accounts;
+mod calls;
+mod im_sessions;
+mod interactions;
 
 /// The backends this run covers, each with a fresh database.
-async fn stores() -> Vec<(&'static str, Store, Option<tempfile::TempDir>)> {
+pub(crate) async fn stores() -> Vec<(&'static str, Store, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().unwrap();
     let url = format!(
         "sqlite://{}?mode=rwc",
@@ -32,7 +54,12 @@ async fn stores() -> Vec<(&'static str, Store, Option<tempfile::TempDir>)> {
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
-async fn add_user(store: &Store, name: &str) -> String {
+/// `prefix-N`, unique in this run.
+pub(crate) fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+pub(crate) async fn add_user(store: &Store, name: &str) -> String {
     let id = format!("{name}-{}", NEXT.fetch_add(1, Ordering::Relaxed));
     let (user_id, username) = (id.clone(), id.clone());
     store
@@ -59,7 +86,7 @@ async fn add_user(store: &Store, name: &str) -> String {
     id
 }
 
-async fn add_session(store: &Store, owner: &str) -> String {
+pub(crate) async fn add_session(store: &Store, owner: &str) -> String {
     let sid = format!("s-{}", NEXT.fetch_add(1, Ordering::Relaxed));
     let (s, o) = (sid.clone(), owner.to_owned());
     store
@@ -69,7 +96,7 @@ async fn add_session(store: &Store, owner: &str) -> String {
                     conn,
                     sessions::NewSession {
                         id: &s,
-                        state: "connected",
+                        state: SessionState::Connected,
                         created_by: &o,
                         created_at: 1,
                         client_id: None,
@@ -383,8 +410,8 @@ async fn marks_only_rise_and_timeouts_are_claimed_once() {
                         sessions::NewParticipant {
                             session_id: &s,
                             user_id: &g,
-                            role: "invitee",
-                            state: "invited",
+                            role: ParticipantRole::Invitee,
+                            state: ParticipantState::Invited,
                             color: 1,
                             invited_at: Some(1),
                             invite_expires_at: Some(5),
@@ -424,7 +451,7 @@ async fn marks_only_rise_and_timeouts_are_claimed_once() {
         let p = participants.iter().find(|p| p.user_id == guest).unwrap();
         assert_eq!(
             (p.read_seq, p.delivered_seq, p.invite_timed_out),
-            (4, 4, 1),
+            (4, 4, true),
             "{backend}"
         );
     }
