@@ -40,14 +40,14 @@ impl Backline {
         let mut active_consultations = Vec::new();
         if let Some(id) = interaction_id {
             let (_, access) = self.interaction_access(caller, id, "consult").await?;
-            if access != crate::interactions::Access::Owner {
+            if access != crate::shared::access::Access::Owner {
                 return Err(err(
                     ErrorCode::NotShared,
                     "only the interaction's agent consults about it",
                 ));
             }
             let mut conn = self.read_conn().await?;
-            let open: Vec<String> = crate::interactions::consultation_views(&mut conn, id)
+            let open: Vec<String> = crate::shared::views::consultation_views(&mut conn, id)
                 .await?
                 .into_iter()
                 .filter(|c| c.state != SessionState::Ended)

@@ -10,10 +10,17 @@
 //! in the writer's post-commit hook, in commit order — publish the events.
 //!
 //! Layout, in reading order: [`error`], [`config`], [`hub`], [`bus`],
-//! [`stream`] (event append and replay), [`auth`], [`accounts`],
-//! [`directory`], [`sessions`], [`interactions`] (contacts, history,
-//! consultations' sharing rule, the platform API), [`voice`] (calls, hold,
-//! transfer, conference, signalling), [`webhooks`], [`workers`], [`text`].
+//! [`stream`] (event append and replay), [`auth`], [`accounts`], [`shared`]
+//! (what the areas below share: the sharing rule, an interaction's view and
+//! consultations, contacts, webhooks, state mappings), [`directory`], then
+//! the three areas, each a folder: [`sessions`] (IM sessions and
+//! transcripts), [`interactions`] (contacts, history, the platform API),
+//! [`voice`] (calls, hold, transfer, conference, signalling); then
+//! [`webhooks`], [`workers`], [`text`].
+//!
+//! The layering rule: `sessions`, `interactions` and `voice` depend on
+//! `shared` (and on `stream`, `bus`, `hub`, `auth`, `error`, `text`), never
+//! on each other; `shared` depends on none of them.
 
 pub mod accounts;
 pub mod auth;
@@ -24,6 +31,7 @@ pub mod error;
 pub mod hub;
 pub mod interactions;
 pub mod sessions;
+pub mod shared;
 pub mod stream;
 pub mod text;
 pub mod voice;

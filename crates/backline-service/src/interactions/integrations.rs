@@ -1,0 +1,130 @@
+//! Platform integrations: their credentials (a token and a webhook secret,
+//! shown once) and the token's authentication.
+
+use backline_protocol::interactions::{CreatedIntegration, IntegrationView};
+use backline_protocol::ErrorCode;
+use backline_store::rows::IntegrationRow;
+use backline_store::{integrations, now_ms};
+
+use crate::auth::token_hash;
+use crate::error::{err, Result};
+use crate::Backline;
+
+/// An authenticated platform integration.
+#[derive(Debug, Clone)]
+pub struct Integration {
+    pub id: String,
+    pub name: String,
+}
+
+fn integration_view(row: &IntegrationRow) -> IntegrationView {
+    IntegrationView {
+        id: row.id.clone(),
+        name: row.name.clone(),
+        webhook_url: row.webhook_url.clone(),
+        created_at: row.created_at,
+    }
+}
+
+fn random_secret() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl Backline {
+    /// Creates an integration credential; the token and secret are returned once.
+    pub async fn create_integration(
+        &self,
+        name: &str,
+        webhook_url: Option<String>,
+    ) -> Result<CreatedIntegration> {
+        let name = name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(err(ErrorCode::InvalidRequest, "name: 1 to 100 characters"));
+        }
+        if let Some(url) = &webhook_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 2000 {
+                return Err(err(
+                    ErrorCode::InvalidRequest,
+                    "webhook_url: an http:// or https:// URL",
+                ));
+            }
+        }
+        let token = format!("bli_{}", random_secret());
+        let secret = random_secret();
+        let id = uuid::Uuid::now_v7().to_string();
+        let (i, n, t, u, s) = (
+            id.clone(),
+            name.clone(),
+            token_hash(&token),
+            webhook_url.clone(),
+            secret.clone(),
+        );
+        let now = now_ms();
+        self.commit(move |conn| {
+            Box::pin(async move {
+                if integrations::list(&mut *conn)
+                    .await?
+                    .iter()
+                    .any(|row| row.name == n)
+                {
+                    return Err(err(
+                        ErrorCode::AlreadyExists,
+                        format!("integration {n:?} exists"),
+                    ));
+                }
+                integrations::insert(
+                    conn,
+                    integrations::NewIntegration {
+                        id: &i,
+                        name: &n,
+                        token_hash: &t,
+                        webhook_url: u.as_deref(),
+                        webhook_secret: &s,
+                        created_at: now,
+                    },
+                )
+                .await?;
+                Ok(((), Vec::new()))
+            })
+        })
+        .await?;
+        Ok(CreatedIntegration {
+            integration: IntegrationView {
+                id,
+                name,
+                webhook_url,
+                created_at: now,
+            },
+            token,
+            webhook_secret: secret,
+        })
+    }
+
+    pub async fn list_integrations(&self) -> Result<Vec<IntegrationView>> {
+        Ok(integrations::list(self.store().reader())
+            .await?
+            .iter()
+            .map(integration_view)
+            .collect())
+    }
+
+    /// The integration a platform token belongs to.
+    pub async fn authenticate_integration(&self, token: &str) -> Result<Integration> {
+        if !token.starts_with("bli_") || token.len() > 256 {
+            return Err(err(
+                ErrorCode::Unauthenticated,
+                "an integration token is required",
+            ));
+        }
+        let row = integrations::by_token_hash(self.store().reader(), &token_hash(token))
+            .await?
+            .ok_or_else(|| err(ErrorCode::Unauthenticated, "unknown integration token"))?;
+        Ok(Integration {
+            id: row.id,
+            name: row.name,
+        })
+    }
+}

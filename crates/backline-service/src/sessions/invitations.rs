@@ -1,0 +1,416 @@
+//! Opening a session and its invitations: create (a consultation too),
+//! accept, reject, cancel, and the worker's time-out.
+
+use backline_protocol::events::EventBody;
+use backline_protocol::model::{CreateSessionRequest, EntryKind, SessionView};
+use backline_protocol::ErrorCode;
+use backline_store::rows::ParticipantRow;
+use backline_store::types as stored;
+use backline_store::{sessions, users};
+
+use super::tx::Tx;
+use super::{is_active, require_im, validate_client_id, validate_text};
+use crate::auth::Account;
+use crate::error::{err, Result};
+use crate::shared::access::Access;
+use crate::Backline;
+
+impl Backline {
+    /// Opens an IM session with one target and (unless deferred) invites them.
+    pub async fn create_session(
+        &self,
+        caller: &Account,
+        request: CreateSessionRequest,
+    ) -> Result<SessionView> {
+        require_im(caller)?;
+        if let Some(client_id) = &request.client_id {
+            validate_client_id("client_id", client_id)?;
+            if let Some(existing) =
+                sessions::by_client_id(self.store().reader(), &caller.id, client_id).await?
+            {
+                return self.session(caller, &existing.id).await;
+            }
+        }
+        if let Some(first) = &request.first_message {
+            validate_client_id("first_message.client_msg_id", &first.client_msg_id)?;
+            validate_text(&first.text, self.config().max_message_bytes)?;
+        }
+        self.check_rate(&caller.id)?;
+        let target = users::get(self.store().reader(), &request.target_id)
+            .await?
+            .filter(|t| t.disabled == 0)
+            .ok_or_else(|| {
+                err(
+                    ErrorCode::UserNotFound,
+                    format!("no account {:?}", request.target_id),
+                )
+            })?;
+        if target.id == caller.id {
+            return Err(err(
+                ErrorCode::InvalidRequest,
+                "target_id: you cannot invite yourself",
+            ));
+        }
+        if target.im_permitted == 0 {
+            return Err(err(
+                ErrorCode::ImNotPermitted,
+                format!(
+                    "{} does not have the Internal IM permission",
+                    target.display_name
+                ),
+            ));
+        }
+        if let Some(parent) = &request.parent_interaction_id {
+            let (row, access) = self
+                .interaction_access(caller, parent, "start_consultation")
+                .await?;
+            if access != Access::Owner {
+                return Err(err(
+                    ErrorCode::NotShared,
+                    "only the interaction's agent starts a consultation about it",
+                ));
+            }
+            if row.state == "ended" {
+                return Err(err(ErrorCode::InvalidState, "the interaction has ended"));
+            }
+        }
+        let defer = request.defer_invite && request.first_message.is_none();
+        let parent = request.parent_interaction_id.clone();
+        let session_id = uuid::Uuid::now_v7().to_string();
+        let timeout_ms = self.config().invite_timeout_secs as i64 * 1000;
+        let me = (caller.id.clone(), caller.display_name.clone());
+        let them = (target.id.clone(), target.display_name.clone());
+        let first = request.first_message.clone();
+        let client_id = request.client_id.clone();
+        let sid = session_id.clone();
+        self.commit(move |conn| {
+            Box::pin(async move {
+                let mut tx = Tx::new(conn);
+                let now = tx.now;
+                sessions::insert(
+                    tx.conn,
+                    sessions::NewSession {
+                        id: &sid,
+                        state: if defer {
+                            stored::SessionState::NotConnected
+                        } else {
+                            stored::SessionState::Inviting
+                        },
+                        created_by: &me.0,
+                        created_at: now,
+                        client_id: client_id.as_deref(),
+                        parent_interaction_id: parent.as_deref(),
+                    },
+                )
+                .await?;
+                sessions::insert_participant(
+                    tx.conn,
+                    sessions::NewParticipant {
+                        session_id: &sid,
+                        user_id: &me.0,
+                        role: stored::ParticipantRole::Initiator,
+                        state: stored::ParticipantState::Joined,
+                        color: 0,
+                        invited_at: None,
+                        invite_expires_at: None,
+                        joined_at: Some(now),
+                    },
+                )
+                .await?;
+                sessions::insert_participant(
+                    tx.conn,
+                    sessions::NewParticipant {
+                        session_id: &sid,
+                        user_id: &them.0,
+                        role: stored::ParticipantRole::Invitee,
+                        state: if defer {
+                            stored::ParticipantState::NotInvited
+                        } else {
+                            stored::ParticipantState::Invited
+                        },
+                        color: 1,
+                        invited_at: (!defer).then_some(now),
+                        invite_expires_at: (!defer).then_some(now + timeout_ms),
+                        joined_at: None,
+                    },
+                )
+                .await?;
+                let mut entries = Vec::new();
+                let mut recipients = vec![me.0.clone()];
+                if !defer {
+                    recipients.push(them.0.clone());
+                    entries.push(
+                        tx.entry(
+                            &sid,
+                            EntryKind::Invited,
+                            (&me.0, &me.1),
+                            Some((&them.0, &them.1)),
+                            None,
+                            None,
+                        )
+                        .await?,
+                    );
+                    if let Some(first) = &first {
+                        entries.push(
+                            tx.entry(
+                                &sid,
+                                EntryKind::Message,
+                                (&me.0, &me.1),
+                                None,
+                                Some(&first.text),
+                                Some(&first.client_msg_id),
+                            )
+                            .await?,
+                        );
+                    }
+                }
+                tx.notify(&sid, &recipients).await?;
+                tx.emit_entries(&entries, &recipients).await?;
+                if !defer {
+                    tx.consultation_event(&sid, "consultation.invited").await?;
+                }
+                tx.done(())
+            })
+        })
+        .await?;
+        self.session(caller, &session_id).await
+    }
+
+    /// Accepts the caller's pending invitation (timed out or not).
+    pub async fn accept(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
+        require_im(caller)?;
+        let (sid, me) = (
+            session_id.to_owned(),
+            (caller.id.clone(), caller.display_name.clone()),
+        );
+        self.commit(move |conn| {
+            Box::pin(async move {
+                let mut tx = Tx::new(conn);
+                tx.pending_invitation(&sid, &me.0).await?;
+                sessions::set_participant_state(
+                    tx.conn,
+                    &sid,
+                    &me.0,
+                    stored::ParticipantState::Joined,
+                    tx.now,
+                )
+                .await?;
+                sessions::set_state(tx.conn, &sid, stored::SessionState::Connected).await?;
+                let entry = tx
+                    .entry(
+                        &sid,
+                        EntryKind::Joined,
+                        (&me.0, &me.1),
+                        Some((&me.0, &me.1)),
+                        None,
+                        None,
+                    )
+                    .await?;
+                let recipients = tx.active(&sid).await?;
+                tx.notify(&sid, &recipients).await?;
+                tx.emit_entries(&[entry], &recipients).await?;
+                tx.consultation_event(&sid, "consultation.accepted").await?;
+                tx.done(())
+            })
+        })
+        .await?;
+        self.session(caller, session_id).await
+    }
+
+    /// Refuses the caller's pending invitation; the session leaves the caller's workspace.
+    pub async fn reject(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
+        let (sid, me) = (
+            session_id.to_owned(),
+            (caller.id.clone(), caller.display_name.clone()),
+        );
+        self.commit(move |conn| {
+            Box::pin(async move {
+                let mut tx = Tx::new(conn);
+                let participants = tx.pending_invitation(&sid, &me.0).await?;
+                let recipients: Vec<String> = participants
+                    .iter()
+                    .filter(|p| is_active(p))
+                    .map(|p| p.user_id.clone())
+                    .collect();
+                sessions::set_participant_state(
+                    tx.conn,
+                    &sid,
+                    &me.0,
+                    stored::ParticipantState::Rejected,
+                    tx.now,
+                )
+                .await?;
+                sessions::set_done(tx.conn, &sid, &me.0).await?;
+                let entry = tx
+                    .entry(
+                        &sid,
+                        EntryKind::Rejected,
+                        (&me.0, &me.1),
+                        Some((&me.0, &me.1)),
+                        None,
+                        None,
+                    )
+                    .await?;
+                // With nobody else invited or joined besides the initiator, the session is over.
+                let others_engaged = participants
+                    .iter()
+                    .filter(|p| p.user_id != me.0 && p.role != stored::ParticipantRole::Initiator)
+                    .any(is_active);
+                let mut entries = vec![entry];
+                if !others_engaged {
+                    entries.push(tx.end(&sid, (&me.0, &me.1)).await?);
+                }
+                tx.notify(&sid, &recipients).await?;
+                tx.emit_entries(&entries, &recipients).await?;
+                tx.emit_to(
+                    &me.0,
+                    EventBody::SessionRemoved {
+                        session_id: sid.clone(),
+                    },
+                )
+                .await?;
+                tx.consultation_event(&sid, "consultation.rejected").await?;
+                if !others_engaged {
+                    tx.session_ended(&sid).await?;
+                }
+                tx.done(())
+            })
+        })
+        .await?;
+        self.session(caller, session_id).await
+    }
+
+    /// Withdraws the caller's pending invitations (initiator only); without anyone joined the session ends.
+    pub async fn cancel(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
+        let (sid, me) = (
+            session_id.to_owned(),
+            (caller.id.clone(), caller.display_name.clone()),
+        );
+        self.commit(move |conn| {
+            Box::pin(async move {
+                let mut tx = Tx::new(conn);
+                let (session, participants, part) = tx.load(&sid, &me.0).await?;
+                if session.state == stored::SessionState::Ended {
+                    return Err(err(ErrorCode::SessionEnded, "the session has ended"));
+                }
+                if part.role != stored::ParticipantRole::Initiator {
+                    return Err(err(
+                        ErrorCode::InvalidState,
+                        "only the initiator can cancel the invitation",
+                    ));
+                }
+                let pending: Vec<&ParticipantRow> = participants
+                    .iter()
+                    .filter(|p| {
+                        p.state == stored::ParticipantState::Invited
+                            || p.state == stored::ParticipantState::NotInvited
+                    })
+                    .collect();
+                if pending.is_empty() {
+                    return Err(err(
+                        ErrorCode::InvalidState,
+                        "there is no pending invitation to cancel",
+                    ));
+                }
+                let recipients: Vec<String> = participants
+                    .iter()
+                    .filter(|p| is_active(p))
+                    .map(|p| p.user_id.clone())
+                    .collect();
+                let mut entries = Vec::new();
+                for p in &pending {
+                    sessions::set_participant_state(
+                        tx.conn,
+                        &sid,
+                        &p.user_id,
+                        stored::ParticipantState::Cancelled,
+                        tx.now,
+                    )
+                    .await?;
+                    sessions::set_done(tx.conn, &sid, &p.user_id).await?;
+                    if p.state == stored::ParticipantState::Invited {
+                        entries.push(
+                            tx.entry(
+                                &sid,
+                                EntryKind::Cancelled,
+                                (&me.0, &me.1),
+                                Some((&p.user_id, &p.display_name)),
+                                None,
+                                None,
+                            )
+                            .await?,
+                        );
+                    }
+                }
+                let anyone_joined = participants
+                    .iter()
+                    .any(|p| p.user_id != me.0 && p.state == stored::ParticipantState::Joined);
+                if !anyone_joined {
+                    entries.push(tx.end(&sid, (&me.0, &me.1)).await?);
+                }
+                tx.notify(&sid, &recipients).await?;
+                tx.emit_entries(&entries, &recipients).await?;
+                for p in pending
+                    .iter()
+                    .filter(|p| p.state == stored::ParticipantState::Invited)
+                {
+                    tx.emit_to(
+                        &p.user_id,
+                        EventBody::SessionRemoved {
+                            session_id: sid.clone(),
+                        },
+                    )
+                    .await?;
+                }
+                if pending
+                    .iter()
+                    .any(|p| p.state == stored::ParticipantState::Invited)
+                {
+                    tx.consultation_event(&sid, "consultation.cancelled")
+                        .await?;
+                }
+                if !anyone_joined {
+                    tx.session_ended(&sid).await?;
+                }
+                tx.done(())
+            })
+        })
+        .await?;
+        self.session(caller, session_id).await
+    }
+
+    /// Marks one expired invitation timed out (the worker calls this). The
+    /// invitation stays pending and can still be accepted or rejected.
+    pub(crate) async fn time_out_invitation(&self, session_id: &str, user_id: &str) -> Result<()> {
+        let (sid, user) = (session_id.to_owned(), user_id.to_owned());
+        self.commit(move |conn| {
+            Box::pin(async move {
+                let mut tx = Tx::new(conn);
+                if !sessions::mark_timed_out(tx.conn, &sid, &user).await? {
+                    return tx.done(());
+                }
+                let name = users::get(&mut *tx.conn, &user)
+                    .await?
+                    .map(|u| u.display_name)
+                    .unwrap_or_default();
+                let entry = tx
+                    .entry(
+                        &sid,
+                        EntryKind::TimedOut,
+                        (&user, &name),
+                        Some((&user, &name)),
+                        None,
+                        None,
+                    )
+                    .await?;
+                let recipients = tx.active(&sid).await?;
+                tx.notify(&sid, &recipients).await?;
+                tx.emit_entries(&[entry], &recipients).await?;
+                tx.consultation_event(&sid, "consultation.timed_out")
+                    .await?;
+                tx.done(())
+            })
+        })
+        .await
+    }
+}

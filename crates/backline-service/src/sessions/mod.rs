@@ -1,0 +1,68 @@
+//! IM sessions: invitation, accept / reject / cancel / time-out, messages, end, done, marks, typing.
+//!
+//! Every state change runs as one write: it checks the state it reads inside
+//! the transaction, appends transcript entries (per-session seq), and emits a
+//! stream event to every participant who must hear of it. Participants are a
+//! list, so a third colleague can be invited later without a new model.
+//!
+//! Layout: `tx` (one write's context: entries, notifications, and for a
+//! consultation the platform's webhooks and the attached transcript),
+//! `views` (a session as a participant sees it, the workspace, transcript
+//! pages), `invitations` (create, accept, reject, cancel, time-out),
+//! `messaging` (send, delivered and read marks, typing), `end` (*End
+//! Session* and *Done*). Below: the checks they share.
+
+mod end;
+mod invitations;
+mod messaging;
+mod tx;
+mod views;
+
+use backline_protocol::ErrorCode;
+use backline_store::rows::ParticipantRow;
+use backline_store::types as stored;
+
+use crate::auth::Account;
+use crate::error::{err, Result};
+
+/// Participants who hear of a session's changes: invited or joined.
+fn is_active(p: &ParticipantRow) -> bool {
+    p.state == stored::ParticipantState::Invited || p.state == stored::ParticipantState::Joined
+}
+
+fn validate_text(text: &str, max: usize) -> Result<()> {
+    if text.trim().is_empty() {
+        return Err(err(ErrorCode::EmptyMessage, "a message cannot be empty"));
+    }
+    if text.len() > max {
+        return Err(err(
+            ErrorCode::MessageTooLarge,
+            format!(
+                "a message is at most {max} bytes; this one has {}",
+                text.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_client_id(name: &str, id: &str) -> Result<()> {
+    if id.is_empty() || id.len() > 64 || id.chars().any(char::is_control) {
+        return Err(err(
+            ErrorCode::InvalidRequest,
+            format!("{name}: 1 to 64 printable characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn require_im(caller: &Account) -> Result<()> {
+    if caller.im_permitted {
+        Ok(())
+    } else {
+        Err(err(
+            ErrorCode::ImNotPermitted,
+            "your account does not have the Internal IM permission",
+        ))
+    }
+}

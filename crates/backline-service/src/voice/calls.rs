@@ -1,0 +1,286 @@
+//! Calls: the click-to-call page (a contact calls the least busy Ready
+//! agent) and its caller token, accept, reject, hang up.
+
+use backline_protocol::interactions::{ContactInput, Media};
+use backline_protocol::model::Status;
+use backline_protocol::voice::{CallView, PublicCallResponse};
+use backline_protocol::ErrorCode;
+use backline_store::types as stored;
+use backline_store::{calls, interactions, users};
+use base64::Engine;
+
+use super::{validate_device, Actor};
+use crate::auth::{token_hash, Account};
+use crate::error::{err, Result};
+use crate::shared::announce::announce;
+use crate::shared::calls::contact_party_id;
+use crate::shared::contacts::{reindex, upsert_contact};
+use crate::Backline;
+
+fn random_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+impl Backline {
+    /// The click-to-call page: a contact calls the least busy Ready agent.
+    pub async fn public_call(&self, name: &str, device_id: &str) -> Result<PublicCallResponse> {
+        let name = name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(err(ErrorCode::InvalidRequest, "name: 1 to 100 characters"));
+        }
+        validate_device(device_id)?;
+        self.check_public_call_rate()?;
+        let mut candidates = Vec::new();
+        for row in users::with_status(self.store().reader(), Status::Ready.as_str()).await? {
+            if self.hub().is_online(&row.id) {
+                let busy = calls::active_for_party(self.store().reader(), &row.id)
+                    .await?
+                    .len();
+                candidates.push((busy, rand::random::<u32>(), row));
+            }
+        }
+        candidates.sort_by_key(|(busy, tie, _)| (*busy, *tie));
+        let Some((_, _, agent)) = candidates.into_iter().next() else {
+            return Err(err(
+                ErrorCode::NoAgentAvailable,
+                "no agent is available: please try again in a moment",
+            ));
+        };
+        let call_id = uuid::Uuid::now_v7().to_string();
+        let interaction_id = uuid::Uuid::now_v7().to_string();
+        let token = random_token("blc_");
+        let (cid, iid, hash, device, ring_ms) = (
+            call_id.clone(),
+            interaction_id.clone(),
+            token_hash(&token),
+            device_id.to_owned(),
+            self.config().voice.ring_timeout_secs as i64 * 1000,
+        );
+        let caller_name = name.clone();
+        self.call_write(move |tx| {
+            Box::pin(async move {
+                let now = tx.now;
+                let contact = ContactInput {
+                    first_name: caller_name.clone(),
+                    ..Default::default()
+                };
+                let contact_id = upsert_contact(tx.conn, &contact, now).await?;
+                interactions::insert(
+                    tx.conn,
+                    interactions::NewInteraction {
+                        id: &iid,
+                        integration_id: None,
+                        external_id: None,
+                        media: Media::Voice.as_str(),
+                        state: "active",
+                        agent_id: Some(&agent.id),
+                        contact_id: Some(&contact_id),
+                        subject: "Web call",
+                        case_data: &serde_json::to_string(&[
+                            backline_protocol::interactions::CaseDataItem {
+                                key: "Channel".into(),
+                                value: "Click-to-call page".into(),
+                            },
+                        ])
+                        .unwrap_or_else(|_| "[]".into()),
+                        outcome: None,
+                        notes: None,
+                        created_at: now,
+                        ended_at: None,
+                    },
+                )
+                .await?;
+                reindex(tx.conn, &iid).await?;
+                calls::insert(
+                    tx.conn,
+                    calls::NewCall {
+                        id: &cid,
+                        kind: stored::CallKind::Contact,
+                        state: stored::CallState::Ringing,
+                        interaction_id: Some(&iid),
+                        consultation_session_id: None,
+                        contact_call_id: None,
+                        created_at: now,
+                        ring_expires_at: Some(now + ring_ms),
+                        caller_token_hash: Some(&hash),
+                    },
+                )
+                .await?;
+                calls::add_party(
+                    tx.conn,
+                    &cid,
+                    &contact_party_id(&cid),
+                    stored::PartyKind::Contact,
+                    &caller_name,
+                    stored::PartyState::Connected,
+                    Some(&device),
+                    now,
+                )
+                .await?;
+                calls::add_party(
+                    tx.conn,
+                    &cid,
+                    &agent.id,
+                    stored::PartyKind::Agent,
+                    &agent.display_name,
+                    stored::PartyState::Ringing,
+                    None,
+                    now,
+                )
+                .await?;
+                announce(tx.conn, &mut tx.out, &iid, "interaction.created", now).await?;
+                let call = calls::get(&mut *tx.conn, &cid)
+                    .await?
+                    .ok_or_else(|| err(ErrorCode::CallNotFound, "lost"))?;
+                tx.log(
+                    &call,
+                    &format!("{caller_name} called {}", agent.display_name),
+                )
+                .await?;
+                tx.touch(&cid);
+                Ok(cid.clone())
+            })
+        })
+        .await
+        .map(|call| PublicCallResponse {
+            party_id: contact_party_id(&call.id),
+            call,
+            caller_token: token,
+        })
+    }
+
+    /// The click-to-call page's token → its call and party id.
+    pub async fn authenticate_caller(&self, token: &str) -> Result<(String, String)> {
+        if !token.starts_with("blc_") || token.len() > 256 {
+            return Err(err(
+                ErrorCode::Unauthenticated,
+                "a caller token is required",
+            ));
+        }
+        let call = calls::by_caller_token(self.store().reader(), &token_hash(token))
+            .await?
+            .ok_or_else(|| err(ErrorCode::Unauthenticated, "unknown caller token"))?;
+        if call.state == stored::CallState::Ended {
+            return Err(err(ErrorCode::SessionExpired, "this call has ended"));
+        }
+        Ok((call.id.clone(), contact_party_id(&call.id)))
+    }
+
+    /// The caller page's view of its call.
+    pub async fn caller_call(&self, token: &str, call_id: &str) -> Result<CallView> {
+        let call = calls::by_caller_token(self.store().reader(), &token_hash(token))
+            .await?
+            .ok_or_else(|| err(ErrorCode::Unauthenticated, "unknown caller token"))?;
+        if call.id != call_id {
+            return Err(err(
+                ErrorCode::NotCallParty,
+                "this token is for another call",
+            ));
+        }
+        self.call_view(call_id).await
+    }
+
+    /// *Accept* on a ringing call, on the tab `device_id`.
+    pub async fn accept_call(
+        &self,
+        account: &Account,
+        call_id: &str,
+        device_id: &str,
+    ) -> Result<CallView> {
+        validate_device(device_id)?;
+        let (cid, actor, device) = (
+            call_id.to_owned(),
+            Actor::Agent(account.clone()),
+            device_id.to_owned(),
+        );
+        self.call_write(move |tx| {
+            Box::pin(async move {
+                let (call, me) = tx.ringing_for(&cid, &actor).await?;
+                calls::set_party(
+                    tx.conn,
+                    &cid,
+                    &me.party_id,
+                    stored::PartyState::Connected,
+                    Some(&device),
+                    tx.now,
+                )
+                .await?;
+                calls::answer(tx.conn, &cid, tx.now).await?;
+                tx.log(&call, &format!("{} answered", actor.name())).await?;
+                tx.webhook(
+                    &call,
+                    if call.kind == stored::CallKind::Consultation {
+                        "voice_consultation.accepted"
+                    } else {
+                        "interaction.answered"
+                    },
+                )
+                .await?;
+                tx.touch(&cid);
+                Ok(cid.clone())
+            })
+        })
+        .await
+    }
+
+    /// *Reject* on a ringing call; a rejected consultation retrieves the contact.
+    pub async fn reject_call(&self, account: &Account, call_id: &str) -> Result<CallView> {
+        let (cid, actor) = (call_id.to_owned(), Actor::Agent(account.clone()));
+        self.call_write(move |tx| {
+            Box::pin(async move {
+                let (call, me) = tx.ringing_for(&cid, &actor).await?;
+                calls::set_party(
+                    tx.conn,
+                    &cid,
+                    &me.party_id,
+                    stored::PartyState::Left,
+                    None,
+                    tx.now,
+                )
+                .await?;
+                let name = actor.name().to_owned();
+                tx.end(&call, "rejected", &name).await?;
+                Ok(cid.clone())
+            })
+        })
+        .await
+    }
+
+    /// *Hang Up*: the actor leaves; a call with fewer than two parties left ends.
+    pub async fn hang_up(&self, actor: Actor, call_id: &str) -> Result<CallView> {
+        let cid = call_id.to_owned();
+        self.call_write(move |tx| {
+            Box::pin(async move {
+                let (call, parties, me) = tx.load_as(&cid, &actor).await?;
+                calls::set_party(
+                    tx.conn,
+                    &cid,
+                    &me.party_id,
+                    stored::PartyState::Left,
+                    None,
+                    tx.now,
+                )
+                .await?;
+                tx.touch(&cid);
+                let remaining = parties
+                    .iter()
+                    .filter(|p| p.party_id != me.party_id && p.state != stored::PartyState::Left)
+                    .count();
+                let contact_left = me.kind == stored::PartyKind::Contact;
+                let name = actor.name().to_owned();
+                if remaining < 2 || contact_left || call.kind == stored::CallKind::Consultation {
+                    tx.end(&call, "hung_up", &name).await?;
+                } else {
+                    tx.log(&call, &format!("{name} left the call")).await?;
+                }
+                Ok(cid.clone())
+            })
+        })
+        .await
+    }
+}
