@@ -55,15 +55,31 @@ pub(crate) fn open(path: &Path, role: Role) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(path, flags).map_err(error)?;
     conn.set_prepared_statement_cache_capacity(512);
     conn.busy_timeout(Duration::from_secs(10)).map_err(error)?;
+    // A cached statement keeps its plan whatever values are bound: without
+    // the query planner stability guarantee, SQLite re-prepares a statement
+    // whose plan could depend on a bound value (a LIMIT, an IN list …) at
+    // every new binding, which cost the writer a fifth of its time.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+    .map_err(error)?;
+    // Savepoints' sub-journals in memory, not in temporary files. (No memory
+    // map: an I/O error on a mapped page is a SIGBUS, not an error code.)
     let mut pragmas = String::from(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+         PRAGMA temp_store = MEMORY;",
     );
     match role {
-        // The WAL restarts from its start once checkpointed; this keeps its
-        // file from holding on to the size of the largest burst.
-        Role::Writer => pragmas
-            .push_str(" PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;"),
-        Role::Reader => pragmas.push_str(" PRAGMA query_only = ON;"),
+        // The WAL restarts from its start once checkpointed; the size limit
+        // keeps its file from holding on to the size of the largest burst.
+        // 64 MiB of page cache keeps the hot pages (sessions, stream heads,
+        // index roots) in memory.
+        Role::Writer => pragmas.push_str(
+            " PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864; \
+             PRAGMA cache_size = -65536;",
+        ),
+        Role::Reader => pragmas.push_str(" PRAGMA query_only = ON; PRAGMA cache_size = -16384;"),
         Role::Checkpointer => {}
     }
     conn.execute_batch(&pragmas).map_err(error)?;
