@@ -2,6 +2,7 @@
 //! writer's transaction ([`WriteTx`]), the read side ([`Reader`]) and one
 //! read connection ([`ReadConn`]).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -32,6 +33,16 @@ pub struct WriteTx {
     postgres: Option<PgConnection>,
     fault: Option<String>,
     in_batch: bool,
+    /// SQLite only (the writer is the file's one writer, the lock sees to
+    /// that): each user's last stream seq, so that an append costs no
+    /// `users` row write. Read on first use as the greater of
+    /// `users.stream_head` (a floor kept by pruning) and the user's highest
+    /// stored event; forgotten with the connection.
+    heads: HashMap<String, i64>,
+    /// Heads changed by the current write (to restore if it is rolled back
+    /// to its savepoint) and by the batch's earlier writes.
+    undo_write: Vec<(String, Option<i64>)>,
+    undo_batch: Vec<(String, Option<i64>)>,
 }
 
 impl WriteTx {
@@ -42,6 +53,9 @@ impl WriteTx {
             postgres: None,
             fault: None,
             in_batch: false,
+            heads: HashMap::new(),
+            undo_write: Vec::new(),
+            undo_batch: Vec::new(),
         }
     }
 
@@ -66,19 +80,94 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Drops the connection: the next batch opens a new one.
+    /// Drops the connection and what was cached with it: the next batch
+    /// opens a new one and reads the heads again.
     pub(crate) fn discard(&mut self) {
         self.sqlite = None;
         self.postgres = None;
+        self.heads.clear();
+        self.undo_write.clear();
+        self.undo_batch.clear();
     }
 
     pub(crate) fn begin_batch(&mut self) {
         self.fault = None;
         self.in_batch = true;
+        self.undo_write.clear();
+        self.undo_batch.clear();
     }
 
     pub(crate) fn end_batch(&mut self) {
         self.in_batch = false;
+    }
+
+    /// The current write was released into the batch: its changes stay.
+    pub(crate) fn write_kept(&mut self) {
+        self.undo_batch.append(&mut self.undo_write);
+    }
+
+    /// The current write was rolled back to its savepoint: so are its heads.
+    pub(crate) fn write_undone(&mut self) {
+        while let Some((user, old)) = self.undo_write.pop() {
+            self.restore(user, old);
+        }
+    }
+
+    /// The batch committed: its heads are now the stored ones.
+    pub(crate) fn batch_committed(&mut self) {
+        self.undo_write.clear();
+        self.undo_batch.clear();
+    }
+
+    /// The batch was rolled back as a whole.
+    pub(crate) fn batch_undone(&mut self) {
+        self.write_undone();
+        while let Some((user, old)) = self.undo_batch.pop() {
+            self.restore(user, old);
+        }
+    }
+
+    fn restore(&mut self, user: String, old: Option<i64>) {
+        match old {
+            Some(head) => {
+                self.heads.insert(user, head);
+            }
+            None => {
+                self.heads.remove(&user);
+            }
+        }
+    }
+
+    /// Whether this engine keeps stream heads in the writer (SQLite).
+    pub(crate) fn caches_heads(&self) -> bool {
+        matches!(self.source, Source::Sqlite(_))
+    }
+
+    /// Gives out the next stream seq of each user (SQLite's head cache);
+    /// `NotFound` when a user does not exist.
+    pub(crate) async fn next_stream_seqs(
+        &mut self,
+        user_ids: &[String],
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut out = Vec::with_capacity(user_ids.len());
+        for user in user_ids {
+            let head = match self.heads.get(user) {
+                Some(head) => *head,
+                None => {
+                    let head = crate::db::query_scalar::<i64>(crate::events::HEAD_SQL)
+                        .bind(user.as_str())
+                        .fetch_optional(&mut *self)
+                        .await?
+                        .ok_or(StoreError::NotFound("user"))?;
+                    self.heads.insert(user.clone(), head);
+                    head
+                }
+            };
+            let old = self.heads.insert(user.clone(), head + 1);
+            self.undo_write.push((user.clone(), old));
+            out.push((user.clone(), head + 1));
+        }
+        Ok(out)
     }
 
     /// The fault seen since the batch began, if any.

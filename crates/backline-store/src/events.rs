@@ -1,14 +1,24 @@
 //! The per-user event stream: numbered, stored events every desktop of a user receives.
 //!
-//! `users.stream_head` holds the last seq given out. Appending bumps it and
-//! inserts the event in the same transaction, so seqs have no gaps and the
-//! row lock on the account orders concurrent appends (PostgreSQL).
+//! A user's head (the last seq given out) is the greater of
+//! `users.stream_head` and the user's highest stored event. On PostgreSQL
+//! appending bumps `stream_head` in the same transaction, so its row lock
+//! orders concurrent appends from several nodes. On SQLite the writer is the
+//! file's only writer and keeps the heads in memory ([`WriteTx`]), so an
+//! append writes only the event rows; there `stream_head` is a floor that
+//! pruning raises before it deletes events. Either way seqs have no gaps and
+//! are never given out twice.
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
 
 use crate::rows::EventRow;
 use crate::StoreError;
+
+/// The head of user `$1` (`NULL` when there is no such user).
+pub(crate) const HEAD_SQL: &str = "SELECT CASE WHEN m > h THEN m ELSE h END FROM \
+     (SELECT u.stream_head AS h, (SELECT MAX(e.seq) FROM user_events e WHERE e.user_id = u.id) AS m \
+      FROM users u WHERE u.id = $1) heads";
 
 /// Appends one event to a user's stream and returns its seq.
 pub async fn append(
@@ -17,21 +27,8 @@ pub async fn append(
     ts: i64,
     payload: &str,
 ) -> Result<i64, StoreError> {
-    let seq = crate::db::query_scalar::<i64>(
-        "UPDATE users SET stream_head = stream_head + 1 WHERE id = $1 RETURNING stream_head",
-    )
-    .bind(user_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(StoreError::NotFound("user"))?;
-    crate::db::query("INSERT INTO user_events (user_id, seq, ts, payload) VALUES ($1, $2, $3, $4)")
-        .bind(user_id)
-        .bind(seq)
-        .bind(ts)
-        .bind(payload)
-        .execute(conn)
-        .await?;
-    Ok(seq)
+    let seqs = append_many(conn, &[user_id.to_owned()], ts, payload).await?;
+    Ok(seqs[0].1)
 }
 
 /// Appends the same event to several users' streams in two statements
@@ -45,15 +42,19 @@ pub async fn append_many(
     if user_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "UPDATE users SET stream_head = stream_head + 1 WHERE id IN ({}) RETURNING id, stream_head",
-        crate::placeholders(user_ids.len())
-    );
-    let mut update = crate::db::query_as::<(String, i64)>(sql);
-    for id in user_ids {
-        update = update.bind(id.as_str());
-    }
-    let mut seqs = update.fetch_all(&mut *conn).await?;
+    let mut seqs = if conn.caches_heads() {
+        conn.next_stream_seqs(user_ids).await?
+    } else {
+        let sql = format!(
+            "UPDATE users SET stream_head = stream_head + 1 WHERE id IN ({}) RETURNING id, stream_head",
+            crate::placeholders(user_ids.len())
+        );
+        let mut update = crate::db::query_as::<(String, i64)>(sql);
+        for id in user_ids {
+            update = update.bind(id.as_str());
+        }
+        update.fetch_all(&mut *conn).await?
+    };
     if seqs.len() != user_ids.len() {
         return Err(StoreError::NotFound("user"));
     }
@@ -104,7 +105,7 @@ pub async fn range<E: Exec>(
 
 /// The last seq given out for a user.
 pub async fn head<E: Exec>(executor: E, user_id: &str) -> Result<i64, StoreError> {
-    crate::db::query_scalar::<i64>("SELECT stream_head FROM users WHERE id = $1")
+    crate::db::query_scalar::<i64>(HEAD_SQL)
         .bind(user_id)
         .fetch_optional(executor)
         .await?
@@ -123,6 +124,14 @@ pub async fn oldest<E: Exec>(executor: E, user_id: &str) -> Result<Option<i64>, 
 
 /// Deletes events older than `before` (the retention window). Returns how many.
 pub async fn prune(conn: &mut WriteTx, before: i64) -> Result<u64, StoreError> {
+    // The head must outlive the events it counts: raise the floor first.
+    crate::db::query(
+        "UPDATE users SET stream_head = \
+         (SELECT MAX(e.seq) FROM user_events e WHERE e.user_id = users.id) \
+         WHERE stream_head < (SELECT MAX(e.seq) FROM user_events e WHERE e.user_id = users.id)",
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(crate::db::query("DELETE FROM user_events WHERE ts < $1")
         .bind(before)
         .execute(conn)

@@ -351,6 +351,7 @@ async fn run_jobs(
                 return Err(fault.to_owned());
             }
             if !ok {
+                tx.batch_undone();
                 tx.control("ROLLBACK").await.map_err(|e| e.to_string())?;
                 return Ok(());
             }
@@ -367,6 +368,11 @@ async fn run_jobs(
         // Which part failed is unknown: give up the whole batch (nothing
         // is acknowledged; every write is idempotent and may be retried).
         tx.control(open).await.map_err(|e| e.to_string())?;
+        match previous_ok {
+            Some(true) => tx.write_kept(),
+            Some(false) => tx.write_undone(),
+            None => {}
+        }
         let (ok, completion) = job(tx).await;
         completions.push((ok, completion));
         if let Some(fault) = tx.fault() {
@@ -378,6 +384,9 @@ async fn run_jobs(
         tx.control("ROLLBACK TO SAVEPOINT backline_write")
             .await
             .map_err(|e| e.to_string())?;
+        tx.write_undone();
     }
-    tx.control("COMMIT").await.map_err(|e| e.to_string())
+    tx.control("COMMIT").await.map_err(|e| e.to_string())?;
+    tx.batch_committed();
+    Ok(())
 }

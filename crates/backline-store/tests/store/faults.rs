@@ -119,3 +119,91 @@ async fn a_second_store_on_the_same_sqlite_file_is_refused_until_the_first_close
     let again = Store::open(&StoreOptions::new(url)).await.unwrap();
     again.close().await;
 }
+
+/// Appends one event to `user` in its own write; `fail` makes the write
+/// refuse itself after appending (its savepoint is rolled back).
+async fn append(store: &Store, user: &str, fail: bool) -> Result<i64, StoreError> {
+    let user = user.to_owned();
+    store
+        .write(Box::new(move |conn| {
+            Box::pin(async move {
+                let seq = backline_store::events::append(conn, &user, 1, "{}").await?;
+                if fail {
+                    return Err(StoreError::Aborted("refused after appending".into()));
+                }
+                Ok(seq)
+            })
+        }))
+        .await
+}
+
+#[tokio::test]
+async fn stream_seqs_stay_gapless_across_rolled_back_writes_pruning_and_a_reopen() {
+    for (backend, store, dir) in crate::stores().await {
+        let user = crate::add_user(&store, "heads").await;
+        assert_eq!(append(&store, &user, false).await.unwrap(), 1, "{backend}");
+        // A write that refuses itself gives its seq back, alone…
+        assert!(append(&store, &user, true).await.is_err());
+        assert_eq!(append(&store, &user, false).await.unwrap(), 2, "{backend}");
+        // …and inside a batch of others.
+        let mut writes = Vec::new();
+        for i in 0..20 {
+            let (store, user) = (store.clone(), user.clone());
+            writes.push(tokio::spawn(async move {
+                append(&store, &user, i % 3 == 0).await
+            }));
+        }
+        let mut seqs: Vec<i64> = Vec::new();
+        for write in writes {
+            if let Ok(seq) = write.await.unwrap() {
+                seqs.push(seq);
+            }
+        }
+        seqs.sort_unstable();
+        assert_eq!(seqs, (3..3 + 13).collect::<Vec<i64>>(), "{backend}");
+        let head = backline_store::events::head(store.reader(), &user)
+            .await
+            .unwrap();
+        assert_eq!(head, 15, "{backend}");
+
+        // Pruning every event keeps the head.
+        store
+            .write(Box::new(|conn| {
+                Box::pin(async move { backline_store::events::prune(conn, i64::MAX).await })
+            }))
+            .await
+            .unwrap();
+        assert_eq!(
+            backline_store::events::head(store.reader(), &user)
+                .await
+                .unwrap(),
+            15,
+            "{backend}: the head outlives pruned events"
+        );
+        assert_eq!(append(&store, &user, false).await.unwrap(), 16, "{backend}");
+        let account = backline_store::users::get(store.reader(), &user)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            account.stream_head, 16,
+            "{backend}: the account reads its head"
+        );
+
+        // A reopened store goes on from what is stored.
+        if let Some(dir) = dir {
+            store.close().await;
+            let url = format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("conformance.db").display()
+            );
+            let reopened = Store::open(&StoreOptions::new(url)).await.unwrap();
+            assert_eq!(
+                append(&reopened, &user, false).await.unwrap(),
+                17,
+                "{backend}"
+            );
+            reopened.close().await;
+        }
+    }
+}
