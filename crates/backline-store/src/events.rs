@@ -31,8 +31,10 @@ pub async fn append(
     Ok(seqs[0].1)
 }
 
-/// Appends the same event to several users' streams in two statements
-/// (one `UPDATE … RETURNING`, one multi-row `INSERT`); returns each user's seq.
+/// Appends the same event to several users' streams in one statement
+/// (PostgreSQL: the heads' `UPDATE` and the `INSERT` together; SQLite: the
+/// writer's heads and a multi-row `INSERT`); returns each user's seq, in the
+/// callers' order.
 pub async fn append_many(
     conn: &mut WriteTx,
     user_ids: &[String],
@@ -42,42 +44,41 @@ pub async fn append_many(
     if user_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut seqs = if conn.caches_heads() {
-        conn.next_stream_seqs(user_ids).await?
-    } else {
+    if !conn.caches_heads() {
+        // PostgreSQL: the heads' UPDATE and the events' INSERT in one round trip.
         let sql = format!(
-            "UPDATE users SET stream_head = stream_head + 1 WHERE id IN ({}) RETURNING id, stream_head",
-            crate::placeholders(user_ids.len())
+            "WITH heads AS (UPDATE users SET stream_head = stream_head + 1 WHERE id IN ({}) \
+             RETURNING id, stream_head) \
+             INSERT INTO user_events (user_id, seq, ts, payload) \
+             SELECT id, stream_head, $1, $2 FROM heads RETURNING user_id, seq",
+            crate::placeholders_from(3, user_ids.len())
         );
-        let mut update = crate::db::query_as::<(String, i64)>(sql);
+        let mut append = crate::db::query_as::<(String, i64)>(sql)
+            .bind(ts)
+            .bind(payload);
         for id in user_ids {
-            update = update.bind(id.as_str());
+            append = append.bind(id.as_str());
         }
-        update.fetch_all(&mut *conn).await?
-    };
-    if seqs.len() != user_ids.len() {
-        return Err(StoreError::NotFound("user"));
+        let mut seqs = append.fetch_all(&mut *conn).await?;
+        if seqs.len() != user_ids.len() {
+            return Err(StoreError::NotFound("user"));
+        }
+        seqs.sort_by_key(|(id, _)| user_ids.iter().position(|u| u == id));
+        return Ok(seqs);
     }
-    // Keep the callers' order.
-    seqs.sort_by_key(|(id, _)| user_ids.iter().position(|u| u == id));
+    // SQLite: the writer's heads, then one multi-row INSERT sharing the
+    // time and the payload.
+    let seqs = conn.next_stream_seqs(user_ids).await?;
     let rows: Vec<String> = (0..seqs.len())
-        .map(|i| {
-            format!(
-                "(${}, ${}, ${}, ${})",
-                4 * i + 1,
-                4 * i + 2,
-                4 * i + 3,
-                4 * i + 4
-            )
-        })
+        .map(|i| format!("(${}, ${}, $1, $2)", 2 * i + 3, 2 * i + 4))
         .collect();
     let sql = format!(
         "INSERT INTO user_events (user_id, seq, ts, payload) VALUES {}",
         rows.join(", ")
     );
-    let mut insert = crate::db::query(sql);
+    let mut insert = crate::db::query(sql).bind(ts).bind(payload);
     for (id, seq) in &seqs {
-        insert = insert.bind(id.as_str()).bind(*seq).bind(ts).bind(payload);
+        insert = insert.bind(id.as_str()).bind(*seq);
     }
     insert.execute(conn).await?;
     Ok(seqs)

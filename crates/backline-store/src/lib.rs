@@ -314,7 +314,12 @@ impl Store {
 /// work on both backends (`QueryBuilder<Any>` would write `?`, which
 /// PostgreSQL does not accept).
 pub(crate) fn placeholders(count: usize) -> String {
-    (1..=count)
+    placeholders_from(1, count)
+}
+
+/// `$first, … $(first + count - 1)`.
+pub(crate) fn placeholders_from(first: usize, count: usize) -> String {
+    (first..first + count)
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()
         .join(", ")

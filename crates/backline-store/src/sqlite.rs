@@ -73,11 +73,12 @@ pub(crate) fn open(path: &Path, role: Role) -> Result<Connection, StoreError> {
     match role {
         // The WAL restarts from its start once checkpointed; the size limit
         // keeps its file from holding on to the size of the largest burst.
-        // 64 MiB of page cache keeps the hot pages (sessions, stream heads,
-        // index roots) in memory.
+        // 16 MiB of page cache keeps the hot pages (sessions, index roots,
+        // the tails of the streams) in memory; a larger cache costs every
+        // commit more (SQLite walks the cache's hash when a transaction ends).
         Role::Writer => pragmas.push_str(
             " PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864; \
-             PRAGMA cache_size = -65536;",
+             PRAGMA cache_size = -16384;",
         ),
         Role::Reader => pragmas.push_str(" PRAGMA query_only = ON; PRAGMA cache_size = -16384;"),
         Role::Checkpointer => {}

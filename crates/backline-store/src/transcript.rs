@@ -4,7 +4,7 @@ use crate::db::Exec;
 use crate::engine::WriteTx;
 
 use crate::rows::EntryRow;
-use crate::StoreError;
+use crate::{Backend, StoreError};
 
 const SELECT: &str =
     "SELECT t.session_id, t.seq, t.ts, t.kind, t.actor_id, a.display_name AS actor_name, \
@@ -39,6 +39,59 @@ pub async fn insert(conn: &mut WriteTx, entry: NewEntry<'_>) -> Result<(), Store
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// A new entry whose seq [`append`] allocates.
+pub struct AppendEntry<'a> {
+    pub session_id: &'a str,
+    pub ts: i64,
+    pub kind: &'a str,
+    pub actor_id: &'a str,
+    pub subject_id: Option<&'a str>,
+    pub body: Option<&'a str>,
+    pub client_msg_id: Option<&'a str>,
+}
+
+/// Allocates the session's next seq and appends the entry; returns the seq.
+/// One statement on PostgreSQL (the seq's `UPDATE` and the `INSERT` in one
+/// round trip), two on SQLite; `NotFound` when the session does not exist.
+pub async fn append(conn: &mut WriteTx, entry: AppendEntry<'_>) -> Result<i64, StoreError> {
+    match conn.backend() {
+        Backend::Postgres => crate::db::query_scalar::<i64>(
+            "WITH next AS (UPDATE im_sessions SET last_seq = last_seq + 1 WHERE id = $1 \
+             RETURNING last_seq) \
+             INSERT INTO transcript (session_id, seq, ts, kind, actor_id, subject_id, body, client_msg_id) \
+             SELECT $1, last_seq, $2, $3, $4, $5, $6, $7 FROM next RETURNING seq",
+        )
+        .bind(entry.session_id)
+        .bind(entry.ts)
+        .bind(entry.kind)
+        .bind(entry.actor_id)
+        .bind(entry.subject_id)
+        .bind(entry.body)
+        .bind(entry.client_msg_id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(StoreError::NotFound("session")),
+        Backend::Sqlite => {
+            let seq = crate::sessions::next_seq(&mut *conn, entry.session_id).await?;
+            insert(
+                conn,
+                NewEntry {
+                    session_id: entry.session_id,
+                    seq,
+                    ts: entry.ts,
+                    kind: entry.kind,
+                    actor_id: entry.actor_id,
+                    subject_id: entry.subject_id,
+                    body: entry.body,
+                    client_msg_id: entry.client_msg_id,
+                },
+            )
+            .await?;
+            Ok(seq)
+        }
+    }
 }
 
 /// The message a sender already committed with this client id, if any.

@@ -106,12 +106,10 @@ impl<'c> Tx<'c> {
         text: Option<&str>,
         client_msg_id: Option<&str>,
     ) -> Result<TranscriptEntry> {
-        let seq = sessions::next_seq(&mut *self.conn, session_id).await?;
-        transcript::insert(
+        let seq = transcript::append(
             &mut *self.conn,
-            transcript::NewEntry {
+            transcript::AppendEntry {
                 session_id,
-                seq,
                 ts: self.now,
                 kind: kind.as_str(),
                 actor_id: actor.0,

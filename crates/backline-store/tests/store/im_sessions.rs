@@ -567,3 +567,74 @@ async fn transcript_entries_are_read_by_seq_with_their_names() {
         );
     }
 }
+
+#[tokio::test]
+async fn appended_entries_take_the_sessions_next_seq_and_a_missing_session_is_not_found() {
+    for (backend, store, _dir) in crate::stores().await {
+        let user = crate::add_user(&store, "append").await;
+        let session = crate::add_session(&store, &user).await;
+        for expected in 1..=3 {
+            let (s, u) = (session.clone(), user.clone());
+            let seq = store
+                .write(Box::new(move |conn| {
+                    Box::pin(async move {
+                        transcript::append(
+                            conn,
+                            transcript::AppendEntry {
+                                session_id: &s,
+                                ts: 5,
+                                kind: "message",
+                                actor_id: &u,
+                                subject_id: None,
+                                body: Some("hello"),
+                                client_msg_id: Some(&format!("a{expected}")),
+                            },
+                        )
+                        .await
+                    })
+                }))
+                .await
+                .unwrap();
+            assert_eq!(seq, expected, "{backend}");
+        }
+        let stored = transcript::get(store.reader(), &session, 3)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (stored.body.as_deref(), stored.client_msg_id.as_deref()),
+            (Some("hello"), Some("a3")),
+            "{backend}"
+        );
+        let last_seq = backline_store::sessions::get(store.reader(), &session)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_seq;
+        assert_eq!(last_seq, 3, "{backend}");
+        let u = user.clone();
+        let missing = store
+            .write(Box::new(move |conn| {
+                Box::pin(async move {
+                    transcript::append(
+                        conn,
+                        transcript::AppendEntry {
+                            session_id: "no-such-session",
+                            ts: 5,
+                            kind: "message",
+                            actor_id: &u,
+                            subject_id: None,
+                            body: None,
+                            client_msg_id: None,
+                        },
+                    )
+                    .await
+                })
+            }))
+            .await;
+        assert!(
+            matches!(missing, Err(StoreError::NotFound(_))),
+            "{backend}: {missing:?}"
+        );
+    }
+}
