@@ -200,7 +200,12 @@ impl Store {
             }
         };
         let mut tx = WriteTx::new(source);
-        tx.ensure_open().await?;
+        // SQLite's connection opens here (a bad file fails the start);
+        // PostgreSQL's on the writer's thread, whose runtime then drives it
+        // (the migration above has shown the server answers).
+        if backend == Backend::Sqlite {
+            tx.ensure_open().await?;
+        }
         let writer = writer::Writer::spawn(tx, max_batch)?;
         Ok(Store {
             inner: Arc::new(Inner {

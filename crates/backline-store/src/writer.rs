@@ -1,7 +1,8 @@
 //! The group-commit writer.
 //!
-//! One writer owns the single write connection: a thread of its own for
-//! SQLite (rusqlite is blocking), a task for PostgreSQL. It takes the first
+//! One writer owns the single write connection, on a thread of its own
+//! with its own single-threaded runtime (rusqlite blocks; a PostgreSQL
+//! connection opened there is driven by that thread alone). It takes the first
 //! queued write, then every write already waiting (up to `max_batch`), runs
 //! them in one transaction (`BEGIN IMMEDIATE` on SQLite), each inside its own
 //! savepoint so a write that refuses itself is rolled back alone, and commits
@@ -95,14 +96,13 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer: on a thread of its own for SQLite, as a task for PostgreSQL.
+    /// Starts the writer on a thread of its own.
     pub(crate) fn spawn(tx: WriteTx, max_batch: usize) -> Result<Writer, StoreError> {
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let counters = Arc::new(Counters::default());
         let health = Arc::new(Health::default());
         let (stop_sender, stop_receiver) = oneshot::channel();
         let (done_sender, done_receiver) = oneshot::channel();
-        let backend = tx.backend();
         let task = run(
             tx,
             receiver,
@@ -111,24 +111,21 @@ impl Writer {
             health.clone(),
             stop_receiver,
         );
-        match backend {
-            Backend::Sqlite => {
-                let handle = tokio::runtime::Handle::current();
-                std::thread::Builder::new()
-                    .name("backline-writer".into())
-                    .spawn(move || {
-                        handle.block_on(task);
-                        let _ = done_sender.send(());
-                    })
-                    .map_err(|e| StoreError::Config(format!("cannot start the writer: {e}")))?;
-            }
-            Backend::Postgres => {
-                tokio::spawn(async move {
-                    task.await;
-                    let _ = done_sender.send(());
-                });
-            }
-        }
+        // The writer has a thread and a single-threaded runtime of its own,
+        // on either engine: SQLite's calls block, and a PostgreSQL
+        // connection opened here is driven by this thread alone, so neither
+        // waits for the sockets' tasks on the shared workers.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Config(format!("cannot start the writer: {e}")))?;
+        std::thread::Builder::new()
+            .name("backline-writer".into())
+            .spawn(move || {
+                runtime.block_on(task);
+                let _ = done_sender.send(());
+            })
+            .map_err(|e| StoreError::Config(format!("cannot start the writer: {e}")))?;
         Ok(Writer {
             queue,
             counters,
@@ -294,8 +291,15 @@ async fn run(
                 tx.discard();
             }
         }
-        metrics::histogram!("backline_store_commit_seconds")
-            .record(started.elapsed().as_secs_f64());
+        let took = started.elapsed();
+        metrics::histogram!("backline_store_commit_seconds").record(took.as_secs_f64());
+        if took > std::time::Duration::from_millis(100) {
+            tracing::warn!(
+                writes = size,
+                took_ms = took.as_millis() as u64,
+                "a store batch took over 100 ms"
+            );
+        }
         metrics::histogram!("backline_store_batch_size").record(size as f64);
         counters.batches.fetch_add(1, Ordering::Relaxed);
         counters.writes.fetch_add(size as u64, Ordering::Relaxed);
@@ -386,7 +390,10 @@ async fn run_jobs(
             .map_err(|e| e.to_string())?;
         tx.write_undone();
     }
+    let committing = Instant::now();
     tx.control("COMMIT").await.map_err(|e| e.to_string())?;
     tx.batch_committed();
+    metrics::histogram!("backline_store_commit_statement_seconds")
+        .record(committing.elapsed().as_secs_f64());
     Ok(())
 }
