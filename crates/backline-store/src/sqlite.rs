@@ -224,7 +224,8 @@ impl DirLock {
                 };
                 return Err(StoreError::Locked(format!(
                     "the data directory {} is in use by {who}: database {} is locked by {}; \
-                     stop that process or give this one another --database",
+                     stop that process, give this one another --data-dir or --database, \
+                     or administer the running server through its admin API",
                     dir.display(),
                     db_path.display(),
                     lock_path.display()
