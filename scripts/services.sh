@@ -71,3 +71,19 @@ ensure_netns_tools() {
   command -v unshare >/dev/null || as_root_install util-linux
   command -v ip >/dev/null || as_root_install iproute2
 }
+
+# Each storage and API test makes its own database: drop the ones earlier
+# runs left behind, so that the server does not fill up over many runs.
+drop_stale_test_databases() {
+  local url=$BACKLINE_TEST_POSTGRES_URL
+  command -v psql >/dev/null || return 0
+  psql "$url" -Atc "select datname from pg_database where datname like 'backline_test_%'" 2>/dev/null |
+    while read -r db; do
+      psql "$url" -qc "drop database if exists \"$db\"" >/dev/null 2>&1 || true
+    done
+}
+
+# The store's I/O-error test builds a small fault-injecting library with cc.
+ensure_cc() {
+  command -v cc >/dev/null || as_root_install gcc libc6-dev
+}
