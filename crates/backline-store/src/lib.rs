@@ -121,6 +121,9 @@ pub enum StoreError {
     Migrate(String),
 }
 
+/// Most writes in one PostgreSQL batch (its per-backend subtransaction cache).
+const POSTGRES_MAX_BATCH: usize = 64;
+
 /// What the readiness probe writes while the writer is failing: 64 KiB.
 static PROBE_FILLER: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| "probe ".repeat(64 * 1024 / 6));
@@ -177,7 +180,13 @@ impl Store {
     /// process on the same file is refused with [`StoreError::Locked`].
     pub async fn open(options: &StoreOptions) -> Result<Store, StoreError> {
         let backend = Backend::from_url(&options.url)?;
-        let max_batch = options.max_batch.max(1);
+        let max_batch = match backend {
+            Backend::Sqlite => options.max_batch.max(1),
+            // Each write of a batch is a savepoint, a subtransaction on
+            // PostgreSQL: past 64 of them in one transaction, every
+            // snapshot has to look them up in pg_subtrans.
+            Backend::Postgres => options.max_batch.clamp(1, POSTGRES_MAX_BATCH),
+        };
         let (source, reader, lock, checkpointer) = match backend {
             Backend::Sqlite => {
                 let path = sqlite::path_from_url(&options.url)?;
