@@ -77,10 +77,9 @@ ensure_netns_tools() {
 drop_stale_test_databases() {
   local url=$BACKLINE_TEST_POSTGRES_URL
   command -v psql >/dev/null || return 0
-  psql "$url" -Atc "select datname from pg_database where datname like 'backline_test_%'" 2>/dev/null |
-    while read -r db; do
-      psql "$url" -qc "drop database if exists \"$db\"" >/dev/null 2>&1 || true
-    done
+  psql "$url" -Atc "select format('drop database if exists %I;', datname) from pg_database
+                    where datname like 'backline\_test\_%'" 2>/dev/null |
+    psql "$url" -q >/dev/null 2>&1 || true
 }
 
 # The store's I/O-error test builds a small fault-injecting library with cc.
