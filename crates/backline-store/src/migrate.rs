@@ -33,11 +33,18 @@ const SQLITE: &[Migration] = &[(
     "history search",
     include_str!("../migrations-sqlite/1001_history_search.sql"),
 )];
-const POSTGRES: &[Migration] = &[(
-    1001,
-    "history search",
-    include_str!("../migrations-postgres/1001_history_search.sql"),
-)];
+const POSTGRES: &[Migration] = &[
+    (
+        1001,
+        "history search",
+        include_str!("../migrations-postgres/1001_history_search.sql"),
+    ),
+    (
+        1002,
+        "hot rows",
+        include_str!("../migrations-postgres/1002_hot_rows.sql"),
+    ),
+];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS backline_migrations (\
      version BIGINT PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)";
