@@ -247,18 +247,24 @@ impl DirLock {
 }
 
 /// Read connections, checked out one per statement (or per [`crate::ReadConn`]).
+///
+/// At most `max` connections exist at once: a read beyond that waits for
+/// a permit (a sign-in storm queues its token lookups instead of opening a
+/// connection, three file descriptors and a blocking thread per socket).
 pub(crate) struct ReadPool {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
     max_idle: usize,
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl ReadPool {
-    pub(crate) fn new(path: PathBuf, max_idle: usize) -> ReadPool {
+    pub(crate) fn new(path: PathBuf, max: usize) -> ReadPool {
         ReadPool {
             path,
             idle: Mutex::new(Vec::new()),
-            max_idle: max_idle.max(1),
+            max_idle: max.max(1),
+            permits: Arc::new(tokio::sync::Semaphore::new(max.max(1))),
         }
     }
 
@@ -291,8 +297,17 @@ impl ReadPool {
         sql: crate::db::Sql,
         params: Vec<Param>,
     ) -> Result<Rows, StoreError> {
+        // Owned by the blocking task: a caller that gives up does not free
+        // the permit of a read still running.
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Closed)?;
         let pool = self.clone();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let conn = pool.checkout()?;
             let result = run(&conn, &sql, &params);
             pool.checkin(conn, !matches!(result, Err(StoreError::Fault(_))));
