@@ -67,7 +67,13 @@ async fn a_backend_terminated_mid_batch_fails_the_whole_batch_and_the_writer_rec
         "the write whose backend died is not acknowledged: {:?}",
         terminated.1
     );
-    assert!(store.health().is_some(), "the store says it cannot write");
+    // Writes queued behind it may already have gone through on a new
+    // connection (and cleared the store's health): the failed batch shows
+    // in the writer's counters.
+    assert!(
+        store.writer_stats().failed_batches >= 1,
+        "the batch with the terminated backend failed as a whole"
+    );
 
     // The next write goes through on a new connection, and health clears.
     let after = format!("{prefix}-after");
