@@ -87,7 +87,7 @@ impl Default for ServerConfig {
 pub struct DatabaseConfig {
     /// `sqlite://path?mode=rwc` or `postgres://…`; empty means `<data_dir>/backline.db`.
     pub url: String,
-    /// Connections of the read pool.
+    /// Read connections open at once (reads beyond that wait their turn).
     pub max_read_connections: u32,
 }
 
