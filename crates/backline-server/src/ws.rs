@@ -173,8 +173,7 @@ impl Connection {
         code: ErrorCode,
         message: String,
     ) -> Result<(), axum::Error> {
-        metrics::counter!("backline_ws_errors_total", "code" => code.as_str()).increment(1);
-        self.send(&ServerFrame::Error { rid, code, message }).await
+        self.send_text(&error_frame(rid, code, message)).await
     }
 
     /// Refuses the connection: an `error` frame, then close 4001.
@@ -436,23 +435,16 @@ impl Connection {
                 {
                     Ok(ack) => {
                         let answer = async move {
-                            let frame = match ack.await {
+                            match ack.await {
                                 Ok(ack) => {
                                     metrics::counter!("backline_messages_total").increment(1);
                                     metrics::histogram!("backline_send_seconds")
                                         .record(started.elapsed().as_secs_f64());
-                                    ServerFrame::Ack { rid, ack }
+                                    serde_json::to_string(&ServerFrame::Ack { rid, ack })
+                                        .unwrap_or_default()
                                 }
-                                Err(error) => {
-                                    let api: ApiError = error.into();
-                                    ServerFrame::Error {
-                                        rid: Some(rid),
-                                        code: api.code,
-                                        message: api.message,
-                                    }
-                                }
-                            };
-                            serde_json::to_string(&frame).unwrap_or_default()
+                                Err(error) => service_error_frame(Some(rid), error),
+                            }
                         };
                         self.pending
                             .get_or_insert_with(Default::default)
@@ -461,16 +453,10 @@ impl Connection {
                     // Behind sends still in flight, a refusal waits its turn:
                     // a socket's sends are answered in the order they came.
                     Err(error) if pending_sends(&self.pending) > 0 => {
-                        let api: ApiError = error.into();
-                        let frame = ServerFrame::Error {
-                            rid: Some(rid),
-                            code: api.code,
-                            message: api.message,
-                        };
-                        let text = serde_json::to_string(&frame).unwrap_or_default();
+                        let frame = service_error_frame(Some(rid), error);
                         self.pending
                             .get_or_insert_with(Default::default)
-                            .push_back(Box::pin(std::future::ready(text)));
+                            .push_back(Box::pin(std::future::ready(frame)));
                     }
                     Err(error) => self.service_error(Some(rid), error).await?,
                 }
@@ -540,9 +526,20 @@ impl Connection {
         rid: Option<String>,
         error: ServiceError,
     ) -> Result<(), axum::Error> {
-        let api: ApiError = error.into();
-        self.error(rid, api.code, api.message).await
+        self.send_text(&service_error_frame(rid, error)).await
     }
+}
+
+/// An `error` frame, counted in the socket error metric.
+fn error_frame(rid: Option<String>, code: ErrorCode, message: String) -> String {
+    metrics::counter!("backline_ws_errors_total", "code" => code.as_str()).increment(1);
+    serde_json::to_string(&ServerFrame::Error { rid, code, message }).unwrap_or_default()
+}
+
+/// The `error` frame for a request the service refused.
+fn service_error_frame(rid: Option<String>, error: ServiceError) -> String {
+    let api: ApiError = error.into();
+    error_frame(rid, api.code, api.message)
 }
 
 /// The next answered send, in the order the sends were read; never
