@@ -15,10 +15,19 @@ use crate::engine::WriteTx;
 use crate::rows::EventRow;
 use crate::StoreError;
 
-/// The head of user `$1` (`NULL` when there is no such user).
-pub(crate) const HEAD_SQL: &str = "SELECT CASE WHEN m > h THEN m ELSE h END FROM \
-     (SELECT u.stream_head AS h, (SELECT MAX(e.seq) FROM user_events e WHERE e.user_id = u.id) AS m \
-      FROM users u WHERE u.id = $1) heads";
+/// A `users` row's stream head, as SQL over its unqualified columns: the
+/// greater of `stream_head` and the user's highest stored event. One
+/// definition for every query that reads a head.
+macro_rules! head_of_user {
+    () => {
+        "CASE WHEN (SELECT MAX(e.seq) FROM user_events e WHERE e.user_id = id) > stream_head \
+         THEN (SELECT MAX(e.seq) FROM user_events e WHERE e.user_id = id) ELSE stream_head END"
+    };
+}
+pub(crate) use head_of_user;
+
+/// The head of user `$1` (no row when there is no such user).
+pub(crate) const HEAD_SQL: &str = concat!("SELECT ", head_of_user!(), " FROM users WHERE id = $1");
 
 /// Appends one event to a user's stream and returns its seq.
 pub async fn append(

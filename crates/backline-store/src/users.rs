@@ -8,12 +8,12 @@ use crate::StoreError;
 
 /// The account's columns; its stream head as `events` defines it (the
 /// greater of `stream_head` and its highest stored event).
-pub(crate) const COLUMNS: &str =
+pub(crate) const COLUMNS: &str = concat!(
     "id, username, display_name, password_hash, roles, im_permitted, disabled, \
-     status, status_reason, zoom, \
-     CASE WHEN (SELECT MAX(e.seq) FROM user_events e WHERE e.user_id = id) > stream_head \
-     THEN (SELECT MAX(e.seq) FROM user_events e WHERE e.user_id = id) ELSE stream_head END \
-     AS stream_head";
+     status, status_reason, zoom, ",
+    crate::events::head_of_user!(),
+    " AS stream_head"
+);
 
 /// A new account.
 pub struct NewUser<'a> {

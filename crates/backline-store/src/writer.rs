@@ -234,6 +234,14 @@ async fn run(
     mut stop: oneshot::Receiver<()>,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+    // A batch that cannot start is dropped unrun: its callers are told
+    // nothing was stored.
+    let drop_batch = |batch: &mut Vec<Job>, reason: String| {
+        health.set(Some(reason));
+        batch.clear();
+        counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+        counters.busy.store(0, Ordering::Release);
+    };
     loop {
         tokio::select! {
             biased;
@@ -248,12 +256,7 @@ async fn run(
         let size = batch.len();
         let started = Instant::now();
         if let Err(error) = tx.ensure_open().await {
-            // The jobs are dropped unrun; their callers are told nothing
-            // was stored.
-            health.set(Some(format!("cannot open the database: {error}")));
-            batch.clear();
-            counters.failed_batches.fetch_add(1, Ordering::Relaxed);
-            counters.busy.store(0, Ordering::Release);
+            drop_batch(&mut batch, format!("cannot open the database: {error}"));
             continue;
         }
         // A connection that died while the writer was idle (a restarted
@@ -274,10 +277,7 @@ async fn run(
             if let Err(error) = retried {
                 tx.end_batch();
                 tx.discard();
-                health.set(Some(format!("cannot begin a transaction: {error}")));
-                batch.clear();
-                counters.failed_batches.fetch_add(1, Ordering::Relaxed);
-                counters.busy.store(0, Ordering::Release);
+                drop_batch(&mut batch, format!("cannot begin a transaction: {error}"));
                 continue;
             }
         }
