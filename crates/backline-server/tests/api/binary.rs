@@ -1,6 +1,7 @@
 //! The real `backline` binary as a child process: started on a data
 //! directory (or a PostgreSQL database), signed in to, killed.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
@@ -81,4 +82,66 @@ pub async fn sign_in(http: &reqwest::Client, base: &str, username: &str) -> (Str
         body["token"].as_str().unwrap().to_owned(),
         body["me"]["id"].as_str().unwrap().to_owned(),
     )
+}
+
+/// Alice opens a session with Bob and Bob accepts; returns Alice's token and the session.
+pub async fn open_session(http: &reqwest::Client, base: &str) -> (String, String) {
+    let (alice, _) = sign_in(http, base, "alice").await;
+    let (bob, bob_id) = sign_in(http, base, "bob").await;
+    let session: Value = http
+        .post(format!("{base}/api/v1/sessions"))
+        .bearer_auth(&alice)
+        .json(&json!({"target_id": bob_id}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = session["id"].as_str().unwrap().to_owned();
+    let accepted = http
+        .post(format!("{base}/api/v1/sessions/{id}/accept"))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 200);
+    (alice, id)
+}
+
+/// The stored messages of a session: client id → seq, and whether seqs are 1, 2, 3 … without gaps.
+pub async fn transcript(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    id: &str,
+) -> (HashMap<String, u64>, bool) {
+    let mut stored = HashMap::new();
+    let mut after = 0;
+    let mut gapless = true;
+    loop {
+        let page: Value = http
+            .get(format!(
+                "{base}/api/v1/sessions/{id}/transcript?after={after}&limit=500"
+            ))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for entry in page["entries"].as_array().unwrap() {
+            let seq = entry["seq"].as_u64().unwrap();
+            gapless &= seq == after + 1;
+            after = seq;
+            if let Some(cmid) = entry["client_msg_id"].as_str() {
+                stored.insert(cmid.to_owned(), seq);
+            }
+        }
+        if page["has_more"] != true {
+            break;
+        }
+    }
+    (stored, gapless)
 }

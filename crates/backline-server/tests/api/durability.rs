@@ -8,33 +8,14 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::binary::{sign_in, start};
+use crate::binary::{open_session, sign_in, start, transcript};
 
 #[tokio::test]
 async fn every_acknowledged_message_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = start(dir.path());
     let http = reqwest::Client::new();
-    let (alice, _) = sign_in(&http, &server.base, "alice").await;
-    let (bob, bob_id) = sign_in(&http, &server.base, "bob").await;
-    let session: Value = http
-        .post(format!("{}/api/v1/sessions", server.base))
-        .bearer_auth(&alice)
-        .json(&json!({"target_id": bob_id}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = session["id"].as_str().unwrap().to_owned();
-    let accepted = http
-        .post(format!("{}/api/v1/sessions/{id}/accept", server.base))
-        .bearer_auth(&bob)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(accepted.status(), 200);
+    let (alice, id) = open_session(&http, &server.base).await;
 
     let ws_url = format!("{}/api/v1/ws", server.base.replace("http://", "ws://"));
     let (ws, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
@@ -78,31 +59,8 @@ async fn every_acknowledged_message_survives_kill_9() {
 
     let restarted = start(dir.path());
     let (alice, _) = sign_in(&http, &restarted.base, "alice").await;
-    let mut stored: HashSet<String> = HashSet::new();
-    let mut after = 0;
-    loop {
-        let page: Value = http
-            .get(format!(
-                "{}/api/v1/sessions/{id}/transcript?after={after}&limit=500",
-                restarted.base
-            ))
-            .bearer_auth(&alice)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        for entry in page["entries"].as_array().unwrap() {
-            after = entry["seq"].as_u64().unwrap();
-            if let Some(cmid) = entry["client_msg_id"].as_str() {
-                stored.insert(cmid.to_owned());
-            }
-        }
-        if page["has_more"] != true {
-            break;
-        }
-    }
+    let (stored, _) = transcript(&http, &restarted.base, &alice, &id).await;
+    let stored: HashSet<String> = stored.into_keys().collect();
     let lost: Vec<_> = acked.difference(&stored).collect();
     assert!(
         lost.is_empty(),

@@ -18,7 +18,9 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::binary::{command, sign_in, start, start_command, start_with, Server};
+use crate::binary::{
+    command, open_session, sign_in, start, start_command, start_with, transcript, Server,
+};
 
 /// A tmpfs of a fixed size, unmounted when dropped.
 struct Tmpfs {
@@ -119,68 +121,6 @@ impl Desktop {
             }
         }
     }
-}
-
-/// Alice opens a session with Bob and Bob accepts; returns Alice's token and the session.
-async fn open_session(http: &reqwest::Client, base: &str) -> (String, String) {
-    let (alice, _) = sign_in(http, base, "alice").await;
-    let (bob, bob_id) = sign_in(http, base, "bob").await;
-    let session: Value = http
-        .post(format!("{base}/api/v1/sessions"))
-        .bearer_auth(&alice)
-        .json(&json!({"target_id": bob_id}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = session["id"].as_str().unwrap().to_owned();
-    let accepted = http
-        .post(format!("{base}/api/v1/sessions/{id}/accept"))
-        .bearer_auth(&bob)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(accepted.status(), 200);
-    (alice, id)
-}
-
-/// The stored messages of a session: client id → seq, and whether seqs are 1, 2, 3 … without gaps.
-async fn transcript(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-    id: &str,
-) -> (HashMap<String, u64>, bool) {
-    let mut stored = HashMap::new();
-    let mut after = 0;
-    let mut gapless = true;
-    loop {
-        let page: Value = http
-            .get(format!(
-                "{base}/api/v1/sessions/{id}/transcript?after={after}&limit=500"
-            ))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        for entry in page["entries"].as_array().unwrap() {
-            let seq = entry["seq"].as_u64().unwrap();
-            gapless &= seq == after + 1;
-            after = seq;
-            if let Some(cmid) = entry["client_msg_id"].as_str() {
-                stored.insert(cmid.to_owned(), seq);
-            }
-        }
-        if page["has_more"] != true {
-            break;
-        }
-    }
-    (stored, gapless)
 }
 
 async fn readyz(http: &reqwest::Client, base: &str) -> (u16, String) {
