@@ -69,6 +69,9 @@ pub struct ServerConfig {
     pub allowed_origins: Vec<String>,
     /// Seconds to wait for connections to drain at shutdown.
     pub shutdown_grace_secs: u64,
+    /// Addresses of the load balancers or proxies in front of Backline; only
+    /// from these is `X-Forwarded-For` believed (per-address limits key on it).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +81,7 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("data"),
             allowed_origins: Vec::new(),
             shutdown_grace_secs: 10,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -175,7 +175,11 @@ impl Application {
             token.cancel();
             hub.kill_all();
         };
-        let server = axum::serve(self.listener, self.router.into_make_service())
+        let server = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
             .with_graceful_shutdown(signal);
         let token = self.backline.shutdown_token().clone();
         let grace = self.grace;
