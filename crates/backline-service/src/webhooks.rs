@@ -2,12 +2,15 @@
 //!
 //! Events are written to `webhook_outbox` in the same transaction as the
 //! change they describe, so none is lost across a crash or restart. This
-//! worker takes, for each integration, its oldest pending event when it is
-//! due, POSTs it signed with HMAC-SHA256, and on failure retries with
-//! exponential back-off (1 s doubling, at most 10 minutes apart) until 24
-//! hours have passed. Later events of an integration wait behind the one
-//! being retried, so a receiver sees them in order; delivery is at least
-//! once, and receivers de-duplicate by the event id.
+//! worker claims the events it may send (a lease, so that with several nodes
+//! each attempt is made by one node), POSTs each signed with HMAC-SHA256, and
+//! on failure retries with exponential back-off (1 s doubling, at most 10
+//! minutes apart) until 24 hours have passed. An interaction's later events
+//! wait behind the one being sent or retried, so a receiver sees each
+//! interaction's changes in order; different interactions are sent in
+//! parallel (up to `MAX_IN_FLIGHT` per node). Delivery is at least once (a
+//! node that dies mid-request leaves its lease to expire and another node
+//! sends again); receivers de-duplicate by the event id.
 
 use std::time::Duration;
 
@@ -36,10 +39,19 @@ pub fn backoff_ms(attempts: i64) -> i64 {
     (1000_i64.saturating_mul(1 << exponent)).min(MAX_BACKOFF_MS)
 }
 
+/// Requests in flight per node.
+const MAX_IN_FLIGHT: usize = 64;
+/// How long a claim keeps other nodes off an event: longer than a request's
+/// time-out, so only a node that died gives its events up.
+const LEASE_MS: i64 = 60_000;
+/// How often the worker looks for due events when nothing else wakes it.
+const POLL: Duration = Duration::from_millis(100);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Backline {
     pub(crate) async fn webhook_delivery(self) {
         let client = match reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
+            .timeout(REQUEST_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()
         {
@@ -49,27 +61,46 @@ impl Backline {
                 return;
             }
         };
-        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        let mut in_flight = tokio::task::JoinSet::new();
+        let mut tick = tokio::time::interval(POLL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            // A finished delivery may have released its interaction's next
+            // event: look again at once rather than at the next tick.
             tokio::select! {
                 _ = self.shutdown_token().cancelled() => return,
                 _ = tick.tick() => {}
-            }
-            let due = match outbox::due(self.store().reader(), now_ms(), 50).await {
-                Ok(due) => due,
-                Err(error) => {
-                    tracing::warn!(error.message = %error, "webhook outbox scan failed");
-                    continue;
+                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    while in_flight.try_join_next().is_some() {}
                 }
-            };
-            // One event per integration at a time; integrations in parallel.
-            let deliveries = due.into_iter().map(|event| {
+            }
+            let free = MAX_IN_FLIGHT.saturating_sub(in_flight.len());
+            if free == 0 {
+                continue;
+            }
+            for event in self.claim_webhooks(free).await {
                 let (backline, client) = (self.clone(), client.clone());
-                async move { backline.deliver(&client, event).await }
-            });
-            futures::future::join_all(deliveries).await;
+                in_flight.spawn(async move { backline.deliver(&client, event).await });
+            }
         }
+    }
+
+    /// Claims up to `limit` events this node may send now.
+    async fn claim_webhooks(&self, limit: usize) -> Vec<OutboxRow> {
+        let claimant = format!("{}:{}", self.bus().node(), uuid::Uuid::now_v7());
+        let claimed = self
+            .commit(move |conn| {
+                Box::pin(async move {
+                    let rows =
+                        outbox::claim(conn, &claimant, now_ms(), LEASE_MS, limit as i64).await?;
+                    Ok((rows, Vec::new()))
+                })
+            })
+            .await;
+        claimed.unwrap_or_else(|error| {
+            tracing::warn!(error.message = %error, "webhook outbox claim failed");
+            Vec::new()
+        })
     }
 
     async fn deliver(&self, client: &reqwest::Client, event: OutboxRow) {

@@ -27,6 +27,11 @@ const SHARED: &[Migration] = &[
         "store probe",
         include_str!("../migrations/0005_store_probe.sql"),
     ),
+    (
+        6,
+        "webhook claims",
+        include_str!("../migrations/0006_webhook_claims.sql"),
+    ),
 ];
 const SQLITE: &[Migration] = &[(
     1001,

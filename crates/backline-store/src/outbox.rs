@@ -1,5 +1,6 @@
 //! The webhook outbox: events written in the same transaction as the change
-//! they describe, delivered later by a worker, in order per integration.
+//! they describe, claimed by one node at a time and delivered in order per
+//! interaction.
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
@@ -7,20 +8,23 @@ use crate::engine::WriteTx;
 use crate::rows::OutboxRow;
 use crate::StoreError;
 
+/// Queues an event about `interaction_id` (its ordering key).
 pub async fn enqueue(
     conn: &mut WriteTx,
     id: &str,
     integration_id: &str,
+    interaction_id: &str,
     event_type: &str,
     payload: &str,
     now: i64,
 ) -> Result<(), StoreError> {
     crate::db::query(
-        "INSERT INTO webhook_outbox (id, integration_id, event_type, payload, created_at, next_attempt_at) \
-         VALUES ($1, $2, $3, $4, $5, $5)",
+        "INSERT INTO webhook_outbox (id, integration_id, interaction_id, event_type, payload, created_at, next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
     )
     .bind(id)
     .bind(integration_id)
+    .bind(interaction_id)
     .bind(event_type)
     .bind(payload)
     .bind(now)
@@ -29,29 +33,79 @@ pub async fn enqueue(
     Ok(())
 }
 
-/// For each integration, its oldest undelivered event, if that one is due.
-/// Later events wait behind it, so delivery keeps the order of the changes.
-pub async fn due<E: Exec>(executor: E, now: i64, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+/// The events that may be sent now: for each integration and interaction,
+/// the oldest undelivered event, when it is due and nobody holds it.
+/// Later events of an interaction wait behind it, so a receiver sees an
+/// interaction's changes in order; different interactions go in parallel.
+macro_rules! claimable {
+    () => {
+        "SELECT o.id FROM webhook_outbox o \
+     WHERE o.delivered_at IS NULL AND o.failed_at IS NULL \
+       AND o.next_attempt_at <= $2 AND o.claimed_until <= $2 \
+       AND NOT EXISTS (SELECT 1 FROM webhook_outbox e \
+                       WHERE e.integration_id = o.integration_id \
+                         AND e.interaction_id = o.interaction_id \
+                         AND e.delivered_at IS NULL AND e.failed_at IS NULL \
+                         AND (e.created_at < o.created_at OR (e.created_at = o.created_at AND e.id < o.id))) \
+     ORDER BY o.created_at, o.id LIMIT $4"
+    };
+}
+
+macro_rules! claim_update {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE webhook_outbox SET claimed_by = $1, claimed_until = $2 + $3 WHERE id IN (",
+            claimable!(),
+            $lock,
+            ") AND claimed_until <= $2"
+        )
+    };
+}
+
+/// Claims up to `limit` sendable events for `claimant` (unique per call)
+/// until `now + lease_ms`: while the lease runs, no other node sends them.
+/// On PostgreSQL nodes claiming at once skip each other's rows
+/// (`SKIP LOCKED`) instead of waiting; the re-checked `claimed_until`
+/// makes sure one claim wins a row.
+pub async fn claim(
+    conn: &mut WriteTx,
+    claimant: &str,
+    now: i64,
+    lease_ms: i64,
+    limit: i64,
+) -> Result<Vec<OutboxRow>, StoreError> {
+    // The SQL differs by engine only in the lock clause (SQLite has one writer).
+    let update = match conn.backend() {
+        crate::Backend::Postgres => claim_update!(" FOR UPDATE OF o SKIP LOCKED"),
+        crate::Backend::Sqlite => claim_update!(""),
+    };
+    let claimed = crate::db::query(update)
+        .bind(claimant)
+        .bind(now)
+        .bind(lease_ms)
+        .bind(limit)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if claimed == 0 {
+        return Ok(Vec::new());
+    }
     crate::db::query_as::<OutboxRow>(
-        "SELECT o.id, o.integration_id, o.event_type, o.payload, o.created_at, o.attempts, \
-                i.webhook_url, i.webhook_secret \
+        "SELECT o.id, o.integration_id, o.interaction_id, o.event_type, o.payload, o.created_at, \
+                o.attempts, i.webhook_url, i.webhook_secret \
          FROM webhook_outbox o JOIN integrations i ON i.id = o.integration_id \
-         WHERE o.delivered_at IS NULL AND o.failed_at IS NULL AND o.next_attempt_at <= $1 \
-           AND NOT EXISTS (SELECT 1 FROM webhook_outbox e \
-                           WHERE e.integration_id = o.integration_id AND e.delivered_at IS NULL \
-                             AND e.failed_at IS NULL \
-                             AND (e.created_at < o.created_at OR (e.created_at = o.created_at AND e.id < o.id))) \
-         ORDER BY o.created_at LIMIT $2",
+         WHERE o.claimed_by = $1 AND o.delivered_at IS NULL AND o.failed_at IS NULL \
+         ORDER BY o.created_at, o.id",
     )
-    .bind(now)
-    .bind(limit)
-    .fetch_all(executor)
+    .bind(claimant)
+    .fetch_all(conn)
     .await
 }
 
 pub async fn mark_delivered(conn: &mut WriteTx, id: &str, now: i64) -> Result<(), StoreError> {
     crate::db::query(
-        "UPDATE webhook_outbox SET delivered_at = $2, attempts = attempts + 1 WHERE id = $1",
+        "UPDATE webhook_outbox SET delivered_at = $2, attempts = attempts + 1, \
+                claimed_by = NULL, claimed_until = 0 WHERE id = $1",
     )
     .bind(id)
     .bind(now)
@@ -68,7 +122,8 @@ pub async fn mark_retry(
     error: &str,
 ) -> Result<(), StoreError> {
     crate::db::query(
-        "UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3 WHERE id = $1",
+        "UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3, \
+                claimed_by = NULL, claimed_until = 0 WHERE id = $1",
     )
     .bind(id)
     .bind(next_attempt_at)
@@ -78,7 +133,7 @@ pub async fn mark_retry(
     Ok(())
 }
 
-/// Gives up on an event (retries exhausted); later events of the integration go on.
+/// Gives up on an event (retries exhausted); the interaction's later events go on.
 pub async fn mark_failed(
     conn: &mut WriteTx,
     id: &str,
@@ -86,7 +141,8 @@ pub async fn mark_failed(
     error: &str,
 ) -> Result<(), StoreError> {
     crate::db::query(
-        "UPDATE webhook_outbox SET attempts = attempts + 1, failed_at = $2, last_error = $3 WHERE id = $1",
+        "UPDATE webhook_outbox SET attempts = attempts + 1, failed_at = $2, last_error = $3, \
+                claimed_by = NULL, claimed_until = 0 WHERE id = $1",
     )
     .bind(id)
     .bind(now)

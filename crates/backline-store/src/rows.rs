@@ -200,6 +200,7 @@ row_struct! {
 pub struct OutboxRow {
     pub id: String,
     pub integration_id: String,
+    pub interaction_id: String,
     pub event_type: String,
     pub payload: String,
     pub created_at: i64,

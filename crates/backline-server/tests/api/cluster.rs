@@ -7,6 +7,14 @@ use serde_json::json;
 use crate::helpers::{spawn_with_config, TestApp};
 
 async fn two_nodes() -> Option<(TestApp, TestApp)> {
+    let mut nodes = nodes(2).await?;
+    let b = nodes.pop().unwrap();
+    let a = nodes.pop().unwrap();
+    Some((a, b))
+}
+
+/// `count` nodes on one fresh PostgreSQL database and one NATS subject prefix.
+pub(crate) async fn nodes(count: usize) -> Option<Vec<TestApp>> {
     let pg = backline_store::testing::postgres_url("cluster tests")?;
     let Ok(nats) = std::env::var("BACKLINE_TEST_NATS_URL") else {
         eprintln!("cluster tests: skipped (BACKLINE_TEST_NATS_URL is not set)");
@@ -17,18 +25,16 @@ async fn two_nodes() -> Option<(TestApp, TestApp)> {
         .expect("fresh database");
     let prefix = format!("backline-test-{}", uuid::Uuid::now_v7().simple());
     let mut nodes = Vec::new();
-    for name in ["node-a", "node-b"] {
+    for n in 0..count {
         let mut config = backline_server::config::Config::default();
         config.server.bind = "127.0.0.1:0".into();
         config.database.url = url.clone();
         config.bus.nats_url = nats.clone();
         config.bus.subject_prefix = prefix.clone();
-        config.bus.node_id = name.into();
+        config.bus.node_id = format!("node-{}", (b'a' + n as u8) as char);
         nodes.push(spawn_with_config(config, None).await);
     }
-    let b = nodes.pop().unwrap();
-    let a = nodes.pop().unwrap();
-    Some((a, b))
+    Some(nodes)
 }
 
 #[tokio::test]

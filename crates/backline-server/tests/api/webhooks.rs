@@ -15,12 +15,23 @@ use crate::interactions::voice_call;
 struct Receiver {
     seen: Arc<Mutex<Vec<(HeaderMap, String)>>>,
     fail_first: Arc<Mutex<usize>>,
+    /// How long each answer takes.
+    delay: Duration,
 }
 
 impl Receiver {
     async fn start(fail_first: usize, port: u16) -> (Receiver, tokio::task::JoinHandle<()>) {
+        Self::start_slow(fail_first, port, Duration::ZERO).await
+    }
+
+    async fn start_slow(
+        fail_first: usize,
+        port: u16,
+        delay: Duration,
+    ) -> (Receiver, tokio::task::JoinHandle<()>) {
         let receiver = Receiver {
             fail_first: Arc::new(Mutex::new(fail_first)),
+            delay,
             ..Default::default()
         };
         let state = receiver.clone();
@@ -29,6 +40,7 @@ impl Receiver {
             axum::routing::post(move |headers: HeaderMap, body: String| {
                 let state = state.clone();
                 async move {
+                    tokio::time::sleep(state.delay).await;
                     state.seen.lock().unwrap().push((headers, body));
                     let mut fail = state.fail_first.lock().unwrap();
                     if *fail > 0 {
@@ -235,11 +247,92 @@ async fn failed_deliveries_are_retried_with_back_off_and_keep_their_order() {
             "interaction.ended".to_owned()
         ]
     );
-    let (pending, delivered, failed) =
-        backline_store::outbox::counts(app.backline.store().reader())
+    // The last delivery is recorded just after the receiver answered it.
+    let mut counts = (0, 0, 0);
+    for _ in 0..100 {
+        counts = backline_store::outbox::counts(app.backline.store().reader())
             .await
             .unwrap();
-    assert_eq!((pending, delivered, failed), (0, 2, 0));
+        if counts == (0, 2, 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(counts, (0, 2, 0), "(pending, delivered, failed)");
+}
+
+/// Three nodes on one database: each event is delivered once (not once per
+/// node), and each interaction's events arrive in order while different
+/// interactions are delivered side by side.
+#[tokio::test]
+async fn with_three_nodes_each_event_is_delivered_once_and_in_order_per_interaction() {
+    let Some(nodes) = crate::cluster::nodes(3).await else {
+        return;
+    };
+    let port = free_port();
+    let (receiver, _task) = Receiver::start_slow(0, port, Duration::from_millis(200)).await;
+    let (platform, _) =
+        integration_with_secret(&nodes[0], &format!("http://127.0.0.1:{port}/hook")).await;
+    nodes[0].user("alice", "Alice Agent").await;
+    // 12 interactions, each created, updated and ended: 36 events.
+    for n in 0..12 {
+        let node = &nodes[n % 3];
+        let external = format!("call-{n}");
+        let (status, body) = node
+            .post(
+                &platform,
+                "/api/v1/platform/interactions",
+                voice_call(&external, "alice"),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = node
+            .send_json(
+                reqwest::Method::PATCH,
+                &platform,
+                &format!("/api/v1/platform/interactions/{external}"),
+                json!({"subject": format!("update {n}")}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = node
+            .post(
+                &platform,
+                &format!("/api/v1/platform/interactions/{external}/end"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    receiver.wait_for(36).await;
+    // Anything sent twice would arrive within a lease's fraction of a second.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let bodies = receiver.bodies();
+    let mut ids: Vec<&str> = bodies.iter().map(|b| b["id"].as_str().unwrap()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(
+        (ids.len(), bodies.len()),
+        (36, 36),
+        "one delivery per event, not one per node"
+    );
+    for n in 0..12 {
+        let external = format!("call-{n}");
+        let types: Vec<&str> = bodies
+            .iter()
+            .filter(|b| b["interaction_external_id"] == external.as_str())
+            .map(|b| b["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "interaction.created",
+                "interaction.updated",
+                "interaction.ended"
+            ],
+            "{external}"
+        );
+    }
 }
 
 #[tokio::test]

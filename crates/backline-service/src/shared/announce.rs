@@ -75,6 +75,7 @@ pub(crate) async fn enqueue_webhook(
         conn,
         &event.id,
         integration_id,
+        &interaction.id,
         event_type,
         &json(&event)?,
         now,

@@ -593,6 +593,7 @@ async fn a_failed_webhook_event_lets_the_next_one_go_and_counts_follow_the_state
                     conn,
                     id,
                     &integration,
+                    "interaction-1",
                     "interaction.ended",
                     "{}",
                     10 + n as i64,
@@ -620,7 +621,7 @@ async fn a_failed_webhook_event_lets_the_next_one_go_and_counts_follow_the_state
         })
         .unwrap();
         assert_eq!(
-            mine(outbox::due(store.reader(), 30, 50).await.unwrap()),
+            mine(claim(&store, 30, 0).await),
             [(events[0].clone(), 2)],
             "{backend}: attempts are counted"
         );
@@ -628,7 +629,7 @@ async fn a_failed_webhook_event_lets_the_next_one_go_and_counts_follow_the_state
             outbox::mark_failed(conn, &events[0], 31, "gave up").await
         })
         .unwrap();
-        let due = outbox::due(store.reader(), 31, 50).await.unwrap();
+        let due = claim(&store, 31, 0).await;
         let next = due
             .iter()
             .find(|r| r.integration_id == integration)
@@ -655,7 +656,7 @@ async fn a_failed_webhook_event_lets_the_next_one_go_and_counts_follow_the_state
         assert_eq!(
             mine(due),
             [(events[1].clone(), 0)],
-            "{backend}: one per integration"
+            "{backend}: one per interaction"
         );
         assert_eq!(
             delta(outbox::counts(store.reader()).await.unwrap()),
@@ -672,9 +673,174 @@ async fn a_failed_webhook_event_lets_the_next_one_go_and_counts_follow_the_state
             "{backend}: (pending, delivered, failed)"
         );
         assert_eq!(
-            mine(outbox::due(store.reader(), 32, 50).await.unwrap()),
+            mine(claim(&store, 32, 0).await),
             [(events[2].clone(), 0)],
             "{backend}"
         );
+    }
+}
+
+/// Claims what is sendable at `now` for a lease of `lease_ms`, as a node would.
+async fn claim(store: &Store, now: i64, lease_ms: i64) -> Vec<backline_store::rows::OutboxRow> {
+    let claimant = unique("node");
+    tx!(store, |conn| outbox::claim(
+        conn, &claimant, now, lease_ms, 50
+    )
+    .await)
+    .unwrap()
+}
+
+/// Queues `(id, interaction, created_at)` events for `integration`.
+async fn enqueue(store: &Store, integration: &str, events: &[(&str, &str, i64)]) {
+    let integration = integration.to_owned();
+    let events: Vec<(String, String, i64)> = events
+        .iter()
+        .map(|(id, interaction, at)| (id.to_string(), interaction.to_string(), *at))
+        .collect();
+    tx!(store, |conn| {
+        for (id, interaction, at) in &events {
+            outbox::enqueue(conn, id, &integration, interaction, "t", "{}", *at).await?;
+        }
+        Ok(())
+    })
+    .unwrap();
+}
+
+#[tokio::test]
+async fn webhook_events_are_leased_one_interaction_at_a_time_in_order() {
+    for (backend, store, _dir) in stores().await {
+        let hooks = unique("hooks");
+        add_integration(&store, &hooks).await;
+        let id = |name: &str| format!("{hooks}-{name}");
+        let (a0, a1, b0) = (id("a0"), id("a1"), id("b0"));
+        enqueue(
+            &store,
+            &hooks,
+            &[(&a0, "A", 10), (&a1, "A", 11), (&b0, "B", 12)],
+        )
+        .await;
+        let ids = |rows: Vec<backline_store::rows::OutboxRow>| {
+            let mut ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
+            ids.sort();
+            ids
+        };
+        assert_eq!(
+            ids(claim(&store, 100, 1_000).await),
+            [a0.clone(), b0.clone()],
+            "{backend}: the oldest event of each interaction"
+        );
+        assert!(
+            claim(&store, 100, 1_000).await.is_empty(),
+            "{backend}: leased events are nobody else's, and A's next one waits"
+        );
+        tx!(store, [a0], |conn| outbox::mark_retry(
+            conn, &a0, 1_000, "HTTP 500"
+        )
+        .await)
+        .unwrap();
+        assert!(
+            claim(&store, 500, 1_000).await.is_empty(),
+            "{backend}: a retried event is not due before its time, and its interaction waits"
+        );
+        assert_eq!(
+            ids(claim(&store, 1_000, 1_000).await),
+            std::slice::from_ref(&a0),
+            "{backend}"
+        );
+        assert_eq!(
+            ids(claim(&store, 1_100, 1_000).await),
+            std::slice::from_ref(&b0),
+            "{backend}: a lease that ran out (its node died) is claimed again"
+        );
+        tx!(store, [a0], |conn| outbox::mark_delivered(conn, &a0, 1_200)
+            .await)
+        .unwrap();
+        let next = claim(&store, 1_200, 1_000).await;
+        assert_eq!(
+            (
+                next[0].id.as_str(),
+                next[0].interaction_id.as_str(),
+                next.len()
+            ),
+            (a1.as_str(), "A", 1),
+            "{backend}: delivered, the interaction's next event goes"
+        );
+    }
+}
+
+/// Two nodes on one PostgreSQL claim at the same time: every event is
+/// handed out once, and each interaction's events in their order.
+#[tokio::test]
+async fn nodes_claiming_together_send_each_webhook_event_once_in_order() {
+    let Some(admin) = backline_store::testing::postgres_url("webhook claims") else {
+        return;
+    };
+    let url = backline_store::testing::fresh_postgres_database(&admin)
+        .await
+        .unwrap();
+    let options = backline_store::StoreOptions::new(url);
+    let (one, two) = (
+        Store::open(&options).await.unwrap(),
+        Store::open(&options).await.unwrap(),
+    );
+    let hooks = unique("hooks");
+    add_integration(&one, &hooks).await;
+    let events: Vec<(String, String, i64)> = (0..240)
+        .map(|n| (format!("e{n:03}"), format!("i{}", n % 24), n as i64))
+        .collect();
+    let borrowed: Vec<(&str, &str, i64)> = events
+        .iter()
+        .map(|(id, interaction, at)| (id.as_str(), interaction.as_str(), *at))
+        .collect();
+    enqueue(&one, &hooks, &borrowed).await;
+    let node = |store: Store| async move {
+        let mut sent = Vec::new();
+        let mut idle = 0;
+        while idle < 20 {
+            let claimed = {
+                let claimant = unique("node");
+                tx!(store, |conn| outbox::claim(
+                    conn, &claimant, 1_000, 60_000, 7
+                )
+                .await)
+                .unwrap()
+            };
+            if claimed.is_empty() {
+                idle += 1;
+                tokio::task::yield_now().await;
+                continue;
+            }
+            idle = 0;
+            for row in claimed {
+                let id = row.id.clone();
+                tx!(store, [id], |conn| outbox::mark_delivered(conn, &id, 1_001)
+                    .await)
+                .unwrap();
+                sent.push((row.interaction_id, row.id));
+            }
+        }
+        sent
+    };
+    let (a, b) = tokio::join!(tokio::spawn(node(one)), tokio::spawn(node(two)));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(!a.is_empty() && !b.is_empty(), "both nodes took part");
+    let mut all: Vec<&(String, String)> = a.iter().chain(b.iter()).collect();
+    assert_eq!(all.len(), 240, "every event once");
+    all.sort_by(|x, y| x.1.cmp(&y.1));
+    all.dedup_by(|x, y| x.1 == y.1);
+    assert_eq!(all.len(), 240, "no event twice");
+    // Per interaction, each node sent its share in created order, and an
+    // event was claimable only once the one before it was delivered.
+    for sent in [&a, &b] {
+        for interaction in (0..24).map(|n| format!("i{n}")) {
+            let order: Vec<&String> = sent
+                .iter()
+                .filter(|(i, _)| *i == interaction)
+                .map(|(_, id)| id)
+                .collect();
+            let mut sorted = order.clone();
+            sorted.sort();
+            assert_eq!(order, sorted, "{interaction} in order");
+        }
     }
 }
