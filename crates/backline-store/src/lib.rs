@@ -123,6 +123,8 @@ pub enum StoreError {
 
 /// Most writes in one PostgreSQL batch (its per-backend subtransaction cache).
 const POSTGRES_MAX_BATCH: usize = 64;
+/// How long [`Store::ping`] waits for the database.
+const PING_TIMEOUT: Duration = Duration::from_millis(450);
 
 /// What the readiness probe writes while the writer is failing: 64 KiB.
 static PROBE_FILLER: std::sync::LazyLock<String> =
@@ -299,11 +301,14 @@ impl Store {
             db::query("SELECT 1").execute(self.reader()).await?;
             Ok(())
         };
-        match tokio::time::timeout(Duration::from_secs(2), check).await {
+        // A load balancer's check must get its answer well inside its own
+        // time-out: a database that does not answer is "not ready" now.
+        match tokio::time::timeout(PING_TIMEOUT, check).await {
             Ok(result) => result,
-            Err(_) => Err(StoreError::Unavailable(
-                "the database did not answer within 2 s".into(),
-            )),
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "the database did not answer within {} ms",
+                PING_TIMEOUT.as_millis()
+            ))),
         }
     }
 

@@ -9,6 +9,7 @@ mod errors;
 mod helpers;
 mod import;
 mod interactions;
+mod readiness;
 mod sessions;
 mod store_faults;
 mod stream;
