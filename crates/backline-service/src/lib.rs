@@ -42,7 +42,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use backline_store::WriteTx;
-use backline_store::{Store, StoreError};
+use backline_store::{Locks, Store, StoreError};
 use futures::future::BoxFuture;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
@@ -182,11 +182,39 @@ impl Backline {
             + Send
             + 'static,
     {
+        self.enqueue_commit_locking(Locks::default(), write).await
+    }
+
+    /// Like [`Backline::commit`], naming the hot rows the write locks
+    /// (see [`Locks`]): a write on a session names it.
+    pub(crate) async fn commit_locking<T, F>(&self, locks: Locks, write: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut WriteTx) -> BoxFuture<'c, Result<(T, Vec<BusMessage>)>>
+            + Send
+            + 'static,
+    {
+        self.enqueue_commit_locking(locks, write).await?.await
+    }
+
+    /// Like [`Backline::enqueue_commit`], naming the hot rows the write locks.
+    pub(crate) async fn enqueue_commit_locking<T, F>(
+        &self,
+        locks: Locks,
+        write: F,
+    ) -> Result<BoxFuture<'static, Result<T>>>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut WriteTx) -> BoxFuture<'c, Result<(T, Vec<BusMessage>)>>
+            + Send
+            + 'static,
+    {
         let bus = self.inner.bus.clone();
         let pending = self
             .inner
             .store
             .enqueue_then(
+                locks,
                 Box::new(move |conn| {
                     Box::pin(async move {
                         // Any error rolls the write back (its savepoint); the

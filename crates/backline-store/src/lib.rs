@@ -155,6 +155,36 @@ impl StoreOptions {
 pub type WriteFn<T> =
     Box<dyn for<'c> FnOnce(&'c mut WriteTx) -> BoxFuture<'c, Result<T, StoreError>> + Send>;
 
+/// The hot rows a write will lock: the sessions it appends to and the users
+/// whose streams it appends to (the participants of those sessions count
+/// without being named). On PostgreSQL the writer locks the rows of a whole
+/// batch at its start, sessions then users, each in id order, so that
+/// batches of several nodes touching the same rows never wait on each other
+/// in a cycle (a deadlock). SQLite has one writer and ignores them.
+#[derive(Debug, Clone, Default)]
+pub struct Locks {
+    pub sessions: Vec<String>,
+    pub users: Vec<String>,
+}
+
+impl Locks {
+    /// A write on one session (and its participants' streams).
+    pub fn session(id: &str) -> Locks {
+        Locks {
+            sessions: vec![id.to_owned()],
+            users: Vec::new(),
+        }
+    }
+
+    /// A write that appends to these users' streams.
+    pub fn users(ids: &[&str]) -> Locks {
+        Locks {
+            sessions: Vec::new(),
+            users: ids.iter().map(|id| (*id).to_owned()).collect(),
+        }
+    }
+}
+
 /// A queued write's answer: its value once its batch committed.
 pub type Pending<T> = BoxFuture<'static, Result<T, StoreError>>;
 
@@ -264,10 +294,14 @@ impl Store {
     /// next request) while they commit: that is how a socket pipelines sends.
     pub async fn enqueue_then<T: Send + 'static>(
         &self,
+        locks: Locks,
         write: WriteFn<T>,
         on_commit: OnCommit<T>,
     ) -> Result<Pending<T>, StoreError> {
-        self.inner.writer.enqueue(write, Some(on_commit)).await
+        self.inner
+            .writer
+            .enqueue(locks, write, Some(on_commit))
+            .await
     }
 
     /// Why the store cannot write now, if it cannot (the last batch failed

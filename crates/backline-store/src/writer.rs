@@ -29,12 +29,18 @@ use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::WriteTx;
-use crate::{Backend, OnCommit, StoreError, WriteFn};
+use crate::{Backend, Locks, OnCommit, StoreError, WriteFn};
 
 const QUEUE_CAPACITY: usize = 8192;
 
 type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
 type Job = Box<dyn for<'c> FnOnce(&'c mut WriteTx) -> BoxFuture<'c, (bool, Completion)> + Send>;
+
+/// A write waiting for its batch, with the rows it will lock.
+struct Queued {
+    job: Job,
+    locks: Locks,
+}
 
 /// Counters for the metrics endpoint and the benchmarks.
 #[derive(Debug, Clone, Copy, Default)]
@@ -89,7 +95,7 @@ type Stop = (oneshot::Sender<()>, oneshot::Receiver<()>);
 
 #[derive(Clone)]
 pub(crate) struct Writer {
-    queue: mpsc::Sender<Job>,
+    queue: mpsc::Sender<Queued>,
     counters: Arc<Counters>,
     health: Arc<Health>,
     stop: Arc<Mutex<Option<Stop>>>,
@@ -151,13 +157,16 @@ impl Writer {
         write: WriteFn<T>,
         on_commit: Option<OnCommit<T>>,
     ) -> Result<T, StoreError> {
-        self.enqueue(write, on_commit).await?.await
+        self.enqueue(Locks::default(), write, on_commit)
+            .await?
+            .await
     }
 
     /// Queues a write and returns what answers once its batch committed (or
     /// failed). Writes enqueued one after the other run in that order.
     pub(crate) async fn enqueue<T: Send + 'static>(
         &self,
+        locks: Locks,
         write: WriteFn<T>,
         on_commit: Option<OnCommit<T>>,
     ) -> Result<crate::Pending<T>, StoreError> {
@@ -190,7 +199,10 @@ impl Writer {
                 }
             }) as BoxFuture<'_, (bool, Completion)>
         });
-        self.queue.send(job).await.map_err(|_| StoreError::Closed)?;
+        self.queue
+            .send(Queued { job, locks })
+            .await
+            .map_err(|_| StoreError::Closed)?;
         let health = self.health.clone();
         Ok(Box::pin(async move {
             // A dropped reply means the writer could not even start the batch
@@ -227,16 +239,16 @@ impl Writer {
 
 async fn run(
     mut tx: WriteTx,
-    mut receiver: mpsc::Receiver<Job>,
+    mut receiver: mpsc::Receiver<Queued>,
     max_batch: usize,
     counters: Arc<Counters>,
     health: Arc<Health>,
     mut stop: oneshot::Receiver<()>,
 ) {
-    let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+    let mut batch: Vec<Queued> = Vec::with_capacity(max_batch);
     // A batch that cannot start is dropped unrun: its callers are told
     // nothing was stored.
-    let drop_batch = |batch: &mut Vec<Job>, reason: String| {
+    let drop_batch = |batch: &mut Vec<Queued>, reason: String| {
         health.set(Some(reason));
         batch.clear();
         counters.failed_batches.fetch_add(1, Ordering::Relaxed);
@@ -328,13 +340,63 @@ async fn begin(tx: &mut WriteTx) -> Result<(), StoreError> {
 /// of it was committed.
 async fn run_batch(
     tx: &mut WriteTx,
-    jobs: impl ExactSizeIterator<Item = Job>,
+    batch: std::vec::Drain<'_, Queued>,
 ) -> (Result<(), String>, Vec<(bool, Completion)>) {
-    let single = jobs.len() == 1;
-    let mut completions = Vec::with_capacity(jobs.len());
-    let outcome = run_jobs(tx, jobs, single, &mut completions).await;
+    let single = batch.len() == 1;
+    let mut completions = Vec::with_capacity(batch.len());
+    let mut locks = Locks::default();
+    let jobs: Vec<Job> = batch
+        .map(|queued| {
+            locks.sessions.extend(queued.locks.sessions);
+            locks.users.extend(queued.locks.users);
+            queued.job
+        })
+        .collect();
+    let outcome = match lock_rows(tx, locks).await {
+        // Dropping the unrun writes tells their callers nothing was stored.
+        Err(error) => Err(format!("cannot lock the batch's rows: {error}")),
+        Ok(()) => run_jobs(tx, jobs.into_iter(), single, &mut completions).await,
+    };
     tx.end_batch();
     (outcome, completions)
+}
+
+/// On PostgreSQL, locks the batch's hot rows before any write runs:
+/// sessions, then users (named, and the participants of those sessions),
+/// each in id order. Every node's writer takes them in this one order, so
+/// two batches that share rows queue behind each other instead of
+/// deadlocking (each write would otherwise lock them in its own order and
+/// hold them to the batch's commit).
+async fn lock_rows(tx: &mut WriteTx, mut locks: Locks) -> Result<(), StoreError> {
+    if tx.backend() != Backend::Postgres || (locks.sessions.is_empty() && locks.users.is_empty()) {
+        return Ok(());
+    }
+    locks.sessions.sort();
+    locks.sessions.dedup();
+    locks.users.sort();
+    locks.users.dedup();
+    let sessions = serde_json::to_string(&locks.sessions).unwrap_or_else(|_| "[]".into());
+    let users = serde_json::to_string(&locks.users).unwrap_or_else(|_| "[]".into());
+    crate::db::query(
+        "SELECT id FROM im_sessions \
+         WHERE id IN (SELECT value FROM json_array_elements_text(CAST($1 AS json))) \
+         ORDER BY id FOR UPDATE",
+    )
+    .bind(sessions.as_str())
+    .execute(&mut *tx)
+    .await?;
+    crate::db::query(
+        "SELECT id FROM users \
+         WHERE id IN (SELECT value FROM json_array_elements_text(CAST($1 AS json)) \
+                      UNION SELECT user_id FROM session_participants \
+                            WHERE session_id IN (SELECT value FROM json_array_elements_text(CAST($2 AS json)))) \
+         ORDER BY id FOR UPDATE",
+    )
+    .bind(users.as_str())
+    .bind(sessions.as_str())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 async fn run_jobs(

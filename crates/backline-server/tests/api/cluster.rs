@@ -105,3 +105,90 @@ async fn agents_on_different_nodes_talk_and_resume_anywhere() {
     let seqs: Vec<u64> = frames.iter().filter_map(|f| f["seq"].as_u64()).collect();
     assert_eq!(seqs, (last + 1..=last + 5).collect::<Vec<_>>());
 }
+
+/// Partners on different nodes, both sending at once: each node's batches
+/// touch the same sessions and users as the other's. No write may be lost
+/// to a lock-order deadlock between the nodes' transactions.
+#[tokio::test]
+async fn two_way_traffic_between_nodes_never_deadlocks() {
+    let Some(nodes) = nodes(2).await else {
+        return;
+    };
+    const PAIRS: usize = 12;
+    const SENDS: usize = 40;
+    let mut desktops = Vec::new();
+    let mut sessions = Vec::new();
+    let mut users = Vec::new();
+    for n in 0..PAIRS {
+        let left = nodes[0]
+            .user(&format!("left{n}"), &format!("Left {n}"))
+            .await;
+        let right = nodes[0]
+            .user(&format!("right{n}"), &format!("Right {n}"))
+            .await;
+        users.push((left, right));
+    }
+    // Each session joins a user on node a with one on node b, and the pairs
+    // overlap (left n talks to right n and right n+1), so batches on both
+    // nodes take the rows of many sessions and users.
+    for n in 0..PAIRS {
+        let (left, right) = (&users[n].0, &users[(n + 1) % PAIRS].1);
+        sessions.push((
+            nodes[0].connected_session(left, &users[n].1).await,
+            nodes[0].connected_session(left, right).await,
+        ));
+    }
+    for (left, right) in &users {
+        desktops.push((nodes[0].desktop(left, None).await, true));
+        desktops.push((nodes[1].desktop(right, None).await, false));
+    }
+    let mut tasks = Vec::new();
+    for (n, (mut desktop, is_left)) in desktops.into_iter().enumerate() {
+        let pair = n / 2;
+        let targets = if is_left {
+            vec![sessions[pair].0.clone(), sessions[pair].1.clone()]
+        } else {
+            vec![
+                sessions[pair].0.clone(),
+                sessions[(pair + PAIRS - 1) % PAIRS].1.clone(),
+            ]
+        };
+        tasks.push(tokio::spawn(async move {
+            for i in 0..SENDS {
+                let session = &targets[i % targets.len()];
+                desktop
+                    .send(json!({"type": "send", "rid": format!("r{i}"), "session_id": session,
+                                 "client_msg_id": format!("{n}-{i}"), "text": format!("message {i}")}))
+                    .await;
+            }
+            let mut acked = 0;
+            let mut refused = Vec::new();
+            while acked + refused.len() < SENDS {
+                let frame = desktop
+                    .until("an answer", |f| f["type"] == "ack" || f["type"] == "error")
+                    .await;
+                if frame["type"] == "ack" {
+                    acked += 1;
+                } else {
+                    refused.push(frame);
+                }
+            }
+            (acked, refused)
+        }));
+    }
+    let mut refused_all = Vec::new();
+    let mut acked_all = 0;
+    for task in tasks {
+        let (acked, refused) = task.await.unwrap();
+        acked_all += acked;
+        refused_all.extend(refused);
+    }
+    assert!(
+        refused_all.is_empty(),
+        "{} of {} sends refused, e.g. {:?}",
+        refused_all.len(),
+        PAIRS * 2 * SENDS,
+        refused_all.first()
+    );
+    assert_eq!(acked_all, PAIRS * 2 * SENDS);
+}

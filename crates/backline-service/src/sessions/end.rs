@@ -7,6 +7,7 @@ use backline_protocol::ErrorCode;
 use backline_store::rows::ParticipantRow;
 use backline_store::sessions;
 use backline_store::types as stored;
+use backline_store::Locks;
 
 use super::is_active;
 use super::tx::Tx;
@@ -21,7 +22,7 @@ impl Backline {
             session_id.to_owned(),
             (caller.id.clone(), caller.display_name.clone()),
         );
-        self.commit(move |conn| {
+        self.commit_locking(Locks::session(session_id), move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
                 let (session, participants, part) = tx.load(&sid, &me.0).await?;
@@ -95,7 +96,7 @@ impl Backline {
             }
         }
         let (sid, user) = (session_id.to_owned(), caller.id.clone());
-        self.commit(move |conn| {
+        self.commit_locking(Locks::session(session_id), move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
                 sessions::set_done(tx.conn, &sid, &user).await?;

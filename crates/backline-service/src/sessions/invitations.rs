@@ -6,6 +6,7 @@ use backline_protocol::model::{CreateSessionRequest, EntryKind, SessionView};
 use backline_protocol::ErrorCode;
 use backline_store::rows::ParticipantRow;
 use backline_store::types as stored;
+use backline_store::Locks;
 use backline_store::{sessions, users};
 
 use super::tx::Tx;
@@ -83,7 +84,7 @@ impl Backline {
         let first = request.first_message.clone();
         let client_id = request.client_id.clone();
         let sid = session_id.clone();
-        self.commit(move |conn| {
+        self.commit_locking(Locks::users(&[&me.0, &them.0]), move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
                 let now = tx.now;
@@ -183,7 +184,7 @@ impl Backline {
             session_id.to_owned(),
             (caller.id.clone(), caller.display_name.clone()),
         );
-        self.commit(move |conn| {
+        self.commit_locking(Locks::session(session_id), move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
                 tx.pending_invitation(&sid, &me.0).await?;
@@ -223,7 +224,7 @@ impl Backline {
             session_id.to_owned(),
             (caller.id.clone(), caller.display_name.clone()),
         );
-        self.commit(move |conn| {
+        self.commit_locking(Locks::session(session_id), move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
                 let participants = tx.pending_invitation(&sid, &me.0).await?;
@@ -286,7 +287,7 @@ impl Backline {
             session_id.to_owned(),
             (caller.id.clone(), caller.display_name.clone()),
         );
-        self.commit(move |conn| {
+        self.commit_locking(Locks::session(session_id), move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
                 let (session, participants, part) = tx.load(&sid, &me.0).await?;
@@ -383,7 +384,7 @@ impl Backline {
     /// invitation stays pending and can still be accepted or rejected.
     pub(crate) async fn time_out_invitation(&self, session_id: &str, user_id: &str) -> Result<()> {
         let (sid, user) = (session_id.to_owned(), user_id.to_owned());
-        self.commit(move |conn| {
+        self.commit_locking(Locks::session(session_id), move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
                 if !sessions::mark_timed_out(tx.conn, &sid, &user).await? {

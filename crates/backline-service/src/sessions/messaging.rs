@@ -6,6 +6,7 @@ use backline_protocol::frames::ServerFrame;
 use backline_protocol::model::{EntryKind, MarkKind, MessageAck, TypingState};
 use backline_protocol::ErrorCode;
 use backline_store::types as stored;
+use backline_store::Locks;
 use backline_store::{sessions, transcript};
 use futures::future::BoxFuture;
 
@@ -52,7 +53,7 @@ impl Backline {
         );
         let (cmid, body) = (client_msg_id.to_owned(), text.to_owned());
         let pending = self
-            .enqueue_commit(move |conn| {
+            .enqueue_commit_locking(Locks::session(session_id), move |conn| {
                 Box::pin(async move {
                     let mut tx = Tx::new(conn);
                     // One round trip: the session, its participants, and an
@@ -223,7 +224,7 @@ impl Backline {
         seq: u64,
     ) -> Result<()> {
         let (sid, user) = (session_id.to_owned(), caller.id.clone());
-        self.commit(move |conn| {
+        self.commit_locking(Locks::session(session_id), move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
                 let (session, participants, _) = tx.load(&sid, &user).await?;
