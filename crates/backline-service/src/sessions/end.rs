@@ -8,8 +8,8 @@ use backline_store::rows::ParticipantRow;
 use backline_store::sessions;
 use backline_store::types as stored;
 
-use super::is_active;
 use super::tx::Tx;
+use super::{is_active, require_im};
 use crate::auth::Account;
 use crate::error::{err, Result};
 use crate::Backline;
@@ -17,6 +17,7 @@ use crate::Backline;
 impl Backline {
     /// *End Session*: ends it for everyone; pending invitations are withdrawn.
     pub async fn end_session(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
+        require_im(caller)?;
         let (sid, me) = (
             session_id.to_owned(),
             (caller.id.clone(), caller.display_name.clone()),
@@ -74,6 +75,7 @@ impl Backline {
     /// still open is first ended (a pending invitation is rejected, an
     /// unsent consultation cancelled); the transcript stays.
     pub async fn done(&self, caller: &Account, session_id: &str) -> Result<()> {
+        require_im(caller)?;
         let view = self.session(caller, session_id).await?;
         let me = view
             .participants

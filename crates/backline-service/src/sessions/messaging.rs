@@ -222,6 +222,7 @@ impl Backline {
         kind: MarkKind,
         seq: u64,
     ) -> Result<()> {
+        require_im(caller)?;
         let (sid, user) = (session_id.to_owned(), caller.id.clone());
         self.commit(move |conn| {
             Box::pin(async move {
@@ -260,6 +261,7 @@ impl Backline {
         session_id: &str,
         state: TypingState,
     ) -> Result<()> {
+        require_im(caller)?;
         let participants = sessions::participants(self.store().reader(), session_id).await?;
         if participants.is_empty() {
             return Err(err(
