@@ -10,6 +10,7 @@ mod errors;
 mod helpers;
 mod import;
 mod interactions;
+mod rest_fuzz;
 mod sessions;
 mod store_faults;
 mod stream;
