@@ -401,3 +401,49 @@ impl Desktop {
         frames
     }
 }
+
+impl TestApp {
+    /// One request with any method, an optional bearer token and an optional
+    /// JSON body; returns the status and the body (`Null` when not JSON).
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        token: Option<&str>,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The live OpenAPI document the server publishes.
+    pub async fn openapi(&self) -> Value {
+        let (status, doc) = self
+            .request(reqwest::Method::GET, None, "/api/v1/openapi.json", None)
+            .await;
+        assert_eq!(status, 200, "openapi.json: {doc}");
+        doc
+    }
+}
+
+/// Every `(METHOD, path template)` of an OpenAPI document, e.g. `("POST", "/sessions/{id}/end")`.
+pub fn openapi_operations(doc: &Value) -> std::collections::BTreeSet<(String, String)> {
+    const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "head", "options"];
+    let mut out = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("openapi paths") {
+        for method in METHODS {
+            if item.get(*method).is_some() {
+                out.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    out
+}

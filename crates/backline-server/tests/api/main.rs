@@ -2,6 +2,7 @@
 //! test, real HTTP requests and real WebSocket connections.
 
 mod accounts;
+mod authz_matrix;
 mod binary;
 mod cluster;
 mod durability;
@@ -10,6 +11,7 @@ mod helpers;
 mod import;
 mod interactions;
 mod readiness;
+mod rest_fuzz;
 mod sessions;
 mod store_faults;
 mod stream;

@@ -9,8 +9,8 @@ use backline_store::sessions;
 use backline_store::types as stored;
 use backline_store::Locks;
 
-use super::is_active;
 use super::tx::Tx;
+use super::{is_active, require_im};
 use crate::auth::Account;
 use crate::error::{err, Result};
 use crate::Backline;
@@ -18,6 +18,7 @@ use crate::Backline;
 impl Backline {
     /// *End Session*: ends it for everyone; pending invitations are withdrawn.
     pub async fn end_session(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
+        require_im(caller)?;
         let (sid, me) = (
             session_id.to_owned(),
             (caller.id.clone(), caller.display_name.clone()),
@@ -75,6 +76,7 @@ impl Backline {
     /// still open is first ended (a pending invitation is rejected, an
     /// unsent consultation cancelled); the transcript stays.
     pub async fn done(&self, caller: &Account, session_id: &str) -> Result<()> {
+        require_im(caller)?;
         let view = self.session(caller, session_id).await?;
         let me = view
             .participants

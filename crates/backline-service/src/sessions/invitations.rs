@@ -220,6 +220,7 @@ impl Backline {
 
     /// Refuses the caller's pending invitation; the session leaves the caller's workspace.
     pub async fn reject(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
+        require_im(caller)?;
         let (sid, me) = (
             session_id.to_owned(),
             (caller.id.clone(), caller.display_name.clone()),
@@ -283,6 +284,7 @@ impl Backline {
 
     /// Withdraws the caller's pending invitations (initiator only); without anyone joined the session ends.
     pub async fn cancel(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
+        require_im(caller)?;
         let (sid, me) = (
             session_id.to_owned(),
             (caller.id.clone(), caller.display_name.clone()),

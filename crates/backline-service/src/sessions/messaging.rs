@@ -223,6 +223,7 @@ impl Backline {
         kind: MarkKind,
         seq: u64,
     ) -> Result<()> {
+        require_im(caller)?;
         let (sid, user) = (session_id.to_owned(), caller.id.clone());
         self.commit_locking(Locks::session(session_id), move |conn| {
             Box::pin(async move {
@@ -261,6 +262,7 @@ impl Backline {
         session_id: &str,
         state: TypingState,
     ) -> Result<()> {
+        require_im(caller)?;
         let participants = sessions::participants(self.store().reader(), session_id).await?;
         if participants.is_empty() {
             return Err(err(

@@ -14,6 +14,8 @@ use crate::error::{err, Result};
 use crate::shared::states::{participant_state, session_state};
 use crate::Backline;
 
+use super::require_im;
+
 pub(crate) fn entry_from_row(row: EntryRow) -> TranscriptEntry {
     TranscriptEntry {
         session_id: row.session_id,
@@ -100,6 +102,7 @@ fn build_view(
 impl Backline {
     /// One session as the caller sees it.
     pub async fn session(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
+        require_im(caller)?;
         let mut conn = self.read_conn().await?;
         let view = load_view(&mut conn, session_id, &caller.id)
             .await?
@@ -140,6 +143,7 @@ impl Backline {
         before: Option<u64>,
         limit: usize,
     ) -> Result<TranscriptPage> {
+        require_im(caller)?;
         let participants = sessions::participants(self.store().reader(), session_id).await?;
         if participants.is_empty() {
             return Err(err(
