@@ -74,7 +74,11 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .fallback(rest::api_not_found);
     let frame_limit = state.config.limits.max_frame_bytes;
     let mut router = Router::new()
-        .nest("/api/v1", api.layer(DefaultBodyLimit::max(frame_limit)))
+        .nest(
+            "/api/v1",
+            api.layer(DefaultBodyLimit::max(frame_limit))
+                .layer(axum::middleware::from_fn(crate::error::refuse_nul_in_uri)),
+        )
         .route(
             "/api/openapi.json",
             get(|| async { axum::response::Redirect::permanent("/api/v1/openapi.json") }),
@@ -180,7 +184,7 @@ impl Application {
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-            .with_graceful_shutdown(signal);
+        .with_graceful_shutdown(signal);
         let token = self.backline.shutdown_token().clone();
         let grace = self.grace;
         let result = tokio::select! {

@@ -8,6 +8,7 @@ mod durability;
 mod errors;
 mod helpers;
 mod import;
+mod input_hardening;
 mod interactions;
 mod sessions;
 mod store_faults;
