@@ -136,6 +136,12 @@ pub struct LimitsConfig {
     pub rate_per_second: u32,
     /// Burst above that rate.
     pub rate_burst: u32,
+    /// New click-to-call calls one client address may place per minute.
+    pub public_calls_per_minute: u32,
+    /// New click-to-call calls one client address may place at once.
+    pub public_calls_burst: u32,
+    /// Click-to-call calls that may ring one agent at the same time.
+    pub public_call_rings_per_agent: u32,
 }
 
 impl Default for LimitsConfig {
@@ -145,6 +151,9 @@ impl Default for LimitsConfig {
             max_frame_bytes: 64 * 1024,
             rate_per_second: 20,
             rate_burst: 40,
+            public_calls_per_minute: 10,
+            public_calls_burst: 5,
+            public_call_rings_per_agent: 1,
         }
     }
 }
@@ -263,6 +272,15 @@ impl Config {
         if self.limits.rate_per_second == 0 || self.limits.rate_burst == 0 {
             anyhow::bail!("limits.rate_per_second and limits.rate_burst must be positive");
         }
+        if self.limits.public_calls_per_minute == 0
+            || self.limits.public_calls_burst == 0
+            || self.limits.public_call_rings_per_agent == 0
+        {
+            anyhow::bail!(
+                "limits.public_calls_per_minute, limits.public_calls_burst and \
+                 limits.public_call_rings_per_agent must be positive"
+            );
+        }
         if self.im.invite_timeout_secs == 0 {
             anyhow::bail!("im.invite_timeout_secs must be positive");
         }
@@ -309,6 +327,9 @@ impl Config {
             max_message_bytes: self.limits.max_message_bytes,
             rate_per_second: self.limits.rate_per_second,
             rate_burst: self.limits.rate_burst,
+            public_calls_per_minute: self.limits.public_calls_per_minute,
+            public_calls_burst: self.limits.public_calls_burst,
+            public_call_rings_per_agent: self.limits.public_call_rings_per_agent,
             invite_timeout_secs: self.im.invite_timeout_secs,
             token_ttl_secs: self.auth.token_ttl_secs,
             stream_retention_secs: self.im.stream_retention_secs,

@@ -131,6 +131,9 @@ fn parse_csv(text: &str) -> Vec<(usize, Result<Record, String>)> {
             .collect(),
         Err(error) => return vec![(1, Err(format!("cannot read the header: {error}")))],
     };
+    if headers.iter().any(|h| h.contains('\0')) {
+        return vec![(1, Err(nul_message("the header")))];
+    }
     let is_history = headers.iter().any(|h| h == "contact_external_id");
     let mut out = Vec::new();
     for result in reader.records() {
@@ -145,6 +148,14 @@ fn parse_csv(text: &str) -> Vec<(usize, Result<Record, String>)> {
                 continue;
             }
         };
+        if let Some(column) = record.iter().position(|value| value.contains('\0')) {
+            let name = headers
+                .get(column)
+                .map(String::as_str)
+                .unwrap_or("a column");
+            out.push((line, Err(nul_message(name))));
+            continue;
+        }
         let field = |name: &str| {
             headers
                 .iter()
@@ -181,7 +192,13 @@ fn parse_csv(text: &str) -> Vec<(usize, Result<Record, String>)> {
     out
 }
 
+/// The refusal of a NUL in an imported column.
+fn nul_message(column: &str) -> String {
+    backline_service::input::nul_error(column).public_message()
+}
+
 fn json_record(value: Value) -> Result<Record, String> {
+    backline_service::input::check_value(&value).map_err(|e| e.public_message())?;
     let Value::Object(map) = value else {
         return Err("a record must be a JSON object".into());
     };

@@ -74,7 +74,11 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .fallback(rest::api_not_found);
     let frame_limit = state.config.limits.max_frame_bytes;
     let mut router = Router::new()
-        .nest("/api/v1", api.layer(DefaultBodyLimit::max(frame_limit)))
+        .nest(
+            "/api/v1",
+            api.layer(DefaultBodyLimit::max(frame_limit))
+                .layer(axum::middleware::from_fn(crate::error::refuse_nul_in_uri)),
+        )
         .route(
             "/api/openapi.json",
             get(|| async { axum::response::Redirect::permanent("/api/v1/openapi.json") }),

@@ -405,6 +405,10 @@ impl Connection {
             .await?;
             return Ok(());
         }
+        if let Err((rid, error)) = backline_service::input::check_frame(text) {
+            self.service_error(rid, error).await?;
+            return Ok(());
+        }
         let frame = match serde_json::from_str::<ClientFrame>(text) {
             Ok(frame) => frame,
             Err(parse_error) => {

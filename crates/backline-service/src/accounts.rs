@@ -12,6 +12,7 @@ use backline_store::{groups, now_ms, users};
 use crate::auth::{format_roles, hash_password, Account};
 use crate::bus::BusMessage;
 use crate::error::{err, Result};
+use crate::input::single_line_name;
 use crate::stream::emit;
 use crate::text::fold;
 use crate::Backline;
@@ -31,15 +32,10 @@ fn validate_username(username: &str) -> Result<()> {
     }
 }
 
+/// A display name: one line, trimmed, 1 to 100 characters (see
+/// [`single_line_name`] for the characters refused).
 fn validate_display_name(name: &str) -> Result<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(err(
-            ErrorCode::InvalidRequest,
-            "display_name: 1 to 100 characters",
-        ));
-    }
-    Ok(name.to_owned())
+    single_line_name("display_name", name, 100, false)
 }
 
 fn validate_password(password: &str) -> Result<()> {
@@ -265,10 +261,7 @@ impl Backline {
     }
 
     pub async fn create_group(&self, name: &str) -> Result<GroupView> {
-        let name = name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(err(ErrorCode::InvalidRequest, "name: 1 to 100 characters"));
-        }
+        let name = single_line_name("name", name, 100, false)?;
         let id = uuid::Uuid::now_v7().to_string();
         let group_id = id.clone();
         let group_name = name.clone();
@@ -346,13 +339,10 @@ impl Backline {
     }
 
     pub async fn create_status_reason(&self, code: &str, label: &str) -> Result<StatusReason> {
-        let code = code.trim().to_owned();
-        let label = label.trim().to_owned();
-        if code.is_empty() || code.len() > 64 || label.is_empty() || label.chars().count() > 100 {
-            return Err(err(
-                ErrorCode::InvalidRequest,
-                "code: 1 to 64 bytes; label: 1 to 100 characters",
-            ));
+        let code = single_line_name("code", code, 64, false)?;
+        let label = single_line_name("label", label, 100, false)?;
+        if code.len() > 64 {
+            return Err(err(ErrorCode::InvalidRequest, "code: 1 to 64 bytes"));
         }
         let (c, l) = (code.clone(), label.clone());
         self.commit(move |conn| {

@@ -24,6 +24,12 @@ pub struct ServiceConfig {
     pub nats_url: Option<String>,
     pub nats_subject_prefix: String,
     pub voice: VoiceConfig,
+    /// New web calls one client address may place per minute, sustained.
+    pub public_calls_per_minute: u32,
+    /// New web calls one client address may place at once, above that rate.
+    pub public_calls_burst: u32,
+    /// Web calls that may ring one agent at the same time.
+    pub public_call_rings_per_agent: u32,
 }
 
 /// Voice: ICE servers, ring time-out, and what happens to a contact left on hold.
@@ -73,6 +79,9 @@ impl Default for ServiceConfig {
             nats_url: None,
             nats_subject_prefix: "backline".into(),
             voice: VoiceConfig::default(),
+            public_calls_per_minute: 10,
+            public_calls_burst: 5,
+            public_call_rings_per_agent: 1,
         }
     }
 }

@@ -16,7 +16,8 @@
 //! the three areas, each a folder: [`sessions`] (IM sessions and
 //! transcripts), [`interactions`] (contacts, history, the platform API),
 //! [`voice`] (calls, hold, transfer, conference, signalling); then
-//! [`webhooks`], [`workers`], [`text`].
+//! [`webhooks`], [`workers`], [`text`], [`input`] (the rules for text from
+//! outside: no NUL, single-line names).
 //!
 //! The layering rule: `sessions`, `interactions` and `voice` depend on
 //! `shared` (and on `stream`, `bus`, `hub`, `auth`, `error`, `text`), never
@@ -29,6 +30,7 @@ pub mod config;
 pub mod directory;
 pub mod error;
 pub mod hub;
+pub mod input;
 pub mod interactions;
 pub mod sessions;
 pub mod shared;
@@ -64,8 +66,12 @@ struct Inner {
     hub: Arc<Hub>,
     bus: Bus,
     limiter: DefaultKeyedRateLimiter<String>,
-    /// The click-to-call page is open to anyone: its calls share one budget.
-    public_calls: governor::DefaultDirectRateLimiter,
+    /// The click-to-call page is open to anyone: each client address has
+    /// its own budget of new calls.
+    public_calls: DefaultKeyedRateLimiter<std::net::IpAddr>,
+    /// Ringing web calls by caller (address and tab), to give a caller who
+    /// asks again the call that already rings.
+    ringing_callers: voice::RingingCallers,
     shutdown: tokio_util::sync::CancellationToken,
 }
 
@@ -88,9 +94,11 @@ impl Backline {
         let rate = NonZeroU32::new(config.rate_per_second.max(1)).expect("positive");
         let burst = NonZeroU32::new(config.rate_burst.max(1)).expect("positive");
         let limiter = RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst));
-        let public_calls = RateLimiter::direct(
-            Quota::per_second(NonZeroU32::new(5).expect("positive"))
-                .allow_burst(NonZeroU32::new(20).expect("positive")),
+        let public_calls = RateLimiter::keyed(
+            Quota::per_minute(
+                NonZeroU32::new(config.public_calls_per_minute.max(1)).expect("positive"),
+            )
+            .allow_burst(NonZeroU32::new(config.public_calls_burst.max(1)).expect("positive")),
         );
         Ok(Backline {
             inner: Arc::new(Inner {
@@ -100,6 +108,7 @@ impl Backline {
                 bus,
                 limiter,
                 public_calls,
+                ringing_callers: Default::default(),
                 shutdown: tokio_util::sync::CancellationToken::new(),
             }),
         })
@@ -147,14 +156,22 @@ impl Backline {
         }
     }
 
-    /// Refuses a click-to-call when the page is called faster than 5/s (bursts of 20).
-    pub(crate) fn check_public_call_rate(&self) -> Result<()> {
-        self.inner.public_calls.check().map_err(|_| {
-            error::err(
-                backline_protocol::ErrorCode::RateLimited,
-                "too many calls are being placed: retry in a few seconds",
-            )
+    /// Takes one new web call from `address`'s budget; `Err(wait)` when it
+    /// is spent. Only the address's own attempts count against it.
+    pub fn admit_public_call(&self, address: std::net::IpAddr) -> Result<(), std::time::Duration> {
+        let limiter = &self.inner.public_calls;
+        if limiter.len() > 100_000 {
+            limiter.retain_recent();
+        }
+        limiter.check_key(&address).map_err(|not_until| {
+            not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ))
         })
+    }
+
+    pub(crate) fn ringing_callers(&self) -> &voice::RingingCallers {
+        &self.inner.ringing_callers
     }
 
     /// Runs one write in the group-commit writer and publishes the bus

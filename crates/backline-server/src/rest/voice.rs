@@ -9,6 +9,7 @@ use backline_protocol::voice::{
 use backline_protocol::{ErrorBody, ErrorCode};
 use backline_service::voice::Actor;
 
+use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, ApiResult, AppJson};
 use crate::state::{request_token, AppState, Auth};
 
@@ -159,21 +160,34 @@ pub async fn complete_conference(
 /// # `POST /api/v1/public/calls`
 ///
 /// The click-to-call page: calls a Ready agent. No sign-in; the answer carries the caller's token.
+/// A caller (client address and `device_id`) whose call still rings gets that call back (200).
+/// Each client address has its own budget of new calls (`rate_limited` with `Retry-After`).
 #[utoipa::path(post, path = "/public/calls", tag = "voice", request_body = PublicCallRequest,
-    responses((status = 201, body = PublicCallResponse), (status = 503, body = ErrorBody)))]
+    responses((status = 201, body = PublicCallResponse), (status = 200, body = PublicCallResponse),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn public_call(
     State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
     AppJson(request): AppJson<PublicCallRequest>,
 ) -> ApiResult<(StatusCode, Json<PublicCallResponse>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(
-            state
-                .backline
-                .public_call(&request.name, &request.device_id)
-                .await?,
-        ),
-    ))
+    let backline = &state.backline;
+    if let Some(ringing) = backline
+        .ringing_public_call(address, &request.device_id)
+        .await?
+    {
+        return Ok((StatusCode::OK, Json(ringing)));
+    }
+    if let Err(wait) = backline.admit_public_call(address) {
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            "too many calls from your address: please retry in a moment",
+        )
+        .retry_after(wait));
+    }
+    let created = backline
+        .public_call(&request.name, &request.device_id, address)
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 fn caller_token(request: axum::extract::Request) -> ApiResult<String> {

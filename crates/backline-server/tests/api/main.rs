@@ -9,6 +9,7 @@ mod durability;
 mod errors;
 mod helpers;
 mod import;
+mod input_hardening;
 mod interactions;
 mod readiness;
 mod rest_fuzz;

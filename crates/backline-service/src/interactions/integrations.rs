@@ -8,6 +8,7 @@ use backline_store::{integrations, now_ms};
 
 use crate::auth::token_hash;
 use crate::error::{err, Result};
+use crate::input::single_line_name;
 use crate::Backline;
 
 /// An authenticated platform integration.
@@ -40,10 +41,7 @@ impl Backline {
         name: &str,
         webhook_url: Option<String>,
     ) -> Result<CreatedIntegration> {
-        let name = name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(err(ErrorCode::InvalidRequest, "name: 1 to 100 characters"));
-        }
+        let name = single_line_name("name", name, 100, false)?;
         if let Some(url) = &webhook_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 2000 {
                 return Err(err(

@@ -13,6 +13,7 @@ use backline_store::{contacts, interactions, now_ms};
 use super::contact_view;
 use super::integrations::Integration;
 use crate::error::{err, Result};
+use crate::input::single_line_name;
 use crate::shared::access::Access;
 use crate::shared::announce::announce;
 use crate::shared::calls::contact_party_id;
@@ -61,8 +62,8 @@ fn validate_contact(contact: &ContactInput) -> Result<()> {
             "contact: a first or last name is required",
         ));
     }
-    check_len("contact.first_name", &contact.first_name, 200)?;
-    check_len("contact.last_name", &contact.last_name, 200)?;
+    single_line_name("contact.first_name", &contact.first_name, 200, true)?;
+    single_line_name("contact.last_name", &contact.last_name, 200, true)?;
     if let Some(id) = &contact.external_id {
         if id.trim().is_empty() || id.len() > 200 {
             return Err(err(

@@ -7,7 +7,7 @@ use backline_protocol::ErrorCode;
 use backline_store::rows::ParticipantRow;
 use backline_store::types as stored;
 use backline_store::Locks;
-use backline_store::{sessions, users};
+use backline_store::{sessions, transcript, users};
 
 use super::tx::Tx;
 use super::{is_active, require_im, validate_client_id, validate_text};
@@ -29,7 +29,8 @@ impl Backline {
             if let Some(existing) =
                 sessions::by_client_id(self.store().reader(), &caller.id, client_id).await?
             {
-                return self.session(caller, &existing.id).await;
+                let view = self.session(caller, &existing.id).await?;
+                return self.same_create_request(caller, &request, view).await;
             }
         }
         if let Some(first) = &request.first_message {
@@ -175,6 +176,42 @@ impl Backline {
         })
         .await?;
         self.session(caller, &session_id).await
+    }
+
+    /// A retry of `create_session` with a `client_id` already used: the
+    /// first session when the request is the same one (same target, same
+    /// parent interaction, same first message), `idempotency_conflict` when
+    /// the client id comes with a different request.
+    async fn same_create_request(
+        &self,
+        caller: &Account,
+        request: &CreateSessionRequest,
+        view: SessionView,
+    ) -> Result<SessionView> {
+        let same_target = view
+            .participants
+            .iter()
+            .any(|p| p.user_id == request.target_id && p.user_id != caller.id);
+        let mut same = same_target && view.parent_interaction_id == request.parent_interaction_id;
+        if let (true, Some(first)) = (same, &request.first_message) {
+            let prior = transcript::by_client_msg_id(
+                self.store().reader(),
+                &view.id,
+                &caller.id,
+                &first.client_msg_id,
+            )
+            .await?;
+            same = prior.is_some_and(|entry| entry.body.as_deref() == Some(first.text.as_str()));
+        }
+        if same {
+            Ok(view)
+        } else {
+            Err(err(
+                ErrorCode::IdempotencyConflict,
+                "client_id was already used for a different session \
+                 (another target, parent interaction or first message)",
+            ))
+        }
     }
 
     /// Accepts the caller's pending invitation (timed out or not).

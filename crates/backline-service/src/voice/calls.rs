@@ -5,13 +5,19 @@ use backline_protocol::interactions::{ContactInput, Media};
 use backline_protocol::model::Status;
 use backline_protocol::voice::{CallView, PublicCallResponse};
 use backline_protocol::ErrorCode;
+use backline_store::rows::UserRow;
 use backline_store::types as stored;
 use backline_store::{calls, interactions, users};
 use base64::Engine;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use super::{validate_device, Actor};
 use crate::auth::{token_hash, Account};
 use crate::error::{err, Result};
+use crate::input::single_line_name;
 use crate::shared::announce::announce;
 use crate::shared::calls::contact_party_id;
 use crate::shared::contacts::{reindex, upsert_contact};
@@ -26,31 +32,113 @@ fn random_token(prefix: &str) -> String {
     )
 }
 
+/// Who placed a web call: the client address and the page's tab
+/// (`device_id`, a random id the page keeps for its life).
+type CallerKey = (IpAddr, String);
+
+/// The web calls this node placed that may still ring, by caller, with the
+/// caller's token, so that a caller who asks again (a retry after a lost
+/// answer, a second click) gets the ringing call back instead of ringing
+/// another agent. Entries live for the ring time-out; there are at most as
+/// many as calls that ring, which the per-agent limit bounds.
+#[derive(Default)]
+pub(crate) struct RingingCallers {
+    calls: Mutex<HashMap<CallerKey, RingingCall>>,
+}
+
+struct RingingCall {
+    call_id: String,
+    token: String,
+    until: Instant,
+}
+
+impl RingingCallers {
+    fn get(&self, key: &CallerKey) -> Option<(String, String)> {
+        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        calls.retain(|_, call| call.until > now);
+        calls
+            .get(key)
+            .map(|call| (call.call_id.clone(), call.token.clone()))
+    }
+
+    fn insert(&self, key: CallerKey, call: RingingCall) {
+        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        calls.insert(key, call);
+    }
+}
+
+/// The least busy Ready agent who is not already rung by `max_rings` web calls.
+fn pick_agent(
+    candidates: &mut [(usize, usize, u32, UserRow)],
+    max_rings: usize,
+) -> Option<UserRow> {
+    candidates.sort_by_key(|(busy, _, tie, _)| (*busy, *tie));
+    candidates
+        .iter()
+        .find(|(_, ringing, _, _)| *ringing < max_rings)
+        .map(|(_, _, _, row)| row.clone())
+}
+
+/// Contact calls that ring `agent` now.
+fn ringing_web_calls(active: &[backline_store::rows::CallRow]) -> usize {
+    active
+        .iter()
+        .filter(|c| c.kind == stored::CallKind::Contact && c.state == stored::CallState::Ringing)
+        .count()
+}
+
 impl Backline {
-    /// The click-to-call page: a contact calls the least busy Ready agent.
-    pub async fn public_call(&self, name: &str, device_id: &str) -> Result<PublicCallResponse> {
-        let name = name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(err(ErrorCode::InvalidRequest, "name: 1 to 100 characters"));
+    /// The web call that already rings for this caller (`address` and tab),
+    /// with its token: a caller asking again gets it back.
+    pub async fn ringing_public_call(
+        &self,
+        address: IpAddr,
+        device_id: &str,
+    ) -> Result<Option<PublicCallResponse>> {
+        let Some((call_id, token)) = self.ringing_callers().get(&(address, device_id.to_owned()))
+        else {
+            return Ok(None);
+        };
+        let call = self.call_view(&call_id).await?;
+        if call.state != backline_protocol::voice::CallState::Ringing {
+            return Ok(None);
         }
+        Ok(Some(PublicCallResponse {
+            party_id: contact_party_id(&call.id),
+            call,
+            caller_token: token,
+        }))
+    }
+
+    /// The click-to-call page: a contact (at `address`) calls the least busy
+    /// Ready agent who is not already rung by
+    /// `public_call_rings_per_agent` web calls. The caller's address budget
+    /// ([`Backline::admit_public_call`]) is the server's to check first.
+    pub async fn public_call(
+        &self,
+        name: &str,
+        device_id: &str,
+        address: IpAddr,
+    ) -> Result<PublicCallResponse> {
+        let name = single_line_name("name", name, 100, false)?;
         validate_device(device_id)?;
-        self.check_public_call_rate()?;
+        let max_rings = self.config().public_call_rings_per_agent.max(1) as usize;
         let mut candidates = Vec::new();
         for row in users::with_status(self.store().reader(), Status::Ready.as_str()).await? {
             if self.hub().is_online(&row.id) {
-                let busy = calls::active_for_party(self.store().reader(), &row.id)
-                    .await?
-                    .len();
-                candidates.push((busy, rand::random::<u32>(), row));
+                let active = calls::active_for_party(self.store().reader(), &row.id).await?;
+                let ringing = ringing_web_calls(&active);
+                candidates.push((active.len(), ringing, rand::random::<u32>(), row));
             }
         }
-        candidates.sort_by_key(|(busy, tie, _)| (*busy, *tie));
-        let Some((_, _, agent)) = candidates.into_iter().next() else {
-            return Err(err(
+        let no_agent = || {
+            err(
                 ErrorCode::NoAgentAvailable,
                 "no agent is available: please try again in a moment",
-            ));
+            )
         };
+        let agent = pick_agent(&mut candidates, max_rings).ok_or_else(no_agent)?;
         let call_id = uuid::Uuid::now_v7().to_string();
         let interaction_id = uuid::Uuid::now_v7().to_string();
         let token = random_token("blc_");
@@ -62,92 +150,107 @@ impl Backline {
             self.config().voice.ring_timeout_secs as i64 * 1000,
         );
         let caller_name = name.clone();
-        self.call_write(move |tx| {
-            Box::pin(async move {
-                let now = tx.now;
-                let contact = ContactInput {
-                    first_name: caller_name.clone(),
-                    ..Default::default()
-                };
-                let contact_id = upsert_contact(tx.conn, &contact, now).await?;
-                interactions::insert(
-                    tx.conn,
-                    interactions::NewInteraction {
-                        id: &iid,
-                        integration_id: None,
-                        external_id: None,
-                        media: Media::Voice.as_str(),
-                        state: "active",
-                        agent_id: Some(&agent.id),
-                        contact_id: Some(&contact_id),
-                        subject: "Web call",
-                        case_data: &serde_json::to_string(&[
-                            backline_protocol::interactions::CaseDataItem {
-                                key: "Channel".into(),
-                                value: "Click-to-call page".into(),
-                            },
-                        ])
-                        .unwrap_or_else(|_| "[]".into()),
-                        outcome: None,
-                        notes: None,
-                        created_at: now,
-                        ended_at: None,
-                    },
-                )
-                .await?;
-                reindex(tx.conn, &iid).await?;
-                calls::insert(
-                    tx.conn,
-                    calls::NewCall {
-                        id: &cid,
-                        kind: stored::CallKind::Contact,
-                        state: stored::CallState::Ringing,
-                        interaction_id: Some(&iid),
-                        consultation_session_id: None,
-                        contact_call_id: None,
-                        created_at: now,
-                        ring_expires_at: Some(now + ring_ms),
-                        caller_token_hash: Some(&hash),
-                    },
-                )
-                .await?;
-                calls::add_party(
-                    tx.conn,
-                    &cid,
-                    &contact_party_id(&cid),
-                    stored::PartyKind::Contact,
-                    &caller_name,
-                    stored::PartyState::Connected,
-                    Some(&device),
-                    now,
-                )
-                .await?;
-                calls::add_party(
-                    tx.conn,
-                    &cid,
-                    &agent.id,
-                    stored::PartyKind::Agent,
-                    &agent.display_name,
-                    stored::PartyState::Ringing,
-                    None,
-                    now,
-                )
-                .await?;
-                announce(tx.conn, &mut tx.out, &iid, "interaction.created", now).await?;
-                let call = calls::get(&mut *tx.conn, &cid)
-                    .await?
-                    .ok_or_else(|| err(ErrorCode::CallNotFound, "lost"))?;
-                tx.log(
-                    &call,
-                    &format!("{caller_name} called {}", agent.display_name),
-                )
-                .await?;
-                tx.touch(&cid);
-                Ok(cid.clone())
+        let call = self
+            .call_write(move |tx| {
+                Box::pin(async move {
+                    let now = tx.now;
+                    // Checked again in the write: the writer runs one write at
+                    // a time, so concurrent calls cannot both take the last ring.
+                    let active = calls::active_for_party(&mut *tx.conn, &agent.id).await?;
+                    if ringing_web_calls(&active) >= max_rings {
+                        return Err(no_agent());
+                    }
+                    let contact = ContactInput {
+                        first_name: caller_name.clone(),
+                        ..Default::default()
+                    };
+                    let contact_id = upsert_contact(tx.conn, &contact, now).await?;
+                    interactions::insert(
+                        tx.conn,
+                        interactions::NewInteraction {
+                            id: &iid,
+                            integration_id: None,
+                            external_id: None,
+                            media: Media::Voice.as_str(),
+                            state: "active",
+                            agent_id: Some(&agent.id),
+                            contact_id: Some(&contact_id),
+                            subject: "Web call",
+                            case_data: &serde_json::to_string(&[
+                                backline_protocol::interactions::CaseDataItem {
+                                    key: "Channel".into(),
+                                    value: "Click-to-call page".into(),
+                                },
+                            ])
+                            .unwrap_or_else(|_| "[]".into()),
+                            outcome: None,
+                            notes: None,
+                            created_at: now,
+                            ended_at: None,
+                        },
+                    )
+                    .await?;
+                    reindex(tx.conn, &iid).await?;
+                    calls::insert(
+                        tx.conn,
+                        calls::NewCall {
+                            id: &cid,
+                            kind: stored::CallKind::Contact,
+                            state: stored::CallState::Ringing,
+                            interaction_id: Some(&iid),
+                            consultation_session_id: None,
+                            contact_call_id: None,
+                            created_at: now,
+                            ring_expires_at: Some(now + ring_ms),
+                            caller_token_hash: Some(&hash),
+                        },
+                    )
+                    .await?;
+                    calls::add_party(
+                        tx.conn,
+                        &cid,
+                        &contact_party_id(&cid),
+                        stored::PartyKind::Contact,
+                        &caller_name,
+                        stored::PartyState::Connected,
+                        Some(&device),
+                        now,
+                    )
+                    .await?;
+                    calls::add_party(
+                        tx.conn,
+                        &cid,
+                        &agent.id,
+                        stored::PartyKind::Agent,
+                        &agent.display_name,
+                        stored::PartyState::Ringing,
+                        None,
+                        now,
+                    )
+                    .await?;
+                    announce(tx.conn, &mut tx.out, &iid, "interaction.created", now).await?;
+                    let call = calls::get(&mut *tx.conn, &cid)
+                        .await?
+                        .ok_or_else(|| err(ErrorCode::CallNotFound, "lost"))?;
+                    tx.log(
+                        &call,
+                        &format!("{caller_name} called {}", agent.display_name),
+                    )
+                    .await?;
+                    tx.touch(&cid);
+                    Ok(cid.clone())
+                })
             })
-        })
-        .await
-        .map(|call| PublicCallResponse {
+            .await?;
+        self.ringing_callers().insert(
+            (address, device_id.to_owned()),
+            RingingCall {
+                call_id: call.id.clone(),
+                token: token.clone(),
+                until: Instant::now() + Duration::from_secs(self.config().voice.ring_timeout_secs),
+            },
+        );
+        Ok(PublicCallResponse {
             party_id: contact_party_id(&call.id),
             call,
             caller_token: token,

@@ -22,6 +22,7 @@ mod views;
 mod workers;
 
 pub use crate::shared::calls::contact_party_id;
+pub(crate) use calls::RingingCallers;
 
 use backline_protocol::ErrorCode;
 
