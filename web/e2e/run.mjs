@@ -58,7 +58,12 @@ const [cmd, cmdArgs] = [binary, serverArgs];
 console.log(`e2e: starting ${cmd} ${cmdArgs.join(' ')}`);
 const server = spawn(cmd, cmdArgs, {
   cwd: repoDir,
-  env: { ...process.env, BACKLINE_IM__INVITE_TIMEOUT_SECS: '3', RUST_LOG: process.env.RUST_LOG || 'warn' },
+  env: {
+    ...process.env,
+    BACKLINE_IM__INVITE_TIMEOUT_SECS: '3',
+    BACKLINE_METRICS__BIND: '127.0.0.1:0',
+    RUST_LOG: process.env.RUST_LOG || 'warn',
+  },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 let serverExit = null;

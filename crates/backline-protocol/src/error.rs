@@ -52,7 +52,7 @@ error_codes! {
     Forbidden = ("forbidden", 403, "The caller's roles do not allow this operation."),
     ImNotPermitted = ("im_not_permitted", 403, "The caller or the target does not hold the Internal IM permission."),
     NotParticipant = ("not_participant", 403, "The caller does not take part in this session."),
-    OriginNotAllowed = ("origin_not_allowed", 403, "The WebSocket was opened from a page of another origin."),
+    OriginNotAllowed = ("origin_not_allowed", 403, "The WebSocket, or a change signed in with the session cookie, came from a page of another origin (not the server's own nor one of `server.allowed_origins`)."),
     NotCallParty = ("not_call_party", 403, "The caller is not a party of this call (signalling and call control are for its parties only)."),
     NotShared = ("not_shared", 403, "An interaction's case data, contact and history are shared only with its agent and the targets who accepted a consultation about it; the attempt is written to the audit log."),
     UserNotFound = ("user_not_found", 404, "No account has this id (or username)."),
@@ -72,6 +72,7 @@ error_codes! {
     SlowConsumer = ("slow_consumer", 503, "The connection did not read its events fast enough and was closed; reconnect and resume."),
     Unavailable = ("unavailable", 503, "The store or another dependency is unreachable; retry later."),
     ShuttingDown = ("shutting_down", 503, "The server is shutting down; reconnect (possibly to another node)."),
+    RequestTimeout = ("request_timeout", 503, "The request took longer than `http.request_timeout_secs`; retry (a change it carried may have been applied)."),
     Internal = ("internal", 500, "An unexpected server error; it is logged with its cause."),
 }
 

@@ -23,6 +23,8 @@ pub struct Config {
     pub web: WebConfig,
     pub voice: VoiceConfig,
     pub telemetry: TelemetryConfig,
+    pub http: HttpConfig,
+    pub metrics: MetricsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -237,6 +239,54 @@ impl Default for TelemetryConfig {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Connections (HTTP and WebSocket) open at once on the listener; more are
+    /// refused. Lowered at startup to fit the process's open-file limit.
+    pub max_connections: usize,
+    /// Seconds a connection may take to send a complete request head, counted
+    /// from when it opens or from its previous response: this is also the
+    /// keep-alive idle time-out. An upgraded WebSocket is not subject to it.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a REST request (body included) may take before it is answered
+    /// `request_timeout`; the WebSocket is not subject to it.
+    pub request_timeout_secs: u64,
+    /// Send `Strict-Transport-Security` (set it when clients reach Backline over HTTPS).
+    pub hsts: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            max_connections: 20_000,
+            header_read_timeout_secs: 30,
+            request_timeout_secs: 30,
+            hsts: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// A second listener for `/metrics`, `/healthz` and `/readyz` (keep it on a
+    /// private address); empty disables it.
+    pub bind: String,
+    /// A bearer token that `/metrics` requires; when set, `/metrics` is served
+    /// on the main listener too. Empty: no token, and the main listener does not serve it.
+    pub token: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            bind: "127.0.0.1:9180".into(),
+            token: String::new(),
+        }
+    }
+}
+
 impl Config {
     /// Loads defaults, then the file, then `BACKLINE_*` variables.
     pub fn load(file: Option<&std::path::Path>) -> anyhow::Result<Config> {
@@ -302,6 +352,12 @@ impl Config {
         }
         if !self.voice.turn_urls.is_empty() && self.voice.turn_secret.is_empty() {
             anyhow::bail!("voice.turn_urls needs voice.turn_secret");
+        }
+        if self.http.max_connections == 0
+            || self.http.header_read_timeout_secs == 0
+            || self.http.request_timeout_secs == 0
+        {
+            anyhow::bail!("http.max_connections and the http time-outs must be positive");
         }
         if !matches!(self.telemetry.format.as_str(), "pretty" | "json") {
             anyhow::bail!("telemetry.format must be \"pretty\" or \"json\"");

@@ -250,6 +250,9 @@ async fn serve(
         }
     }
     let app = Application::with_backline(config, backline).await?;
+    if let Some(addr) = app.private_addr() {
+        println!("Metrics and health checks on http://{addr}");
+    }
     println!("Backline is serving on http://{}", app.local_addr());
     app.run_until_stopped(shutdown_signal()).await
 }

@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use anyhow::Context as _;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::routing::get;
 use axum::Router;
 use backline_service::Backline;
@@ -16,8 +18,9 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::http::listener::{self, Limits};
 use crate::state::AppState;
-use crate::{rest, web, ws};
+use crate::{http, rest, web, ws};
 
 /// The metrics recorder is process-global; tests build several apps in one process.
 fn metrics_handle() -> PrometheusHandle {
@@ -57,22 +60,32 @@ fn redact(url: &str) -> String {
 pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let (api, openapi) = rest::api();
     let openapi_json = Arc::new(openapi.to_json().unwrap_or_default());
-    let api = api
-        .route("/ws", get(ws::upgrade))
-        .route(
-            "/openapi.json",
-            get(move || {
-                let body = openapi_json.clone();
-                async move {
-                    (
-                        [(axum::http::header::CONTENT_TYPE, "application/json")],
-                        body.as_str().to_owned(),
-                    )
-                }
-            }),
-        )
-        .fallback(rest::api_not_found);
+    let api = api.route(
+        "/openapi.json",
+        get(move || {
+            let body = openapi_json.clone();
+            async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    body.as_str().to_owned(),
+                )
+            }
+        }),
+    );
     let frame_limit = state.config.limits.max_frame_bytes;
+    let budget = Duration::from_secs(state.config.http.request_timeout_secs);
+    // The budget wraps the REST routes only: `/ws` and the fallback are added after it.
+    let api = api
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::origin::refuse_cross_origin_changes,
+        ))
+        .layer(middleware::from_fn_with_state(
+            budget,
+            http::budget::time_budget,
+        ))
+        .route("/ws", get(ws::upgrade))
+        .fallback(rest::api_not_found);
     let mut router = Router::new()
         .nest(
             "/api/v1",
@@ -91,11 +104,20 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         router
             .fallback_service(ServeDir::new(&dir).fallback(ServeFile::new(dir.join("index.html"))))
     };
+    (finish(router, state), openapi)
+}
+
+/// The second listener's router: health checks and metrics.
+pub fn private_app(state: AppState) -> Router {
+    finish(rest::private_ops(), state)
+}
+
+/// The layers every answer goes through.
+fn finish(router: Router<AppState>, state: AppState) -> Router {
     let router = router
         .layer(CatchPanicLayer::new())
-        .layer(TraceLayer::new_for_http())
-        .with_state(state);
-    (router, openapi)
+        .layer(TraceLayer::new_for_http());
+    http::headers::secure(router, state.config.http.hsts).with_state(state)
 }
 
 /// Binds with a listen backlog of 4096 (the default 1024 overflows when
@@ -121,10 +143,16 @@ async fn bind(address: &str) -> anyhow::Result<TcpListener> {
     })
 }
 
+/// Connections the second listener (`metrics.bind`) holds at once.
+const PRIVATE_MAX_CONNECTIONS: usize = 64;
+
 /// A bound, ready-to-run server.
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    limits: Limits,
+    /// The second listener (`metrics.bind`) and its router.
+    private: Option<(TcpListener, Router)>,
     backline: Backline,
     grace: Duration,
     workers: Vec<tokio::task::JoinHandle<()>>,
@@ -145,12 +173,28 @@ impl Application {
             config: Arc::new(config.clone()),
             metrics: metrics_handle(),
         };
-        let (router, _) = app(state);
+        let (router, _) = app(state.clone());
         let listener = bind(&config.server.bind).await?;
         tracing::info!(url = %format!("http://{}", listener.local_addr()?), node = backline.bus().node(), "Backline is listening");
+        let private = if config.metrics.bind.is_empty() {
+            None
+        } else {
+            let private = bind(&config.metrics.bind).await.context("metrics.bind")?;
+            tracing::info!(url = %format!("http://{}", private.local_addr()?), "metrics and health checks are served");
+            Some((private, private_app(state)))
+        };
+        let limits = Limits {
+            max_connections: listener::fit_to_open_file_limit(
+                config.http.max_connections,
+                PRIVATE_MAX_CONNECTIONS,
+            ),
+            header_read_timeout: Duration::from_secs(config.http.header_read_timeout_secs),
+        };
         Ok(Application {
             listener,
             router,
+            limits,
+            private,
             backline,
             grace: Duration::from_secs(config.server.shutdown_grace_secs),
             workers,
@@ -159,6 +203,13 @@ impl Application {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("bound listener")
+    }
+
+    /// The address of the second listener (`metrics.bind`), if any.
+    pub fn private_addr(&self) -> Option<SocketAddr> {
+        self.private
+            .as_ref()
+            .map(|(listener, _)| listener.local_addr().expect("bound listener"))
     }
 
     pub fn backline(&self) -> &Backline {
@@ -173,33 +224,42 @@ impl Application {
     ) -> anyhow::Result<()> {
         let token = self.backline.shutdown_token().clone();
         let hub = self.backline.hub().clone();
-        let signal = async move {
+        let stopping = token.clone();
+        tokio::spawn(async move {
             shutdown.await;
             tracing::info!("shutting down: closing desktop connections");
-            token.cancel();
+            stopping.cancel();
             hub.kill_all();
-        };
-        let server = axum::serve(
+        });
+        let main = listener::serve(
+            "main",
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal);
-        let token = self.backline.shutdown_token().clone();
-        let grace = self.grace;
-        let result = tokio::select! {
-            result = server => result.map_err(anyhow::Error::from),
-            _ = async { token.cancelled().await; tokio::time::sleep(grace).await } => {
-                tracing::warn!("connections did not drain in time; stopping anyway");
-                Ok(())
+            self.router,
+            self.limits,
+            token.clone(),
+        );
+        let private = async {
+            if let Some((listener, router)) = self.private {
+                let limits = Limits {
+                    max_connections: PRIVATE_MAX_CONNECTIONS,
+                    ..self.limits
+                };
+                listener::serve("metrics", listener, router, limits, token.clone()).await;
             }
         };
+        let grace = self.grace;
+        tokio::select! {
+            _ = futures::future::join(main, private) => {}
+            _ = async { token.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!("connections did not drain in time; stopping anyway");
+            }
+        }
         for worker in self.workers {
             worker.abort();
         }
         self.backline.store().close().await;
         tracing::info!("stopped");
-        result
+        Ok(())
     }
 }
 

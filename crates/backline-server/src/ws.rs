@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use backline_protocol::frames::{ClientFrame, ServerFrame};
@@ -28,6 +28,7 @@ use futures::stream::FuturesOrdered;
 use futures::StreamExt;
 
 use crate::error::ApiError;
+use crate::http::origin::origin_allowed;
 use crate::state::{AppState, SESSION_COOKIE};
 
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -61,23 +62,6 @@ pub async fn upgrade(
         .on_upgrade(move |socket| async move {
             Connection::run(state, socket, cookie_token).await;
         })
-}
-
-/// A browser's `Origin` must be the server's own host or an allowed origin;
-/// clients without `Origin` (not browsers) are let through to authenticate.
-fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
-        return true;
-    };
-    if allowed.iter().any(|a| a == origin) {
-        return true;
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    let origin_host = origin.split("://").nth(1).unwrap_or("");
-    !host.is_empty() && origin_host == host
 }
 
 struct Connection {

@@ -7,8 +7,8 @@ pub mod sessions;
 pub mod voice;
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use backline_protocol::model::Health;
@@ -91,12 +91,22 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     (router, openapi)
 }
 
-/// `/healthz`, `/readyz`, `/metrics`.
+/// `/healthz`, `/readyz`, and `/metrics` on the main listener: served only
+/// with `metrics.token` set, and then only to a request bearing it.
 pub fn ops() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(public_metrics))
+}
+
+/// The second listener's routes (`metrics.bind`, a private address):
+/// `/metrics` needs the token only when one is configured.
+pub fn private_ops() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(private_metrics))
 }
 
 async fn healthz() -> Json<Health> {
@@ -123,7 +133,35 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError>
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+async fn public_metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if state.config.metrics.token.is_empty() {
+        return ApiError::new(
+            ErrorCode::NotFound,
+            "metrics are served on metrics.bind, or here when metrics.token is set",
+        )
+        .into_response();
+    }
+    metrics(state, &headers)
+}
+
+async fn private_metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    metrics(state, &headers)
+}
+
+/// The Prometheus text, to a request bearing `metrics.token` when one is set.
+fn metrics(state: AppState, headers: &HeaderMap) -> Response {
+    if !metrics_token_ok(headers, &state.config.metrics.token) {
+        let mut response = ApiError::new(
+            ErrorCode::Unauthenticated,
+            "/metrics needs \"Authorization: Bearer <metrics.token>\"",
+        )
+        .into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer"),
+        );
+        return response;
+    }
     let stats = state.backline.store().writer_stats();
     metrics::gauge!("backline_store_batches").set(stats.batches as f64);
     metrics::gauge!("backline_store_writes").set(stats.writes as f64);
@@ -132,6 +170,23 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
+        .into_response()
+}
+
+/// Whether the request bears the metrics token (any request, when none is
+/// configured); compared in constant time.
+fn metrics_token_ok(headers: &HeaderMap, token: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    if token.is_empty() {
+        return true;
+    }
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or("");
+    bool::from(presented.as_bytes().ct_eq(token.as_bytes()))
 }
 
 /// Unknown `/api/…` routes answer `not_found` in the error format.

@@ -490,7 +490,7 @@ async fn operations_endpoints_answer() {
     let _desktop = app.desktop(&alice, None).await;
     let metrics = app
         .http
-        .get(app.url("/metrics"))
+        .get(format!("http://{}/metrics", app.private_addr.unwrap()))
         .send()
         .await
         .unwrap()

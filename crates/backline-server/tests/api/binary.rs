@@ -35,6 +35,7 @@ pub fn command(data_dir: &std::path::Path, extra: &[&str]) -> Command {
         .args(extra)
         .env("BACKLINE_LIMITS__RATE_PER_SECOND", "100000")
         .env("BACKLINE_LIMITS__RATE_BURST", "100000")
+        .env("BACKLINE_METRICS__BIND", "127.0.0.1:0")
         .env("RUST_LOG", "warn");
     command
 }
@@ -49,23 +50,41 @@ pub fn start_with(data_dir: &std::path::Path, extra: &[&str]) -> Server {
 }
 
 /// Starts a prepared command and waits until it says where it serves.
-pub fn start_command(mut command: Command) -> Server {
+pub fn start_command(command: Command) -> Server {
+    let (server, _, lines) = start_logging(command);
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    server
+}
+
+/// Like `start_command`, and also returns what the server printed before it
+/// served and a receiver of every later line (its logs go to stdout).
+pub fn start_logging(
+    mut command: Command,
+) -> (Server, Vec<String>, std::sync::mpsc::Receiver<String>) {
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start backline");
     let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
+    let (sender, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut before = Vec::new();
     let base = loop {
-        let line = lines.next().expect("server output").expect("line");
+        let line = lines.recv().expect("server output");
         if let Some(url) = line.strip_prefix("Backline is serving on ") {
             break url.trim().to_owned();
         }
+        before.push(line);
     };
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, base }
+    (Server { child, base }, before, lines)
 }
 
 pub async fn sign_in(http: &reqwest::Client, base: &str, username: &str) -> (String, String) {

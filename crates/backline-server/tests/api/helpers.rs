@@ -16,6 +16,8 @@ pub const PASSWORD: &str = "correct horse";
 
 pub struct TestApp {
     pub addr: std::net::SocketAddr,
+    /// The metrics and health-check listener (`metrics.bind`).
+    pub private_addr: Option<std::net::SocketAddr>,
     pub http: reqwest::Client,
     pub backline: Backline,
     pub config: Config,
@@ -51,7 +53,11 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     spawn_with_config(config, Some(dir)).await
 }
 
-pub async fn spawn_with_config(config: Config, dir: Option<tempfile::TempDir>) -> TestApp {
+pub async fn spawn_with_config(mut config: Config, dir: Option<tempfile::TempDir>) -> TestApp {
+    // Many servers run at once: the metrics listener takes a free port too.
+    if config.metrics.bind == Config::default().metrics.bind {
+        config.metrics.bind = "127.0.0.1:0".into();
+    }
     if std::env::var_os("TEST_LOG").is_some() {
         let _ = tracing_subscriber::fmt().with_env_filter("info").try_init();
     }
@@ -60,6 +66,7 @@ pub async fn spawn_with_config(config: Config, dir: Option<tempfile::TempDir>) -
         .await
         .expect("build");
     let addr = app.local_addr();
+    let private_addr = app.private_addr();
     let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         app.run_until_stopped(async {
@@ -70,6 +77,7 @@ pub async fn spawn_with_config(config: Config, dir: Option<tempfile::TempDir>) -
     });
     TestApp {
         addr,
+        private_addr,
         http: reqwest::Client::new(),
         backline,
         config,

@@ -8,6 +8,7 @@ mod cluster;
 mod durability;
 mod errors;
 mod helpers;
+mod http_hardening;
 mod import;
 mod input_hardening;
 mod interactions;
