@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { AppModel, EXPIRED_NOTICE, INVITE_NOTICE_MS } from './app';
 import type { Api } from '../protocol/rest';
 import { ApiError } from '../protocol/rest';
-import type { Socket, SocketEvent } from '../protocol/socket';
+import { SendError, type Socket, type SocketEvent } from '../protocol/socket';
 import type { InteractionView, MessageAck, SessionView, StreamEvent } from '../protocol/generated';
 import { FakeClock, entry, fakeEffects, makeContact, makeHistoryItem, makeInteraction, makeMe, makeSession } from '../testing/fakes';
 
@@ -281,6 +281,27 @@ describe('AppModel: messages', () => {
     socket.sends[0].reject(new ApiError(409, 'session_ended', 'The session has ended'));
     await flush();
     expect(model.state.pending.s1[0]).toMatchObject({ state: 'failed', error: 'The session has ended' });
+  });
+
+  it('offers a failed message again with the same client_msg_id, or discards it', async () => {
+    const { model, socket } = await connected();
+    model.send('s1', 'bad\u0000text');
+    const cid = socket.sends[0].client_msg_id;
+    socket.sends[0].reject(new SendError('invalid_request', 'text must not contain NUL characters'));
+    await flush();
+    expect(model.state.pending.s1[0]).toMatchObject({ state: 'failed', error: 'text must not contain NUL characters' });
+    expect(model.state.announcement?.text).toBe('Message not sent: text must not contain NUL characters');
+    // nothing is resent by itself
+    expect(socket.sends).toHaveLength(1);
+    model.retryPending('s1', cid);
+    expect(model.state.pending.s1[0]).toMatchObject({ state: 'queued' });
+    expect(socket.sends).toHaveLength(2);
+    expect(socket.sends[1]).toMatchObject({ client_msg_id: cid, text: 'bad\u0000text' });
+    socket.sends[1].reject(new SendError('unavailable', 'the store is unavailable'));
+    await flush();
+    expect(model.state.pending.s1[0].error).toContain('the store is unavailable');
+    model.discardPending('s1', cid);
+    expect(model.state.pending.s1).toHaveLength(0);
   });
 
   it('fills a transcript gap over REST', async () => {

@@ -16,6 +16,7 @@ import type {
 import { ApiError, type Api, type CallAction } from '../protocol/rest';
 import type { CallMedia, MediaInfo } from './callMedia';
 import { isIncoming, isMyCall, upsertCall } from './voice';
+import { isRetryableSendError } from '../protocol/outbox';
 import { SendError, type Socket, type SocketEvent, type SocketStatus } from '../protocol/socket';
 import { Store, newId } from '../lib/store';
 import {
@@ -192,6 +193,14 @@ export function initialState(): AppState {
 }
 
 export const EXPIRED_NOTICE = 'Your session has expired. Please sign in again.';
+
+/** Why a message was not sent, for its row in the transcript: the server's reason. */
+export function sendFailureText(e: unknown): string {
+  if ((e instanceof SendError || e instanceof ApiError) && isRetryableSendError(e.code)) {
+    return `the server did not take it after several tries (${e.message})`;
+  }
+  return errorText(e);
+}
 
 function errorText(e: unknown): string {
   if (e instanceof ApiError || e instanceof SendError) return e.message;
@@ -742,11 +751,32 @@ export class AppModel {
   /** Sends a message; shown as pending until acknowledged; queued while offline. */
   send(id: string, text: string): void {
     if (!text.trim()) return;
-    const me = this.state.me;
-    if (!me) return;
+    if (!this.state.me) return;
     const p: PendingMessage = { client_msg_id: newId(), text, created: this.fx.now(), state: 'queued' };
     this.set((s) => ({ pending: { ...s.pending, [id]: [...(s.pending[id] ?? []), p] } }));
     this.socket.typing(id, 'paused');
+    this.deliver(id, p);
+  }
+
+  /** Sends a failed message again, with its own client_msg_id (the server never stores it twice). */
+  retryPending(id: string, clientMsgId: string): void {
+    const p = (this.state.pending[id] ?? []).find((x) => x.client_msg_id === clientMsgId);
+    if (!p || p.state !== 'failed') return;
+    this.patchPending(id, clientMsgId, () => ({ state: 'queued', error: undefined }));
+    this.deliver(id, p);
+  }
+
+  private patchPending(id: string, clientMsgId: string, patch: (p: PendingMessage) => Partial<PendingMessage>): void {
+    this.set((s) => ({
+      pending: { ...s.pending, [id]: (s.pending[id] ?? []).map((x) => (x.client_msg_id === clientMsgId ? { ...x, ...patch(x) } : x)) },
+    }));
+  }
+
+  /** Hands a pending message to the socket's outbox (which backs off on transient refusals). */
+  private deliver(id: string, p: PendingMessage): void {
+    const me = this.state.me;
+    if (!me) return;
+    const text = p.text;
     this.socket.sendMessage(id, p.client_msg_id, text).then(
       (ack) => {
         const entry: TranscriptEntry = {
@@ -773,14 +803,9 @@ export class AppModel {
         });
       },
       (err: unknown) => {
-        this.set((s) => ({
-          pending: {
-            ...s.pending,
-            [id]: (s.pending[id] ?? []).map((x) =>
-              x.client_msg_id === p.client_msg_id ? { ...x, state: 'failed' as const, error: errorText(err) } : x,
-            ),
-          },
-        }));
+        const error = sendFailureText(err);
+        this.patchPending(id, p.client_msg_id, () => ({ state: 'failed', error }));
+        this.announce(`Message not sent: ${error}`);
       },
     );
   }

@@ -183,6 +183,7 @@ export function useImWindow(id: string) {
       minimize: () => model.minimizeWindow(id),
       loadOlder: () => void model.loadOlder(id),
       discard: (cid: string) => model.discardPending(id, cid),
+      retry: (cid: string) => model.retryPending(id, cid),
       markVisible: () => model.markVisible(id),
       dismissError: () => model.clearError(id),
     }),

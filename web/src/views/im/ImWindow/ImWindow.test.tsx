@@ -40,6 +40,7 @@ function actions(): ImWindowActions {
     minimize: vi.fn(),
     loadOlder: vi.fn(),
     discard: vi.fn(),
+    retry: vi.fn(),
     markVisible: vi.fn(),
     dismissError: vi.fn(),
   };
@@ -90,6 +91,21 @@ describe('ImWindow', () => {
     );
     expect(screen.getByText('offline msg')).toBeTruthy();
     expect(screen.getByText('Pending…')).toBeTruthy();
+  });
+
+  it('shows why a message failed, with Retry and Discard', () => {
+    const a = actions();
+    render(
+      <ImWindow
+        vm={vm({ rows: [{ kind: 'pending', key: 'p1', client_msg_id: 'c1', showName: true, name: 'Bob Builder', color: 1, text: 'bad', failed: true, error: 'text must not contain NUL characters' }] })}
+        actions={a}
+      />,
+    );
+    expect(screen.getByText(/Not sent: text must not contain NUL characters/)).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Retry' }));
+    expect(a.retry).toHaveBeenCalledWith('c1');
+    fireEvent.click(screen.getByRole('button', { name: 'Discard' }));
+    expect(a.discard).toHaveBeenCalledWith('c1');
   });
 
   it('applies the zoom to the transcript text', () => {

@@ -11,6 +11,8 @@ export interface ImWindowActions {
   minimize: () => void;
   loadOlder: () => void;
   discard: (clientMsgId: string) => void;
+  /** Sends a failed message again. */
+  retry: (clientMsgId: string) => void;
   markVisible: () => void;
   dismissError: () => void;
 }
@@ -27,7 +29,7 @@ export interface ImWindowProps {
 
 const MARKERS = ['●', '■', '▲', '◆', '★', '✚'];
 
-function Row({ row, onDiscard }: { row: TranscriptRow; onDiscard: (id: string) => void }) {
+function Row({ row, onDiscard, onRetry }: { row: TranscriptRow; onDiscard: (id: string) => void; onRetry: (id: string) => void }) {
   if (row.kind === 'system') {
     return (
       <li className="entry system">
@@ -62,6 +64,9 @@ function Row({ row, onDiscard }: { row: TranscriptRow; onDiscard: (id: string) =
           ) : row.failed ? (
             <span className="failed">
               Not sent: {row.error}{' '}
+              <button type="button" className="link" onClick={() => onRetry(row.client_msg_id)}>
+                Retry
+              </button>{' '}
               <button type="button" className="link" onClick={() => onDiscard(row.client_msg_id)}>
                 Discard
               </button>
@@ -234,7 +239,7 @@ export function ImWindow({ vm, actions, focusOnMount, about, side }: ImWindowPro
         {!vm.loaded && <p className="loading">Loading transcript…</p>}
         <ol className="entries">
           {vm.rows.map((row) => (
-            <Row key={row.key} row={row} onDiscard={actions.discard} />
+            <Row key={row.key} row={row} onDiscard={actions.discard} onRetry={actions.retry} />
           ))}
         </ol>
       </div>
