@@ -29,6 +29,17 @@ function vm(over: Partial<ImWindowVM> = {}): ImWindowVM {
   };
 }
 
+/** The text a screen reader reads for an element: its text without aria-hidden parts. */
+function spokenText(el: Element): string {
+  const walk = (e: Element): string =>
+    Array.from(e.childNodes)
+      .map((node) =>
+        node.nodeType === Node.TEXT_NODE ? (node.textContent ?? '') : node instanceof Element && node.getAttribute('aria-hidden') !== 'true' ? walk(node) : '',
+      )
+      .join('');
+  return walk(el).replace(/\s+/g, ' ').trim();
+}
+
 function actions(): ImWindowActions {
   return {
     send: vi.fn(),
@@ -106,6 +117,15 @@ describe('ImWindow', () => {
     expect(a.retry).toHaveBeenCalledWith('c1');
     fireEvent.click(screen.getByRole('button', { name: 'Discard' }));
     expect(a.discard).toHaveBeenCalledWith('c1');
+  });
+
+  it('gives screen readers each message as name, text, then time and state', () => {
+    const rows: ImWindowVM['rows'] = [
+      { kind: 'message', key: 'e2', seq: 2, showName: true, name: 'Alice Agent', color: 0, mine: true, time: '10:00:01', dateTime: '', text: 'Hi Bob', receipt: 'Read' },
+    ];
+    render(<ImWindow vm={vm({ rows })} actions={actions()} />);
+    const item = screen.getByRole('log').querySelector('li')!;
+    expect(spokenText(item)).toBe('Alice Agent: Hi Bob, 10:00:01 · Read');
   });
 
   it('applies the zoom to the transcript text', () => {

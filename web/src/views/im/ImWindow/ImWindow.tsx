@@ -41,18 +41,20 @@ function Row({ row, onDiscard, onRetry }: { row: TranscriptRow; onDiscard: (id: 
     );
   }
   const pending = row.kind === 'pending';
+  // screen readers hear "name: text, time · state" once per message: the visible author line is
+  // for the eye only, and the text comes before its time and delivery state
   return (
     <li className={`entry message p${row.color} ${row.showName ? 'first' : ''} ${pending ? 'is-pending' : ''}`}>
       {row.showName && (
-        <div className="author">
-          <span className="marker" aria-hidden="true">
-            {MARKERS[row.color % MARKERS.length]}
-          </span>
+        <div className="author" aria-hidden="true">
+          <span className="marker">{MARKERS[row.color % MARKERS.length]}</span>
           <span className="author-name">{row.name}</span>
         </div>
       )}
       <div className="bubble">
         <span className="visually-hidden">{row.name}: </span>
+        <span className="text">{row.text}</span>
+        <span className="visually-hidden">, </span>
         <span className="meta">
           {row.kind === 'message' ? (
             <>
@@ -75,7 +77,6 @@ function Row({ row, onDiscard, onRetry }: { row: TranscriptRow; onDiscard: (id: 
             <span className="pending-mark">Pending…</span>
           )}
         </span>
-        <span className="text">{row.text}</span>
       </div>
     </li>
   );
