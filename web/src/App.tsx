@@ -100,6 +100,7 @@ function ConnectedSoftphone() {
       setMuted: (m: boolean) => model.setMuted(m),
       selectDevice: (d: string) => model.selectMicrophone(d),
       hangUp: (callId: string) => void model.callAction(callId, 'hang-up'),
+      show: (open: boolean) => model.showSoftphone(open),
     }),
     [model],
   );

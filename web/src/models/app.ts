@@ -118,10 +118,12 @@ export interface VoiceState extends MediaInfo {
   available: boolean;
   /** Calls with a command in flight (buttons disabled meanwhile). */
   busy: Record<string, boolean>;
+  /** The agent opened the softphone (it shows by itself only while there is a call). */
+  softphoneOpen: boolean;
 }
 
 export function emptyVoice(tabDevice = ''): VoiceState {
-  return { tabDevice, available: false, busy: {}, mic: 'idle', muted: false, devices: [], deviceId: '', connections: [] };
+  return { tabDevice, available: false, busy: {}, softphoneOpen: false, mic: 'idle', muted: false, devices: [], deviceId: '', connections: [] };
 }
 
 export const MIC_DENIED_TEXT = 'Microphone access was denied: voice is unavailable, IM keeps working';
@@ -1170,6 +1172,11 @@ export class AppModel {
   /** Asks for the microphone now (the softphone's button). */
   enableMicrophone(): void {
     void this.media?.acquire();
+  }
+
+  /** Opens or closes the softphone (it shows by itself while there is a call). */
+  showSoftphone(open: boolean): void {
+    this.set((s) => ({ voice: { ...s.voice, softphoneOpen: open } }));
   }
 
   // ---------- Team Communicator ----------
