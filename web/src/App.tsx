@@ -33,7 +33,7 @@ function ConsultationSide({ consultation }: { consultation: NonNullable<ReturnTy
   );
 }
 
-function ConnectedImWindow({ id }: { id: string }) {
+function ConnectedImWindow({ id, focused }: { id: string; focused: boolean }) {
   const { vm, actions } = useImWindow(id);
   const state = useAppState();
   const model = useModel();
@@ -50,7 +50,7 @@ function ConnectedImWindow({ id }: { id: string }) {
     <ImWindow
       vm={vm}
       actions={actions}
-      focusOnMount
+      focusOnMount={focused}
       about={consultation?.about ?? null}
       side={consultation?.role === 'target' && consultation.access !== 'waiting' ? <ConsultationSide consultation={consultation} /> : null}
     />
@@ -74,7 +74,7 @@ function ConnectedCallControls({ interactionId }: { interactionId: string }) {
   );
 }
 
-function ConnectedInteractionWindow({ id }: { id: string }) {
+function ConnectedInteractionWindow({ id, focused }: { id: string; focused: boolean }) {
   const { vm, actions, tabActions } = useInteractionWindow(id);
   if (!vm) return null;
   return (
@@ -82,7 +82,7 @@ function ConnectedInteractionWindow({ id }: { id: string }) {
       vm={vm}
       actions={actions}
       tabActions={tabActions}
-      focusOnMount
+      focusOnMount={focused}
       voice={vm.media === 'voice' ? <ConnectedCallControls interactionId={id} /> : null}
     />
   );
@@ -168,10 +168,10 @@ function Main() {
         state.openWindows.length || state.openInteractions.length ? (
           <>
             {state.openInteractions.map((id) => (
-              <ConnectedInteractionWindow key={`i:${id}`} id={id} />
+              <ConnectedInteractionWindow key={`i:${id}`} id={id} focused={state.focus === id} />
             ))}
             {state.openWindows.map((id) => (
-              <ConnectedImWindow key={id} id={id} />
+              <ConnectedImWindow key={id} id={id} focused={state.focus === id} />
             ))}
           </>
         ) : (

@@ -19,6 +19,7 @@ import { isIncoming, isMyCall, upsertCall } from './voice';
 import { isRetryableSendError } from '../protocol/outbox';
 import { SendError, type Socket, type SocketEvent, type SocketStatus } from '../protocol/socket';
 import { Store, newId } from '../lib/store';
+import type { SavedWorkspace, WorkspaceStorage } from '../lib/workspace';
 import {
   emptyTranscript,
   isPendingInvitation,
@@ -93,8 +94,16 @@ export interface AppState {
   /** session id → user id → expiry (ms). */
   typing: Record<string, Record<string, number>>;
   presence: Record<string, PresenceView>;
-  /** IM windows open in the workspace, left to right. */
+  /**
+   * IM windows shown in the workspace. The workspace shows one group at a time (the user guide's
+   * model): an interaction with its consultations beside or under it, or one IM window; the
+   * others wait in the task bar.
+   */
   openWindows: string[];
+  /** The window (session or interaction id) the agent last brought forward, or null. */
+  focus: string | null;
+  /** Session id → text typed in its message box and not sent yet. */
+  drafts: Record<string, string>;
   /** The caller's interactions (voice, chat, e-mail) not yet closed with *Done*. */
   interactions: Record<string, InteractionView>;
   /** Interaction windows open in the workspace. */
@@ -182,6 +191,8 @@ export function initialState(): AppState {
     typing: {},
     presence: {},
     openWindows: [],
+    focus: null,
+    drafts: {},
     interactions: {},
     openInteractions: [],
     details: {},
@@ -224,14 +235,19 @@ export class AppModel {
   private historyTimers = new Map<string, unknown>();
   private historyRequest = new Map<string, number>();
   private readonly media: CallMedia | null;
+  private readonly workspace: WorkspaceStorage | null;
+  private stopWorkspace: (() => void) | null = null;
   private endedTimers = new Map<string, unknown>();
   private ringing = false;
+  /** Sessions that left this user's workspace (Done, rejected, cancelled): a late view must not bring them back. */
+  private removed = new Set<string>();
 
-  constructor(api: Api, socket: Socket, effects: Effects, media: CallMedia | null = null) {
+  constructor(api: Api, socket: Socket, effects: Effects, media: CallMedia | null = null, workspace: WorkspaceStorage | null = null) {
     this.api = api;
     this.socket = socket;
     this.fx = effects;
     this.media = media;
+    this.workspace = workspace;
     this.store.setState({ voice: this.freshVoice() });
     media?.onChange(() => this.set((s) => ({ voice: { ...s.voice, ...media.info } })));
     this.api.onUnauthorized = (e) => {
@@ -302,6 +318,8 @@ export class AppModel {
   }
 
   private teardown(): void {
+    this.stopWorkspace?.();
+    this.stopWorkspace = null;
     this.unsubscribeSocket?.();
     this.unsubscribeSocket = null;
     this.socket.stop();
@@ -312,6 +330,7 @@ export class AppModel {
     for (const t of this.endedTimers.values()) this.fx.clearTimer(t);
     this.endedTimers.clear();
     this.lastMarked.clear();
+    this.removed.clear();
     this.media?.setParty(null);
     this.setRinging(false);
   }
@@ -333,12 +352,14 @@ export class AppModel {
     this.replaceSessions(sessions, false);
     this.replaceInteractions(interactions);
     this.replaceCalls(calls);
+    this.keepWorkspace(me.id);
     this.socket.start(me.head);
     void this.searchNow();
   }
 
-  private replaceSessions(list: SessionView[], announceInvites: boolean): void {
+  private replaceSessions(all: SessionView[], announceInvites: boolean): void {
     const sessions: Record<string, SessionView> = {};
+    const list = all.filter((s) => !this.removed.has(s.id));
     for (const s of list) sessions[s.id] = s;
     this.set((st) => ({
       sessions,
@@ -346,6 +367,73 @@ export class AppModel {
     }));
     for (const s of list) this.checkInvitation(s, announceInvites);
     for (const id of this.state.openWindows) void this.loadTranscript(id);
+  }
+
+  // ---------- the workspace across reloads and tabs ----------
+
+  /** Restores the saved workspace, then saves every change of it and follows the other tabs'. */
+  private keepWorkspace(userId: string): void {
+    const store = this.workspace;
+    if (!store) return;
+    this.stopWorkspace?.();
+    const saved = store.load(userId);
+    if (saved) this.applyWorkspace(saved);
+    let last: AppState | null = null;
+    const save = () => {
+      const s = this.state;
+      if (s.phase !== 'signed_in') return;
+      if (
+        last &&
+        last.openWindows === s.openWindows &&
+        last.openInteractions === s.openInteractions &&
+        last.focus === s.focus &&
+        last.drafts === s.drafts &&
+        last.voice.softphoneOpen === s.voice.softphoneOpen
+      ) {
+        return;
+      }
+      last = s;
+      store.save(userId, {
+        openInteractions: s.openInteractions,
+        openWindows: s.openWindows,
+        focus: s.focus,
+        drafts: Object.fromEntries(Object.entries(s.drafts).filter(([id, t]) => t && s.sessions[id])),
+        softphoneOpen: s.voice.softphoneOpen,
+      });
+    };
+    save();
+    const unsubscribeStore = this.store.subscribe(save);
+    const unsubscribeTabs = store.subscribe(userId, (ws) => this.applyWorkspace(ws));
+    this.stopWorkspace = () => {
+      unsubscribeStore();
+      unsubscribeTabs();
+    };
+  }
+
+  /** Shows a saved workspace: what of it still exists (a window closed meanwhile is dropped). */
+  private applyWorkspace(ws: SavedWorkspace): void {
+    const s = this.state;
+    const openInteractions = ws.openInteractions.filter((id) => s.interactions[id]).slice(0, 1);
+    const openWindows = ws.openWindows.filter((id) => s.sessions[id]);
+    const focus = ws.focus && (openInteractions.includes(ws.focus) || openWindows.includes(ws.focus)) ? ws.focus : (openInteractions[0] ?? openWindows[0] ?? null);
+    const drafts = Object.fromEntries(Object.entries(ws.drafts).filter(([id]) => s.sessions[id]));
+    this.set((st) => ({ openInteractions, openWindows, focus, drafts, voice: { ...st.voice, softphoneOpen: ws.softphoneOpen } }));
+    for (const id of openInteractions) void this.loadDetails(id);
+    for (const id of openWindows) {
+      this.clearNotice(id);
+      void this.loadTranscript(id).then(() => this.markVisible(id));
+    }
+  }
+
+  /** Keeps what the agent typed in a message box and has not sent. */
+  setDraft(id: string, text: string): void {
+    if ((this.state.drafts[id] ?? '') === text) return;
+    this.set((s) => {
+      const drafts = { ...s.drafts };
+      if (text) drafts[id] = text;
+      else delete drafts[id];
+      return { drafts };
+    });
   }
 
   // ---------- socket ----------
@@ -444,6 +532,7 @@ export class AppModel {
   }
 
   private upsertSession(session: SessionView): void {
+    if (this.removed.has(session.id)) return;
     const prev = this.state.sessions[session.id];
     // keep the newest view: a replayed older snapshot must not roll back
     if (prev && prev.last_seq > session.last_seq) return;
@@ -467,13 +556,15 @@ export class AppModel {
   }
 
   private removeSession(id: string): void {
+    this.removed.add(id);
     this.clearNotice(id);
     this.set((s) => {
       const sessions = { ...s.sessions };
       delete sessions[id];
       const transcripts = { ...s.transcripts };
       delete transcripts[id];
-      return { sessions, transcripts, openWindows: s.openWindows.filter((w) => w !== id) };
+      const openWindows = s.openWindows.filter((w) => w !== id);
+      return { sessions, transcripts, openWindows, focus: s.focus === id ? (s.openInteractions[0] ?? openWindows[0] ?? null) : s.focus };
     });
   }
 
@@ -666,16 +757,47 @@ export class AppModel {
 
   // ---------- windows ----------
 
+  /** Brings an IM window forward: with its interaction and that interaction's consultations when it is one of mine. */
   openWindow(id: string): void {
-    if (!this.state.sessions[id]) return;
+    const sess = this.state.sessions[id];
+    if (!sess) return;
     this.clearNotice(id);
-    if (!this.state.openWindows.includes(id)) this.set((s) => ({ openWindows: [...s.openWindows, id] }));
+    const parent = sess.parent_interaction_id;
+    if (parent && this.state.interactions[parent]) {
+      this.showGroup(parent, id);
+      return;
+    }
+    this.set({ openInteractions: [], openWindows: [id], focus: id });
     void this.loadTranscript(id).then(() => this.markVisible(id));
     this.markVisible(id);
   }
 
+  /** The IM sessions of my workspace that consult about this interaction, oldest first. */
+  private consultationsOf(interactionId: string): string[] {
+    const meId = this.state.me?.id ?? '';
+    return Object.values(this.state.sessions)
+      .filter((s) => s.parent_interaction_id === interactionId && !isPendingInvitation(s, meId))
+      .sort((a, b) => a.created_at - b.created_at)
+      .map((s) => s.id);
+  }
+
+  /** Shows one interaction with its consultations (the rest of the workspace goes to the task bar). */
+  private showGroup(interactionId: string, focus: string = interactionId): void {
+    const windows = this.consultationsOf(interactionId);
+    if (focus !== interactionId && !windows.includes(focus)) windows.push(focus);
+    this.set({ openInteractions: [interactionId], openWindows: windows, focus });
+    void this.loadDetails(interactionId);
+    for (const w of windows) {
+      void this.loadTranscript(w).then(() => this.markVisible(w));
+      this.markVisible(w);
+    }
+  }
+
   minimizeWindow(id: string): void {
-    this.set((s) => ({ openWindows: s.openWindows.filter((w) => w !== id) }));
+    this.set((s) => {
+      const openWindows = s.openWindows.filter((w) => w !== id);
+      return { openWindows, focus: s.focus === id ? (s.openInteractions[0] ?? openWindows[0] ?? null) : s.focus };
+    });
   }
 
   private setError(id: string, msg: string): void {
@@ -735,8 +857,12 @@ export class AppModel {
 
   async reject(id: string): Promise<void> {
     this.clearNotice(id);
-    const ok = await this.command(id, 'reject the invitation', () => this.api.reject(id));
-    if (ok) this.minimizeWindow(id);
+    // the server ends my part and removes the session from my workspace (session_removed); its
+    // answer, which may arrive after that event, must not bring it back
+    const ok = await this.command(id, 'reject the invitation', async () => {
+      await this.api.reject(id);
+    });
+    if (ok) this.removeSession(id);
   }
 
   async end(id: string): Promise<void> {
@@ -755,6 +881,7 @@ export class AppModel {
     if (!text.trim()) return;
     if (!this.state.me) return;
     const p: PendingMessage = { client_msg_id: newId(), text, created: this.fx.now(), state: 'queued' };
+    this.setDraft(id, '');
     this.set((s) => ({ pending: { ...s.pending, [id]: [...(s.pending[id] ?? []), p] } }));
     this.socket.typing(id, 'paused');
     this.deliver(id, p);
@@ -882,14 +1009,18 @@ export class AppModel {
     }
   }
 
+  /** Brings an interaction forward with its consultations. */
   openInteraction(id: string): void {
     if (!this.state.interactions[id]) return;
-    if (!this.state.openInteractions.includes(id)) this.set((s) => ({ openInteractions: [...s.openInteractions, id] }));
-    void this.loadDetails(id);
+    this.showGroup(id);
   }
 
+  /** Sends the interaction and its consultations to the task bar. */
   minimizeInteraction(id: string): void {
-    this.set((s) => ({ openInteractions: s.openInteractions.filter((w) => w !== id) }));
+    this.set((s) => {
+      if (!s.openInteractions.includes(id)) return {};
+      return { openInteractions: s.openInteractions.filter((w) => w !== id), openWindows: [], focus: null };
+    });
   }
 
   /** *Done*: removes an ended interaction from the workspace. */
@@ -904,7 +1035,13 @@ export class AppModel {
         delete interactions[id];
         const details = { ...s.details };
         delete details[id];
-        return { interactions, details, openInteractions: s.openInteractions.filter((w) => w !== id) };
+        const open = s.openInteractions.includes(id);
+        return {
+          interactions,
+          details,
+          openInteractions: s.openInteractions.filter((w) => w !== id),
+          ...(open ? { focus: s.openWindows[0] ?? null } : {}),
+        };
       });
     } catch (e) {
       this.setError(key, `Could not close the interaction: ${errorText(e)}`);

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { useState } from 'react';
 import { cleanup, fireEvent, render, screen } from '@testing-library/react';
 import { ImWindow, type ImWindowActions } from './ImWindow';
 import type { ImWindowVM } from '../../../viewmodels/imWindow';
@@ -25,6 +26,7 @@ function vm(over: Partial<ImWindowVM> = {}): ImWindowVM {
     error: null,
     zoom: 100,
     offline: false,
+    draft: '',
     ...over,
   };
 }
@@ -40,6 +42,16 @@ function spokenText(el: Element): string {
   return walk(el).replace(/\s+/g, ' ').trim();
 }
 
+/** The window with its draft kept like the model keeps it. */
+function WithDraft({ a }: { a: ImWindowActions }) {
+  const [draft, setDraft] = useState('');
+  const keep = (t: string) => {
+    a.setDraft(t);
+    setDraft(t);
+  };
+  return <ImWindow vm={vm({ draft })} actions={{ ...a, setDraft: keep, send: (t) => (a.send(t), keep('')) }} />;
+}
+
 function actions(): ImWindowActions {
   return {
     send: vi.fn(),
@@ -52,6 +64,7 @@ function actions(): ImWindowActions {
     loadOlder: vi.fn(),
     discard: vi.fn(),
     retry: vi.fn(),
+    setDraft: vi.fn(),
     markVisible: vi.fn(),
     dismissError: vi.fn(),
   };
@@ -70,7 +83,7 @@ describe('ImWindow', () => {
 
   it('sends on Enter, adds a line on Shift+Enter, and sends with the Send button', () => {
     const a = actions();
-    render(<ImWindow vm={vm()} actions={a} />);
+    render(<WithDraft a={a} />);
     const box = screen.getByRole('textbox', { name: 'Message to Alice Agent' }) as HTMLTextAreaElement;
     fireEvent.change(box, { target: { value: 'line one' } });
     expect(a.typing).toHaveBeenCalledWith('composing');

@@ -1,4 +1,4 @@
-import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+import { useEffect, useLayoutEffect, useRef, type KeyboardEvent, type ReactNode } from 'react';
 import type { ImWindowVM, TranscriptRow } from '../../../viewmodels/imWindow';
 
 export interface ImWindowActions {
@@ -13,6 +13,8 @@ export interface ImWindowActions {
   discard: (clientMsgId: string) => void;
   /** Sends a failed message again. */
   retry: (clientMsgId: string) => void;
+  /** Keeps the text typed and not sent (it survives a reload). */
+  setDraft: (text: string) => void;
   markVisible: () => void;
   dismissError: () => void;
 }
@@ -83,7 +85,8 @@ function Row({ row, onDiscard, onRetry }: { row: TranscriptRow; onDiscard: (id: 
 }
 
 export function ImWindow({ vm, actions, focusOnMount, about, side }: ImWindowProps) {
-  const [text, setText] = useState('');
+  const text = vm.draft;
+  const setText = actions.setDraft;
   const logRef = useRef<HTMLDivElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const atBottom = useRef(true);
@@ -91,7 +94,10 @@ export function ImWindow({ vm, actions, focusOnMount, about, side }: ImWindowPro
   const typingState = useRef<{ last: number; timer: number | null }>({ last: 0, timer: null });
 
   useEffect(() => {
-    if (focusOnMount) inputRef.current?.focus();
+    const box = inputRef.current;
+    if (!focusOnMount || !box) return;
+    box.focus();
+    box.setSelectionRange(box.value.length, box.value.length);
   }, [focusOnMount]);
 
   useEffect(() => {
