@@ -394,6 +394,19 @@ test('workspace: one interaction in focus with its consultation, menus above the
   await voiceTask.click();
   await expect(voiceWin).toBeVisible();
 
+  // IM with a colleague without the Internal IM permission: shown disabled, with the server's reason
+  await page.getByRole('searchbox', { name: 'Team Communicator' }).fill('mallory');
+  await page.getByRole('list', { name: 'Results' }).getByRole('button', { name: 'Actions for Mallory Moreau' }).click();
+  const refused = page.getByRole('menuitem', { name: /Send an Instant Message/ });
+  await expect(refused).toHaveAttribute('aria-disabled', 'true');
+  await expect(refused).toHaveAccessibleDescription('Mallory Moreau does not have the Internal IM permission.');
+  await page.keyboard.press('Escape');
+  // and Mallory is told on her own desktop, not invited to send one
+  const mallory = await signIn(browser, 'mallory');
+  await expect(mallory.page.getByRole('status').filter({ hasText: 'Your account does not have the Internal IM permission' })).toBeVisible();
+  await expect(mallory.page.getByText('choose “Send an Instant Message”')).toHaveCount(0);
+  await mallory.close();
+
   // an IM consultation from the voice interaction; the first message invites Ivan
   await voiceWin.getByRole('button', { name: 'Start Consultation' }).click();
   const tc = page.getByRole('region', { name: 'Team Communicator' });

@@ -3,7 +3,7 @@ import { useEffect, useMemo, useRef } from 'react';
 import { ZOOM_STEPS, type AppModel } from './models/app';
 import { AppContext, useAppState, useModel } from './viewmodels/context';
 import { useImWindow } from './viewmodels/imWindow';
-import { consultationContext, directoryRows, invitationCards, myStatusText, statusOptions, taskbarItems } from './viewmodels/main';
+import { consultationContext, directoryRows, imNotPermittedNotice, invitationCards, myStatusText, statusOptions, taskbarItems } from './viewmodels/main';
 import { consultationVM, useInteractionWindow, useTabsActions } from './viewmodels/interaction';
 import { InteractionWindow } from './views/interaction/InteractionWindow/InteractionWindow';
 import { InteractionTabs } from './views/interaction/InteractionTabs/InteractionTabs';
@@ -116,6 +116,7 @@ function Main() {
   const cards = useMemo(() => invitationCards(state), [state]);
   const tcContext = useMemo(() => consultationContext(state), [state]);
   const ringing = useMemo(() => incomingCalls(state), [state]);
+  const noIm = imNotPermittedNotice(state);
   const zoom = me.preferences.zoom;
 
   return (
@@ -134,6 +135,7 @@ function Main() {
         />
       }
       onSignOut={() => void model.signOut()}
+      notice={noIm}
       error={state.errors[''] ?? null}
       onDismissError={() => model.clearError('')}
       teamCommunicator={
@@ -176,7 +178,7 @@ function Main() {
           </>
         ) : (
           <div className="windows-empty">
-            <p>Find a colleague in the Team Communicator and choose “Send an Instant Message”.</p>
+            <p>{noIm ? 'Your interactions open here.' : 'Find a colleague in the Team Communicator and choose “Send an Instant Message”.'}</p>
           </div>
         )
       }

@@ -403,6 +403,7 @@ describe('AppModel: main window', () => {
       reason: null,
       member_count: null,
       favourite: false,
+      unavailable: [],
       actions: ['send_im' as const, 'add_favourite' as const],
     };
     const { model, socket } = await signedIn({ directory: vi.fn(async () => ({ entries: [dirEntry], active_consultations: [], preselected: null })) });
@@ -589,6 +590,7 @@ describe('AppModel: consultations', () => {
     reason: null,
     member_count: null,
     favourite: false,
+    unavailable: [],
     actions: ['start_im_consultation' as const, 'add_favourite' as const],
   };
 

@@ -233,7 +233,7 @@ describe('voice view models', () => {
   });
 
   it('Active Consultations of a voice interaction offer Start Voice Consultation', () => {
-    const entry = { kind: 'user' as const, id: 'u-carol', display_name: 'Carol', username: 'carol', groups: [], status: 'ready' as const, reason: null, member_count: null, favourite: false, actions: ['start_voice_consultation' as const, 'start_im_consultation' as const] };
+    const entry = { kind: 'user' as const, id: 'u-carol', display_name: 'Carol', username: 'carol', groups: [], status: 'ready' as const, reason: null, member_count: null, favourite: false, unavailable: [], actions: ['start_voice_consultation' as const, 'start_im_consultation' as const] };
     const st = vmState({ interactions: { i1: makeInteraction() }, directory: { ...initialState().directory, interactionId: 'i1', activeConsultations: [entry] } });
     // listed by the server: kept once, in the server's order
     expect(consultationContext(st)!.activeConsultations[0].actions.map((a) => a.label)).toEqual(['Start Voice Consultation', 'Start Instant Message Consultation']);
