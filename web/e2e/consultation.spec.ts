@@ -308,3 +308,158 @@ test('Done before the first message cancels the consultation without inviting an
   await grace.close();
   await dispose();
 });
+
+/** Every item of an open menu lies inside the window and is what the pointer would hit at its centre. */
+async function expectMenuUnclipped(page: Page, menuName: string) {
+  const menu = page.getByRole('menu', { name: menuName });
+  await expect(menu).toBeVisible();
+  const items = await menu.getByRole('menuitem').all();
+  expect(items.length).toBeGreaterThan(0);
+  const viewport = page.viewportSize()!;
+  for (const item of items) {
+    const box = (await item.boundingBox())!;
+    const label = await item.innerText();
+    expect(box.x, label).toBeGreaterThanOrEqual(0);
+    expect(box.y, label).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width, label).toBeLessThanOrEqual(viewport.width);
+    expect(box.y + box.height, label).toBeLessThanOrEqual(viewport.height);
+    const hit = await item.evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      const at = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      return !!at && (at === el || el.contains(at));
+    });
+    expect(hit, `${label} is covered or clipped at its centre`).toBe(true);
+  }
+}
+
+/**
+ * Nothing scrolls sideways and nothing is cut: the page is no wider than the window, no box from the
+ * workspace up scrolls horizontally, and no element of the workspace or the sidebar hides part of its
+ * content (clipped text, a button too narrow for its label) or sticks out of the window.
+ */
+async function expectNothingCut(page: Page, what: string) {
+  const report = await page.evaluate(() => {
+    const name = (el: Element) => `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} "${(el.textContent ?? '').trim().slice(0, 40)}"`;
+    const se = document.scrollingElement!;
+    const problems: string[] = [];
+    if (se.scrollWidth > se.clientWidth) problems.push(`page scrollWidth ${se.scrollWidth} > ${se.clientWidth}`);
+    for (let el: Element | null = document.querySelector('main.workspace'); el; el = el.parentElement) {
+      if (el.scrollWidth > el.clientWidth + 1) problems.push(`scrolls sideways: ${name(el)} ${el.scrollWidth} > ${el.clientWidth}`);
+    }
+    const width = window.innerWidth;
+    for (const el of document.querySelectorAll('.app *')) {
+      if (el.closest('.visually-hidden, [aria-hidden="true"], .notifications') || !(el instanceof HTMLElement)) continue;
+      if (el.offsetParent === null || el.clientWidth === 0) continue;
+      if (el.matches('input, textarea, select, option')) continue;
+      const cs = getComputedStyle(el);
+      const clips = cs.overflowX !== 'visible' || el.tagName === 'BUTTON';
+      if (clips && el.scrollWidth > el.clientWidth + 1) problems.push(`cut: ${name(el)} ${el.scrollWidth} > ${el.clientWidth}`);
+      const r = el.getBoundingClientRect();
+      if (r.width > 0 && (r.right > width + 1 || r.left < -1)) problems.push(`outside the window: ${name(el)} ${Math.round(r.left)}..${Math.round(r.right)}`);
+    }
+    return problems.slice(0, 15);
+  });
+  expect(report, what).toEqual([]);
+}
+
+test('workspace: one interaction in focus with its consultation, menus above the layout, nothing cut, kept across reload and tabs', async ({ browser, baseURL }) => {
+  const { api, dispose } = await platform(baseURL!);
+  const run = Date.now().toString(36);
+  const heidi = await signIn(browser, 'heidi');
+  const page = heidi.page;
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await createInteraction(api, {
+    external_id: `LAYOUT-V-${run}`,
+    media: 'voice',
+    agent: 'heidi',
+    contact: { ...CONTACT, external_id: `C-L1-${run}`, first_name: 'Robert', last_name: 'Bobbington-Smythe' },
+    subject: 'Delivery of the replacement router to the wrong address',
+    case_data: CASE_DATA,
+  });
+  await createInteraction(api, {
+    external_id: `LAYOUT-C-${run}`,
+    media: 'chat',
+    agent: 'heidi',
+    contact: { ...CONTACT, external_id: `C-L2-${run}`, first_name: 'Sam', last_name: 'Lee' },
+    subject: 'Delivery date of order ORD-77',
+    case_data: [{ key: 'Order', value: 'ORD-77' }],
+  });
+  const tasks = taskbar(heidi);
+  const voiceTask = tasks.getByRole('button', { name: /^Voice: Robert Bobbington-Smythe/ });
+  const chatTask = tasks.getByRole('button', { name: /^Chat: Sam Lee/ });
+  const voiceWin = page.getByRole('region', { name: 'Voice interaction with Robert Bobbington-Smythe' });
+  const chatWin = page.getByRole('region', { name: 'Chat interaction with Sam Lee' });
+  await voiceTask.click();
+  await chatTask.click();
+  await voiceTask.click();
+  await expect(voiceWin).toBeVisible();
+
+  // IM with a colleague without the Internal IM permission: shown disabled, with the server's reason
+  await page.getByRole('searchbox', { name: 'Team Communicator' }).fill('mallory');
+  await page.getByRole('list', { name: 'Results' }).getByRole('button', { name: 'Actions for Mallory Moreau' }).click();
+  const refused = page.getByRole('menuitem', { name: /Send an Instant Message/ });
+  await expect(refused).toHaveAttribute('aria-disabled', 'true');
+  await expect(refused).toHaveAccessibleDescription('Mallory Moreau does not have the Internal IM permission.');
+  await page.keyboard.press('Escape');
+  // and Mallory is told on her own desktop, not invited to send one
+  const mallory = await signIn(browser, 'mallory');
+  await expect(mallory.page.getByRole('status').filter({ hasText: 'Your account does not have the Internal IM permission' })).toBeVisible();
+  await expect(mallory.page.getByText('choose “Send an Instant Message”')).toHaveCount(0);
+  await mallory.close();
+
+  // an IM consultation from the voice interaction; the first message invites Ivan
+  await voiceWin.getByRole('button', { name: 'Start Consultation' }).click();
+  const tc = page.getByRole('region', { name: 'Team Communicator' });
+  await tc.getByRole('searchbox', { name: 'Team Communicator' }).fill('ivan');
+  await tc.getByRole('list', { name: 'Results' }).getByRole('button', { name: 'Actions for Ivan Ivanov' }).click();
+  await expectMenuUnclipped(page, 'Actions for Ivan Ivanov');
+  await page.getByRole('menuitem', { name: 'Start Instant Message Consultation', exact: true }).click();
+  const consult = imWindow(heidi, 'Ivan Ivanov');
+  await consult.getByRole('textbox', { name: 'Message to Ivan Ivanov' }).fill('Can you check the delivery address?');
+  await consult.getByRole('button', { name: 'Send' }).click();
+  await expect(consult.getByRole('log')).toContainText('Can you check the delivery address?');
+  await expect(consult.getByText('Pending…')).toHaveCount(0);
+
+  // row 1: the Active Consultations menu is not clipped by its little list
+  await voiceWin.getByRole('button', { name: 'Start Consultation' }).click();
+  const active = tc.getByRole('region', { name: 'Active Consultations' });
+  await active.getByRole('button', { name: 'Actions for Ivan Ivanov' }).click();
+  await expect(page.getByRole('menu', { name: 'Actions for Ivan Ivanov' }).getByRole('menuitem')).not.toHaveCount(0);
+  await expectMenuUnclipped(page, 'Actions for Ivan Ivanov');
+  await page.keyboard.press('Escape');
+  await tc.getByRole('button', { name: 'Close consultation' }).click();
+
+  // row 2: the voice interaction in focus with its consultation, the chat in the task bar
+  await expect(voiceWin).toBeVisible();
+  await expect(consult).toBeVisible();
+  await expect(chatWin).toHaveCount(0);
+  await expect(chatTask).toHaveAttribute('aria-pressed', 'false');
+  await page.screenshot({ path: join(shots, 'workspace.png') });
+  await expectNothingCut(page, 'at 1280×800');
+  await page.setViewportSize({ width: 640, height: 400 }); // what 200 % zoom leaves of 1280×800
+  await expectNothingCut(page, 'at 200 % zoom');
+  await page.setViewportSize({ width: 1280, height: 800 });
+
+  // row 3: a reload keeps which windows are open, which has focus, and the draft not sent
+  const draft = 'Draft: the customer moved last week';
+  await consult.getByRole('textbox', { name: 'Message to Ivan Ivanov' }).fill(draft);
+  await page.reload();
+  await expect(voiceWin).toBeVisible();
+  await expect(consult).toBeVisible();
+  await expect(chatWin).toHaveCount(0);
+  await expect(consult.getByRole('textbox', { name: 'Message to Ivan Ivanov' })).toHaveValue(draft);
+  await expect(consult.getByRole('textbox', { name: 'Message to Ivan Ivanov' })).toBeFocused();
+  // a second tab opens on the same workspace and follows the first
+  const tab2 = await page.context().newPage();
+  await tab2.setViewportSize({ width: 1280, height: 800 });
+  await tab2.goto('/');
+  await expect(tab2.getByRole('region', { name: 'Voice interaction with Robert Bobbington-Smythe' })).toBeVisible();
+  await expect(tab2.getByRole('region', { name: 'Ivan Ivanov', exact: true }).getByRole('textbox')).toHaveValue(draft);
+  await chatTask.click();
+  await expect(tab2.getByRole('region', { name: 'Chat interaction with Sam Lee' })).toBeVisible();
+  await expect(tab2.getByRole('region', { name: 'Ivan Ivanov', exact: true })).toHaveCount(0);
+  await tab2.close();
+
+  await heidi.close();
+  await dispose();
+});

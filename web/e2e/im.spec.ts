@@ -161,6 +161,21 @@ test('reject an invitation; the initiator is told', async ({ browser }) => {
   await expect(note).toHaveCount(0);
   await expect(transcript(alice, carol.name)).toContainText(`${carol.name} rejected the invitation`);
   await expectStatus(alice, carol.name, 'Ended');
+  // the rejected invitation leaves Carol's workspace by itself (no task, no unread badge)
+  const carolTasks = carol.page.getByRole('navigation', { name: 'Task bar' });
+  await expect(carolTasks.getByRole('button', { name: new RegExp(alice.name) })).toHaveCount(0);
+  // an invitation Alice withdraws (Done before an answer) leaves it too
+  await imWindow(alice, carol.name).getByRole('button', { name: 'Done' }).click();
+  await sendImTo(alice, carol, 'carol');
+  await sendWithEnter(alice, carol.name, 'Another question');
+  await expect(carolTasks.getByRole('button', { name: new RegExp(alice.name) })).toHaveCount(1);
+  await imWindow(alice, carol.name).getByRole('button', { name: 'Done' }).click();
+  await expect(imWindow(alice, carol.name)).toHaveCount(0);
+  await expect(carolTasks.getByRole('button', { name: new RegExp(alice.name) })).toHaveCount(0);
+  await expect(notification(carol, alice.name)).toHaveCount(0);
+  await carol.page.reload();
+  await expect(carol.page.getByRole('searchbox', { name: 'Team Communicator' })).toBeVisible();
+  await expect(carolTasks.getByRole('button', { name: new RegExp(alice.name) })).toHaveCount(0);
   await alice.close();
   await carol.close();
 });

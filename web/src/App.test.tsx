@@ -24,7 +24,7 @@ function setup() {
     statusReasons: vi.fn(async () => [{ code: 'lunch', label: 'Lunch' }]),
     directory: vi.fn(async () => ({
       entries: [
-        { kind: 'user' as const, id: 'u-alice', display_name: 'Alice Agent', username: 'alice', groups: [], status: 'ready' as const, reason: null, member_count: null, favourite: false, actions: ['send_im' as const, 'add_favourite' as const] },
+        { kind: 'user' as const, id: 'u-alice', display_name: 'Alice Agent', username: 'alice', groups: [], status: 'ready' as const, reason: null, member_count: null, favourite: false, unavailable: [], actions: ['send_im' as const, 'add_favourite' as const] },
       ],
     })),
     sessions: vi.fn(async () => []),

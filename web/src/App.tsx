@@ -3,7 +3,7 @@ import { useEffect, useMemo, useRef } from 'react';
 import { ZOOM_STEPS, type AppModel } from './models/app';
 import { AppContext, useAppState, useModel } from './viewmodels/context';
 import { useImWindow } from './viewmodels/imWindow';
-import { consultationContext, directoryRows, invitationCards, myStatusText, statusOptions, taskbarItems } from './viewmodels/main';
+import { consultationContext, directoryRows, imNotPermittedNotice, invitationCards, myStatusText, statusOptions, taskbarItems } from './viewmodels/main';
 import { consultationVM, useInteractionWindow, useTabsActions } from './viewmodels/interaction';
 import { InteractionWindow } from './views/interaction/InteractionWindow/InteractionWindow';
 import { InteractionTabs } from './views/interaction/InteractionTabs/InteractionTabs';
@@ -33,7 +33,7 @@ function ConsultationSide({ consultation }: { consultation: NonNullable<ReturnTy
   );
 }
 
-function ConnectedImWindow({ id }: { id: string }) {
+function ConnectedImWindow({ id, focused }: { id: string; focused: boolean }) {
   const { vm, actions } = useImWindow(id);
   const state = useAppState();
   const model = useModel();
@@ -50,7 +50,7 @@ function ConnectedImWindow({ id }: { id: string }) {
     <ImWindow
       vm={vm}
       actions={actions}
-      focusOnMount
+      focusOnMount={focused}
       about={consultation?.about ?? null}
       side={consultation?.role === 'target' && consultation.access !== 'waiting' ? <ConsultationSide consultation={consultation} /> : null}
     />
@@ -74,7 +74,7 @@ function ConnectedCallControls({ interactionId }: { interactionId: string }) {
   );
 }
 
-function ConnectedInteractionWindow({ id }: { id: string }) {
+function ConnectedInteractionWindow({ id, focused }: { id: string; focused: boolean }) {
   const { vm, actions, tabActions } = useInteractionWindow(id);
   if (!vm) return null;
   return (
@@ -82,7 +82,7 @@ function ConnectedInteractionWindow({ id }: { id: string }) {
       vm={vm}
       actions={actions}
       tabActions={tabActions}
-      focusOnMount
+      focusOnMount={focused}
       voice={vm.media === 'voice' ? <ConnectedCallControls interactionId={id} /> : null}
     />
   );
@@ -100,6 +100,7 @@ function ConnectedSoftphone() {
       setMuted: (m: boolean) => model.setMuted(m),
       selectDevice: (d: string) => model.selectMicrophone(d),
       hangUp: (callId: string) => void model.callAction(callId, 'hang-up'),
+      show: (open: boolean) => model.showSoftphone(open),
     }),
     [model],
   );
@@ -115,6 +116,7 @@ function Main() {
   const cards = useMemo(() => invitationCards(state), [state]);
   const tcContext = useMemo(() => consultationContext(state), [state]);
   const ringing = useMemo(() => incomingCalls(state), [state]);
+  const noIm = imNotPermittedNotice(state);
   const zoom = me.preferences.zoom;
 
   return (
@@ -133,6 +135,7 @@ function Main() {
         />
       }
       onSignOut={() => void model.signOut()}
+      notice={noIm}
       error={state.errors[''] ?? null}
       onDismissError={() => model.clearError('')}
       teamCommunicator={
@@ -167,15 +170,15 @@ function Main() {
         state.openWindows.length || state.openInteractions.length ? (
           <>
             {state.openInteractions.map((id) => (
-              <ConnectedInteractionWindow key={`i:${id}`} id={id} />
+              <ConnectedInteractionWindow key={`i:${id}`} id={id} focused={state.focus === id} />
             ))}
             {state.openWindows.map((id) => (
-              <ConnectedImWindow key={id} id={id} />
+              <ConnectedImWindow key={id} id={id} focused={state.focus === id} />
             ))}
           </>
         ) : (
           <div className="windows-empty">
-            <p>Find a colleague in the Team Communicator and choose “Send an Instant Message”.</p>
+            <p>{noIm ? 'Your interactions open here.' : 'Find a colleague in the Team Communicator and choose “Send an Instant Message”.'}</p>
           </div>
         )
       }

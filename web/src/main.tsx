@@ -7,6 +7,7 @@ import { CallerModel } from './models/caller';
 import { RestClient } from './protocol/rest';
 import { BacklineSocket, defaultSocketUrl } from './protocol/socket';
 import { browserEffects } from './lib/effects';
+import { browserWorkspaceStorage } from './lib/workspace';
 import { browserMediaDeps, tabDeviceId } from './lib/voice';
 import { CallerPage } from './views/voice/CallerPage/CallerPage';
 import './styles.css';
@@ -42,7 +43,7 @@ if (window.location.pathname === '/call') {
     }),
     tabDeviceId(),
   );
-  const model = new AppModel(api, socket, browserEffects, media);
+  const model = new AppModel(api, socket, browserEffects, media, browserWorkspaceStorage());
 
   // Test and support hook: lets an end-to-end test drop the socket like a network failure would.
   (window as unknown as { __backline: unknown }).__backline = {

@@ -189,6 +189,20 @@ pub struct DirectoryEntry {
     pub member_count: Option<u32>,
     pub favourite: bool,
     pub actions: Vec<TargetAction>,
+    /// Actions that apply here but the caller may not take, with the
+    /// refusal the server would give (the desktop shows them disabled).
+    #[serde(default)]
+    pub unavailable: Vec<UnavailableAction>,
+}
+
+/// A Team Communicator action shown disabled, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct UnavailableAction {
+    pub action: TargetAction,
+    /// The code a request for it is refused with (`im_not_permitted`).
+    pub code: crate::ErrorCode,
+    /// The refusal's message.
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]

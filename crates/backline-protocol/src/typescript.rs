@@ -29,6 +29,7 @@ pub fn render() -> String {
         model::TargetKind::decl(&cfg),
         model::TargetAction::decl(&cfg),
         model::DirectoryEntry::decl(&cfg),
+        model::UnavailableAction::decl(&cfg),
         model::DirectoryResponse::decl(&cfg),
         model::PresenceView::decl(&cfg),
         model::SessionState::decl(&cfg),

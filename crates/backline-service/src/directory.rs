@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use backline_protocol::model::{
     DirectoryEntry, DirectoryFilter, DirectoryResponse, SessionState, TargetAction, TargetKind,
+    UnavailableAction,
 };
 use backline_protocol::ErrorCode;
 use backline_store::rows::UserRow;
@@ -105,8 +106,24 @@ impl Backline {
         let (status, reason) = self.effective_status(row);
         let favourite = favourite_ids.contains(&row.id);
         let mut actions = Vec::new();
+        let mut unavailable = Vec::new();
         if caller.im_permitted && row.im_permitted != 0 {
             actions.push(im_action(in_interaction));
+        } else {
+            // the same words as the refusal of the request itself
+            let reason = if caller.im_permitted {
+                format!(
+                    "{} does not have the Internal IM permission",
+                    row.display_name
+                )
+            } else {
+                "your account does not have the Internal IM permission".to_owned()
+            };
+            unavailable.push(UnavailableAction {
+                action: im_action(in_interaction),
+                code: ErrorCode::ImNotPermitted,
+                reason,
+            });
         }
         actions.push(if favourite {
             TargetAction::RemoveFavourite
@@ -124,6 +141,7 @@ impl Backline {
             member_count: None,
             favourite,
             actions,
+            unavailable,
         }
     }
 
@@ -244,6 +262,7 @@ impl Backline {
                 } else {
                     TargetAction::AddFavourite
                 }],
+                unavailable: Vec::new(),
             });
         }
         entries.truncate(limit);

@@ -1,8 +1,12 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AppModel, EXPIRED_NOTICE, INVITE_NOTICE_MS } from './app';
+import { taskbarItems } from '../viewmodels/main';
+import type { WorkspaceStorage } from '../lib/workspace';
+import { parseWorkspace } from '../lib/workspace';
+import { memoryWorkspaceBackend } from '../testing/workspace';
 import type { Api } from '../protocol/rest';
 import { ApiError } from '../protocol/rest';
-import type { Socket, SocketEvent } from '../protocol/socket';
+import { SendError, type Socket, type SocketEvent } from '../protocol/socket';
 import type { InteractionView, MessageAck, SessionView, StreamEvent } from '../protocol/generated';
 import { FakeClock, entry, fakeEffects, makeContact, makeHistoryItem, makeInteraction, makeMe, makeSession } from '../testing/fakes';
 
@@ -77,12 +81,12 @@ class FakeSocket implements Socket {
   }
 }
 
-async function signedIn(apiOver: Partial<Api> = {}, hidden = false) {
+async function signedIn(apiOver: Partial<Api> = {}, hidden = false, workspace: WorkspaceStorage | null = null) {
   const clock = new FakeClock();
   const { fx, calls } = fakeEffects(clock, hidden);
   const api = fakeApi(apiOver);
   const socket = new FakeSocket();
-  const model = new AppModel(api, socket, fx);
+  const model = new AppModel(api, socket, fx, null, workspace);
   await model.init();
   socket.emit({ type: 'status', status: 'open' });
   return { model, api, socket, clock, fx, calls };
@@ -199,6 +203,37 @@ describe('AppModel: invitations', () => {
     expect(model.state.notifications).toHaveLength(0);
   });
 
+  it('a rejected invitation leaves the workspace, even when the answer comes after the stream events', async () => {
+    let answer: (s: SessionView) => void = () => undefined;
+    const { model, socket } = await signedIn({ reject: vi.fn(() => new Promise<SessionView>((r) => (answer = r))) });
+    socket.event(11, { kind: 'session', session: makeSession({ unread: 1 }) });
+    const rejecting = model.reject('s1');
+    const ended = makeSession({ state: 'ended', unread: 1 });
+    ended.participants[1] = { ...ended.participants[1], state: 'rejected' };
+    socket.event(12, { kind: 'session', session: ended });
+    socket.event(13, { kind: 'session_removed', session_id: 's1' });
+    answer(ended);
+    await rejecting;
+    expect(model.state.sessions.s1).toBeUndefined();
+    expect(taskbarItems(model.state)).toEqual([]);
+    // nor does a late replay of the session bring it back
+    socket.event(14, { kind: 'session', session: { ...ended, last_seq: 9 } });
+    expect(taskbarItems(model.state)).toEqual([]);
+  });
+
+  it('an invitation the initiator cancelled leaves the workspace by itself', async () => {
+    const { model, socket } = await signedIn();
+    socket.event(11, { kind: 'session', session: makeSession({ unread: 1 }) });
+    expect(taskbarItems(model.state)).toHaveLength(1);
+    const cancelled = makeSession({ state: 'ended', unread: 1, last_seq: 4 });
+    cancelled.participants[1] = { ...cancelled.participants[1], state: 'cancelled' };
+    socket.event(12, { kind: 'session', session: cancelled });
+    socket.event(13, { kind: 'transcript', session_id: 's1', entry: entry('s1', 3, { kind: 'cancelled', text: null }) });
+    socket.event(14, { kind: 'session_removed', session_id: 's1' });
+    expect(taskbarItems(model.state)).toEqual([]);
+    expect(model.state.notifications).toEqual([]);
+  });
+
   it('does not notify again for an invitation already known (replay after reconnect)', async () => {
     const { model, socket, calls, clock } = await signedIn();
     socket.event(11, { kind: 'session', session: makeSession() });
@@ -283,6 +318,27 @@ describe('AppModel: messages', () => {
     expect(model.state.pending.s1[0]).toMatchObject({ state: 'failed', error: 'The session has ended' });
   });
 
+  it('offers a failed message again with the same client_msg_id, or discards it', async () => {
+    const { model, socket } = await connected();
+    model.send('s1', 'bad\u0000text');
+    const cid = socket.sends[0].client_msg_id;
+    socket.sends[0].reject(new SendError('invalid_request', 'text must not contain NUL characters'));
+    await flush();
+    expect(model.state.pending.s1[0]).toMatchObject({ state: 'failed', error: 'text must not contain NUL characters' });
+    expect(model.state.announcement?.text).toBe('Message not sent: text must not contain NUL characters');
+    // nothing is resent by itself
+    expect(socket.sends).toHaveLength(1);
+    model.retryPending('s1', cid);
+    expect(model.state.pending.s1[0]).toMatchObject({ state: 'queued' });
+    expect(socket.sends).toHaveLength(2);
+    expect(socket.sends[1]).toMatchObject({ client_msg_id: cid, text: 'bad\u0000text' });
+    socket.sends[1].reject(new SendError('unavailable', 'the store is unavailable'));
+    await flush();
+    expect(model.state.pending.s1[0].error).toContain('the store is unavailable');
+    model.discardPending('s1', cid);
+    expect(model.state.pending.s1).toHaveLength(0);
+  });
+
   it('fills a transcript gap over REST', async () => {
     const { api, socket } = await connected();
     socket.event(11, { kind: 'transcript', session_id: 's1', entry: entry('s1', 6) });
@@ -347,6 +403,7 @@ describe('AppModel: main window', () => {
       reason: null,
       member_count: null,
       favourite: false,
+      unavailable: [],
       actions: ['send_im' as const, 'add_favourite' as const],
     };
     const { model, socket } = await signedIn({ directory: vi.fn(async () => ({ entries: [dirEntry], active_consultations: [], preselected: null })) });
@@ -400,6 +457,67 @@ describe('AppModel: interactions', () => {
     socket.event(13, { kind: 'interaction', interaction: makeInteraction({ state: 'ended', outcome: 'Resolved', ended_at: 5 }) });
     expect(model.state.interactions.i1.state).toBe('ended');
     expect(model.state.announcement?.text).toBe('Voice interaction with Jane Doe: Ended');
+  });
+
+  it('shows one interaction at a time with its consultations; the rest waits in the task bar', async () => {
+    const consult = makeSession({ id: 'k1', parent_interaction_id: 'i1', created_by: 'u-bob', state: 'not_connected' }, 'joined');
+    const im = makeSession({ id: 's1' }, 'joined');
+    const { model } = await signedIn({
+      interactions: vi.fn(async () => [makeInteraction(), makeInteraction({ id: 'i2', media: 'chat', contact_name: 'Sam Lee', subject: 'Order' })]),
+      sessions: vi.fn(async () => [consult, im]),
+    });
+    model.openInteraction('i1');
+    expect(model.state).toMatchObject({ openInteractions: ['i1'], openWindows: ['k1'], focus: 'i1' });
+    model.openInteraction('i2');
+    expect(model.state).toMatchObject({ openInteractions: ['i2'], openWindows: [], focus: 'i2' });
+    // a consultation brings its interaction with it
+    model.openWindow('k1');
+    expect(model.state).toMatchObject({ openInteractions: ['i1'], openWindows: ['k1'], focus: 'k1' });
+    model.openWindow('s1');
+    expect(model.state).toMatchObject({ openInteractions: [], openWindows: ['s1'], focus: 's1' });
+    expect(taskbarItems(model.state).filter((t) => t.open).map((t) => t.id)).toEqual(['s1']);
+    model.openInteraction('i1');
+    model.minimizeInteraction('i1');
+    expect(model.state).toMatchObject({ openInteractions: [], openWindows: [], focus: null });
+  });
+
+  it('keeps the workspace (open windows, focus, drafts) across a reload and shares it with a second tab', async () => {
+    const backend = memoryWorkspaceBackend();
+    const consult = makeSession({ id: 'k1', parent_interaction_id: 'i1', created_by: 'u-bob', state: 'not_connected' }, 'joined');
+    const over = {
+      interactions: vi.fn(async () => [makeInteraction(), makeInteraction({ id: 'i2', media: 'chat', contact_name: 'Sam Lee', subject: 'Order' })]),
+      sessions: vi.fn(async () => [consult, makeSession({ id: 's1' }, 'joined')]),
+    };
+    const first = await signedIn(over, false, backend.tab());
+    first.model.openWindow('k1');
+    first.model.setDraft('k1', 'typed, not sent');
+    first.model.showSoftphone(true);
+    // the reload: a new model on the same storage
+    const reloaded = await signedIn(over, false, backend.tab());
+    expect(reloaded.model.state).toMatchObject({ openInteractions: ['i1'], openWindows: ['k1'], focus: 'k1', drafts: { k1: 'typed, not sent' } });
+    expect(reloaded.model.state.voice.softphoneOpen).toBe(true);
+    // the first tab follows the second
+    reloaded.model.openInteraction('i2');
+    expect(first.model.state).toMatchObject({ openInteractions: ['i2'], openWindows: [], focus: 'i2' });
+    // sending clears the draft
+    reloaded.model.send('k1', 'typed, not sent');
+    expect(first.model.state.drafts).toEqual({});
+    // no secrets: ids, texts and flags only
+    const stored = [...backend.raw.values()][0];
+    expect(Object.keys(JSON.parse(stored) as object).sort()).toEqual(['drafts', 'focus', 'openInteractions', 'openWindows', 'softphoneOpen', 'v']);
+    expect(stored).not.toContain('token');
+  });
+
+  it('ignores a stored workspace of another schema or malformed', () => {
+    expect(parseWorkspace('{"v":2,"openWindows":["s1"]}')).toBeNull();
+    expect(parseWorkspace('not json')).toBeNull();
+    expect(parseWorkspace('{"v":1,"openWindows":[1,"s1"],"drafts":{"s1":5,"s2":"hi"},"focus":3}')).toEqual({
+      openInteractions: [],
+      openWindows: ['s1'],
+      focus: null,
+      drafts: { s2: 'hi' },
+      softphoneOpen: false,
+    });
   });
 
   it('opens an interaction window with its contact and history, and Done removes it', async () => {
@@ -472,6 +590,7 @@ describe('AppModel: consultations', () => {
     reason: null,
     member_count: null,
     favourite: false,
+    unavailable: [],
     actions: ['start_im_consultation' as const, 'add_favourite' as const],
   };
 

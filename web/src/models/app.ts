@@ -16,8 +16,10 @@ import type {
 import { ApiError, type Api, type CallAction } from '../protocol/rest';
 import type { CallMedia, MediaInfo } from './callMedia';
 import { isIncoming, isMyCall, upsertCall } from './voice';
+import { isRetryableSendError } from '../protocol/outbox';
 import { SendError, type Socket, type SocketEvent, type SocketStatus } from '../protocol/socket';
 import { Store, newId } from '../lib/store';
+import type { SavedWorkspace, WorkspaceStorage } from '../lib/workspace';
 import {
   emptyTranscript,
   isPendingInvitation,
@@ -92,8 +94,16 @@ export interface AppState {
   /** session id → user id → expiry (ms). */
   typing: Record<string, Record<string, number>>;
   presence: Record<string, PresenceView>;
-  /** IM windows open in the workspace, left to right. */
+  /**
+   * IM windows shown in the workspace. The workspace shows one group at a time (the user guide's
+   * model): an interaction with its consultations beside or under it, or one IM window; the
+   * others wait in the task bar.
+   */
   openWindows: string[];
+  /** The window (session or interaction id) the agent last brought forward, or null. */
+  focus: string | null;
+  /** Session id → text typed in its message box and not sent yet. */
+  drafts: Record<string, string>;
   /** The caller's interactions (voice, chat, e-mail) not yet closed with *Done*. */
   interactions: Record<string, InteractionView>;
   /** Interaction windows open in the workspace. */
@@ -117,10 +127,12 @@ export interface VoiceState extends MediaInfo {
   available: boolean;
   /** Calls with a command in flight (buttons disabled meanwhile). */
   busy: Record<string, boolean>;
+  /** The agent opened the softphone (it shows by itself only while there is a call). */
+  softphoneOpen: boolean;
 }
 
 export function emptyVoice(tabDevice = ''): VoiceState {
-  return { tabDevice, available: false, busy: {}, mic: 'idle', muted: false, devices: [], deviceId: '', connections: [] };
+  return { tabDevice, available: false, busy: {}, softphoneOpen: false, mic: 'idle', muted: false, devices: [], deviceId: '', connections: [] };
 }
 
 export const MIC_DENIED_TEXT = 'Microphone access was denied: voice is unavailable, IM keeps working';
@@ -179,6 +191,8 @@ export function initialState(): AppState {
     typing: {},
     presence: {},
     openWindows: [],
+    focus: null,
+    drafts: {},
     interactions: {},
     openInteractions: [],
     details: {},
@@ -192,6 +206,14 @@ export function initialState(): AppState {
 }
 
 export const EXPIRED_NOTICE = 'Your session has expired. Please sign in again.';
+
+/** Why a message was not sent, for its row in the transcript: the server's reason. */
+export function sendFailureText(e: unknown): string {
+  if ((e instanceof SendError || e instanceof ApiError) && isRetryableSendError(e.code)) {
+    return `the server did not take it after several tries (${e.message})`;
+  }
+  return errorText(e);
+}
 
 function errorText(e: unknown): string {
   if (e instanceof ApiError || e instanceof SendError) return e.message;
@@ -213,14 +235,19 @@ export class AppModel {
   private historyTimers = new Map<string, unknown>();
   private historyRequest = new Map<string, number>();
   private readonly media: CallMedia | null;
+  private readonly workspace: WorkspaceStorage | null;
+  private stopWorkspace: (() => void) | null = null;
   private endedTimers = new Map<string, unknown>();
   private ringing = false;
+  /** Sessions that left this user's workspace (Done, rejected, cancelled): a late view must not bring them back. */
+  private removed = new Set<string>();
 
-  constructor(api: Api, socket: Socket, effects: Effects, media: CallMedia | null = null) {
+  constructor(api: Api, socket: Socket, effects: Effects, media: CallMedia | null = null, workspace: WorkspaceStorage | null = null) {
     this.api = api;
     this.socket = socket;
     this.fx = effects;
     this.media = media;
+    this.workspace = workspace;
     this.store.setState({ voice: this.freshVoice() });
     media?.onChange(() => this.set((s) => ({ voice: { ...s.voice, ...media.info } })));
     this.api.onUnauthorized = (e) => {
@@ -291,6 +318,8 @@ export class AppModel {
   }
 
   private teardown(): void {
+    this.stopWorkspace?.();
+    this.stopWorkspace = null;
     this.unsubscribeSocket?.();
     this.unsubscribeSocket = null;
     this.socket.stop();
@@ -301,6 +330,7 @@ export class AppModel {
     for (const t of this.endedTimers.values()) this.fx.clearTimer(t);
     this.endedTimers.clear();
     this.lastMarked.clear();
+    this.removed.clear();
     this.media?.setParty(null);
     this.setRinging(false);
   }
@@ -322,12 +352,14 @@ export class AppModel {
     this.replaceSessions(sessions, false);
     this.replaceInteractions(interactions);
     this.replaceCalls(calls);
+    this.keepWorkspace(me.id);
     this.socket.start(me.head);
     void this.searchNow();
   }
 
-  private replaceSessions(list: SessionView[], announceInvites: boolean): void {
+  private replaceSessions(all: SessionView[], announceInvites: boolean): void {
     const sessions: Record<string, SessionView> = {};
+    const list = all.filter((s) => !this.removed.has(s.id));
     for (const s of list) sessions[s.id] = s;
     this.set((st) => ({
       sessions,
@@ -335,6 +367,73 @@ export class AppModel {
     }));
     for (const s of list) this.checkInvitation(s, announceInvites);
     for (const id of this.state.openWindows) void this.loadTranscript(id);
+  }
+
+  // ---------- the workspace across reloads and tabs ----------
+
+  /** Restores the saved workspace, then saves every change of it and follows the other tabs'. */
+  private keepWorkspace(userId: string): void {
+    const store = this.workspace;
+    if (!store) return;
+    this.stopWorkspace?.();
+    const saved = store.load(userId);
+    if (saved) this.applyWorkspace(saved);
+    let last: AppState | null = null;
+    const save = () => {
+      const s = this.state;
+      if (s.phase !== 'signed_in') return;
+      if (
+        last &&
+        last.openWindows === s.openWindows &&
+        last.openInteractions === s.openInteractions &&
+        last.focus === s.focus &&
+        last.drafts === s.drafts &&
+        last.voice.softphoneOpen === s.voice.softphoneOpen
+      ) {
+        return;
+      }
+      last = s;
+      store.save(userId, {
+        openInteractions: s.openInteractions,
+        openWindows: s.openWindows,
+        focus: s.focus,
+        drafts: Object.fromEntries(Object.entries(s.drafts).filter(([id, t]) => t && s.sessions[id])),
+        softphoneOpen: s.voice.softphoneOpen,
+      });
+    };
+    save();
+    const unsubscribeStore = this.store.subscribe(save);
+    const unsubscribeTabs = store.subscribe(userId, (ws) => this.applyWorkspace(ws));
+    this.stopWorkspace = () => {
+      unsubscribeStore();
+      unsubscribeTabs();
+    };
+  }
+
+  /** Shows a saved workspace: what of it still exists (a window closed meanwhile is dropped). */
+  private applyWorkspace(ws: SavedWorkspace): void {
+    const s = this.state;
+    const openInteractions = ws.openInteractions.filter((id) => s.interactions[id]).slice(0, 1);
+    const openWindows = ws.openWindows.filter((id) => s.sessions[id]);
+    const focus = ws.focus && (openInteractions.includes(ws.focus) || openWindows.includes(ws.focus)) ? ws.focus : (openInteractions[0] ?? openWindows[0] ?? null);
+    const drafts = Object.fromEntries(Object.entries(ws.drafts).filter(([id]) => s.sessions[id]));
+    this.set((st) => ({ openInteractions, openWindows, focus, drafts, voice: { ...st.voice, softphoneOpen: ws.softphoneOpen } }));
+    for (const id of openInteractions) void this.loadDetails(id);
+    for (const id of openWindows) {
+      this.clearNotice(id);
+      void this.loadTranscript(id).then(() => this.markVisible(id));
+    }
+  }
+
+  /** Keeps what the agent typed in a message box and has not sent. */
+  setDraft(id: string, text: string): void {
+    if ((this.state.drafts[id] ?? '') === text) return;
+    this.set((s) => {
+      const drafts = { ...s.drafts };
+      if (text) drafts[id] = text;
+      else delete drafts[id];
+      return { drafts };
+    });
   }
 
   // ---------- socket ----------
@@ -433,6 +532,7 @@ export class AppModel {
   }
 
   private upsertSession(session: SessionView): void {
+    if (this.removed.has(session.id)) return;
     const prev = this.state.sessions[session.id];
     // keep the newest view: a replayed older snapshot must not roll back
     if (prev && prev.last_seq > session.last_seq) return;
@@ -456,13 +556,15 @@ export class AppModel {
   }
 
   private removeSession(id: string): void {
+    this.removed.add(id);
     this.clearNotice(id);
     this.set((s) => {
       const sessions = { ...s.sessions };
       delete sessions[id];
       const transcripts = { ...s.transcripts };
       delete transcripts[id];
-      return { sessions, transcripts, openWindows: s.openWindows.filter((w) => w !== id) };
+      const openWindows = s.openWindows.filter((w) => w !== id);
+      return { sessions, transcripts, openWindows, focus: s.focus === id ? (s.openInteractions[0] ?? openWindows[0] ?? null) : s.focus };
     });
   }
 
@@ -655,16 +757,47 @@ export class AppModel {
 
   // ---------- windows ----------
 
+  /** Brings an IM window forward: with its interaction and that interaction's consultations when it is one of mine. */
   openWindow(id: string): void {
-    if (!this.state.sessions[id]) return;
+    const sess = this.state.sessions[id];
+    if (!sess) return;
     this.clearNotice(id);
-    if (!this.state.openWindows.includes(id)) this.set((s) => ({ openWindows: [...s.openWindows, id] }));
+    const parent = sess.parent_interaction_id;
+    if (parent && this.state.interactions[parent]) {
+      this.showGroup(parent, id);
+      return;
+    }
+    this.set({ openInteractions: [], openWindows: [id], focus: id });
     void this.loadTranscript(id).then(() => this.markVisible(id));
     this.markVisible(id);
   }
 
+  /** The IM sessions of my workspace that consult about this interaction, oldest first. */
+  private consultationsOf(interactionId: string): string[] {
+    const meId = this.state.me?.id ?? '';
+    return Object.values(this.state.sessions)
+      .filter((s) => s.parent_interaction_id === interactionId && !isPendingInvitation(s, meId))
+      .sort((a, b) => a.created_at - b.created_at)
+      .map((s) => s.id);
+  }
+
+  /** Shows one interaction with its consultations (the rest of the workspace goes to the task bar). */
+  private showGroup(interactionId: string, focus: string = interactionId): void {
+    const windows = this.consultationsOf(interactionId);
+    if (focus !== interactionId && !windows.includes(focus)) windows.push(focus);
+    this.set({ openInteractions: [interactionId], openWindows: windows, focus });
+    void this.loadDetails(interactionId);
+    for (const w of windows) {
+      void this.loadTranscript(w).then(() => this.markVisible(w));
+      this.markVisible(w);
+    }
+  }
+
   minimizeWindow(id: string): void {
-    this.set((s) => ({ openWindows: s.openWindows.filter((w) => w !== id) }));
+    this.set((s) => {
+      const openWindows = s.openWindows.filter((w) => w !== id);
+      return { openWindows, focus: s.focus === id ? (s.openInteractions[0] ?? openWindows[0] ?? null) : s.focus };
+    });
   }
 
   private setError(id: string, msg: string): void {
@@ -724,8 +857,12 @@ export class AppModel {
 
   async reject(id: string): Promise<void> {
     this.clearNotice(id);
-    const ok = await this.command(id, 'reject the invitation', () => this.api.reject(id));
-    if (ok) this.minimizeWindow(id);
+    // the server ends my part and removes the session from my workspace (session_removed); its
+    // answer, which may arrive after that event, must not bring it back
+    const ok = await this.command(id, 'reject the invitation', async () => {
+      await this.api.reject(id);
+    });
+    if (ok) this.removeSession(id);
   }
 
   async end(id: string): Promise<void> {
@@ -742,11 +879,33 @@ export class AppModel {
   /** Sends a message; shown as pending until acknowledged; queued while offline. */
   send(id: string, text: string): void {
     if (!text.trim()) return;
-    const me = this.state.me;
-    if (!me) return;
+    if (!this.state.me) return;
     const p: PendingMessage = { client_msg_id: newId(), text, created: this.fx.now(), state: 'queued' };
+    this.setDraft(id, '');
     this.set((s) => ({ pending: { ...s.pending, [id]: [...(s.pending[id] ?? []), p] } }));
     this.socket.typing(id, 'paused');
+    this.deliver(id, p);
+  }
+
+  /** Sends a failed message again, with its own client_msg_id (the server never stores it twice). */
+  retryPending(id: string, clientMsgId: string): void {
+    const p = (this.state.pending[id] ?? []).find((x) => x.client_msg_id === clientMsgId);
+    if (!p || p.state !== 'failed') return;
+    this.patchPending(id, clientMsgId, () => ({ state: 'queued', error: undefined }));
+    this.deliver(id, p);
+  }
+
+  private patchPending(id: string, clientMsgId: string, patch: (p: PendingMessage) => Partial<PendingMessage>): void {
+    this.set((s) => ({
+      pending: { ...s.pending, [id]: (s.pending[id] ?? []).map((x) => (x.client_msg_id === clientMsgId ? { ...x, ...patch(x) } : x)) },
+    }));
+  }
+
+  /** Hands a pending message to the socket's outbox (which backs off on transient refusals). */
+  private deliver(id: string, p: PendingMessage): void {
+    const me = this.state.me;
+    if (!me) return;
+    const text = p.text;
     this.socket.sendMessage(id, p.client_msg_id, text).then(
       (ack) => {
         const entry: TranscriptEntry = {
@@ -773,14 +932,9 @@ export class AppModel {
         });
       },
       (err: unknown) => {
-        this.set((s) => ({
-          pending: {
-            ...s.pending,
-            [id]: (s.pending[id] ?? []).map((x) =>
-              x.client_msg_id === p.client_msg_id ? { ...x, state: 'failed' as const, error: errorText(err) } : x,
-            ),
-          },
-        }));
+        const error = sendFailureText(err);
+        this.patchPending(id, p.client_msg_id, () => ({ state: 'failed', error }));
+        this.announce(`Message not sent: ${error}`);
       },
     );
   }
@@ -855,14 +1009,18 @@ export class AppModel {
     }
   }
 
+  /** Brings an interaction forward with its consultations. */
   openInteraction(id: string): void {
     if (!this.state.interactions[id]) return;
-    if (!this.state.openInteractions.includes(id)) this.set((s) => ({ openInteractions: [...s.openInteractions, id] }));
-    void this.loadDetails(id);
+    this.showGroup(id);
   }
 
+  /** Sends the interaction and its consultations to the task bar. */
   minimizeInteraction(id: string): void {
-    this.set((s) => ({ openInteractions: s.openInteractions.filter((w) => w !== id) }));
+    this.set((s) => {
+      if (!s.openInteractions.includes(id)) return {};
+      return { openInteractions: s.openInteractions.filter((w) => w !== id), openWindows: [], focus: null };
+    });
   }
 
   /** *Done*: removes an ended interaction from the workspace. */
@@ -877,7 +1035,13 @@ export class AppModel {
         delete interactions[id];
         const details = { ...s.details };
         delete details[id];
-        return { interactions, details, openInteractions: s.openInteractions.filter((w) => w !== id) };
+        const open = s.openInteractions.includes(id);
+        return {
+          interactions,
+          details,
+          openInteractions: s.openInteractions.filter((w) => w !== id),
+          ...(open ? { focus: s.openWindows[0] ?? null } : {}),
+        };
       });
     } catch (e) {
       this.setError(key, `Could not close the interaction: ${errorText(e)}`);
@@ -1145,6 +1309,11 @@ export class AppModel {
   /** Asks for the microphone now (the softphone's button). */
   enableMicrophone(): void {
     void this.media?.acquire();
+  }
+
+  /** Opens or closes the softphone (it shows by itself while there is a call). */
+  showSoftphone(open: boolean): void {
+    this.set((s) => ({ voice: { ...s.voice, softphoneOpen: open } }));
   }
 
   // ---------- Team Communicator ----------

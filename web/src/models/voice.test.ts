@@ -212,6 +212,18 @@ describe('voice view models', () => {
     expect(interactionVoiceVM(vmState(), 'i1', 0)).toBeNull();
   });
 
+  it('the softphone shows by itself only while there is a call, else when the agent opens it', async () => {
+    const { model, socket } = await signedIn();
+    expect(softphoneVM(model.state, 0)).toMatchObject({ expanded: false, canClose: true });
+    socket.call(11, ringingConsultation());
+    expect(softphoneVM(model.state, 0)).toMatchObject({ expanded: true, canClose: false });
+    const idle = vmState();
+    expect(softphoneVM(idle, 0).expanded).toBe(false);
+    model.showSoftphone(true);
+    expect(model.state.voice.softphoneOpen).toBe(true);
+    expect(softphoneVM({ ...idle, voice: { ...idle.voice, softphoneOpen: true } }, 0)).toMatchObject({ expanded: true, canClose: true });
+  });
+
   it('hold time is the call’s own (the server copies it onto consultation calls)', () => {
     const consult = makeCall({ id: 'k1', kind: 'consultation', contact_call_id: 'c1', hold_started_at: 10, created_at: 5 });
     expect(holdStartedAt(consult)).toBe(10);
@@ -221,7 +233,7 @@ describe('voice view models', () => {
   });
 
   it('Active Consultations of a voice interaction offer Start Voice Consultation', () => {
-    const entry = { kind: 'user' as const, id: 'u-carol', display_name: 'Carol', username: 'carol', groups: [], status: 'ready' as const, reason: null, member_count: null, favourite: false, actions: ['start_voice_consultation' as const, 'start_im_consultation' as const] };
+    const entry = { kind: 'user' as const, id: 'u-carol', display_name: 'Carol', username: 'carol', groups: [], status: 'ready' as const, reason: null, member_count: null, favourite: false, unavailable: [], actions: ['start_voice_consultation' as const, 'start_im_consultation' as const] };
     const st = vmState({ interactions: { i1: makeInteraction() }, directory: { ...initialState().directory, interactionId: 'i1', activeConsultations: [entry] } });
     // listed by the server: kept once, in the server's order
     expect(consultationContext(st)!.activeConsultations[0].actions.map((a) => a.label)).toEqual(['Start Voice Consultation', 'Start Instant Message Consultation']);

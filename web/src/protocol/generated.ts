@@ -75,7 +75,22 @@ status: Status | null, reason: string | null,
 /**
  * Number of members of a group.
  */
-member_count: number | null, favourite: boolean, actions: Array<TargetAction>, };
+member_count: number | null, favourite: boolean, actions: Array<TargetAction>, 
+/**
+ * Actions that apply here but the caller may not take, with the
+ * refusal the server would give (the desktop shows them disabled).
+ */
+unavailable: Array<UnavailableAction>, };
+
+export type UnavailableAction = { action: TargetAction, 
+/**
+ * The code a request for it is refused with (`im_not_permitted`).
+ */
+code: ErrorCode, 
+/**
+ * The refusal's message.
+ */
+reason: string, };
 
 export type DirectoryResponse = { entries: Array<DirectoryEntry>, 
 /**

@@ -165,6 +165,72 @@ describe('BacklineSocket', () => {
     expect(t.s.pendingCount).toBe(0);
   });
 
+  it('backs off a send refused as unavailable and marks it failed after the last attempt', async () => {
+    const t = setup();
+    t.s.start(10);
+    t.connect();
+    const p = t.s.sendMessage('s1', 'm1', 'hello\u0000');
+    const sendsAt: number[] = [];
+    const refuseLast = () => {
+      const frames = t.current().framesOfType('send');
+      const f = frames[frames.length - 1];
+      sendsAt.push(t.clock.now);
+      t.current().receive({ type: 'error', rid: f.rid, code: 'unavailable', message: 'the store is unavailable' });
+    };
+    refuseLast();
+    // not resent every second: 1 s, then 2 s, 4 s, 8 s, 16 s (random() = 1 in this setup)
+    for (let i = 0; i < 5; i++) {
+      const before = t.current().framesOfType('send').length;
+      t.clock.advance(999 * 2 ** i);
+      expect(t.current().framesOfType('send')).toHaveLength(before);
+      t.clock.advance(2 ** i);
+      expect(t.current().framesOfType('send')).toHaveLength(before + 1);
+      expect(t.current().framesOfType('send')[before].client_msg_id).toBe('m1');
+      refuseLast();
+    }
+    await expect(p).rejects.toMatchObject({ code: 'unavailable', message: 'the store is unavailable' });
+    expect(t.s.pendingCount).toBe(0);
+    t.clock.advance(120_000);
+    expect(t.current().framesOfType('send')).toHaveLength(6);
+    expect(sendsAt.map((x) => x - sendsAt[0])).toEqual([0, 1000, 3000, 7000, 15000, 31000]);
+  });
+
+  it('never resends a send refused as invalid_request', async () => {
+    const t = setup();
+    t.s.start(10);
+    t.connect();
+    const p = t.s.sendMessage('s1', 'm1', 'hello\u0000');
+    const [f] = t.current().framesOfType('send');
+    t.current().receive({ type: 'error', rid: f.rid, code: 'invalid_request', message: 'text must not contain NUL' });
+    await expect(p).rejects.toMatchObject({ code: 'invalid_request' });
+    t.clock.advance(60_000);
+    t.current().serverClose(1006);
+    t.clock.advance(1000);
+    t.connect();
+    expect(t.sockets.flatMap((ws) => ws.framesOfType('send'))).toHaveLength(1);
+  });
+
+  it('waits out a rate_limited refusal, also across a reconnect', async () => {
+    const t = setup();
+    t.s.start(10);
+    t.connect();
+    const p = t.s.sendMessage('s1', 'm1', 'hello');
+    const [f] = t.current().framesOfType('send');
+    t.current().receive({ type: 'error', rid: f.rid, code: 'rate_limited', message: 'too many requests: retry in 5000 ms' });
+    // a reconnect meanwhile does not cut the wait short
+    t.current().serverClose(1006);
+    t.clock.advance(100);
+    t.connect();
+    expect(t.current().framesOfType('send')).toHaveLength(0);
+    t.clock.advance(4_800);
+    expect(t.current().framesOfType('send')).toHaveLength(0);
+    t.clock.advance(100);
+    const [again] = t.current().framesOfType('send');
+    expect(again.client_msg_id).toBe('m1');
+    t.current().receive({ type: 'ack', rid: again.rid, ack: { session_id: 's1', client_msg_id: 'm1', seq: 3, ts: 5, duplicate: false } });
+    await expect(p).resolves.toMatchObject({ seq: 3 });
+  });
+
   it('re-sends watch after a reconnect', () => {
     const t = setup();
     t.s.start(10);

@@ -13,6 +13,7 @@ import type {
   StreamEvent,
   TypingState,
 } from './generated';
+import { DEFAULT_RETRY_POLICY, decideRetry, type RetryPolicy } from './outbox';
 
 /** The part of the browser WebSocket the client needs (tests pass a fake). */
 export interface WsLike {
@@ -59,6 +60,10 @@ interface PendingSend {
   text: string;
   /** Id of the connection this send was last written to (never written twice on one connection). */
   sentOn: number | null;
+  /** Refusals with a retryable code so far. */
+  refusals: number;
+  /** Set while waiting out a back-off after a refusal (not resent on welcome meanwhile). */
+  retryTimer: unknown;
   resolve: (ack: MessageAck) => void;
   reject: (err: SendError) => void;
 }
@@ -75,6 +80,8 @@ export interface SocketOptions {
   pingIntervalMs?: number;
   pingTimeoutMs?: number;
   random?: () => number;
+  /** Back-off of a send the server refused with a retryable code (see `outbox.ts`). */
+  retry?: RetryPolicy;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
 }
@@ -111,6 +118,7 @@ export class BacklineSocket {
       pingIntervalMs: options.pingIntervalMs ?? 20_000,
       pingTimeoutMs: options.pingTimeoutMs ?? 10_000,
       random: options.random ?? Math.random,
+      retry: options.retry ?? DEFAULT_RETRY_POLICY,
       setTimer: options.setTimer ?? ((fn, ms) => setTimeout(fn, ms)),
       clearTimer: options.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>)),
     };
@@ -139,7 +147,10 @@ export class BacklineSocket {
       this.detach(ws);
       ws.close(1000, 'bye');
     }
-    for (const p of this.outbox.values()) p.reject(new SendError('unavailable', 'Signed out'));
+    for (const p of this.outbox.values()) {
+      if (p.retryTimer !== null) this.opts.clearTimer(p.retryTimer);
+      p.reject(new SendError('unavailable', 'Signed out'));
+    }
     this.outbox.clear();
   }
 
@@ -185,7 +196,17 @@ export class BacklineSocket {
       }
     }
     return new Promise((resolve, reject) => {
-      const p: PendingSend = { rid: this.nextRid('s'), session_id, client_msg_id, text, sentOn: null, resolve, reject };
+      const p: PendingSend = {
+        rid: this.nextRid('s'),
+        session_id,
+        client_msg_id,
+        text,
+        sentOn: null,
+        refusals: 0,
+        retryTimer: null,
+        resolve,
+        reject,
+      };
       this.outbox.set(p.rid, p);
       if (this.status === 'open') this.writeSend(p);
     });
@@ -320,9 +341,27 @@ export class BacklineSocket {
 
   private writeSend(p: PendingSend): void {
     if (p.sentOn === this.connId) return; // never twice on one connection
+    if (p.retryTimer !== null) return; // waiting out a back-off
     if (this.write({ type: 'send', rid: p.rid, session_id: p.session_id, client_msg_id: p.client_msg_id, text: p.text })) {
       p.sentOn = this.connId;
     }
+  }
+
+  /** A send the server refused: retried later with the same client_msg_id, or rejected for good. */
+  private refused(p: PendingSend, code: ErrorCode, message: string): void {
+    p.refusals += 1;
+    const next = decideRetry(code, message, p.refusals, this.opts.random, this.opts.retry);
+    if (!next.retry) {
+      this.outbox.delete(p.rid);
+      p.reject(new SendError(code, message));
+      return;
+    }
+    p.sentOn = null;
+    p.retryTimer = this.opts.setTimer(() => {
+      p.retryTimer = null;
+      // not open: the next welcome writes it
+      if (this.outbox.has(p.rid) && this.status === 'open') this.writeSend(p);
+    }, next.delayMs);
   }
 
   private schedulePing(): void {
@@ -406,16 +445,7 @@ export class BacklineSocket {
       case 'error': {
         const p = frame.rid ? this.outbox.get(frame.rid) : undefined;
         if (p) {
-          if (frame.code === 'rate_limited' || frame.code === 'unavailable' || frame.code === 'shutting_down') {
-            // transient: retry on this connection after a pause, with the same client_msg_id
-            p.sentOn = null;
-            this.opts.setTimer(() => {
-              if (this.outbox.has(p.rid) && this.status === 'open') this.writeSend(p);
-            }, 1000);
-            return;
-          }
-          this.outbox.delete(p.rid);
-          p.reject(new SendError(frame.code, frame.message));
+          this.refused(p, frame.code, frame.message);
           return;
         }
         if (frame.code === 'unauthenticated' || frame.code === 'session_expired') {

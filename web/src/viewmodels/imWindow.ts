@@ -132,6 +132,8 @@ export interface ImWindowVM {
   error: string | null;
   zoom: number;
   offline: boolean;
+  /** Text typed and not sent. */
+  draft: string;
 }
 
 export function imWindowVM(state: AppState, id: string, now: number): ImWindowVM | null {
@@ -164,6 +166,7 @@ export function imWindowVM(state: AppState, id: string, now: number): ImWindowVM
     error: state.errors[id] ?? null,
     zoom: me.preferences.zoom,
     offline: state.connection !== 'open',
+    draft: state.drafts[id] ?? '',
   };
 }
 
@@ -183,6 +186,8 @@ export function useImWindow(id: string) {
       minimize: () => model.minimizeWindow(id),
       loadOlder: () => void model.loadOlder(id),
       discard: (cid: string) => model.discardPending(id, cid),
+      retry: (cid: string) => model.retryPending(id, cid),
+      setDraft: (text: string) => model.setDraft(id, text),
       markVisible: () => model.markVisible(id),
       dismissError: () => model.clearError(id),
     }),

@@ -92,7 +92,7 @@ describe('consultation window states', () => {
 
 describe('Team Communicator context', () => {
   it('pre-selects the server choice only without a search or filter', () => {
-    const entry = { kind: 'user' as const, id: 'u-carol', display_name: 'Carol', username: 'carol', groups: [], status: 'ready' as const, reason: null, member_count: null, favourite: false, actions: ['start_im_consultation' as const] };
+    const entry = { kind: 'user' as const, id: 'u-carol', display_name: 'Carol', username: 'carol', groups: [], status: 'ready' as const, reason: null, member_count: null, favourite: false, unavailable: [], actions: ['start_im_consultation' as const] };
     const base = state({ interactions: { i1: makeInteraction() }, directory: { ...emptyDirectory(), interactionId: 'i1', activeConsultations: [entry], preselected: 'u-carol' } });
     const ctx = consultationContext(base)!;
     expect(ctx.preselected).toBe('u-carol');

@@ -43,6 +43,9 @@ export function myStatusText(state: AppState): string {
 export interface ActionItem {
   action: TargetAction;
   label: string;
+  /** Shown but not selectable (the server said why: `reason`). */
+  disabled?: boolean;
+  reason?: string;
 }
 
 const ACTION_LABELS: Record<TargetAction, string> = {
@@ -77,10 +80,26 @@ function directoryRow(state: AppState, entry: DirectoryEntry): DirectoryRow {
       detail,
       status,
       statusText,
-      // only what the server lists, in the server's order
-      actions: entry.actions.map((a) => ({ action: a, label: ACTION_LABELS[a] })).filter((a) => a.label),
+      // only what the server lists, in the server's order; then what applies but is not allowed, with why
+      actions: [
+        ...entry.actions.map((a): ActionItem => ({ action: a, label: ACTION_LABELS[a] })),
+        ...(entry.unavailable ?? []).map((u): ActionItem => ({ action: u.action, label: ACTION_LABELS[u.action], disabled: true, reason: sentence(u.reason) })),
+      ].filter((a) => a.label),
     };
   }
+}
+
+/** "your account does not …" → "Your account does not …." */
+function sentence(text: string): string {
+  const t = text.trim();
+  if (!t) return t;
+  return `${t[0].toUpperCase()}${t.slice(1)}${/[.!?]$/.test(t) ? '' : '.'}`;
+}
+
+/** Said on the desktop of an agent whose account may not use Internal IM, or null. */
+export function imNotPermittedNotice(state: AppState): string | null {
+  if (!state.me || state.me.im_permitted) return null;
+  return 'Your account does not have the Internal IM permission: you cannot send or receive instant messages. Ask your administrator if you need it.';
 }
 
 export function directoryRows(state: AppState): DirectoryRow[] {
@@ -102,7 +121,7 @@ export interface ConsultationContextVM {
  * IM consultation into a call (offered even when the server's entry does not list it).
  */
 export function withVoiceConsultation(row: DirectoryRow, voice: boolean): DirectoryRow {
-  if (!voice || row.entry.kind !== 'user' || row.actions.some((a) => a.action === 'start_voice_consultation')) return row;
+  if (!voice || row.entry.kind !== 'user' || row.actions.some((a) => a.action === 'start_voice_consultation' || a.disabled)) return row;
   return { ...row, actions: [...row.actions, { action: 'start_voice_consultation', label: ACTION_LABELS.start_voice_consultation }] };
 }
 

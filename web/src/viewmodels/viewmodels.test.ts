@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { emptyDirectory, initialState, type AppState } from '../models/app';
 import { entry, makeMe, makeSession } from '../testing/fakes';
 import { buildTranscriptRows, imWindowVM } from './imWindow';
-import { directoryRows, invitationCards, statusOptions, taskbarItems } from './main';
+import { directoryRows, imNotPermittedNotice, invitationCards, statusOptions, taskbarItems } from './main';
 import { sessionStatusText } from '../models/sessions';
 
 function state(over: Partial<AppState> = {}): AppState {
@@ -83,8 +83,8 @@ describe('main window view models', () => {
         directory: {
           ...emptyDirectory(),
           entries: [
-            { kind: 'user', id: 'a', display_name: 'Alice', username: 'alice', groups: ['Sales'], status: 'ready', reason: null, member_count: null, favourite: false, actions: ['send_im', 'add_favourite'] },
-            { kind: 'user', id: 'm', display_name: 'Mallory', username: 'mallory', groups: [], status: 'offline', reason: null, member_count: null, favourite: true, actions: ['remove_favourite'] },
+            { kind: 'user', id: 'a', display_name: 'Alice', username: 'alice', groups: ['Sales'], status: 'ready', reason: null, member_count: null, favourite: false, unavailable: [], actions: ['send_im', 'add_favourite'] },
+            { kind: 'user', id: 'm', display_name: 'Mallory', username: 'mallory', groups: [], status: 'offline', reason: null, member_count: null, favourite: true, unavailable: [], actions: ['remove_favourite'] },
           ],
         },
         presence: { a: { user_id: 'a', status: 'away', reason: null } },
@@ -93,6 +93,24 @@ describe('main window view models', () => {
     expect(rows[0].actions.map((a) => a.label)).toEqual(['Send an Instant Message', 'Add to Favourites']);
     expect(rows[0].statusText).toBe('Away');
     expect(rows[1].actions.map((a) => a.label)).toEqual(['Remove from Favourites']);
+  });
+
+  it('shows an IM action the server refuses as disabled, with its reason; an agent without the permission is told', () => {
+    const refused = { action: 'send_im' as const, code: 'im_not_permitted' as const, reason: 'Mallory Moreau does not have the Internal IM permission' };
+    const s = state({
+      directory: {
+        ...emptyDirectory(),
+        entries: [
+          { kind: 'user', id: 'm', display_name: 'Mallory Moreau', username: 'mallory', groups: [], status: 'ready', reason: null, member_count: null, favourite: false, unavailable: [refused], actions: ['add_favourite'] },
+        ],
+      },
+    });
+    expect(directoryRows(s)[0].actions).toEqual([
+      { action: 'add_favourite', label: 'Add to Favourites' },
+      { action: 'send_im', label: 'Send an Instant Message', disabled: true, reason: 'Mallory Moreau does not have the Internal IM permission.' },
+    ]);
+    expect(imNotPermittedNotice(s)).toBeNull();
+    expect(imNotPermittedNotice({ ...s, me: { ...s.me!, im_permitted: false } })).toMatch(/^Your account does not have the Internal IM permission/);
   });
 
   it('puts pending invitations first in the task bar with unread counts', () => {

@@ -95,6 +95,10 @@ export interface SoftphoneVM {
   calls: CallRowVM[];
   /** Some call carries audio on this tab: the mute and device controls apply. */
   inCall: boolean;
+  /** Shown in full: while there is a call, or when the agent opened it. */
+  expanded: boolean;
+  /** The agent may close it (no call to show). */
+  canClose: boolean;
 }
 
 export function softphoneVM(state: AppState, now: number): SoftphoneVM {
@@ -102,15 +106,19 @@ export function softphoneVM(state: AppState, now: number): SoftphoneVM {
   const calls = Object.values(state.calls)
     .sort((a, b) => a.created_at - b.created_at)
     .map((c) => callRowVM(state, c, now));
+  const micMessage = v.mic === 'denied' ? MIC_DENIED_TEXT : v.mic === 'unavailable' ? MIC_UNAVAILABLE_TEXT : null;
+  const needed = calls.length > 0;
   return {
     available: v.available,
     micState: v.mic,
-    micMessage: v.mic === 'denied' ? MIC_DENIED_TEXT : v.mic === 'unavailable' ? MIC_UNAVAILABLE_TEXT : null,
+    micMessage,
     muted: v.muted,
     devices: v.devices.map((d, i) => ({ id: d.deviceId, label: d.label || `Microphone ${i + 1}` })),
     deviceId: v.deviceId,
     calls,
     inCall: calls.some((c) => c.state === 'Connected' || c.state === 'On hold'),
+    expanded: needed || v.softphoneOpen,
+    canClose: !needed,
   };
 }
 

@@ -294,12 +294,43 @@ async fn directory_search_is_case_and_accent_insensitive_and_covers_groups() {
         .as_array()
         .unwrap()
         .contains(&json!("send_im")));
+    // ... and the desktop is told why, in the words of the refusal.
+    let entry = entries
+        .iter()
+        .find(|e| e["id"] == mallory.id.as_str())
+        .unwrap();
+    assert_eq!(
+        entry["unavailable"],
+        json!([{
+            "action": "send_im",
+            "code": "im_not_permitted",
+            "reason": "Mallory Moreau does not have the Internal IM permission"
+        }])
+    );
+    assert_eq!(
+        entries
+            .iter()
+            .find(|e| e["id"] == erin.id.as_str())
+            .unwrap()["unavailable"],
+        json!([])
+    );
     let (_, body) = app.get(&mallory.token, "/api/v1/directory").await;
     assert!(body["entries"]
         .as_array()
         .unwrap()
         .iter()
         .all(|e| !e["actions"].as_array().unwrap().contains(&json!("send_im"))));
+    let alice_for_mallory = body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == alice.id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        alice_for_mallory["unavailable"][0]["reason"],
+        "your account does not have the Internal IM permission"
+    );
 
     // Favourites and recent.
     let (status, _) = app

@@ -56,10 +56,24 @@ describe('voice views', () => {
   it('the softphone says when the microphone was denied', () => {
     render(
       <Softphone
-        vm={{ available: true, micState: 'denied', micMessage: MIC_DENIED_TEXT, muted: false, devices: [], deviceId: '', calls: [], inCall: false }}
-        actions={{ enableMicrophone: vi.fn(), setMuted: vi.fn(), selectDevice: vi.fn(), hangUp: vi.fn() }}
+        vm={{ available: true, micState: 'denied', micMessage: MIC_DENIED_TEXT, muted: false, devices: [], deviceId: '', calls: [], inCall: false, expanded: true, canClose: true }}
+        actions={{ enableMicrophone: vi.fn(), setMuted: vi.fn(), selectDevice: vi.fn(), hangUp: vi.fn(), show: vi.fn() }}
       />,
     );
     expect(screen.getByRole('alert').textContent).toBe('Microphone access was denied: voice is unavailable, IM keeps working');
+  });
+
+  it('the softphone stays a button until the agent opens it', () => {
+    const show = vi.fn();
+    const vm = { available: true, micState: 'idle' as const, micMessage: null, muted: false, devices: [], deviceId: '', calls: [], inCall: false, expanded: false, canClose: true };
+    const actions = { enableMicrophone: vi.fn(), setMuted: vi.fn(), selectDevice: vi.fn(), hangUp: vi.fn(), show };
+    const { rerender } = render(<Softphone vm={vm} actions={actions} />);
+    expect(screen.queryByRole('region', { name: 'Softphone' })).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Softphone' }));
+    expect(show).toHaveBeenCalledWith(true);
+    rerender(<Softphone vm={{ ...vm, expanded: true }} actions={actions} />);
+    expect(screen.getByRole('region', { name: 'Softphone' })).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Hide' }));
+    expect(show).toHaveBeenLastCalledWith(false);
   });
 });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { useState } from 'react';
 import { cleanup, fireEvent, render, screen } from '@testing-library/react';
 import { ImWindow, type ImWindowActions } from './ImWindow';
 import type { ImWindowVM } from '../../../viewmodels/imWindow';
@@ -25,8 +26,30 @@ function vm(over: Partial<ImWindowVM> = {}): ImWindowVM {
     error: null,
     zoom: 100,
     offline: false,
+    draft: '',
     ...over,
   };
+}
+
+/** The text a screen reader reads for an element: its text without aria-hidden parts. */
+function spokenText(el: Element): string {
+  const walk = (e: Element): string =>
+    Array.from(e.childNodes)
+      .map((node) =>
+        node.nodeType === Node.TEXT_NODE ? (node.textContent ?? '') : node instanceof Element && node.getAttribute('aria-hidden') !== 'true' ? walk(node) : '',
+      )
+      .join('');
+  return walk(el).replace(/\s+/g, ' ').trim();
+}
+
+/** The window with its draft kept like the model keeps it. */
+function WithDraft({ a }: { a: ImWindowActions }) {
+  const [draft, setDraft] = useState('');
+  const keep = (t: string) => {
+    a.setDraft(t);
+    setDraft(t);
+  };
+  return <ImWindow vm={vm({ draft })} actions={{ ...a, setDraft: keep, send: (t) => (a.send(t), keep('')) }} />;
 }
 
 function actions(): ImWindowActions {
@@ -40,6 +63,8 @@ function actions(): ImWindowActions {
     minimize: vi.fn(),
     loadOlder: vi.fn(),
     discard: vi.fn(),
+    retry: vi.fn(),
+    setDraft: vi.fn(),
     markVisible: vi.fn(),
     dismissError: vi.fn(),
   };
@@ -58,7 +83,7 @@ describe('ImWindow', () => {
 
   it('sends on Enter, adds a line on Shift+Enter, and sends with the Send button', () => {
     const a = actions();
-    render(<ImWindow vm={vm()} actions={a} />);
+    render(<WithDraft a={a} />);
     const box = screen.getByRole('textbox', { name: 'Message to Alice Agent' }) as HTMLTextAreaElement;
     fireEvent.change(box, { target: { value: 'line one' } });
     expect(a.typing).toHaveBeenCalledWith('composing');
@@ -90,6 +115,30 @@ describe('ImWindow', () => {
     );
     expect(screen.getByText('offline msg')).toBeTruthy();
     expect(screen.getByText('Pending…')).toBeTruthy();
+  });
+
+  it('shows why a message failed, with Retry and Discard', () => {
+    const a = actions();
+    render(
+      <ImWindow
+        vm={vm({ rows: [{ kind: 'pending', key: 'p1', client_msg_id: 'c1', showName: true, name: 'Bob Builder', color: 1, text: 'bad', failed: true, error: 'text must not contain NUL characters' }] })}
+        actions={a}
+      />,
+    );
+    expect(screen.getByText(/Not sent: text must not contain NUL characters/)).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Retry' }));
+    expect(a.retry).toHaveBeenCalledWith('c1');
+    fireEvent.click(screen.getByRole('button', { name: 'Discard' }));
+    expect(a.discard).toHaveBeenCalledWith('c1');
+  });
+
+  it('gives screen readers each message as name, text, then time and state', () => {
+    const rows: ImWindowVM['rows'] = [
+      { kind: 'message', key: 'e2', seq: 2, showName: true, name: 'Alice Agent', color: 0, mine: true, time: '10:00:01', dateTime: '', text: 'Hi Bob', receipt: 'Read' },
+    ];
+    render(<ImWindow vm={vm({ rows })} actions={actions()} />);
+    const item = screen.getByRole('log').querySelector('li')!;
+    expect(spokenText(item)).toBe('Alice Agent: Hi Bob, 10:00:01 · Read');
   });
 
   it('applies the zoom to the transcript text', () => {

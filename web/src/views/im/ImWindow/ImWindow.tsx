@@ -1,4 +1,4 @@
-import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+import { useEffect, useLayoutEffect, useRef, type KeyboardEvent, type ReactNode } from 'react';
 import type { ImWindowVM, TranscriptRow } from '../../../viewmodels/imWindow';
 
 export interface ImWindowActions {
@@ -11,6 +11,10 @@ export interface ImWindowActions {
   minimize: () => void;
   loadOlder: () => void;
   discard: (clientMsgId: string) => void;
+  /** Sends a failed message again. */
+  retry: (clientMsgId: string) => void;
+  /** Keeps the text typed and not sent (it survives a reload). */
+  setDraft: (text: string) => void;
   markVisible: () => void;
   dismissError: () => void;
 }
@@ -27,7 +31,7 @@ export interface ImWindowProps {
 
 const MARKERS = ['●', '■', '▲', '◆', '★', '✚'];
 
-function Row({ row, onDiscard }: { row: TranscriptRow; onDiscard: (id: string) => void }) {
+function Row({ row, onDiscard, onRetry }: { row: TranscriptRow; onDiscard: (id: string) => void; onRetry: (id: string) => void }) {
   if (row.kind === 'system') {
     return (
       <li className="entry system">
@@ -39,18 +43,20 @@ function Row({ row, onDiscard }: { row: TranscriptRow; onDiscard: (id: string) =
     );
   }
   const pending = row.kind === 'pending';
+  // screen readers hear "name: text, time · state" once per message: the visible author line is
+  // for the eye only, and the text comes before its time and delivery state
   return (
     <li className={`entry message p${row.color} ${row.showName ? 'first' : ''} ${pending ? 'is-pending' : ''}`}>
       {row.showName && (
-        <div className="author">
-          <span className="marker" aria-hidden="true">
-            {MARKERS[row.color % MARKERS.length]}
-          </span>
+        <div className="author" aria-hidden="true">
+          <span className="marker">{MARKERS[row.color % MARKERS.length]}</span>
           <span className="author-name">{row.name}</span>
         </div>
       )}
       <div className="bubble">
         <span className="visually-hidden">{row.name}: </span>
+        <span className="text">{row.text}</span>
+        <span className="visually-hidden">, </span>
         <span className="meta">
           {row.kind === 'message' ? (
             <>
@@ -62,6 +68,9 @@ function Row({ row, onDiscard }: { row: TranscriptRow; onDiscard: (id: string) =
           ) : row.failed ? (
             <span className="failed">
               Not sent: {row.error}{' '}
+              <button type="button" className="link" onClick={() => onRetry(row.client_msg_id)}>
+                Retry
+              </button>{' '}
               <button type="button" className="link" onClick={() => onDiscard(row.client_msg_id)}>
                 Discard
               </button>
@@ -70,14 +79,14 @@ function Row({ row, onDiscard }: { row: TranscriptRow; onDiscard: (id: string) =
             <span className="pending-mark">Pending…</span>
           )}
         </span>
-        <span className="text">{row.text}</span>
       </div>
     </li>
   );
 }
 
 export function ImWindow({ vm, actions, focusOnMount, about, side }: ImWindowProps) {
-  const [text, setText] = useState('');
+  const text = vm.draft;
+  const setText = actions.setDraft;
   const logRef = useRef<HTMLDivElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const atBottom = useRef(true);
@@ -85,7 +94,10 @@ export function ImWindow({ vm, actions, focusOnMount, about, side }: ImWindowPro
   const typingState = useRef<{ last: number; timer: number | null }>({ last: 0, timer: null });
 
   useEffect(() => {
-    if (focusOnMount) inputRef.current?.focus();
+    const box = inputRef.current;
+    if (!focusOnMount || !box) return;
+    box.focus();
+    box.setSelectionRange(box.value.length, box.value.length);
   }, [focusOnMount]);
 
   useEffect(() => {
@@ -234,7 +246,7 @@ export function ImWindow({ vm, actions, focusOnMount, about, side }: ImWindowPro
         {!vm.loaded && <p className="loading">Loading transcript…</p>}
         <ol className="entries">
           {vm.rows.map((row) => (
-            <Row key={row.key} row={row} onDiscard={actions.discard} />
+            <Row key={row.key} row={row} onDiscard={actions.discard} onRetry={actions.retry} />
           ))}
         </ol>
       </div>

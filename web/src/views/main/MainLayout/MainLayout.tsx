@@ -6,6 +6,8 @@ export interface MainLayoutProps {
   myStatus: ReactNode;
   zoom: ReactNode;
   onSignOut: () => void;
+  /** A standing notice (e.g. no Internal IM permission). */
+  notice?: string | null;
   error: string | null;
   onDismissError: () => void;
   teamCommunicator: ReactNode;
@@ -37,6 +39,11 @@ export function MainLayout(p: MainLayoutProps) {
         </div>
       </header>
       {p.banner}
+      {p.notice && (
+        <p className="notice global-notice" role="status">
+          {p.notice}
+        </p>
+      )}
       {p.error && (
         <p className="error global-error" role="alert">
           {p.error}{' '}

@@ -6,7 +6,7 @@ import type { DirectoryRow } from '../../../viewmodels/main';
 afterEach(cleanup);
 
 const row: DirectoryRow = {
-  entry: { kind: 'user', id: 'b', display_name: 'Bob Builder', username: 'bob', groups: [], status: 'ready', reason: null, member_count: null, favourite: false, actions: ['send_im', 'add_favourite'] },
+  entry: { kind: 'user', id: 'b', display_name: 'Bob Builder', username: 'bob', groups: [], status: 'ready', reason: null, member_count: null, favourite: false, unavailable: [], actions: ['send_im', 'add_favourite'] },
   id: 'b',
   name: 'Bob Builder',
   detail: '',
@@ -38,5 +38,23 @@ describe('TeamCommunicator', () => {
     fireEvent.click(item);
     expect(onAction).toHaveBeenCalledWith(row, 'send_im');
     expect(screen.queryByRole('menu')).toBeNull();
+  });
+
+  it('shows a refused action disabled with its reason, and does nothing when chosen', () => {
+    const onAction = vi.fn();
+    const refused: DirectoryRow = {
+      ...row,
+      actions: [
+        { action: 'add_favourite', label: 'Add to Favourites' },
+        { action: 'send_im', label: 'Send an Instant Message', disabled: true, reason: 'Bob Builder does not have the Internal IM permission.' },
+      ],
+    };
+    render(<TeamCommunicator query="" filter="all" rows={[refused]} loading={false} error={null} onQuery={vi.fn()} onFilter={vi.fn()} onAction={onAction} />);
+    fireEvent.click(screen.getByRole('button', { name: 'Actions for Bob Builder' }));
+    const item = screen.getByRole('menuitem', { name: /Send an Instant Message/ });
+    expect(item.getAttribute('aria-disabled')).toBe('true');
+    expect(screen.getByText('Bob Builder does not have the Internal IM permission.').id).toBe(item.getAttribute('aria-describedby'));
+    fireEvent.click(item);
+    expect(onAction).not.toHaveBeenCalled();
   });
 });

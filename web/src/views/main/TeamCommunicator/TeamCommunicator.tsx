@@ -46,7 +46,13 @@ function TargetRow({ row, selected, onAction }: { row: DirectoryRow; selected?: 
           className="actions"
           label={`Actions for ${row.name}`}
           menuLabel={`Actions for ${row.name}`}
-          items={row.actions.map((a) => ({ key: a.action, label: a.label, onSelect: () => onAction(row, a.action) }))}
+          items={row.actions.map((a) => ({
+            key: a.action,
+            label: a.label,
+            disabled: a.disabled,
+            reason: a.reason,
+            onSelect: () => onAction(row, a.action),
+          }))}
         >
           <span aria-hidden="true">⋯</span>
         </MenuButton>

@@ -6,7 +6,7 @@ import type { DirectoryRow } from '../../../viewmodels/main';
 afterEach(cleanup);
 
 const bob: DirectoryRow = {
-  entry: { kind: 'user', id: 'u-bob', display_name: 'Bob Builder', username: 'bob', groups: [], status: 'ready', reason: null, member_count: null, favourite: false, actions: ['start_im_consultation'] },
+  entry: { kind: 'user', id: 'u-bob', display_name: 'Bob Builder', username: 'bob', groups: [], status: 'ready', reason: null, member_count: null, favourite: false, unavailable: [], actions: ['start_im_consultation'] },
   id: 'u-bob',
   name: 'Bob Builder',
   detail: '',

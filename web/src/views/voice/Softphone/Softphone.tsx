@@ -5,14 +5,33 @@ export interface SoftphoneActions {
   setMuted: (muted: boolean) => void;
   selectDevice: (deviceId: string) => void;
   hangUp: (callId: string) => void;
+  /** Opens (true) or closes (false) the softphone. */
+  show: (open: boolean) => void;
 }
 
 /** Microphone, device choice, mute, and each call of this desktop with its state and timer. */
 export function Softphone({ vm, actions }: { vm: SoftphoneVM; actions: SoftphoneActions }) {
   if (!vm.available) return null;
+  if (!vm.expanded) {
+    // an agent who is only chatting keeps the sidebar for the Team Communicator
+    return (
+      <div className="softphone-closed">
+        <button type="button" className="small" aria-expanded={false} aria-controls="softphone" onClick={() => actions.show(true)}>
+          <span aria-hidden="true">☎ </span>Softphone
+        </button>
+      </div>
+    );
+  }
   return (
-    <section className="softphone" aria-labelledby="softphone-title">
-      <h2 id="softphone-title">Softphone</h2>
+    <section className="softphone" id="softphone" aria-labelledby="softphone-title">
+      <div className="softphone-head">
+        <h2 id="softphone-title">Softphone</h2>
+        {vm.canClose && (
+          <button type="button" className="small" aria-expanded={true} aria-controls="softphone" onClick={() => actions.show(false)}>
+            Hide
+          </button>
+        )}
+      </div>
       {vm.micMessage ? (
         <p className="error" role="alert">
           {vm.micMessage}
