@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::helpers::{spawn_with_config, TestApp};
 
-async fn two_nodes() -> Option<(TestApp, TestApp)> {
+pub(crate) async fn two_nodes() -> Option<(TestApp, TestApp)> {
     let pg = backline_store::testing::postgres_url("cluster tests")?;
     let Ok(nats) = std::env::var("BACKLINE_TEST_NATS_URL") else {
         eprintln!("cluster tests: skipped (BACKLINE_TEST_NATS_URL is not set)");

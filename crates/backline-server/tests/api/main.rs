@@ -14,3 +14,4 @@ mod store_faults;
 mod stream;
 mod voice;
 mod webhooks;
+mod ws_hardening;
