@@ -14,4 +14,5 @@ mod store_faults;
 mod stream;
 mod voice;
 mod webhooks;
+mod ws_fuzz;
 mod ws_hardening;
