@@ -63,6 +63,7 @@ error_codes! {
     CallNotFound = ("call_not_found", 404, "No call has this id."),
     NotFound = ("not_found", 404, "No such route or resource."),
     SessionEnded = ("session_ended", 409, "The session has ended: nothing more can be sent or changed."),
+    CallEnded = ("call_ended", 410, "The call of a click-to-call page has ended: its caller token is no longer valid and its socket is closed."),
     InvalidState = ("invalid_state", 409, "The operation does not apply in the current state (for example accepting an invitation already answered)."),
     AlreadyExists = ("already_exists", 409, "A resource with this unique name exists already."),
     IdempotencyConflict = ("idempotency_conflict", 409, "A client id was reused for a different request."),

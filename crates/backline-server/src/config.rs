@@ -203,6 +203,9 @@ pub struct WsConfig {
     pub outbound_queue: usize,
     /// Seconds between server pings.
     pub ping_interval_secs: u64,
+    /// Seconds a socket write may take; a desktop that reads slower is cut
+    /// off as a slow consumer (close 4008) and resumes later.
+    pub write_timeout_secs: u64,
 }
 
 impl Default for WsConfig {
@@ -210,6 +213,7 @@ impl Default for WsConfig {
         WsConfig {
             outbound_queue: 1024,
             ping_interval_secs: 30,
+            write_timeout_secs: 10,
         }
     }
 }
@@ -333,6 +337,9 @@ impl Config {
         }
         if self.im.invite_timeout_secs == 0 {
             anyhow::bail!("im.invite_timeout_secs must be positive");
+        }
+        if self.ws.write_timeout_secs == 0 {
+            anyhow::bail!("ws.write_timeout_secs must be at least 1");
         }
         if self.ws.outbound_queue < 16 {
             anyhow::bail!("ws.outbound_queue must be at least 16");

@@ -7,9 +7,16 @@
 //!    so that no event committed meanwhile can fall between replay and live;
 //! 3. stored events after `last_seq` are replayed (or `resume_gap` is sent);
 //! 4. live events are sent in seq order: one already sent is skipped, and a
-//!    gap (an event published out of order by another node) is filled from the store.
+//!    gap (an event published out of order by another node) is filled from the store;
+//! 5. the socket closes (4001) when its session token expires or is revoked:
+//!    a timer at the token's expiry, and the hub's kill on revocation (on every
+//!    node through the bus; with peers, the token is also checked at each ping).
+//!
+//! Frame limits: a frame up to `limits.max_frame_bytes` is read; a larger one,
+//! up to the transport cap ([`transport_cap`]), is answered `payload_too_large`
+//! and the socket stays open; above the cap the server stops reading and
+//! closes with 1009. A text frame that is not UTF-8 closes with 1007.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -18,9 +25,10 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use backline_protocol::frames::{ClientFrame, ServerFrame};
+use backline_protocol::voice::CallState;
 use backline_protocol::ErrorCode;
 use backline_service::auth::Account;
-use backline_service::hub::{kill_reason, Outbound};
+use backline_service::hub::{kill_reason, Cut, Outbound, Registration};
 use backline_service::stream::ResumeFrom;
 use backline_service::{Backline, ServiceError};
 use futures::future::BoxFuture;
@@ -32,10 +40,16 @@ use crate::http::origin::origin_allowed;
 use crate::state::{AppState, SESSION_COOKIE};
 
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
-/// A socket write that cannot complete in this time means the desktop has
-/// stopped reading: it is cut off as a slow consumer and resumes later.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const REPLAY_PAGE: i64 = 500;
+/// How long a socket closed for an oversized frame stays connected after its close frame.
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
+
+/// The largest frame the transport reads at all: four times
+/// `limits.max_frame_bytes`, at least 1 MiB. Between the two a frame is
+/// answered `payload_too_large`; above, the socket is closed with 1009.
+pub fn transport_cap(max_frame_bytes: usize) -> usize {
+    max_frame_bytes.saturating_mul(4).max(1 << 20)
+}
 
 /// # `GET /api/v1/ws`
 pub async fn upgrade(
@@ -54,9 +68,11 @@ pub async fn upgrade(
         .get(SESSION_COOKIE)
         .map(|c| c.value().to_owned());
     // Frames above the configured limit are answered with `payload_too_large`
-    // by the loop; the transport's own cap is only a backstop.
-    let max_frame = state.config.limits.max_frame_bytes;
-    ws.max_message_size(max_frame.saturating_mul(4).max(1 << 20))
+    // by the loop; above the transport cap the frame is not read (its header
+    // says its length) and the socket closes with 1009.
+    let cap = transport_cap(state.config.limits.max_frame_bytes);
+    ws.max_message_size(cap)
+        .max_frame_size(cap)
         .read_buffer_size(1024)
         .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
@@ -68,8 +84,11 @@ struct Connection {
     state: AppState,
     socket: WebSocket,
     last_sent: u64,
-    /// The hub's kill token, once registered: it also interrupts a blocked write.
-    kill: tokio_util::sync::CancellationToken,
+    /// The hub's cut, once registered: it also interrupts a blocked write.
+    cut: Cut,
+    /// A write that takes longer means the desktop has stopped reading: it is
+    /// cut off as a slow consumer and resumes later.
+    write_timeout: Duration,
     /// Sends queued in the writer and not yet answered, oldest first: the
     /// socket goes on reading, delivering and pinging while they commit, and
     /// answers them in order. Made on the first send (idle sockets stay small).
@@ -82,19 +101,19 @@ const MAX_PIPELINED_SENDS: usize = 64;
 
 impl Connection {
     async fn run(state: AppState, socket: WebSocket, cookie_token: Option<String>) {
+        let write_timeout = Duration::from_secs(state.config.ws.write_timeout_secs.max(1));
         let mut conn = Connection {
             state,
             socket,
             last_sent: 0,
-            kill: Default::default(),
+            cut: Cut::default(),
+            write_timeout,
             pending: None,
         };
         // Boxed: a connection's future is as large as its largest await point,
         // and thousands of them sit idle; the rarely taken paths live on the heap.
-        let (account, last_seq, token_hash) = match Box::pin(conn.hello(cookie_token)).await {
-            Some(Principal::Agent(account, last_seq, token_hash)) => {
-                (account, last_seq, token_hash)
-            }
+        let agent = match Box::pin(conn.hello(cookie_token)).await {
+            Some(Principal::Agent(agent)) => agent,
             Some(Principal::Caller { call_id, party_id }) => {
                 Box::pin(conn.run_caller(&call_id, &party_id)).await;
                 return;
@@ -102,12 +121,15 @@ impl Connection {
             None => return,
         };
         let backline = conn.state.backline.clone();
-        let (mut registration, edge) = backline.hub().register(&account.id, Some(&token_hash));
-        conn.kill = registration.kill.clone();
+        let account = agent.account.clone();
+        let (mut registration, edge) = backline
+            .hub()
+            .register(&account.id, Some(&agent.token_hash));
+        conn.cut = registration.cut.clone();
         if edge == backline_service::hub::Edge::Up {
             Box::pin(backline.announce_presence(&account.id, true)).await;
         }
-        let outcome = conn.serve(&account, last_seq, &mut registration).await;
+        let outcome = conn.serve(agent, &mut registration).await;
         if let Err(error) = outcome {
             tracing::debug!(error.message = %error, user = %account.username, "connection ended with an error");
         }
@@ -121,25 +143,30 @@ impl Connection {
         self.send_text(&text).await
     }
 
+    /// Writes one text frame. A write that does not complete in time cuts the
+    /// connection (`write_timeout`); a cut (by the hub) interrupts the write.
     async fn send_text(&mut self, text: &str) -> Result<(), axum::Error> {
-        let kill = self.kill.clone();
+        let cut = self.cut.clone();
         let write = tokio::time::timeout(
-            WRITE_TIMEOUT,
+            self.write_timeout,
             self.socket.send(Message::Text(Utf8Bytes::from(text))),
         );
-        let outcome = tokio::select! {
-            outcome = write => outcome.ok(),
-            _ = kill.cancelled() => None,
-        };
-        match outcome {
-            Some(result) => result,
-            None => {
-                metrics::counter!("backline_slow_consumer_disconnects_total").increment(1);
-                Err(axum::Error::new(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "slow consumer: a write did not complete in time",
-                )))
-            }
+        tokio::select! {
+            biased;
+            _ = cut.cancelled() => Err(axum::Error::new(std::io::Error::new(
+                std::io::ErrorKind::ConnectionAborted,
+                "the connection was cut",
+            ))),
+            outcome = write => match outcome {
+                Ok(result) => result,
+                Err(_) => {
+                    cut.cut(kill_reason::WRITE_TIMEOUT);
+                    Err(axum::Error::new(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "slow consumer: a write did not complete in time",
+                    )))
+                }
+            },
         }
     }
 
@@ -162,8 +189,77 @@ impl Connection {
 
     /// Refuses the connection: an `error` frame, then close 4001.
     async fn refuse(&mut self, code: ErrorCode, message: String) {
+        self.refuse_with(4001, code, message).await;
+    }
+
+    /// Ends the connection: an `error` frame, then the close `close` with the code as reason.
+    async fn refuse_with(&mut self, close: u16, code: ErrorCode, message: String) {
         let _ = self.error(None, code, message).await;
-        self.close(4001, code).await;
+        self.close(close, code).await;
+    }
+
+    /// A frame could not be read: one over the transport cap is answered with
+    /// 1009, a text frame that is not UTF-8 with 1007 (each after an `error`
+    /// frame); any other failure is a broken connection, with nobody to tell.
+    async fn read_failed(&mut self, error: axum::Error) {
+        match read_failure(error) {
+            Some((close, code, message)) => {
+                self.refuse_with(close, code, message).await;
+                if close == 1009 {
+                    // The oversized frame is left unread (it is never
+                    // buffered): closing the connection with it unread
+                    // resets it, and the peer could lose the close frame.
+                    // A moment lets the peer read the close first.
+                    tokio::time::sleep(CLOSE_LINGER).await;
+                }
+            }
+            None => tracing::debug!("socket read failed"),
+        }
+    }
+
+    /// What both loops do with a read that is not a text frame: a binary
+    /// frame is answered; false when the socket is done (closed or failed).
+    async fn non_text(
+        &mut self,
+        incoming: Option<Result<Message, axum::Error>>,
+    ) -> Result<bool, axum::Error> {
+        match incoming {
+            Some(Ok(Message::Binary(_))) => {
+                self.error(
+                    None,
+                    ErrorCode::MalformedRequest,
+                    "frames are JSON text, not binary".into(),
+                )
+                .await?;
+                Ok(true)
+            }
+            Some(Ok(Message::Close(_))) | None => Ok(false),
+            Some(Ok(_)) => Ok(true),
+            Some(Err(error)) => {
+                self.read_failed(error).await;
+                Ok(false)
+            }
+        }
+    }
+
+    /// A ping tick: a socket silent for `idle_limit` is closed (false), else pinged.
+    async fn keepalive(
+        &mut self,
+        last_heard: tokio::time::Instant,
+        idle_limit: Duration,
+    ) -> Result<bool, axum::Error> {
+        if last_heard.elapsed() > idle_limit {
+            self.close(1001, ErrorCode::Unavailable).await;
+            return Ok(false);
+        }
+        self.socket.send(Message::Ping(Default::default())).await?;
+        Ok(true)
+    }
+
+    /// Reads a text frame after `hello`: the size limit, then JSON, else the
+    /// `error` code and message that answer it.
+    fn parse_frame(&self, text: &str) -> Result<ClientFrame, (ErrorCode, String)> {
+        parse_frame(text, self.state.config.limits.max_frame_bytes)
     }
 
     /// Waits for `hello` and authenticates it: an agent's session token, or
@@ -171,7 +267,11 @@ impl Connection {
     async fn hello(&mut self, cookie_token: Option<String>) -> Option<Principal> {
         let first = tokio::time::timeout(HELLO_TIMEOUT, self.socket.next()).await;
         let hello = match first {
-            Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str::<ClientFrame>(&text).ok(),
+            Ok(Some(Ok(Message::Text(text)))) => self.parse_frame(&text).ok(),
+            Ok(Some(Err(error))) => {
+                self.read_failed(error).await;
+                return None;
+            }
             _ => None,
         };
         let Some(ClientFrame::Hello { token, last_seq }) = hello else {
@@ -199,12 +299,13 @@ impl Connection {
                 }
             };
         }
-        match self.state.backline.authenticate(&token).await {
-            Ok(account) => Some(Principal::Agent(
+        match self.state.backline.authenticate_session(&token).await {
+            Ok((account, expires_at)) => Some(Principal::Agent(Agent {
                 account,
                 last_seq,
-                backline_service::auth::token_hash(&token),
-            )),
+                token_hash: backline_service::auth::token_hash(&token),
+                expires_at,
+            })),
             Err(error) => {
                 self.refuse(error.code(), error.public_message()).await;
                 None
@@ -214,11 +315,27 @@ impl Connection {
 
     async fn serve(
         &mut self,
-        account: &Account,
-        last_seq: Option<u64>,
-        registration: &mut backline_service::hub::Registration,
+        agent: Agent,
+        registration: &mut Registration,
     ) -> Result<(), axum::Error> {
+        let Agent {
+            account,
+            last_seq,
+            token_hash,
+            mut expires_at,
+        } = agent;
+        let account = &account;
         let backline = self.state.backline.clone();
+        // A revocation committed between `hello` and the registration found
+        // no connection to kill: the token is checked once more, registered.
+        match Box::pin(token_still_valid(&backline, &token_hash)).await {
+            Ok(Some(expiry)) => expires_at = expiry,
+            Ok(None) => {}
+            Err(error) => {
+                self.refuse(error.code(), error.public_message()).await;
+                return Ok(());
+            }
+        }
         let me = match Box::pin(backline.me(&account.id)).await {
             Ok(me) => me,
             Err(error) => {
@@ -259,16 +376,19 @@ impl Connection {
         let mut last_heard = tokio::time::Instant::now();
         let idle_limit = Duration::from_secs(self.state.config.ws.ping_interval_secs.max(1) * 3);
         let shutdown = backline.shutdown_token().clone();
+        let expiry = tokio::time::sleep_until(instant_at(expires_at));
+        tokio::pin!(expiry);
         loop {
             tokio::select! {
                 biased;
-                _ = registration.kill.cancelled() => {
-                    let (code, reason) = match registration.reason.load(Ordering::Relaxed) {
-                        kill_reason::SLOW_CONSUMER => (4008, ErrorCode::SlowConsumer),
-                        kill_reason::SIGNED_OUT => (4001, ErrorCode::SessionExpired),
-                        _ => (1001, ErrorCode::ShuttingDown),
-                    };
+                _ = registration.cut.cancelled() => {
+                    let (code, reason) = cut_close(registration.cut.reason());
                     self.close(code, reason).await;
+                    return Ok(());
+                }
+                // The token expired: nothing more is read from this socket.
+                _ = &mut expiry => {
+                    self.close(4001, ErrorCode::SessionExpired).await;
                     return Ok(());
                 }
                 _ = shutdown.cancelled() => {
@@ -293,20 +413,23 @@ impl Connection {
                         Some(Ok(Message::Text(text))) => {
                             Box::pin(self.handle_text(&backline, account, registration.id, &text)).await?;
                         }
-                        Some(Ok(Message::Binary(_))) => {
-                            self.error(None, ErrorCode::MalformedRequest, "frames are JSON text, not binary".into()).await?;
-                        }
-                        Some(Ok(Message::Close(_))) | None => return Ok(()),
-                        Some(Ok(_)) => {}
-                        Some(Err(error)) => return Err(error),
+                        other => if !self.non_text(other).await? {
+                            return Ok(());
+                        },
                     }
                 }
                 _ = ping.tick() => {
-                    if last_heard.elapsed() > idle_limit {
-                        self.close(1001, ErrorCode::Unavailable).await;
+                    if !self.keepalive(last_heard, idle_limit).await? {
                         return Ok(());
                     }
-                    self.socket.send(Message::Ping(Default::default())).await?;
+                    // With peers, a revocation reaches this node over the
+                    // bus, which may lose it: the store is asked at each ping.
+                    if backline.bus().is_clustered() {
+                        if let Err(error) = Box::pin(token_still_valid(&backline, &token_hash)).await {
+                            self.close(4001, error.code()).await;
+                            return Ok(());
+                        }
+                    }
                     // The bus is a notification, the store the truth: a bus
                     // message lost between nodes would otherwise wait for the
                     // user's next event. Once per ping, catch up with the head.
@@ -377,27 +500,13 @@ impl Connection {
         text: &str,
     ) -> Result<(), axum::Error> {
         metrics::counter!("backline_ws_frames_in_total").increment(1);
-        if text.len() > self.state.config.limits.max_frame_bytes {
-            self.error(
-                None,
-                ErrorCode::PayloadTooLarge,
-                format!(
-                    "a frame is at most {} bytes",
-                    self.state.config.limits.max_frame_bytes
-                ),
-            )
-            .await?;
-            return Ok(());
-        }
-        if let Err((rid, error)) = backline_service::input::check_frame(text) {
-            self.service_error(rid, error).await?;
-            return Ok(());
-        }
-        let frame = match serde_json::from_str::<ClientFrame>(text) {
+        let frame = match self.parse_frame(text) {
             Ok(frame) => frame,
-            Err(parse_error) => {
-                let (code, message) = classify_bad_frame(text, &parse_error);
-                self.error(None, code, message).await?;
+            Err((code, message)) => {
+                // The refused frame's rid, when it has a usable one, tells
+                // the client which of its requests failed.
+                self.error(refused_rid(text, &self.state), code, message)
+                    .await?;
                 return Ok(());
             }
         };
@@ -547,19 +656,121 @@ fn pending_sends(pending: &Option<Box<FuturesOrdered<BoxFuture<'static, String>>
 
 /// Who a socket belongs to.
 enum Principal {
-    /// A desktop: the account, the last stream seq it processed, and the
-    /// hash of its session token (signing that token out closes the socket).
-    Agent(Account, Option<u64>, String),
+    Agent(Agent),
     /// The click-to-call page of one call.
-    Caller { call_id: String, party_id: String },
+    Caller {
+        call_id: String,
+        party_id: String,
+    },
+}
+
+/// A desktop's socket, authenticated.
+struct Agent {
+    account: Account,
+    /// The last stream seq the desktop processed.
+    last_seq: Option<u64>,
+    /// The hash of its session token (signing that token out closes the socket).
+    token_hash: String,
+    /// When the token expires (Unix ms): the socket closes then.
+    expires_at: i64,
+}
+
+/// The close for a connection cut for `reason` (a [`kill_reason`]).
+fn cut_close(reason: u8) -> (u16, ErrorCode) {
+    match reason {
+        kill_reason::SLOW_CONSUMER | kill_reason::WRITE_TIMEOUT => (4008, ErrorCode::SlowConsumer),
+        kill_reason::SIGNED_OUT => (4001, ErrorCode::SessionExpired),
+        _ => (1001, ErrorCode::ShuttingDown),
+    }
+}
+
+/// Checks a socket's session token again: `Err` when it can no longer be used
+/// (revoked, expired, account disabled), else its expiry when the store
+/// could be read (`None` when it could not: the socket stays as it was).
+async fn token_still_valid(
+    backline: &Backline,
+    token_hash: &str,
+) -> Result<Option<i64>, ServiceError> {
+    match backline.token_session(token_hash).await {
+        Ok((_, expires_at)) => Ok(Some(expires_at)),
+        Err(error)
+            if matches!(
+                error.code(),
+                ErrorCode::Unauthenticated | ErrorCode::SessionExpired | ErrorCode::AccountDisabled
+            ) =>
+        {
+            Err(error)
+        }
+        Err(_) => Ok(None),
+    }
+}
+
+/// The instant at a Unix time in ms (now when it has passed).
+fn instant_at(unix_ms: i64) -> tokio::time::Instant {
+    let left = unix_ms.saturating_sub(backline_store::now_ms()).max(0);
+    tokio::time::Instant::now() + Duration::from_millis(left as u64)
+}
+
+/// Why a frame could not be read, as the close that answers it: `None` for
+/// a broken connection (nothing to tell).
+fn read_failure(error: axum::Error) -> Option<(u16, ErrorCode, String)> {
+    use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+    let inner = error.into_inner();
+    match inner.downcast_ref::<WsError>()? {
+        WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => Some((
+            1009,
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "a frame of {size} bytes is over the limit of {max_size}: the socket is closed"
+            ),
+        )),
+        WsError::Utf8(_) => Some((
+            1007,
+            ErrorCode::MalformedRequest,
+            "a text frame is not valid UTF-8: the socket is closed".into(),
+        )),
+        _ => None,
+    }
+}
+
+/// Reads a text frame after `hello`: at most `max_frame_bytes`, JSON of a
+/// known frame type; else the `error` code and message that answer it.
+pub fn parse_frame(text: &str, max_frame_bytes: usize) -> Result<ClientFrame, (ErrorCode, String)> {
+    if text.len() > max_frame_bytes {
+        return Err((
+            ErrorCode::PayloadTooLarge,
+            format!("a frame is at most {max_frame_bytes} bytes"),
+        ));
+    }
+    // Text with a NUL is refused before it is parsed (the same rule as REST bodies).
+    if let Err((_, error)) = backline_service::input::check_frame(text) {
+        return Err((error.code(), error.to_string()));
+    }
+    serde_json::from_str::<ClientFrame>(text)
+        .map_err(|parse_error| classify_bad_frame(text, &parse_error))
+}
+
+/// The `rid` of a refused frame within the size limit, if it has a usable one.
+fn refused_rid(text: &str, state: &AppState) -> Option<String> {
+    if text.len() > state.config.limits.max_frame_bytes {
+        return None;
+    }
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()?
+        .get("rid")?
+        .as_str()
+        .filter(|rid| !rid.contains('\0') && rid.len() <= 128)
+        .map(str::to_owned)
 }
 
 impl Connection {
     /// The click-to-call page's socket: its call's state, and signalling.
+    /// It lives as long as its call: it closes (4001 `call_ended`) when the
+    /// call ends, and a call that has ended refuses it.
     async fn run_caller(&mut self, call_id: &str, party_id: &str) {
         let backline = self.state.backline.clone();
         let (mut registration, _) = backline.hub().register(party_id, None);
-        self.kill = registration.kill.clone();
+        self.cut = registration.cut.clone();
         let outcome = self
             .serve_caller(&backline, call_id, party_id, &mut registration)
             .await;
@@ -574,9 +785,15 @@ impl Connection {
         backline: &Backline,
         call_id: &str,
         party_id: &str,
-        registration: &mut backline_service::hub::Registration,
+        registration: &mut Registration,
     ) -> Result<(), axum::Error> {
+        // Registered first, read second: a change committed meanwhile is queued.
         match backline.call_view(call_id).await {
+            Ok(call) if call.state == CallState::Ended => {
+                self.refuse(ErrorCode::CallEnded, "this call has ended".into())
+                    .await;
+                return Ok(());
+            }
             Ok(call) => {
                 self.send(&ServerFrame::CallerWelcome {
                     call,
@@ -589,12 +806,17 @@ impl Connection {
                 return Ok(());
             }
         }
+        let interval = Duration::from_secs(self.state.config.ws.ping_interval_secs.max(1));
+        let mut ping = tokio::time::interval(interval);
+        ping.tick().await;
+        let mut last_heard = tokio::time::Instant::now();
         let shutdown = backline.shutdown_token().clone();
         loop {
             tokio::select! {
                 biased;
-                _ = registration.kill.cancelled() => {
-                    self.close(1001, ErrorCode::ShuttingDown).await;
+                _ = registration.cut.cancelled() => {
+                    let (code, reason) = cut_close(registration.cut.reason());
+                    self.close(code, reason).await;
                     return Ok(());
                 }
                 _ = shutdown.cancelled() => {
@@ -602,36 +824,68 @@ impl Connection {
                     return Ok(());
                 }
                 outbound = registration.receiver.recv() => match outbound {
-                    Some(Outbound::Frame(frame)) => self.send_text(&frame).await?,
+                    Some(Outbound::Frame(frame)) => {
+                        self.send_text(&frame).await?;
+                        if ends_call(&frame, call_id) {
+                            self.close(4001, ErrorCode::CallEnded).await;
+                            return Ok(());
+                        }
+                    }
                     Some(Outbound::Event { .. }) => {}
                     None => return Ok(()),
                 },
-                incoming = self.socket.next() => match incoming {
-                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientFrame>(&text) {
-                        Ok(ClientFrame::Signal { call_id: signal_call, to, signal }) => {
-                            let outcome = if signal_call == call_id {
-                                backline.relay_signal(party_id, &signal_call, &to, signal).await
-                            } else {
-                                Err(ServiceError::new(ErrorCode::NotCallParty, "this connection belongs to another call"))
-                            };
-                            if let Err(error) = outcome {
-                                self.service_error(None, error).await?;
+                incoming = self.socket.next() => {
+                    last_heard = tokio::time::Instant::now();
+                    match incoming {
+                        Some(Ok(Message::Text(text))) => match self.parse_frame(&text) {
+                            Ok(ClientFrame::Signal { call_id: signal_call, to, signal }) => {
+                                let outcome = if signal_call == call_id {
+                                    backline.relay_signal(party_id, &signal_call, &to, signal).await
+                                } else {
+                                    Err(ServiceError::new(ErrorCode::NotCallParty, "this connection belongs to another call"))
+                                };
+                                if let Err(error) = outcome {
+                                    self.service_error(None, error).await?;
+                                }
                             }
+                            Ok(ClientFrame::Ping { rid }) => self.send(&ServerFrame::Pong { rid }).await?,
+                            Ok(_) => self.error(None, ErrorCode::Forbidden, "a caller connection only signals".into()).await?,
+                            Err((code, message)) => self.error(None, code, message).await?,
+                        },
+                        other => if !self.non_text(other).await? {
+                            return Ok(());
+                        },
+                    }
+                }
+                _ = ping.tick() => {
+                    if !self.keepalive(last_heard, interval * 3).await? {
+                        return Ok(());
+                    }
+                    // The bus may lose the call's last change between nodes:
+                    // the store says whether the call has ended.
+                    if let Ok(call) = backline.call_view(call_id).await {
+                        if call.state == CallState::Ended {
+                            self.send(&ServerFrame::Call { call }).await?;
+                            self.close(4001, ErrorCode::CallEnded).await;
+                            return Ok(());
                         }
-                        Ok(ClientFrame::Ping { rid }) => self.send(&ServerFrame::Pong { rid }).await?,
-                        Ok(_) => self.error(None, ErrorCode::Forbidden, "a caller connection only signals".into()).await?,
-                        Err(parse_error) => {
-                            let (code, message) = classify_bad_frame(&text, &parse_error);
-                            self.error(None, code, message).await?;
-                        }
-                    },
-                    Some(Ok(Message::Close(_))) | None => return Ok(()),
-                    Some(Ok(_)) => {}
-                    Some(Err(error)) => return Err(error),
-                },
+                    }
+                }
             }
         }
     }
+}
+
+/// Whether a frame for a caller page is its call's view showing it ended.
+fn ends_call(frame: &str, call_id: &str) -> bool {
+    // Signals are most of these frames; only a `call` frame is parsed.
+    if !frame.starts_with(r#"{"type":"call""#) {
+        return false;
+    }
+    matches!(
+        serde_json::from_str::<ServerFrame>(frame),
+        Ok(ServerFrame::Call { call }) if call.id == call_id && call.state == CallState::Ended
+    )
 }
 
 /// Tells an unknown frame type from a malformed frame.

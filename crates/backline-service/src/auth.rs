@@ -2,6 +2,9 @@
 //!
 //! A token is 32 random bytes, base64url; only its SHA-256 is stored, so
 //! sign-out, expiry and disabling an account take effect at the next request.
+//! An open socket learns of them too: it closes at its token's expiry, and a
+//! revocation (sign-out, sign-out everywhere on disable or password reset)
+//! kills it through the bus on every node.
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -185,11 +188,23 @@ impl Backline {
 
     /// The account a token belongs to, or why it cannot be used.
     pub async fn authenticate(&self, token: &str) -> Result<Account> {
+        Ok(self.authenticate_session(token).await?.0)
+    }
+
+    /// The account a token belongs to and when the token expires (Unix ms),
+    /// or why it cannot be used.
+    pub async fn authenticate_session(&self, token: &str) -> Result<(Account, i64)> {
         if token.is_empty() || token.len() > 256 {
             return Err(err(ErrorCode::Unauthenticated, "no valid session token"));
         }
-        let Some(row) = tokens::with_account(self.store().reader(), &token_hash(token)).await?
-        else {
+        self.token_session(&token_hash(token)).await
+    }
+
+    /// The account of the token whose hash is `hash`, and when the token
+    /// expires (Unix ms), or why it cannot be used. A socket checks its
+    /// token again with this while it stays open.
+    pub async fn token_session(&self, hash: &str) -> Result<(Account, i64)> {
+        let Some(row) = tokens::with_account(self.store().reader(), hash).await? else {
             return Err(err(
                 ErrorCode::Unauthenticated,
                 "unknown session token: sign in",
@@ -206,7 +221,7 @@ impl Backline {
         if account.disabled {
             return Err(err(ErrorCode::AccountDisabled, "this account is disabled"));
         }
-        Ok(account)
+        Ok((account, row.expires_at))
     }
 
     /// Revokes every token of an account and closes its connections on every node.

@@ -1,10 +1,14 @@
 //! The per-node registry of live desktop connections, and presence.
 //!
 //! The hub knows no sockets: each connection registers an outbound
-//! `mpsc::Sender<Outbound>` and a kill token. Delivery never blocks: a
-//! connection whose bounded queue is full is killed (`slow_consumer`) and
+//! `mpsc::Sender<Outbound>` and a [`Cut`]. Delivery never blocks: a
+//! connection whose bounded queue is full is cut (`slow_consumer`) and
 //! resumes from its last seq, so a slow desktop never slows others and the
 //! server's memory stays bounded.
+//!
+//! A connection is cut once: the first reason wins, and a slow-consumer cut
+//! (queue full here, or a write timed out in the socket loop) is counted once
+//! in `backline_slow_consumer_disconnects_total{reason}`.
 //!
 //! Locking: one `std::sync::Mutex` guards the maps; it is held only for
 //! non-blocking `try_send`s and map updates, never across an `.await`.
@@ -31,16 +35,61 @@ pub enum Outbound {
 pub struct Registration {
     pub id: u64,
     pub receiver: mpsc::Receiver<Outbound>,
-    /// Cancelled when the hub drops the connection; `reason` says why.
-    pub kill: CancellationToken,
-    pub reason: Arc<AtomicU8>,
+    /// Set when the connection is cut, by the hub or by the socket loop.
+    pub cut: Cut,
 }
 
-/// Why the hub killed a connection (the value of `Registration::reason`).
+/// Why a connection was cut (the value of [`Cut::reason`]).
 pub mod kill_reason {
+    /// Its outbound queue was full (the hub could not queue an event).
     pub const SLOW_CONSUMER: u8 = 1;
+    /// Its session token was revoked (sign-out, account disabled, password reset).
     pub const SIGNED_OUT: u8 = 2;
     pub const SHUTDOWN: u8 = 3;
+    /// A socket write did not complete in time (the desktop stopped reading).
+    pub const WRITE_TIMEOUT: u8 = 4;
+}
+
+/// How one connection is cut off: a cancellation token and the first reason.
+#[derive(Debug, Clone, Default)]
+pub struct Cut {
+    token: CancellationToken,
+    reason: Arc<AtomicU8>,
+}
+
+impl Cut {
+    /// Cuts the connection for `reason` (a [`kill_reason`]) unless it is cut
+    /// already; true when this call cut it. A slow-consumer cut is counted
+    /// here, so each cut counts once whoever notices it.
+    pub fn cut(&self, reason: u8) -> bool {
+        let first = self
+            .reason
+            .compare_exchange(0, reason, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok();
+        self.token.cancel();
+        if first {
+            let label = match reason {
+                kill_reason::SLOW_CONSUMER => Some("queue_full"),
+                kill_reason::WRITE_TIMEOUT => Some("write_timeout"),
+                _ => None,
+            };
+            if let Some(label) = label {
+                metrics::counter!("backline_slow_consumer_disconnects_total", "reason" => label)
+                    .increment(1);
+            }
+        }
+        first
+    }
+
+    /// The first reason the connection was cut for, 0 while it is not.
+    pub fn reason(&self) -> u8 {
+        self.reason.load(Ordering::Relaxed)
+    }
+
+    /// Completes once the connection is cut.
+    pub async fn cancelled(&self) {
+        self.token.cancelled().await
+    }
 }
 
 struct Conn {
@@ -48,18 +97,8 @@ struct Conn {
     /// SHA-256 of the session token the connection authenticated with.
     token_hash: Option<Arc<str>>,
     sender: mpsc::Sender<Outbound>,
-    kill: CancellationToken,
-    reason: Arc<AtomicU8>,
+    cut: Cut,
     watching: HashSet<Arc<str>>,
-}
-
-impl Conn {
-    fn kill(&self, reason: u8) {
-        let _ = self
-            .reason
-            .compare_exchange(0, reason, Ordering::Relaxed, Ordering::Relaxed);
-        self.kill.cancel();
-    }
 }
 
 #[derive(Default)]
@@ -113,14 +152,12 @@ impl Hub {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Registers a connection of `user_id`. Events dispatched from now on are queued for it.
     /// Registers a connection of `user_id`, authenticated with the token whose
     /// hash is `token_hash` (so that signing that token out closes it).
     pub fn register(&self, user_id: &str, token_hash: Option<&str>) -> (Registration, Edge) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (sender, receiver) = mpsc::channel(self.queue_capacity);
-        let kill = CancellationToken::new();
-        let reason = Arc::new(AtomicU8::new(0));
+        let cut = Cut::default();
         let user: Arc<str> = Arc::from(user_id);
         let mut inner = self.lock();
         let list = inner.by_user.entry(user.clone()).or_default();
@@ -136,21 +173,12 @@ impl Hub {
                 user_id: user,
                 token_hash: token_hash.map(Arc::from),
                 sender,
-                kill: kill.clone(),
-                reason: reason.clone(),
+                cut: cut.clone(),
                 watching: HashSet::new(),
             },
         );
         metrics::gauge!("backline_connections").increment(1.0);
-        (
-            Registration {
-                id,
-                receiver,
-                kill,
-                reason,
-            },
-            edge,
-        )
+        (Registration { id, receiver, cut }, edge)
     }
 
     /// Removes a connection; returns `Down` when it was the user's last on this node.
@@ -308,7 +336,7 @@ impl Hub {
         if let Some(ids) = inner.by_user.get(user_id) {
             for id in ids {
                 if let Some(conn) = inner.conns.get(id) {
-                    conn.kill(kill_reason::SIGNED_OUT);
+                    conn.cut.cut(kill_reason::SIGNED_OUT);
                 }
             }
         }
@@ -321,7 +349,7 @@ impl Hub {
             for id in ids {
                 if let Some(conn) = inner.conns.get(id) {
                     if conn.token_hash.as_deref() == Some(token_hash) {
-                        conn.kill(kill_reason::SIGNED_OUT);
+                        conn.cut.cut(kill_reason::SIGNED_OUT);
                     }
                 }
             }
@@ -332,7 +360,7 @@ impl Hub {
     pub fn kill_all(&self) {
         let inner = self.lock();
         for conn in inner.conns.values() {
-            conn.kill(kill_reason::SHUTDOWN);
+            conn.cut.cut(kill_reason::SHUTDOWN);
         }
     }
 
@@ -350,8 +378,7 @@ fn push(conn: &Conn, item: Outbound) {
     match conn.sender.try_send(item) {
         Ok(()) => {}
         Err(mpsc::error::TrySendError::Full(_)) => {
-            metrics::counter!("backline_slow_consumer_disconnects_total").increment(1);
-            conn.kill(kill_reason::SLOW_CONSUMER);
+            conn.cut.cut(kill_reason::SLOW_CONSUMER);
         }
         Err(mpsc::error::TrySendError::Closed(_)) => {}
     }

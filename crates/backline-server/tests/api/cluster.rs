@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::helpers::{spawn_with_config, TestApp};
 
-async fn two_nodes() -> Option<(TestApp, TestApp)> {
+pub(crate) async fn two_nodes() -> Option<(TestApp, TestApp)> {
     let mut nodes = nodes(2).await?;
     let b = nodes.pop().unwrap();
     let a = nodes.pop().unwrap();

@@ -19,3 +19,5 @@ mod store_faults;
 mod stream;
 mod voice;
 mod webhooks;
+mod ws_fuzz;
+mod ws_hardening;

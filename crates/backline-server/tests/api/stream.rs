@@ -152,6 +152,7 @@ async fn two_tabs_of_one_user_receive_the_same_events() {
 
 #[tokio::test]
 async fn a_desktop_that_stops_reading_is_cut_off_and_resumes_without_loss() {
+    let _counted_cuts = crate::ws_hardening::CUTS.lock().await;
     let app = spawn_app_with(|c| {
         c.ws.outbound_queue = 16;
         c.limits.rate_per_second = 10_000;

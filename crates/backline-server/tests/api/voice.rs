@@ -9,14 +9,14 @@ const DEVICE_A: &str = "tab-alice";
 const DEVICE_B: &str = "tab-bob";
 
 /// The click-to-call page: its call, token, party id and socket.
-struct Caller {
-    call_id: String,
-    token: String,
-    party_id: String,
-    ws: Desktop,
+pub(crate) struct Caller {
+    pub(crate) call_id: String,
+    pub(crate) token: String,
+    pub(crate) party_id: String,
+    pub(crate) ws: Desktop,
 }
 
-async fn ready(app: &TestApp, user: &User) -> Desktop {
+pub(crate) async fn ready(app: &TestApp, user: &User) -> Desktop {
     let desktop = app.desktop(user, None).await;
     let (status, _) = app
         .put(&user.token, "/api/v1/me/status", json!({"status": "ready"}))
@@ -25,7 +25,7 @@ async fn ready(app: &TestApp, user: &User) -> Desktop {
     desktop
 }
 
-async fn call_in(app: &TestApp, name: &str) -> Caller {
+pub(crate) async fn call_in(app: &TestApp, name: &str) -> Caller {
     let response = app
         .http
         .post(app.url("/api/v1/public/calls"))

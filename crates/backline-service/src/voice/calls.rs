@@ -269,7 +269,7 @@ impl Backline {
             .await?
             .ok_or_else(|| err(ErrorCode::Unauthenticated, "unknown caller token"))?;
         if call.state == stored::CallState::Ended {
-            return Err(err(ErrorCode::SessionExpired, "this call has ended"));
+            return Err(err(ErrorCode::CallEnded, "this call has ended"));
         }
         Ok((call.id.clone(), contact_party_id(&call.id)))
     }
