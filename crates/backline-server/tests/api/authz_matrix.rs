@@ -237,6 +237,8 @@ impl Fixture {
             // The rows send many requests per account: not what the rate limits test.
             config.limits.rate_per_second = 100_000;
             config.limits.rate_burst = 100_000;
+            config.limits.public_calls_per_minute = 100_000;
+            config.limits.public_calls_burst = 100_000;
         })
         .await;
         let mut accounts = Vec::new();

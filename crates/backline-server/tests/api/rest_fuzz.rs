@@ -9,8 +9,6 @@
 //! Bounded for CI: a fixed number of cases per route
 //! (`BACKLINE_FUZZ_CASES`, default 40) against one server. Each run draws new
 //! cases; a failure names the route and the smallest body proptest found.
-//! Answers known to be wrong are tolerated only through `known_failure`,
-//! which names the bug, and printed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -340,22 +338,6 @@ async fn send(
     }
 }
 
-/// Answers known to be wrong, tolerated until their fix lands: each is a bug
-/// (named here), not a decision.
-fn known_failure(payload: &Payload, status: u16, text: &str) -> Option<&'static str> {
-    let sent = match payload {
-        Payload::Json(value) => value.to_string(),
-        Payload::Raw(_, bytes) => String::from_utf8_lossy(bytes).into_owned(),
-    };
-    // PostgreSQL refuses NUL in TEXT; the store's error becomes `unavailable`
-    // instead of the request being refused up front with `invalid_request`.
-    let on_postgres = std::env::var_os("BACKLINE_TEST_API_ON_POSTGRES").is_some();
-    (on_postgres && status == 503 && text.contains("\"unavailable\"") && sent.contains("\\u0000"))
-        .then_some(
-            "a NUL character stored on PostgreSQL answers 503 unavailable, not 400 invalid_request",
-        )
-}
-
 fn check(status: u16, text: &str, allowed_5xx: &BTreeSet<u16>) -> Result<(), String> {
     if status >= 500 && !allowed_5xx.contains(&status) {
         return Err(format!("an undocumented {status}: {text}"));
@@ -406,7 +388,6 @@ fn arbitrary_json_bodies_never_get_an_undocumented_answer() {
         .pool_max_idle_per_host(0)
         .build()
         .unwrap();
-    let tolerated = std::cell::RefCell::new(BTreeSet::new());
     for ((method, template), (seed, p)) in seeds {
         let path = concrete(&fx, &template);
         let allowed_5xx = documented_5xx(&doc, &method, &template);
@@ -418,15 +399,7 @@ fn arbitrary_json_bodies_never_get_an_undocumented_answer() {
         });
         let outcome = runner.run(&payloads(seed), |payload| {
             match rt.block_on(send(&fx, &http, &method, &path, p, &payload)) {
-                Ok(Some((status, text))) => match known_failure(&payload, status, &text) {
-                    Some(known) => {
-                        tolerated
-                            .borrow_mut()
-                            .insert(format!("{method} {template}: {known}"));
-                        Ok(())
-                    }
-                    None => check(status, &text, &allowed_5xx),
-                },
+                Ok(Some((status, text))) => check(status, &text, &allowed_5xx),
                 Ok(None) => Ok(()),
                 Err(broken) => Err(broken),
             }
@@ -442,9 +415,6 @@ fn arbitrary_json_bodies_never_get_an_undocumented_answer() {
         }
     }
 
-    for known in tolerated.into_inner() {
-        eprintln!("known failure (tolerated): {known}");
-    }
     // Still serving, and the fixture's accounts still signed in.
     let (status, _) = rt.block_on(fx.app.get(&fx.agent.token, "/api/v1/me"));
     assert_eq!(status, 200, "the server still answers after the fuzzing");

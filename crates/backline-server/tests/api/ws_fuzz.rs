@@ -153,6 +153,11 @@ proptest! {
         let ok = parsed(&text)?;
         if text.len() <= MAX_FRAME_BYTES {
             match object.get("type").and_then(Value::as_str) {
+                // Text with a NUL is refused before it is parsed.
+                _ if text.contains("\\u0000") => prop_assert_eq!(
+                    parse_frame(&text, MAX_FRAME_BYTES).err().map(|(code, _)| code),
+                    Some(ErrorCode::InvalidRequest)
+                ),
                 Some(kind) if !KNOWN.contains(&kind) => prop_assert_eq!(
                     parse_frame(&text, MAX_FRAME_BYTES).err().map(|(code, _)| code),
                     Some(ErrorCode::UnknownFrameType)

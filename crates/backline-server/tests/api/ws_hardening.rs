@@ -298,8 +298,9 @@ pub static CUTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The metrics as Prometheus text (the one place that reads them).
 async fn metrics_text(app: &TestApp) -> String {
+    let private = app.private_addr.expect("the metrics listener");
     app.http
-        .get(app.url("/metrics"))
+        .get(format!("http://{private}/metrics"))
         .send()
         .await
         .expect("metrics")
