@@ -11,6 +11,8 @@ use backline_service::ServiceError;
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// Seconds for `Retry-After` (a `rate_limited` answer says 1 without it).
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -18,18 +20,25 @@ impl ApiError {
         ApiError {
             code,
             message: message.into(),
+            retry_after_secs: None,
         }
     }
 }
 
 impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
-        if !matches!(error, ServiceError::Client { .. }) {
+        if !matches!(
+            error,
+            ServiceError::Client { .. } | ServiceError::Throttled { .. }
+        ) {
             tracing::error!(error.message = %error, error.cause_chain = ?error, "request failed");
         }
         ApiError {
             code: error.code(),
             message: error.public_message(),
+            retry_after_secs: error
+                .retry_after()
+                .map(|wait| wait.as_millis().div_ceil(1000).max(1) as u64),
         }
     }
 }
@@ -63,9 +72,10 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, axum::Json(body)).into_response();
         if self.code == ErrorCode::RateLimited {
+            let secs = self.retry_after_secs.unwrap_or(1);
             response
                 .headers_mut()
-                .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+                .insert("retry-after", axum::http::HeaderValue::from(secs));
         }
         response
     }

@@ -180,7 +180,7 @@ impl Application {
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-            .with_graceful_shutdown(signal);
+        .with_graceful_shutdown(signal);
         let token = self.backline.shutdown_token().clone();
         let grace = self.grace;
         let result = tokio::select! {

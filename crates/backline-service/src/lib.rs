@@ -66,6 +66,8 @@ struct Inner {
     limiter: DefaultKeyedRateLimiter<String>,
     /// The click-to-call page is open to anyone: its calls share one budget.
     public_calls: governor::DefaultDirectRateLimiter,
+    hasher: auth::Hasher,
+    sign_in_throttle: auth::SignInThrottle,
     shutdown: tokio_util::sync::CancellationToken,
 }
 
@@ -92,8 +94,15 @@ impl Backline {
             Quota::per_second(NonZeroU32::new(5).expect("positive"))
                 .allow_burst(NonZeroU32::new(20).expect("positive")),
         );
+        let hasher = auth::Hasher::new(
+            config.sign_in.hashing_threads,
+            config.sign_in.hashing_queue,
+        );
+        let sign_in_throttle = auth::sign_in_throttle(&config.sign_in);
         Ok(Backline {
             inner: Arc::new(Inner {
+                hasher,
+                sign_in_throttle,
                 config,
                 store,
                 hub,

@@ -2,6 +2,7 @@
 //! test, real HTTP requests and real WebSocket connections.
 
 mod accounts;
+mod auth_hardening;
 mod binary;
 mod cluster;
 mod durability;
