@@ -6,13 +6,13 @@
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
-use std::net::IpAddr;
-use std::time::Duration;
 use backline_protocol::model::Role;
 use backline_protocol::ErrorCode;
 use backline_store::{audit, now_ms, tokens, users};
 use base64::Engine;
 use sha2::Digest;
+use std::net::IpAddr;
+use std::time::Duration;
 
 use crate::bus::BusMessage;
 use crate::config::SignInConfig;
@@ -153,7 +153,10 @@ impl Backline {
     /// Checks a password against a stored hash on a hashing thread.
     async fn verify_password(&self, password: &str, hash: String) -> Result<bool> {
         let password = password.to_owned();
-        self.inner.hasher.run(move || verify(&password, &hash)).await
+        self.inner
+            .hasher
+            .run(move || verify(&password, &hash))
+            .await
     }
 
     /// Checks a username and password from a client address; returns a new

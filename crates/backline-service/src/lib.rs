@@ -94,10 +94,8 @@ impl Backline {
             Quota::per_second(NonZeroU32::new(5).expect("positive"))
                 .allow_burst(NonZeroU32::new(20).expect("positive")),
         );
-        let hasher = auth::Hasher::new(
-            config.sign_in.hashing_threads,
-            config.sign_in.hashing_queue,
-        );
+        let hasher =
+            auth::Hasher::new(config.sign_in.hashing_threads, config.sign_in.hashing_queue);
         let sign_in_throttle = auth::sign_in_throttle(&config.sign_in);
         Ok(Backline {
             inner: Arc::new(Inner {

@@ -185,3 +185,69 @@ async fn a_sign_in_flood_beyond_the_hashing_queue_is_refused_at_once() {
     let (status, _, message, _) = sign_in_from(&app, OFFICE, "alice", PASSWORD).await;
     assert_eq!(status, 200, "{message}");
 }
+
+/// `VmRSS` of a process, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .expect("VmRSS")
+}
+
+/// A password sign-in that waits and retries while the server answers `rate_limited`.
+async fn sign_in_patiently(http: &reqwest::Client, base: &str) {
+    loop {
+        let response = http
+            .post(format!("{base}/api/v1/auth/sign-in"))
+            .json(&json!({"username": "alice", "password": "backline"}))
+            .send()
+            .await
+            .unwrap();
+        match response.status().as_u16() {
+            200 => return,
+            429 => {
+                let wait = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok()?.parse().ok())
+                    .unwrap_or(1);
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+            }
+            status => panic!(
+                "sign-in answered {status}: {}",
+                response.text().await.unwrap()
+            ),
+        }
+    }
+}
+
+/// The real binary: a storm of password sign-ins (19 MiB of argon2id memory
+/// each) must not leave the server holding hundreds of MiB for good.
+#[tokio::test]
+async fn memory_returns_near_its_baseline_after_a_storm_of_password_sign_ins() {
+    const BOUND_KIB: u64 = 200 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let server = crate::binary::start(dir.path());
+    let pid = server.child.id();
+    let http = reqwest::Client::new();
+    let baseline = rss_kib(pid);
+    futures::future::join_all((0..200).map(|_| sign_in_patiently(&http, &server.base))).await;
+    let peak = rss_kib(pid);
+    // A short settle: the allocator hands freed memory back within moments.
+    let mut after = peak;
+    for _ in 0..50 {
+        after = rss_kib(pid);
+        if after < baseline + BOUND_KIB {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        after < baseline + BOUND_KIB,
+        "RSS {baseline} KiB at start, {peak} KiB after 200 password sign-ins, \
+         still {after} KiB 5 s later"
+    );
+}

@@ -41,11 +41,7 @@ impl Rule {
             return None;
         }
         let doublings = (failures - self.free).min(31);
-        Some(
-            self.initial
-                .saturating_mul(1u32 << doublings)
-                .min(self.max),
-        )
+        Some(self.initial.saturating_mul(1u32 << doublings).min(self.max))
     }
 }
 
@@ -224,13 +220,32 @@ mod tests {
         let table = Table::new(rule(3));
         let now = Instant::now();
         let waits: Vec<_> = (0..10)
-            .map(|_| table.fail("alice".to_owned(), now).wait.map(|w| w.as_secs()))
+            .map(|_| {
+                table
+                    .fail("alice".to_owned(), now)
+                    .wait
+                    .map(|w| w.as_secs())
+            })
             .collect();
         assert_eq!(
             waits,
-            [None, None, Some(1), Some(2), Some(4), Some(8), Some(16), Some(32), Some(60), Some(60)]
+            [
+                None,
+                None,
+                Some(1),
+                Some(2),
+                Some(4),
+                Some(8),
+                Some(16),
+                Some(32),
+                Some(60),
+                Some(60)
+            ]
         );
-        assert_eq!(table.wait(&"alice".to_owned(), now), Some(Duration::from_secs(60)));
+        assert_eq!(
+            table.wait(&"alice".to_owned(), now),
+            Some(Duration::from_secs(60))
+        );
         assert_eq!(table.wait(&"bob".to_owned(), now), None);
     }
 
