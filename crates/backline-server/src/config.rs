@@ -185,6 +185,24 @@ pub struct AuthConfig {
     pub token_ttl_secs: u64,
     /// Add `Secure` to the session cookie (set it when serving over TLS).
     pub secure_cookie: bool,
+    /// Threads computing argon2id password hashes (0: one per core, at most 8).
+    pub hashing_threads: usize,
+    /// Password checks that may wait for a hashing thread; beyond, sign-ins
+    /// are refused at once with `rate_limited` (retry in 1 s).
+    pub hashing_queue: usize,
+    /// Failed sign-ins of one username before each further one makes it wait.
+    pub account_failures_before_backoff: u32,
+    /// Failed sign-ins from one client address before each further one makes
+    /// it wait (only failures count: a floor behind one NAT signs in freely).
+    pub address_failures_before_backoff: u32,
+    /// The first wait in milliseconds; it doubles with each further failure.
+    pub backoff_initial_ms: u64,
+    /// Longest wait of a username, in seconds.
+    pub account_backoff_max_secs: u64,
+    /// Longest wait of a client address, in seconds.
+    pub address_backoff_max_secs: u64,
+    /// Seconds after its last failure when a username's or an address's failures are forgotten.
+    pub failure_memory_secs: u64,
 }
 
 impl Default for AuthConfig {
@@ -192,6 +210,14 @@ impl Default for AuthConfig {
         AuthConfig {
             token_ttl_secs: 12 * 3600,
             secure_cookie: false,
+            hashing_threads: 0,
+            hashing_queue: 128,
+            account_failures_before_backoff: 5,
+            address_failures_before_backoff: 100,
+            backoff_initial_ms: 1000,
+            account_backoff_max_secs: 60,
+            address_backoff_max_secs: 900,
+            failure_memory_secs: 900,
         }
     }
 }
@@ -341,6 +367,15 @@ impl Config {
         if self.ws.write_timeout_secs == 0 {
             anyhow::bail!("ws.write_timeout_secs must be at least 1");
         }
+        if self.auth.account_failures_before_backoff == 0
+            || self.auth.address_failures_before_backoff == 0
+            || self.auth.backoff_initial_ms == 0
+        {
+            anyhow::bail!(
+                "auth.account_failures_before_backoff, auth.address_failures_before_backoff \
+                 and auth.backoff_initial_ms must be positive"
+            );
+        }
         if self.ws.outbound_queue < 16 {
             anyhow::bail!("ws.outbound_queue must be at least 16");
         }
@@ -408,6 +443,16 @@ impl Config {
                 ring_timeout_secs: self.voice.ring_timeout_secs,
                 orphan_timeout_secs: self.voice.orphan_timeout_secs,
                 orphan_fallback: self.voice.orphan_fallback.clone(),
+            },
+            sign_in: backline_service::config::SignInConfig {
+                hashing_threads: self.auth.hashing_threads,
+                hashing_queue: self.auth.hashing_queue,
+                account_failures_before_backoff: self.auth.account_failures_before_backoff,
+                address_failures_before_backoff: self.auth.address_failures_before_backoff,
+                backoff_initial_ms: self.auth.backoff_initial_ms,
+                account_backoff_max_secs: self.auth.account_backoff_max_secs,
+                address_backoff_max_secs: self.auth.address_backoff_max_secs,
+                failure_memory_secs: self.auth.failure_memory_secs,
             },
             ..Default::default()
         };

@@ -33,10 +33,19 @@ impl ApiError {
 
 impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
-        if !matches!(error, ServiceError::Client { .. }) {
+        if !matches!(
+            error,
+            ServiceError::Client { .. } | ServiceError::Throttled { .. }
+        ) {
             tracing::error!(error.message = %error, error.cause_chain = ?error, "request failed");
         }
-        ApiError::new(error.code(), error.public_message())
+        ApiError {
+            code: error.code(),
+            message: error.public_message(),
+            retry_after_secs: error
+                .retry_after()
+                .map(|wait| wait.as_millis().div_ceil(1000).max(1) as u64),
+        }
     }
 }
 

@@ -40,7 +40,10 @@ fn metrics_handle() -> PrometheusHandle {
 pub async fn open_backline(config: &Config) -> anyhow::Result<Backline> {
     let url = config.database_url();
     if url.starts_with("sqlite:") && config.database.url.is_empty() {
-        std::fs::create_dir_all(&config.server.data_dir)?;
+        let dir = &config.server.data_dir;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            anyhow::anyhow!("cannot create the data directory {}: {e}", dir.display())
+        })?;
     }
     tracing::info!(database = %redact(&url), "opening the store");
     let mut options = StoreOptions::new(url);

@@ -9,7 +9,7 @@ use backline_protocol::ErrorCode;
 use backline_store::rows::UserRow;
 use backline_store::{groups, now_ms, users};
 
-use crate::auth::{format_roles, hash_password, Account};
+use crate::auth::{format_roles, Account};
 use crate::bus::BusMessage;
 use crate::error::{err, Result};
 use crate::input::single_line_name;
@@ -106,7 +106,7 @@ impl Backline {
         } else {
             request.roles.clone()
         };
-        let hash = hash_password(request.password.clone()).await?;
+        let hash = self.hash_password(request.password.clone()).await?;
         let id = uuid::Uuid::now_v7().to_string();
         let im_permitted = request.im_permitted;
         let row = {
@@ -224,7 +224,7 @@ impl Backline {
         let hash = match &request.password {
             Some(password) => {
                 validate_password(password)?;
-                Some(hash_password(password.clone()).await?)
+                Some(self.hash_password(password.clone()).await?)
             }
             None => None,
         };

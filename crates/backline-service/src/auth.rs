@@ -11,13 +11,23 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
 use backline_protocol::model::Role;
 use backline_protocol::ErrorCode;
-use backline_store::{now_ms, tokens, users};
+use backline_store::{audit, now_ms, tokens, users};
 use base64::Engine;
 use sha2::Digest;
+use std::net::IpAddr;
+use std::time::Duration;
 
 use crate::bus::BusMessage;
+use crate::config::SignInConfig;
 use crate::error::{err, Result, ServiceError};
 use crate::Backline;
+
+mod hasher;
+mod throttle;
+
+pub(crate) use hasher::Hasher;
+pub(crate) use throttle::SignInThrottle;
+use throttle::{Failure, Refusal, Rule};
 
 /// A signed-in account, as handlers see it.
 #[derive(Debug, Clone)]
@@ -60,50 +70,65 @@ pub(crate) fn format_roles(roles: &[Role]) -> String {
     names.join(",")
 }
 
-/// At most this many argon2id computations run at once. Each takes 19 MiB;
-/// unbounded, a burst of password sign-ins spreads over many blocking
-/// threads whose allocator arenas keep that memory long after.
-fn hashing_permits() -> &'static tokio::sync::Semaphore {
-    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    PERMITS.get_or_init(|| {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
-        tokio::sync::Semaphore::new(cores.clamp(1, 8))
-    })
-}
-
 /// Hashes a password with argon2id and the OWASP parameters (m=19 MiB, t=2, p=1).
-pub async fn hash_password(password: String) -> Result<String> {
-    let _permit = hashing_permits()
-        .acquire()
-        .await
-        .map_err(|e| ServiceError::Internal(e.into()))?;
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("hashing failed: {e}")))
-    })
-    .await
-    .map_err(|e| ServiceError::Internal(e.into()))?
+fn hash(password: &str) -> Result<String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("hashing failed: {e}")))
 }
 
-async fn verify_password(password: String, hash: String) -> bool {
-    let Ok(_permit) = hashing_permits().acquire().await else {
-        return false;
+fn verify(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// The throttle tables built from the configuration.
+pub(crate) fn sign_in_throttle(config: &SignInConfig) -> SignInThrottle {
+    let initial = Duration::from_millis(config.backoff_initial_ms.max(1));
+    let memory = Duration::from_secs(config.failure_memory_secs);
+    SignInThrottle::new(
+        Rule {
+            free: config.account_failures_before_backoff.max(1),
+            initial,
+            max: Duration::from_secs(config.account_backoff_max_secs),
+            memory,
+        },
+        Rule {
+            free: config.address_failures_before_backoff.max(1),
+            initial,
+            max: Duration::from_secs(config.address_backoff_max_secs),
+            memory,
+        },
+    )
+}
+
+/// The answer to an attempt refused by the throttle.
+fn refused(refusal: Refusal) -> ServiceError {
+    let (wait, whose) = match refusal {
+        Refusal::Account(wait) => (wait, "for this username"),
+        Refusal::Address(wait) => (wait, "from this address"),
     };
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
+    let secs = wait.as_millis().div_ceil(1000).max(1) as u64;
+    ServiceError::Throttled {
+        message: format!("too many failed sign-ins {whose}: retry in {secs} s"),
+        retry_after: Duration::from_secs(secs),
+    }
+}
+
+fn failure_detail(failure: Failure, username: &str, from: IpAddr, whose: &str) -> String {
+    let wait = failure.wait.unwrap_or_default();
+    format!(
+        "{} failed sign-ins in a row {whose} (latest: username {username:?} from {from}); \
+         further attempts wait {} ms",
+        failure.failures,
+        wait.as_millis()
+    )
 }
 
 /// SHA-256 of a token, hex: what the store keeps.
@@ -123,29 +148,61 @@ fn new_token() -> String {
 static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 impl Backline {
-    /// Checks a username and password; returns a new token and its expiry.
-    pub async fn sign_in(&self, username: &str, password: &str) -> Result<(String, i64, Account)> {
-        let row = users::get_by_username(self.store().reader(), username.trim()).await?;
-        let Some(row) = row else {
-            let dummy = match DUMMY_HASH.get() {
-                Some(hash) => hash.clone(),
-                None => {
-                    let hash = hash_password(new_token()).await?;
-                    DUMMY_HASH.get_or_init(|| hash).clone()
-                }
-            };
-            verify_password(password.to_owned(), dummy).await;
+    /// Hashes a password with argon2id on a hashing thread.
+    pub async fn hash_password(&self, password: String) -> Result<String> {
+        self.inner.hasher.run(move || hash(&password)).await?
+    }
+
+    /// Checks a password against a stored hash on a hashing thread.
+    async fn verify_password(&self, password: &str, hash: String) -> Result<bool> {
+        let password = password.to_owned();
+        self.inner
+            .hasher
+            .run(move || verify(&password, &hash))
+            .await
+    }
+
+    /// Checks a username and password from a client address; returns a new
+    /// token and its expiry.
+    ///
+    /// An attempt whose username or address is in its back-off is refused
+    /// (`rate_limited`, with the wait) before any password hash is computed.
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        from: IpAddr,
+    ) -> Result<(String, i64, Account)> {
+        let username = username.trim();
+        if let Err(refusal) = self.inner.sign_in_throttle.check(username, from) {
+            return Err(refused(refusal));
+        }
+        let row = users::get_by_username(self.store().reader(), username).await?;
+        let checked = match &row {
+            Some(row) => {
+                self.verify_password(password, row.password_hash.clone())
+                    .await?
+            }
+            None => {
+                let dummy = match DUMMY_HASH.get() {
+                    Some(hash) => hash.clone(),
+                    None => {
+                        let hash = self.hash_password(new_token()).await?;
+                        DUMMY_HASH.get_or_init(|| hash).clone()
+                    }
+                };
+                self.verify_password(password, dummy).await?;
+                false
+            }
+        };
+        let Some(row) = row.filter(|_| checked) else {
+            self.sign_in_failed(username, from).await;
             return Err(err(
                 ErrorCode::InvalidCredentials,
                 "wrong username or password",
             ));
         };
-        if !verify_password(password.to_owned(), row.password_hash.clone()).await {
-            return Err(err(
-                ErrorCode::InvalidCredentials,
-                "wrong username or password",
-            ));
-        }
+        self.inner.sign_in_throttle.succeeded(username);
         let account = Account::from_row(&row);
         if account.disabled {
             return Err(err(ErrorCode::AccountDisabled, "this account is disabled"));
@@ -163,6 +220,54 @@ impl Backline {
         })
         .await?;
         Ok((token, expires_at, account))
+    }
+
+    /// Counts a failed sign-in; when the username or the address enters its
+    /// back-off (or fails as many times again), writes an audit entry.
+    async fn sign_in_failed(&self, username: &str, from: IpAddr) {
+        let (account, address) = self.inner.sign_in_throttle.failed(username, from);
+        let mut entries = Vec::new();
+        for (failure, resource, whose) in [
+            (account, format!("account:{username}"), "for this username"),
+            (address, format!("address:{from}"), "from this address"),
+        ] {
+            if failure.audit {
+                entries.push((resource, failure_detail(failure, username, from, whose)));
+            }
+        }
+        if entries.is_empty() {
+            return;
+        }
+        for (resource, detail) in &entries {
+            tracing::warn!(resource, detail, "repeated failed sign-ins");
+        }
+        let actor = format!("address:{from}");
+        let written = self
+            .commit(move |conn| {
+                Box::pin(async move {
+                    let ts = now_ms();
+                    for (resource, detail) in &entries {
+                        audit::insert(
+                            conn,
+                            audit::NewAudit {
+                                id: &uuid::Uuid::now_v7().to_string(),
+                                ts,
+                                actor_id: &actor,
+                                action: "sign_in",
+                                resource,
+                                allowed: false,
+                                detail,
+                            },
+                        )
+                        .await?;
+                    }
+                    Ok(((), Vec::new()))
+                })
+            })
+            .await;
+        if let Err(error) = written {
+            tracing::error!(%error, "could not audit repeated failed sign-ins");
+        }
     }
 
     /// Revokes a token and closes the desktops that use it, on every node.

@@ -30,6 +30,43 @@ pub struct ServiceConfig {
     pub public_calls_burst: u32,
     /// Web calls that may ring one agent at the same time.
     pub public_call_rings_per_agent: u32,
+    pub sign_in: SignInConfig,
+}
+
+/// Password checks: argon2id threads and queue, and the throttling of failures.
+#[derive(Debug, Clone)]
+pub struct SignInConfig {
+    /// Threads computing argon2id (0: one per core, at most 8).
+    pub hashing_threads: usize,
+    /// Password checks that may wait for a thread; beyond, `rate_limited` at once.
+    pub hashing_queue: usize,
+    /// Failures of one username before its back-off starts.
+    pub account_failures_before_backoff: u32,
+    /// Failures from one client address before its back-off starts.
+    pub address_failures_before_backoff: u32,
+    /// The first wait, in milliseconds; it doubles with each further failure.
+    pub backoff_initial_ms: u64,
+    /// Longest wait of an account, in seconds.
+    pub account_backoff_max_secs: u64,
+    /// Longest wait of an address, in seconds.
+    pub address_backoff_max_secs: u64,
+    /// Failures are forgotten this many seconds after the last one.
+    pub failure_memory_secs: u64,
+}
+
+impl Default for SignInConfig {
+    fn default() -> Self {
+        SignInConfig {
+            hashing_threads: 0,
+            hashing_queue: 128,
+            account_failures_before_backoff: 5,
+            address_failures_before_backoff: 100,
+            backoff_initial_ms: 1000,
+            account_backoff_max_secs: 60,
+            address_backoff_max_secs: 900,
+            failure_memory_secs: 900,
+        }
+    }
 }
 
 /// Voice: ICE servers, ring time-out, and what happens to a contact left on hold.
@@ -82,6 +119,7 @@ impl Default for ServiceConfig {
             public_calls_per_minute: 10,
             public_calls_burst: 5,
             public_call_rings_per_agent: 1,
+            sign_in: SignInConfig::default(),
         }
     }
 }

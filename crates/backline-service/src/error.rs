@@ -11,6 +11,12 @@ use backline_store::StoreError;
 pub enum ServiceError {
     #[error("{message}")]
     Client { code: ErrorCode, message: String },
+    /// Refused until a wait is over (`rate_limited`); REST says it in `Retry-After`.
+    #[error("{message}")]
+    Throttled {
+        message: String,
+        retry_after: std::time::Duration,
+    },
     #[error("store unavailable")]
     Unavailable(#[source] StoreError),
     #[error("internal error")]
@@ -28,15 +34,26 @@ impl ServiceError {
     pub fn code(&self) -> ErrorCode {
         match self {
             ServiceError::Client { code, .. } => *code,
+            ServiceError::Throttled { .. } => ErrorCode::RateLimited,
             ServiceError::Unavailable(_) => ErrorCode::Unavailable,
             ServiceError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// How long the client must wait before it retries, when the server knows.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            ServiceError::Throttled { retry_after, .. } => Some(*retry_after),
+            _ => None,
         }
     }
 
     /// The message a client may see.
     pub fn public_message(&self) -> String {
         match self {
-            ServiceError::Client { message, .. } => message.clone(),
+            ServiceError::Client { message, .. } | ServiceError::Throttled { message, .. } => {
+                message.clone()
+            }
             ServiceError::Unavailable(_) => "the store is unavailable; retry later".into(),
             ServiceError::Internal(_) => "internal error".into(),
         }

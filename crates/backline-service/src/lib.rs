@@ -72,6 +72,8 @@ struct Inner {
     /// Ringing web calls by caller (address and tab), to give a caller who
     /// asks again the call that already rings.
     ringing_callers: voice::RingingCallers,
+    hasher: auth::Hasher,
+    sign_in_throttle: auth::SignInThrottle,
     shutdown: tokio_util::sync::CancellationToken,
 }
 
@@ -100,8 +102,13 @@ impl Backline {
             )
             .allow_burst(NonZeroU32::new(config.public_calls_burst.max(1)).expect("positive")),
         );
+        let hasher =
+            auth::Hasher::new(config.sign_in.hashing_threads, config.sign_in.hashing_queue);
+        let sign_in_throttle = auth::sign_in_throttle(&config.sign_in);
         Ok(Backline {
             inner: Arc::new(Inner {
+                hasher,
+                sign_in_throttle,
                 config,
                 store,
                 hub,

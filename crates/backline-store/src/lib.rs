@@ -224,12 +224,15 @@ impl Store {
                 let path = sqlite::path_from_url(&options.url)?;
                 let lock = sqlite::DirLock::acquire(&path)?;
                 let source = engine::Source::Sqlite(path.clone());
-                migrate::run(&source).await?;
+                migrate::run(&source)
+                    .await
+                    .map_err(|e| sqlite::cannot_open(&path, e))?;
                 let reader = Reader::sqlite(Arc::new(sqlite::ReadPool::new(
                     path.clone(),
                     options.max_read_connections as usize,
                 )));
-                let checkpointer = sqlite::Checkpointer::start(path)?;
+                let checkpointer = sqlite::Checkpointer::start(path.clone())
+                    .map_err(|e| sqlite::cannot_open(&path, e))?;
                 (source, reader, Some(lock), Some(checkpointer))
             }
             Backend::Postgres => {
@@ -245,7 +248,12 @@ impl Store {
         // PostgreSQL's on the writer's thread, whose runtime then drives it
         // (the migration above has shown the server answers).
         if backend == Backend::Sqlite {
-            tx.ensure_open().await?;
+            if let Err(error) = tx.ensure_open().await {
+                return Err(sqlite::cannot_open(
+                    &sqlite::path_from_url(&options.url)?,
+                    error,
+                ));
+            }
         }
         let writer = writer::Writer::spawn(tx, max_batch)?;
         Ok(Store {

@@ -177,6 +177,14 @@ pub(crate) fn error(e: rusqlite::Error) -> StoreError {
     }
 }
 
+/// An error met while opening the database file, naming the file.
+pub(crate) fn cannot_open(path: &Path, error: StoreError) -> StoreError {
+    StoreError::Config(format!(
+        "cannot open the database {}: {error}",
+        path.display()
+    ))
+}
+
 /// The exclusive lock a process holds on its database file while it runs.
 ///
 /// A second process that opens the same file would keep a writer of its own
@@ -238,10 +246,16 @@ impl DirLock {
                 )))
             }
         }
-        let _ = file.set_len(0);
-        let _ = file.rewind();
-        let _ = write!(file, "pid {}", std::process::id());
-        let _ = file.flush();
+        // Writing the holder's pid is also the first write to the data
+        // directory: a full or read-only one fails here, at once, naming
+        // the file and the system's error.
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| write!(file, "pid {}", std::process::id()))
+            .and_then(|()| file.sync_all())
+            .map_err(|e| {
+                StoreError::Config(format!("cannot write {}: {e}", lock_path.display()))
+            })?;
         Ok(DirLock { _file: file })
     }
 }

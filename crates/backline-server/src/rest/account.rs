@@ -15,22 +15,27 @@ use backline_protocol::ErrorBody;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::client_addr::ClientAddr;
 use crate::error::{ApiResult, AppJson, AppQuery};
 use crate::state::{request_token, AppState, Auth, SESSION_COOKIE};
 
 /// # `POST /api/v1/auth/sign-in`
 ///
 /// Checks the password (argon2id) and returns a new session token, also set as an HttpOnly cookie.
+/// Repeated failures for a username or from a client address are answered
+/// `rate_limited` with a `Retry-After` header, before the password is checked.
 #[utoipa::path(post, path = "/auth/sign-in", tag = "auth", request_body = SignInRequest,
-    responses((status = 200, body = SignInResponse), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = SignInResponse), (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 pub async fn sign_in(
     State(state): State<AppState>,
+    ClientAddr(from): ClientAddr,
     jar: CookieJar,
     AppJson(request): AppJson<SignInRequest>,
 ) -> ApiResult<(CookieJar, Json<SignInResponse>)> {
     let (token, expires_at, account) = state
         .backline
-        .sign_in(&request.username, &request.password)
+        .sign_in(&request.username, &request.password, from)
         .await?;
     let me = state.backline.me(&account.id).await?;
     let cookie = Cookie::build((SESSION_COOKIE, token.clone()))

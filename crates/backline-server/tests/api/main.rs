@@ -2,6 +2,7 @@
 //! test, real HTTP requests and real WebSocket connections.
 
 mod accounts;
+mod auth_hardening;
 mod authz_matrix;
 mod binary;
 mod cluster;

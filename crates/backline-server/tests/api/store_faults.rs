@@ -32,11 +32,16 @@ impl Tmpfs {
     /// Mounts one, or says why not (not root) — a failure when
     /// `BACKLINE_TEST_REQUIRE_ROOT` is set.
     fn mount(size: &str) -> Option<Tmpfs> {
+        Tmpfs::mount_with(&format!("size={size}"))
+    }
+
+    /// Mounts one with these mount options (`ro,size=1m` …).
+    fn mount_with(options: &str) -> Option<Tmpfs> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("data");
         std::fs::create_dir(&path).unwrap();
         let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
             .arg(&path)
             .stderr(Stdio::null())
             .status();
@@ -289,30 +294,71 @@ async fn writes_fail_on_io_errors_and_resume_when_the_disk_works_again() {
     assert!(gapless);
 }
 
-#[tokio::test]
-async fn a_second_process_on_the_same_data_directory_refuses_to_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let first = start(dir.path());
-    let mut second = command(dir.path(), &[])
+/// Starts the binary on `data_dir`, requires it to exit unsuccessfully
+/// within `within`, and answers what it wrote to stderr.
+async fn refused_start(data_dir: &Path, within: Duration) -> String {
+    let mut child = command(data_dir, &[])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut exited = None;
-    for _ in 0..200 {
-        if let Some(status) = second.try_wait().unwrap() {
-            exited = Some(status);
-            break;
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let Some(status) = exited else {
-        let _ = second.kill();
-        panic!("the second process is still running after 20 s: it started beside the first");
+        if started.elapsed() > within {
+            let _ = child.kill();
+            panic!(
+                "backline on {} still runs after {within:?}",
+                data_dir.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert!(!status.success(), "the second process exited with success");
+    assert!(
+        !status.success(),
+        "backline on {} started",
+        data_dir.display()
+    );
     let mut stderr = String::new();
-    std::io::Read::read_to_string(second.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    stderr
+}
+
+#[tokio::test]
+async fn starting_on_a_read_only_or_full_data_directory_fails_at_once_naming_the_path_and_the_cause(
+) {
+    for (options, full, cause) in [
+        ("ro,size=1m", false, "Read-only file system"),
+        ("size=1m", true, "No space left on device"),
+    ] {
+        let Some(disk) = Tmpfs::mount_with(options) else {
+            return;
+        };
+        if full {
+            // Fill it to the last byte.
+            let mut file = std::fs::File::create(disk.path.join("filler")).unwrap();
+            while std::io::Write::write_all(&mut file, &[b'x'; 4096]).is_ok() {}
+        }
+        // The directory itself, and one still to be created inside it.
+        for data_dir in [disk.path.clone(), disk.path.join("backline")] {
+            let stderr = refused_start(&data_dir, Duration::from_secs(3)).await;
+            assert!(
+                stderr.contains(&data_dir.display().to_string()),
+                "the error names {}: {stderr}",
+                data_dir.display()
+            );
+            assert!(stderr.contains(cause), "the error says {cause:?}: {stderr}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_second_process_on_the_same_data_directory_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = start(dir.path());
+    let stderr = refused_start(dir.path(), Duration::from_secs(20)).await;
     assert!(
         stderr.contains(&dir.path().display().to_string()),
         "the refusal names the directory: {stderr}"
