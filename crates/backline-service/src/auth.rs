@@ -62,12 +62,16 @@ pub(crate) fn format_roles(roles: &[Role]) -> String {
 /// threads whose allocator arenas keep that memory long after.
 fn hashing_permits() -> &'static tokio::sync::Semaphore {
     static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    PERMITS.get_or_init(|| {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
-        tokio::sync::Semaphore::new(cores.clamp(1, 8))
-    })
+    PERMITS.get_or_init(per_core_permits)
+}
+
+/// A semaphore with one permit per core (1 to 8): bounds CPU-heavy work
+/// sent to blocking threads.
+pub(crate) fn per_core_permits() -> tokio::sync::Semaphore {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    tokio::sync::Semaphore::new(cores.clamp(1, 8))
 }
 
 /// Hashes a password with argon2id and the OWASP parameters (m=19 MiB, t=2, p=1).

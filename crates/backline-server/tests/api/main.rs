@@ -7,6 +7,7 @@ mod cluster;
 mod durability;
 mod errors;
 mod helpers;
+mod history_hardening;
 mod import;
 mod interactions;
 mod sessions;
