@@ -54,7 +54,7 @@ error_codes! {
     NotParticipant = ("not_participant", 403, "The caller does not take part in this session."),
     OriginNotAllowed = ("origin_not_allowed", 403, "The WebSocket, or a change signed in with the session cookie, came from a page of another origin (not the server's own nor one of `server.allowed_origins`)."),
     NotCallParty = ("not_call_party", 403, "The caller is not a party of this call (signalling and call control are for its parties only)."),
-    NotShared = ("not_shared", 403, "An interaction's case data, contact and history are shared only with its agent and the targets who accepted a consultation about it; the attempt is written to the audit log."),
+    NotShared = ("not_shared", 403, "An interaction's case data, contact and history are shared only with its agent and the targets who accepted a consultation about it, until a grace period after the consultation ended; the attempt is written to the audit log."),
     UserNotFound = ("user_not_found", 404, "No account has this id (or username)."),
     GroupNotFound = ("group_not_found", 404, "No group has this id."),
     SessionNotFound = ("session_not_found", 404, "No IM session has this id."),

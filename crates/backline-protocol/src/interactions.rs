@@ -136,8 +136,30 @@ pub struct HistoryItem {
     pub notes: Option<String>,
     /// Transcripts attached to the interaction (imported ones, consultations).
     pub transcripts: Vec<AttachedTranscript>,
-    /// A short excerpt around the search match, when searching.
-    pub snippet: Option<String>,
+    /// Short excerpts around the search matches, when searching.
+    pub snippet: Option<Snippet>,
+}
+
+/// Excerpts of a history entry around its search matches: plain text (never
+/// markup), with the matched words given as ranges into it.
+///
+/// At most three excerpts of at most 200 characters each, joined with
+/// `" … "`; a leading or trailing `…` marks text cut off. Every word of the
+/// query (folded: lower case, no accents; matched at the start of a word) is
+/// highlighted where it occurs in the excerpts, the whole word.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct Snippet {
+    pub text: String,
+    /// Matched words in `text`, in order and not overlapping.
+    pub highlights: Vec<Highlight>,
+}
+
+/// A range of a [`Snippet`]'s text, in UTF-16 code units (JavaScript string
+/// indices: `text.slice(start, end)`), `start < end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct Highlight {
+    pub start: u32,
+    pub end: u32,
 }
 
 /// A transcript kept with an interaction.

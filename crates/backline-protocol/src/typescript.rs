@@ -56,6 +56,8 @@ pub fn render() -> String {
         interactions::InteractionView::decl(&cfg),
         interactions::AttachedTranscript::decl(&cfg),
         interactions::HistoryItem::decl(&cfg),
+        interactions::Snippet::decl(&cfg),
+        interactions::Highlight::decl(&cfg),
         interactions::HistoryPage::decl(&cfg),
         interactions::CreateInteractionRequest::decl(&cfg),
         interactions::UpdateInteractionRequest::decl(&cfg),

@@ -18,6 +18,7 @@ pub struct Config {
     pub bus: BusConfig,
     pub limits: LimitsConfig,
     pub im: ImConfig,
+    pub interactions: InteractionsConfig,
     pub auth: AuthConfig,
     pub ws: WsConfig,
     pub web: WebConfig,
@@ -174,6 +175,22 @@ impl Default for ImConfig {
         ImConfig {
             invite_timeout_secs: 30,
             stream_retention_secs: 7 * 24 * 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InteractionsConfig {
+    /// Seconds after a consultation ended during which its target still reads
+    /// the interaction's case data, contact and history (default 24 hours).
+    pub consultation_access_grace_secs: u64,
+}
+
+impl Default for InteractionsConfig {
+    fn default() -> Self {
+        InteractionsConfig {
+            consultation_access_grace_secs: 24 * 3600,
         }
     }
 }
@@ -431,6 +448,7 @@ impl Config {
             invite_timeout_secs: self.im.invite_timeout_secs,
             token_ttl_secs: self.auth.token_ttl_secs,
             stream_retention_secs: self.im.stream_retention_secs,
+            consultation_access_grace_secs: self.interactions.consultation_access_grace_secs,
             outbound_queue: self.ws.outbound_queue,
             nats_url: (!self.bus.nats_url.is_empty()).then(|| self.bus.nats_url.clone()),
             nats_subject_prefix: self.bus.subject_prefix.clone(),

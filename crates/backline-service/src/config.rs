@@ -18,6 +18,9 @@ pub struct ServiceConfig {
     pub token_ttl_secs: u64,
     /// How long stream events are kept for resume, in seconds.
     pub stream_retention_secs: u64,
+    /// Seconds after a consultation ended during which its target still reads
+    /// the interaction's case data, contact and history.
+    pub consultation_access_grace_secs: u64,
     /// Frames queued per connection before it is cut off as a slow consumer.
     pub outbound_queue: usize,
     /// `nats://…` to fan out across nodes; `None` for a single node.
@@ -112,6 +115,7 @@ impl Default for ServiceConfig {
             invite_timeout_secs: 30,
             token_ttl_secs: 12 * 3600,
             stream_retention_secs: 7 * 24 * 3600,
+            consultation_access_grace_secs: 24 * 3600,
             outbound_queue: 1024,
             nats_url: None,
             nats_subject_prefix: "backline".into(),

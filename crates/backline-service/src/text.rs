@@ -15,6 +15,9 @@ pub fn fold(text: &str) -> String {
 /// folding, or itself): lets a snippet map folded positions back to the
 /// original text without allocating per character.
 pub fn fold_char(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_lowercase();
+    }
     let mut base = c;
     let mut found = false;
     unicode_normalization::char::decompose_canonical(c, |d| {

@@ -55,23 +55,41 @@ pub async fn consultations<E: Exec>(
         .await
 }
 
+/// How an accepted consultation grants its target access to the interaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsultationAccess {
+    /// A consultation the target joined is still open.
+    Open,
+    /// Every consultation the target joined has ended; the latest ended at
+    /// this time (unix ms), not before the `ended_since` asked for.
+    EndedAt(i64),
+}
+
 /// Whether `user_id` accepted (joined) a consultation about `interaction_id`
-/// as its target. The initiator is not counted: it is the interaction's agent.
+/// as its target that is still open or ended at or after `ended_since` (unix
+/// ms): an open one wins, else the latest ended one. The initiator is not
+/// counted: it is the interaction's agent.
 pub async fn accepted_consultation<E: Exec>(
     executor: E,
     interaction_id: &str,
     user_id: &str,
-) -> Result<bool, StoreError> {
-    let count = crate::db::query_scalar::<i64>(
-        "SELECT COUNT(*) FROM session_participants p JOIN im_sessions s ON s.id = p.session_id \
+    ended_since: i64,
+) -> Result<Option<ConsultationAccess>, StoreError> {
+    let found = crate::db::query_scalar::<Option<i64>>(
+        "SELECT s.ended_at FROM session_participants p JOIN im_sessions s ON s.id = p.session_id \
          WHERE s.parent_interaction_id = $1 AND p.user_id = $2 AND p.role = 'invitee' \
-         AND p.joined_at IS NOT NULL",
+         AND p.joined_at IS NOT NULL AND (s.ended_at IS NULL OR s.ended_at >= $3) \
+         ORDER BY COALESCE(s.ended_at, 9223372036854775807) DESC LIMIT 1",
     )
     .bind(interaction_id)
     .bind(user_id)
-    .fetch_one(executor)
+    .bind(ended_since)
+    .fetch_optional(executor)
     .await?;
-    Ok(count > 0)
+    Ok(found.map(|ended_at| match ended_at {
+        None => ConsultationAccess::Open,
+        Some(at) => ConsultationAccess::EndedAt(at),
+    }))
 }
 
 /// A participant row; `invited_at`/`invite_expires_at` only for invitees.

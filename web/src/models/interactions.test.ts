@@ -104,12 +104,30 @@ describe('interaction helpers', () => {
     ]);
   });
 
-  it('splits a snippet into plain and matched parts', () => {
-    expect(snippetParts('…the [refund] was issued')).toEqual([
-      { text: '…the ', mark: false },
-      { text: 'refund', mark: true },
-      { text: ' was issued', mark: false },
+  it('splits a snippet into plain and matched parts by its ranges, brackets staying text', () => {
+    const text = '[10:00:00 UTC] Alice: can you check?';
+    expect(snippetParts({ text, highlights: [{ start: 22, end: 25 }, { start: 26, end: 29 }, { start: 30, end: 35 }] })).toEqual([
+      { text: '[10:00:00 UTC] Alice: ', mark: false },
+      { text: 'can', mark: true },
+      { text: ' ', mark: false },
+      { text: 'you', mark: true },
+      { text: ' ', mark: false },
+      { text: 'check', mark: true },
+      { text: '?', mark: false },
     ]);
-    expect(snippetParts('no match')).toEqual([{ text: 'no match', mark: false }]);
+    expect(snippetParts({ text: 'no [match]', highlights: [] })).toEqual([{ text: 'no [match]', mark: false }]);
+  });
+
+  it('reads highlight offsets as UTF-16 units and clips bad ranges', () => {
+    expect(snippetParts({ text: '😀 Élodie', highlights: [{ start: 3, end: 9 }] })).toEqual([
+      { text: '😀 ', mark: false },
+      { text: 'Élodie', mark: true },
+    ]);
+    expect(snippetParts({ text: 'abcdef', highlights: [{ start: 2, end: 4 }, { start: 3, end: 5 }, { start: 5, end: 99 }, { start: 1, end: 1 }] })).toEqual([
+      { text: 'ab', mark: false },
+      { text: 'cd', mark: true },
+      { text: 'e', mark: true },
+      { text: 'f', mark: true },
+    ]);
   });
 });

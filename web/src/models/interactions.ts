@@ -7,6 +7,7 @@ import type {
   InteractionView,
   Media,
   SessionView,
+  Snippet,
 } from '../protocol/generated';
 
 export const MEDIA_LABELS: Record<Media, string> = {
@@ -173,16 +174,24 @@ export function openConsultation(sessions: Record<string, SessionView>, interact
   );
 }
 
-/** Splits a history snippet ("…text [match] text…", the match in brackets) into plain and marked parts. */
-export function snippetParts(snippet: string): { text: string; mark: boolean }[] {
+/**
+ * Splits a history snippet into plain and marked parts by its highlight ranges
+ * (UTF-16 offsets, as JavaScript indexes strings). The text is never parsed:
+ * brackets or markup in it stay text. Ranges out of order, overlapping or out
+ * of bounds are clipped or skipped.
+ */
+export function snippetParts(snippet: Snippet): { text: string; mark: boolean }[] {
+  const { text } = snippet;
   const parts: { text: string; mark: boolean }[] = [];
-  const re = /\[([^\]]*)\]/g;
   let last = 0;
-  for (let m = re.exec(snippet); m; m = re.exec(snippet)) {
-    if (m.index > last) parts.push({ text: snippet.slice(last, m.index), mark: false });
-    parts.push({ text: m[1], mark: true });
-    last = m.index + m[0].length;
+  for (const h of snippet.highlights) {
+    const start = Math.max(h.start, last);
+    const end = Math.min(h.end, text.length);
+    if (start >= end) continue;
+    if (start > last) parts.push({ text: text.slice(last, start), mark: false });
+    parts.push({ text: text.slice(start, end), mark: true });
+    last = end;
   }
-  if (last < snippet.length) parts.push({ text: snippet.slice(last), mark: false });
+  if (last < text.length) parts.push({ text: text.slice(last), mark: false });
   return parts;
 }

@@ -256,9 +256,17 @@ export type HistoryItem = { interaction_id: string, media: Media, state: Interac
  */
 transcripts: Array<AttachedTranscript>, 
 /**
- * A short excerpt around the search match, when searching.
+ * Short excerpts around the search matches, when searching.
  */
-snippet: string | null, };
+snippet: Snippet | null, };
+
+export type Snippet = { text: string, 
+/**
+ * Matched words in `text`, in order and not overlapping.
+ */
+highlights: Array<Highlight>, };
+
+export type Highlight = { start: number, end: number, };
 
 export type HistoryPage = { items: Array<HistoryItem>, };
 

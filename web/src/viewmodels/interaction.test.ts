@@ -53,10 +53,11 @@ describe('interaction window view model', () => {
   });
 
   it('shows the snippet only for a search, and explains errors', () => {
-    const d = { ...emptyDetails(), history: ready([makeHistoryItem({ snippet: 'a [refund] b' })]) };
+    const snippet = { text: 'a refund b', highlights: [{ start: 2, end: 8 }] };
+    const d = { ...emptyDetails(), history: ready([makeHistoryItem({ snippet })]) };
     expect(historyVM(d, 'i1').rows[0].snippet).toBeNull();
     const searched = { ...d, historyShown: { ...emptyHistoryQuery, q: 'refund' } };
-    expect(historyVM(searched, 'i1')).toMatchObject({ searching: true, rows: [{ snippet: 'a [refund] b' }] });
+    expect(historyVM(searched, 'i1')).toMatchObject({ searching: true, rows: [{ snippet }] });
     expect(contactVM({ ...emptyDetails(), contact: { status: 'error', data: null, error: 'x', code: 'contact_not_found' } })).toEqual({
       status: 'none',
       message: 'No contact is attached to this interaction.',

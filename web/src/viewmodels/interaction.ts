@@ -1,6 +1,6 @@
 // View models of the interaction window and of the consultation data shown beside an IM transcript.
 import { useMemo } from 'react';
-import type { CaseDataItem, ErrorCode, InteractionView, Media, SessionView } from '../protocol/generated';
+import type { CaseDataItem, ErrorCode, InteractionView, Media, SessionView, Snippet } from '../protocol/generated';
 import type { AppState } from '../models/app';
 import {
   MEDIA_ICONS,
@@ -61,7 +61,7 @@ export interface HistoryRowVM {
   transcripts: HistoryTranscriptVM[];
   /** The interaction this window is about. */
   current: boolean;
-  snippet: string | null;
+  snippet: Snippet | null;
 }
 
 export interface HistoryVM {

@@ -161,7 +161,8 @@ pub async fn create_integration(
 
 /// # `GET /api/v1/admin/audit`
 ///
-/// The audit log, newest first (refused reads of shared interaction data, among others).
+/// The audit log, newest first (refused reads of shared interaction data, a consultation
+/// target's reads in the grace period after it ended, among others).
 #[utoipa::path(get, path = "/admin/audit", tag = "admin",
     responses((status = 200, body = [backline_protocol::interactions::AuditEntry])))]
 pub async fn audit_log(

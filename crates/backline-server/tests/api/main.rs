@@ -9,6 +9,7 @@ mod cluster;
 mod durability;
 mod errors;
 mod helpers;
+mod history_hardening;
 mod http_hardening;
 mod import;
 mod input_hardening;

@@ -1,11 +1,14 @@
 //! The sharing rule: an interaction's case data, contact and history are
 //! readable by its assigned agent and by every target who accepted a
-//! consultation about it — nobody else. A refused attempt is written to the
-//! audit log in its own write.
+//! consultation about it, while the consultation is open and for a grace
+//! period after it ended (`consultation_access_grace_secs`) — nobody else.
+//! A refused attempt, and a target's read during the grace period, are
+//! written to the audit log in their own write.
 
 use backline_protocol::ErrorCode;
 use backline_store::rows::InteractionRow;
-use backline_store::{audit, interactions, now_ms, sessions};
+use backline_store::sessions::{self, ConsultationAccess};
+use backline_store::{audit, interactions, now_ms};
 
 use crate::auth::Account;
 use crate::error::{err, Result};
@@ -16,12 +19,14 @@ use crate::Backline;
 pub enum Access {
     /// The assigned agent.
     Owner,
-    /// A target who accepted a consultation about it: read-only.
+    /// A target who accepted a consultation about it, still open or ended
+    /// within the grace period: read-only.
     ConsultTarget,
 }
 
 impl Backline {
-    /// Decides whether `account` may read interaction `id`; refusals are audited.
+    /// Decides whether `account` may read interaction `id`; refusals, and a
+    /// target's reads after the consultation ended, are audited.
     pub async fn interaction_access(
         &self,
         account: &Account,
@@ -39,17 +44,54 @@ impl Backline {
         if row.agent_id.as_deref() == Some(account.id.as_str()) {
             return Ok((row, Access::Owner));
         }
-        if sessions::accepted_consultation(self.store().reader(), id, &account.id).await? {
-            return Ok((row, Access::ConsultTarget));
+        let grace_ms = i64::try_from(self.config().consultation_access_grace_secs)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000);
+        let ended_since = now_ms().saturating_sub(grace_ms);
+        match sessions::accepted_consultation(self.store().reader(), id, &account.id, ended_since)
+            .await?
+        {
+            Some(ConsultationAccess::Open) => return Ok((row, Access::ConsultTarget)),
+            Some(ConsultationAccess::EndedAt(ended_at)) => {
+                let detail = format!(
+                    "{} read shared data of a consultation that ended at {ended_at} (unix ms), within the grace period",
+                    account.username
+                );
+                self.audit_access(account, id, action, true, detail).await?;
+                return Ok((row, Access::ConsultTarget));
+            }
+            None => {}
         }
+        let detail = format!(
+            "{} is neither the interaction's agent nor a consultation target within its access period",
+            account.username
+        );
+        self.audit_access(account, id, action, false, detail)
+            .await?;
+        tracing::warn!(user = %account.username, interaction = id, action, "refused access to shared interaction data");
+        Err(err(
+            ErrorCode::NotShared,
+            format!(
+                "this interaction is shared only with its agent and accepted consultation targets, \
+                 until {} s after the consultation ended",
+                self.config().consultation_access_grace_secs
+            ),
+        ))
+    }
+
+    /// Writes one audit entry about an access to interaction `id`, in its own write.
+    async fn audit_access(
+        &self,
+        account: &Account,
+        id: &str,
+        action: &str,
+        allowed: bool,
+        detail: String,
+    ) -> Result<()> {
         let (actor, resource, action_name) = (
             account.id.clone(),
             format!("interaction:{id}"),
             action.to_owned(),
-        );
-        let detail = format!(
-            "{} is neither the interaction's agent nor an accepted consultation target",
-            account.username
         );
         self.commit(move |conn| {
             Box::pin(async move {
@@ -61,7 +103,7 @@ impl Backline {
                         actor_id: &actor,
                         action: &action_name,
                         resource: &resource,
-                        allowed: false,
+                        allowed,
                         detail: &detail,
                     },
                 )
@@ -69,11 +111,6 @@ impl Backline {
                 Ok(((), Vec::new()))
             })
         })
-        .await?;
-        tracing::warn!(user = %account.username, interaction = id, action, "refused access to shared interaction data");
-        Err(err(
-            ErrorCode::NotShared,
-            "this interaction is shared only with its agent and accepted consultation targets",
-        ))
+        .await
     }
 }

@@ -200,9 +200,10 @@ async fn only_an_invitee_who_joined_has_accepted_a_consultation() {
         let accepted = |user: String, interaction: String| {
             let store = store.clone();
             async move {
-                sessions::accepted_consultation(store.reader(), &interaction, &user)
+                sessions::accepted_consultation(store.reader(), &interaction, &user, 0)
                     .await
                     .unwrap()
+                    .is_some()
             }
         };
         assert!(
@@ -241,6 +242,65 @@ async fn only_an_invitee_who_joined_has_accepted_a_consultation() {
                 )
             ],
             "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_ended_consultation_grants_access_only_if_it_ended_since_the_given_time() {
+    for (backend, store, _dir) in stores().await {
+        let agent = add_user(&store, "initiator").await;
+        let expert = add_user(&store, "expert").await;
+        let parent = unique("interaction");
+        let first = add_session_at(&store, &agent, 10, Some(&parent)).await;
+        let second = add_session_at(&store, &agent, 20, Some(&parent)).await;
+        for sid in [&first, &second] {
+            join(&store, sid, &agent, ParticipantRole::Initiator, 0).await;
+            join(&store, sid, &expert, ParticipantRole::Invitee, 1).await;
+        }
+        let access = |since: i64| {
+            let (store, parent, expert) = (store.clone(), parent.clone(), expert.clone());
+            async move {
+                sessions::accepted_consultation(store.reader(), &parent, &expert, since)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(
+            access(i64::MAX).await,
+            Some(sessions::ConsultationAccess::Open),
+            "{backend}: open consultations grant access whatever the time"
+        );
+        tx!(store, [first, agent], |conn| {
+            sessions::end(conn, &first, 1_000, &agent).await
+        })
+        .unwrap();
+        assert_eq!(
+            access(i64::MAX).await,
+            Some(sessions::ConsultationAccess::Open),
+            "{backend}: one consultation is still open"
+        );
+        tx!(store, [second, agent], |conn| {
+            sessions::end(conn, &second, 2_000, &agent).await
+        })
+        .unwrap();
+        assert_eq!(
+            access(1_500).await,
+            Some(sessions::ConsultationAccess::EndedAt(2_000)),
+            "{backend}: the latest end counts"
+        );
+        assert_eq!(
+            access(2_000).await,
+            Some(sessions::ConsultationAccess::EndedAt(2_000)),
+            "{backend}: the bound is inclusive"
+        );
+        assert_eq!(access(2_001).await, None, "{backend}: both ended before");
+        assert_eq!(
+            sessions::accepted_consultation(store.reader(), &parent, &agent, 0)
+                .await
+                .unwrap(),
+            None,
+            "{backend}: the initiator does not count"
         );
     }
 }

@@ -54,7 +54,7 @@ const vm: InteractionTabsVM = {
         state: 'Ended',
         transcripts: [],
         current: false,
-        snippet: '…a [refund] was…',
+        snippet: { text: '…a refund was…', highlights: [{ start: 3, end: 9 }] },
       },
     ],
   },
@@ -99,5 +99,20 @@ describe('InteractionTabs', () => {
     expect(items[0].textContent).toContain('This interaction');
     expect(items[1].querySelector('mark')?.textContent).toBe('refund');
     expect(within(items[0]).getByText(/Transcript: Consultation with Bob/)).toBeTruthy();
+  });
+
+  it('renders every highlight range of a snippet as a mark, and the text never as markup', () => {
+    const text = '[10:00:00 UTC] Alice: <b>hi</b> can you check? [10:00:05 UTC] Bob: checking';
+    const at = (word: string, from = 0) => ({ start: text.indexOf(word, from), end: text.indexOf(word, from) + word.length });
+    const rows = vm.history.rows.map((r) =>
+      r.key === 'i0' ? { ...r, snippet: { text, highlights: [at('can'), at('you'), at('check'), at('checking', text.indexOf('Bob'))] } } : r,
+    );
+    const actions = { setQuery: vi.fn(), search: vi.fn(), refreshHistory: vi.fn() };
+    render(<InteractionTabs vm={{ ...vm, history: { ...vm.history, rows } }} actions={actions} label="Details" initialTab="history" />);
+    const items = within(screen.getByRole('list', { name: 'Contact history' })).getAllByRole('listitem');
+    const snippet = items[1].querySelector('.history-snippet')!;
+    expect([...snippet.querySelectorAll('mark')].map((m) => m.textContent)).toEqual(['can', 'you', 'check', 'checking']);
+    expect(snippet.querySelector('b')).toBeNull();
+    expect(snippet.textContent).toBe(`Match: ${text}`);
   });
 });
