@@ -366,3 +366,42 @@ async fn undelivered_events_survive_a_restart() {
     drop(second);
     drop(dir);
 }
+
+/// Benchmark, not a test (run it with `--ignored --nocapture`): webhook
+/// events delivered per second to a receiver that answers in 100 ms, with
+/// 400 interactions created as fast as the platform can.
+#[tokio::test]
+#[ignore = "benchmark: run with --ignored --nocapture"]
+async fn webhook_delivery_rate_to_a_slow_receiver() {
+    const EVENTS: usize = 400;
+    let port = free_port();
+    let (receiver, _task) = Receiver::start_slow(0, port, Duration::from_millis(100)).await;
+    let app = spawn_app().await;
+    let (platform, _) =
+        integration_with_secret(&app, &format!("http://127.0.0.1:{port}/hook")).await;
+    app.user("alice", "Alice Agent").await;
+    let started = std::time::Instant::now();
+    let creations = (0..EVENTS).map(|n| {
+        let (app, platform) = (&app, &platform);
+        async move {
+            let (status, _) = app
+                .post(
+                    platform,
+                    "/api/v1/platform/interactions",
+                    voice_call(&format!("bench-{n}"), "alice"),
+                )
+                .await;
+            assert_eq!(status, 201);
+        }
+    });
+    futures::future::join_all(creations).await;
+    let created = started.elapsed();
+    receiver.wait_for(EVENTS).await;
+    let delivered = started.elapsed();
+    println!(
+        "{EVENTS} events: created in {:.2} s, all delivered after {:.2} s: {:.0} events/s",
+        created.as_secs_f64(),
+        delivered.as_secs_f64(),
+        EVENTS as f64 / delivered.as_secs_f64()
+    );
+}
