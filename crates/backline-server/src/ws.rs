@@ -433,14 +433,24 @@ impl Connection {
                     // The bus is a notification, the store the truth: a bus
                     // message lost between nodes would otherwise wait for the
                     // user's next event. Once per ping, catch up with the head.
-                    if let Ok(head) = Box::pin(backline.stream_head(&account.id)).await {
-                        if head > self.last_sent {
-                            Box::pin(self.replay(&backline, &account.id, head)).await?;
-                        }
-                    }
+                    Box::pin(self.catch_up(&backline, &account.id)).await?;
+                }
+                // The bus was cut off or dropped messages: catch up now.
+                Ok(()) = registration.catch_up.changed() => {
+                    Box::pin(self.catch_up(&backline, &account.id)).await?;
                 }
             }
         }
+    }
+
+    /// Sends what the store holds beyond `self.last_sent`, up to the stream head.
+    async fn catch_up(&mut self, backline: &Backline, user_id: &str) -> Result<(), axum::Error> {
+        if let Ok(head) = Box::pin(backline.stream_head(user_id)).await {
+            if head > self.last_sent {
+                Box::pin(self.replay(backline, user_id, head)).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Sends stored events after `self.last_sent` up to `head`, in pages.

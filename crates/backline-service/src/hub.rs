@@ -37,6 +37,9 @@ pub struct Registration {
     pub receiver: mpsc::Receiver<Outbound>,
     /// Set when the connection is cut, by the hub or by the socket loop.
     pub cut: Cut,
+    /// Changes when the connection should catch up with its stream head in
+    /// the store now (the bus may have lost messages), as at a ping.
+    pub catch_up: tokio::sync::watch::Receiver<u64>,
 }
 
 /// Why a connection was cut (the value of [`Cut::reason`]).
@@ -133,6 +136,7 @@ pub struct Hub {
     queue_capacity: usize,
     next_id: AtomicU64,
     inner: Mutex<Inner>,
+    catch_up: tokio::sync::watch::Sender<u64>,
 }
 
 impl Hub {
@@ -141,7 +145,14 @@ impl Hub {
             queue_capacity: queue_capacity.max(16),
             next_id: AtomicU64::new(1),
             inner: Mutex::new(Inner::default()),
+            catch_up: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// Asks every connection on this node to catch up with its stream head
+    /// in the store now: the bus was cut off or dropped messages.
+    pub fn catch_up_all(&self) {
+        self.catch_up.send_modify(|generation| *generation += 1);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -178,7 +189,17 @@ impl Hub {
             },
         );
         metrics::gauge!("backline_connections").increment(1.0);
-        (Registration { id, receiver, cut }, edge)
+        let mut catch_up = self.catch_up.subscribe();
+        catch_up.mark_unchanged();
+        (
+            Registration {
+                id,
+                receiver,
+                cut,
+                catch_up,
+            },
+            edge,
+        )
     }
 
     /// Removes a connection; returns `Down` when it was the user's last on this node.
