@@ -133,7 +133,12 @@ impl Connection {
         if let Err(error) = outcome {
             tracing::debug!(error.message = %error, user = %account.username, "connection ended with an error");
         }
-        if backline.hub().unregister(registration.id) == backline_service::hub::Edge::Down {
+        // A node that drains says nothing: the others keep its users online
+        // until it misses its heartbeats, a grace to reconnect elsewhere
+        // without flickering offline for their watchers.
+        if backline.hub().unregister(registration.id) == backline_service::hub::Edge::Down
+            && !backline.shutdown_token().is_cancelled()
+        {
             backline.announce_presence(&account.id, false).await;
         }
     }

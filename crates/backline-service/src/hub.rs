@@ -111,6 +111,9 @@ struct Inner {
     watchers: HashMap<Arc<str>, HashSet<u64>>,
     /// Users connected on other nodes, as each node last announced them.
     remote: HashMap<Arc<str>, RemoteNode>,
+    /// Users a heartbeat showed online again (their node was taken for gone,
+    /// or is new here): their watchers here get their status at the next sweep.
+    revived: HashSet<Arc<str>>,
 }
 
 /// What another node announced of its connected users, and when.
@@ -119,8 +122,22 @@ struct RemoteNode {
     seen: std::time::Instant,
 }
 
-/// A node not heard from for this long is taken to be gone with its desktops.
-pub const REMOTE_NODE_EXPIRY: std::time::Duration = std::time::Duration::from_secs(35);
+/// How often a node announces its connected users to the others.
+pub const HEARTBEAT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A node not heard from for this long (three heartbeats) is taken to be
+/// gone with its desktops: its users turn offline for their watchers. It is
+/// also the grace a drained node's users have to reconnect elsewhere.
+pub const REMOTE_NODE_EXPIRY: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// What a sweep of the other nodes found (see [`Hub::sweep_remote`]).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PresenceSweep {
+    /// Users whose every connection was on nodes now taken for gone.
+    pub gone: Vec<String>,
+    /// Users a heartbeat showed online again since the last sweep.
+    pub revived: Vec<String>,
+}
 
 /// A change of a user's connectedness on this node, for presence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -314,11 +331,36 @@ impl Hub {
     /// Whether the user has a connection on this node or, as announced
     /// recently, on another.
     pub fn is_online(&self, user_id: &str) -> bool {
-        let inner = self.lock();
-        inner.by_user.contains_key(user_id)
-            || inner.remote.values().any(|node| {
-                node.seen.elapsed() < REMOTE_NODE_EXPIRY && node.users.contains(user_id)
-            })
+        online_in(&self.lock(), user_id)
+    }
+
+    /// Forgets the nodes not heard from for [`REMOTE_NODE_EXPIRY`] and
+    /// returns their users who are connected nowhere else (to be shown
+    /// offline to their watchers here), and the users heartbeats revived.
+    pub fn sweep_remote(&self) -> PresenceSweep {
+        let mut inner = self.lock();
+        let expired: Vec<Arc<str>> = inner
+            .remote
+            .iter()
+            .filter(|(_, node)| node.seen.elapsed() >= REMOTE_NODE_EXPIRY)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut gone = Vec::new();
+        for id in expired {
+            if let Some(node) = inner.remote.remove(&id) {
+                tracing::warn!(node = %id, "node not heard from: its users are offline");
+                gone.extend(node.users);
+            }
+        }
+        gone.retain(|user| !online_in(&inner, user));
+        gone.sort();
+        gone.dedup();
+        let mut revived: Vec<String> = inner.revived.drain().map(|u| u.to_string()).collect();
+        revived.sort();
+        PresenceSweep {
+            gone: gone.into_iter().map(|u| u.to_string()).collect(),
+            revived,
+        }
     }
 
     fn remote_node<'a>(inner: &'a mut Inner, node: &str) -> &'a mut RemoteNode {
@@ -347,8 +389,14 @@ impl Hub {
     /// Replaces what another node has connected (its periodic heartbeat).
     pub fn set_remote_users(&self, node: &str, users: &[String]) {
         let mut inner = self.lock();
-        let remote = Self::remote_node(&mut inner, node);
-        remote.users = users.iter().map(|u| Arc::from(u.as_str())).collect();
+        let users: HashSet<Arc<str>> = users.iter().map(|u| Arc::from(u.as_str())).collect();
+        let newly: Vec<Arc<str>> = users
+            .iter()
+            .filter(|user| !online_in(&inner, user))
+            .cloned()
+            .collect();
+        inner.revived.extend(newly);
+        Self::remote_node(&mut inner, node).users = users;
     }
 
     /// Kills every connection of a user (account disabled, signed out everywhere).
@@ -393,6 +441,14 @@ impl Hub {
     pub fn local_users(&self) -> Vec<String> {
         self.lock().by_user.keys().map(|u| u.to_string()).collect()
     }
+}
+
+fn online_in(inner: &Inner, user_id: &str) -> bool {
+    inner.by_user.contains_key(user_id)
+        || inner
+            .remote
+            .values()
+            .any(|node| node.seen.elapsed() < REMOTE_NODE_EXPIRY && node.users.contains(user_id))
 }
 
 fn push(conn: &Conn, item: Outbound) {

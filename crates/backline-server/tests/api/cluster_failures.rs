@@ -248,3 +248,136 @@ async fn a_node_cut_off_from_the_bus_catches_up_when_it_returns() {
     nats_b.restart().await;
     assert_all_arrive_promptly(&mut receiver).await;
 }
+
+/// Waits up to `wait` for a presence frame about `user_id`; returns its status.
+async fn presence_within(desktop: &mut Desktop, user_id: &str, wait: Duration) -> Option<String> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let frame = desktop.try_next(remaining).await?;
+        if frame["type"] == "presence" && frame["user_id"] == user_id {
+            return frame["status"].as_str().map(str::to_owned);
+        }
+    }
+}
+
+/// A watcher on node a watching `user_id`, who is seen online.
+async fn watching(
+    node_a: &crate::helpers::TestApp,
+    watcher: &crate::helpers::User,
+    user_id: &str,
+) -> Desktop {
+    let mut desktop = node_a.desktop(watcher, None).await;
+    desktop
+        .send(serde_json::json!({"type": "watch", "user_ids": [user_id]}))
+        .await;
+    desktop
+        .until("watched user online", |f| {
+            f["type"] == "presence" && f["user_id"] == user_id && f["status"] != "offline"
+        })
+        .await;
+    desktop
+}
+
+/// A node dies (`kill -9`, the real binary): the watchers of its users on
+/// another node see them offline within 5 s (three missed heartbeats).
+#[tokio::test]
+async fn a_lost_nodes_users_turn_offline_for_their_watchers() {
+    let Ok(nats) = std::env::var("BACKLINE_TEST_NATS_URL") else {
+        eprintln!("cluster failure tests: skipped (BACKLINE_TEST_NATS_URL is not set)");
+        return;
+    };
+    let Some(nodes) = nodes_on(1, &nats, |_| {}).await else {
+        return;
+    };
+    let node_a = &nodes[0];
+    let watcher = node_a.user("watcher", "Wanda Watcher").await;
+    let lost = node_a.user("lost", "Lou Lost").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_backline"));
+    command
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("BACKLINE_DATABASE__URL", &node_a.config.database.url)
+        .env("BACKLINE_BUS__NATS_URL", &nats)
+        .env(
+            "BACKLINE_BUS__SUBJECT_PREFIX",
+            &node_a.config.bus.subject_prefix,
+        )
+        .env("BACKLINE_BUS__NODE_ID", "node-lost")
+        .env("BACKLINE_METRICS__BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "warn");
+    let mut node_b = crate::binary::start_command(command);
+    let addr: std::net::SocketAddr = node_b
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let mut lost_desktop = Desktop::connect(addr).await;
+    lost_desktop
+        .send(serde_json::json!({"type": "hello", "token": lost.token}))
+        .await;
+    assert_eq!(lost_desktop.next().await["type"], "welcome");
+    let mut watcher_desktop = watching(node_a, &watcher, &lost.id).await;
+
+    node_b.kill();
+    assert_eq!(
+        presence_within(&mut watcher_desktop, &lost.id, Duration::from_secs(5))
+            .await
+            .as_deref(),
+        Some("offline"),
+        "the watcher sees the lost node's user offline within 5 s"
+    );
+}
+
+/// A node drains (graceful stop, close 1001) and its user reconnects to the
+/// other node at once: the watcher never sees them offline.
+#[tokio::test]
+async fn a_drained_nodes_users_who_reconnect_do_not_flicker_offline() {
+    let Ok(nats) = std::env::var("BACKLINE_TEST_NATS_URL") else {
+        eprintln!("cluster failure tests: skipped (BACKLINE_TEST_NATS_URL is not set)");
+        return;
+    };
+    let Some(mut nodes) = nodes_on(2, &nats, |_| {}).await else {
+        return;
+    };
+    let watcher = nodes[0].user("watcher", "Wanda Watcher").await;
+    let mover = nodes[0].user("mover", "Mo Mover").await;
+    let mut mover_desktop = nodes[1].desktop(&mover, None).await;
+    let mut watcher_desktop = watching(&nodes[0], &watcher, &mover.id).await;
+    // Node b has announced the mover in a heartbeat by now.
+    tokio::time::sleep(backline_service::hub::HEARTBEAT_INTERVAL * 2).await;
+
+    let stop = {
+        let node_b = &mut nodes[1];
+        async move { node_b.stop().await }
+    };
+    let (_, code) = tokio::join!(stop, mover_desktop.closed_with());
+    assert_eq!(code, Some(1001), "the drained node says it is going away");
+    let _mover_again = nodes[0].desktop(&mover, None).await;
+
+    // Past the grace: any Offline would have been sent by now.
+    let deadline = tokio::time::Instant::now()
+        + backline_service::hub::REMOTE_NODE_EXPIRY
+        + Duration::from_secs(2);
+    while let Some(frame) = watcher_desktop
+        .try_next(deadline.saturating_duration_since(tokio::time::Instant::now()))
+        .await
+    {
+        assert!(
+            !(frame["type"] == "presence"
+                && frame["user_id"] == mover.id.as_str()
+                && frame["status"] == "offline"),
+            "the mover flickered offline: {frame}"
+        );
+    }
+    let (status, presence) = nodes[0]
+        .get(
+            &watcher.token,
+            &format!("/api/v1/presence?ids={}", mover.id),
+        )
+        .await;
+    assert_eq!(status, 200, "{presence}");
+    assert_eq!(presence[0]["status"], "not_ready", "the mover is online");
+}
