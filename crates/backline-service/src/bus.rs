@@ -217,3 +217,17 @@ fn apply(hub: &Hub, origin: &str, msg: &BusMessage) {
         BusMessage::Heartbeat { users } => hub.set_remote_users(origin, users),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnect_delays_are_short_and_capped() {
+        assert!(reconnect_delay(1) < Duration::from_millis(100));
+        for attempts in 1..1000 {
+            assert!(reconnect_delay(attempts) <= MAX_RECONNECT_DELAY);
+        }
+        assert!(reconnect_delay(100) >= MAX_RECONNECT_DELAY / 2);
+    }
+}

@@ -460,3 +460,44 @@ fn push(conn: &Conn, item: Outbound) {
         Err(mpsc::error::TrySendError::Closed(_)) => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn age(hub: &Hub, node: &str) {
+        let mut inner = hub.lock();
+        let remote = inner.remote.get_mut(node).unwrap();
+        remote.seen -= REMOTE_NODE_EXPIRY;
+    }
+
+    #[test]
+    fn a_silent_nodes_users_are_gone_unless_connected_elsewhere() {
+        let hub = Hub::new(16);
+        let (_registration, _) = hub.register("also-here", None);
+        hub.set_remote_users(
+            "lost",
+            &["only-there".into(), "also-b".into(), "also-here".into()],
+        );
+        hub.set_remote_users("b", &["also-b".into()]);
+        // Heard from for the first time: shown online (their status is sent).
+        assert_eq!(
+            hub.sweep_remote().revived,
+            ["also-b", "only-there"].map(String::from)
+        );
+        age(&hub, "lost");
+        assert!(!hub.is_online("only-there"));
+        assert_eq!(
+            hub.sweep_remote(),
+            PresenceSweep {
+                gone: vec!["only-there".into()],
+                revived: vec![],
+            }
+        );
+        // Nothing twice; a heartbeat brings the node's users back.
+        assert_eq!(hub.sweep_remote(), PresenceSweep::default());
+        hub.set_remote_users("lost", &["only-there".into()]);
+        assert_eq!(hub.sweep_remote().revived, ["only-there".to_owned()]);
+        assert!(hub.is_online("only-there"));
+    }
+}
