@@ -133,7 +133,12 @@ impl Connection {
         if let Err(error) = outcome {
             tracing::debug!(error.message = %error, user = %account.username, "connection ended with an error");
         }
-        if backline.hub().unregister(registration.id) == backline_service::hub::Edge::Down {
+        // A node that drains says nothing: the others keep its users online
+        // until it misses its heartbeats, a grace to reconnect elsewhere
+        // without flickering offline for their watchers.
+        if backline.hub().unregister(registration.id) == backline_service::hub::Edge::Down
+            && !backline.shutdown_token().is_cancelled()
+        {
             backline.announce_presence(&account.id, false).await;
         }
     }
@@ -433,14 +438,24 @@ impl Connection {
                     // The bus is a notification, the store the truth: a bus
                     // message lost between nodes would otherwise wait for the
                     // user's next event. Once per ping, catch up with the head.
-                    if let Ok(head) = Box::pin(backline.stream_head(&account.id)).await {
-                        if head > self.last_sent {
-                            Box::pin(self.replay(&backline, &account.id, head)).await?;
-                        }
-                    }
+                    Box::pin(self.catch_up(&backline, &account.id)).await?;
+                }
+                // The bus was cut off or dropped messages: catch up now.
+                Ok(()) = registration.catch_up.changed() => {
+                    Box::pin(self.catch_up(&backline, &account.id)).await?;
                 }
             }
         }
+    }
+
+    /// Sends what the store holds beyond `self.last_sent`, up to the stream head.
+    async fn catch_up(&mut self, backline: &Backline, user_id: &str) -> Result<(), axum::Error> {
+        if let Ok(head) = Box::pin(backline.stream_head(user_id)).await {
+            if head > self.last_sent {
+                Box::pin(self.replay(backline, user_id, head)).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Sends stored events after `self.last_sent` up to `head`, in pages.

@@ -485,6 +485,29 @@ impl Backline {
             .collect())
     }
 
+    /// Tells this node's watchers about users whose node was lost (offline,
+    /// unless connected elsewhere) and about users a returning node's
+    /// heartbeat showed online again. Each node does this for its own
+    /// watchers, so nothing is published.
+    pub async fn sweep_presence(&self) {
+        let sweep = self.hub().sweep_remote();
+        for user in &sweep.gone {
+            self.hub().deliver_presence(user, Status::Offline, None);
+        }
+        if sweep.revived.is_empty() {
+            return;
+        }
+        match users::get_many(self.store().reader(), &sweep.revived).await {
+            Ok(rows) => {
+                for row in &rows {
+                    let (status, reason) = self.effective_status(row);
+                    self.hub().deliver_presence(&row.id, status, reason);
+                }
+            }
+            Err(error) => tracing::warn!(error.message = %error, "presence sweep failed"),
+        }
+    }
+
     /// Announces a user's effective status after their connectedness changed on this node.
     pub async fn announce_presence(&self, user_id: &str, online_here: bool) {
         let row = match users::get(self.store().reader(), user_id).await {

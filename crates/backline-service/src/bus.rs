@@ -7,8 +7,15 @@
 //! of truth: a desktop that misses a bus message sees a seq gap at the next
 //! event and fills it from the store, catches up with the stream head at its
 //! next ping, or resumes from the store on reconnect.
+//!
+//! The bus also notices its own gaps: it reconnects to NATS promptly (a short,
+//! jittered back-off capped at [`MAX_RECONNECT_DELAY`]) and, when its
+//! connection returns or NATS reports that this node's subscription dropped
+//! messages (slow consumer), it asks every local connection to catch up with
+//! its stream head at once ([`Hub::catch_up_all`]) instead of at its next ping.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use backline_protocol::model::Status;
 use futures::StreamExt;
@@ -73,7 +80,15 @@ impl Bus {
 
     /// Connects to NATS and starts the publisher and subscriber tasks.
     pub async fn nats(node: &str, hub: Arc<Hub>, url: &str, prefix: &str) -> anyhow::Result<Bus> {
-        let client = async_nats::connect(url).await?;
+        let events_hub = hub.clone();
+        let client = async_nats::ConnectOptions::new()
+            .reconnect_delay_callback(reconnect_delay)
+            .event_callback(move |event| {
+                let hub = events_hub.clone();
+                async move { on_nats_event(&hub, event) }
+            })
+            .connect(url)
+            .await?;
         let subject = format!("{prefix}.fanout");
         let mut subscriber = client.subscribe(subject.clone()).await?;
         client.flush().await?;
@@ -151,6 +166,40 @@ impl Bus {
     }
 }
 
+/// The longest wait between two attempts to reach NATS again.
+pub const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
+
+/// The wait before reconnect attempt `attempts` (the first is 1): 50 ms,
+/// doubling, capped at [`MAX_RECONNECT_DELAY`], each with up to a quarter of
+/// random jitter so that the nodes of a cluster do not knock in step.
+fn reconnect_delay(attempts: usize) -> Duration {
+    let exponent = attempts.saturating_sub(1).min(8) as u32;
+    let base = (50u64 << exponent).min(MAX_RECONNECT_DELAY.as_millis() as u64 * 3 / 4);
+    let jitter = rand::random::<u64>() % (base / 4 + 1);
+    Duration::from_millis(base + jitter).min(MAX_RECONNECT_DELAY)
+}
+
+/// What the NATS client reports about its connection. Messages published
+/// while this node was cut off, or dropped because its subscription fell
+/// behind, never arrive: every local connection catches up from the store.
+fn on_nats_event(hub: &Hub, event: async_nats::Event) {
+    match event {
+        async_nats::Event::Connected => {
+            tracing::info!("nats connected: local connections catch up with the store");
+            metrics::counter!("backline_bus_catch_ups_total", "reason" => "connected").increment(1);
+            hub.catch_up_all();
+        }
+        async_nats::Event::SlowConsumer(_) => {
+            tracing::warn!("nats subscription dropped messages: local connections catch up");
+            metrics::counter!("backline_bus_catch_ups_total", "reason" => "slow_consumer")
+                .increment(1);
+            hub.catch_up_all();
+        }
+        async_nats::Event::Disconnected => tracing::warn!("nats disconnected"),
+        other => tracing::info!(event = %other, "nats event"),
+    }
+}
+
 fn apply(hub: &Hub, origin: &str, msg: &BusMessage) {
     match msg {
         BusMessage::Event { user, seq, frame } => {
@@ -166,5 +215,19 @@ fn apply(hub: &Hub, origin: &str, msg: &BusMessage) {
         BusMessage::Kill { user } => hub.kill_user(user),
         BusMessage::KillToken { user, token_hash } => hub.kill_token(user, token_hash),
         BusMessage::Heartbeat { users } => hub.set_remote_users(origin, users),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnect_delays_are_short_and_capped() {
+        assert!(reconnect_delay(1) < Duration::from_millis(100));
+        for attempts in 1..1000 {
+            assert!(reconnect_delay(attempts) <= MAX_RECONNECT_DELAY);
+        }
+        assert!(reconnect_delay(100) >= MAX_RECONNECT_DELAY / 2);
     }
 }

@@ -37,6 +37,9 @@ pub struct Registration {
     pub receiver: mpsc::Receiver<Outbound>,
     /// Set when the connection is cut, by the hub or by the socket loop.
     pub cut: Cut,
+    /// Changes when the connection should catch up with its stream head in
+    /// the store now (the bus may have lost messages), as at a ping.
+    pub catch_up: tokio::sync::watch::Receiver<u64>,
 }
 
 /// Why a connection was cut (the value of [`Cut::reason`]).
@@ -108,6 +111,9 @@ struct Inner {
     watchers: HashMap<Arc<str>, HashSet<u64>>,
     /// Users connected on other nodes, as each node last announced them.
     remote: HashMap<Arc<str>, RemoteNode>,
+    /// Users a heartbeat showed online again (their node was taken for gone,
+    /// or is new here): their watchers here get their status at the next sweep.
+    revived: HashSet<Arc<str>>,
 }
 
 /// What another node announced of its connected users, and when.
@@ -116,8 +122,22 @@ struct RemoteNode {
     seen: std::time::Instant,
 }
 
-/// A node not heard from for this long is taken to be gone with its desktops.
-pub const REMOTE_NODE_EXPIRY: std::time::Duration = std::time::Duration::from_secs(35);
+/// How often a node announces its connected users to the others.
+pub const HEARTBEAT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A node not heard from for this long (three heartbeats) is taken to be
+/// gone with its desktops: its users turn offline for their watchers. It is
+/// also the grace a drained node's users have to reconnect elsewhere.
+pub const REMOTE_NODE_EXPIRY: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// What a sweep of the other nodes found (see [`Hub::sweep_remote`]).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PresenceSweep {
+    /// Users whose every connection was on nodes now taken for gone.
+    pub gone: Vec<String>,
+    /// Users a heartbeat showed online again since the last sweep.
+    pub revived: Vec<String>,
+}
 
 /// A change of a user's connectedness on this node, for presence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +153,7 @@ pub struct Hub {
     queue_capacity: usize,
     next_id: AtomicU64,
     inner: Mutex<Inner>,
+    catch_up: tokio::sync::watch::Sender<u64>,
 }
 
 impl Hub {
@@ -141,7 +162,14 @@ impl Hub {
             queue_capacity: queue_capacity.max(16),
             next_id: AtomicU64::new(1),
             inner: Mutex::new(Inner::default()),
+            catch_up: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// Asks every connection on this node to catch up with its stream head
+    /// in the store now: the bus was cut off or dropped messages.
+    pub fn catch_up_all(&self) {
+        self.catch_up.send_modify(|generation| *generation += 1);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -178,7 +206,17 @@ impl Hub {
             },
         );
         metrics::gauge!("backline_connections").increment(1.0);
-        (Registration { id, receiver, cut }, edge)
+        let mut catch_up = self.catch_up.subscribe();
+        catch_up.mark_unchanged();
+        (
+            Registration {
+                id,
+                receiver,
+                cut,
+                catch_up,
+            },
+            edge,
+        )
     }
 
     /// Removes a connection; returns `Down` when it was the user's last on this node.
@@ -293,11 +331,36 @@ impl Hub {
     /// Whether the user has a connection on this node or, as announced
     /// recently, on another.
     pub fn is_online(&self, user_id: &str) -> bool {
-        let inner = self.lock();
-        inner.by_user.contains_key(user_id)
-            || inner.remote.values().any(|node| {
-                node.seen.elapsed() < REMOTE_NODE_EXPIRY && node.users.contains(user_id)
-            })
+        online_in(&self.lock(), user_id)
+    }
+
+    /// Forgets the nodes not heard from for [`REMOTE_NODE_EXPIRY`] and
+    /// returns their users who are connected nowhere else (to be shown
+    /// offline to their watchers here), and the users heartbeats revived.
+    pub fn sweep_remote(&self) -> PresenceSweep {
+        let mut inner = self.lock();
+        let expired: Vec<Arc<str>> = inner
+            .remote
+            .iter()
+            .filter(|(_, node)| node.seen.elapsed() >= REMOTE_NODE_EXPIRY)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut gone = Vec::new();
+        for id in expired {
+            if let Some(node) = inner.remote.remove(&id) {
+                tracing::warn!(node = %id, "node not heard from: its users are offline");
+                gone.extend(node.users);
+            }
+        }
+        gone.retain(|user| !online_in(&inner, user));
+        gone.sort();
+        gone.dedup();
+        let mut revived: Vec<String> = inner.revived.drain().map(|u| u.to_string()).collect();
+        revived.sort();
+        PresenceSweep {
+            gone: gone.into_iter().map(|u| u.to_string()).collect(),
+            revived,
+        }
     }
 
     fn remote_node<'a>(inner: &'a mut Inner, node: &str) -> &'a mut RemoteNode {
@@ -326,8 +389,14 @@ impl Hub {
     /// Replaces what another node has connected (its periodic heartbeat).
     pub fn set_remote_users(&self, node: &str, users: &[String]) {
         let mut inner = self.lock();
-        let remote = Self::remote_node(&mut inner, node);
-        remote.users = users.iter().map(|u| Arc::from(u.as_str())).collect();
+        let users: HashSet<Arc<str>> = users.iter().map(|u| Arc::from(u.as_str())).collect();
+        let newly: Vec<Arc<str>> = users
+            .iter()
+            .filter(|user| !online_in(&inner, user))
+            .cloned()
+            .collect();
+        inner.revived.extend(newly);
+        Self::remote_node(&mut inner, node).users = users;
     }
 
     /// Kills every connection of a user (account disabled, signed out everywhere).
@@ -374,6 +443,14 @@ impl Hub {
     }
 }
 
+fn online_in(inner: &Inner, user_id: &str) -> bool {
+    inner.by_user.contains_key(user_id)
+        || inner
+            .remote
+            .values()
+            .any(|node| node.seen.elapsed() < REMOTE_NODE_EXPIRY && node.users.contains(user_id))
+}
+
 fn push(conn: &Conn, item: Outbound) {
     match conn.sender.try_send(item) {
         Ok(()) => {}
@@ -381,5 +458,46 @@ fn push(conn: &Conn, item: Outbound) {
             conn.cut.cut(kill_reason::SLOW_CONSUMER);
         }
         Err(mpsc::error::TrySendError::Closed(_)) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn age(hub: &Hub, node: &str) {
+        let mut inner = hub.lock();
+        let remote = inner.remote.get_mut(node).unwrap();
+        remote.seen -= REMOTE_NODE_EXPIRY;
+    }
+
+    #[test]
+    fn a_silent_nodes_users_are_gone_unless_connected_elsewhere() {
+        let hub = Hub::new(16);
+        let (_registration, _) = hub.register("also-here", None);
+        hub.set_remote_users(
+            "lost",
+            &["only-there".into(), "also-b".into(), "also-here".into()],
+        );
+        hub.set_remote_users("b", &["also-b".into()]);
+        // Heard from for the first time: shown online (their status is sent).
+        assert_eq!(
+            hub.sweep_remote().revived,
+            ["also-b", "only-there"].map(String::from)
+        );
+        age(&hub, "lost");
+        assert!(!hub.is_online("only-there"));
+        assert_eq!(
+            hub.sweep_remote(),
+            PresenceSweep {
+                gone: vec!["only-there".into()],
+                revived: vec![],
+            }
+        );
+        // Nothing twice; a heartbeat brings the node's users back.
+        assert_eq!(hub.sweep_remote(), PresenceSweep::default());
+        hub.set_remote_users("lost", &["only-there".into()]);
+        assert_eq!(hub.sweep_remote().revived, ["only-there".to_owned()]);
+        assert!(hub.is_online("only-there"));
     }
 }

@@ -43,17 +43,27 @@ impl Backline {
         }
     }
 
-    /// Tells the other nodes, every 10 s, which users are connected here.
+    /// Tells the other nodes, every second, which users are connected here,
+    /// and shows the users of nodes not heard from offline to watchers here.
+    /// A draining node stops at once: its users have the expiry as a grace
+    /// to reconnect elsewhere before their watchers see them offline.
     async fn heartbeat(self) {
-        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        let mut tick = tokio::time::interval(crate::hub::HEARTBEAT_INTERVAL / 4);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_beat: Option<tokio::time::Instant> = None;
         loop {
             tokio::select! {
+                biased;
                 _ = self.shutdown_token().cancelled() => return,
                 _ = tick.tick() => {}
             }
-            let users = self.hub().local_users();
-            self.bus()
-                .publish(vec![crate::bus::BusMessage::Heartbeat { users }]);
+            if last_beat.is_none_or(|at| at.elapsed() >= crate::hub::HEARTBEAT_INTERVAL) {
+                last_beat = Some(tokio::time::Instant::now());
+                let users = self.hub().local_users();
+                self.bus()
+                    .publish(vec![crate::bus::BusMessage::Heartbeat { users }]);
+            }
+            self.sweep_presence().await;
         }
     }
 

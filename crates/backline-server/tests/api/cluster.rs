@@ -15,11 +15,21 @@ pub(crate) async fn two_nodes() -> Option<(TestApp, TestApp)> {
 
 /// `count` nodes on one fresh PostgreSQL database and one NATS subject prefix.
 pub(crate) async fn nodes(count: usize) -> Option<Vec<TestApp>> {
-    let pg = backline_store::testing::postgres_url("cluster tests")?;
     let Ok(nats) = std::env::var("BACKLINE_TEST_NATS_URL") else {
         eprintln!("cluster tests: skipped (BACKLINE_TEST_NATS_URL is not set)");
         return None;
     };
+    nodes_on(count, &nats, |_| {}).await
+}
+
+/// `count` nodes on one fresh PostgreSQL database and the NATS server at
+/// `nats`, each configured by `tweak`.
+pub(crate) async fn nodes_on(
+    count: usize,
+    nats: &str,
+    tweak: impl Fn(&mut backline_server::config::Config),
+) -> Option<Vec<TestApp>> {
+    let pg = backline_store::testing::postgres_url("cluster tests")?;
     let url = backline_store::testing::fresh_postgres_database(&pg)
         .await
         .expect("fresh database");
@@ -29,9 +39,10 @@ pub(crate) async fn nodes(count: usize) -> Option<Vec<TestApp>> {
         let mut config = backline_server::config::Config::default();
         config.server.bind = "127.0.0.1:0".into();
         config.database.url = url.clone();
-        config.bus.nats_url = nats.clone();
+        config.bus.nats_url = nats.to_owned();
         config.bus.subject_prefix = prefix.clone();
         config.bus.node_id = format!("node-{}", (b'a' + n as u8) as char);
+        tweak(&mut config);
         nodes.push(spawn_with_config(config, None).await);
     }
     Some(nodes)

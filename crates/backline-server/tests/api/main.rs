@@ -6,6 +6,7 @@ mod auth_hardening;
 mod authz_matrix;
 mod binary;
 mod cluster;
+mod cluster_failures;
 mod durability;
 mod errors;
 mod helpers;
