@@ -87,6 +87,14 @@ impl Backline {
 
     /// Claims up to `limit` events this node may send now.
     async fn claim_webhooks(&self, limit: usize) -> Vec<OutboxRow> {
+        match outbox::any_due(self.store().reader(), now_ms()).await {
+            Ok(true) => {}
+            Ok(false) => return Vec::new(),
+            Err(error) => {
+                tracing::warn!(error.message = %error, "webhook outbox scan failed");
+                return Vec::new();
+            }
+        }
         let claimant = format!("{}:{}", self.bus().node(), uuid::Uuid::now_v7());
         let claimed = self
             .commit(move |conn| {

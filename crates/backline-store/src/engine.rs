@@ -43,6 +43,10 @@ pub struct WriteTx {
     /// to its savepoint) and by the batch's earlier writes.
     undo_write: Vec<(String, Option<i64>)>,
     undo_batch: Vec<(String, Option<i64>)>,
+    /// Rows changed since the batch began: SQLite's connection total at the
+    /// start of the batch, and PostgreSQL's sum of rows affected.
+    changes_at_begin: u64,
+    rows_affected: u64,
 }
 
 impl WriteTx {
@@ -56,6 +60,8 @@ impl WriteTx {
             heads: HashMap::new(),
             undo_write: Vec::new(),
             undo_batch: Vec::new(),
+            changes_at_begin: 0,
+            rows_affected: 0,
         }
     }
 
@@ -93,12 +99,24 @@ impl WriteTx {
     pub(crate) fn begin_batch(&mut self) {
         self.fault = None;
         self.in_batch = true;
+        self.changes_at_begin = self.sqlite.as_ref().map_or(0, |c| c.total_changes());
+        self.rows_affected = 0;
         self.undo_write.clear();
         self.undo_batch.clear();
     }
 
     pub(crate) fn end_batch(&mut self) {
         self.in_batch = false;
+    }
+
+    /// Whether the batch changed any row. A commit that changed nothing
+    /// wrote nothing, so it proves nothing about whether the store can
+    /// write (an empty commit succeeds on a full disk).
+    pub(crate) fn batch_changed_rows(&self) -> bool {
+        match &self.sqlite {
+            Some(conn) => conn.total_changes() > self.changes_at_begin,
+            None => self.rows_affected > 0,
+        }
     }
 
     /// The current write was released into the batch: its changes stay.
@@ -244,8 +262,9 @@ impl Exec for &mut WriteTx {
             } else {
                 Err(StoreError::Fault("the writer has no connection".into()))
             };
-            if let Err(error) = &result {
-                self.record(error);
+            match &result {
+                Ok(rows) => self.rows_affected += rows.affected,
+                Err(error) => self.record(error),
             }
             result
         })

@@ -102,6 +102,20 @@ pub async fn claim(
     .await
 }
 
+/// Whether any undelivered event is due and unclaimed at `now` (a cheap
+/// read, so that an idle node does not run a claim write at every tick).
+pub async fn any_due<E: Exec>(executor: E, now: i64) -> Result<bool, StoreError> {
+    let due = crate::db::query_scalar::<i64>(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM webhook_outbox \
+         WHERE delivered_at IS NULL AND failed_at IS NULL \
+           AND next_attempt_at <= $1 AND claimed_until <= $1 LIMIT 1) AS due",
+    )
+    .bind(now)
+    .fetch_one(executor)
+    .await?;
+    Ok(due > 0)
+}
+
 pub async fn mark_delivered(conn: &mut WriteTx, id: &str, now: i64) -> Result<(), StoreError> {
     crate::db::query(
         "UPDATE webhook_outbox SET delivered_at = $2, attempts = attempts + 1, \

@@ -295,7 +295,9 @@ async fn run(
         }
         let (commit, completions) = run_batch(&mut tx, batch.drain(..)).await;
         match &commit {
-            Ok(()) => health.set(None),
+            // Only a batch that wrote something shows the store can write.
+            Ok(()) if tx.batch_changed_rows() => health.set(None),
+            Ok(()) => {}
             Err(reason) => {
                 tracing::error!(error.message = %reason, writes = size, "store batch failed; none of its writes was stored");
                 health.set(Some(reason.clone()));
