@@ -266,6 +266,15 @@ impl Backline {
     }
 }
 
+/// Threads for CPU-heavy work (password hashing, snippets): one per core,
+/// at most 8, so such work never takes every core nor the async workers.
+pub(crate) fn cpu_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 8)
+}
+
 /// A write's error as the service reports it; faults are logged.
 fn write_failed(error: StoreError) -> ServiceError {
     let error = ServiceError::from(error);

@@ -25,10 +25,7 @@ impl Hasher {
     /// computations waiting for one. The threads end when the hasher is dropped.
     pub(crate) fn new(threads: usize, queue: usize) -> Hasher {
         let threads = match threads {
-            0 => std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-                .min(8),
+            0 => crate::cpu_workers(),
             n => n,
         };
         let (jobs, receiver) = sync_channel::<Job>(queue);

@@ -265,12 +265,7 @@ fn snippet(text: &str, words: &[String]) -> Option<Snippet> {
 /// workers nor every core.
 fn snippet_permits() -> &'static tokio::sync::Semaphore {
     static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    PERMITS.get_or_init(|| {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
-        tokio::sync::Semaphore::new(cores.clamp(1, 8))
-    })
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(crate::cpu_workers()))
 }
 
 /// The history entries of `rows`, with their transcripts and, when
