@@ -312,33 +312,38 @@ impl Store {
             .await
     }
 
-    /// Why the store cannot write now, if it cannot (the last batch failed
-    /// and none has committed since).
+    /// Why the store cannot write now, if it cannot (a batch failed and the
+    /// readiness probe has not committed since).
     pub fn health(&self) -> Option<String> {
         self.inner.writer.health().fault()
     }
 
-    /// Readiness: the read side answers and the writer can write. While the
-    /// writer is failing, a small probe write finds out whether it can again.
+    /// Readiness: the read side answers and the writer can write. After a
+    /// fault, a probe write as large as a big batch finds out whether it can
+    /// again; only its commit clears the fault.
     pub async fn ping(&self) -> Result<(), StoreError> {
         let check = async {
             if let Some(fault) = self.health() {
-                self.write(Box::new(|tx| {
-                    Box::pin(async move {
-                        // As large as a big batch: a nearly full disk that
-                        // still takes a tiny write is not ready.
-                        db::query(
-                            "UPDATE store_probe SET checked_at = $1, filler = $2 WHERE id = 1",
-                        )
-                        .bind(now_ms())
-                        .bind(PROBE_FILLER.as_str())
-                        .execute(tx)
-                        .await
-                        .map(|_| ())
-                    })
-                }))
-                .await
-                .map_err(|_| StoreError::Unavailable(format!("the store cannot write: {fault}")))?;
+                self.inner
+                    .writer
+                    .probe(Box::new(|tx| {
+                        Box::pin(async move {
+                            // As large as a big batch: a nearly full disk that
+                            // still takes a tiny write is not ready.
+                            db::query(
+                                "UPDATE store_probe SET checked_at = $1, filler = $2 WHERE id = 1",
+                            )
+                            .bind(now_ms())
+                            .bind(PROBE_FILLER.as_str())
+                            .execute(tx)
+                            .await
+                            .map(|_| ())
+                        })
+                    }))
+                    .await
+                    .map_err(|_| {
+                        StoreError::Unavailable(format!("the store cannot write: {fault}"))
+                    })?;
             }
             db::query("SELECT 1").execute(self.reader()).await?;
             Ok(())

@@ -13,9 +13,12 @@
 //! `ROLLBACK`, an I/O error, a full disk, a lost connection, a transaction
 //! the engine rolled back by itself — fails every write of the batch (none is
 //! acknowledged), and the connection is discarded; the next batch opens a new
-//! one. While batches fail, [`crate::Store::health`] says why (`/readyz`
-//! answers 503); the first batch that commits clears it, so the store
-//! recovers by itself once the cause is gone.
+//! one. From then on [`crate::Store::health`] says why (`/readyz` answers
+//! 503) until the readiness probe — a write as large as a big batch — commits:
+//! writes that commit in between are acknowledged, but a small one proves
+//! little (a nearly full disk still takes a one-page write), so only the
+//! probe clears the fault. The store recovers by itself once the cause is
+//! gone.
 //!
 //! The queue is bounded (`QUEUE_CAPACITY`): when the database is slower than
 //! the writes arriving, callers wait in `submit` (back-pressure) instead of
@@ -40,6 +43,8 @@ type Job = Box<dyn for<'c> FnOnce(&'c mut WriteTx) -> BoxFuture<'c, (bool, Compl
 struct Queued {
     job: Job,
     locks: Locks,
+    /// The readiness probe: its commit clears a fault.
+    probe: bool,
 }
 
 /// Counters for the metrics endpoint and the benchmarks.
@@ -162,6 +167,14 @@ impl Writer {
             .await
     }
 
+    /// Runs the readiness probe's write: when its batch commits, the store
+    /// is writable again and a fault is cleared.
+    pub(crate) async fn probe(&self, write: WriteFn<()>) -> Result<(), StoreError> {
+        self.queue_job(Locks::default(), write, None, true)
+            .await?
+            .await
+    }
+
     /// Queues a write and returns what answers once its batch committed (or
     /// failed). Writes enqueued one after the other run in that order.
     pub(crate) async fn enqueue<T: Send + 'static>(
@@ -169,6 +182,16 @@ impl Writer {
         locks: Locks,
         write: WriteFn<T>,
         on_commit: Option<OnCommit<T>>,
+    ) -> Result<crate::Pending<T>, StoreError> {
+        self.queue_job(locks, write, on_commit, false).await
+    }
+
+    async fn queue_job<T: Send + 'static>(
+        &self,
+        locks: Locks,
+        write: WriteFn<T>,
+        on_commit: Option<OnCommit<T>>,
+        probe: bool,
     ) -> Result<crate::Pending<T>, StoreError> {
         let (reply, answer) = oneshot::channel::<Result<T, StoreError>>();
         let job: Job = Box::new(move |tx: &mut WriteTx| {
@@ -200,7 +223,7 @@ impl Writer {
             }) as BoxFuture<'_, (bool, Completion)>
         });
         self.queue
-            .send(Queued { job, locks })
+            .send(Queued { job, locks, probe })
             .await
             .map_err(|_| StoreError::Closed)?;
         let health = self.health.clone();
@@ -293,10 +316,13 @@ async fn run(
                 continue;
             }
         }
+        let probed = batch.iter().any(|queued| queued.probe);
         let (commit, completions) = run_batch(&mut tx, batch.drain(..)).await;
         match &commit {
-            // Only a batch that wrote something shows the store can write.
-            Ok(()) if tx.batch_changed_rows() => health.set(None),
+            // Only the probe's large write shows the store can write again
+            // (and only if it changed its row: an empty commit succeeds on a
+            // full disk).
+            Ok(()) if probed && tx.batch_changed_rows() => health.set(None),
             Ok(()) => {}
             Err(reason) => {
                 tracing::error!(error.message = %reason, writes = size, "store batch failed; none of its writes was stored");

@@ -97,10 +97,10 @@ pub async fn sign_in(http: &reqwest::Client, base: &str, username: &str) -> (Str
         .json()
         .await
         .unwrap();
-    (
-        body["token"].as_str().unwrap().to_owned(),
-        body["me"]["id"].as_str().unwrap().to_owned(),
-    )
+    let (Some(token), Some(id)) = (body["token"].as_str(), body["me"]["id"].as_str()) else {
+        panic!("{username} could not sign in: {body}");
+    };
+    (token.to_owned(), id.to_owned())
 }
 
 /// Alice opens a session with Bob and Bob accepts; returns Alice's token and the session.
