@@ -67,6 +67,16 @@ ensure_chromium() {
   command -v chromium >/dev/null || as_root_install chromium
 }
 
+# The cluster tests run three nodes behind a real HAProxy (Debian's package).
+ensure_haproxy() {
+  command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || as_root_install haproxy
+}
+
+# The PostgreSQL-restart test runs a cluster of its own (initdb, pg_ctl).
+ensure_postgres_programs() {
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || as_root_install postgresql
+}
+
 ensure_netns_tools() {
   command -v unshare >/dev/null || as_root_install util-linux
   command -v ip >/dev/null || as_root_install iproute2

@@ -101,25 +101,27 @@ async fn sign_in_one(
 
 /// Opens and authenticates one socket per agent, at most `concurrency` at a
 /// time, and starts its reader and writer tasks. This is the timed "sign-in".
+/// Agent `i` connects to `ws_urls[i % ws_urls.len()]`.
 pub async fn sign_in_storm(
-    ws_url: &str,
+    ws_urls: &[String],
     agents: &[Agent],
     concurrency: usize,
     tracker: &Arc<Tracker>,
 ) -> Storm {
     let started = Instant::now();
     let permits = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
-    let ws_url: Arc<str> = Arc::from(ws_url);
+    let ws_urls: Vec<Arc<str>> = ws_urls.iter().map(|u| Arc::from(u.as_str())).collect();
     // One task per agent, so that handshakes and frame parsing use every core;
     // the semaphore bounds how many are in flight. The per-connection time
     // starts when the task gets its permit (queueing in the tool excluded).
     let handles: Vec<JoinHandle<(Duration, anyhow::Result<Conn>)>> = agents
         .iter()
-        .map(|agent| {
+        .enumerate()
+        .map(|(i, agent)| {
             let (agent, permits, ws_url, tracker) = (
                 agent.clone(),
                 permits.clone(),
-                ws_url.clone(),
+                ws_urls[i % ws_urls.len()].clone(),
                 tracker.clone(),
             );
             tokio::spawn(async move {

@@ -96,6 +96,12 @@ struct Common {
         default_value = "http://127.0.0.1:8080"
     )]
     url: String,
+    /// Where the agents' WebSockets connect, when not to --url (setup and
+    /// sessions always use --url): repeat it to spread the agents, agent i
+    /// on the (i mod count)-th. With one URL per node of a cluster and an
+    /// odd count, agents 2k and 2k+1 (a pair) are always on different nodes.
+    #[arg(long = "connect-url")]
+    connect_urls: Vec<String>,
     /// Agents that sign in and connect (N).
     #[arg(long, default_value_t = 200)]
     agents: usize,
@@ -312,7 +318,16 @@ async fn bench(common: Common, mode: Mode) -> anyhow::Result<Report> {
     validate(&common, &mode)?;
     sys::ensure_own_nofile(common.agents as u64 + 256)?;
     let url = common.url.trim_end_matches('/').to_owned();
-    let ws_url = conn::ws_url(&url)?;
+    let connect_urls = if common.connect_urls.is_empty() {
+        vec![url.clone()]
+    } else {
+        common.connect_urls.clone()
+    };
+    let mut ws_urls = Vec::new();
+    for connect in &connect_urls {
+        check_url(connect)?;
+        ws_urls.push(conn::ws_url(connect)?);
+    }
 
     let server_pid = if common.no_rss {
         None
@@ -339,7 +354,7 @@ async fn bench(common: Common, mode: Mode) -> anyhow::Result<Report> {
     let rss_before = server_pid.and_then(sys::rss_kib);
     let tracker = Arc::new(Tracker::new());
     eprintln!("sign-in: opening {} sockets …", agents.len());
-    let storm = conn::sign_in_storm(&ws_url, &agents, common.connect_concurrency, &tracker).await;
+    let storm = conn::sign_in_storm(&ws_urls, &agents, common.connect_concurrency, &tracker).await;
     let connected = storm.conns.iter().filter(|c| c.is_some()).count();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_after = server_pid.and_then(sys::rss_kib);
@@ -496,6 +511,7 @@ async fn bench(common: Common, mode: Mode) -> anyhow::Result<Report> {
             Mode::Ramp(_) => "ramp".into(),
         },
         url,
+        connect_urls,
         server_pid,
         agents: common.agents,
         pairs: common.pairs,

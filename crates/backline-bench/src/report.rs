@@ -12,6 +12,8 @@ use crate::setup::SetupSummary;
 pub struct Report {
     pub mode: String,
     pub url: String,
+    /// Where the WebSockets connected (agent i to the (i mod count)-th).
+    pub connect_urls: Vec<String>,
     pub server_pid: Option<u32>,
     pub agents: usize,
     pub pairs: usize,
@@ -112,6 +114,9 @@ impl Report {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "backline-bench {} against {}", self.mode, self.url);
+        if self.connect_urls != [self.url.clone()] {
+            let _ = writeln!(out, "sockets through {}", self.connect_urls.join(", "));
+        }
         let _ = writeln!(
             out,
             "agents {}, pairs {}, message {} bytes, server pid {}",

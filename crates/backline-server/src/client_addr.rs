@@ -42,18 +42,23 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAdd
     if !trusted.contains(&peer) {
         return peer;
     }
-    // Proxies append; read from the right and skip our own proxies.
-    let mut client = peer;
+    // Proxies append, to the last line or as a new line (HAProxy's
+    // `option forwardfor`): the lines in order, then their hops, form one list.
+    // Read it from the right and skip our own proxies: everything left of the
+    // first hop a trusted proxy did not write may have come from the client.
+    let mut hops = Vec::new();
     for value in headers.get_all("x-forwarded-for") {
         let Ok(value) = value.to_str() else {
             return peer;
         };
-        for hop in value.split(',').rev() {
-            match hop.trim().parse::<IpAddr>() {
-                Ok(ip) if trusted.contains(&ip) => client = ip,
-                Ok(ip) => return ip,
-                Err(_) => return client,
-            }
+        hops.extend(value.split(','));
+    }
+    let mut client = peer;
+    for hop in hops.into_iter().rev() {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => client = ip,
+            Ok(ip) => return ip,
+            Err(_) => return client,
         }
     }
     client
@@ -93,5 +98,14 @@ mod tests {
         assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), proxy);
         // Garbage in the header stops at the last good hop.
         assert_eq!(client_ip(proxy, &headers(&["nonsense"]), &trusted), proxy);
+    }
+
+    #[test]
+    fn a_forged_line_before_the_proxys_own_line_is_not_believed() {
+        // The client sends its own header; the proxy adds the client's real
+        // address as a second line, as HAProxy's `option forwardfor` does.
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let ip = client_ip(proxy, &headers(&["198.51.100.66", "203.0.113.9"]), &[proxy]);
+        assert_eq!(ip, "203.0.113.9".parse::<IpAddr>().unwrap());
     }
 }

@@ -518,6 +518,18 @@ mod tests {
         assert!(Config::load(Some(std::path::Path::new("/nonexistent/backline.toml"))).is_err());
     }
 
+    #[test]
+    fn the_deployment_example_is_a_valid_cluster_node() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/node.toml");
+        let config = Config::load(Some(&path)).expect("deploy/node.toml loads");
+        assert!(config.database.url.starts_with("postgres://"));
+        assert!(!config.bus.nats_url.is_empty());
+        assert!(!config.bus.node_id.is_empty());
+        assert!(!config.server.trusted_proxies.is_empty());
+        // deploy/backline.service stops the node after TimeoutStopSec=30.
+        assert!(config.server.shutdown_grace_secs < 30);
+    }
+
     /// Parses the example through figment's TOML provider into JSON values for comparison.
     mod toml_value {
         pub type Value = serde_json::Value;

@@ -18,6 +18,24 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+
+    /// `kill -TERM`: the graceful stop a service manager asks for.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// The address it serves on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.base
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .expect("a socket address")
+    }
 }
 
 impl Drop for Server {
@@ -28,9 +46,17 @@ impl Drop for Server {
 
 /// `backline serve --demo` on `data_dir`, with `extra` arguments.
 pub fn command(data_dir: &std::path::Path, extra: &[&str]) -> Command {
+    let mut command = serve_command(data_dir, extra);
+    command.arg("--demo");
+    command
+}
+
+/// `backline serve` on `data_dir`, with `extra` arguments, without limits
+/// that would get in a test's way; logs only warnings.
+pub fn serve_command(data_dir: &std::path::Path, extra: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_backline"));
     command
-        .args(["serve", "--demo", "--bind", "127.0.0.1:0", "--data-dir"])
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .args(extra)
         .env("BACKLINE_LIMITS__RATE_PER_SECOND", "100000")
@@ -107,10 +133,22 @@ pub async fn sign_in(http: &reqwest::Client, base: &str, username: &str) -> (Str
 pub async fn open_session(http: &reqwest::Client, base: &str) -> (String, String) {
     let (alice, _) = sign_in(http, base, "alice").await;
     let (bob, bob_id) = sign_in(http, base, "bob").await;
+    let id = connected_session(http, base, &alice, &bob, &bob_id).await;
+    (alice, id)
+}
+
+/// `from` opens a session with `to` (token and id), who accepts; returns the session.
+pub async fn connected_session(
+    http: &reqwest::Client,
+    base: &str,
+    from: &str,
+    to: &str,
+    to_id: &str,
+) -> String {
     let session: Value = http
         .post(format!("{base}/api/v1/sessions"))
-        .bearer_auth(&alice)
-        .json(&json!({"target_id": bob_id}))
+        .bearer_auth(from)
+        .json(&json!({"target_id": to_id}))
         .send()
         .await
         .unwrap()
@@ -120,12 +158,12 @@ pub async fn open_session(http: &reqwest::Client, base: &str) -> (String, String
     let id = session["id"].as_str().unwrap().to_owned();
     let accepted = http
         .post(format!("{base}/api/v1/sessions/{id}/accept"))
-        .bearer_auth(&bob)
+        .bearer_auth(to)
         .send()
         .await
         .unwrap();
     assert_eq!(accepted.status(), 200);
-    (alice, id)
+    id
 }
 
 /// The stored messages of a session: client id → seq, and whether seqs are 1, 2, 3 … without gaps.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::cluster::nodes_on;
-use crate::helpers::Desktop;
+use crate::helpers::{desktop_at, Desktop};
 use crate::webhooks::free_port;
 
 /// A `nats-server` of the test's own on a fixed port, so it can be stopped
@@ -294,31 +294,17 @@ async fn a_lost_nodes_users_turn_offline_for_their_watchers() {
     let watcher = node_a.user("watcher", "Wanda Watcher").await;
     let lost = node_a.user("lost", "Lou Lost").await;
     let dir = tempfile::tempdir().unwrap();
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_backline"));
+    let mut command = crate::binary::serve_command(dir.path(), &[]);
     command
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
         .env("BACKLINE_DATABASE__URL", &node_a.config.database.url)
         .env("BACKLINE_BUS__NATS_URL", &nats)
         .env(
             "BACKLINE_BUS__SUBJECT_PREFIX",
             &node_a.config.bus.subject_prefix,
         )
-        .env("BACKLINE_BUS__NODE_ID", "node-lost")
-        .env("BACKLINE_METRICS__BIND", "127.0.0.1:0")
-        .env("RUST_LOG", "warn");
+        .env("BACKLINE_BUS__NODE_ID", "node-lost");
     let mut node_b = crate::binary::start_command(command);
-    let addr: std::net::SocketAddr = node_b
-        .base
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .parse()
-        .unwrap();
-    let mut lost_desktop = Desktop::connect(addr).await;
-    lost_desktop
-        .send(serde_json::json!({"type": "hello", "token": lost.token}))
-        .await;
-    assert_eq!(lost_desktop.next().await["type"], "welcome");
+    let _lost_desktop = desktop_at(node_b.addr(), &lost.token, None).await;
     let mut watcher_desktop = watching(node_a, &watcher, &lost.id).await;
 
     node_b.kill();

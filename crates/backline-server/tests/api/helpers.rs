@@ -259,21 +259,43 @@ impl TestApp {
 
     /// Opens a desktop socket and authenticates with `hello`.
     pub async fn desktop(&self, user: &User, last_seq: Option<u64>) -> Desktop {
-        let mut desktop = Desktop::connect(self.addr).await;
-        let mut hello = json!({"type": "hello", "token": user.token});
-        if let Some(seq) = last_seq {
-            hello["last_seq"] = json!(seq);
-        }
-        desktop.send(hello).await;
-        let welcome = desktop.next().await;
-        assert_eq!(
-            welcome["type"], "welcome",
-            "expected welcome, got {welcome}"
-        );
-        desktop.head = welcome["head"].as_u64().unwrap();
-        desktop.last_seq = last_seq.unwrap_or(desktop.head);
-        desktop
+        desktop_at(self.addr, &user.token, last_seq).await
     }
+}
+
+/// A desktop signed in with `token` on the server (or load balancer) at
+/// `addr`, resuming after `last_seq` when given.
+pub async fn desktop_at(addr: std::net::SocketAddr, token: &str, last_seq: Option<u64>) -> Desktop {
+    try_desktop_at(addr, token, last_seq)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// Like `desktop_at`; what went wrong instead of a panic.
+pub async fn try_desktop_at(
+    addr: std::net::SocketAddr,
+    token: &str,
+    last_seq: Option<u64>,
+) -> Result<Desktop, String> {
+    let mut desktop = Desktop::connect_with(addr, None)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let mut hello = json!({"type": "hello", "token": token});
+    if let Some(seq) = last_seq {
+        hello["last_seq"] = json!(seq);
+    }
+    desktop
+        .ws
+        .send(Message::Text(hello.to_string().into()))
+        .await
+        .map_err(|e| format!("send hello: {e}"))?;
+    let welcome = desktop.try_next(WAIT).await.unwrap_or(Value::Null);
+    if welcome["type"] != "welcome" {
+        return Err(format!("expected welcome, got {welcome}"));
+    }
+    desktop.head = welcome["head"].as_u64().unwrap();
+    desktop.last_seq = last_seq.unwrap_or(desktop.head);
+    Ok(desktop)
 }
 
 impl Drop for TestApp {
@@ -290,6 +312,9 @@ pub struct Desktop {
     pub head: u64,
     /// Highest stream seq seen.
     pub last_seq: u64,
+    /// The node a load balancer in front chose, when it names it in an
+    /// `x-backline-server` header of the upgrade response.
+    pub served_by: Option<String>,
 }
 
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -311,11 +336,17 @@ impl Desktop {
                 .headers_mut()
                 .insert("origin", origin.parse().unwrap());
         }
-        let (ws, _) = tokio_tungstenite::connect_async(request).await?;
+        let (ws, response) = tokio_tungstenite::connect_async(request).await?;
+        let served_by = response
+            .headers()
+            .get("x-backline-server")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
         Ok(Desktop {
             ws,
             head: 0,
             last_seq: 0,
+            served_by,
         })
     }
 
