@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod docs;
 pub mod interactions;
 pub mod sessions;
 pub mod voice;
@@ -28,7 +29,10 @@ use crate::state::AppState;
         Errors are `{code, message}`; the codes are listed in docs/protocol.md. The live event \
         stream is the WebSocket at /api/v1/ws (see docs/protocol.md)."
     ),
-    components(schemas(backline_protocol::ErrorCode))
+    components(schemas(
+        backline_protocol::ErrorCode,
+        backline_protocol::interactions::WebhookEvent
+    ))
 )]
 struct ApiDoc;
 
