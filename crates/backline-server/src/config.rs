@@ -26,6 +26,7 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     pub http: HttpConfig,
     pub metrics: MetricsConfig,
+    pub compliance: ComplianceConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -175,6 +176,22 @@ impl Default for ImConfig {
         ImConfig {
             invite_timeout_secs: 30,
             stream_retention_secs: 7 * 24 * 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ComplianceConfig {
+    /// Mask payment-card numbers (13–19 digits passing the Luhn check) in IM
+    /// messages before they are stored, keeping the last four digits.
+    pub mask_card_numbers: bool,
+}
+
+impl Default for ComplianceConfig {
+    fn default() -> Self {
+        ComplianceConfig {
+            mask_card_numbers: true,
         }
     }
 }
@@ -471,6 +488,9 @@ impl Config {
                 account_backoff_max_secs: self.auth.account_backoff_max_secs,
                 address_backoff_max_secs: self.auth.address_backoff_max_secs,
                 failure_memory_secs: self.auth.failure_memory_secs,
+            },
+            compliance: backline_service::config::ComplianceConfig {
+                mask_card_numbers: self.compliance.mask_card_numbers,
             },
             ..Default::default()
         };

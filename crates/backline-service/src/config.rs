@@ -34,6 +34,22 @@ pub struct ServiceConfig {
     /// Web calls that may ring one agent at the same time.
     pub public_call_rings_per_agent: u32,
     pub sign_in: SignInConfig,
+    pub compliance: ComplianceConfig,
+}
+
+/// Compliance controls: card-number masking.
+#[derive(Debug, Clone)]
+pub struct ComplianceConfig {
+    /// Mask payment-card numbers in IM messages before they are stored.
+    pub mask_card_numbers: bool,
+}
+
+impl Default for ComplianceConfig {
+    fn default() -> Self {
+        ComplianceConfig {
+            mask_card_numbers: true,
+        }
+    }
 }
 
 /// Password checks: argon2id threads and queue, and the throttling of failures.
@@ -124,6 +140,7 @@ impl Default for ServiceConfig {
             public_calls_burst: 5,
             public_call_rings_per_agent: 1,
             sign_in: SignInConfig::default(),
+            compliance: ComplianceConfig::default(),
         }
     }
 }

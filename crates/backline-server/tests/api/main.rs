@@ -4,6 +4,7 @@
 mod accounts;
 mod auth_hardening;
 mod authz_matrix;
+mod compliance;
 mod binary;
 mod cluster;
 mod cluster_failures;
