@@ -71,3 +71,12 @@ pub struct CreateStatusReasonRequest {
     pub code: String,
     pub label: String,
 }
+
+/// `POST /admin/sessions/{id}/messages/{seq}/redact`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS, ToSchema)]
+pub struct RedactRequest {
+    /// Why, kept in the audit log.
+    #[serde(default)]
+    #[ts(optional)]
+    pub reason: Option<String>,
+}

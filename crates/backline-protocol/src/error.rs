@@ -61,6 +61,7 @@ error_codes! {
     InteractionNotFound = ("interaction_not_found", 404, "No interaction has this id."),
     ContactNotFound = ("contact_not_found", 404, "No contact has this id."),
     CallNotFound = ("call_not_found", 404, "No call has this id."),
+    MessageNotFound = ("message_not_found", 404, "The session has no message with this seq (only messages, not system entries, can be redacted)."),
     NotFound = ("not_found", 404, "No such route or resource."),
     SessionEnded = ("session_ended", 409, "The session has ended: nothing more can be sent or changed."),
     CallEnded = ("call_ended", 410, "The call of a click-to-call page has ended: its caller token is no longer valid and its socket is closed."),

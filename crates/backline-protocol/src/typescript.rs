@@ -90,6 +90,7 @@ pub fn render() -> String {
         admin::GroupView::decl(&cfg),
         admin::CreateGroupRequest::decl(&cfg),
         admin::CreateStatusReasonRequest::decl(&cfg),
+        admin::RedactRequest::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from crates/backline-protocol by `UPDATE_GENERATED=1 cargo test -p backline-protocol`.\n\

@@ -103,6 +103,10 @@ pub struct EntryRow {
     pub subject_name: Option<String>,
     pub body: Option<String>,
     pub client_msg_id: Option<String>,
+    /// Who redacted the message, their name, and when (`None` when not redacted).
+    pub redacted_by: Option<String>,
+    pub redacted_by_name: Option<String>,
+    pub redacted_at: Option<i64>,
 }
 }
 

@@ -171,3 +171,33 @@ pub async fn audit_log(
 ) -> ApiResult<Json<Vec<backline_protocol::interactions::AuditEntry>>> {
     Ok(Json(state.backline.audit_log(500).await?))
 }
+
+/// # `POST /api/v1/admin/sessions/{id}/messages/{seq}/redact`
+///
+/// Replaces a message's text (administrators only): the entry keeps its seq
+/// and gains `redacted_by`/`redacted_at`; the redaction is audited and every
+/// participant's desktops get a `transcript_redacted` event. Redacting it
+/// again answers the entry as it is.
+#[utoipa::path(post, path = "/admin/sessions/{id}/messages/{seq}/redact", tag = "admin",
+    request_body = backline_protocol::admin::RedactRequest,
+    responses((status = 200, body = backline_protocol::model::TranscriptEntry),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn redact_message(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path((id, seq)): Path<(String, String)>,
+    AppJson(request): AppJson<backline_protocol::admin::RedactRequest>,
+) -> ApiResult<Json<backline_protocol::model::TranscriptEntry>> {
+    let seq: u64 = seq.parse().map_err(|_| {
+        crate::error::ApiError::new(
+            backline_protocol::ErrorCode::InvalidRequest,
+            "seq: a message's sequence number (1, 2, 3 …)",
+        )
+    })?;
+    Ok(Json(
+        state
+            .backline
+            .redact_message(&admin, &id, seq, request.reason)
+            .await?,
+    ))
+}

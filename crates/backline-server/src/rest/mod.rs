@@ -66,6 +66,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::list_reasons, admin::create_reason))
         .routes(routes!(admin::list_integrations, admin::create_integration))
         .routes(routes!(admin::audit_log))
+        .routes(routes!(admin::redact_message))
         .routes(routes!(interactions::list_interactions))
         .routes(routes!(interactions::get_interaction))
         .routes(routes!(interactions::interaction_done))

@@ -517,6 +517,9 @@ fn rows(fx: &Fixture) -> Vec<Row> {
         row("POST /admin/integrations", &[], Admin(Ok))
             .body(move |p| json!({"name": platform(p)})),
         row("GET /admin/audit", &[], Admin(Ok)),
+        // Alice's first message of the consultation (redacting it again answers it as it is).
+        row("POST /admin/sessions/{id}/messages/{seq}/redact", &[s, "2"], Admin(Ok))
+            .json(json!({"reason": "matrix"})),
         row("GET /voice/ice-servers", &[], SignedIn(Ok)),
         row("GET /calls", &[], SignedIn(Ok)),
         // The click-to-call page needs no sign-in; Alice is busy on her call.

@@ -4,10 +4,10 @@
 mod accounts;
 mod auth_hardening;
 mod authz_matrix;
-mod compliance;
 mod binary;
 mod cluster;
 mod cluster_failures;
+mod compliance;
 mod docs;
 mod durability;
 mod errors;

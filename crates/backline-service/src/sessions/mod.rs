@@ -10,11 +10,12 @@
 //! `views` (a session as a participant sees it, the workspace, transcript
 //! pages), `invitations` (create, accept, reject, cancel, time-out),
 //! `messaging` (send, delivered and read marks, typing), `end` (*End
-//! Session* and *Done*). Below: the checks they share.
+//! Session* and *Done*), `redaction` (an administrator redacts a message). Below: the checks they share.
 
 mod end;
 mod invitations;
 mod messaging;
+mod redaction;
 mod tx;
 mod views;
 
