@@ -91,6 +91,11 @@ pub fn render() -> String {
         admin::CreateGroupRequest::decl(&cfg),
         admin::CreateStatusReasonRequest::decl(&cfg),
         admin::RedactRequest::decl(&cfg),
+        admin::HoldTarget::decl(&cfg),
+        admin::LegalHoldRequest::decl(&cfg),
+        admin::LegalHoldView::decl(&cfg),
+        admin::RetentionRequest::decl(&cfg),
+        admin::RetentionReport::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from crates/backline-protocol by `UPDATE_GENERATED=1 cargo test -p backline-protocol`.\n\

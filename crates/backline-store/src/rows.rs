@@ -247,3 +247,15 @@ pub struct CallPartyRow {
     pub device_id: Option<String>,
 }
 }
+
+row_struct! {
+/// `legal_holds`: a contact or an interaction that retention and erasure leave alone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LegalHoldRow {
+    pub target_kind: String,
+    pub target_id: String,
+    pub reason: String,
+    pub placed_by: String,
+    pub placed_at: i64,
+}
+}

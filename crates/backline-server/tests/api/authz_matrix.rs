@@ -520,6 +520,11 @@ fn rows(fx: &Fixture) -> Vec<Row> {
         // Alice's first message of the consultation (redacting it again answers it as it is).
         row("POST /admin/sessions/{id}/messages/{seq}/redact", &[s, "2"], Admin(Ok))
             .json(json!({"reason": "matrix"})),
+        row("POST /admin/retention/run", &[], Admin(Ok)).json(json!({"dry_run": true})),
+        row("GET /admin/legal-holds", &[], Admin(Ok)),
+        row("PUT /admin/legal-holds/{kind}/{id}", &["interaction", i], Admin(Ok))
+            .json(json!({"reason": "matrix"})),
+        row("DELETE /admin/legal-holds/{kind}/{id}", &["interaction", i], Admin(Ok)),
         row("GET /voice/ice-servers", &[], SignedIn(Ok)),
         row("GET /calls", &[], SignedIn(Ok)),
         // The click-to-call page needs no sign-in; Alice is busy on her call.

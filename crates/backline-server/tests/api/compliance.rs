@@ -245,3 +245,143 @@ async fn an_administrator_redacts_a_message_and_every_desktop_sees_it_live() {
         .unwrap()
         .contains("credential shared"));
 }
+
+#[tokio::test]
+async fn retention_spares_a_held_contact_and_every_change_is_audited() {
+    let app = spawn_app_with(|config| {
+        config.compliance.history_retention_days = 30;
+        config.compliance.transcript_retention_days = 30;
+        config.compliance.audit_retention_days = 30;
+    })
+    .await;
+    app.user("alice", "Alice Agent").await;
+    let admin = app
+        .user_with("auditor", "Ada Admin", true, vec![Role::Admin])
+        .await;
+    let agent = app.user("bob", "Bob").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.jsonl");
+    std::fs::write(&path, "{\"external_id\":\"C-1\",\"first_name\":\"Held\"}\n{\"external_id\":\"C-2\",\"first_name\":\"Free\"}\n").unwrap();
+    backline_server::import::import_file(&app.backline, &path)
+        .await
+        .unwrap();
+    std::fs::write(
+        dir.path().join("history.csv"),
+        "contact_external_id,media,started_at,agent,subject,outcome,notes,transcript\n\
+         C-1,voice,2025-03-01T10:00:00Z,alice,Held call,Done,,\n\
+         C-2,voice,2025-03-01T11:00:00Z,alice,Free call,Done,,\n",
+    )
+    .unwrap();
+    let report =
+        backline_server::import::import_file(&app.backline, &dir.path().join("history.csv"))
+            .await
+            .unwrap();
+    assert_eq!(report.interactions, 2, "{:?}", report.refused);
+    let held = backline_store::contacts::by_external_id(app.backline.store().reader(), "C-1")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+
+    // Refusals: not an admin, a bad kind, an unknown target, no hold to lift.
+    let hold_path = format!("/api/v1/admin/legal-holds/contact/{held}");
+    let body = json!({"reason": "Matter 2026-17"});
+    let (status, refused) = app.put(&agent.token, &hold_path, body.clone()).await;
+    assert_eq!((status, refused["code"].as_str()), (403, Some("forbidden")));
+    let (status, bad) = app
+        .put(
+            &admin.token,
+            "/api/v1/admin/legal-holds/planet/x",
+            body.clone(),
+        )
+        .await;
+    assert_eq!(
+        (status, bad["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let (status, missing) = app
+        .put(
+            &admin.token,
+            "/api/v1/admin/legal-holds/contact/nobody",
+            body.clone(),
+        )
+        .await;
+    assert_eq!(
+        (status, missing["code"].as_str()),
+        (404, Some("contact_not_found"))
+    );
+
+    let (status, hold) = app.put(&admin.token, &hold_path, body.clone()).await;
+    assert_eq!(status, 200, "{hold}");
+    assert_eq!(hold["target_kind"], "contact");
+    assert_eq!(hold["placed_by"], admin.id.as_str());
+    let (_, holds) = app.get(&admin.token, "/api/v1/admin/legal-holds").await;
+    assert_eq!(holds.as_array().unwrap().len(), 1, "{holds}");
+
+    // The dry run says what would go and deletes nothing; the run deletes it.
+    let run = "/api/v1/admin/retention/run";
+    let (status, dry) = app.post(&admin.token, run, json!({"dry_run": true})).await;
+    assert_eq!(status, 200, "{dry}");
+    assert_eq!(
+        dry,
+        json!({"dry_run": true, "transcripts": 0, "interactions": 1, "audit": 0})
+    );
+    let (_, dry_again) = app.post(&admin.token, run, json!({"dry_run": true})).await;
+    assert_eq!(dry_again, dry);
+    let (status, done) = app.post(&admin.token, run, json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(done["interactions"], 1, "{done}");
+    let (_, after) = app.post(&admin.token, run, json!({"dry_run": true})).await;
+    assert_eq!(
+        after["interactions"], 0,
+        "the held contact's history stays: {after}"
+    );
+
+    // Lifted, the hold keeps nothing: its history goes at the next run.
+    let (status, _) = app
+        .send_json(
+            reqwest::Method::DELETE,
+            &admin.token,
+            &hold_path,
+            json!(null),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, gone) = app
+        .send_json(
+            reqwest::Method::DELETE,
+            &admin.token,
+            &hold_path,
+            json!(null),
+        )
+        .await;
+    assert_eq!(
+        (status, gone["code"].as_str()),
+        (404, Some("legal_hold_not_found"))
+    );
+    let (_, unheld) = app.post(&admin.token, run, json!({"dry_run": true})).await;
+    assert_eq!(unheld["interactions"], 1, "{unheld}");
+
+    let (_, audit) = app.get(&admin.token, "/api/v1/admin/audit").await;
+    let mut actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor_id"] == admin.id.as_str())
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    actions.reverse();
+    assert_eq!(
+        actions,
+        [
+            "legal_hold_placed",
+            "retention_dry_run",
+            "retention_dry_run",
+            "retention_run",
+            "retention_dry_run",
+            "legal_hold_lifted",
+            "retention_dry_run"
+        ],
+        "{audit}"
+    );
+}

@@ -138,6 +138,18 @@ fn seeds(fx: &Fixture) -> BTreeMap<(String, String), (Value, P)> {
         ),
         (
             "POST",
+            "/admin/retention/run",
+            json!({"dry_run": true}),
+            P::Admin,
+        ),
+        (
+            "PUT",
+            "/admin/legal-holds/{kind}/{id}",
+            json!({"reason": "fuzz"}),
+            P::Admin,
+        ),
+        (
+            "POST",
             "/admin/integrations",
             json!({"name": "fuzz", "webhook_url": "http://127.0.0.1:9/hook"}),
             P::Admin,
@@ -162,7 +174,10 @@ fn concrete(fx: &Fixture, template: &str) -> String {
     } else {
         "none"
     };
-    template.replace("{id}", id).replace("{seq}", "2")
+    template
+        .replace("{id}", id)
+        .replace("{seq}", "2")
+        .replace("{kind}", "contact")
 }
 
 /// Strings that break things: NULs, control characters, huge, empty, odd Unicode.

@@ -7,7 +7,7 @@ use backline_store::{
 use crate::{add_session, add_user, stores, unique};
 
 /// A session created by `owner` at `created_at`, about `parent` if given.
-async fn add_session_at(
+pub(crate) async fn add_session_at(
     store: &Store,
     owner: &str,
     created_at: i64,
