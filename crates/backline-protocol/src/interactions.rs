@@ -263,6 +263,37 @@ pub struct WebhookEvent {
     pub transcript: Option<String>,
 }
 
+/// An IM consultation about one of the contact's interactions, with its transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct ConsultationTranscript {
+    pub interaction_id: String,
+    pub session_id: String,
+    pub entries: Vec<crate::model::TranscriptEntry>,
+}
+
+/// `GET /admin/contacts/{id}/export`: everything Backline holds about one
+/// contact, for a subject-access request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct ContactExport {
+    pub exported_at: i64,
+    pub contact: ContactView,
+    /// Its interactions (case data, outcome, notes), oldest first.
+    pub interactions: Vec<InteractionView>,
+    /// The transcripts attached to them (consultations, imported history, call logs).
+    pub attached_transcripts: Vec<AttachedTranscript>,
+    /// The consultations about them, with their full transcripts.
+    pub consultations: Vec<ConsultationTranscript>,
+    /// Audit entries about the contact or its interactions.
+    pub audit: Vec<AuditEntry>,
+}
+
+/// `DELETE /admin/contacts/{id}`: what the erasure removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct ContactErasure {
+    pub contact_id: String,
+    pub interactions: u64,
+}
+
 /// One kind of webhook event: its `type`, what it says, and which of the
 /// optional fields of [`WebhookEvent`] it carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,13 +3,18 @@
 //! administrator's change to either.
 
 use backline_protocol::admin::{HoldTarget, LegalHoldView, RetentionReport};
+use backline_protocol::interactions::{
+    AttachedTranscript, ConsultationTranscript, ContactErasure, ContactExport,
+};
 use backline_protocol::ErrorCode;
 use backline_store::compliance::{self, Cutoffs};
 use backline_store::rows::LegalHoldRow;
-use backline_store::{audit, contacts, interactions, now_ms, WriteTx};
+use backline_store::{audit, contacts, interactions, now_ms, sessions, transcript, WriteTx};
 
 use crate::auth::Account;
 use crate::error::{err, Result};
+use crate::shared::access::Access;
+use crate::shared::views::load_view;
 use crate::Backline;
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -201,6 +206,121 @@ impl Backline {
                 let resource = format!("{kind}:{id}");
                 audit_change(conn, &by, "legal_hold_lifted", &resource, "", now_ms()).await?;
                 Ok(((), Vec::new()))
+            })
+        })
+        .await
+    }
+}
+
+impl Backline {
+    /// Everything about one contact, for a subject-access request
+    /// (administrators). The export itself is audited.
+    pub async fn export_contact(&self, admin: &Account, contact_id: &str) -> Result<ContactExport> {
+        if !admin.is_admin() {
+            return Err(err(
+                ErrorCode::Forbidden,
+                "only administrators export contacts",
+            ));
+        }
+        let mut conn = self.read_conn().await?;
+        let contact = contacts::get(&mut conn, contact_id).await?.ok_or_else(|| {
+            err(
+                ErrorCode::ContactNotFound,
+                format!("no contact {contact_id:?}"),
+            )
+        })?;
+        let ids = compliance::contact_interactions(&mut conn, contact_id).await?;
+        let mut views = Vec::with_capacity(ids.len());
+        let mut consultations = Vec::new();
+        for id in &ids {
+            views.push(load_view(&mut conn, id, Access::Owner).await?);
+            let mut sessions = sessions::consultations(&mut conn, id).await?;
+            sessions.reverse();
+            for session in sessions {
+                let entries = transcript::page(&mut conn, &session.id, 0, i64::MAX, 100_000, false)
+                    .await?
+                    .into_iter()
+                    .map(crate::sessions::entry_from_row)
+                    .collect();
+                consultations.push(ConsultationTranscript {
+                    interaction_id: id.clone(),
+                    session_id: session.id,
+                    entries,
+                });
+            }
+        }
+        let attached_transcripts = interactions::transcripts(&mut conn, &ids)
+            .await?
+            .into_iter()
+            .map(|t| AttachedTranscript {
+                session_id: t.session_id,
+                title: t.title,
+                text: t.body,
+                attached_at: t.attached_at,
+            })
+            .collect();
+        let audit_entries = compliance::contact_audit(&mut conn, contact_id)
+            .await?
+            .into_iter()
+            .map(crate::shared::audit_entry)
+            .collect();
+        drop(conn);
+        let export = ContactExport {
+            exported_at: now_ms(),
+            contact: crate::interactions::contact_view(&contact),
+            interactions: views,
+            attached_transcripts,
+            consultations,
+            audit: audit_entries,
+        };
+        let (by, resource) = (admin.id.clone(), format!("contact:{contact_id}"));
+        let detail = format!(
+            "{} interactions, {} consultations",
+            export.interactions.len(),
+            export.consultations.len()
+        );
+        self.commit(move |conn| {
+            Box::pin(async move {
+                audit_change(conn, &by, "contact_exported", &resource, &detail, now_ms()).await?;
+                Ok(((), Vec::new()))
+            })
+        })
+        .await?;
+        Ok(export)
+    }
+
+    /// Erases a contact with its history and the consultations about it
+    /// (administrators); refused with `under_legal_hold` while the contact or
+    /// one of its interactions is held. Audited.
+    pub async fn erase_contact(&self, admin: &Account, contact_id: &str) -> Result<ContactErasure> {
+        if !admin.is_admin() {
+            return Err(err(
+                ErrorCode::Forbidden,
+                "only administrators erase contacts",
+            ));
+        }
+        let (id, by) = (contact_id.to_owned(), admin.id.clone());
+        self.commit(move |conn| {
+            Box::pin(async move {
+                if compliance::contact_held(&mut *conn, &id).await? {
+                    return Err(err(
+                        ErrorCode::UnderLegalHold,
+                        format!("contact {id:?} or one of its interactions is under a legal hold"),
+                    ));
+                }
+                let erased = compliance::erase_contact(conn, &id)
+                    .await?
+                    .ok_or_else(|| err(ErrorCode::ContactNotFound, format!("no contact {id:?}")))?;
+                let detail = format!("{erased} interactions erased");
+                let resource = format!("contact:{id}");
+                audit_change(conn, &by, "contact_erased", &resource, &detail, now_ms()).await?;
+                Ok((
+                    ContactErasure {
+                        contact_id: id.clone(),
+                        interactions: erased as u64,
+                    },
+                    Vec::new(),
+                ))
             })
         })
         .await

@@ -172,3 +172,88 @@ async fn count(conn: &mut WriteTx, from: &str, cutoff: i64) -> Result<i64, Store
         .fetch_one(&mut *conn)
         .await
 }
+
+/// The ids of a contact's interactions, oldest first.
+pub async fn contact_interactions<E: Exec>(
+    executor: E,
+    contact_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    crate::db::query_scalar::<String>(
+        "SELECT id FROM interactions WHERE contact_id = $1 ORDER BY created_at, id",
+    )
+    .bind(contact_id)
+    .fetch_all(executor)
+    .await
+}
+
+/// Whether a contact or any of its interactions is under a legal hold.
+pub async fn contact_held<E: Exec>(executor: E, contact_id: &str) -> Result<bool, StoreError> {
+    let held = crate::db::query_scalar::<i64>(
+        "SELECT COUNT(*) FROM legal_holds h WHERE (h.target_kind = 'contact' AND h.target_id = $1) \
+         OR (h.target_kind = 'interaction' AND h.target_id IN \
+             (SELECT id FROM interactions WHERE contact_id = $1))",
+    )
+    .bind(contact_id)
+    .fetch_one(executor)
+    .await?;
+    Ok(held > 0)
+}
+
+/// Audit entries about a contact or one of its interactions, oldest first.
+pub async fn contact_audit<E: Exec>(
+    executor: E,
+    contact_id: &str,
+) -> Result<Vec<crate::rows::AuditRow>, StoreError> {
+    crate::db::query_as::<crate::rows::AuditRow>(
+        "SELECT id, ts, actor_id, action, resource, allowed, detail FROM audit_log a \
+         WHERE a.resource = 'contact:' || $1 OR a.resource IN \
+             (SELECT 'interaction:' || id FROM interactions WHERE contact_id = $1) \
+         ORDER BY ts, id",
+    )
+    .bind(contact_id)
+    .fetch_all(executor)
+    .await
+}
+
+/// Erases a contact: its interactions (with attached transcripts, search
+/// rows, calls and undelivered webhooks), the consultations about them (with
+/// their transcripts), and the contact. Returns how many interactions went;
+/// `None` when there is no such contact. The caller checks legal holds.
+pub async fn erase_contact(
+    conn: &mut WriteTx,
+    contact_id: &str,
+) -> Result<Option<i64>, StoreError> {
+    if crate::contacts::get(&mut *conn, contact_id)
+        .await?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let ids = "(SELECT id FROM interactions WHERE contact_id = $1)";
+    let mut statements = vec![
+        format!("DELETE FROM im_sessions WHERE parent_interaction_id IN {ids}"),
+        format!("DELETE FROM calls WHERE interaction_id IN {ids}"),
+        format!("DELETE FROM webhook_outbox WHERE interaction_id IN {ids}"),
+    ];
+    if conn.backend() == Backend::Sqlite {
+        statements.push(format!(
+            "DELETE FROM history_fts WHERE interaction_id IN {ids}"
+        ));
+    }
+    for sql in statements {
+        crate::db::query(sql)
+            .bind(contact_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let erased = crate::db::query("DELETE FROM interactions WHERE contact_id = $1")
+        .bind(contact_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected() as i64;
+    crate::db::query("DELETE FROM contacts WHERE id = $1")
+        .bind(contact_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Some(erased))
+}

@@ -317,6 +317,28 @@ type: string,
  */
 ts: number, interaction_id: string, interaction_external_id: string | null, consultation?: ConsultationView, transcript?: string, };
 
+export type ConsultationTranscript = { interaction_id: string, session_id: string, entries: Array<TranscriptEntry>, };
+
+export type ContactExport = { exported_at: number, contact: ContactView, 
+/**
+ * Its interactions (case data, outcome, notes), oldest first.
+ */
+interactions: Array<InteractionView>, 
+/**
+ * The transcripts attached to them (consultations, imported history, call logs).
+ */
+attached_transcripts: Array<AttachedTranscript>, 
+/**
+ * The consultations about them, with their full transcripts.
+ */
+consultations: Array<ConsultationTranscript>, 
+/**
+ * Audit entries about the contact or its interactions.
+ */
+audit: Array<AuditEntry>, };
+
+export type ContactErasure = { contact_id: string, interactions: number, };
+
 export type AuditEntry = { id: string, ts: number, actor_id: string, action: string, resource: string, allowed: boolean, detail: string, };
 
 export type CallKind = "contact" | "consultation";

@@ -279,3 +279,34 @@ pub async fn lift_legal_hold(
     state.backline.lift_legal_hold(&admin, kind, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// # `GET /api/v1/admin/contacts/{id}/export`
+///
+/// Everything about one contact (JSON), for a subject-access request: the
+/// contact, its interactions with case data, attached transcripts, the
+/// consultations' transcripts, audit entries about it. Audited.
+#[utoipa::path(get, path = "/admin/contacts/{id}/export", tag = "admin",
+    responses((status = 200, body = backline_protocol::interactions::ContactExport),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn export_contact(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<backline_protocol::interactions::ContactExport>> {
+    Ok(Json(state.backline.export_contact(&admin, &id).await?))
+}
+
+/// # `DELETE /api/v1/admin/contacts/{id}`
+///
+/// Erases a contact, its interactions and the consultations about them;
+/// refused (`under_legal_hold`) while it or one of its interactions is held. Audited.
+#[utoipa::path(delete, path = "/admin/contacts/{id}", tag = "admin",
+    responses((status = 200, body = backline_protocol::interactions::ContactErasure),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn erase_contact(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<backline_protocol::interactions::ContactErasure>> {
+    Ok(Json(state.backline.erase_contact(&admin, &id).await?))
+}

@@ -70,6 +70,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::run_retention))
         .routes(routes!(admin::list_legal_holds))
         .routes(routes!(admin::place_legal_hold, admin::lift_legal_hold))
+        .routes(routes!(admin::export_contact))
+        .routes(routes!(admin::erase_contact))
         .routes(routes!(interactions::list_interactions))
         .routes(routes!(interactions::get_interaction))
         .routes(routes!(interactions::interaction_done))

@@ -3,7 +3,7 @@
 use backline_protocol::model::Role;
 use serde_json::json;
 
-use crate::helpers::spawn_app_with;
+use crate::helpers::{spawn_app_with, TestApp, User};
 use crate::interactions::{consultation_setup, Consultation};
 
 const CARD: &str = "4111 1111 1111 1111";
@@ -362,17 +362,8 @@ async fn retention_spares_a_held_contact_and_every_change_is_audited() {
     let (_, unheld) = app.post(&admin.token, run, json!({"dry_run": true})).await;
     assert_eq!(unheld["interactions"], 1, "{unheld}");
 
-    let (_, audit) = app.get(&admin.token, "/api/v1/admin/audit").await;
-    let mut actions: Vec<&str> = audit
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["actor_id"] == admin.id.as_str())
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
-    actions.reverse();
     assert_eq!(
-        actions,
+        actions_of(&app, &admin).await,
         [
             "legal_hold_placed",
             "retention_dry_run",
@@ -381,7 +372,164 @@ async fn retention_spares_a_held_contact_and_every_change_is_audited() {
             "retention_dry_run",
             "legal_hold_lifted",
             "retention_dry_run"
-        ],
-        "{audit}"
+        ]
     );
+}
+
+#[tokio::test]
+async fn a_contact_is_exported_whole_and_erased_unless_held() {
+    let Consultation {
+        app,
+        alice,
+        bob,
+        carol,
+        interaction,
+        session,
+    } = consultation_setup().await;
+    let admin = app
+        .user_with("auditor", "Ada Admin", true, vec![Role::Admin])
+        .await;
+    app.send_message(&alice, &session, "m1", "Refund approved?")
+        .await;
+    app.post(
+        &bob.token,
+        &format!("/api/v1/sessions/{session}/accept"),
+        json!({}),
+    )
+    .await;
+    app.send_message(&bob, &session, "b1", "Yes, goodwill")
+        .await;
+    app.post(
+        &bob.token,
+        &format!("/api/v1/sessions/{session}/end"),
+        json!({}),
+    )
+    .await;
+    let (_, contact) = app
+        .get(
+            &alice.token,
+            &format!("/api/v1/interactions/{interaction}/contact"),
+        )
+        .await;
+    let contact_id = contact["id"].as_str().unwrap().to_owned();
+    // A bystander's refused read is audited about the interaction.
+    let (status, _) = app
+        .get(&carol.token, &format!("/api/v1/interactions/{interaction}"))
+        .await;
+    assert_eq!(status, 403);
+
+    let export_path = format!("/api/v1/admin/contacts/{contact_id}/export");
+    let (status, refused) = app.get(&alice.token, &export_path).await;
+    assert_eq!((status, refused["code"].as_str()), (403, Some("forbidden")));
+    let (status, export) = app.get(&admin.token, &export_path).await;
+    assert_eq!(status, 200, "{export}");
+    assert_eq!(export["contact"]["external_id"], "C-42");
+    let interactions = export["interactions"].as_array().unwrap();
+    assert_eq!(interactions.len(), 3, "two past calls and the live one");
+    assert!(interactions
+        .iter()
+        .any(|i| i["id"] == interaction.as_str() && i["case_data"][0]["value"] == "ACC-4711"));
+    let consultation = &export["consultations"][0];
+    assert_eq!(consultation["session_id"], session.as_str());
+    let texts: Vec<&str> = consultation["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["text"].as_str())
+        .collect();
+    assert_eq!(texts, ["Refund approved?", "Yes, goodwill"]);
+    assert!(export["attached_transcripts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["text"].as_str().unwrap().contains("Yes, goodwill")));
+    // Audit entries about it are exported.
+    let resource = format!("interaction:{interaction}");
+    assert!(
+        export["audit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["resource"] == resource.as_str() && e["actor_id"] == carol.id.as_str()),
+        "{}",
+        export["audit"]
+    );
+
+    // Erasure waits for the hold on one of its interactions to be lifted.
+    let erase_path = format!("/api/v1/admin/contacts/{contact_id}");
+    let hold_path = format!("/api/v1/admin/legal-holds/interaction/{interaction}");
+    let (status, _) = app
+        .put(&admin.token, &hold_path, json!({"reason": "Matter 9"}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, held) = app
+        .send_json(
+            reqwest::Method::DELETE,
+            &admin.token,
+            &erase_path,
+            json!(null),
+        )
+        .await;
+    assert_eq!(
+        (status, held["code"].as_str()),
+        (409, Some("under_legal_hold"))
+    );
+    let (status, _) = app.get(&admin.token, &export_path).await;
+    assert_eq!(status, 200, "nothing was erased");
+    app.send_json(
+        reqwest::Method::DELETE,
+        &admin.token,
+        &hold_path,
+        json!(null),
+    )
+    .await;
+    let (status, erased) = app
+        .send_json(
+            reqwest::Method::DELETE,
+            &admin.token,
+            &erase_path,
+            json!(null),
+        )
+        .await;
+    assert_eq!(status, 200, "{erased}");
+    assert_eq!(erased["interactions"], 3);
+    let (status, gone) = app.get(&admin.token, &export_path).await;
+    assert_eq!(
+        (status, gone["code"].as_str()),
+        (404, Some("contact_not_found"))
+    );
+    let (status, _) = app
+        .get(&alice.token, &format!("/api/v1/interactions/{interaction}"))
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = app
+        .get(
+            &alice.token,
+            &format!("/api/v1/sessions/{session}/transcript"),
+        )
+        .await;
+    assert_eq!(status, 404, "the consultation went with it");
+    let actions = actions_of(&app, &admin).await;
+    for action in [
+        "contact_exported",
+        "legal_hold_placed",
+        "legal_hold_lifted",
+        "contact_erased",
+    ] {
+        assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
+    }
+}
+
+/// The audit actions of `admin`, oldest first.
+async fn actions_of(app: &TestApp, admin: &User) -> Vec<String> {
+    let (_, audit) = app.get(&admin.token, "/api/v1/admin/audit").await;
+    let mut actions: Vec<String> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor_id"] == admin.id.as_str())
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    actions.reverse();
+    actions
 }

@@ -19,6 +19,8 @@ mod redaction;
 mod tx;
 mod views;
 
+pub(crate) use views::entry_from_row;
+
 use backline_protocol::ErrorCode;
 use backline_store::rows::ParticipantRow;
 use backline_store::types as stored;

@@ -1,14 +1,21 @@
 //! Legal holds and retention.
 
 use backline_store::compliance::{self, Counts, Cutoffs};
-use backline_store::{audit, interactions, sessions, transcript, Store};
+use backline_store::{audit, contacts, interactions, sessions, transcript, Store};
 
 use crate::im_sessions::add_session_at;
 use crate::{add_user, stores, unique};
 
 /// An interaction that ended at `ended_at`.
 async fn ended_interaction(store: &Store, ended_at: i64) -> String {
+    ended_interaction_of(store, None, ended_at).await
+}
+
+/// An interaction of `contact` that ended at `ended_at`, with an attached
+/// transcript and an audit entry about it.
+async fn ended_interaction_of(store: &Store, contact: Option<&str>, ended_at: i64) -> String {
     let id = unique("interaction");
+    let contact = contact.map(str::to_owned);
     tx!(store, [id], |conn| {
         interactions::insert(
             conn,
@@ -19,7 +26,7 @@ async fn ended_interaction(store: &Store, ended_at: i64) -> String {
                 media: "chat",
                 state: "ended",
                 agent_id: None,
-                contact_id: None,
+                contact_id: contact.as_deref(),
                 subject: "Question",
                 case_data: "[]",
                 outcome: None,
@@ -203,5 +210,109 @@ async fn retention_deletes_what_is_past_its_age_except_what_is_held() {
             .await
             .unwrap()
             .is_none());
+    }
+}
+
+async fn add_contact(store: &Store) -> String {
+    let id = unique("contact");
+    tx!(store, [id], |conn| {
+        let fields = contacts::ContactFields {
+            first_name: "Zoë",
+            last_name: "Martin",
+            phones: "[]",
+            emails: "[]",
+            attributes: "[]",
+        };
+        contacts::insert(conn, &id, None, &fields, 1).await
+    })
+    .unwrap();
+    id
+}
+
+#[tokio::test]
+async fn a_contact_is_listed_checked_for_holds_and_erased_with_its_history() {
+    for (backend, store, _dir) in stores().await {
+        let owner = add_user(&store, "agent").await;
+        let contact = add_contact(&store).await;
+        let other = add_contact(&store).await;
+        let first = ended_interaction_of(&store, Some(&contact), 100).await;
+        let second = ended_interaction_of(&store, Some(&contact), 200).await;
+        let kept = ended_interaction_of(&store, Some(&other), 100).await;
+        let chat = ended_consultation(&store, &owner, &second, 300).await;
+        let reader = store.reader();
+        assert_eq!(
+            compliance::contact_interactions(reader, &contact)
+                .await
+                .unwrap(),
+            [first.clone(), second.clone()],
+            "{backend}"
+        );
+        let audit_about: Vec<String> = compliance::contact_audit(reader, &contact)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.resource)
+            .collect();
+        assert_eq!(
+            audit_about,
+            [
+                format!("interaction:{first}"),
+                format!("interaction:{second}")
+            ],
+            "{backend}"
+        );
+        assert!(
+            !compliance::contact_held(reader, &contact).await.unwrap(),
+            "{backend}"
+        );
+        let (s, o) = (second.clone(), owner.clone());
+        tx!(store, [s, o], |conn| {
+            compliance::place_hold(conn, "interaction", &s, "m", &o, 1).await
+        })
+        .unwrap();
+        assert!(
+            compliance::contact_held(store.reader(), &contact)
+                .await
+                .unwrap(),
+            "{backend}"
+        );
+        assert!(
+            !compliance::contact_held(store.reader(), &other)
+                .await
+                .unwrap(),
+            "{backend}"
+        );
+
+        let c = contact.clone();
+        let erased = tx!(store, [c], |conn| Ok((
+            compliance::erase_contact(conn, &c).await?,
+            compliance::erase_contact(conn, "no-such-contact").await?,
+        )))
+        .unwrap();
+        assert_eq!(erased, (Some(2), None), "{backend}");
+        let reader = store.reader();
+        assert!(
+            contacts::get(reader, &contact).await.unwrap().is_none(),
+            "{backend}"
+        );
+        assert!(
+            interactions::get(reader, &first).await.unwrap().is_none(),
+            "{backend}"
+        );
+        assert!(
+            sessions::get(reader, &chat).await.unwrap().is_none(),
+            "{backend}"
+        );
+        assert!(
+            interactions::get(reader, &kept).await.unwrap().is_some(),
+            "{backend}"
+        );
+        assert!(
+            interactions::transcripts(reader, std::slice::from_ref(&first))
+                .await
+                .unwrap()
+                .is_empty(),
+            "{backend}"
+        );
     }
 }
