@@ -533,3 +533,58 @@ async fn actions_of(app: &TestApp, admin: &User) -> Vec<String> {
     actions.reverse();
     actions
 }
+
+#[test]
+fn the_cli_dry_run_counts_and_the_run_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let backline = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_backline"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .env("BACKLINE_COMPLIANCE__HISTORY_RETENTION_DAYS", "30")
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let file = dir.path().join("history.csv");
+    std::fs::write(
+        dir.path().join("contacts.csv"),
+        "external_id,first_name\nC-1,Old\n",
+    )
+    .unwrap();
+    backline(&[
+        "contacts",
+        "import",
+        dir.path().join("contacts.csv").to_str().unwrap(),
+    ]);
+    std::fs::write(
+        &file,
+        "contact_external_id,media,started_at,agent,subject,outcome,notes,transcript\n\
+         C-1,chat,2025-03-01T10:00:00Z,,Old chat,Done,,\n",
+    )
+    .unwrap();
+    backline(&["contacts", "import", file.to_str().unwrap()]);
+    let dry = backline(&["retention", "run", "--dry-run"]);
+    assert!(
+        dry.contains("interactions (contact history): 1 would be deleted"),
+        "{dry}"
+    );
+    assert!(backline(&["retention", "run", "--dry-run"]).contains("1 would be deleted"));
+    let run = backline(&["retention", "run"]);
+    assert!(
+        run.contains("interactions (contact history): 1 deleted"),
+        "{run}"
+    );
+    let after = backline(&["retention", "run", "--dry-run"]);
+    assert!(
+        after.contains("interactions (contact history): 0 would be deleted"),
+        "{after}"
+    );
+}
