@@ -71,3 +71,59 @@ pub struct CreateStatusReasonRequest {
     pub code: String,
     pub label: String,
 }
+
+/// `POST /admin/sessions/{id}/messages/{seq}/redact`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS, ToSchema)]
+pub struct RedactRequest {
+    /// Why, kept in the audit log.
+    #[serde(default)]
+    #[ts(optional)]
+    pub reason: Option<String>,
+}
+
+/// What a legal hold names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldTarget {
+    Contact,
+    Interaction,
+}
+
+/// `PUT /admin/legal-holds/{kind}/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct LegalHoldRequest {
+    /// Why (a case or matter reference), at most 1000 bytes.
+    pub reason: String,
+}
+
+/// A legal hold: retention and erasure leave its target alone while it stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct LegalHoldView {
+    pub target_kind: HoldTarget,
+    pub target_id: String,
+    pub reason: String,
+    /// The administrator who placed it.
+    pub placed_by: String,
+    pub placed_at: i64,
+}
+
+/// `POST /admin/retention/run`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS, ToSchema)]
+pub struct RetentionRequest {
+    /// Count what would be deleted, delete nothing.
+    #[serde(default)]
+    #[ts(optional)]
+    pub dry_run: Option<bool>,
+}
+
+/// What a retention run deleted (or, dry, would delete), per kind; a kind
+/// whose age is not configured (0) counts 0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct RetentionReport {
+    pub dry_run: bool,
+    /// Ended IM sessions with their transcripts.
+    pub transcripts: u64,
+    /// Ended interactions with their attached transcripts and calls.
+    pub interactions: u64,
+    pub audit: u64,
+}

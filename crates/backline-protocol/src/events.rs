@@ -17,6 +17,11 @@ pub enum EventBody {
         session_id: String,
         entry: TranscriptEntry,
     },
+    /// An administrator redacted a message: `entry` replaces the one with its seq.
+    TranscriptRedacted {
+        session_id: String,
+        entry: TranscriptEntry,
+    },
     /// A participant marked messages up to `seq` delivered or read.
     Mark {
         session_id: String,

@@ -248,14 +248,7 @@ pub struct CreatedIntegration {
 pub struct WebhookEvent {
     /// Unique id of the event; a receiver de-duplicates retries by it.
     pub id: String,
-    /// `interaction.created`, `interaction.updated`, `interaction.ended`,
-    /// `interaction.answered`, `interaction.held`, `interaction.retrieved`,
-    /// `interaction.transferred`, `interaction.conferenced`, `interaction.call_ended`,
-    /// `consultation.invited`, `consultation.accepted`, `consultation.rejected`,
-    /// `consultation.timed_out`, `consultation.cancelled`, `consultation.ended`,
-    /// `consultation.transcript_attached`, `voice_consultation.started`,
-    /// `voice_consultation.accepted`, and `voice_consultation.<reason>` when it ends
-    /// (`ended`, `rejected`, `no_answer`, `hung_up`, `transferred`, `conferenced`, `contact_left`).
+    /// One of [`WEBHOOK_EVENTS`]: `interaction.*`, `consultation.*` or `voice_consultation.*`.
     #[serde(rename = "type")]
     pub event_type: String,
     /// Unix milliseconds when the change was committed.
@@ -269,6 +262,93 @@ pub struct WebhookEvent {
     #[ts(optional)]
     pub transcript: Option<String>,
 }
+
+/// An IM consultation about one of the contact's interactions, with its transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct ConsultationTranscript {
+    pub interaction_id: String,
+    pub session_id: String,
+    pub entries: Vec<crate::model::TranscriptEntry>,
+}
+
+/// `GET /admin/contacts/{id}/export`: everything Backline holds about one
+/// contact, for a subject-access request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct ContactExport {
+    pub exported_at: i64,
+    pub contact: ContactView,
+    /// Its interactions (case data, outcome, notes), oldest first.
+    pub interactions: Vec<InteractionView>,
+    /// The transcripts attached to them (consultations, imported history, call logs).
+    pub attached_transcripts: Vec<AttachedTranscript>,
+    /// The consultations about them, with their full transcripts.
+    pub consultations: Vec<ConsultationTranscript>,
+    /// Audit entries about the contact or its interactions.
+    pub audit: Vec<AuditEntry>,
+}
+
+/// `DELETE /admin/contacts/{id}`: what the erasure removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct ContactErasure {
+    pub contact_id: String,
+    pub interactions: u64,
+}
+
+/// One kind of webhook event: its `type`, what it says, and which of the
+/// optional fields of [`WebhookEvent`] it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookEventType {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// `consultation` is present.
+    pub consultation: bool,
+    /// `transcript` is present.
+    pub transcript: bool,
+}
+
+const fn event(
+    name: &'static str,
+    description: &'static str,
+    consultation: bool,
+    transcript: bool,
+) -> WebhookEventType {
+    WebhookEventType {
+        name,
+        description,
+        consultation,
+        transcript,
+    }
+}
+
+/// Every webhook event Backline sends (the OpenAPI document's `webhooks`
+/// lists them; a test checks that the service emits no other).
+#[rustfmt::skip]
+pub const WEBHOOK_EVENTS: &[WebhookEventType] = &[
+    event("interaction.created", "An interaction was created (by the platform, or a click-to-call).", false, false),
+    event("interaction.updated", "The platform changed an interaction (subject, case data, contact).", false, false),
+    event("interaction.ended", "The interaction ended.", false, false),
+    event("interaction.answered", "An agent answered the interaction's call.", false, false),
+    event("interaction.held", "The contact was put on hold.", false, false),
+    event("interaction.retrieved", "The contact was taken off hold.", false, false),
+    event("interaction.transferred", "The call was transferred to the consulted agent.", false, false),
+    event("interaction.conferenced", "The consulted agent joined the contact's call.", false, false),
+    event("interaction.call_ended", "The contact's call ended.", false, false),
+    event("consultation.invited", "An agent invited a colleague to an IM consultation about the interaction.", true, false),
+    event("consultation.accepted", "The invitee accepted the IM consultation.", true, false),
+    event("consultation.rejected", "The invitee rejected the IM consultation.", true, false),
+    event("consultation.timed_out", "Nobody answered the IM consultation's invitation in time.", true, false),
+    event("consultation.cancelled", "The inviting agent cancelled the IM consultation.", true, false),
+    event("consultation.ended", "The IM consultation ended.", true, false),
+    event("consultation.transcript_attached", "The ended IM consultation's transcript was attached to the interaction (`transcript` holds its text).", true, true),
+    event("voice_consultation.started", "An agent put the contact on hold and called a colleague.", false, false),
+    event("voice_consultation.accepted", "The consulted agent answered.", false, false),
+    event("voice_consultation.ended", "The voice consultation was ended by an agent.", false, false),
+    event("voice_consultation.rejected", "The consulted agent rejected the call.", false, false),
+    event("voice_consultation.no_answer", "The consulted agent did not answer in time.", false, false),
+    event("voice_consultation.hung_up", "An agent hung up the voice consultation.", false, false),
+    event("voice_consultation.transferred", "The voice consultation ended in a transfer.", false, false),
+    event("voice_consultation.conferenced", "The voice consultation ended in a conference.", false, false),
+];
 
 /// One entry of the audit log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]

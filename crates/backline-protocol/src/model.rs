@@ -347,6 +347,17 @@ pub struct TranscriptEntry {
     pub text: Option<String>,
     /// The sender's idempotency key (messages only).
     pub client_msg_id: Option<String>,
+    /// A redacted message: the administrator who redacted it (id and name)
+    /// and when; its `text` is then empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub redacted_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub redacted_by_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub redacted_at: Option<i64>,
 }
 
 /// A message to send.

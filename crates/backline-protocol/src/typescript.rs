@@ -66,6 +66,9 @@ pub fn render() -> String {
         interactions::CreateIntegrationRequest::decl(&cfg),
         interactions::CreatedIntegration::decl(&cfg),
         interactions::WebhookEvent::decl(&cfg),
+        interactions::ConsultationTranscript::decl(&cfg),
+        interactions::ContactExport::decl(&cfg),
+        interactions::ContactErasure::decl(&cfg),
         interactions::AuditEntry::decl(&cfg),
         voice::CallKind::decl(&cfg),
         voice::CallState::decl(&cfg),
@@ -90,6 +93,12 @@ pub fn render() -> String {
         admin::GroupView::decl(&cfg),
         admin::CreateGroupRequest::decl(&cfg),
         admin::CreateStatusReasonRequest::decl(&cfg),
+        admin::RedactRequest::decl(&cfg),
+        admin::HoldTarget::decl(&cfg),
+        admin::LegalHoldRequest::decl(&cfg),
+        admin::LegalHoldView::decl(&cfg),
+        admin::RetentionRequest::decl(&cfg),
+        admin::RetentionReport::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from crates/backline-protocol by `UPDATE_GENERATED=1 cargo test -p backline-protocol`.\n\

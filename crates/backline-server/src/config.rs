@@ -26,6 +26,7 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     pub http: HttpConfig,
     pub metrics: MetricsConfig,
+    pub compliance: ComplianceConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -175,6 +176,31 @@ impl Default for ImConfig {
         ImConfig {
             invite_timeout_secs: 30,
             stream_retention_secs: 7 * 24 * 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ComplianceConfig {
+    /// Mask payment-card numbers (13–19 digits passing the Luhn check) in IM
+    /// messages before they are stored, keeping the last four digits.
+    pub mask_card_numbers: bool,
+    /// Days after which ended IM sessions and their transcripts are deleted (0: kept).
+    pub transcript_retention_days: u64,
+    /// Days after which ended interactions (contact history) are deleted (0: kept).
+    pub history_retention_days: u64,
+    /// Days after which audit entries are deleted (0: kept).
+    pub audit_retention_days: u64,
+}
+
+impl Default for ComplianceConfig {
+    fn default() -> Self {
+        ComplianceConfig {
+            mask_card_numbers: true,
+            transcript_retention_days: 0,
+            history_retention_days: 0,
+            audit_retention_days: 0,
         }
     }
 }
@@ -471,6 +497,12 @@ impl Config {
                 account_backoff_max_secs: self.auth.account_backoff_max_secs,
                 address_backoff_max_secs: self.auth.address_backoff_max_secs,
                 failure_memory_secs: self.auth.failure_memory_secs,
+            },
+            compliance: backline_service::config::ComplianceConfig {
+                mask_card_numbers: self.compliance.mask_card_numbers,
+                transcript_retention_days: self.compliance.transcript_retention_days,
+                history_retention_days: self.compliance.history_retention_days,
+                audit_retention_days: self.compliance.audit_retention_days,
             },
             ..Default::default()
         };

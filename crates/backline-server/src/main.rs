@@ -72,6 +72,9 @@ enum Command {
     /// Import contacts and past interactions.
     #[command(subcommand)]
     Contacts(ContactsCommand),
+    /// Apply the retention ages of `[compliance]`.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Play the contact-center platform against a running server: a stream of interactions.
     Simulate {
         /// The server's base URL.
@@ -92,6 +95,17 @@ enum Command {
         /// Stop after this many interactions (0: until Ctrl-C).
         #[arg(long, default_value_t = 0)]
         count: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Delete transcripts, history and audit entries past their configured
+    /// age (what is under a legal hold stays); prints the counts per kind.
+    Run {
+        /// Only count what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -204,6 +218,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Reason(command) => reason(config, command).await,
         Command::Integration(command) => integration(config, command).await,
         Command::Contacts(ContactsCommand::Import { file }) => import(config, &file).await,
+        Command::Retention(RetentionCommand::Run { dry_run }) => retention(config, dry_run).await,
         Command::Simulate {
             url,
             token,
@@ -410,6 +425,31 @@ async fn reason(config: Config, command: ReasonCommand) -> anyhow::Result<()> {
     };
     backline.store().close().await;
     outcome.map_err(|e| anyhow::anyhow!("{}: {}", e.code(), e.public_message()))
+}
+
+async fn retention(config: Config, dry_run: bool) -> anyhow::Result<()> {
+    let backline = open_backline(&config).await?;
+    let report = backline.run_retention(None, dry_run).await;
+    backline.store().close().await;
+    let report = report.map_err(|e| anyhow::anyhow!("{}: {}", e.code(), e.public_message()))?;
+    let verb = if dry_run {
+        "would be deleted"
+    } else {
+        "deleted"
+    };
+    println!(
+        "transcripts (ended IM sessions): {} {verb}",
+        report.transcripts
+    );
+    println!(
+        "interactions (contact history): {} {verb}",
+        report.interactions
+    );
+    println!("audit entries: {} {verb}", report.audit);
+    if !backline.retention_configured() {
+        println!("no retention age is configured ([compliance] *_retention_days): nothing goes");
+    }
+    Ok(())
 }
 
 async fn integration(config: Config, command: IntegrationCommand) -> anyhow::Result<()> {

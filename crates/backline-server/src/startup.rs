@@ -62,7 +62,7 @@ fn redact(url: &str) -> String {
 /// The whole router.
 pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let (api, openapi) = rest::api();
-    let openapi_json = Arc::new(openapi.to_json().unwrap_or_default());
+    let openapi_json = Arc::new(rest::docs::document(&openapi).to_string());
     let api = api.route(
         "/openapi.json",
         get(move || {
@@ -99,6 +99,7 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             "/api/openapi.json",
             get(|| async { axum::response::Redirect::permanent("/api/v1/openapi.json") }),
         )
+        .merge(rest::docs::ui())
         .merge(rest::ops());
     router = if state.config.web.assets.is_empty() {
         router.fallback(web::embedded)

@@ -34,6 +34,31 @@ pub struct ServiceConfig {
     /// Web calls that may ring one agent at the same time.
     pub public_call_rings_per_agent: u32,
     pub sign_in: SignInConfig,
+    pub compliance: ComplianceConfig,
+}
+
+/// Compliance controls: card-number masking and retention ages.
+#[derive(Debug, Clone)]
+pub struct ComplianceConfig {
+    /// Mask payment-card numbers in IM messages before they are stored.
+    pub mask_card_numbers: bool,
+    /// Days after which ended IM sessions (with their transcripts) are deleted; 0 keeps them.
+    pub transcript_retention_days: u64,
+    /// Days after which ended interactions (history) are deleted; 0 keeps them.
+    pub history_retention_days: u64,
+    /// Days after which audit entries are deleted; 0 keeps them.
+    pub audit_retention_days: u64,
+}
+
+impl Default for ComplianceConfig {
+    fn default() -> Self {
+        ComplianceConfig {
+            mask_card_numbers: true,
+            transcript_retention_days: 0,
+            history_retention_days: 0,
+            audit_retention_days: 0,
+        }
+    }
 }
 
 /// Password checks: argon2id threads and queue, and the throttling of failures.
@@ -124,6 +149,7 @@ impl Default for ServiceConfig {
             public_calls_burst: 5,
             public_call_rings_per_agent: 1,
             sign_in: SignInConfig::default(),
+            compliance: ComplianceConfig::default(),
         }
     }
 }

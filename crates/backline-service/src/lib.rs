@@ -17,7 +17,9 @@
 //! transcripts), [`interactions`] (contacts, history, the platform API),
 //! [`voice`] (calls, hold, transfer, conference, signalling); then
 //! [`webhooks`], [`workers`], [`text`], [`input`] (the rules for text from
-//! outside: no NUL, single-line names).
+//! outside: no NUL, single-line names), [`cards`] (payment-card numbers
+//! masked before an IM message is stored), [`compliance`] (retention and
+//! legal holds).
 //!
 //! The layering rule: `sessions`, `interactions` and `voice` depend on
 //! `shared` (and on `stream`, `bus`, `hub`, `auth`, `error`, `text`), never
@@ -26,6 +28,8 @@
 pub mod accounts;
 pub mod auth;
 pub mod bus;
+pub mod cards;
+pub mod compliance;
 pub mod config;
 pub mod directory;
 pub mod error;

@@ -93,11 +93,28 @@ impl Backline {
 
     async fn retention(self) {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let mut minutes = 0u64;
         loop {
             tokio::select! {
                 _ = self.shutdown_token().cancelled() => return,
                 _ = tick.tick() => {}
             }
+            // Transcripts, history and audit entries past their ages: hourly
+            // (and at start), each node (the deletes are idempotent).
+            if minutes.is_multiple_of(60) && self.retention_configured() {
+                match self.run_retention(None, false).await {
+                    Ok(report) => tracing::info!(
+                        transcripts = report.transcripts,
+                        interactions = report.interactions,
+                        audit = report.audit,
+                        "compliance retention pass"
+                    ),
+                    Err(error) => {
+                        tracing::warn!(error.message = %error, "compliance retention pass failed")
+                    }
+                }
+            }
+            minutes += 1;
             let horizon = now_ms() - self.config().stream_retention_secs as i64 * 1000;
             match self.prune(horizon).await {
                 Ok(pruned) if pruned > 0 => {

@@ -132,6 +132,25 @@ pub async fn set_agent_done(conn: &mut WriteTx, id: &str) -> Result<(), StoreErr
 
 /// Attaches a transcript at the end of the interaction's list; false when
 /// the session's transcript was attached already.
+/// Replaces the text of the transcript attached for `session_id` (after a
+/// redaction); false when none is attached.
+pub async fn replace_attached_transcript(
+    conn: &mut WriteTx,
+    interaction_id: &str,
+    session_id: &str,
+    body: &str,
+) -> Result<bool, StoreError> {
+    let changed = crate::db::query(
+        "UPDATE interaction_transcripts SET body = $3 WHERE interaction_id = $1 AND session_id = $2",
+    )
+    .bind(interaction_id)
+    .bind(session_id)
+    .bind(body)
+    .execute(conn)
+    .await?;
+    Ok(changed.rows_affected() > 0)
+}
+
 pub async fn attach_transcript(
     conn: &mut WriteTx,
     interaction_id: &str,

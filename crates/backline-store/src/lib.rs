@@ -25,6 +25,7 @@
 
 pub mod audit;
 pub mod calls;
+pub mod compliance;
 pub mod contacts;
 pub mod db;
 mod engine;

@@ -32,6 +32,11 @@ const SHARED: &[Migration] = &[
         "webhook claims",
         include_str!("../migrations/0006_webhook_claims.sql"),
     ),
+    (
+        7,
+        "compliance",
+        include_str!("../migrations/0007_compliance.sql"),
+    ),
 ];
 const SQLITE: &[Migration] = &[(
     1001,

@@ -103,6 +103,10 @@ pub struct EntryRow {
     pub subject_name: Option<String>,
     pub body: Option<String>,
     pub client_msg_id: Option<String>,
+    /// Who redacted the message, their name, and when (`None` when not redacted).
+    pub redacted_by: Option<String>,
+    pub redacted_by_name: Option<String>,
+    pub redacted_at: Option<i64>,
 }
 }
 
@@ -241,5 +245,17 @@ pub struct CallPartyRow {
     pub display_name: String,
     pub state: PartyState,
     pub device_id: Option<String>,
+}
+}
+
+row_struct! {
+/// `legal_holds`: a contact or an interaction that retention and erasure leave alone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LegalHoldRow {
+    pub target_kind: String,
+    pub target_id: String,
+    pub reason: String,
+    pub placed_by: String,
+    pub placed_at: i64,
 }
 }

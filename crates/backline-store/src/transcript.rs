@@ -8,8 +8,10 @@ use crate::{Backend, StoreError};
 
 const SELECT: &str =
     "SELECT t.session_id, t.seq, t.ts, t.kind, t.actor_id, a.display_name AS actor_name, \
-     t.subject_id, s.display_name AS subject_name, t.body, t.client_msg_id \
-     FROM transcript t JOIN users a ON a.id = t.actor_id LEFT JOIN users s ON s.id = t.subject_id";
+     t.subject_id, s.display_name AS subject_name, t.body, t.client_msg_id, \
+     t.redacted_by, r.display_name AS redacted_by_name, t.redacted_at \
+     FROM transcript t JOIN users a ON a.id = t.actor_id LEFT JOIN users s ON s.id = t.subject_id \
+     LEFT JOIN users r ON r.id = t.redacted_by";
 
 /// A new entry; its seq was allocated with `sessions::next_seq` in the same transaction.
 pub struct NewEntry<'a> {
@@ -92,6 +94,30 @@ pub async fn append(conn: &mut WriteTx, entry: AppendEntry<'_>) -> Result<i64, S
             Ok(seq)
         }
     }
+}
+
+/// Replaces a message's text with `body`, recording who redacted it and when;
+/// the entry keeps its seq. False when the session has no message `seq`.
+pub async fn redact(
+    conn: &mut WriteTx,
+    session_id: &str,
+    seq: i64,
+    body: &str,
+    redacted_by: &str,
+    redacted_at: i64,
+) -> Result<bool, StoreError> {
+    let changed = crate::db::query(
+        "UPDATE transcript SET body = $3, redacted_by = $4, redacted_at = $5 \
+         WHERE session_id = $1 AND seq = $2 AND kind = 'message'",
+    )
+    .bind(session_id)
+    .bind(seq)
+    .bind(body)
+    .bind(redacted_by)
+    .bind(redacted_at)
+    .execute(conn)
+    .await?;
+    Ok(changed.rows_affected() > 0)
 }
 
 /// The message a sender already committed with this client id, if any.

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AppModel, EXPIRED_NOTICE, INVITE_NOTICE_MS } from './app';
 import { taskbarItems } from '../viewmodels/main';
+import { buildTranscriptRows } from '../viewmodels/imWindow';
 import type { WorkspaceStorage } from '../lib/workspace';
 import { parseWorkspace } from '../lib/workspace';
 import { memoryWorkspaceBackend } from '../testing/workspace';
@@ -260,6 +261,19 @@ describe('AppModel: messages', () => {
     expect(api.transcript).toHaveBeenCalledWith('s1', { before: 4, limit: 50 });
     expect(model.state.transcripts.s1.entries.map((e) => e.seq)).toEqual([1, 2, 3]);
     expect(socket.marks).toContainEqual(['s1', 'read', 3]);
+  });
+
+  it('shows a redacted message in place, live, with who redacted it', async () => {
+    const { model, socket } = await connected();
+    const redacted = entry('s1', 2, { text: '', redacted_by: 'u-ada', redacted_by_name: 'Ada Admin', redacted_at: 1_700_000_100_000 });
+    socket.event(11, { kind: 'transcript_redacted', session_id: 's1', entry: redacted });
+    const entries = model.state.transcripts.s1.entries;
+    expect(entries.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(entries[1]).toMatchObject({ text: '', redacted_by_name: 'Ada Admin' });
+    const rows = buildTranscriptRows(entries, [], model.state.sessions.s1, 'u-bob', 'Bob Builder');
+    const row = rows.find((r) => r.kind === 'message' && r.seq === 2);
+    expect(row).toMatchObject({ text: 'Message redacted by Ada Admin', redacted: true });
+    expect(rows.find((r) => r.kind === 'message' && r.seq === 3)).toMatchObject({ text: 'message 3', redacted: false });
   });
 
   it('de-duplicates transcript entries by seq', async () => {

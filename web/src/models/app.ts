@@ -498,6 +498,9 @@ export class AppModel {
       case 'transcript':
         this.addEntries(body.session_id, [body.entry], true);
         return;
+      case 'transcript_redacted':
+        this.replaceEntry(body.session_id, body.entry);
+        return;
       case 'mark':
         this.set((s) => {
           const sess = s.sessions[body.session_id];
@@ -612,6 +615,23 @@ export class AppModel {
     if (this.state.notifications.some((n) => n.session_id === id)) {
       this.set((s) => ({ notifications: s.notifications.filter((n) => n.session_id !== id) }));
     }
+  }
+
+  /** An entry changed in place (a redacted message): same seq, new content. */
+  private replaceEntry(sessionId: string, entry: TranscriptEntry): void {
+    this.set((s) => {
+      const patch: Partial<AppState> = {};
+      const cur = s.transcripts[sessionId];
+      if (cur?.entries.some((e) => e.seq === entry.seq)) {
+        const entries = cur.entries.map((e) => (e.seq === entry.seq ? entry : e));
+        patch.transcripts = { ...s.transcripts, [sessionId]: { ...cur, entries } };
+      }
+      const sess = s.sessions[sessionId];
+      if (sess?.last_message?.seq === entry.seq) {
+        patch.sessions = { ...s.sessions, [sessionId]: { ...sess, last_message: entry } };
+      }
+      return patch;
+    });
   }
 
   private addEntries(sessionId: string, entries: TranscriptEntry[], live: boolean): void {

@@ -1,7 +1,7 @@
 // Generated from crates/backline-protocol by `UPDATE_GENERATED=1 cargo test -p backline-protocol`.
 // Do not edit by hand.
 
-export type ErrorCode = "malformed_request" | "unknown_frame_type" | "invalid_request" | "empty_message" | "message_too_large" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "account_disabled" | "forbidden" | "im_not_permitted" | "not_participant" | "origin_not_allowed" | "not_call_party" | "not_shared" | "user_not_found" | "group_not_found" | "session_not_found" | "interaction_not_found" | "contact_not_found" | "call_not_found" | "not_found" | "session_ended" | "call_ended" | "invalid_state" | "already_exists" | "idempotency_conflict" | "no_agent_available" | "rate_limited" | "resume_gap" | "slow_consumer" | "unavailable" | "shutting_down" | "request_timeout" | "internal";
+export type ErrorCode = "malformed_request" | "unknown_frame_type" | "invalid_request" | "empty_message" | "message_too_large" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "account_disabled" | "forbidden" | "im_not_permitted" | "not_participant" | "origin_not_allowed" | "not_call_party" | "not_shared" | "user_not_found" | "group_not_found" | "session_not_found" | "interaction_not_found" | "contact_not_found" | "call_not_found" | "message_not_found" | "legal_hold_not_found" | "not_found" | "session_ended" | "call_ended" | "invalid_state" | "already_exists" | "under_legal_hold" | "idempotency_conflict" | "no_agent_available" | "rate_limited" | "resume_gap" | "slow_consumer" | "unavailable" | "shutting_down" | "request_timeout" | "internal";
 
 export type ErrorBody = { code: ErrorCode, message: string, };
 
@@ -162,7 +162,12 @@ text: string | null,
 /**
  * The sender's idempotency key (messages only).
  */
-client_msg_id: string | null, };
+client_msg_id: string | null, 
+/**
+ * A redacted message: the administrator who redacted it (id and name)
+ * and when; its `text` is then empty.
+ */
+redacted_by?: string, redacted_by_name?: string, redacted_at?: number, };
 
 export type NewMessage = { client_msg_id: string, text: string, };
 
@@ -304,20 +309,35 @@ export type WebhookEvent = {
  */
 id: string, 
 /**
- * `interaction.created`, `interaction.updated`, `interaction.ended`,
- * `interaction.answered`, `interaction.held`, `interaction.retrieved`,
- * `interaction.transferred`, `interaction.conferenced`, `interaction.call_ended`,
- * `consultation.invited`, `consultation.accepted`, `consultation.rejected`,
- * `consultation.timed_out`, `consultation.cancelled`, `consultation.ended`,
- * `consultation.transcript_attached`, `voice_consultation.started`,
- * `voice_consultation.accepted`, and `voice_consultation.<reason>` when it ends
- * (`ended`, `rejected`, `no_answer`, `hung_up`, `transferred`, `conferenced`, `contact_left`).
+ * One of [`WEBHOOK_EVENTS`]: `interaction.*`, `consultation.*` or `voice_consultation.*`.
  */
 type: string, 
 /**
  * Unix milliseconds when the change was committed.
  */
 ts: number, interaction_id: string, interaction_external_id: string | null, consultation?: ConsultationView, transcript?: string, };
+
+export type ConsultationTranscript = { interaction_id: string, session_id: string, entries: Array<TranscriptEntry>, };
+
+export type ContactExport = { exported_at: number, contact: ContactView, 
+/**
+ * Its interactions (case data, outcome, notes), oldest first.
+ */
+interactions: Array<InteractionView>, 
+/**
+ * The transcripts attached to them (consultations, imported history, call logs).
+ */
+attached_transcripts: Array<AttachedTranscript>, 
+/**
+ * The consultations about them, with their full transcripts.
+ */
+consultations: Array<ConsultationTranscript>, 
+/**
+ * Audit entries about the contact or its interactions.
+ */
+audit: Array<AuditEntry>, };
+
+export type ContactErasure = { contact_id: string, interactions: number, };
 
 export type AuditEntry = { id: string, ts: number, actor_id: string, action: string, resource: string, allowed: boolean, detail: string, };
 
@@ -393,7 +413,7 @@ party_id: string, };
 
 export type Signal = { "kind": "offer", sdp: string, } | { "kind": "answer", sdp: string, } | { "kind": "candidate", candidate: string, sdp_mid: string | null, sdp_mline_index: number | null, };
 
-export type EventBody = { "kind": "session", session: SessionView, } | { "kind": "transcript", session_id: string, entry: TranscriptEntry, } | { "kind": "mark", session_id: string, user_id: string, mark: MarkKind, seq: number, } | { "kind": "session_removed", session_id: string, } | { "kind": "status", status: Status, reason: string | null, } | { "kind": "preferences", zoom: number, } | { "kind": "interaction", interaction: InteractionView, } | { "kind": "call", call: CallView, };
+export type EventBody = { "kind": "session", session: SessionView, } | { "kind": "transcript", session_id: string, entry: TranscriptEntry, } | { "kind": "transcript_redacted", session_id: string, entry: TranscriptEntry, } | { "kind": "mark", session_id: string, user_id: string, mark: MarkKind, seq: number, } | { "kind": "session_removed", session_id: string, } | { "kind": "status", status: Status, reason: string | null, } | { "kind": "preferences", zoom: number, } | { "kind": "interaction", interaction: InteractionView, } | { "kind": "call", call: CallView, };
 
 export type StreamEvent = { 
 /**
@@ -447,6 +467,42 @@ export type CreateGroupRequest = { name: string, };
 
 export type CreateStatusReasonRequest = { code: string, label: string, };
 
+export type RedactRequest = { 
+/**
+ * Why, kept in the audit log.
+ */
+reason?: string, };
+
+export type HoldTarget = "contact" | "interaction";
+
+export type LegalHoldRequest = { 
+/**
+ * Why (a case or matter reference), at most 1000 bytes.
+ */
+reason: string, };
+
+export type LegalHoldView = { target_kind: HoldTarget, target_id: string, reason: string, 
+/**
+ * The administrator who placed it.
+ */
+placed_by: string, placed_at: number, };
+
+export type RetentionRequest = { 
+/**
+ * Count what would be deleted, delete nothing.
+ */
+dry_run?: boolean, };
+
+export type RetentionReport = { dry_run: boolean, 
+/**
+ * Ended IM sessions with their transcripts.
+ */
+transcripts: number, 
+/**
+ * Ended interactions with their attached transcripts and calls.
+ */
+interactions: number, audit: number, };
+
 export const ERROR_CODES: readonly ErrorCode[] = [
   "malformed_request",
   "unknown_frame_type",
@@ -470,11 +526,14 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "interaction_not_found",
   "contact_not_found",
   "call_not_found",
+  "message_not_found",
+  "legal_hold_not_found",
   "not_found",
   "session_ended",
   "call_ended",
   "invalid_state",
   "already_exists",
+  "under_legal_hold",
   "idempotency_conflict",
   "no_agent_available",
   "rate_limited",

@@ -21,6 +21,8 @@ export type TranscriptRow =
       time: string;
       dateTime: string;
       text: string;
+      /** Redacted by an administrator: `text` says so and by whom. */
+      redacted: boolean;
       receipt: Receipt | null;
     }
   | { kind: 'system'; key: string; seq: number; text: string; time: string; dateTime: string }
@@ -50,6 +52,12 @@ function receiptOf(session: SessionView, meId: string, seq: number): Receipt {
   return 'Sent';
 }
 
+/** "Message redacted by Ada Admin" for a redacted message, else null. */
+export function redactedText(e: TranscriptEntry): string | null {
+  if (e.redacted_at == null) return null;
+  return `Message redacted by ${e.redacted_by_name ?? 'an administrator'}`;
+}
+
 export function buildTranscriptRows(
   entries: TranscriptEntry[],
   pending: PendingMessage[],
@@ -73,7 +81,8 @@ export function buildTranscriptRows(
         mine,
         time: formatTime(e.ts),
         dateTime: formatDateTime(e.ts),
-        text: e.text ?? '',
+        text: redactedText(e) ?? e.text ?? '',
+        redacted: redactedText(e) !== null,
         receipt: null,
       });
       if (mine) lastMine = rows.length - 1;

@@ -16,6 +16,15 @@ style-src 'self'; img-src 'self' data:; media-src 'self' blob: mediastream:; \
 connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
 form-action 'self'; frame-ancestors 'none'";
 
+/// The interactive API docs' policy (`/api/docs/`): the desktop's, and one
+/// inline `<style>` element that Swagger UI's bundle injects, allowed by its
+/// hash alone (no `'unsafe-inline'`; a Swagger UI upgrade that changes it shows
+/// as a violation in the end-to-end test of the docs).
+pub const API_DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; img-src 'self' data:; \
+media-src 'self' blob: mediastream:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 /// One year, the usual HSTS lifetime; subdomains are left to their own servers.
 pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
 

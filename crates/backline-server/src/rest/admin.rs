@@ -171,3 +171,142 @@ pub async fn audit_log(
 ) -> ApiResult<Json<Vec<backline_protocol::interactions::AuditEntry>>> {
     Ok(Json(state.backline.audit_log(500).await?))
 }
+
+/// # `POST /api/v1/admin/sessions/{id}/messages/{seq}/redact`
+///
+/// Replaces a message's text (administrators only): the entry keeps its seq
+/// and gains `redacted_by`/`redacted_at`; the redaction is audited and every
+/// participant's desktops get a `transcript_redacted` event. Redacting it
+/// again answers the entry as it is.
+#[utoipa::path(post, path = "/admin/sessions/{id}/messages/{seq}/redact", tag = "admin",
+    request_body = backline_protocol::admin::RedactRequest,
+    responses((status = 200, body = backline_protocol::model::TranscriptEntry),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn redact_message(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path((id, seq)): Path<(String, String)>,
+    AppJson(request): AppJson<backline_protocol::admin::RedactRequest>,
+) -> ApiResult<Json<backline_protocol::model::TranscriptEntry>> {
+    let seq: u64 = seq.parse().map_err(|_| {
+        crate::error::ApiError::new(
+            backline_protocol::ErrorCode::InvalidRequest,
+            "seq: a message's sequence number (1, 2, 3 …)",
+        )
+    })?;
+    Ok(Json(
+        state
+            .backline
+            .redact_message(&admin, &id, seq, request.reason)
+            .await?,
+    ))
+}
+
+/// # `POST /api/v1/admin/retention/run`
+///
+/// Deletes what is past its configured age (`compliance.*_retention_days`)
+/// and not under a legal hold; with `dry_run` only counts it. Audited.
+#[utoipa::path(post, path = "/admin/retention/run", tag = "admin",
+    request_body = backline_protocol::admin::RetentionRequest,
+    responses((status = 200, body = backline_protocol::admin::RetentionReport), (status = 403, body = ErrorBody)))]
+pub async fn run_retention(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    AppJson(request): AppJson<backline_protocol::admin::RetentionRequest>,
+) -> ApiResult<Json<backline_protocol::admin::RetentionReport>> {
+    let dry_run = request.dry_run.unwrap_or(false);
+    Ok(Json(
+        state.backline.run_retention(Some(&admin), dry_run).await?,
+    ))
+}
+
+/// # `GET /api/v1/admin/legal-holds`
+#[utoipa::path(get, path = "/admin/legal-holds", tag = "admin",
+    responses((status = 200, body = [backline_protocol::admin::LegalHoldView]), (status = 403, body = ErrorBody)))]
+pub async fn list_legal_holds(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+) -> ApiResult<Json<Vec<backline_protocol::admin::LegalHoldView>>> {
+    Ok(Json(state.backline.legal_holds().await?))
+}
+
+fn hold_target(kind: &str) -> Result<backline_protocol::admin::HoldTarget, crate::error::ApiError> {
+    match kind {
+        "contact" => Ok(backline_protocol::admin::HoldTarget::Contact),
+        "interaction" => Ok(backline_protocol::admin::HoldTarget::Interaction),
+        _ => Err(crate::error::ApiError::new(
+            backline_protocol::ErrorCode::InvalidRequest,
+            "kind: \"contact\" or \"interaction\"",
+        )),
+    }
+}
+
+/// # `PUT /api/v1/admin/legal-holds/{kind}/{id}`
+///
+/// Places a legal hold on a contact or an interaction (`kind`): retention
+/// and erasure leave it alone until it is lifted. Audited; placing it again
+/// answers the standing hold.
+#[utoipa::path(put, path = "/admin/legal-holds/{kind}/{id}", tag = "admin",
+    request_body = backline_protocol::admin::LegalHoldRequest,
+    responses((status = 200, body = backline_protocol::admin::LegalHoldView),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn place_legal_hold(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path((kind, id)): Path<(String, String)>,
+    AppJson(request): AppJson<backline_protocol::admin::LegalHoldRequest>,
+) -> ApiResult<Json<backline_protocol::admin::LegalHoldView>> {
+    let kind = hold_target(&kind)?;
+    Ok(Json(
+        state
+            .backline
+            .place_legal_hold(&admin, kind, &id, &request.reason)
+            .await?,
+    ))
+}
+
+/// # `DELETE /api/v1/admin/legal-holds/{kind}/{id}`
+///
+/// Lifts a legal hold. Audited.
+#[utoipa::path(delete, path = "/admin/legal-holds/{kind}/{id}", tag = "admin",
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn lift_legal_hold(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path((kind, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let kind = hold_target(&kind)?;
+    state.backline.lift_legal_hold(&admin, kind, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// # `GET /api/v1/admin/contacts/{id}/export`
+///
+/// Everything about one contact (JSON), for a subject-access request: the
+/// contact, its interactions with case data, attached transcripts, the
+/// consultations' transcripts, audit entries about it. Audited.
+#[utoipa::path(get, path = "/admin/contacts/{id}/export", tag = "admin",
+    responses((status = 200, body = backline_protocol::interactions::ContactExport),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn export_contact(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<backline_protocol::interactions::ContactExport>> {
+    Ok(Json(state.backline.export_contact(&admin, &id).await?))
+}
+
+/// # `DELETE /api/v1/admin/contacts/{id}`
+///
+/// Erases a contact, its interactions and the consultations about them;
+/// refused (`under_legal_hold`) while it or one of its interactions is held. Audited.
+#[utoipa::path(delete, path = "/admin/contacts/{id}", tag = "admin",
+    responses((status = 200, body = backline_protocol::interactions::ContactErasure),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn erase_contact(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<backline_protocol::interactions::ContactErasure>> {
+    Ok(Json(state.backline.erase_contact(&admin, &id).await?))
+}

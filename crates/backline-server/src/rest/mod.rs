@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod docs;
 pub mod interactions;
 pub mod sessions;
 pub mod voice;
@@ -28,7 +29,10 @@ use crate::state::AppState;
         Errors are `{code, message}`; the codes are listed in docs/protocol.md. The live event \
         stream is the WebSocket at /api/v1/ws (see docs/protocol.md)."
     ),
-    components(schemas(backline_protocol::ErrorCode))
+    components(schemas(
+        backline_protocol::ErrorCode,
+        backline_protocol::interactions::WebhookEvent
+    ))
 )]
 struct ApiDoc;
 
@@ -62,6 +66,12 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::list_reasons, admin::create_reason))
         .routes(routes!(admin::list_integrations, admin::create_integration))
         .routes(routes!(admin::audit_log))
+        .routes(routes!(admin::redact_message))
+        .routes(routes!(admin::run_retention))
+        .routes(routes!(admin::list_legal_holds))
+        .routes(routes!(admin::place_legal_hold, admin::lift_legal_hold))
+        .routes(routes!(admin::export_contact))
+        .routes(routes!(admin::erase_contact))
         .routes(routes!(interactions::list_interactions))
         .routes(routes!(interactions::get_interaction))
         .routes(routes!(interactions::interaction_done))

@@ -517,6 +517,17 @@ fn rows(fx: &Fixture) -> Vec<Row> {
         row("POST /admin/integrations", &[], Admin(Ok))
             .body(move |p| json!({"name": platform(p)})),
         row("GET /admin/audit", &[], Admin(Ok)),
+        // Alice's first message of the consultation (redacting it again answers it as it is).
+        row("POST /admin/sessions/{id}/messages/{seq}/redact", &[s, "2"], Admin(Ok))
+            .json(json!({"reason": "matrix"})),
+        row("POST /admin/retention/run", &[], Admin(Ok)).json(json!({"dry_run": true})),
+        row("GET /admin/legal-holds", &[], Admin(Ok)),
+        row("PUT /admin/legal-holds/{kind}/{id}", &["interaction", i], Admin(Ok))
+            .json(json!({"reason": "matrix"})),
+        row("DELETE /admin/legal-holds/{kind}/{id}", &["interaction", i], Admin(Ok)),
+        // Who may: an unknown contact keeps the fixture's history for the other rows.
+        row("GET /admin/contacts/{id}/export", &["no-contact"], Admin(Expect::OkOr("contact_not_found"))),
+        row("DELETE /admin/contacts/{id}", &["no-contact"], Admin(Expect::OkOr("contact_not_found"))),
         row("GET /voice/ice-servers", &[], SignedIn(Ok)),
         row("GET /calls", &[], SignedIn(Ok)),
         // The click-to-call page needs no sign-in; Alice is busy on her call.

@@ -247,17 +247,17 @@ async fn the_platform_api_refuses_bad_input_and_other_credentials() {
     assert_eq!(contact["first_name"], "Ana");
 }
 
-struct Consultation {
-    app: TestApp,
-    alice: User,
-    bob: User,
-    carol: User,
-    interaction: String,
-    session: String,
+pub(crate) struct Consultation {
+    pub app: TestApp,
+    pub alice: User,
+    pub bob: User,
+    pub carol: User,
+    pub interaction: String,
+    pub session: String,
 }
 
 /// Alice's voice call with a contact who has history; a consultation with Bob, not yet sent.
-async fn consultation_setup() -> Consultation {
+pub(crate) async fn consultation_setup() -> Consultation {
     let app = spawn_app().await;
     let platform = integration(&app, None).await;
     let alice = app.user("alice", "Alice Agent").await;

@@ -8,6 +8,8 @@ mod binary;
 mod cluster;
 mod cluster_failures;
 mod cluster_haproxy;
+mod compliance;
+mod docs;
 mod durability;
 mod errors;
 mod helpers;

@@ -132,6 +132,24 @@ fn seeds(fx: &Fixture) -> BTreeMap<(String, String), (Value, P)> {
         ),
         (
             "POST",
+            "/admin/sessions/{id}/messages/{seq}/redact",
+            json!({"reason": "fuzz"}),
+            P::Admin,
+        ),
+        (
+            "POST",
+            "/admin/retention/run",
+            json!({"dry_run": true}),
+            P::Admin,
+        ),
+        (
+            "PUT",
+            "/admin/legal-holds/{kind}/{id}",
+            json!({"reason": "fuzz"}),
+            P::Admin,
+        ),
+        (
+            "POST",
             "/admin/integrations",
             json!({"name": "fuzz", "webhook_url": "http://127.0.0.1:9/hook"}),
             P::Admin,
@@ -145,7 +163,7 @@ fn seeds(fx: &Fixture) -> BTreeMap<(String, String), (Value, P)> {
 
 /// The fixture's ids in place of a template's parameters.
 fn concrete(fx: &Fixture, template: &str) -> String {
-    let id = if template.starts_with("/sessions/") {
+    let id = if template.starts_with("/sessions/") || template.starts_with("/admin/sessions/") {
         &fx.session
     } else if template.starts_with("/calls/") {
         &fx.consult_call
@@ -156,7 +174,10 @@ fn concrete(fx: &Fixture, template: &str) -> String {
     } else {
         "none"
     };
-    template.replace("{id}", id)
+    template
+        .replace("{id}", id)
+        .replace("{seq}", "2")
+        .replace("{kind}", "contact")
 }
 
 /// Strings that break things: NULs, control characters, huge, empty, odd Unicode.

@@ -93,7 +93,7 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
-async fn integration_with_secret(app: &TestApp, url: &str) -> (String, String) {
+pub(crate) async fn integration_with_secret(app: &TestApp, url: &str) -> (String, String) {
     let admin = app
         .user_with(
             "root",

@@ -15,15 +15,7 @@ impl Backline {
         Ok(audit::recent(self.store().reader(), limit.clamp(1, 1000))
             .await?
             .into_iter()
-            .map(|row| AuditEntry {
-                id: row.id,
-                ts: row.ts,
-                actor_id: row.actor_id,
-                action: row.action,
-                resource: row.resource,
-                allowed: row.allowed != 0,
-                detail: row.detail,
-            })
+            .map(crate::shared::audit_entry)
             .collect())
     }
 

@@ -21,9 +21,15 @@ impl Backline {
     pub async fn create_session(
         &self,
         caller: &Account,
-        request: CreateSessionRequest,
+        mut request: CreateSessionRequest,
     ) -> Result<SessionView> {
         require_im(caller)?;
+        // The first message's text is checked as typed, then stored masked.
+        if let Some(first) = &mut request.first_message {
+            validate_client_id("first_message.client_msg_id", &first.client_msg_id)?;
+            validate_text(&first.text, self.config().max_message_bytes)?;
+            first.text = self.stored_text(&first.text);
+        }
         if let Some(client_id) = &request.client_id {
             validate_client_id("client_id", client_id)?;
             if let Some(existing) =
@@ -32,10 +38,6 @@ impl Backline {
                 let view = self.session(caller, &existing.id).await?;
                 return self.same_create_request(caller, &request, view).await;
             }
-        }
-        if let Some(first) = &request.first_message {
-            validate_client_id("first_message.client_msg_id", &first.client_msg_id)?;
-            validate_text(&first.text, self.config().max_message_bytes)?;
         }
         self.check_rate(&caller.id)?;
         let target = users::get(self.store().reader(), &request.target_id)

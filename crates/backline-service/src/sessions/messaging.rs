@@ -51,7 +51,7 @@ impl Backline {
             session_id.to_owned(),
             (caller.id.clone(), caller.display_name.clone()),
         );
-        let (cmid, body) = (client_msg_id.to_owned(), text.to_owned());
+        let (cmid, body) = (client_msg_id.to_owned(), self.stored_text(text));
         let pending = self
             .enqueue_commit_locking(Locks::session(session_id), move |conn| {
                 Box::pin(async move {

@@ -10,13 +10,16 @@
 //! `views` (a session as a participant sees it, the workspace, transcript
 //! pages), `invitations` (create, accept, reject, cancel, time-out),
 //! `messaging` (send, delivered and read marks, typing), `end` (*End
-//! Session* and *Done*). Below: the checks they share.
+//! Session* and *Done*), `redaction` (an administrator redacts a message). Below: the checks they share.
 
 mod end;
 mod invitations;
 mod messaging;
+mod redaction;
 mod tx;
 mod views;
+
+pub(crate) use views::entry_from_row;
 
 use backline_protocol::ErrorCode;
 use backline_store::rows::ParticipantRow;
@@ -24,10 +27,24 @@ use backline_store::types as stored;
 
 use crate::auth::Account;
 use crate::error::{err, Result};
+use crate::Backline;
 
 /// Participants who hear of a session's changes: invited or joined.
 fn is_active(p: &ParticipantRow) -> bool {
     p.state == stored::ParticipantState::Invited || p.state == stored::ParticipantState::Joined
+}
+
+impl Backline {
+    /// A message's text as it is stored: card numbers masked (unless
+    /// `compliance.mask_card_numbers` is off). Applied before anything reads
+    /// it, so the transcript, the search index, an attached transcript, the
+    /// webhooks and an idempotent retry's comparison all see the masked text.
+    pub(crate) fn stored_text(&self, text: &str) -> String {
+        match self.config().compliance.mask_card_numbers {
+            true => crate::cards::mask_card_numbers(text).unwrap_or_else(|| text.to_owned()),
+            false => text.to_owned(),
+        }
+    }
 }
 
 fn validate_text(text: &str, max: usize) -> Result<()> {

@@ -130,6 +130,9 @@ impl<'c> Tx<'c> {
             subject_name: subject.map(|s| s.1.to_owned()),
             text: text.map(str::to_owned),
             client_msg_id: client_msg_id.map(str::to_owned),
+            redacted_by: None,
+            redacted_by_name: None,
+            redacted_at: None,
         })
     }
 
@@ -163,6 +166,10 @@ impl<'c> Tx<'c> {
             emit_many(self.conn, &mut self.out, recipients, self.now, &body).await?;
         }
         Ok(())
+    }
+
+    pub(super) async fn emit_to_all(&mut self, users: &[String], body: EventBody) -> Result<()> {
+        emit_many(self.conn, &mut self.out, users, self.now, &body).await
     }
 
     pub(super) async fn emit_to(&mut self, user: &str, body: EventBody) -> Result<()> {
@@ -274,7 +281,7 @@ impl<'c> Tx<'c> {
 }
 
 /// A transcript as plain text: one line per entry, `[HH:MM:SS UTC] Name: text`.
-fn render_transcript(entries: &[EntryRow]) -> String {
+pub(super) fn render_transcript(entries: &[EntryRow]) -> String {
     let mut out = String::new();
     for entry in entries {
         let secs = entry.ts.div_euclid(1000);
@@ -286,11 +293,14 @@ fn render_transcript(entries: &[EntryRow]) -> String {
         );
         let subject = entry.subject_name.as_deref().unwrap_or("");
         let line = match entry.kind.as_str() {
-            "message" => format!(
-                "{}: {}",
-                entry.actor_name,
-                entry.body.as_deref().unwrap_or("")
-            ),
+            "message" => match &entry.redacted_by_name {
+                Some(by) => format!("{}: (message redacted by {by})", entry.actor_name),
+                None => format!(
+                    "{}: {}",
+                    entry.actor_name,
+                    entry.body.as_deref().unwrap_or("")
+                ),
+            },
             "invited" => format!("{} invited {subject}", entry.actor_name),
             "joined" => format!("{} joined", entry.actor_name),
             "rejected" => format!("{} rejected the invitation", entry.actor_name),

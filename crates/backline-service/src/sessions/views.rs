@@ -28,6 +28,9 @@ pub(crate) fn entry_from_row(row: EntryRow) -> TranscriptEntry {
         subject_name: row.subject_name,
         text: row.body,
         client_msg_id: row.client_msg_id,
+        redacted_by: row.redacted_by,
+        redacted_by_name: row.redacted_by_name,
+        redacted_at: row.redacted_at,
     }
 }
 

@@ -53,6 +53,12 @@ pub(crate) async fn enqueue_webhook(
     transcript: Option<String>,
     now: i64,
 ) -> Result<()> {
+    debug_assert!(
+        backline_protocol::interactions::WEBHOOK_EVENTS
+            .iter()
+            .any(|e| e.name == event_type),
+        "webhook event {event_type} is not listed in WEBHOOK_EVENTS"
+    );
     let Some(integration_id) = &interaction.integration_id else {
         return Ok(());
     };
@@ -82,4 +88,77 @@ pub(crate) async fn enqueue_webhook(
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use backline_protocol::interactions::WEBHOOK_EVENTS;
+
+    /// Every webhook type named in the service's source, and every reason a
+    /// voice consultation is ended with (its `voice_consultation.<reason>`).
+    fn emitted() -> Vec<String> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).expect("read src") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(std::fs::read_to_string(&path).expect("read source"));
+                }
+            }
+        }
+        let mut sources = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut sources,
+        );
+        let mut found = Vec::new();
+        for source in &sources {
+            for piece in source.split('"').skip(1).step_by(2) {
+                let is_type = ["interaction.", "consultation.", "voice_consultation."]
+                    .iter()
+                    .any(|p| piece.starts_with(p))
+                    && !piece.ends_with('.')
+                    && piece
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.');
+                if is_type {
+                    found.push(piece.to_owned());
+                }
+            }
+            // `tx.end(&call, "<reason>", …)`: a consultation call's end is
+            // `voice_consultation.<reason>`; `abandoned` ends contact calls only.
+            for rest in source.split(".end(&call, \"").skip(1) {
+                let reason = rest.split('"').next().unwrap_or_default();
+                let literal = !reason.is_empty()
+                    && reason.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+                if literal && reason != "abandoned" {
+                    found.push(format!("voice_consultation.{reason}"));
+                }
+            }
+        }
+        found.sort();
+        found.dedup();
+        found
+    }
+
+    #[test]
+    fn every_emitted_webhook_type_is_listed() {
+        let emitted = emitted();
+        // The scan itself must see the service's events.
+        assert!(emitted.len() >= 20, "{emitted:?}");
+        for name in &emitted {
+            assert!(
+                WEBHOOK_EVENTS.iter().any(|e| e.name == name),
+                "{name} is sent but not listed in WEBHOOK_EVENTS"
+            );
+        }
+        for listed in WEBHOOK_EVENTS {
+            assert!(
+                emitted.iter().any(|e| e == listed.name),
+                "{} is listed but never sent",
+                listed.name
+            );
+        }
+    }
 }

@@ -21,6 +21,21 @@ pub mod views;
 use crate::error::{Result, ServiceError};
 
 /// A value as the text of a JSON column.
+/// An audit entry as the wire shows it.
+pub(crate) fn audit_entry(
+    row: backline_store::rows::AuditRow,
+) -> backline_protocol::interactions::AuditEntry {
+    backline_protocol::interactions::AuditEntry {
+        id: row.id,
+        ts: row.ts,
+        actor_id: row.actor_id,
+        action: row.action,
+        resource: row.resource,
+        allowed: row.allowed != 0,
+        detail: row.detail,
+    }
+}
+
 pub(crate) fn json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| ServiceError::Internal(e.into()))
 }

@@ -7,7 +7,7 @@ use backline_store::{
 use crate::{add_session, add_user, stores, unique};
 
 /// A session created by `owner` at `created_at`, about `parent` if given.
-async fn add_session_at(
+pub(crate) async fn add_session_at(
     store: &Store,
     owner: &str,
     created_at: i64,
@@ -695,6 +695,75 @@ async fn appended_entries_take_the_sessions_next_seq_and_a_missing_session_is_no
         assert!(
             matches!(missing, Err(StoreError::NotFound(_))),
             "{backend}: {missing:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_redacted_message_keeps_its_seq_and_records_who_and_when() {
+    for (backend, store, _dir) in stores().await {
+        let owner = add_user(&store, "writer").await;
+        let admin = add_user(&store, "redactor").await;
+        tx!(store, [admin], |conn| {
+            users::set_profile(conn, &admin, "Ada Admin", "ada admin").await
+        })
+        .unwrap();
+        let sid = add_session(&store, &owner).await;
+        let outcome = tx!(store, [sid, owner, admin], |conn| {
+            for (kind, body) in [("message", Some("secret")), ("left", None)] {
+                let seq = sessions::next_seq(conn, &sid).await?;
+                transcript::insert(
+                    conn,
+                    transcript::NewEntry {
+                        session_id: &sid,
+                        seq,
+                        ts: 100 + seq,
+                        kind,
+                        actor_id: &owner,
+                        subject_id: None,
+                        body,
+                        client_msg_id: None,
+                    },
+                )
+                .await?;
+            }
+            Ok((
+                transcript::redact(conn, &sid, 1, "", &admin, 500).await?,
+                // A system entry and a missing seq are not messages.
+                transcript::redact(conn, &sid, 2, "", &admin, 500).await?,
+                transcript::redact(conn, &sid, 9, "", &admin, 500).await?,
+            ))
+        })
+        .unwrap();
+        assert_eq!(outcome, (true, false, false), "{backend}");
+        let entries = transcript::page(store.reader(), &sid, 0, i64::MAX, 10, false)
+            .await
+            .unwrap();
+        let got: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                (
+                    e.seq,
+                    e.body.as_deref(),
+                    e.redacted_by.as_deref(),
+                    e.redacted_by_name.as_deref(),
+                    e.redacted_at,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    1,
+                    Some(""),
+                    Some(admin.as_str()),
+                    Some("Ada Admin"),
+                    Some(500)
+                ),
+                (2, None, None, None, None)
+            ],
+            "{backend}"
         );
     }
 }

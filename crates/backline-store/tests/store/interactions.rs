@@ -453,6 +453,34 @@ async fn transcripts_are_attached_in_order_and_a_session_only_once() {
 }
 
 #[tokio::test]
+async fn an_attached_transcript_is_replaced_in_place() {
+    for (backend, store, _dir) in stores().await {
+        let id = add_interaction(&store, None, 1).await;
+        let replaced = tx!(store, [id], |conn| {
+            interactions::attach_transcript(conn, &id, Some("s-chat"), "Chat", "secret\n", 5)
+                .await?;
+            Ok((
+                interactions::replace_attached_transcript(conn, &id, "s-chat", "redacted\n")
+                    .await?,
+                interactions::replace_attached_transcript(conn, &id, "s-other", "x").await?,
+            ))
+        })
+        .unwrap();
+        assert_eq!(replaced, (true, false), "{backend}");
+        let rows = interactions::transcripts(store.reader(), std::slice::from_ref(&id))
+            .await
+            .unwrap();
+        assert_eq!(
+            rows.iter()
+                .map(|r| (r.position, r.title.as_str(), r.body.as_str(), r.attached_at))
+                .collect::<Vec<_>>(),
+            [(0, "Chat", "redacted\n", 5)],
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn call_logs_grow_line_by_line_under_their_key() {
     for (backend, store, _dir) in stores().await {
         let id = add_interaction(&store, None, 1).await;

@@ -24,6 +24,7 @@ macro_rules! tx {
 
 mod accounts;
 mod calls;
+mod compliance;
 mod faults;
 mod im_sessions;
 mod interactions;

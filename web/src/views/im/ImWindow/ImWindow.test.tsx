@@ -17,7 +17,7 @@ function vm(over: Partial<ImWindowVM> = {}): ImWindowVM {
     canSend: true,
     rows: [
       { kind: 'system', key: 'e1', seq: 1, text: 'Bob Builder joined the session', time: '10:00:00', dateTime: '' },
-      { kind: 'message', key: 'e2', seq: 2, showName: true, name: 'Alice Agent', color: 0, mine: false, time: '10:00:01', dateTime: '', text: 'Hi Bob', receipt: null },
+      { kind: 'message', key: 'e2', seq: 2, showName: true, name: 'Alice Agent', color: 0, mine: false, time: '10:00:01', dateTime: '', text: 'Hi Bob', redacted: false, receipt: null },
     ],
     loaded: true,
     hasMore: false,
@@ -81,6 +81,14 @@ describe('ImWindow', () => {
     expect(screen.getByRole('button', { name: 'Done' })).toBeTruthy();
   });
 
+  it('shows a redacted message as redacted, by whom', () => {
+    const rows = vm().rows.map((r) => (r.kind === 'message' ? { ...r, text: 'Message redacted by Ada Admin', redacted: true } : r));
+    render(<ImWindow vm={vm({ rows })} actions={actions()} />);
+    const text = screen.getByText('Message redacted by Ada Admin');
+    expect(text.className).toContain('redacted');
+    expect(screen.queryByText('Hi Bob')).toBeNull();
+  });
+
   it('sends on Enter, adds a line on Shift+Enter, and sends with the Send button', () => {
     const a = actions();
     render(<WithDraft a={a} />);
@@ -134,7 +142,7 @@ describe('ImWindow', () => {
 
   it('gives screen readers each message as name, text, then time and state', () => {
     const rows: ImWindowVM['rows'] = [
-      { kind: 'message', key: 'e2', seq: 2, showName: true, name: 'Alice Agent', color: 0, mine: true, time: '10:00:01', dateTime: '', text: 'Hi Bob', receipt: 'Read' },
+      { kind: 'message', key: 'e2', seq: 2, showName: true, name: 'Alice Agent', color: 0, mine: true, time: '10:00:01', dateTime: '', text: 'Hi Bob', redacted: false, receipt: 'Read' },
     ];
     render(<ImWindow vm={vm({ rows })} actions={actions()} />);
     const item = screen.getByRole('log').querySelector('li')!;

@@ -55,7 +55,7 @@ function Row({ row, onDiscard, onRetry }: { row: TranscriptRow; onDiscard: (id: 
       )}
       <div className="bubble">
         <span className="visually-hidden">{row.name}: </span>
-        <span className="text">{row.text}</span>
+        <span className={row.kind === 'message' && row.redacted ? 'text redacted' : 'text'}>{row.text}</span>
         <span className="visually-hidden">, </span>
         <span className="meta">
           {row.kind === 'message' ? (

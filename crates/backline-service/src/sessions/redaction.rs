@@ -1,0 +1,115 @@
+//! Redaction: an administrator replaces a message's text. The entry keeps its
+//! seq; who redacted it and when are kept with it and in the audit log; every
+//! participant's desktops get the new entry live; for a consultation, the
+//! transcript attached to the interaction is rendered again and re-indexed.
+
+use backline_protocol::events::EventBody;
+use backline_protocol::model::TranscriptEntry;
+use backline_protocol::ErrorCode;
+use backline_store::{audit, interactions, sessions, transcript, Locks};
+
+use super::tx::{render_transcript, Tx};
+use super::views::entry_from_row;
+use crate::auth::Account;
+use crate::error::{err, Result};
+use crate::shared::contacts::reindex;
+use crate::Backline;
+
+/// Longest reason kept in the audit log, in bytes.
+const MAX_REASON_BYTES: usize = 1000;
+
+impl Backline {
+    /// Redacts message `seq` of a session (administrators only). Redacting
+    /// a message already redacted answers it as it is, without a new audit entry.
+    pub async fn redact_message(
+        &self,
+        caller: &Account,
+        session_id: &str,
+        seq: u64,
+        reason: Option<String>,
+    ) -> Result<TranscriptEntry> {
+        if !caller.is_admin() {
+            return Err(err(
+                ErrorCode::Forbidden,
+                "only administrators redact messages",
+            ));
+        }
+        let reason = reason.unwrap_or_default();
+        if reason.len() > MAX_REASON_BYTES || reason.contains('\0') {
+            return Err(err(
+                ErrorCode::InvalidRequest,
+                format!("reason: at most {MAX_REASON_BYTES} bytes, no NUL"),
+            ));
+        }
+        let (sid, admin, seq) = (session_id.to_owned(), caller.clone(), seq as i64);
+        self.commit_locking(Locks::session(session_id), move |conn| {
+            Box::pin(async move {
+                let mut tx = Tx::new(conn);
+                let session = sessions::get(&mut *tx.conn, &sid).await?.ok_or_else(|| {
+                    err(ErrorCode::SessionNotFound, format!("no session {sid:?}"))
+                })?;
+                let not_found = || {
+                    err(
+                        ErrorCode::MessageNotFound,
+                        format!("session {sid:?} has no message {seq}"),
+                    )
+                };
+                let entry = transcript::get(&mut *tx.conn, &sid, seq)
+                    .await?
+                    .filter(|e| e.kind == "message")
+                    .ok_or_else(not_found)?;
+                if entry.redacted_at.is_some() {
+                    return tx.done(entry_from_row(entry));
+                }
+                transcript::redact(tx.conn, &sid, seq, "", &admin.id, tx.now).await?;
+                audit::insert(
+                    tx.conn,
+                    audit::NewAudit {
+                        id: &uuid::Uuid::now_v7().to_string(),
+                        ts: tx.now,
+                        actor_id: &admin.id,
+                        action: "redact_message",
+                        resource: &format!("session:{sid}/message:{seq}"),
+                        allowed: true,
+                        detail: &format!(
+                            "message by {} ({}) redacted; reason: {}",
+                            entry.actor_name, entry.actor_id, reason
+                        ),
+                    },
+                )
+                .await?;
+                let entry = transcript::get(&mut *tx.conn, &sid, seq)
+                    .await?
+                    .ok_or_else(not_found)?;
+                let entry = entry_from_row(entry);
+                let participants: Vec<String> = sessions::participants(&mut *tx.conn, &sid)
+                    .await?
+                    .into_iter()
+                    .map(|p| p.user_id)
+                    .collect();
+                tx.emit_to_all(
+                    &participants,
+                    EventBody::TranscriptRedacted {
+                        session_id: sid.clone(),
+                        entry: entry.clone(),
+                    },
+                )
+                .await?;
+                // A consultation's transcript attached to its interaction
+                // (and so the contact's history and its search) follows.
+                if let Some(parent) = &session.parent_interaction_id {
+                    let entries =
+                        transcript::page(&mut *tx.conn, &sid, 0, i64::MAX, 100_000, false).await?;
+                    let text = render_transcript(&entries);
+                    if interactions::replace_attached_transcript(tx.conn, parent, &sid, &text)
+                        .await?
+                    {
+                        reindex(tx.conn, parent).await?;
+                    }
+                }
+                tx.done(entry)
+            })
+        })
+        .await
+    }
+}
