@@ -59,6 +59,31 @@ pub struct GroupView {
     pub name: String,
     /// Member user ids.
     pub members: Vec<String>,
+    /// Supervisor user ids: the last wave of an unanswered group consultation.
+    pub supervisors: Vec<String>,
+    /// Members offered a group consultation per wave.
+    pub wave_size: u32,
+    /// Seconds a wave waits for an answer before the offer widens.
+    pub answer_secs: u32,
+    /// The group offered a consultation when no member of this one can take it.
+    pub overflow_group_id: Option<String>,
+}
+
+/// Changes a group's consultation offer settings; absent fields stay.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS, ToSchema)]
+pub struct UpdateGroupRequest {
+    /// 1–100.
+    #[serde(default)]
+    #[ts(optional)]
+    pub wave_size: Option<u32>,
+    /// 1–3600.
+    #[serde(default)]
+    #[ts(optional)]
+    pub answer_secs: Option<u32>,
+    /// A group id (not this one), or `""` for none.
+    #[serde(default)]
+    #[ts(optional)]
+    pub overflow_group_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]

@@ -37,6 +37,9 @@ pub fn render() -> String {
         model::ParticipantRole::decl(&cfg),
         model::ParticipantView::decl(&cfg),
         model::SessionView::decl(&cfg),
+        model::OfferState::decl(&cfg),
+        model::OfferStage::decl(&cfg),
+        model::OfferView::decl(&cfg),
         model::EntryKind::decl(&cfg),
         model::TranscriptEntry::decl(&cfg),
         model::NewMessage::decl(&cfg),
@@ -89,6 +92,7 @@ pub fn render() -> String {
         admin::UpdateUserRequest::decl(&cfg),
         admin::GroupView::decl(&cfg),
         admin::CreateGroupRequest::decl(&cfg),
+        admin::UpdateGroupRequest::decl(&cfg),
         admin::CreateStatusReasonRequest::decl(&cfg),
     ];
     let mut out = String::from(

@@ -32,6 +32,11 @@ const SHARED: &[Migration] = &[
         "webhook claims",
         include_str!("../migrations/0006_webhook_claims.sql"),
     ),
+    (
+        8,
+        "group offers",
+        include_str!("../migrations/0008_group_offers.sql"),
+    ),
 ];
 const SQLITE: &[Migration] = &[(
     1001,

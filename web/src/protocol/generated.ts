@@ -1,7 +1,7 @@
 // Generated from crates/backline-protocol by `UPDATE_GENERATED=1 cargo test -p backline-protocol`.
 // Do not edit by hand.
 
-export type ErrorCode = "malformed_request" | "unknown_frame_type" | "invalid_request" | "empty_message" | "message_too_large" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "account_disabled" | "forbidden" | "im_not_permitted" | "not_participant" | "origin_not_allowed" | "not_call_party" | "not_shared" | "user_not_found" | "group_not_found" | "session_not_found" | "interaction_not_found" | "contact_not_found" | "call_not_found" | "not_found" | "session_ended" | "call_ended" | "invalid_state" | "already_exists" | "idempotency_conflict" | "no_agent_available" | "rate_limited" | "resume_gap" | "slow_consumer" | "unavailable" | "shutting_down" | "request_timeout" | "internal";
+export type ErrorCode = "malformed_request" | "unknown_frame_type" | "invalid_request" | "empty_message" | "message_too_large" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "account_disabled" | "forbidden" | "im_not_permitted" | "not_participant" | "origin_not_allowed" | "not_call_party" | "not_shared" | "user_not_found" | "group_not_found" | "session_not_found" | "interaction_not_found" | "contact_not_found" | "call_not_found" | "not_found" | "session_ended" | "call_ended" | "invalid_state" | "already_exists" | "offer_taken" | "idempotency_conflict" | "no_agent_available" | "rate_limited" | "resume_gap" | "slow_consumer" | "unavailable" | "shutting_down" | "request_timeout" | "internal";
 
 export type ErrorBody = { code: ErrorCode, message: string, };
 
@@ -142,9 +142,43 @@ last_message: TranscriptEntry | null,
 /**
  * For a consultation: the interaction it was opened from.
  */
-parent_interaction_id: string | null, };
+parent_interaction_id: string | null, 
+/**
+ * For a group consultation: where its offer to the group stands.
+ */
+offer?: OfferView, };
 
-export type EntryKind = "message" | "invited" | "joined" | "rejected" | "cancelled" | "timed_out" | "left" | "ended";
+export type OfferState = "open" | "taken" | "cancelled";
+
+export type OfferStage = "members" | "overflow" | "supervisors";
+
+export type OfferView = { group_id: string, group_name: string, state: OfferState, stage: OfferStage, 
+/**
+ * Waves sent so far.
+ */
+wave: number, 
+/**
+ * Members offered so far (every wave).
+ */
+offered: number, 
+/**
+ * Members who declined.
+ */
+declined: number, 
+/**
+ * When the offer was made (unix ms): the initiator's timer counts from it.
+ */
+started_at: number, 
+/**
+ * While open: when the current wave stops waiting and the offer widens.
+ */
+wave_expires_at: number | null, 
+/**
+ * Who took it.
+ */
+taken_by: string | null, taken_by_name: string | null, taken_at: number | null, };
+
+export type EntryKind = "message" | "invited" | "joined" | "rejected" | "cancelled" | "timed_out" | "left" | "ended" | "withdrawn";
 
 export type TranscriptEntry = { session_id: string, seq: number, ts: number, kind: EntryKind, 
 /**
@@ -168,7 +202,9 @@ export type NewMessage = { client_msg_id: string, text: string, };
 
 export type CreateSessionRequest = { 
 /**
- * The user to invite.
+ * The user to invite, or a group: the session is then offered to the
+ * group's Ready members in waves, and the first to accept takes it
+ * (a group consultation needs `first_message`).
  */
 target_id: string, 
 /**
@@ -441,9 +477,39 @@ export type GroupView = { id: string, name: string,
 /**
  * Member user ids.
  */
-members: Array<string>, };
+members: Array<string>, 
+/**
+ * Supervisor user ids: the last wave of an unanswered group consultation.
+ */
+supervisors: Array<string>, 
+/**
+ * Members offered a group consultation per wave.
+ */
+wave_size: number, 
+/**
+ * Seconds a wave waits for an answer before the offer widens.
+ */
+answer_secs: number, 
+/**
+ * The group offered a consultation when no member of this one can take it.
+ */
+overflow_group_id: string | null, };
 
 export type CreateGroupRequest = { name: string, };
+
+export type UpdateGroupRequest = { 
+/**
+ * 1–100.
+ */
+wave_size?: number, 
+/**
+ * 1–3600.
+ */
+answer_secs?: number, 
+/**
+ * A group id (not this one), or `""` for none.
+ */
+overflow_group_id?: string, };
 
 export type CreateStatusReasonRequest = { code: string, label: string, };
 
@@ -475,6 +541,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "call_ended",
   "invalid_state",
   "already_exists",
+  "offer_taken",
   "idempotency_conflict",
   "no_agent_available",
   "rate_limited",

@@ -510,6 +510,10 @@ fn rows(fx: &Fixture) -> Vec<Row> {
         row("POST /admin/groups", &[], Admin(Ok)).body(move |p| json!({"name": grp(p)})),
         row("PUT /admin/groups/{id}/members/{user_id}", &[group, spare], Admin(Ok)),
         row("DELETE /admin/groups/{id}/members/{user_id}", &[group, spare], Admin(Ok)),
+        row("PATCH /admin/groups/{id}", &[group], Admin(Ok))
+            .json(json!({"wave_size": 2, "answer_secs": 20})),
+        row("PUT /admin/groups/{id}/supervisors/{user_id}", &[group, spare], Admin(Ok)),
+        row("DELETE /admin/groups/{id}/supervisors/{user_id}", &[group, spare], Admin(Ok)),
         row("GET /admin/status-reasons", &[], Admin(Ok)),
         row("POST /admin/status-reasons", &[], Admin(Ok))
             .body(move |p| json!({"code": reason(p), "label": "Matrix"})),

@@ -9,6 +9,7 @@ mod cluster;
 mod cluster_failures;
 mod durability;
 mod errors;
+mod group_consultations;
 mod helpers;
 mod history_hardening;
 mod http_hardening;

@@ -15,8 +15,11 @@
 mod end;
 mod invitations;
 mod messaging;
+mod offers;
 mod tx;
 mod views;
+
+pub use offers::Withdrawal;
 
 use backline_protocol::ErrorCode;
 use backline_store::rows::ParticipantRow;

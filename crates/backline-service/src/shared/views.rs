@@ -72,9 +72,16 @@ where
     let mut out = Vec::new();
     for session in sessions::consultations(&mut *conn, interaction_id).await? {
         let participants = sessions::participants(&mut *conn, &session.id).await?;
-        let target = participants
-            .iter()
-            .find(|p| p.role == stored::ParticipantRole::Invitee);
+        // A group consultation has several invitees: the one who took it
+        // is the target once someone did.
+        let invitees = || {
+            participants
+                .iter()
+                .filter(|p| p.role == stored::ParticipantRole::Invitee)
+        };
+        let target = invitees()
+            .find(|p| p.state == stored::ParticipantState::Joined)
+            .or_else(|| invitees().next());
         if let Some(target) = target {
             out.push(ConsultationView {
                 session_id: session.id.clone(),

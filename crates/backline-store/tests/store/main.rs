@@ -25,6 +25,7 @@ macro_rules! tx {
 mod accounts;
 mod calls;
 mod faults;
+mod group_offers;
 mod im_sessions;
 mod interactions;
 
