@@ -93,6 +93,51 @@ pub struct ConsultationView {
     pub target_name: String,
     pub state: crate::model::SessionState,
     pub created_at: i64,
+    /// What the consultation came to, once its initiator recorded it.
+    #[serde(default)]
+    #[ts(optional)]
+    pub outcome: Option<OutcomeView>,
+}
+
+/// What a consultation about an interaction came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsultationOutcome {
+    Answered,
+    NeedsFollowUp,
+    Transferred,
+    NoAnswer,
+}
+
+impl ConsultationOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsultationOutcome::Answered => "answered",
+            ConsultationOutcome::NeedsFollowUp => "needs_follow_up",
+            ConsultationOutcome::Transferred => "transferred",
+            ConsultationOutcome::NoAnswer => "no_answer",
+        }
+    }
+}
+
+/// A consultation's recorded outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct OutcomeView {
+    pub outcome: ConsultationOutcome,
+    pub note: Option<String>,
+    pub recorded_by: String,
+    pub recorded_at: i64,
+}
+
+/// `PUT /sessions/{id}/outcome`: the initiator records (or corrects) what an
+/// ended consultation about an interaction came to.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct SetOutcomeRequest {
+    pub outcome: ConsultationOutcome,
+    /// At most 2,000 characters.
+    #[serde(default)]
+    #[ts(optional)]
+    pub note: Option<String>,
 }
 
 /// An interaction as an authorised agent sees it.
@@ -170,6 +215,13 @@ pub struct AttachedTranscript {
     pub title: String,
     pub text: String,
     pub attached_at: i64,
+    /// For a consultation: the outcome its initiator recorded.
+    #[serde(default)]
+    #[ts(optional)]
+    pub outcome: Option<ConsultationOutcome>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub outcome_note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
@@ -253,7 +305,8 @@ pub struct WebhookEvent {
     /// `interaction.transferred`, `interaction.conferenced`, `interaction.call_ended`,
     /// `consultation.invited`, `consultation.accepted`, `consultation.rejected`,
     /// `consultation.timed_out`, `consultation.cancelled`, `consultation.ended`,
-    /// `consultation.transcript_attached`, `voice_consultation.started`,
+    /// `consultation.transcript_attached`, `consultation.outcome` (its initiator
+    /// recorded the outcome: in `consultation.outcome`), `voice_consultation.started`,
     /// `voice_consultation.accepted`, and `voice_consultation.<reason>` when it ends
     /// (`ended`, `rejected`, `no_answer`, `hung_up`, `transferred`, `conferenced`, `contact_left`).
     #[serde(rename = "type")]

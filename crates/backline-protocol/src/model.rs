@@ -290,6 +290,21 @@ pub struct SessionView {
     #[serde(default)]
     #[ts(optional)]
     pub offer: Option<Box<OfferView>>,
+    /// For an ended consultation about an interaction: the outcome its
+    /// initiator recorded (none yet: the desktop asks for it).
+    #[serde(default)]
+    #[ts(optional)]
+    pub outcome: Option<crate::interactions::ConsultationOutcome>,
+}
+
+/// A missed invitation: one that timed out and was never answered, kept
+/// until the target replies to it or dismisses it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct MissedView {
+    /// The session as the target sees it (its interaction in `parent_interaction_id`).
+    pub session: SessionView,
+    /// The message the invitation carried.
+    pub first_message: Option<TranscriptEntry>,
 }
 
 /// Where a group consultation's offer stands.

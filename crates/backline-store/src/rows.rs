@@ -222,6 +222,9 @@ pub struct AttachedTranscriptRow {
     pub title: String,
     pub body: String,
     pub attached_at: i64,
+    /// For a consultation: the outcome its initiator recorded.
+    pub outcome: Option<ConsultationOutcome>,
+    pub outcome_note: Option<String>,
 }
 }
 

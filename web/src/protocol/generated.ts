@@ -146,7 +146,12 @@ parent_interaction_id: string | null,
 /**
  * For a group consultation: where its offer to the group stands.
  */
-offer?: OfferView, };
+offer?: OfferView, 
+/**
+ * For an ended consultation about an interaction: the outcome its
+ * initiator recorded (none yet: the desktop asks for it).
+ */
+outcome?: ConsultationOutcome, };
 
 export type OfferState = "open" | "taken" | "cancelled";
 
@@ -177,6 +182,16 @@ wave_expires_at: number | null,
  * Who took it.
  */
 taken_by: string | null, taken_by_name: string | null, taken_at: number | null, };
+
+export type MissedView = { 
+/**
+ * The session as the target sees it (its interaction in `parent_interaction_id`).
+ */
+session: SessionView, 
+/**
+ * The message the invitation carried.
+ */
+first_message: TranscriptEntry | null, };
 
 export type EntryKind = "message" | "invited" | "joined" | "rejected" | "cancelled" | "timed_out" | "left" | "ended" | "withdrawn";
 
@@ -259,7 +274,21 @@ attributes: Array<CaseDataItem>, };
 
 export type ContactInput = { external_id?: string, first_name: string, last_name: string, phones: Array<string>, emails: Array<string>, attributes: Array<CaseDataItem>, };
 
-export type ConsultationView = { session_id: string, initiator_id: string, target_id: string, target_name: string, state: SessionState, created_at: number, };
+export type ConsultationView = { session_id: string, initiator_id: string, target_id: string, target_name: string, state: SessionState, created_at: number, 
+/**
+ * What the consultation came to, once its initiator recorded it.
+ */
+outcome?: OutcomeView, };
+
+export type ConsultationOutcome = "answered" | "needs_follow_up" | "transferred" | "no_answer";
+
+export type OutcomeView = { outcome: ConsultationOutcome, note: string | null, recorded_by: string, recorded_at: number, };
+
+export type SetOutcomeRequest = { outcome: ConsultationOutcome, 
+/**
+ * At most 2,000 characters.
+ */
+note?: string, };
 
 export type InteractionView = { id: string, external_id: string | null, media: Media, state: InteractionState, 
 /**
@@ -284,7 +313,11 @@ export type AttachedTranscript = {
 /**
  * The consultation session it came from (none for imported ones).
  */
-session_id: string | null, title: string, text: string, attached_at: number, };
+session_id: string | null, title: string, text: string, attached_at: number, 
+/**
+ * For a consultation: the outcome its initiator recorded.
+ */
+outcome?: ConsultationOutcome, outcome_note?: string, };
 
 export type HistoryItem = { interaction_id: string, media: Media, state: InteractionState, created_at: number, ended_at: number | null, agent_id: string | null, agent_name: string | null, subject: string, outcome: string | null, notes: string | null, 
 /**
@@ -345,7 +378,8 @@ id: string,
  * `interaction.transferred`, `interaction.conferenced`, `interaction.call_ended`,
  * `consultation.invited`, `consultation.accepted`, `consultation.rejected`,
  * `consultation.timed_out`, `consultation.cancelled`, `consultation.ended`,
- * `consultation.transcript_attached`, `voice_consultation.started`,
+ * `consultation.transcript_attached`, `consultation.outcome` (its initiator
+ * recorded the outcome: in `consultation.outcome`), `voice_consultation.started`,
  * `voice_consultation.accepted`, and `voice_consultation.<reason>` when it ends
  * (`ended`, `rejected`, `no_answer`, `hung_up`, `transferred`, `conferenced`, `contact_left`).
  */
@@ -429,7 +463,7 @@ party_id: string, };
 
 export type Signal = { "kind": "offer", sdp: string, } | { "kind": "answer", sdp: string, } | { "kind": "candidate", candidate: string, sdp_mid: string | null, sdp_mline_index: number | null, };
 
-export type EventBody = { "kind": "session", session: SessionView, } | { "kind": "transcript", session_id: string, entry: TranscriptEntry, } | { "kind": "mark", session_id: string, user_id: string, mark: MarkKind, seq: number, } | { "kind": "session_removed", session_id: string, } | { "kind": "status", status: Status, reason: string | null, } | { "kind": "preferences", zoom: number, } | { "kind": "interaction", interaction: InteractionView, } | { "kind": "call", call: CallView, };
+export type EventBody = { "kind": "session", session: SessionView, } | { "kind": "transcript", session_id: string, entry: TranscriptEntry, } | { "kind": "mark", session_id: string, user_id: string, mark: MarkKind, seq: number, } | { "kind": "session_removed", session_id: string, } | { "kind": "missed_cleared", session_id: string, } | { "kind": "status", status: Status, reason: string | null, } | { "kind": "preferences", zoom: number, } | { "kind": "interaction", interaction: InteractionView, } | { "kind": "call", call: CallView, };
 
 export type StreamEvent = { 
 /**

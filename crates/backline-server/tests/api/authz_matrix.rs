@@ -481,6 +481,13 @@ fn rows(fx: &Fixture) -> Vec<Row> {
             .body(move |p| json!({"client_msg_id": msg(p), "text": "hello"})),
         row("GET /sessions/{id}/transcript", &[s], Session(Ok)),
         row("POST /sessions/{id}/marks", &[s], Session(Ok)).json(json!({"kind": "read", "seq": 1})),
+        // Only the initiator of an ended consultation records one: the rest is state.
+        row("PUT /sessions/{id}/outcome", &[s], Session(Allowed))
+            .json(json!({"outcome": "answered"})),
+        row("GET /missed", &[], Im(Ok)),
+        // Nobody missed the fixture's session: `not_found` for everyone with IM.
+        row("POST /missed/{id}/reply", &[s], Im(Allowed)),
+        row("POST /missed/{id}/dismiss", &[s], Im(Allowed)),
         row("GET /interactions", &[], SignedIn(Ok)),
         row("GET /interactions/{id}", &[i], Shared(Ok)),
         row("GET /interactions/{id}/contact", &[i], Shared(Ok)),

@@ -7,6 +7,7 @@ mod authz_matrix;
 mod binary;
 mod cluster;
 mod cluster_failures;
+mod consultation_followup;
 mod durability;
 mod errors;
 mod group_consultations;

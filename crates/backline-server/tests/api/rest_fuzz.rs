@@ -125,6 +125,12 @@ fn seeds(fx: &Fixture) -> BTreeMap<(String, String), (Value, P)> {
         ),
         ("POST", "/admin/groups", json!({"name": "fuzz"}), P::Admin),
         (
+            "PUT",
+            "/sessions/{id}/outcome",
+            json!({"outcome": "answered", "note": "fuzz"}),
+            P::Agent,
+        ),
+        (
             "PATCH",
             "/admin/groups/{id}",
             json!({"wave_size": 2, "answer_secs": 10, "overflow_group_id": ""}),

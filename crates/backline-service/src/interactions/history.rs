@@ -285,6 +285,8 @@ fn history_items(
                     title: t.title.clone(),
                     text: t.body.clone(),
                     attached_at: t.attached_at,
+                    outcome: t.outcome.map(crate::shared::states::outcome),
+                    outcome_note: t.outcome_note.clone(),
                 })
                 .collect();
             let snippet = if words.is_empty() {

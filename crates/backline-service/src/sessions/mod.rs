@@ -13,6 +13,7 @@
 //! Session* and *Done*). Below: the checks they share.
 
 mod end;
+mod followup;
 mod invitations;
 mod messaging;
 mod offers;

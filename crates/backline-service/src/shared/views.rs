@@ -5,12 +5,12 @@ use backline_protocol::interactions::{ConsultationView, InteractionState, Intera
 use backline_protocol::ErrorCode;
 use backline_store::rows::InteractionRow;
 use backline_store::types as stored;
-use backline_store::{interactions, sessions};
+use backline_store::{interactions, outcomes, sessions};
 
 use crate::error::{err, Result};
 use crate::shared::access::Access;
 use crate::shared::parse_list;
-use crate::shared::states::session_state;
+use crate::shared::states::{outcome_view, session_state};
 
 fn contact_name(row: &InteractionRow) -> Option<String> {
     match (&row.contact_first_name, &row.contact_last_name) {
@@ -90,6 +90,9 @@ where
                 target_name: target.display_name.clone(),
                 state: session_state(session.state),
                 created_at: session.created_at,
+                outcome: outcomes::get(&mut *conn, &session.id)
+                    .await?
+                    .map(outcome_view),
             });
         }
     }
