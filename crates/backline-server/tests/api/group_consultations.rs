@@ -487,6 +487,28 @@ async fn group_settings_are_validated_and_a_group_consultation_needs_its_first_m
         .await;
     assert_eq!(code, 204);
 
+    // A retry with the same client id is the same group consultation.
+    let request = json!({"target_id": support, "client_id": "retry-1",
+        "first_message": {"client_msg_id": "m-1", "text": "anyone?"}});
+    let (code, first) = app
+        .post(&agent.token, "/api/v1/sessions", request.clone())
+        .await;
+    assert_eq!(code, 201, "{first}");
+    let (code, again) = app.post(&agent.token, "/api/v1/sessions", request).await;
+    assert_eq!((code, &again["id"]), (201, &first["id"]), "{again}");
+    let (code, other) = app
+        .post(
+            &agent.token,
+            "/api/v1/sessions",
+            json!({"target_id": support, "client_id": "retry-1",
+                   "first_message": {"client_msg_id": "m-1", "text": "something else"}}),
+        )
+        .await;
+    assert_eq!(
+        (code, other["code"].as_str()),
+        (409, Some("idempotency_conflict"))
+    );
+
     let (code, body) = app
         .post(
             &agent.token,

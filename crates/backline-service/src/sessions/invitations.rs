@@ -244,10 +244,14 @@ impl Backline {
         request: &CreateSessionRequest,
         view: SessionView,
     ) -> Result<SessionView> {
-        let same_target = view
-            .participants
-            .iter()
-            .any(|p| p.user_id == request.target_id && p.user_id != caller.id);
+        // A group consultation's target is its group; any other session's, an invitee.
+        let same_target = match &view.offer {
+            Some(offer) => offer.group_id == request.target_id,
+            None => view
+                .participants
+                .iter()
+                .any(|p| p.user_id == request.target_id && p.user_id != caller.id),
+        };
         let mut same = same_target && view.parent_interaction_id == request.parent_interaction_id;
         if let (true, Some(first)) = (same, &request.first_message) {
             let prior = transcript::by_client_msg_id(
