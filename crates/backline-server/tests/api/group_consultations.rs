@@ -642,3 +642,47 @@ fn the_cli_sets_a_groups_offer_settings_and_supervisors() {
     let (ok, out) = run(&["group", "set", "Support", "--wave-size", "0"]);
     assert!(!ok && out.contains("invalid_request"), "{out}");
 }
+
+#[tokio::test]
+async fn two_members_accepting_at_once_on_two_nodes_one_wins() {
+    let Some((node_a, node_b)) = crate::cluster::two_nodes().await else {
+        return;
+    };
+    let agent = node_b.user("agent", "Alice Agent").await;
+    let (dave, _dave_desk) = ready_member(&node_a, "dave", "Dave Durand").await;
+    let (erin, _erin_desk) = ready_member(&node_b, "erin", "Erin Ek").await;
+    let support = group(&node_b, "Technical Support", &[&dave, &erin], 2, 30).await;
+    // Each node sees the other's member connected before the offers go out.
+    for (node, other) in [(&node_a, &erin), (&node_b, &dave)] {
+        let mut watcher = node.desktop(&agent, None).await;
+        watcher
+            .send(json!({"type": "watch", "user_ids": [other.id]}))
+            .await;
+        watcher
+            .until("the other node's member online", |f| {
+                f["type"] == "presence" && f["status"] == "ready"
+            })
+            .await;
+    }
+    for round in 0..5 {
+        let view = offer(&node_b, &agent, &support, &format!("round {round}")).await;
+        let id = view["id"].as_str().unwrap().to_owned();
+        assert_eq!(view["offer"]["offered"], 2, "{view}");
+        let (a, b) = tokio::join!(accept(&node_a, &dave, &id), accept(&node_b, &erin, &id));
+        let codes = [(a.0, a.1["code"].clone()), (b.0, b.1["code"].clone())];
+        assert!(
+            codes.contains(&(200, Value::Null)) && codes.contains(&(409, json!("offer_taken"))),
+            "exactly one accept wins, the other is told: {a:?} {b:?}"
+        );
+        let (_, view) = node_a
+            .get(&agent.token, &format!("/api/v1/sessions/{id}"))
+            .await;
+        let joined = view["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["role"] == "invitee" && p["state"] == "joined")
+            .count();
+        assert_eq!(joined, 1, "{view}");
+    }
+}
