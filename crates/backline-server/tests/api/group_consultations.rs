@@ -117,7 +117,12 @@ async fn the_first_to_accept_takes_it_and_every_other_invitation_is_withdrawn() 
     let (dave, mut dave_desk) = ready_member(&app, "dave", "Dave Durand").await;
     let (erin, mut erin_desk) = ready_member(&app, "erin", "Erin Ek").await;
     let (finn, mut finn_desk) = ready_member(&app, "finn", "Finn Fox").await;
-    let support = group(&app, "Technical Support", &[&dave, &erin, &finn], 3, 30).await;
+    let support = group(&app, "Router Experts", &[&dave, &erin, &finn], 3, 30).await;
+    let offered_before = metric(
+        &app,
+        "backline_group_consultations_total{group=\"Router Experts\"}",
+    )
+    .await;
 
     for round in 0..3 {
         let view = offer(
@@ -130,7 +135,7 @@ async fn the_first_to_accept_takes_it_and_every_other_invitation_is_withdrawn() 
         let id = view["id"].as_str().unwrap().to_owned();
         assert_eq!(view["offer"]["state"], "open");
         assert_eq!(view["offer"]["offered"], 3);
-        assert_eq!(view["offer"]["group_name"], "Technical Support");
+        assert_eq!(view["offer"]["group_name"], "Router Experts");
         for desk in [&mut dave_desk, &mut erin_desk, &mut finn_desk] {
             let invitation = session_event(desk, &id, "invitation", |_| true).await;
             assert_eq!(
@@ -215,6 +220,22 @@ async fn the_first_to_accept_takes_it_and_every_other_invitation_is_withdrawn() 
             .iter()
             .any(|s| s["id"] == id.as_str()));
     }
+    // The figures: consultations per group, and the time to accept as quantiles.
+    let offered = metric(
+        &app,
+        "backline_group_consultations_total{group=\"Router Experts\"}",
+    )
+    .await;
+    assert_eq!(offered - offered_before, 3.0);
+    let accepted = metric(
+        &app,
+        "backline_group_consultation_accept_seconds_count{group=\"Router Experts\"}",
+    )
+    .await;
+    assert_eq!(accepted, 3.0);
+    let p90 =
+        "backline_group_consultation_accept_seconds{group=\"Router Experts\",quantile=\"0.9\"}";
+    assert!(metric_line(&app, p90).await.is_some(), "no {p90}");
 }
 
 #[tokio::test]
@@ -685,4 +706,21 @@ async fn two_members_accepting_at_once_on_two_nodes_one_wins() {
             .count();
         assert_eq!(joined, 1, "{view}");
     }
+}
+
+/// The value of one line of `/metrics` (0 when absent).
+pub(crate) async fn metric(app: &TestApp, series: &str) -> f64 {
+    metric_line(app, series).await.unwrap_or(0.0)
+}
+
+/// The value of one line of `/metrics`, if it is there.
+async fn metric_line(app: &TestApp, series: &str) -> Option<f64> {
+    let text = reqwest::get(format!("http://{}/metrics", app.private_addr.unwrap()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
 }

@@ -231,6 +231,8 @@ impl Backline {
             })
         })
         .await?;
+        metrics::counter!("backline_group_consultations_total", "group" => group.name.clone())
+            .increment(1);
         self.session(caller, &session_id).await
     }
 
@@ -281,55 +283,63 @@ impl Backline {
             session_id.to_owned(),
             (caller.id.clone(), caller.display_name.clone()),
         );
-        self.commit_locking(Locks::session(session_id), move |conn| {
-            Box::pin(async move {
-                let mut tx = Tx::new(conn);
-                // A group offer goes to the first who accepts: the
-                // conditional take decides, inside this transaction.
-                let offer = offers::get(&mut *tx.conn, &sid).await?;
-                if let Some(offer) = &offer {
-                    if offer.state == stored::OfferState::Taken {
-                        return Err(taken(offer));
+        let took = self
+            .commit_locking(Locks::session(session_id), move |conn| {
+                Box::pin(async move {
+                    let mut tx = Tx::new(conn);
+                    // A group offer goes to the first who accepts: the
+                    // conditional take decides, inside this transaction.
+                    let offer = offers::get(&mut *tx.conn, &sid).await?;
+                    if let Some(offer) = &offer {
+                        if offer.state == stored::OfferState::Taken {
+                            return Err(taken(offer));
+                        }
                     }
-                }
-                let participants = tx.pending_invitation(&sid, &me.0).await?;
-                let (mut entries, mut withdrawn) = (Vec::new(), Vec::new());
-                if let Some(offer) = &offer {
-                    if !offers::take(tx.conn, &sid, &me.0, tx.now).await? {
-                        return Err(taken(offer));
+                    let participants = tx.pending_invitation(&sid, &me.0).await?;
+                    let (mut entries, mut withdrawn) = (Vec::new(), Vec::new());
+                    if let Some(offer) = &offer {
+                        if !offers::take(tx.conn, &sid, &me.0, tx.now).await? {
+                            return Err(taken(offer));
+                        }
+                        offers::set_idle_since(tx.conn, &me.0, tx.now).await?;
+                        (entries, withdrawn) =
+                            tx.withdraw_others(&sid, &me.0, &participants).await?;
                     }
-                    offers::set_idle_since(tx.conn, &me.0, tx.now).await?;
-                    (entries, withdrawn) = tx.withdraw_others(&sid, &me.0, &participants).await?;
-                }
-                sessions::set_participant_state(
-                    tx.conn,
-                    &sid,
-                    &me.0,
-                    stored::ParticipantState::Joined,
-                    tx.now,
-                )
-                .await?;
-                sessions::set_state(tx.conn, &sid, stored::SessionState::Connected).await?;
-                let entry = tx
-                    .entry(
+                    sessions::set_participant_state(
+                        tx.conn,
                         &sid,
-                        EntryKind::Joined,
-                        (&me.0, &me.1),
-                        Some((&me.0, &me.1)),
-                        None,
-                        None,
+                        &me.0,
+                        stored::ParticipantState::Joined,
+                        tx.now,
                     )
                     .await?;
-                let recipients = tx.active(&sid).await?;
-                tx.notify(&sid, &recipients).await?;
-                tx.notify(&sid, &withdrawn).await?;
-                entries.push(entry);
-                tx.emit_entries(&entries, &recipients).await?;
-                tx.consultation_event(&sid, "consultation.accepted").await?;
-                tx.done(())
+                    sessions::set_state(tx.conn, &sid, stored::SessionState::Connected).await?;
+                    let entry = tx
+                        .entry(
+                            &sid,
+                            EntryKind::Joined,
+                            (&me.0, &me.1),
+                            Some((&me.0, &me.1)),
+                            None,
+                            None,
+                        )
+                        .await?;
+                    let recipients = tx.active(&sid).await?;
+                    tx.notify(&sid, &recipients).await?;
+                    tx.notify(&sid, &withdrawn).await?;
+                    entries.push(entry);
+                    tx.emit_entries(&entries, &recipients).await?;
+                    tx.consultation_event(&sid, "consultation.accepted").await?;
+                    let took = offer.map(|o| (o.group_name, tx.now - o.created_at));
+                    tx.done(took)
+                })
             })
-        })
-        .await?;
+            .await?;
+        if let Some((group, waited_ms)) = took {
+            // A summary: /metrics shows its quantiles (p50, p90 …) per group.
+            metrics::histogram!("backline_group_consultation_accept_seconds", "group" => group)
+                .record(waited_ms as f64 / 1000.0);
+        }
         self.session(caller, session_id).await
     }
 
