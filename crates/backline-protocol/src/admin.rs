@@ -96,3 +96,39 @@ pub struct CreateStatusReasonRequest {
     pub code: String,
     pub label: String,
 }
+
+/// `GET /reports/consultations`: group consultations offered in `[from, to)`, per group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct ConsultationReport {
+    /// Unix ms, inclusive.
+    pub from: i64,
+    /// Unix ms, exclusive.
+    pub to: i64,
+    pub groups: Vec<GroupFigures>,
+}
+
+/// One group's figures in a consultation report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct GroupFigures {
+    pub group_id: String,
+    pub group_name: String,
+    /// Consultations offered to the group.
+    pub consultations: u32,
+    /// Taken by a member.
+    pub taken: u32,
+    /// Closed untaken (cancelled, or the session ended).
+    pub abandoned: u32,
+    /// Still offered.
+    pub open: u32,
+    /// Seconds from the offer to the accept, over the taken ones (none without any).
+    pub accept_p50_secs: Option<f64>,
+    pub accept_p90_secs: Option<f64>,
+    /// Seconds from the accept to the end, over the taken ones that ended.
+    pub duration_p50_secs: Option<f64>,
+    pub duration_p90_secs: Option<f64>,
+    /// Recorded outcomes.
+    pub answered: u32,
+    pub needs_follow_up: u32,
+    pub transferred: u32,
+    pub no_answer: u32,
+}

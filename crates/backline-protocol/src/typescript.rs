@@ -97,6 +97,8 @@ pub fn render() -> String {
         admin::GroupView::decl(&cfg),
         admin::CreateGroupRequest::decl(&cfg),
         admin::UpdateGroupRequest::decl(&cfg),
+        admin::ConsultationReport::decl(&cfg),
+        admin::GroupFigures::decl(&cfg),
         admin::CreateStatusReasonRequest::decl(&cfg),
     ];
     let mut out = String::from(

@@ -32,6 +32,7 @@ pub mod error;
 pub mod hub;
 pub mod input;
 pub mod interactions;
+pub mod reports;
 pub mod sessions;
 pub mod shared;
 pub mod stream;

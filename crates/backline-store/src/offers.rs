@@ -4,7 +4,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
-use crate::rows::OfferRow;
+use crate::rows::{OfferReportRow, OfferRow};
 use crate::types::OfferStage;
 use crate::StoreError;
 
@@ -184,4 +184,26 @@ pub async fn set_idle_since(conn: &mut WriteTx, user_id: &str, at: i64) -> Resul
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// The group offers made in `[from, to)` (unix ms), at most `limit`, with
+/// their session's end and outcome, by group.
+pub async fn report<E: Exec>(
+    executor: E,
+    from: i64,
+    to: i64,
+    limit: i64,
+) -> Result<Vec<OfferReportRow>, StoreError> {
+    crate::db::query_as::<OfferReportRow>(
+        "SELECT o.group_id, g.name AS group_name, o.state, o.created_at, o.taken_at, s.ended_at, c.outcome \
+         FROM group_offers o JOIN user_groups g ON g.id = o.group_id \
+         JOIN im_sessions s ON s.id = o.session_id \
+         LEFT JOIN consultation_outcomes c ON c.session_id = o.session_id \
+         WHERE o.created_at >= $1 AND o.created_at < $2 ORDER BY g.name, o.created_at LIMIT $3",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(limit)
+    .fetch_all(executor)
+    .await
 }

@@ -69,6 +69,20 @@ pub struct OfferRow {
 }
 
 row_struct! {
+/// One group offer for a report: its group, how it went, its outcome.
+#[derive(Debug, Clone)]
+pub struct OfferReportRow {
+    pub group_id: String,
+    pub group_name: String,
+    pub state: OfferState,
+    pub created_at: i64,
+    pub taken_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub outcome: Option<ConsultationOutcome>,
+}
+}
+
+row_struct! {
 /// `consultation_outcomes`.
 #[derive(Debug, Clone)]
 pub struct OutcomeRow {

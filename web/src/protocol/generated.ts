@@ -545,6 +545,46 @@ answer_secs?: number,
  */
 overflow_group_id?: string, };
 
+export type ConsultationReport = { 
+/**
+ * Unix ms, inclusive.
+ */
+from: number, 
+/**
+ * Unix ms, exclusive.
+ */
+to: number, groups: Array<GroupFigures>, };
+
+export type GroupFigures = { group_id: string, group_name: string, 
+/**
+ * Consultations offered to the group.
+ */
+consultations: number, 
+/**
+ * Taken by a member.
+ */
+taken: number, 
+/**
+ * Closed untaken (cancelled, or the session ended).
+ */
+abandoned: number, 
+/**
+ * Still offered.
+ */
+open: number, 
+/**
+ * Seconds from the offer to the accept, over the taken ones (none without any).
+ */
+accept_p50_secs: number | null, accept_p90_secs: number | null, 
+/**
+ * Seconds from the accept to the end, over the taken ones that ended.
+ */
+duration_p50_secs: number | null, duration_p90_secs: number | null, 
+/**
+ * Recorded outcomes.
+ */
+answered: number, needs_follow_up: number, transferred: number, no_answer: number, };
+
 export type CreateStatusReasonRequest = { code: string, label: string, };
 
 export const ERROR_CODES: readonly ErrorCode[] = [

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod interactions;
+pub mod reports;
 pub mod sessions;
 pub mod voice;
 
@@ -68,6 +69,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::list_reasons, admin::create_reason))
         .routes(routes!(admin::list_integrations, admin::create_integration))
         .routes(routes!(admin::audit_log))
+        .routes(routes!(reports::consultations))
         .routes(routes!(interactions::list_interactions))
         .routes(routes!(interactions::get_interaction))
         .routes(routes!(interactions::interaction_done))

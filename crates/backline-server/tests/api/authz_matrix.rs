@@ -125,6 +125,8 @@ enum Rule {
     Im(Expect),
     /// The admin role only.
     Admin(Expect),
+    /// The supervisor and admin roles.
+    Supervisors(Expect),
     /// The session's participants (and the Internal IM permission).
     Session(Expect),
     /// The interaction's agent and its accepted consultation targets.
@@ -165,6 +167,10 @@ fn expected(rule: Rule, p: P) -> Expect {
         },
         Rule::Admin(ok) => match p {
             P::Admin => ok,
+            _ => FORBIDDEN,
+        },
+        Rule::Supervisors(ok) => match p {
+            P::Admin | P::Supervisor => ok,
             _ => FORBIDDEN,
         },
         Rule::Session(ok) => match p {
@@ -528,6 +534,7 @@ fn rows(fx: &Fixture) -> Vec<Row> {
         row("POST /admin/integrations", &[], Admin(Ok))
             .body(move |p| json!({"name": platform(p)})),
         row("GET /admin/audit", &[], Admin(Ok)),
+        row("GET /reports/consultations", &[], Supervisors(Ok)),
         row("GET /voice/ice-servers", &[], SignedIn(Ok)),
         row("GET /calls", &[], SignedIn(Ok)),
         // The click-to-call page needs no sign-in; Alice is busy on her call.

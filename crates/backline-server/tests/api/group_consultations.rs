@@ -724,3 +724,117 @@ async fn metric_line(app: &TestApp, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
 }
+
+#[tokio::test]
+async fn the_consultation_report_gives_each_groups_figures_as_json_and_csv() {
+    let app = spawn_app().await;
+    let agent = app.user("agent", "Alice Agent").await;
+    let sue = app
+        .user_with(
+            "sue",
+            "Sue Supervisor",
+            true,
+            vec![backline_protocol::model::Role::Supervisor],
+        )
+        .await;
+    let (dave, _dave_desk) = ready_member(&app, "dave", "Dave Durand").await;
+    let desk = group(&app, "Report, \"Desk\"", &[&dave], 1, 30).await;
+    let start = backline_store::now_ms();
+    // One taken and ended, one cancelled untaken, one still offered.
+    let taken = offer(&app, &agent, &desk, "one").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(accept(&app, &dave, &taken).await.0, 200);
+    app.post(
+        &agent.token,
+        &format!("/api/v1/sessions/{taken}/end"),
+        json!({}),
+    )
+    .await;
+    let dropped = offer(&app, &agent, &desk, "two").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &agent.token,
+        &format!("/api/v1/sessions/{dropped}/cancel"),
+        json!({}),
+    )
+    .await;
+    offer(&app, &agent, &desk, "three").await;
+    let end = backline_store::now_ms() + 1;
+
+    let path = format!("/api/v1/reports/consultations?from={start}&to={end}");
+    let (code, report) = app.get(&sue.token, &path).await;
+    assert_eq!(code, 200, "{report}");
+    let figures = &report["groups"][0];
+    assert_eq!(figures["group_id"], desk.as_str());
+    assert_eq!(
+        (
+            &figures["consultations"],
+            &figures["taken"],
+            &figures["abandoned"],
+            &figures["open"]
+        ),
+        (&json!(3), &json!(1), &json!(1), &json!(1)),
+        "{report}"
+    );
+    assert!(
+        figures["accept_p50_secs"].as_f64().unwrap() >= 0.0,
+        "{report}"
+    );
+    assert!(figures["duration_p90_secs"].as_f64().is_some(), "{report}");
+    // A range before it all is empty.
+    let (_, empty) = app
+        .get(
+            &sue.token,
+            &format!("/api/v1/reports/consultations?from=0&to={start}"),
+        )
+        .await;
+    assert_eq!(empty["groups"], json!([]));
+
+    let response = app
+        .http
+        .get(app.url(&format!("{path}&format=csv")))
+        .bearer_auth(&sue.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = response.text().await.unwrap();
+    let mut lines = csv.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("group_id,group_name,consultations,taken,abandoned,open,"));
+    let row = lines.next().unwrap();
+    assert!(
+        row.starts_with(&format!("{desk},\"Report, \"\"Desk\"\"\",3,1,1,1,")),
+        "{row}"
+    );
+
+    for (who, query, code, error) in [
+        (&agent.token, String::new(), 403, "forbidden"),
+        (&sue.token, "?format=xml".to_owned(), 400, "invalid_request"),
+        (
+            &sue.token,
+            "?from=10&to=10".to_owned(),
+            400,
+            "invalid_request",
+        ),
+    ] {
+        let (status, body) = app
+            .get(who, &format!("/api/v1/reports/consultations{query}"))
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (code, Some(error)),
+            "{query}: {body}"
+        );
+    }
+}

@@ -377,3 +377,63 @@ async fn missed_invitations_stay_until_cleared_and_outcomes_are_recorded() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_report_reads_the_offers_of_a_range_with_their_end_and_outcome() {
+    for (backend, store, _dir) in stores().await {
+        let agent = add_user(&store, "agent").await;
+        let g = add_group(&store).await;
+        let (early, taken, late) = (
+            add_session(&store, &agent).await,
+            add_session(&store, &agent).await,
+            add_session(&store, &agent).await,
+        );
+        tx!(store, [early, taken, late, g, agent], |conn| {
+            offers::insert(conn, &early, &g, 100).await?;
+            offers::insert(conn, &taken, &g, 200).await?;
+            offers::insert(conn, &late, &g, 300).await?;
+            offers::take(conn, &taken, &agent, 250).await?;
+            sessions::end(conn, &taken, 400, &agent).await?;
+            outcomes::record(
+                conn,
+                &taken,
+                ConsultationOutcome::Answered,
+                None,
+                &agent,
+                401,
+            )
+            .await
+        })
+        .unwrap();
+        let rows = offers::report(store.reader(), 150, 300, 10).await.unwrap();
+        assert_eq!(rows.len(), 1, "{backend}: from inclusive, to exclusive");
+        let row = &rows[0];
+        assert_eq!(
+            (
+                row.group_id.as_str(),
+                row.state,
+                row.created_at,
+                row.taken_at,
+                row.ended_at,
+                row.outcome
+            ),
+            (
+                g.as_str(),
+                OfferState::Taken,
+                200,
+                Some(250),
+                Some(400),
+                Some(ConsultationOutcome::Answered)
+            ),
+            "{backend}"
+        );
+        assert_eq!(
+            offers::report(store.reader(), 0, 1000, 2)
+                .await
+                .unwrap()
+                .len(),
+            2,
+            "{backend}: the limit"
+        );
+    }
+}
