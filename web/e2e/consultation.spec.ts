@@ -1,30 +1,8 @@
 // End-to-end: an IM consultation from an active voice interaction (user guide: "Starting an IM
 // Consultation from an Active Interaction"), against a real server (see run.mjs).
-import { test, expect, request as playwrightRequest, type APIRequestContext, type Browser, type Page } from '@playwright/test';
+import { test, expect, request as playwrightRequest, type APIRequestContext, type Page } from '@playwright/test';
 import { join } from 'node:path';
-
-const PASSWORD = 'backline';
-const shots = join(import.meta.dirname, 'screenshots');
-
-interface Agent {
-  page: Page;
-  name: string;
-  id: string;
-  close: () => Promise<void>;
-}
-
-async function signIn(browser: Browser, username: string): Promise<Agent> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto('/');
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign In' }).click();
-  await expect(page.getByRole('searchbox', { name: 'Team Communicator' })).toBeVisible();
-  const me = (await (await page.request.get('/api/v1/me')).json()) as { id: string; display_name: string };
-  await expect(page.getByRole('alert').filter({ hasText: 'Offline' })).toHaveCount(0);
-  return { page, name: me.display_name, id: me.id, close: () => context.close() };
-}
+import { PASSWORD, shots, signIn, type Agent } from './agents';
 
 /** The platform side: an integration token from the admin API, then `/api/v1/platform/…` calls with it. */
 async function platform(baseURL: string): Promise<{ api: APIRequestContext; dispose: () => Promise<void> }> {

@@ -1,28 +1,7 @@
 // End-to-end: two agents in two browser contexts, against a real server (see run.mjs).
-import { test, expect, type Browser, type Page } from '@playwright/test';
+import { test, expect } from '@playwright/test';
+import { setMyStatus, shots, signIn, type Agent } from './agents';
 import { join } from 'node:path';
-
-const PASSWORD = 'backline';
-const shots = join(import.meta.dirname, 'screenshots');
-
-interface Agent {
-  page: Page;
-  name: string;
-  close: () => Promise<void>;
-}
-
-async function signIn(browser: Browser, username: string): Promise<Agent> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto('/');
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign In' }).click();
-  await expect(page.getByRole('searchbox', { name: 'Team Communicator' })).toBeVisible();
-  const me = (await (await page.request.get('/api/v1/me')).json()) as { display_name: string };
-  await expect(page.getByRole('alert').filter({ hasText: 'Offline' })).toHaveCount(0);
-  return { page, name: me.display_name, close: () => context.close() };
-}
 
 /** Team Communicator → target → action menu → Send an Instant Message. */
 async function sendImTo(from: Agent, to: Agent, username: string): Promise<void> {
@@ -34,12 +13,6 @@ async function sendImTo(from: Agent, to: Agent, username: string): Promise<void>
   await expect(imWindow(from, to.name)).toBeVisible();
 }
 
-async function setMyStatus(agent: Agent, label: string): Promise<void> {
-  const button = agent.page.getByRole('button', { name: /^My Status: / });
-  await button.click();
-  await agent.page.getByRole('menuitemradio', { name: label, exact: true }).click();
-  await expect(button).toHaveAccessibleName(`My Status: ${label}`);
-}
 
 function imWindow(agent: Agent, other: string) {
   return agent.page.getByRole('region', { name: other, exact: true });

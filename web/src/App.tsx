@@ -3,7 +3,16 @@ import { useEffect, useMemo, useRef } from 'react';
 import { ZOOM_STEPS, type AppModel } from './models/app';
 import { AppContext, useAppState, useModel } from './viewmodels/context';
 import { useImWindow } from './viewmodels/imWindow';
-import { consultationContext, directoryRows, imNotPermittedNotice, invitationCards, myStatusText, statusOptions, taskbarItems } from './viewmodels/main';
+import {
+  consultationContext,
+  directoryRows,
+  imNotPermittedNotice,
+  invitationCards,
+  missedRows,
+  myStatusText,
+  statusOptions,
+  taskbarItems,
+} from './viewmodels/main';
 import { consultationVM, useInteractionWindow, useTabsActions } from './viewmodels/interaction';
 import { InteractionWindow } from './views/interaction/InteractionWindow/InteractionWindow';
 import { InteractionTabs } from './views/interaction/InteractionTabs/InteractionTabs';
@@ -16,7 +25,8 @@ import { OfflineBanner } from './views/main/OfflineBanner/OfflineBanner';
 import { TaskBar } from './views/main/TaskBar/TaskBar';
 import { TeamCommunicator } from './views/main/TeamCommunicator/TeamCommunicator';
 import { ZoomControl } from './views/main/ZoomControl/ZoomControl';
-import { InviteNotification } from './views/notifications/InviteNotification/InviteNotification';
+import { InviteNotification, WithdrawnNotification } from './views/notifications/InviteNotification/InviteNotification';
+import { MissedList } from './views/main/MissedList/MissedList';
 import { requestNotificationPermission } from './lib/effects';
 import { incomingCalls, interactionVoiceVM, softphoneVM, useNow } from './viewmodels/voice';
 import { CallControls } from './views/voice/CallControls/CallControls';
@@ -114,6 +124,7 @@ function Main() {
   const rows = useMemo(() => directoryRows(state), [state]);
   const tasks = useMemo(() => taskbarItems(state), [state]);
   const cards = useMemo(() => invitationCards(state), [state]);
+  const missed = useMemo(() => missedRows(state), [state]);
   const tcContext = useMemo(() => consultationContext(state), [state]);
   const ringing = useMemo(() => incomingCalls(state), [state]);
   const noIm = imNotPermittedNotice(state);
@@ -149,14 +160,19 @@ function Main() {
           onFilter={(f) => model.setFilter(f)}
           onAction={(row, action) => {
             if (action === 'send_im') void model.startIm(row.id);
+            else if (action === 'start_im_consultation' && row.entry.kind === 'group') model.composeGroupConsultation(row.id, row.name);
             else if (action === 'start_im_consultation') void model.startImConsultation(row.id);
             else if (action === 'start_voice_consultation') void model.startVoiceConsultation(row.id);
             else void model.toggleFavourite(row.entry);
           }}
           context={tcContext}
           onLeaveContext={() => model.leaveConsultationContext()}
+          compose={state.groupCompose}
+          onComposeSend={(text) => void model.startGroupConsultation(text)}
+          onComposeCancel={() => model.cancelGroupCompose()}
         />
       }
+      missed={<MissedList rows={missed} onReply={(id) => void model.replyMissed(id)} onDismiss={(id) => void model.dismissMissed(id)} />}
       taskbar={
         <TaskBar
           items={tasks}
@@ -186,6 +202,9 @@ function Main() {
       notifications={[
         ...ringing.map((c) => (
           <IncomingCall key={`call:${c.id}`} call={c} onAccept={() => void model.acceptCall(c.id)} onReject={() => void model.callAction(c.id, 'reject')} />
+        )),
+        ...state.withdrawn.map((w) => (
+          <WithdrawnNotification key={`withdrawn:${w.session_id}`} group={w.group} text={w.text} onDismiss={() => model.dismissWithdrawn(w.session_id)} />
         )),
         ...cards.map((c) => (
         <InviteNotification

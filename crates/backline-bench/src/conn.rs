@@ -230,12 +230,13 @@ fn handle_frame(tracker: &Tracker, my_id: &str, body: &str) {
     match frame {
         ServerFrame::Ack { rid, ack } => tracker.on_ack(&rid, ack.duplicate, now),
         ServerFrame::Error { rid, code, .. } => tracker.on_error(rid.as_deref(), code.as_str()),
-        ServerFrame::Event {
-            event: EventBody::Transcript { entry, .. },
-            ..
-        } if entry.kind == EntryKind::Message && entry.actor_id != my_id => {
-            if let Some(cmid) = entry.client_msg_id.as_deref() {
-                tracker.on_delivery(cmid, now);
+        ServerFrame::Event { event, .. } => {
+            if let EventBody::Transcript { entry, .. } = *event {
+                if entry.kind == EntryKind::Message && entry.actor_id != my_id {
+                    if let Some(cmid) = entry.client_msg_id.as_deref() {
+                        tracker.on_delivery(cmid, now);
+                    }
+                }
             }
         }
         _ => {}

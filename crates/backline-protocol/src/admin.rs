@@ -59,6 +59,31 @@ pub struct GroupView {
     pub name: String,
     /// Member user ids.
     pub members: Vec<String>,
+    /// Supervisor user ids: the last wave of an unanswered group consultation.
+    pub supervisors: Vec<String>,
+    /// Members offered a group consultation per wave.
+    pub wave_size: u32,
+    /// Seconds a wave waits for an answer before the offer widens.
+    pub answer_secs: u32,
+    /// The group offered a consultation when no member of this one can take it.
+    pub overflow_group_id: Option<String>,
+}
+
+/// Changes a group's consultation offer settings; absent fields stay.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS, ToSchema)]
+pub struct UpdateGroupRequest {
+    /// 1–100.
+    #[serde(default)]
+    #[ts(optional)]
+    pub wave_size: Option<u32>,
+    /// 1–3600.
+    #[serde(default)]
+    #[ts(optional)]
+    pub answer_secs: Option<u32>,
+    /// A group id (not this one), or `""` for none.
+    #[serde(default)]
+    #[ts(optional)]
+    pub overflow_group_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
@@ -126,4 +151,40 @@ pub struct RetentionReport {
     /// Ended interactions with their attached transcripts and calls.
     pub interactions: u64,
     pub audit: u64,
+}
+
+/// `GET /reports/consultations`: group consultations offered in `[from, to)`, per group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct ConsultationReport {
+    /// Unix ms, inclusive.
+    pub from: i64,
+    /// Unix ms, exclusive.
+    pub to: i64,
+    pub groups: Vec<GroupFigures>,
+}
+
+/// One group's figures in a consultation report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct GroupFigures {
+    pub group_id: String,
+    pub group_name: String,
+    /// Consultations offered to the group.
+    pub consultations: u32,
+    /// Taken by a member.
+    pub taken: u32,
+    /// Closed untaken (cancelled, or the session ended).
+    pub abandoned: u32,
+    /// Still offered.
+    pub open: u32,
+    /// Seconds from the offer to the accept, over the taken ones (none without any).
+    pub accept_p50_secs: Option<f64>,
+    pub accept_p90_secs: Option<f64>,
+    /// Seconds from the accept to the end, over the taken ones that ended.
+    pub duration_p50_secs: Option<f64>,
+    pub duration_p90_secs: Option<f64>,
+    /// Recorded outcomes.
+    pub answered: u32,
+    pub needs_follow_up: u32,
+    pub transferred: u32,
+    pub no_answer: u32,
 }

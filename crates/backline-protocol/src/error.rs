@@ -69,6 +69,7 @@ error_codes! {
     InvalidState = ("invalid_state", 409, "The operation does not apply in the current state (for example accepting an invitation already answered)."),
     AlreadyExists = ("already_exists", 409, "A resource with this unique name exists already."),
     UnderLegalHold = ("under_legal_hold", 409, "The contact or interaction is under a legal hold: it cannot be erased until the hold is lifted."),
+    OfferTaken = ("offer_taken", 409, "Another member accepted this group consultation first; your invitation was withdrawn."),
     IdempotencyConflict = ("idempotency_conflict", 409, "A client id was reused for a different request."),
     NoAgentAvailable = ("no_agent_available", 503, "No agent is Ready to take the call; try again shortly."),
     RateLimited = ("rate_limited", 429, "Too many requests: slow down and retry after the time the message gives."),

@@ -31,6 +31,8 @@ pub enum EventBody {
     },
     /// The user pressed *Done* on the session (in this or another tab).
     SessionRemoved { session_id: String },
+    /// The user replied to or dismissed a missed invitation (in this or another tab).
+    MissedCleared { session_id: String },
     /// The user's own status changed.
     Status {
         status: Status,

@@ -83,11 +83,12 @@ pub enum ServerFrame {
         /// Id of the node serving this connection.
         node: String,
     },
-    /// One stored stream event.
+    /// One stored stream event (boxed: a session view is far larger than
+    /// the other frames).
     Event {
         seq: u64,
         ts: i64,
-        event: EventBody,
+        event: Box<EventBody>,
     },
     /// `last_seq` is older than the retention window: reload state, continue after `head`.
     ResumeGap {
@@ -144,9 +145,9 @@ mod tests {
         let frame = ServerFrame::Event {
             seq: 3,
             ts: 10,
-            event: EventBody::SessionRemoved {
+            event: Box::new(EventBody::SessionRemoved {
                 session_id: "s".into(),
-            },
+            }),
         };
         let json = serde_json::to_value(&frame).unwrap();
         assert_eq!(json["type"], "event");

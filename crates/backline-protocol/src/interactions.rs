@@ -93,6 +93,51 @@ pub struct ConsultationView {
     pub target_name: String,
     pub state: crate::model::SessionState,
     pub created_at: i64,
+    /// What the consultation came to, once its initiator recorded it.
+    #[serde(default)]
+    #[ts(optional)]
+    pub outcome: Option<OutcomeView>,
+}
+
+/// What a consultation about an interaction came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsultationOutcome {
+    Answered,
+    NeedsFollowUp,
+    Transferred,
+    NoAnswer,
+}
+
+impl ConsultationOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsultationOutcome::Answered => "answered",
+            ConsultationOutcome::NeedsFollowUp => "needs_follow_up",
+            ConsultationOutcome::Transferred => "transferred",
+            ConsultationOutcome::NoAnswer => "no_answer",
+        }
+    }
+}
+
+/// A consultation's recorded outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct OutcomeView {
+    pub outcome: ConsultationOutcome,
+    pub note: Option<String>,
+    pub recorded_by: String,
+    pub recorded_at: i64,
+}
+
+/// `PUT /sessions/{id}/outcome`: the initiator records (or corrects) what an
+/// ended consultation about an interaction came to.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct SetOutcomeRequest {
+    pub outcome: ConsultationOutcome,
+    /// At most 2,000 characters.
+    #[serde(default)]
+    #[ts(optional)]
+    pub note: Option<String>,
 }
 
 /// An interaction as an authorised agent sees it.
@@ -170,6 +215,13 @@ pub struct AttachedTranscript {
     pub title: String,
     pub text: String,
     pub attached_at: i64,
+    /// For a consultation: the outcome its initiator recorded.
+    #[serde(default)]
+    #[ts(optional)]
+    pub outcome: Option<ConsultationOutcome>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub outcome_note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
@@ -339,6 +391,7 @@ pub const WEBHOOK_EVENTS: &[WebhookEventType] = &[
     event("consultation.timed_out", "Nobody answered the IM consultation's invitation in time.", true, false),
     event("consultation.cancelled", "The inviting agent cancelled the IM consultation.", true, false),
     event("consultation.ended", "The IM consultation ended.", true, false),
+    event("consultation.outcome", "The initiator recorded the ended IM consultation's outcome (`outcome`, `outcome_note`).", true, false),
     event("consultation.transcript_attached", "The ended IM consultation's transcript was attached to the interaction (`transcript` holds its text).", true, true),
     event("voice_consultation.started", "An agent put the contact on hold and called a colleague.", false, false),
     event("voice_consultation.accepted", "The consulted agent answered.", false, false),

@@ -286,6 +286,75 @@ pub struct SessionView {
     pub last_message: Option<TranscriptEntry>,
     /// For a consultation: the interaction it was opened from.
     pub parent_interaction_id: Option<String>,
+    /// For a group consultation: where its offer to the group stands.
+    #[serde(default)]
+    #[ts(optional)]
+    pub offer: Option<Box<OfferView>>,
+    /// For an ended consultation about an interaction: the outcome its
+    /// initiator recorded (none yet: the desktop asks for it).
+    #[serde(default)]
+    #[ts(optional)]
+    pub outcome: Option<crate::interactions::ConsultationOutcome>,
+}
+
+/// A missed invitation: one that timed out and was never answered, kept
+/// until the target replies to it or dismisses it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct MissedView {
+    /// The session as the target sees it (its interaction in `parent_interaction_id`).
+    pub session: SessionView,
+    /// The message the invitation carried.
+    pub first_message: Option<TranscriptEntry>,
+}
+
+/// Where a group consultation's offer stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferState {
+    /// Offered; nobody has accepted yet.
+    Open,
+    /// A member accepted (`taken_by`); everyone else's invitation was withdrawn.
+    Taken,
+    /// The initiator cancelled it, or the session ended untaken.
+    Cancelled,
+}
+
+/// Whom a group offer's latest wave went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferStage {
+    /// The group's Ready members.
+    Members,
+    /// The Ready members of the group's overflow group.
+    Overflow,
+    /// The group's supervisors.
+    Supervisors,
+}
+
+/// A group consultation's offer: the session was offered to a group's members
+/// in waves; the first to accept takes it. The members offered are the
+/// session's invitees (`invited` pending, `rejected` declined, `cancelled`
+/// withdrawn).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct OfferView {
+    pub group_id: String,
+    pub group_name: String,
+    pub state: OfferState,
+    pub stage: OfferStage,
+    /// Waves sent so far.
+    pub wave: u32,
+    /// Members offered so far (every wave).
+    pub offered: u32,
+    /// Members who declined.
+    pub declined: u32,
+    /// When the offer was made (unix ms): the initiator's timer counts from it.
+    pub started_at: i64,
+    /// While open: when the current wave stops waiting and the offer widens.
+    pub wave_expires_at: Option<i64>,
+    /// Who took it.
+    pub taken_by: Option<String>,
+    pub taken_by_name: Option<String>,
+    pub taken_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
@@ -299,6 +368,9 @@ pub enum EntryKind {
     TimedOut,
     Left,
     Ended,
+    /// A group offer's invitation was withdrawn from `subject` (taken by
+    /// someone else, or the member went Not Ready or signed out).
+    Withdrawn,
 }
 
 impl EntryKind {
@@ -308,6 +380,7 @@ impl EntryKind {
             EntryKind::Invited => "invited",
             EntryKind::Joined => "joined",
             EntryKind::Rejected => "rejected",
+            EntryKind::Withdrawn => "withdrawn",
             EntryKind::Cancelled => "cancelled",
             EntryKind::TimedOut => "timed_out",
             EntryKind::Left => "left",
@@ -320,6 +393,7 @@ impl EntryKind {
             "message" => EntryKind::Message,
             "invited" => EntryKind::Invited,
             "joined" => EntryKind::Joined,
+            "withdrawn" => EntryKind::Withdrawn,
             "rejected" => EntryKind::Rejected,
             "cancelled" => EntryKind::Cancelled,
             "timed_out" => EntryKind::TimedOut,
@@ -369,7 +443,9 @@ pub struct NewMessage {
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
 pub struct CreateSessionRequest {
-    /// The user to invite.
+    /// The user to invite, or a group: the session is then offered to the
+    /// group's Ready members in waves, and the first to accept takes it
+    /// (a group consultation needs `first_message`).
     pub target_id: String,
     /// Idempotency key: retrying with the same value returns the same session.
     #[serde(default)]

@@ -167,10 +167,37 @@ enum UserCommand {
 
 #[derive(Subcommand)]
 enum GroupCommand {
-    Add { name: String },
+    Add {
+        name: String,
+    },
     List,
-    AddMember { group: String, username: String },
-    RemoveMember { group: String, username: String },
+    AddMember {
+        group: String,
+        username: String,
+    },
+    RemoveMember {
+        group: String,
+        username: String,
+    },
+    /// Consultation offer settings: members per wave, seconds a wave waits
+    /// for an answer, the overflow group (`""` for none).
+    Set {
+        group: String,
+        #[arg(long)]
+        wave_size: Option<u32>,
+        #[arg(long)]
+        answer_secs: Option<u32>,
+        #[arg(long)]
+        overflow: Option<String>,
+    },
+    AddSupervisor {
+        group: String,
+        username: String,
+    },
+    RemoveSupervisor {
+        group: String,
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -396,9 +423,46 @@ async fn group(config: Config, command: GroupCommand) -> anyhow::Result<()> {
             .map(|g| println!("created {} ({})", g.name, g.id)),
         GroupCommand::List => backline.list_groups().await.map(|groups| {
             for g in groups {
-                println!("{:<24} {} members", g.name, g.members.len());
+                println!(
+                    "{:<24} {} members  {} supervisors  wave={} answer={}s overflow={}",
+                    g.name,
+                    g.members.len(),
+                    g.supervisors.len(),
+                    g.wave_size,
+                    g.answer_secs,
+                    g.overflow_group_id.as_deref().unwrap_or("-")
+                );
             }
         }),
+        GroupCommand::Set {
+            group,
+            wave_size,
+            answer_secs,
+            overflow,
+        } => {
+            let request = backline_protocol::admin::UpdateGroupRequest {
+                wave_size,
+                answer_secs,
+                overflow_group_id: overflow,
+            };
+            backline.update_group(&group, request).await.map(|g| {
+                println!(
+                    "{}: wave={} answer={}s overflow={}",
+                    g.name,
+                    g.wave_size,
+                    g.answer_secs,
+                    g.overflow_group_id.as_deref().unwrap_or("-")
+                )
+            })
+        }
+        GroupCommand::AddSupervisor { group, username } => {
+            backline.set_group_supervisor(&group, &username, true).await
+        }
+        GroupCommand::RemoveSupervisor { group, username } => {
+            backline
+                .set_group_supervisor(&group, &username, false)
+                .await
+        }
         GroupCommand::AddMember { group, username } => {
             backline.set_group_member(&group, &username, true).await
         }

@@ -1,6 +1,8 @@
 //! Accounts, groups, Not Ready reasons, "My Status", preferences and presence.
 
-use backline_protocol::admin::{CreateUserRequest, GroupView, UpdateUserRequest, UserView};
+use backline_protocol::admin::{
+    CreateUserRequest, GroupView, UpdateGroupRequest, UpdateUserRequest, UserView,
+};
 use backline_protocol::events::EventBody;
 use backline_protocol::model::{
     GroupRef, Me, Preferences, PresenceView, Role, Status, StatusReason,
@@ -279,24 +281,108 @@ impl Backline {
             })
         })
         .await?;
-        Ok(GroupView {
-            id,
-            name,
-            members: Vec::new(),
-        })
+        self.group_view(&id).await
     }
 
     pub async fn list_groups(&self) -> Result<Vec<GroupView>> {
         let mut out = Vec::new();
         for group in groups::list(self.store().reader()).await? {
-            let members = groups::members(self.store().reader(), &group.id).await?;
-            out.push(GroupView {
-                id: group.id,
-                name: group.name,
-                members,
-            });
+            out.push(self.group_view(&group.id).await?);
         }
         Ok(out)
+    }
+
+    /// A group with its members, supervisors and offer settings.
+    pub async fn group_view(&self, id: &str) -> Result<GroupView> {
+        let reader = self.store().reader();
+        let group = groups::settings(reader, id)
+            .await?
+            .ok_or_else(|| err(ErrorCode::GroupNotFound, format!("no group {id:?}")))?;
+        Ok(GroupView {
+            members: groups::members(reader, &group.id).await?,
+            supervisors: groups::supervisors(reader, &group.id).await?,
+            wave_size: group.wave_size as u32,
+            answer_secs: group.answer_secs as u32,
+            overflow_group_id: group.overflow_group_id,
+            id: group.id,
+            name: group.name,
+        })
+    }
+
+    /// Changes a group's consultation offer settings (wave size, answer
+    /// time, overflow group); absent fields stay as they are.
+    pub async fn update_group(
+        &self,
+        group: &str,
+        request: UpdateGroupRequest,
+    ) -> Result<GroupView> {
+        let group = self.find_group(group).await?;
+        let current = groups::settings(self.store().reader(), &group.id)
+            .await?
+            .ok_or_else(|| err(ErrorCode::GroupNotFound, format!("no group {:?}", group.id)))?;
+        let wave_size = match request.wave_size {
+            Some(n) if !(1..=100).contains(&n) => {
+                return Err(err(ErrorCode::InvalidRequest, "wave_size: 1 to 100"))
+            }
+            Some(n) => n as i64,
+            None => current.wave_size,
+        };
+        let answer_secs = match request.answer_secs {
+            Some(n) if !(1..=3600).contains(&n) => {
+                return Err(err(
+                    ErrorCode::InvalidRequest,
+                    "answer_secs: 1 to 3600 (seconds)",
+                ))
+            }
+            Some(n) => n as i64,
+            None => current.answer_secs,
+        };
+        let overflow = match request.overflow_group_id.as_deref() {
+            None => current.overflow_group_id,
+            Some("") => None,
+            Some(other) => {
+                let other = self.find_group(other).await?;
+                if other.id == group.id {
+                    return Err(err(
+                        ErrorCode::InvalidRequest,
+                        "overflow_group_id: a group cannot overflow to itself",
+                    ));
+                }
+                Some(other.id)
+            }
+        };
+        let id = group.id.clone();
+        self.commit(move |conn| {
+            Box::pin(async move {
+                groups::set_settings(conn, &id, wave_size, answer_secs, overflow.as_deref())
+                    .await?;
+                Ok(((), Vec::new()))
+            })
+        })
+        .await?;
+        self.group_view(&group.id).await
+    }
+
+    /// Adds or removes a group's supervisor (offered its unanswered consultations last).
+    pub async fn set_group_supervisor(
+        &self,
+        group: &str,
+        user: &str,
+        supervisor: bool,
+    ) -> Result<()> {
+        let group = self.find_group(group).await?;
+        let user = self.find_user(user).await?;
+        self.commit(move |conn| {
+            Box::pin(async move {
+                if supervisor {
+                    groups::add_supervisor(conn, &group.id, &user.id).await?;
+                } else {
+                    groups::remove_supervisor(conn, &group.id, &user.id).await?;
+                }
+                Ok(((), Vec::new()))
+            })
+        })
+        .await
     }
 
     /// Finds a group by id or name.
@@ -424,7 +510,14 @@ impl Backline {
         let online = self.hub().is_online(&user_id);
         self.commit(move |conn| {
             Box::pin(async move {
+                let was_ready = users::get(&mut *conn, &user_id)
+                    .await?
+                    .is_some_and(|u| u.status == Status::Ready.as_str());
                 users::set_status(conn, &user_id, status.as_str(), reason.as_deref()).await?;
+                if status == Status::Ready && !was_ready {
+                    // Group offers go to the longest idle first.
+                    backline_store::offers::set_idle_since(conn, &user_id, now_ms()).await?;
+                }
                 let mut out = Vec::new();
                 let body = EventBody::Status {
                     status,
@@ -442,6 +535,10 @@ impl Backline {
             })
         })
         .await?;
+        if status != Status::Ready {
+            self.withdraw_offers(&account.id, crate::sessions::Withdrawal::NotReady)
+                .await?;
+        }
         self.me(&account.id).await
     }
 

@@ -273,22 +273,29 @@ impl Backline {
     /// Revokes a token and closes the desktops that use it, on every node.
     pub async fn sign_out(&self, token: &str) -> Result<()> {
         let hash = token_hash(token);
-        self.commit(move |conn| {
-            Box::pin(async move {
-                let Some(row) = tokens::get(&mut *conn, &hash).await? else {
-                    return Ok(((), Vec::new()));
-                };
-                tokens::revoke(conn, &hash, now_ms()).await?;
-                Ok((
-                    (),
-                    vec![BusMessage::KillToken {
-                        user: row.user_id,
-                        token_hash: hash,
-                    }],
-                ))
+        let user = self
+            .commit(move |conn| {
+                Box::pin(async move {
+                    let Some(row) = tokens::get(&mut *conn, &hash).await? else {
+                        return Ok((None, Vec::new()));
+                    };
+                    tokens::revoke(conn, &hash, now_ms()).await?;
+                    Ok((
+                        Some(row.user_id.clone()),
+                        vec![BusMessage::KillToken {
+                            user: row.user_id,
+                            token_hash: hash,
+                        }],
+                    ))
+                })
             })
-        })
-        .await
+            .await?;
+        if let Some(user) = user {
+            // An agent who signed out takes no group consultation.
+            self.withdraw_offers(&user, crate::sessions::Withdrawal::SignedOut)
+                .await?;
+        }
+        Ok(())
     }
 
     /// The account a token belongs to, or why it cannot be used.

@@ -3,9 +3,7 @@
 //! administrator's change to either.
 
 use backline_protocol::admin::{HoldTarget, LegalHoldView, RetentionReport};
-use backline_protocol::interactions::{
-    AttachedTranscript, ConsultationTranscript, ContactErasure, ContactExport,
-};
+use backline_protocol::interactions::{ConsultationTranscript, ContactErasure, ContactExport};
 use backline_protocol::ErrorCode;
 use backline_store::compliance::{self, Cutoffs};
 use backline_store::rows::LegalHoldRow;
@@ -251,13 +249,8 @@ impl Backline {
         }
         let attached_transcripts = interactions::transcripts(&mut conn, &ids)
             .await?
-            .into_iter()
-            .map(|t| AttachedTranscript {
-                session_id: t.session_id,
-                title: t.title,
-                text: t.body,
-                attached_at: t.attached_at,
-            })
+            .iter()
+            .map(crate::interactions::attached_transcript)
             .collect();
         let audit_entries = compliance::contact_audit(&mut conn, contact_id)
             .await?

@@ -257,12 +257,26 @@ impl Backline {
                 reason: None,
                 member_count: Some(member_count),
                 favourite,
-                actions: vec![if favourite {
-                    TargetAction::RemoveFavourite
+                // A group is offered a consultation: the first member to accept takes it.
+                actions: caller
+                    .im_permitted
+                    .then_some(TargetAction::StartImConsultation)
+                    .into_iter()
+                    .chain([if favourite {
+                        TargetAction::RemoveFavourite
+                    } else {
+                        TargetAction::AddFavourite
+                    }])
+                    .collect(),
+                unavailable: if caller.im_permitted {
+                    Vec::new()
                 } else {
-                    TargetAction::AddFavourite
-                }],
-                unavailable: Vec::new(),
+                    vec![UnavailableAction {
+                        action: TargetAction::StartImConsultation,
+                        code: ErrorCode::ImNotPermitted,
+                        reason: "your account does not have the Internal IM permission".into(),
+                    }]
+                },
             });
         }
         entries.truncate(limit);

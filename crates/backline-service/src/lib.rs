@@ -36,6 +36,7 @@ pub mod error;
 pub mod hub;
 pub mod input;
 pub mod interactions;
+pub mod reports;
 pub mod sessions;
 pub mod shared;
 pub mod stream;

@@ -1,4 +1,4 @@
-//! Background work: invitation time-outs and retention.
+//! Background work: invitation time-outs, group offers' waves, and retention.
 //!
 //! Each worker is a loop that stops when the service's shutdown token is
 //! cancelled. Both are safe to run on every node at once: a time-out is
@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use backline_store::{events, now_ms, sessions, tokens};
+use backline_store::{events, now_ms, offers, sessions, tokens};
 
 use crate::Backline;
 
@@ -86,6 +86,20 @@ impl Backline {
             for (session_id, user_id) in expired {
                 if let Err(error) = self.time_out_invitation(&session_id, &user_id).await {
                     tracing::warn!(error.message = %error, session_id, "invitation time-out failed");
+                }
+            }
+            // Group offers whose wave went unanswered widen (a conditional
+            // update: one node moves each wave on).
+            let due = match offers::due(self.store().reader(), now_ms(), 100).await {
+                Ok(due) => due,
+                Err(error) => {
+                    tracing::warn!(error.message = %error, "group offer scan failed");
+                    continue;
+                }
+            };
+            for (session_id, wave) in due {
+                if let Err(error) = self.widen_offer(&session_id, wave).await {
+                    tracing::warn!(error.message = %error, session_id, "widening a group offer failed");
                 }
             }
         }

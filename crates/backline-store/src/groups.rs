@@ -3,7 +3,7 @@
 use crate::db::Exec;
 use crate::engine::WriteTx;
 
-use crate::rows::GroupRow;
+use crate::rows::{GroupRow, GroupSettingsRow};
 use crate::StoreError;
 
 pub async fn insert(
@@ -57,14 +57,7 @@ pub async fn add_member(
     group_id: &str,
     user_id: &str,
 ) -> Result<(), StoreError> {
-    crate::db::query(
-        "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-    )
-    .bind(group_id)
-    .bind(user_id)
-    .execute(conn)
-    .await?;
-    Ok(())
+    add_to("group_members", conn, group_id, user_id).await
 }
 
 pub async fn remove_member(
@@ -72,15 +65,42 @@ pub async fn remove_member(
     group_id: &str,
     user_id: &str,
 ) -> Result<bool, StoreError> {
-    Ok(
-        crate::db::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
-            .bind(group_id)
-            .bind(user_id)
-            .execute(conn)
-            .await?
-            .rows_affected()
-            > 0,
-    )
+    remove_from("group_members", conn, group_id, user_id).await
+}
+
+/// Adds a (group, user) pair to `table` (members or supervisors) unless it is there.
+async fn add_to(
+    table: &str,
+    conn: &mut WriteTx,
+    group_id: &str,
+    user_id: &str,
+) -> Result<(), StoreError> {
+    crate::db::query(format!(
+        "INSERT INTO {table} (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+    ))
+    .bind(group_id)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Removes a (group, user) pair from `table`; false when it was not there.
+async fn remove_from(
+    table: &str,
+    conn: &mut WriteTx,
+    group_id: &str,
+    user_id: &str,
+) -> Result<bool, StoreError> {
+    Ok(crate::db::query(format!(
+        "DELETE FROM {table} WHERE group_id = $1 AND user_id = $2"
+    ))
+    .bind(group_id)
+    .bind(user_id)
+    .execute(conn)
+    .await?
+    .rows_affected()
+        > 0)
 }
 
 /// Member ids of a group.
@@ -112,6 +132,66 @@ pub async fn of_user<E: Exec>(executor: E, user_id: &str) -> Result<Vec<GroupRow
          WHERE m.user_id = $1 ORDER BY g.name",
     )
     .bind(user_id)
+    .fetch_all(executor)
+    .await
+}
+
+/// A group's consultation offer settings.
+pub async fn settings<E: Exec>(
+    executor: E,
+    id: &str,
+) -> Result<Option<GroupSettingsRow>, StoreError> {
+    crate::db::query_as::<GroupSettingsRow>(
+        "SELECT id, name, wave_size, answer_secs, overflow_group_id FROM user_groups WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(executor)
+    .await
+}
+
+/// Sets a group's offer settings; false when there is no such group.
+pub async fn set_settings(
+    conn: &mut WriteTx,
+    id: &str,
+    wave_size: i64,
+    answer_secs: i64,
+    overflow_group_id: Option<&str>,
+) -> Result<bool, StoreError> {
+    Ok(crate::db::query(
+        "UPDATE user_groups SET wave_size = $2, answer_secs = $3, overflow_group_id = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(wave_size)
+    .bind(answer_secs)
+    .bind(overflow_group_id)
+    .execute(conn)
+    .await?
+    .rows_affected()
+        > 0)
+}
+
+pub async fn add_supervisor(
+    conn: &mut WriteTx,
+    group_id: &str,
+    user_id: &str,
+) -> Result<(), StoreError> {
+    add_to("group_supervisors", conn, group_id, user_id).await
+}
+
+pub async fn remove_supervisor(
+    conn: &mut WriteTx,
+    group_id: &str,
+    user_id: &str,
+) -> Result<bool, StoreError> {
+    remove_from("group_supervisors", conn, group_id, user_id).await
+}
+
+/// Supervisor ids of a group.
+pub async fn supervisors<E: Exec>(executor: E, group_id: &str) -> Result<Vec<String>, StoreError> {
+    crate::db::query_scalar::<String>(
+        "SELECT user_id FROM group_supervisors WHERE group_id = $1 ORDER BY user_id",
+    )
+    .bind(group_id)
     .fetch_all(executor)
     .await
 }

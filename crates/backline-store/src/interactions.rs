@@ -185,7 +185,7 @@ pub async fn attach_transcript(
     Ok(true)
 }
 
-/// Transcripts attached to any of `ids`, in order.
+/// Transcripts attached to any of `ids`, in order, with their consultations' outcomes.
 pub async fn transcripts<E: Exec>(
     executor: E,
     ids: &[String],
@@ -194,8 +194,10 @@ pub async fn transcripts<E: Exec>(
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT interaction_id, position, session_id, title, body, attached_at FROM interaction_transcripts \
-         WHERE interaction_id IN ({}) ORDER BY interaction_id, position",
+        "SELECT t.interaction_id, t.position, t.session_id, t.title, t.body, t.attached_at, \
+                o.outcome, o.note AS outcome_note \
+         FROM interaction_transcripts t LEFT JOIN consultation_outcomes o ON o.session_id = t.session_id \
+         WHERE t.interaction_id IN ({}) ORDER BY t.interaction_id, t.position",
         crate::placeholders(ids.len())
     );
     let mut query = crate::db::query_as::<AttachedTranscriptRow>(sql);

@@ -35,7 +35,9 @@ pub mod groups;
 pub mod integrations;
 pub mod interactions;
 mod migrate;
+pub mod offers;
 pub mod outbox;
+pub mod outcomes;
 mod postgres;
 pub mod rows;
 pub mod sessions;
@@ -55,7 +57,8 @@ use futures::future::BoxFuture;
 pub use db::Exec;
 pub use engine::{ReadConn, Reader, WriteTx};
 pub use types::{
-    CallKind, CallState, ParticipantRole, ParticipantState, PartyKind, PartyState, SessionState,
+    CallKind, CallState, ConsultationOutcome, OfferStage, OfferState, ParticipantRole,
+    ParticipantState, PartyKind, PartyState, SessionState,
 };
 pub use writer::WriterStats;
 

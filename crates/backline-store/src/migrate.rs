@@ -37,6 +37,11 @@ const SHARED: &[Migration] = &[
         "compliance",
         include_str!("../migrations/0007_compliance.sql"),
     ),
+    (
+        8,
+        "group offers",
+        include_str!("../migrations/0008_group_offers.sql"),
+    ),
 ];
 const SQLITE: &[Migration] = &[(
     1001,

@@ -4,7 +4,8 @@
 
 use crate::db::row_struct;
 use crate::types::{
-    CallKind, CallState, ParticipantRole, ParticipantState, PartyKind, PartyState, SessionState,
+    CallKind, CallState, ConsultationOutcome, OfferStage, OfferState, ParticipantRole,
+    ParticipantState, PartyKind, PartyState, SessionState,
 };
 
 row_struct! {
@@ -32,6 +33,64 @@ row_struct! {
 pub struct GroupRow {
     pub id: String,
     pub name: String,
+}
+}
+
+row_struct! {
+/// A group's consultation offer settings (`user_groups`).
+#[derive(Debug, Clone)]
+pub struct GroupSettingsRow {
+    pub id: String,
+    pub name: String,
+    /// Members offered per wave (at least 1).
+    pub wave_size: i64,
+    /// How long a wave waits for an answer before the offer widens.
+    pub answer_secs: i64,
+    pub overflow_group_id: Option<String>,
+}
+}
+
+row_struct! {
+/// `group_offers` with the group's name and the name of who took it.
+#[derive(Debug, Clone)]
+pub struct OfferRow {
+    pub session_id: String,
+    pub group_id: String,
+    pub group_name: String,
+    pub state: OfferState,
+    pub stage: OfferStage,
+    pub wave: i64,
+    pub wave_expires_at: i64,
+    pub taken_by: Option<String>,
+    pub taken_by_name: Option<String>,
+    pub taken_at: Option<i64>,
+    pub created_at: i64,
+}
+}
+
+row_struct! {
+/// One group offer for a report: its group, how it went, its outcome.
+#[derive(Debug, Clone)]
+pub struct OfferReportRow {
+    pub group_id: String,
+    pub group_name: String,
+    pub state: OfferState,
+    pub created_at: i64,
+    pub taken_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub outcome: Option<ConsultationOutcome>,
+}
+}
+
+row_struct! {
+/// `consultation_outcomes`.
+#[derive(Debug, Clone)]
+pub struct OutcomeRow {
+    pub session_id: String,
+    pub outcome: ConsultationOutcome,
+    pub note: Option<String>,
+    pub recorded_by: String,
+    pub recorded_at: i64,
 }
 }
 
@@ -181,6 +240,9 @@ pub struct AttachedTranscriptRow {
     pub title: String,
     pub body: String,
     pub attached_at: i64,
+    /// For a consultation: the outcome its initiator recorded.
+    pub outcome: Option<ConsultationOutcome>,
+    pub outcome_note: Option<String>,
 }
 }
 

@@ -440,3 +440,37 @@ pub async fn load_for_send<E: Exec>(
         prior,
     }))
 }
+
+/// A user's missed invitations, newest first: invitations that timed out and
+/// were never answered (not joined, not rejected) and that nobody else took
+/// (a group offer), not yet replied to or dismissed.
+pub async fn missed<E: Exec>(executor: E, user_id: &str) -> Result<Vec<String>, StoreError> {
+    crate::db::query_scalar::<String>(
+        "SELECT p.session_id FROM session_participants p JOIN im_sessions s ON s.id = p.session_id \
+         WHERE p.user_id = $1 AND p.role = 'invitee' AND p.invite_timed_out = 1 \
+         AND p.joined_at IS NULL AND p.state <> 'rejected' AND p.missed_cleared = 0 \
+         AND NOT EXISTS (SELECT 1 FROM group_offers o WHERE o.session_id = p.session_id AND o.state = 'taken') \
+         ORDER BY s.created_at DESC LIMIT 200",
+    )
+    .bind(user_id)
+    .fetch_all(executor)
+    .await
+}
+
+/// Takes a session out of a user's missed list; false when it was not in it.
+pub async fn clear_missed(
+    conn: &mut WriteTx,
+    session_id: &str,
+    user_id: &str,
+) -> Result<bool, StoreError> {
+    Ok(crate::db::query(
+        "UPDATE session_participants SET missed_cleared = 1 \
+         WHERE session_id = $1 AND user_id = $2 AND invite_timed_out = 1 AND missed_cleared = 0",
+    )
+    .bind(session_id)
+    .bind(user_id)
+    .execute(conn)
+    .await?
+    .rows_affected()
+        > 0)
+}

@@ -91,6 +91,40 @@ impl ParticipantState {
 }
 
 text_enum! {
+    /// Where a group consultation's offer stands.
+    pub enum OfferState {
+        /// Offered; nobody has taken it yet.
+        Open = "open",
+        /// A member accepted it.
+        Taken = "taken",
+        /// The initiator withdrew it, or the session ended untaken.
+        Cancelled = "cancelled",
+    }
+}
+
+text_enum! {
+    /// Whom a group offer's latest wave went to.
+    pub enum OfferStage {
+        /// The group's own members.
+        Members = "members",
+        /// The members of the group's overflow group.
+        Overflow = "overflow",
+        /// The group's supervisors.
+        Supervisors = "supervisors",
+    }
+}
+
+text_enum! {
+    /// What a consultation about an interaction came to.
+    pub enum ConsultationOutcome {
+        Answered = "answered",
+        NeedsFollowUp = "needs_follow_up",
+        Transferred = "transferred",
+        NoAnswer = "no_answer",
+    }
+}
+
+text_enum! {
     /// A call: with a contact, or a consultation between two agents.
     pub enum CallKind {
         Contact = "contact",

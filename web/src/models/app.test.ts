@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AppModel, EXPIRED_NOTICE, INVITE_NOTICE_MS } from './app';
-import { taskbarItems } from '../viewmodels/main';
+import { invitationCards, taskbarItems } from '../viewmodels/main';
 import { buildTranscriptRows } from '../viewmodels/imWindow';
 import type { WorkspaceStorage } from '../lib/workspace';
 import { parseWorkspace } from '../lib/workspace';
@@ -697,3 +697,65 @@ describe('AppModel: consultations', () => {
     expect((api.history as ReturnType<typeof vi.fn>).mock.calls.length).toBe(before + 1);
   });
 });
+
+describe('AppModel: group consultations', () => {
+  const offer = (over: Partial<NonNullable<SessionView['offer']>> = {}): NonNullable<SessionView['offer']> => ({
+    group_id: 'g1',
+    group_name: 'Technical Support',
+    state: 'open',
+    stage: 'members',
+    wave: 1,
+    offered: 1,
+    declined: 0,
+    started_at: 1_700_000_000_000,
+    wave_expires_at: 1_700_000_030_000,
+    taken_by: null,
+    taken_by_name: null,
+    taken_at: null,
+    ...over,
+  });
+
+  it('shows a group invitation, then withdraws it with who took it', async () => {
+    const { model, socket } = await signedIn();
+    socket.event(11, { kind: 'session', session: makeSession({ offer: offer(), last_message: entry('s1', 1, { text: 'who knows routers?' }) }) });
+    expect(invitationCardsOf(model)).toEqual([expect.objectContaining({ group: 'Technical Support', message: 'who knows routers?' })]);
+    const withdrawn = makeSession({ offer: offer({ state: 'taken', taken_by: 'u-dave', taken_by_name: 'Dave Durand' }), last_seq: 3 });
+    withdrawn.participants[1] = { ...withdrawn.participants[1], state: 'cancelled' };
+    socket.event(12, { kind: 'session', session: withdrawn });
+    expect(model.state.sessions.s1).toBeUndefined();
+    expect(model.state.notifications).toEqual([]);
+    expect(model.state.withdrawn).toEqual([{ session_id: 's1', group: 'Technical Support', text: 'Taken by Dave Durand' }]);
+    // a replayed older view does not bring it back
+    socket.event(11, { kind: 'session', session: makeSession({ offer: offer() }) });
+    expect(model.state.sessions.s1).toBeUndefined();
+    model.dismissWithdrawn('s1');
+    expect(model.state.withdrawn).toEqual([]);
+  });
+
+  it('an accept that came second says who took it', async () => {
+    const accept = vi.fn(async () => Promise.reject(new ApiError(409, 'offer_taken', 'Erin Éclair accepted this consultation first')));
+    const { model, socket } = await signedIn({ accept });
+    socket.event(11, { kind: 'session', session: makeSession({ offer: offer() }) });
+    await model.accept('s1');
+    expect(model.state.sessions.s1).toBeUndefined();
+    expect(model.state.withdrawn[0].text).toBe('Taken by Erin Éclair');
+    expect(model.state.errors.s1).toBeUndefined();
+  });
+
+  it('offers a group consultation with its first message', async () => {
+    const createSession = vi.fn(async () => makeSession({ id: 'g-s', created_by: 'u-bob', offer: offer() }, 'joined'));
+    const { model, api } = await signedIn({ createSession });
+    model.composeGroupConsultation('g1', 'Technical Support');
+    expect(model.state.groupCompose).toEqual({ id: 'g1', name: 'Technical Support', interactionId: null });
+    await model.startGroupConsultation('anyone free?');
+    expect(api.createSession).toHaveBeenCalledWith(
+      expect.objectContaining({ target_id: 'g1', defer_invite: false, first_message: expect.objectContaining({ text: 'anyone free?' }) }),
+    );
+    expect(model.state.groupCompose).toBeNull();
+    expect(model.state.openWindows).toContain('g-s');
+  });
+});
+
+function invitationCardsOf(model: AppModel) {
+  return invitationCards(model.state);
+}

@@ -2,10 +2,12 @@
 // side effects (sound, browser notifications, timers) are injected so tests can swap them.
 import type {
   CallView,
+  ConsultationOutcome,
   DirectoryEntry,
   DirectoryFilter,
   InteractionView,
   Me,
+  MissedView,
   PresenceView,
   SessionView,
   Status,
@@ -111,6 +113,12 @@ export interface AppState {
   /** Contact, history (and, for a consultation target, the shared view) per interaction id. */
   details: Record<string, InteractionDetails>;
   notifications: InviteNotice[];
+  /** Group invitations withdrawn from this user ("Taken by Dave Durand"), until dismissed. */
+  withdrawn: WithdrawnNotice[];
+  /** The group the agent is writing the first message of a group consultation to. */
+  groupCompose: { id: string; name: string; interactionId: string | null } | null;
+  /** Invitations that timed out unanswered, until replied to or dismissed. */
+  missed: MissedView[];
   announcement: Announcement | null;
   directory: DirectoryState;
   /** Last error per session (shown in its window) or '' for global. */
@@ -118,6 +126,14 @@ export interface AppState {
   /** Calls this desktop's user is a party of (ended ones stay a few seconds). */
   calls: Record<string, CallView>;
   voice: VoiceState;
+}
+
+export interface WithdrawnNotice {
+  session_id: string;
+  /** "Technical Support". */
+  group: string;
+  /** "Taken by Dave Durand", or why else it was withdrawn. */
+  text: string;
 }
 
 export interface VoiceState extends MediaInfo {
@@ -197,6 +213,9 @@ export function initialState(): AppState {
     openInteractions: [],
     details: {},
     notifications: [],
+    withdrawn: [],
+    groupCompose: null,
+    missed: [],
     announcement: null,
     directory: emptyDirectory(),
     errors: {},
@@ -355,6 +374,7 @@ export class AppModel {
     this.keepWorkspace(me.id);
     this.socket.start(me.head);
     void this.searchNow();
+    void this.loadMissed();
   }
 
   private replaceSessions(all: SessionView[], announceInvites: boolean): void {
@@ -519,6 +539,9 @@ export class AppModel {
       case 'session_removed':
         this.removeSession(body.session_id);
         return;
+      case 'missed_cleared':
+        this.set((s) => ({ missed: s.missed.filter((m) => m.session.id !== body.session_id) }));
+        return;
       case 'status':
         this.set((s) => (s.me ? { me: { ...s.me, status: body.status, reason: body.reason } } : {}));
         return;
@@ -536,6 +559,13 @@ export class AppModel {
 
   private upsertSession(session: SessionView): void {
     if (this.removed.has(session.id)) return;
+    const meId0 = this.state.me?.id ?? '';
+    const mine0 = participant(session, meId0);
+    if (session.offer && mine0?.role === 'invitee' && mine0.state === 'cancelled') {
+      this.offerWithdrawn(session.id, session.offer.group_name, session.offer.taken_by_name ? `Taken by ${session.offer.taken_by_name}` : 'Withdrawn');
+      return;
+    }
+    if (mine0?.invite_timed_out && mine0.state === 'invited' && !this.state.missed.some((m) => m.session.id === session.id)) void this.loadMissed();
     const prev = this.state.sessions[session.id];
     // keep the newest view: a replayed older snapshot must not roll back
     if (prev && prev.last_seq > session.last_seq) return;
@@ -606,6 +636,19 @@ export class AppModel {
 
   dismissNotification(id: string): void {
     this.clearNotice(id);
+  }
+
+  /** A group invitation of mine was withdrawn (someone else took it, or I went Not Ready). */
+  private offerWithdrawn(id: string, group: string, text: string): void {
+    const had = !!this.state.sessions[id];
+    this.removeSession(id);
+    if (!had || this.state.withdrawn.some((w) => w.session_id === id)) return;
+    this.set((s) => ({ withdrawn: [...s.withdrawn, { session_id: id, group, text }] }));
+    this.announce(`Group consultation for ${group}: ${text}`);
+  }
+
+  dismissWithdrawn(id: string): void {
+    this.set((s) => ({ withdrawn: s.withdrawn.filter((w) => w.session_id !== id) }));
   }
 
   private clearNotice(id: string): void {
@@ -867,7 +910,20 @@ export class AppModel {
 
   async accept(id: string): Promise<void> {
     this.clearNotice(id);
-    const ok = await this.command(id, 'accept the invitation', () => this.api.accept(id));
+    const group = this.state.sessions[id]?.offer?.group_name;
+    const ok = await this.command(id, 'accept the invitation', async () => {
+      try {
+        return await this.api.accept(id);
+      } catch (e) {
+        // another member was first: the invitation is gone, say who took it
+        if (e instanceof ApiError && e.code === 'offer_taken' && group) {
+          this.offerWithdrawn(id, group, e.message.replace(/ accepted this consultation first$/, '').replace(/^/, 'Taken by '));
+          return;
+        }
+        throw e;
+      }
+    });
+    if (!this.state.sessions[id]) return;
     if (ok) this.openWindow(id);
     const parent = this.state.sessions[id]?.parent_interaction_id;
     // a consultation: its interaction is shared with me from now on
@@ -1164,6 +1220,87 @@ export class AppModel {
     if (!this.state.directory.interactionId) return;
     this.set((s) => ({ directory: { ...s.directory, interactionId: null, activeConsultations: [], preselected: null } }));
     void this.searchNow();
+  }
+
+  /** *Start Instant Message Consultation* on a group: asks for the first message (the offer carries it). */
+  composeGroupConsultation(groupId: string, name: string): void {
+    this.set((s) => ({ groupCompose: { id: groupId, name, interactionId: s.directory.interactionId } }));
+  }
+
+  cancelGroupCompose(): void {
+    this.set({ groupCompose: null });
+  }
+
+  /** Offers a consultation to the group being composed to, with its first message. */
+  async startGroupConsultation(text: string): Promise<string | null> {
+    const compose = this.state.groupCompose;
+    if (!compose || !text.trim()) return null;
+    try {
+      const session = await this.api.createSession({
+        target_id: compose.id,
+        client_id: newId(),
+        defer_invite: false,
+        first_message: { client_msg_id: newId(), text },
+        ...(compose.interactionId ? { parent_interaction_id: compose.interactionId } : {}),
+      });
+      this.set({ groupCompose: null });
+      this.upsertSession(session);
+      this.openWindow(session.id);
+      this.announce(`Consultation offered to ${compose.name}`);
+      return session.id;
+    } catch (e) {
+      this.setError('', `Could not start the consultation: ${errorText(e)}`);
+      return null;
+    }
+  }
+
+  /** Reloads the Missed list. */
+  async loadMissed(): Promise<void> {
+    if (!this.api.missed) return;
+    try {
+      const missed = await this.api.missed();
+      this.set({ missed });
+    } catch {
+      /* kept as it was; the next change reloads it */
+    }
+  }
+
+  /** *Reply* to a missed invitation: opens the session (the initiator is told). */
+  async replyMissed(id: string): Promise<void> {
+    if (!this.api.replyMissed) return;
+    try {
+      const session = await this.api.replyMissed(id);
+      this.set((s) => ({ missed: s.missed.filter((m) => m.session.id !== id) }));
+      this.upsertSession(session);
+      this.openWindow(session.id);
+    } catch (e) {
+      this.setError('', `Could not reply: ${errorText(e)}`);
+      void this.loadMissed();
+    }
+  }
+
+  async dismissMissed(id: string): Promise<void> {
+    if (!this.api.dismissMissed) return;
+    this.set((s) => ({ missed: s.missed.filter((m) => m.session.id !== id) }));
+    try {
+      await this.api.dismissMissed(id);
+    } catch {
+      void this.loadMissed();
+    }
+  }
+
+  /** Records what an ended consultation came to (its initiator). */
+  async setOutcome(id: string, outcome: ConsultationOutcome, note: string): Promise<void> {
+    if (!this.api.setOutcome) return;
+    const ok = await this.command(id, 'record the outcome', async () => {
+      await this.api.setOutcome!(id, outcome, note.trim() || undefined);
+    });
+    if (ok) {
+      this.set((s) => {
+        const sess = s.sessions[id];
+        return sess ? { sessions: { ...s.sessions, [id]: { ...sess, outcome } } } : {};
+      });
+    }
   }
 
   /** *Start Instant Message Consultation*: a new IM session about the context's interaction, Not Connected. */

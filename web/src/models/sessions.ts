@@ -43,6 +43,11 @@ export function others(session: SessionView, meId: string): ParticipantView[] {
 }
 
 export function otherPartyName(session: SessionView, meId: string): string {
+  if (session.offer) {
+    // a group consultation: the initiator and whoever took it; the group while nobody has
+    const engaged = others(session, meId).filter((p) => p.role === 'initiator' || p.state === 'joined');
+    return engaged.length ? engaged.map((p) => p.display_name).join(', ') : session.offer.group_name;
+  }
   const names = others(session, meId).map((p) => p.display_name);
   return names.length ? names.join(', ') : 'Instant Message';
 }
@@ -84,6 +89,8 @@ export function systemEntryText(e: TranscriptEntry): string {
       return `${subject} left the session`;
     case 'ended':
       return `Session ended by ${e.actor_name}`;
+    case 'withdrawn':
+      return e.actor_id === e.subject_id ? `The offer to ${subject} was withdrawn` : `The offer to ${subject} was withdrawn: taken by ${e.actor_name}`;
     default:
       return e.text ?? '';
   }

@@ -1,7 +1,7 @@
 // Generated from crates/backline-protocol by `UPDATE_GENERATED=1 cargo test -p backline-protocol`.
 // Do not edit by hand.
 
-export type ErrorCode = "malformed_request" | "unknown_frame_type" | "invalid_request" | "empty_message" | "message_too_large" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "account_disabled" | "forbidden" | "im_not_permitted" | "not_participant" | "origin_not_allowed" | "not_call_party" | "not_shared" | "user_not_found" | "group_not_found" | "session_not_found" | "interaction_not_found" | "contact_not_found" | "call_not_found" | "message_not_found" | "legal_hold_not_found" | "not_found" | "session_ended" | "call_ended" | "invalid_state" | "already_exists" | "under_legal_hold" | "idempotency_conflict" | "no_agent_available" | "rate_limited" | "resume_gap" | "slow_consumer" | "unavailable" | "shutting_down" | "request_timeout" | "internal";
+export type ErrorCode = "malformed_request" | "unknown_frame_type" | "invalid_request" | "empty_message" | "message_too_large" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "account_disabled" | "forbidden" | "im_not_permitted" | "not_participant" | "origin_not_allowed" | "not_call_party" | "not_shared" | "user_not_found" | "group_not_found" | "session_not_found" | "interaction_not_found" | "contact_not_found" | "call_not_found" | "message_not_found" | "legal_hold_not_found" | "not_found" | "session_ended" | "call_ended" | "invalid_state" | "already_exists" | "under_legal_hold" | "offer_taken" | "idempotency_conflict" | "no_agent_available" | "rate_limited" | "resume_gap" | "slow_consumer" | "unavailable" | "shutting_down" | "request_timeout" | "internal";
 
 export type ErrorBody = { code: ErrorCode, message: string, };
 
@@ -142,9 +142,58 @@ last_message: TranscriptEntry | null,
 /**
  * For a consultation: the interaction it was opened from.
  */
-parent_interaction_id: string | null, };
+parent_interaction_id: string | null, 
+/**
+ * For a group consultation: where its offer to the group stands.
+ */
+offer?: OfferView, 
+/**
+ * For an ended consultation about an interaction: the outcome its
+ * initiator recorded (none yet: the desktop asks for it).
+ */
+outcome?: ConsultationOutcome, };
 
-export type EntryKind = "message" | "invited" | "joined" | "rejected" | "cancelled" | "timed_out" | "left" | "ended";
+export type OfferState = "open" | "taken" | "cancelled";
+
+export type OfferStage = "members" | "overflow" | "supervisors";
+
+export type OfferView = { group_id: string, group_name: string, state: OfferState, stage: OfferStage, 
+/**
+ * Waves sent so far.
+ */
+wave: number, 
+/**
+ * Members offered so far (every wave).
+ */
+offered: number, 
+/**
+ * Members who declined.
+ */
+declined: number, 
+/**
+ * When the offer was made (unix ms): the initiator's timer counts from it.
+ */
+started_at: number, 
+/**
+ * While open: when the current wave stops waiting and the offer widens.
+ */
+wave_expires_at: number | null, 
+/**
+ * Who took it.
+ */
+taken_by: string | null, taken_by_name: string | null, taken_at: number | null, };
+
+export type MissedView = { 
+/**
+ * The session as the target sees it (its interaction in `parent_interaction_id`).
+ */
+session: SessionView, 
+/**
+ * The message the invitation carried.
+ */
+first_message: TranscriptEntry | null, };
+
+export type EntryKind = "message" | "invited" | "joined" | "rejected" | "cancelled" | "timed_out" | "left" | "ended" | "withdrawn";
 
 export type TranscriptEntry = { session_id: string, seq: number, ts: number, kind: EntryKind, 
 /**
@@ -173,7 +222,9 @@ export type NewMessage = { client_msg_id: string, text: string, };
 
 export type CreateSessionRequest = { 
 /**
- * The user to invite.
+ * The user to invite, or a group: the session is then offered to the
+ * group's Ready members in waves, and the first to accept takes it
+ * (a group consultation needs `first_message`).
  */
 target_id: string, 
 /**
@@ -228,7 +279,21 @@ attributes: Array<CaseDataItem>, };
 
 export type ContactInput = { external_id?: string, first_name: string, last_name: string, phones: Array<string>, emails: Array<string>, attributes: Array<CaseDataItem>, };
 
-export type ConsultationView = { session_id: string, initiator_id: string, target_id: string, target_name: string, state: SessionState, created_at: number, };
+export type ConsultationView = { session_id: string, initiator_id: string, target_id: string, target_name: string, state: SessionState, created_at: number, 
+/**
+ * What the consultation came to, once its initiator recorded it.
+ */
+outcome?: OutcomeView, };
+
+export type ConsultationOutcome = "answered" | "needs_follow_up" | "transferred" | "no_answer";
+
+export type OutcomeView = { outcome: ConsultationOutcome, note: string | null, recorded_by: string, recorded_at: number, };
+
+export type SetOutcomeRequest = { outcome: ConsultationOutcome, 
+/**
+ * At most 2,000 characters.
+ */
+note?: string, };
 
 export type InteractionView = { id: string, external_id: string | null, media: Media, state: InteractionState, 
 /**
@@ -253,7 +318,11 @@ export type AttachedTranscript = {
 /**
  * The consultation session it came from (none for imported ones).
  */
-session_id: string | null, title: string, text: string, attached_at: number, };
+session_id: string | null, title: string, text: string, attached_at: number, 
+/**
+ * For a consultation: the outcome its initiator recorded.
+ */
+outcome?: ConsultationOutcome, outcome_note?: string, };
 
 export type HistoryItem = { interaction_id: string, media: Media, state: InteractionState, created_at: number, ended_at: number | null, agent_id: string | null, agent_name: string | null, subject: string, outcome: string | null, notes: string | null, 
 /**
@@ -413,7 +482,7 @@ party_id: string, };
 
 export type Signal = { "kind": "offer", sdp: string, } | { "kind": "answer", sdp: string, } | { "kind": "candidate", candidate: string, sdp_mid: string | null, sdp_mline_index: number | null, };
 
-export type EventBody = { "kind": "session", session: SessionView, } | { "kind": "transcript", session_id: string, entry: TranscriptEntry, } | { "kind": "transcript_redacted", session_id: string, entry: TranscriptEntry, } | { "kind": "mark", session_id: string, user_id: string, mark: MarkKind, seq: number, } | { "kind": "session_removed", session_id: string, } | { "kind": "status", status: Status, reason: string | null, } | { "kind": "preferences", zoom: number, } | { "kind": "interaction", interaction: InteractionView, } | { "kind": "call", call: CallView, };
+export type EventBody = { "kind": "session", session: SessionView, } | { "kind": "transcript", session_id: string, entry: TranscriptEntry, } | { "kind": "transcript_redacted", session_id: string, entry: TranscriptEntry, } | { "kind": "mark", session_id: string, user_id: string, mark: MarkKind, seq: number, } | { "kind": "session_removed", session_id: string, } | { "kind": "missed_cleared", session_id: string, } | { "kind": "status", status: Status, reason: string | null, } | { "kind": "preferences", zoom: number, } | { "kind": "interaction", interaction: InteractionView, } | { "kind": "call", call: CallView, };
 
 export type StreamEvent = { 
 /**
@@ -461,9 +530,79 @@ export type GroupView = { id: string, name: string,
 /**
  * Member user ids.
  */
-members: Array<string>, };
+members: Array<string>, 
+/**
+ * Supervisor user ids: the last wave of an unanswered group consultation.
+ */
+supervisors: Array<string>, 
+/**
+ * Members offered a group consultation per wave.
+ */
+wave_size: number, 
+/**
+ * Seconds a wave waits for an answer before the offer widens.
+ */
+answer_secs: number, 
+/**
+ * The group offered a consultation when no member of this one can take it.
+ */
+overflow_group_id: string | null, };
 
 export type CreateGroupRequest = { name: string, };
+
+export type UpdateGroupRequest = { 
+/**
+ * 1–100.
+ */
+wave_size?: number, 
+/**
+ * 1–3600.
+ */
+answer_secs?: number, 
+/**
+ * A group id (not this one), or `""` for none.
+ */
+overflow_group_id?: string, };
+
+export type ConsultationReport = { 
+/**
+ * Unix ms, inclusive.
+ */
+from: number, 
+/**
+ * Unix ms, exclusive.
+ */
+to: number, groups: Array<GroupFigures>, };
+
+export type GroupFigures = { group_id: string, group_name: string, 
+/**
+ * Consultations offered to the group.
+ */
+consultations: number, 
+/**
+ * Taken by a member.
+ */
+taken: number, 
+/**
+ * Closed untaken (cancelled, or the session ended).
+ */
+abandoned: number, 
+/**
+ * Still offered.
+ */
+open: number, 
+/**
+ * Seconds from the offer to the accept, over the taken ones (none without any).
+ */
+accept_p50_secs: number | null, accept_p90_secs: number | null, 
+/**
+ * Seconds from the accept to the end, over the taken ones that ended.
+ */
+duration_p50_secs: number | null, duration_p90_secs: number | null, 
+/**
+ * Recorded outcomes.
+ */
+answered: number, needs_follow_up: number, transferred: number, no_answer: number, };
 
 export type CreateStatusReasonRequest = { code: string, label: string, };
 
@@ -534,6 +673,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "invalid_state",
   "already_exists",
   "under_legal_hold",
+  "offer_taken",
   "idempotency_conflict",
   "no_agent_available",
   "rate_limited",

@@ -21,6 +21,9 @@ import type {
   SignInResponse,
   StatusReason,
   TranscriptPage,
+  ConsultationOutcome,
+  MissedView,
+  OutcomeView,
 } from './generated';
 
 export class ApiError extends Error {
@@ -170,6 +173,18 @@ export class RestClient {
   mark(id: string, kind: MarkKind, seq: number): Promise<void> {
     return this.request('POST', `/sessions/${seg(id)}/marks`, { kind, seq });
   }
+  setOutcome(id: string, outcome: ConsultationOutcome, note?: string): Promise<OutcomeView> {
+    return this.request('PUT', `/sessions/${seg(id)}/outcome`, { outcome, note });
+  }
+  missed(): Promise<MissedView[]> {
+    return this.request('GET', '/missed');
+  }
+  replyMissed(id: string): Promise<SessionView> {
+    return this.request('POST', `/missed/${seg(id)}/reply`);
+  }
+  dismissMissed(id: string): Promise<void> {
+    return this.request('POST', `/missed/${seg(id)}/dismiss`);
+  }
   interactions(): Promise<InteractionView[]> {
     return this.request('GET', '/interactions');
   }
@@ -225,6 +240,9 @@ export type CallAction = 'reject' | 'hold' | 'retrieve' | 'hang-up' | 'end-consu
 /** The voice part of the REST client (optional in `Api`: older test fakes leave it out). */
 export type VoiceApi = Pick<RestClient, 'iceServers' | 'calls' | 'acceptCall' | 'callAction' | 'voiceConsultation'>;
 
+/** After an invitation or a consultation: the Missed list and outcomes. */
+export type FollowupApi = Pick<RestClient, 'setOutcome' | 'missed' | 'replyMissed' | 'dismissMissed'>;
+
 /** The subset of the REST client the models use; tests substitute a fake. */
 export type Api = Pick<
   RestClient,
@@ -252,4 +270,5 @@ export type Api = Pick<
   | 'contact'
   | 'history'
 > &
-  Partial<VoiceApi> & { onUnauthorized?: (error: ApiError) => void };
+  Partial<VoiceApi> &
+  Partial<FollowupApi> & { onUnauthorized?: (error: ApiError) => void };

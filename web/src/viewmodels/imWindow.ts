@@ -1,6 +1,6 @@
 // View model of an IM interaction window.
 import { useMemo } from 'react';
-import type { SessionView, TranscriptEntry } from '../protocol/generated';
+import type { ConsultationOutcome, SessionView, TranscriptEntry } from '../protocol/generated';
 import type { AppState, PendingMessage } from '../models/app';
 import { isPendingInvitation, otherPartyName, sessionStatusText, systemEntryText, type SessionStatusText } from '../models/sessions';
 import { formatDateTime, formatTime } from './format';
@@ -143,6 +143,38 @@ export interface ImWindowVM {
   offline: boolean;
   /** Text typed and not sent. */
   draft: string;
+  /** A consultation offered to a group, as its initiator follows it. */
+  offer: OfferProgress | null;
+  /** An ended consultation of mine about an interaction without an outcome yet: ask for it. */
+  askOutcome: boolean;
+  outcome: string | null;
+}
+
+export interface OfferProgress {
+  group: string;
+  offered: number;
+  declined: number;
+  /** Unix ms: the progress line's timer counts from here. */
+  startedAt: number;
+  /** Who took it, once someone did. */
+  takenBy: string | null;
+  open: boolean;
+}
+
+export const OUTCOME_LABELS: Record<string, string> = {
+  answered: 'Answered',
+  needs_follow_up: 'Needs follow-up',
+  transferred: 'Transferred',
+  no_answer: 'No answer',
+};
+
+/** "offered to 4 · 1 declined · 0:12" (the timer in minutes and seconds). */
+export function offerProgressText(p: OfferProgress, now: number): string {
+  if (p.takenBy) return `Taken by ${p.takenBy}`;
+  if (!p.open) return 'Offer closed';
+  const secs = Math.max(0, Math.floor((now - p.startedAt) / 1000));
+  const clock = `${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, '0')}`;
+  return `offered to ${p.offered} · ${p.declined} declined · ${clock}`;
 }
 
 export function imWindowVM(state: AppState, id: string, now: number): ImWindowVM | null {
@@ -159,9 +191,26 @@ export function imWindowVM(state: AppState, id: string, now: number): ImWindowVM
   } else if (session.state === 'ended' && others.some((p) => p.state === 'rejected')) {
     statusDetail = 'Invitation rejected';
   }
+  const offer = session.offer ?? null;
+  const initiator = session.participants.find((p) => p.role === 'initiator')?.user_id === me.id;
+  const title = otherPartyName(session, me.id);
+  if (offer && initiator && session.state === 'inviting') statusDetail = null;
   return {
     id,
-    title: otherPartyName(session, me.id),
+    title,
+    offer:
+      offer && initiator
+        ? {
+            group: offer.group_name,
+            offered: offer.offered,
+            declined: offer.declined,
+            startedAt: offer.started_at,
+            takenBy: offer.taken_by_name ?? null,
+            open: offer.state === 'open',
+          }
+        : null,
+    askOutcome: initiator && !!session.parent_interaction_id && session.state === 'ended' && !session.outcome,
+    outcome: session.outcome ? OUTCOME_LABELS[session.outcome] : null,
     status: sessionStatusText(session),
     statusDetail,
     pendingInvitation,
@@ -199,6 +248,7 @@ export function useImWindow(id: string) {
       setDraft: (text: string) => model.setDraft(id, text),
       markVisible: () => model.markVisible(id),
       dismissError: () => model.clearError(id),
+      setOutcome: (outcome: ConsultationOutcome, note: string) => void model.setOutcome(id, outcome, note),
     }),
     [model, id],
   );

@@ -2,6 +2,7 @@
 import type { DirectoryEntry, Status, TargetAction } from '../protocol/generated';
 import { STATUS_LABELS, statusLabel, type AppState } from '../models/app';
 import { isPendingInvitation, otherPartyName, workspaceOrder } from '../models/sessions';
+import { formatTime } from './format';
 import { MEDIA_ICONS, contactDisplayName, effectivePreselection, interactionOrder, interactionSummary, mediaLabel } from '../models/interactions';
 
 export interface StatusOption {
@@ -209,6 +210,8 @@ export interface InvitationCard {
   message: string | null;
   /** An IM consultation about an interaction. */
   consultation?: boolean;
+  /** A consultation offered to a group: its name. */
+  group?: string;
 }
 
 export function invitationCards(state: AppState): InvitationCard[] {
@@ -220,8 +223,40 @@ export function invitationCards(state: AppState): InvitationCard[] {
     .map((s) => {
       const initiator = s.participants.find((p) => p.role === 'initiator' && p.user_id !== me.id);
       const msg = s.last_message?.kind === 'message' ? s.last_message.text : null;
-      return { id: s.id, from: initiator?.display_name ?? otherPartyName(s, me.id), message: msg, ...(s.parent_interaction_id ? { consultation: true } : {}) };
+      return {
+        id: s.id,
+        from: initiator?.display_name ?? otherPartyName(s, me.id),
+        message: msg,
+        ...(s.parent_interaction_id ? { consultation: true } : {}),
+        ...(s.offer ? { group: s.offer.group_name } : {}),
+      };
     });
 }
 
 export { STATUS_LABELS };
+
+export interface MissedRow {
+  id: string;
+  from: string;
+  message: string | null;
+  /** "Consultation" when it was about an interaction, "Technical Support" for a group offer. */
+  context: string | null;
+  time: string;
+}
+
+/** The Missed list: invitations that timed out unanswered, newest first. */
+export function missedRows(state: AppState): MissedRow[] {
+  const me = state.me;
+  if (!me) return [];
+  return state.missed.map((m) => {
+    const initiator = m.session.participants.find((p) => p.role === 'initiator');
+    const context = m.session.offer ? m.session.offer.group_name : m.session.parent_interaction_id ? 'Consultation' : null;
+    return {
+      id: m.session.id,
+      from: initiator?.display_name ?? otherPartyName(m.session, me.id),
+      message: m.first_message?.text ?? null,
+      context,
+      time: formatTime(m.session.created_at),
+    };
+  });
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { emptyDirectory, initialState, type AppState } from '../models/app';
 import { entry, makeMe, makeSession } from '../testing/fakes';
-import { buildTranscriptRows, imWindowVM } from './imWindow';
+import { buildTranscriptRows, imWindowVM, offerProgressText } from './imWindow';
 import { directoryRows, imNotPermittedNotice, invitationCards, statusOptions, taskbarItems } from './main';
 import { sessionStatusText } from '../models/sessions';
 
@@ -135,5 +135,14 @@ describe('main window view models', () => {
       }),
     );
     expect(cards).toEqual([{ id: 's1', from: 'Alice Agent', message: 'Got a minute?' }]);
+  });
+});
+
+describe('group offer progress', () => {
+  it('reads "offered to 4 · 1 declined · 0:12", then who took it', () => {
+    const p = { group: 'Technical Support', offered: 4, declined: 1, startedAt: 1_000, takenBy: null, open: true };
+    expect(offerProgressText(p, 13_500)).toBe('offered to 4 · 1 declined · 0:12');
+    expect(offerProgressText(p, 61_000 + 1_000)).toBe('offered to 4 · 1 declined · 1:01');
+    expect(offerProgressText({ ...p, takenBy: 'Dave Durand', open: false }, 99_000)).toBe('Taken by Dave Durand');
   });
 });

@@ -4,8 +4,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use backline_protocol::admin::{
-    CreateGroupRequest, CreateStatusReasonRequest, CreateUserRequest, GroupView, UpdateUserRequest,
-    UserView,
+    CreateGroupRequest, CreateStatusReasonRequest, CreateUserRequest, GroupView,
+    UpdateGroupRequest, UpdateUserRequest, UserView,
 };
 use backline_protocol::model::StatusReason;
 use backline_protocol::ErrorBody;
@@ -73,6 +73,48 @@ pub async fn create_group(
         StatusCode::CREATED,
         Json(state.backline.create_group(&request.name).await?),
     ))
+}
+
+/// # `PATCH /api/v1/admin/groups/{id}`
+///
+/// A group's consultation offer settings: wave size, answer time, overflow group.
+#[utoipa::path(patch, path = "/admin/groups/{id}", tag = "admin", request_body = UpdateGroupRequest,
+    responses((status = 200, body = GroupView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_group(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    Path(id): Path<String>,
+    AppJson(request): AppJson<UpdateGroupRequest>,
+) -> ApiResult<Json<GroupView>> {
+    Ok(Json(state.backline.update_group(&id, request).await?))
+}
+
+/// # `PUT /api/v1/admin/groups/{id}/supervisors/{user_id}`
+#[utoipa::path(put, path = "/admin/groups/{id}/supervisors/{user_id}", tag = "admin", responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn add_supervisor(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    Path((id, user_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state
+        .backline
+        .set_group_supervisor(&id, &user_id, true)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// # `DELETE /api/v1/admin/groups/{id}/supervisors/{user_id}`
+#[utoipa::path(delete, path = "/admin/groups/{id}/supervisors/{user_id}", tag = "admin", responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn remove_supervisor(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    Path((id, user_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state
+        .backline
+        .set_group_supervisor(&id, &user_id, false)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// # `PUT /api/v1/admin/groups/{id}/members/{user_id}`

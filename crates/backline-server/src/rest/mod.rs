@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod docs;
 pub mod interactions;
+pub mod reports;
 pub mod sessions;
 pub mod voice;
 
@@ -59,10 +60,16 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sessions::send_message))
         .routes(routes!(sessions::transcript))
         .routes(routes!(sessions::mark))
+        .routes(routes!(sessions::set_outcome))
+        .routes(routes!(sessions::list_missed))
+        .routes(routes!(sessions::reply_missed))
+        .routes(routes!(sessions::dismiss_missed))
         .routes(routes!(admin::list_users, admin::create_user))
         .routes(routes!(admin::update_user))
         .routes(routes!(admin::list_groups, admin::create_group))
+        .routes(routes!(admin::update_group))
         .routes(routes!(admin::add_member, admin::remove_member))
+        .routes(routes!(admin::add_supervisor, admin::remove_supervisor))
         .routes(routes!(admin::list_reasons, admin::create_reason))
         .routes(routes!(admin::list_integrations, admin::create_integration))
         .routes(routes!(admin::audit_log))
@@ -72,6 +79,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::place_legal_hold, admin::lift_legal_hold))
         .routes(routes!(admin::export_contact))
         .routes(routes!(admin::erase_contact))
+        .routes(routes!(reports::consultations))
         .routes(routes!(interactions::list_interactions))
         .routes(routes!(interactions::get_interaction))
         .routes(routes!(interactions::interaction_done))

@@ -3,8 +3,10 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use backline_protocol::interactions::{OutcomeView, SetOutcomeRequest};
 use backline_protocol::model::{
-    CreateSessionRequest, MarkRequest, MessageAck, NewMessage, SessionView, TranscriptPage,
+    CreateSessionRequest, MarkRequest, MessageAck, MissedView, NewMessage, SessionView,
+    TranscriptPage,
 };
 use backline_protocol::ErrorBody;
 use serde::Deserialize;
@@ -173,5 +175,57 @@ pub async fn mark(
         .backline
         .mark(&account, &id, request.kind, request.seq)
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// # `PUT /api/v1/sessions/{id}/outcome`
+///
+/// The initiator records what an ended consultation about an interaction came to.
+#[utoipa::path(put, path = "/sessions/{id}/outcome", tag = "sessions", request_body = SetOutcomeRequest,
+    responses((status = 200, body = OutcomeView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn set_outcome(
+    State(state): State<AppState>,
+    Auth(account): Auth,
+    Path(id): Path<String>,
+    AppJson(request): AppJson<SetOutcomeRequest>,
+) -> ApiResult<Json<OutcomeView>> {
+    Ok(Json(
+        state.backline.set_outcome(&account, &id, request).await?,
+    ))
+}
+
+/// # `GET /api/v1/missed`
+///
+/// The caller's missed invitations: timed out, never answered, not yet replied to or dismissed.
+#[utoipa::path(get, path = "/missed", tag = "sessions", responses((status = 200, body = [MissedView])))]
+pub async fn list_missed(
+    State(state): State<AppState>,
+    Auth(account): Auth,
+) -> ApiResult<Json<Vec<MissedView>>> {
+    Ok(Json(state.backline.missed(&account).await?))
+}
+
+/// # `POST /api/v1/missed/{id}/reply`
+///
+/// Accepts the invitation while it is pending, else opens a session with its initiator.
+#[utoipa::path(post, path = "/missed/{id}/reply", tag = "sessions",
+    responses((status = 200, body = SessionView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn reply_missed(
+    State(state): State<AppState>,
+    Auth(account): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SessionView>> {
+    Ok(Json(state.backline.reply_missed(&account, &id).await?))
+}
+
+/// # `POST /api/v1/missed/{id}/dismiss`
+#[utoipa::path(post, path = "/missed/{id}/dismiss", tag = "sessions", responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn dismiss_missed(
+    State(state): State<AppState>,
+    Auth(account): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.backline.dismiss_missed(&account, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

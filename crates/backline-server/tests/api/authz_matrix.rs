@@ -125,6 +125,8 @@ enum Rule {
     Im(Expect),
     /// The admin role only.
     Admin(Expect),
+    /// The supervisor and admin roles.
+    Supervisors(Expect),
     /// The session's participants (and the Internal IM permission).
     Session(Expect),
     /// The interaction's agent and its accepted consultation targets.
@@ -165,6 +167,10 @@ fn expected(rule: Rule, p: P) -> Expect {
         },
         Rule::Admin(ok) => match p {
             P::Admin => ok,
+            _ => FORBIDDEN,
+        },
+        Rule::Supervisors(ok) => match p {
+            P::Admin | P::Supervisor => ok,
             _ => FORBIDDEN,
         },
         Rule::Session(ok) => match p {
@@ -481,6 +487,13 @@ fn rows(fx: &Fixture) -> Vec<Row> {
             .body(move |p| json!({"client_msg_id": msg(p), "text": "hello"})),
         row("GET /sessions/{id}/transcript", &[s], Session(Ok)),
         row("POST /sessions/{id}/marks", &[s], Session(Ok)).json(json!({"kind": "read", "seq": 1})),
+        // Only the initiator of an ended consultation records one: the rest is state.
+        row("PUT /sessions/{id}/outcome", &[s], Session(Allowed))
+            .json(json!({"outcome": "answered"})),
+        row("GET /missed", &[], Im(Ok)),
+        // Nobody missed the fixture's session: `not_found` for everyone with IM.
+        row("POST /missed/{id}/reply", &[s], Im(Allowed)),
+        row("POST /missed/{id}/dismiss", &[s], Im(Allowed)),
         row("GET /interactions", &[], SignedIn(Ok)),
         row("GET /interactions/{id}", &[i], Shared(Ok)),
         row("GET /interactions/{id}/contact", &[i], Shared(Ok)),
@@ -510,6 +523,10 @@ fn rows(fx: &Fixture) -> Vec<Row> {
         row("POST /admin/groups", &[], Admin(Ok)).body(move |p| json!({"name": grp(p)})),
         row("PUT /admin/groups/{id}/members/{user_id}", &[group, spare], Admin(Ok)),
         row("DELETE /admin/groups/{id}/members/{user_id}", &[group, spare], Admin(Ok)),
+        row("PATCH /admin/groups/{id}", &[group], Admin(Ok))
+            .json(json!({"wave_size": 2, "answer_secs": 20})),
+        row("PUT /admin/groups/{id}/supervisors/{user_id}", &[group, spare], Admin(Ok)),
+        row("DELETE /admin/groups/{id}/supervisors/{user_id}", &[group, spare], Admin(Ok)),
         row("GET /admin/status-reasons", &[], Admin(Ok)),
         row("POST /admin/status-reasons", &[], Admin(Ok))
             .body(move |p| json!({"code": reason(p), "label": "Matrix"})),
@@ -528,6 +545,7 @@ fn rows(fx: &Fixture) -> Vec<Row> {
         // Who may: an unknown contact keeps the fixture's history for the other rows.
         row("GET /admin/contacts/{id}/export", &["no-contact"], Admin(Expect::OkOr("contact_not_found"))),
         row("DELETE /admin/contacts/{id}", &["no-contact"], Admin(Expect::OkOr("contact_not_found"))),
+        row("GET /reports/consultations", &[], Supervisors(Ok)),
         row("GET /voice/ice-servers", &[], SignedIn(Ok)),
         row("GET /calls", &[], SignedIn(Ok)),
         // The click-to-call page needs no sign-in; Alice is busy on her call.

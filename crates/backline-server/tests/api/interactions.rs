@@ -247,6 +247,33 @@ async fn the_platform_api_refuses_bad_input_and_other_credentials() {
     assert_eq!(contact["first_name"], "Ana");
 }
 
+/// A voice call `external_id` for `agent` (username `alice`) from the
+/// platform, and a consultation about it with `target`, not yet sent:
+/// `(interaction id, session id)`.
+pub async fn open_consultation(
+    app: &TestApp,
+    platform: &str,
+    agent: &User,
+    target: &User,
+    external_id: &str,
+) -> (String, String) {
+    let (_, view) = app
+        .post(
+            platform,
+            "/api/v1/platform/interactions",
+            voice_call(external_id, "alice"),
+        )
+        .await;
+    let interaction = view["id"].as_str().unwrap().to_owned();
+    let (status, session) = app
+        .post(&agent.token, "/api/v1/sessions", json!({"target_id": target.id, "parent_interaction_id": interaction, "defer_invite": true}))
+        .await;
+    assert_eq!(status, 201, "{session}");
+    assert_eq!(session["state"], "not_connected");
+    assert_eq!(session["parent_interaction_id"], interaction.as_str());
+    (interaction, session["id"].as_str().unwrap().to_owned())
+}
+
 pub(crate) struct Consultation {
     pub app: TestApp,
     pub alice: User,
@@ -281,21 +308,7 @@ pub(crate) async fn consultation_setup() -> Consultation {
         "Corrected invoice sent",
     )
     .await;
-    let (_, view) = app
-        .post(
-            &platform,
-            "/api/v1/platform/interactions",
-            voice_call("live", "alice"),
-        )
-        .await;
-    let interaction = view["id"].as_str().unwrap().to_owned();
-    let (status, session) = app
-        .post(&alice.token, "/api/v1/sessions", json!({"target_id": bob.id, "parent_interaction_id": interaction, "defer_invite": true}))
-        .await;
-    assert_eq!(status, 201, "{session}");
-    assert_eq!(session["state"], "not_connected");
-    assert_eq!(session["parent_interaction_id"], interaction.as_str());
-    let session = session["id"].as_str().unwrap().to_owned();
+    let (interaction, session) = open_consultation(&app, &platform, &alice, &bob, "live").await;
     Consultation {
         app,
         alice,

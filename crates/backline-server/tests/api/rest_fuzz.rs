@@ -125,6 +125,18 @@ fn seeds(fx: &Fixture) -> BTreeMap<(String, String), (Value, P)> {
         ),
         ("POST", "/admin/groups", json!({"name": "fuzz"}), P::Admin),
         (
+            "PUT",
+            "/sessions/{id}/outcome",
+            json!({"outcome": "answered", "note": "fuzz"}),
+            P::Agent,
+        ),
+        (
+            "PATCH",
+            "/admin/groups/{id}",
+            json!({"wave_size": 2, "answer_secs": 10, "overflow_group_id": ""}),
+            P::Admin,
+        ),
+        (
             "POST",
             "/admin/status-reasons",
             json!({"code": "fuzz", "label": "Fuzz"}),
@@ -171,6 +183,8 @@ fn concrete(fx: &Fixture, template: &str) -> String {
         &fx.platform_interaction
     } else if template.starts_with("/admin/users/") {
         &fx.spare.id
+    } else if template.starts_with("/admin/groups/") {
+        &fx.group
     } else {
         "none"
     };

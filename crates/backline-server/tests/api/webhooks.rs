@@ -12,7 +12,7 @@ use crate::interactions::voice_call;
 
 /// A webhook receiver on a local port: records every delivery, failing the first `fail_first`.
 #[derive(Clone, Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     seen: Arc<Mutex<Vec<(HeaderMap, String)>>>,
     fail_first: Arc<Mutex<usize>>,
     /// How long each answer takes.
@@ -20,7 +20,10 @@ struct Receiver {
 }
 
 impl Receiver {
-    async fn start(fail_first: usize, port: u16) -> (Receiver, tokio::task::JoinHandle<()>) {
+    pub(crate) async fn start(
+        fail_first: usize,
+        port: u16,
+    ) -> (Receiver, tokio::task::JoinHandle<()>) {
         Self::start_slow(fail_first, port, Duration::ZERO).await
     }
 
@@ -61,7 +64,7 @@ impl Receiver {
         (receiver, task)
     }
 
-    fn bodies(&self) -> Vec<Value> {
+    pub(crate) fn bodies(&self) -> Vec<Value> {
         self.seen
             .lock()
             .unwrap()
@@ -71,7 +74,7 @@ impl Receiver {
     }
 
     /// Waits until `count` deliveries arrived (or panics after 20 s).
-    async fn wait_for(&self, count: usize) {
+    pub(crate) async fn wait_for(&self, count: usize) {
         for _ in 0..200 {
             if self.seen.lock().unwrap().len() >= count {
                 return;

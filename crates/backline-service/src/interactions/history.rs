@@ -268,6 +268,19 @@ fn snippet_permits() -> &'static tokio::sync::Semaphore {
     PERMITS.get_or_init(|| tokio::sync::Semaphore::new(crate::cpu_workers()))
 }
 
+/// A transcript kept with an interaction, as the history and the contact's
+/// export show it.
+pub(crate) fn attached_transcript(t: &AttachedTranscriptRow) -> AttachedTranscript {
+    AttachedTranscript {
+        session_id: t.session_id.clone(),
+        title: t.title.clone(),
+        text: t.body.clone(),
+        attached_at: t.attached_at,
+        outcome: t.outcome.map(crate::shared::states::outcome),
+        outcome_note: t.outcome_note.clone(),
+    }
+}
+
 /// The history entries of `rows`, with their transcripts and, when
 /// searching, their snippets.
 fn history_items(
@@ -280,12 +293,7 @@ fn history_items(
             let transcripts: Vec<AttachedTranscript> = attached
                 .iter()
                 .filter(|t| t.interaction_id == row.id)
-                .map(|t| AttachedTranscript {
-                    session_id: t.session_id.clone(),
-                    title: t.title.clone(),
-                    text: t.body.clone(),
-                    attached_at: t.attached_at,
-                })
+                .map(attached_transcript)
                 .collect();
             let snippet = if words.is_empty() {
                 None

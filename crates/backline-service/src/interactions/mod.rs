@@ -19,6 +19,7 @@ mod workspace;
 
 pub use crate::shared::access::Access;
 pub use admin::HistoryRecord;
+pub(crate) use history::attached_transcript;
 pub use history::HistorySearch;
 pub use integrations::Integration;
 

@@ -1,13 +1,16 @@
 //! Opening a session and its invitations: create (a consultation too),
 //! accept, reject, cancel, and the worker's time-out.
 
+use std::collections::HashSet;
+
 use backline_protocol::events::EventBody;
 use backline_protocol::model::{CreateSessionRequest, EntryKind, SessionView};
 use backline_protocol::ErrorCode;
+use backline_store::rows::GroupSettingsRow;
 use backline_store::rows::ParticipantRow;
 use backline_store::types as stored;
 use backline_store::Locks;
-use backline_store::{sessions, transcript, users};
+use backline_store::{groups, offers, sessions, transcript, users};
 
 use super::tx::Tx;
 use super::{is_active, require_im, validate_client_id, validate_text};
@@ -40,6 +43,9 @@ impl Backline {
             }
         }
         self.check_rate(&caller.id)?;
+        if let Some(group) = groups::settings(self.store().reader(), &request.target_id).await? {
+            return self.create_group_session(caller, request, group).await;
+        }
         let target = users::get(self.store().reader(), &request.target_id)
             .await?
             .filter(|t| t.disabled == 0)
@@ -65,18 +71,7 @@ impl Backline {
             ));
         }
         if let Some(parent) = &request.parent_interaction_id {
-            let (row, access) = self
-                .interaction_access(caller, parent, "start_consultation")
-                .await?;
-            if access != Access::Owner {
-                return Err(err(
-                    ErrorCode::NotShared,
-                    "only the interaction's agent starts a consultation about it",
-                ));
-            }
-            if row.state == "ended" {
-                return Err(err(ErrorCode::InvalidState, "the interaction has ended"));
-            }
+            self.check_consultation_parent(caller, parent).await?;
         }
         let defer = request.defer_invite && request.first_message.is_none();
         let parent = request.parent_interaction_id.clone();
@@ -91,36 +86,13 @@ impl Backline {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
                 let now = tx.now;
-                sessions::insert(
-                    tx.conn,
-                    sessions::NewSession {
-                        id: &sid,
-                        state: if defer {
-                            stored::SessionState::NotConnected
-                        } else {
-                            stored::SessionState::Inviting
-                        },
-                        created_by: &me.0,
-                        created_at: now,
-                        client_id: client_id.as_deref(),
-                        parent_interaction_id: parent.as_deref(),
-                    },
-                )
-                .await?;
-                sessions::insert_participant(
-                    tx.conn,
-                    sessions::NewParticipant {
-                        session_id: &sid,
-                        user_id: &me.0,
-                        role: stored::ParticipantRole::Initiator,
-                        state: stored::ParticipantState::Joined,
-                        color: 0,
-                        invited_at: None,
-                        invite_expires_at: None,
-                        joined_at: Some(now),
-                    },
-                )
-                .await?;
+                let state = if defer {
+                    stored::SessionState::NotConnected
+                } else {
+                    stored::SessionState::Inviting
+                };
+                tx.open(&sid, state, &me.0, client_id.as_deref(), parent.as_deref())
+                    .await?;
                 sessions::insert_participant(
                     tx.conn,
                     sessions::NewParticipant {
@@ -180,6 +152,92 @@ impl Backline {
         self.session(caller, &session_id).await
     }
 
+    /// Only the interaction's agent starts a consultation about it, while it is active.
+    async fn check_consultation_parent(&self, caller: &Account, parent: &str) -> Result<()> {
+        let (row, access) = self
+            .interaction_access(caller, parent, "start_consultation")
+            .await?;
+        if access != Access::Owner {
+            return Err(err(
+                ErrorCode::NotShared,
+                "only the interaction's agent starts a consultation about it",
+            ));
+        }
+        if row.state == "ended" {
+            return Err(err(ErrorCode::InvalidState, "the interaction has ended"));
+        }
+        Ok(())
+    }
+
+    /// Opens a group consultation: the session, the first message, and the
+    /// offer's first wave, in one write.
+    async fn create_group_session(
+        &self,
+        caller: &Account,
+        request: CreateSessionRequest,
+        group: GroupSettingsRow,
+    ) -> Result<SessionView> {
+        let Some(first) = request.first_message.clone() else {
+            return Err(err(
+                ErrorCode::InvalidRequest,
+                "first_message: a group consultation is offered with its first message",
+            ));
+        };
+        if let Some(parent) = &request.parent_interaction_id {
+            self.check_consultation_parent(caller, parent).await?;
+        }
+        let (allowed, reach) = self.offer_reach(&group.id).await?;
+        let mut allowed = allowed;
+        allowed.remove(&caller.id);
+        let session_id = uuid::Uuid::now_v7().to_string();
+        let me = (caller.id.clone(), caller.display_name.clone());
+        let (sid, group_id) = (session_id.clone(), group.id.clone());
+        let (client_id, parent) = (
+            request.client_id.clone(),
+            request.parent_interaction_id.clone(),
+        );
+        let mut lock_users = reach;
+        lock_users.push(me.0.clone());
+        let locks = Locks {
+            sessions: Vec::new(),
+            users: lock_users,
+        };
+        self.commit_locking(locks, move |conn| {
+            Box::pin(async move {
+                let mut tx = Tx::new(conn);
+                let now = tx.now;
+                let state = stored::SessionState::Inviting;
+                tx.open(&sid, state, &me.0, client_id.as_deref(), parent.as_deref())
+                    .await?;
+                offers::insert(tx.conn, &sid, &group_id, now).await?;
+                let message = tx
+                    .entry(
+                        &sid,
+                        EntryKind::Message,
+                        (&me.0, &me.1),
+                        None,
+                        Some(&first.text),
+                        Some(&first.client_msg_id),
+                    )
+                    .await?;
+                let offer = offers::get(&mut *tx.conn, &sid)
+                    .await?
+                    .ok_or_else(|| err(ErrorCode::Internal, "the offer just written is gone"))?;
+                // The wave's own notification carries the session (with the
+                // first message) to the initiator and every member offered.
+                tx.send_wave(&offer, &allowed).await?;
+                let recipients = tx.active(&sid).await?;
+                tx.emit_entries(&[message], &recipients).await?;
+                tx.consultation_event(&sid, "consultation.invited").await?;
+                tx.done(())
+            })
+        })
+        .await?;
+        metrics::counter!("backline_group_consultations_total", "group" => group.name.clone())
+            .increment(1);
+        self.session(caller, &session_id).await
+    }
+
     /// A retry of `create_session` with a `client_id` already used: the
     /// first session when the request is the same one (same target, same
     /// parent interaction, same first message), `idempotency_conflict` when
@@ -190,10 +248,14 @@ impl Backline {
         request: &CreateSessionRequest,
         view: SessionView,
     ) -> Result<SessionView> {
-        let same_target = view
-            .participants
-            .iter()
-            .any(|p| p.user_id == request.target_id && p.user_id != caller.id);
+        // A group consultation's target is its group; any other session's, an invitee.
+        let same_target = match &view.offer {
+            Some(offer) => offer.group_id == request.target_id,
+            None => view
+                .participants
+                .iter()
+                .any(|p| p.user_id == request.target_id && p.user_id != caller.id),
+        };
         let mut same = same_target && view.parent_interaction_id == request.parent_interaction_id;
         if let (true, Some(first)) = (same, &request.first_message) {
             let prior = transcript::by_client_msg_id(
@@ -223,37 +285,63 @@ impl Backline {
             session_id.to_owned(),
             (caller.id.clone(), caller.display_name.clone()),
         );
-        self.commit_locking(Locks::session(session_id), move |conn| {
-            Box::pin(async move {
-                let mut tx = Tx::new(conn);
-                tx.pending_invitation(&sid, &me.0).await?;
-                sessions::set_participant_state(
-                    tx.conn,
-                    &sid,
-                    &me.0,
-                    stored::ParticipantState::Joined,
-                    tx.now,
-                )
-                .await?;
-                sessions::set_state(tx.conn, &sid, stored::SessionState::Connected).await?;
-                let entry = tx
-                    .entry(
+        let took = self
+            .commit_locking(Locks::session(session_id), move |conn| {
+                Box::pin(async move {
+                    let mut tx = Tx::new(conn);
+                    // A group offer goes to the first who accepts: the
+                    // conditional take decides, inside this transaction.
+                    let offer = offers::get(&mut *tx.conn, &sid).await?;
+                    if let Some(offer) = &offer {
+                        if offer.state == stored::OfferState::Taken {
+                            return Err(taken(offer));
+                        }
+                    }
+                    let participants = tx.pending_invitation(&sid, &me.0).await?;
+                    let (mut entries, mut withdrawn) = (Vec::new(), Vec::new());
+                    if let Some(offer) = &offer {
+                        if !offers::take(tx.conn, &sid, &me.0, tx.now).await? {
+                            return Err(taken(offer));
+                        }
+                        offers::set_idle_since(tx.conn, &me.0, tx.now).await?;
+                        (entries, withdrawn) =
+                            tx.withdraw_others(&sid, &me.0, &participants).await?;
+                    }
+                    sessions::set_participant_state(
+                        tx.conn,
                         &sid,
-                        EntryKind::Joined,
-                        (&me.0, &me.1),
-                        Some((&me.0, &me.1)),
-                        None,
-                        None,
+                        &me.0,
+                        stored::ParticipantState::Joined,
+                        tx.now,
                     )
                     .await?;
-                let recipients = tx.active(&sid).await?;
-                tx.notify(&sid, &recipients).await?;
-                tx.emit_entries(&[entry], &recipients).await?;
-                tx.consultation_event(&sid, "consultation.accepted").await?;
-                tx.done(())
+                    sessions::set_state(tx.conn, &sid, stored::SessionState::Connected).await?;
+                    let entry = tx
+                        .entry(
+                            &sid,
+                            EntryKind::Joined,
+                            (&me.0, &me.1),
+                            Some((&me.0, &me.1)),
+                            None,
+                            None,
+                        )
+                        .await?;
+                    let recipients = tx.active(&sid).await?;
+                    tx.notify(&sid, &recipients).await?;
+                    tx.notify(&sid, &withdrawn).await?;
+                    entries.push(entry);
+                    tx.emit_entries(&entries, &recipients).await?;
+                    tx.consultation_event(&sid, "consultation.accepted").await?;
+                    let took = offer.map(|o| (o.group_name, tx.now - o.created_at));
+                    tx.done(took)
+                })
             })
-        })
-        .await?;
+            .await?;
+        if let Some((group, waited_ms)) = took {
+            // A summary: /metrics shows its quantiles (p50, p90 …) per group.
+            metrics::histogram!("backline_group_consultation_accept_seconds", "group" => group)
+                .record(waited_ms as f64 / 1000.0);
+        }
         self.session(caller, session_id).await
     }
 
@@ -264,15 +352,26 @@ impl Backline {
             session_id.to_owned(),
             (caller.id.clone(), caller.display_name.clone()),
         );
-        self.commit_locking(Locks::session(session_id), move |conn| {
+        // A group offer passes on to the next member: those it may reach
+        // are read (and their rows locked) up front.
+        let mut locks = Locks::session(session_id);
+        let mut allowed = HashSet::new();
+        if let Some(offer) = offers::get(self.store().reader(), session_id).await? {
+            let (reachable, reach) = self.offer_reach(&offer.group_id).await?;
+            allowed = reachable;
+            locks.users = reach;
+        }
+        self.commit_locking(locks, move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
+                let offer = offers::get(&mut *tx.conn, &sid).await?;
+                if let Some(offer) = offer
+                    .as_ref()
+                    .filter(|o| o.state == stored::OfferState::Taken)
+                {
+                    return Err(taken(offer));
+                }
                 let participants = tx.pending_invitation(&sid, &me.0).await?;
-                let recipients: Vec<String> = participants
-                    .iter()
-                    .filter(|p| is_active(p))
-                    .map(|p| p.user_id.clone())
-                    .collect();
                 sessions::set_participant_state(
                     tx.conn,
                     &sid,
@@ -281,6 +380,17 @@ impl Backline {
                     tx.now,
                 )
                 .await?;
+                let passed_on = tx.pass_on(&sid, &allowed).await?;
+                let offer_open = offer.is_some_and(|o| o.state == stored::OfferState::Open);
+                let mut recipients: Vec<String> = participants
+                    .iter()
+                    .filter(|p| is_active(p))
+                    .map(|p| p.user_id.clone())
+                    .collect();
+                if !passed_on.is_empty() {
+                    recipients = tx.active(&sid).await?;
+                    recipients.push(me.0.clone());
+                }
                 sessions::set_done(tx.conn, &sid, &me.0).await?;
                 let entry = tx
                     .entry(
@@ -292,12 +402,18 @@ impl Backline {
                         None,
                     )
                     .await?;
-                // With nobody else invited or joined besides the initiator, the session is over.
-                let others_engaged = participants
-                    .iter()
-                    .filter(|p| p.user_id != me.0 && p.role != stored::ParticipantRole::Initiator)
-                    .any(is_active);
+                // With nobody else invited or joined besides the initiator,
+                // the session is over; an open group offer waits for its
+                // next wave instead.
+                let others_engaged = offer_open
+                    || participants
+                        .iter()
+                        .filter(|p| {
+                            p.user_id != me.0 && p.role != stored::ParticipantRole::Initiator
+                        })
+                        .any(is_active);
                 let mut entries = vec![entry];
+                entries.extend(passed_on);
                 if !others_engaged {
                     entries.push(tx.end(&sid, (&me.0, &me.1)).await?);
                 }
@@ -455,4 +571,15 @@ impl Backline {
         })
         .await
     }
+}
+
+/// The refusal of an accept (or reject) that came after someone took the offer.
+fn taken(offer: &backline_store::rows::OfferRow) -> crate::error::ServiceError {
+    err(
+        ErrorCode::OfferTaken,
+        format!(
+            "{} accepted this consultation first",
+            offer.taken_by_name.as_deref().unwrap_or("another member")
+        ),
+    )
 }

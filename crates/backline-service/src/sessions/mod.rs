@@ -10,15 +10,21 @@
 //! `views` (a session as a participant sees it, the workspace, transcript
 //! pages), `invitations` (create, accept, reject, cancel, time-out),
 //! `messaging` (send, delivered and read marks, typing), `end` (*End
-//! Session* and *Done*), `redaction` (an administrator redacts a message). Below: the checks they share.
+//! Session* and *Done*), `offers` (a consultation offered to a group: waves,
+//! widening, the first accept wins), `followup` (the Missed list, outcomes),
+//! `redaction` (an administrator redacts a message). Below: the checks they
+//! share.
 
 mod end;
+mod followup;
 mod invitations;
 mod messaging;
+mod offers;
 mod redaction;
 mod tx;
 mod views;
 
+pub use offers::Withdrawal;
 pub(crate) use views::entry_from_row;
 
 use backline_protocol::ErrorCode;

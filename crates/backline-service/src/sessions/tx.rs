@@ -9,7 +9,7 @@ use backline_protocol::ErrorCode;
 use backline_store::rows::{EntryRow, ParticipantRow, SessionRow};
 use backline_store::types as stored;
 use backline_store::WriteTx;
-use backline_store::{interactions, now_ms, sessions, transcript};
+use backline_store::{interactions, now_ms, offers, sessions, transcript};
 
 use super::is_active;
 use super::views::load_view;
@@ -34,6 +34,44 @@ impl<'c> Tx<'c> {
             now: now_ms(),
             out: Vec::new(),
         }
+    }
+
+    /// Inserts a new session and its initiator, joined.
+    pub(super) async fn open(
+        &mut self,
+        session_id: &str,
+        state: stored::SessionState,
+        initiator: &str,
+        client_id: Option<&str>,
+        parent_interaction_id: Option<&str>,
+    ) -> Result<()> {
+        sessions::insert(
+            self.conn,
+            sessions::NewSession {
+                id: session_id,
+                state,
+                created_by: initiator,
+                created_at: self.now,
+                client_id,
+                parent_interaction_id,
+            },
+        )
+        .await?;
+        sessions::insert_participant(
+            self.conn,
+            sessions::NewParticipant {
+                session_id,
+                user_id: initiator,
+                role: stored::ParticipantRole::Initiator,
+                state: stored::ParticipantState::Joined,
+                color: 0,
+                invited_at: None,
+                invite_expires_at: None,
+                joined_at: Some(self.now),
+            },
+        )
+        .await?;
+        Ok(())
     }
 
     /// Loads a session and its participants, and the caller's participation.
@@ -91,6 +129,8 @@ impl<'c> Tx<'c> {
         actor: (&str, &str),
     ) -> Result<TranscriptEntry> {
         sessions::end(self.conn, session_id, self.now, actor.0).await?;
+        // A group offer still open closes with its session.
+        offers::cancel(self.conn, session_id).await?;
         self.entry(session_id, EntryKind::Ended, actor, None, None, None)
             .await
     }

@@ -7,13 +7,14 @@ use backline_protocol::model::{
 use backline_protocol::ErrorCode;
 use backline_store::rows::{EntryRow, ParticipantRow, SessionRow};
 use backline_store::types as stored;
-use backline_store::{sessions, transcript};
+use backline_store::{offers, outcomes, sessions, transcript};
 
 use crate::auth::Account;
 use crate::error::{err, Result};
-use crate::shared::states::{participant_state, session_state};
+use crate::shared::states::{outcome, participant_state, session_state};
 use crate::Backline;
 
+use super::offers::offer_view;
 use super::require_im;
 
 pub(crate) fn entry_from_row(row: EntryRow) -> TranscriptEntry {
@@ -57,12 +58,19 @@ where
         .map(|p| p.read_seq)
         .unwrap_or(0);
     let unread = transcript::count_unread(&mut *conn, session_id, viewer, read_seq).await?;
-    Ok(Some(build_view(
-        session,
-        participants,
-        last_message,
-        unread as u32,
-    )))
+    let offer = offers::get(&mut *conn, session_id)
+        .await?
+        .map(|offer| Box::new(offer_view(offer, &participants)));
+    let outcome = match session.parent_interaction_id {
+        Some(_) => outcomes::get(&mut *conn, session_id)
+            .await?
+            .map(|row| outcome(row.outcome)),
+        None => None,
+    };
+    let mut view = build_view(session, participants, last_message, unread as u32);
+    view.offer = offer;
+    view.outcome = outcome;
+    Ok(Some(view))
 }
 
 fn build_view(
@@ -99,6 +107,8 @@ fn build_view(
         unread,
         last_message,
         parent_interaction_id: session.parent_interaction_id,
+        offer: None,
+        outcome: None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Store enums as the wire shows them, for every area that renders a session.
 
+use backline_protocol::interactions::{ConsultationOutcome, OutcomeView};
 use backline_protocol::model::{ParticipantState, SessionState};
 use backline_store::types as stored;
 
@@ -20,5 +21,32 @@ pub(crate) fn session_state(state: stored::SessionState) -> SessionState {
         stored::SessionState::Inviting => SessionState::Inviting,
         stored::SessionState::Connected => SessionState::Connected,
         stored::SessionState::Ended => SessionState::Ended,
+    }
+}
+
+pub(crate) fn outcome(outcome: stored::ConsultationOutcome) -> ConsultationOutcome {
+    match outcome {
+        stored::ConsultationOutcome::Answered => ConsultationOutcome::Answered,
+        stored::ConsultationOutcome::NeedsFollowUp => ConsultationOutcome::NeedsFollowUp,
+        stored::ConsultationOutcome::Transferred => ConsultationOutcome::Transferred,
+        stored::ConsultationOutcome::NoAnswer => ConsultationOutcome::NoAnswer,
+    }
+}
+
+pub(crate) fn stored_outcome(outcome: ConsultationOutcome) -> stored::ConsultationOutcome {
+    match outcome {
+        ConsultationOutcome::Answered => stored::ConsultationOutcome::Answered,
+        ConsultationOutcome::NeedsFollowUp => stored::ConsultationOutcome::NeedsFollowUp,
+        ConsultationOutcome::Transferred => stored::ConsultationOutcome::Transferred,
+        ConsultationOutcome::NoAnswer => stored::ConsultationOutcome::NoAnswer,
+    }
+}
+
+pub(crate) fn outcome_view(row: backline_store::rows::OutcomeRow) -> OutcomeView {
+    OutcomeView {
+        outcome: outcome(row.outcome),
+        note: row.note,
+        recorded_by: row.recorded_by,
+        recorded_at: row.recorded_at,
     }
 }

@@ -5,12 +5,12 @@ use backline_protocol::interactions::{ConsultationView, InteractionState, Intera
 use backline_protocol::ErrorCode;
 use backline_store::rows::InteractionRow;
 use backline_store::types as stored;
-use backline_store::{interactions, sessions};
+use backline_store::{interactions, outcomes, sessions};
 
 use crate::error::{err, Result};
 use crate::shared::access::Access;
 use crate::shared::parse_list;
-use crate::shared::states::session_state;
+use crate::shared::states::{outcome_view, session_state};
 
 fn contact_name(row: &InteractionRow) -> Option<String> {
     match (&row.contact_first_name, &row.contact_last_name) {
@@ -72,9 +72,16 @@ where
     let mut out = Vec::new();
     for session in sessions::consultations(&mut *conn, interaction_id).await? {
         let participants = sessions::participants(&mut *conn, &session.id).await?;
-        let target = participants
-            .iter()
-            .find(|p| p.role == stored::ParticipantRole::Invitee);
+        // A group consultation has several invitees: the one who took it
+        // is the target once someone did.
+        let invitees = || {
+            participants
+                .iter()
+                .filter(|p| p.role == stored::ParticipantRole::Invitee)
+        };
+        let target = invitees()
+            .find(|p| p.state == stored::ParticipantState::Joined)
+            .or_else(|| invitees().next());
         if let Some(target) = target {
             out.push(ConsultationView {
                 session_id: session.id.clone(),
@@ -83,6 +90,9 @@ where
                 target_name: target.display_name.clone(),
                 state: session_state(session.state),
                 created_at: session.created_at,
+                outcome: outcomes::get(&mut *conn, &session.id)
+                    .await?
+                    .map(outcome_view),
             });
         }
     }

@@ -56,7 +56,7 @@ async fn join(store: &Store, sid: &str, user: &str, role: ParticipantRole, color
 }
 
 /// Invites `user` to a session, the invitation expiring at `expires_at`.
-async fn invite(store: &Store, sid: &str, user: &str, color: i64, expires_at: i64) {
+pub(crate) async fn invite(store: &Store, sid: &str, user: &str, color: i64, expires_at: i64) {
     let (sid, user) = (sid.to_owned(), user.to_owned());
     tx!(store, |conn| {
         sessions::insert_participant(

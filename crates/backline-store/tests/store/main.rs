@@ -26,6 +26,7 @@ mod accounts;
 mod calls;
 mod compliance;
 mod faults;
+mod group_offers;
 mod im_sessions;
 mod interactions;
 

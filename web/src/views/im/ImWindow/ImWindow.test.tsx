@@ -27,6 +27,9 @@ function vm(over: Partial<ImWindowVM> = {}): ImWindowVM {
     zoom: 100,
     offline: false,
     draft: '',
+    offer: null,
+    askOutcome: false,
+    outcome: null,
     ...over,
   };
 }
@@ -153,5 +156,27 @@ describe('ImWindow', () => {
     render(<ImWindow vm={vm({ zoom: 150 })} actions={actions()} />);
     const log = screen.getByRole('log');
     expect(log.style.fontSize).toBe('1.5rem');
+  });
+});
+
+describe('ImWindow: a consultation of mine that ended', () => {
+  it('asks for the outcome and saves it with the note', () => {
+    const a = { ...actions(), setOutcome: vi.fn() };
+    render(<ImWindow vm={vm({ status: 'Ended', ended: true, canSend: false, askOutcome: true })} actions={a} />);
+    const form = screen.getByRole('form', { name: 'Consultation outcome' });
+    fireEvent.change(screen.getByRole('combobox', { name: 'Outcome' }), { target: { value: 'needs_follow_up' } });
+    fireEvent.change(screen.getByRole('textbox', { name: 'Note' }), { target: { value: 'call back Monday' } });
+    fireEvent.submit(form);
+    expect(a.setOutcome).toHaveBeenCalledWith('needs_follow_up', 'call back Monday');
+  });
+
+  it('shows a group offer as its initiator follows it', () => {
+    render(
+      <ImWindow
+        vm={vm({ status: 'Not Connected', offer: { group: 'Technical Support', offered: 4, declined: 1, startedAt: Date.now(), takenBy: null, open: true } })}
+        actions={actions()}
+      />,
+    );
+    expect(screen.getByLabelText('Offer to Technical Support').textContent).toMatch(/^Technical Support: offered to 4 · 1 declined · 0:0\d$/);
   });
 });

@@ -1,5 +1,6 @@
-import { useEffect, useLayoutEffect, useRef, type KeyboardEvent, type ReactNode } from 'react';
-import type { ImWindowVM, TranscriptRow } from '../../../viewmodels/imWindow';
+import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+import type { ConsultationOutcome } from '../../../protocol/generated';
+import { OUTCOME_LABELS, offerProgressText, type ImWindowVM, type OfferProgress, type TranscriptRow } from '../../../viewmodels/imWindow';
 
 export interface ImWindowActions {
   send: (text: string) => void;
@@ -17,6 +18,56 @@ export interface ImWindowActions {
   setDraft: (text: string) => void;
   markVisible: () => void;
   dismissError: () => void;
+  /** Records an ended consultation's outcome (its initiator). */
+  setOutcome?: (outcome: ConsultationOutcome, note: string) => void;
+}
+
+/** The initiator's progress line of a group offer: "offered to 4 · 1 declined · 0:12", ticking. */
+function OfferLine({ offer }: { offer: OfferProgress }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!offer.open) return;
+    const t = window.setInterval(() => setNow(Date.now()), 1000);
+    return () => window.clearInterval(t);
+  }, [offer.open]);
+  return (
+    <span className="status-detail offer-progress" aria-label={`Offer to ${offer.group}`}>
+      {offer.group}: {offerProgressText(offer, now)}
+    </span>
+  );
+}
+
+/** Asks the initiator of an ended consultation what it came to. */
+function OutcomePrompt({ onSave }: { onSave: (outcome: ConsultationOutcome, note: string) => void }) {
+  const [outcome, setOutcome] = useState<ConsultationOutcome>('answered');
+  const [note, setNote] = useState('');
+  return (
+    <form
+      className="outcome-prompt"
+      aria-label="Consultation outcome"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onSave(outcome, note);
+      }}
+    >
+      <label>
+        Outcome{' '}
+        <select value={outcome} onChange={(e) => setOutcome(e.target.value as ConsultationOutcome)}>
+          {Object.entries(OUTCOME_LABELS).map(([value, label]) => (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Note <input type="text" value={note} maxLength={2000} onChange={(e) => setNote(e.target.value)} />
+      </label>
+      <button type="submit" className="primary small">
+        Save outcome
+      </button>
+    </form>
+  );
 }
 
 export interface ImWindowProps {
@@ -184,6 +235,8 @@ export function ImWindow({ vm, actions, focusOnMount, about, side }: ImWindowPro
               <span className="visually-hidden">Status: </span>
               <span className={`status-pill ${vm.status.replace(' ', '-').toLowerCase()}`}>{vm.status}</span>
               {vm.statusDetail && <span className="status-detail">{vm.statusDetail}</span>}
+              {vm.offer && <OfferLine offer={vm.offer} />}
+              {vm.outcome && <span className="status-detail">Outcome: {vm.outcome}</span>}
             </p>
           </div>
         </div>
@@ -250,6 +303,7 @@ export function ImWindow({ vm, actions, focusOnMount, about, side }: ImWindowPro
           ))}
         </ol>
       </div>
+      {vm.askOutcome && actions.setOutcome && <OutcomePrompt onSave={actions.setOutcome} />}
       <p className="typing" aria-live="polite">
         {vm.typing ?? '\u00a0'}
       </p>

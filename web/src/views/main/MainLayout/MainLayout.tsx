@@ -11,6 +11,8 @@ export interface MainLayoutProps {
   error: string | null;
   onDismissError: () => void;
   teamCommunicator: ReactNode;
+  /** Invitations that timed out unanswered. */
+  missed?: ReactNode;
   /** Microphone, mute and the calls of this desktop. */
   softphone?: ReactNode;
   taskbar: ReactNode;
@@ -56,6 +58,7 @@ export function MainLayout(p: MainLayoutProps) {
         <aside className="side">
           {p.softphone}
           {p.teamCommunicator}
+          {p.missed}
         </aside>
         <main className="workspace">
           {p.taskbar}

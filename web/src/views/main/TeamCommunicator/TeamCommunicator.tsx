@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { DirectoryFilter, TargetAction } from '../../../protocol/generated';
 import type { ConsultationContextVM, DirectoryRow } from '../../../viewmodels/main';
 import { MenuButton } from '../../common/MenuButton/MenuButton';
@@ -15,6 +15,40 @@ export interface TeamCommunicatorProps {
   /** Set when opened by *Start Consultation* of an interaction. */
   context?: ConsultationContextVM | null;
   onLeaveContext?: () => void;
+  /** A group the agent writes a consultation's first message to (it is offered with it). */
+  compose?: { name: string } | null;
+  onComposeSend?: (text: string) => void;
+  onComposeCancel?: () => void;
+}
+
+/** The first message of a group consultation: the members are offered it with this text. */
+function GroupCompose({ name, onSend, onCancel }: { name: string; onSend: (text: string) => void; onCancel: () => void }) {
+  const [text, setText] = useState('');
+  const ref = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => ref.current?.focus(), []);
+  return (
+    <form
+      className="group-compose"
+      aria-label={`Consultation with ${name}`}
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (text.trim()) onSend(text);
+      }}
+    >
+      <p>
+        <span className="field-label">Instant Message Consultation with</span> {name}: the first member to accept takes it.
+      </p>
+      <textarea ref={ref} aria-label={`First message to ${name}`} rows={2} value={text} onChange={(e) => setText(e.target.value)} />
+      <div className="invite-actions">
+        <button type="submit" className="primary small" disabled={!text.trim()}>
+          Offer to group
+        </button>
+        <button type="button" className="small" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
 }
 
 function TargetRow({ row, selected, onAction }: { row: DirectoryRow; selected?: boolean; onAction: (row: DirectoryRow, action: TargetAction) => void }) {
@@ -69,7 +103,21 @@ const FILTERS: { value: DirectoryFilter; label: string }[] = [
   { value: 'recent', label: 'Recent' },
 ];
 
-export function TeamCommunicator({ query, filter, rows, loading, error, onQuery, onFilter, onAction, context, onLeaveContext }: TeamCommunicatorProps) {
+export function TeamCommunicator({
+  query,
+  filter,
+  rows,
+  loading,
+  error,
+  onQuery,
+  onFilter,
+  onAction,
+  context,
+  onLeaveContext,
+  compose,
+  onComposeSend,
+  onComposeCancel,
+}: TeamCommunicatorProps) {
   const searchRef = useRef<HTMLInputElement>(null);
   const activeRef = useRef<HTMLUListElement>(null);
   const handledFocus = useRef(0);
@@ -132,6 +180,9 @@ export function TeamCommunicator({ query, filter, rows, loading, error, onQuery,
           </button>
         ))}
       </div>
+      {compose && onComposeSend && onComposeCancel && (
+        <GroupCompose key={compose.name} name={compose.name} onSend={onComposeSend} onCancel={onComposeCancel} />
+      )}
       {error && (
         <p className="error" role="alert">
           {error}
