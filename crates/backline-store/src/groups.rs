@@ -52,6 +52,39 @@ pub async fn search<E: Exec>(
     .await
 }
 
+/// Renames a group; `Conflict` when the name is taken.
+pub async fn rename(
+    conn: &mut WriteTx,
+    id: &str,
+    name: &str,
+    search_key: &str,
+) -> Result<bool, StoreError> {
+    Ok(
+        crate::db::query("UPDATE user_groups SET name = $2, search_key = $3 WHERE id = $1")
+            .bind(id)
+            .bind(name)
+            .bind(search_key)
+            .execute(conn)
+            .await?
+            .rows_affected()
+            > 0,
+    )
+}
+
+/// Deletes a group and its memberships.
+pub async fn delete(conn: &mut WriteTx, id: &str) -> Result<bool, StoreError> {
+    crate::db::query("DELETE FROM group_members WHERE group_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(crate::db::query("DELETE FROM user_groups WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?
+        .rows_affected()
+        > 0)
+}
+
 pub async fn add_member(
     conn: &mut WriteTx,
     group_id: &str,

@@ -7,7 +7,7 @@ use crate::engine::WriteTx;
 use crate::rows::IntegrationRow;
 use crate::StoreError;
 
-const COLUMNS: &str = "id, name, webhook_url, webhook_secret, created_at";
+const COLUMNS: &str = "id, name, webhook_url, webhook_secret, scopes, created_at";
 
 /// A new integration.
 pub struct NewIntegration<'a> {
@@ -16,19 +16,22 @@ pub struct NewIntegration<'a> {
     pub token_hash: &'a str,
     pub webhook_url: Option<&'a str>,
     pub webhook_secret: &'a str,
+    /// Comma-separated scopes: `platform`, `scim`.
+    pub scopes: &'a str,
     pub created_at: i64,
 }
 
 pub async fn insert(conn: &mut WriteTx, new: NewIntegration<'_>) -> Result<(), StoreError> {
     crate::db::query(
-        "INSERT INTO integrations (id, name, token_hash, webhook_url, webhook_secret, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO integrations (id, name, token_hash, webhook_url, webhook_secret, scopes, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(new.id)
     .bind(new.name)
     .bind(new.token_hash)
     .bind(new.webhook_url)
     .bind(new.webhook_secret)
+    .bind(new.scopes)
     .bind(new.created_at)
     .execute(conn)
     .await?;

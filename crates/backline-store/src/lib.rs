@@ -21,7 +21,7 @@
 //! per area with the queries: [`users`], [`groups`], [`tokens`],
 //! [`favourites`], [`sessions`], [`transcript`], [`events`], [`contacts`],
 //! [`interactions`] (with history search), [`integrations`], [`audit`], [`outbox`],
-//! [`calls`] (voice).
+//! [`calls`] (voice), [`scim`] (provisioning).
 
 pub mod audit;
 pub mod calls;
@@ -40,6 +40,7 @@ pub mod outbox;
 pub mod outcomes;
 mod postgres;
 pub mod rows;
+pub mod scim;
 pub mod sessions;
 mod sqlite;
 pub mod testing;

@@ -42,6 +42,7 @@ const SHARED: &[Migration] = &[
         "group offers",
         include_str!("../migrations/0008_group_offers.sql"),
     ),
+    (9, "scim", include_str!("../migrations/0009_scim.sql")),
 ];
 const SQLITE: &[Migration] = &[(
     1001,

@@ -187,7 +187,32 @@ pub struct IntegrationRow {
     pub name: String,
     pub webhook_url: Option<String>,
     pub webhook_secret: String,
+    /// Comma-separated scopes: `platform`, `scim`.
+    pub scopes: String,
     pub created_at: i64,
+}
+}
+
+row_struct! {
+/// `scim_users`: an account as a SCIM resource.
+#[derive(Debug, Clone)]
+pub struct ScimUserRow {
+    pub user_id: String,
+    pub external_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deleted_at: Option<i64>,
+}
+}
+
+row_struct! {
+/// `scim_groups`: a group as a SCIM resource.
+#[derive(Debug, Clone)]
+pub struct ScimGroupRow {
+    pub group_id: String,
+    pub external_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
 }
 }
 

@@ -81,6 +81,7 @@ impl Backline {
                         token_hash: &t,
                         webhook_url: u.as_deref(),
                         webhook_secret: &s,
+                        scopes: "platform",
                         created_at: now,
                     },
                 )

@@ -17,6 +17,7 @@ async fn add_integration(store: &Store, id: &str) {
                 token_hash: &format!("token-{id}"),
                 webhook_url: Some("http://127.0.0.1:9/hook"),
                 webhook_secret: "secret",
+                scopes: "platform",
                 created_at: 7,
             },
         )
@@ -595,6 +596,7 @@ async fn integrations_are_found_by_token_hash_and_listed_by_name() {
                         token_hash: &token,
                         webhook_url: None,
                         webhook_secret: "s",
+                        scopes: "platform",
                         created_at: 8,
                     },
                 )

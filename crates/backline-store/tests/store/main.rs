@@ -29,6 +29,7 @@ mod faults;
 mod group_offers;
 mod im_sessions;
 mod interactions;
+mod scim;
 
 /// The backends this run covers, each with a fresh database.
 pub(crate) async fn stores() -> Vec<(&'static str, Store, Option<tempfile::TempDir>)> {
