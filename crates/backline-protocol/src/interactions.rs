@@ -274,7 +274,37 @@ pub struct IntegrationView {
     pub id: String,
     pub name: String,
     pub webhook_url: Option<String>,
+    /// What the integration's token may call.
+    pub scopes: Vec<IntegrationScope>,
     pub created_at: i64,
+}
+
+/// What an integration's token may call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IntegrationScope {
+    /// The platform API (`/api/v1/platform/…`).
+    Platform,
+    /// Provisioning with SCIM 2.0 (`/scim/v2/…`): creates, changes, disables
+    /// and deletes accounts and groups.
+    Scim,
+}
+
+impl IntegrationScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntegrationScope::Platform => "platform",
+            IntegrationScope::Scim => "scim",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<IntegrationScope> {
+        match s {
+            "platform" => Some(IntegrationScope::Platform),
+            "scim" => Some(IntegrationScope::Scim),
+            _ => None,
+        }
+    }
 }
 
 /// `POST /admin/integrations`: the token and the webhook secret are shown once.
@@ -284,12 +314,16 @@ pub struct CreateIntegrationRequest {
     #[serde(default)]
     #[ts(optional)]
     pub webhook_url: Option<String>,
+    /// What the token may call; `["platform"]` when absent.
+    #[serde(default)]
+    #[ts(optional)]
+    pub scopes: Option<Vec<IntegrationScope>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
 pub struct CreatedIntegration {
     pub integration: IntegrationView,
-    /// Bearer token for `/api/v1/platform/…`.
+    /// Bearer token for `/api/v1/platform/…` and `/scim/v2/…`, as its scopes allow.
     pub token: String,
     /// Key of the HMAC-SHA256 signature of every webhook.
     pub webhook_secret: String,

@@ -70,6 +70,7 @@ pub fn render() -> String {
         interactions::UpdateInteractionRequest::decl(&cfg),
         interactions::EndInteractionRequest::decl(&cfg),
         interactions::IntegrationView::decl(&cfg),
+        interactions::IntegrationScope::decl(&cfg),
         interactions::CreateIntegrationRequest::decl(&cfg),
         interactions::CreatedIntegration::decl(&cfg),
         interactions::WebhookEvent::decl(&cfg),

@@ -131,7 +131,7 @@ pub async fn load(backline: &Backline) -> anyhow::Result<Loaded> {
         .iter()
         .any(|i| i.name == "simulator")
     {
-        let created = backline.create_integration("simulator", None).await?;
+        let created = backline.create_integration("simulator", None, None).await?;
         let agents: Vec<&str> = PEOPLE
             .iter()
             .filter(|p| p.2.contains(&Role::Agent))

@@ -117,6 +117,10 @@ enum IntegrationCommand {
         /// Where lifecycle events are POSTed.
         #[arg(long)]
         webhook_url: Option<String>,
+        /// What the token may call: `platform` (the platform API, the
+        /// default), `scim` (provisioning accounts and groups), or both.
+        #[arg(long, value_delimiter = ',', value_parser = parse_scope)]
+        scopes: Option<Vec<backline_protocol::interactions::IntegrationScope>>,
     },
     List,
 }
@@ -516,11 +520,20 @@ async fn retention(config: Config, dry_run: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn parse_scope(text: &str) -> Result<backline_protocol::interactions::IntegrationScope, String> {
+    backline_protocol::interactions::IntegrationScope::parse(text)
+        .ok_or_else(|| format!("unknown scope {text:?}: platform or scim"))
+}
+
 async fn integration(config: Config, command: IntegrationCommand) -> anyhow::Result<()> {
     let backline = open_backline(&config).await?;
     let outcome = match command {
-        IntegrationCommand::Add { name, webhook_url } => backline
-            .create_integration(&name, webhook_url)
+        IntegrationCommand::Add {
+            name,
+            webhook_url,
+            scopes,
+        } => backline
+            .create_integration(&name, webhook_url, scopes)
             .await
             .map(|created| {
                 println!(
@@ -528,7 +541,18 @@ async fn integration(config: Config, command: IntegrationCommand) -> anyhow::Res
                     created.integration.name, created.integration.id
                 );
                 println!(
-                    "token (for /api/v1/platform/…, shown once): {}",
+                    "token (for {}, shown once): {}",
+                    created
+                        .integration
+                        .scopes
+                        .iter()
+                        .map(|s| match s {
+                            backline_protocol::interactions::IntegrationScope::Platform =>
+                                "/api/v1/platform/…",
+                            backline_protocol::interactions::IntegrationScope::Scim => "/scim/v2/…",
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" and "),
                     created.token
                 );
                 println!(
@@ -538,10 +562,12 @@ async fn integration(config: Config, command: IntegrationCommand) -> anyhow::Res
             }),
         IntegrationCommand::List => backline.list_integrations().await.map(|list| {
             for i in list {
+                let scopes: Vec<&str> = i.scopes.iter().map(|s| s.as_str()).collect();
                 println!(
-                    "{:<24} {} webhook={}",
+                    "{:<24} {} scopes={} webhook={}",
                     i.name,
                     i.id,
+                    scopes.join(","),
                     i.webhook_url.as_deref().unwrap_or("-")
                 );
             }

@@ -61,7 +61,9 @@ fn redact(url: &str) -> String {
 
 /// The whole router.
 pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
-    let (api, openapi) = rest::api();
+    let (api, mut openapi) = rest::api();
+    let (scim, scim_openapi) = rest::scim::routes();
+    openapi.paths.paths.extend(scim_openapi.paths.paths);
     let openapi_json = Arc::new(rest::docs::document(&openapi).to_string());
     let api = api.route(
         "/openapi.json",
@@ -89,18 +91,25 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         ))
         .route("/ws", get(ws::upgrade))
         .fallback(rest::api_not_found);
-    let mut router = Router::new()
-        .nest(
-            "/api/v1",
-            api.layer(DefaultBodyLimit::max(frame_limit))
-                .layer(axum::middleware::from_fn(crate::error::refuse_nul_in_uri)),
-        )
-        .route(
-            "/api/openapi.json",
-            get(|| async { axum::response::Redirect::permanent("/api/v1/openapi.json") }),
-        )
-        .merge(rest::docs::ui())
-        .merge(rest::ops());
+    let mut router =
+        Router::new()
+            .nest(
+                "/api/v1",
+                api.layer(DefaultBodyLimit::max(frame_limit))
+                    .layer(axum::middleware::from_fn(crate::error::refuse_nul_in_uri)),
+            )
+            .route(
+                "/api/openapi.json",
+                get(|| async { axum::response::Redirect::permanent("/api/v1/openapi.json") }),
+            )
+            .nest(
+                "/scim/v2",
+                scim.layer(DefaultBodyLimit::max(frame_limit)).layer(
+                    middleware::from_fn_with_state(budget, http::budget::time_budget),
+                ),
+            )
+            .merge(rest::docs::ui())
+            .merge(rest::ops());
     router = if state.config.web.assets.is_empty() {
         router.fallback(web::embedded)
     } else {

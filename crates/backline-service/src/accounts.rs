@@ -9,7 +9,7 @@ use backline_protocol::model::{
 };
 use backline_protocol::ErrorCode;
 use backline_store::rows::UserRow;
-use backline_store::{groups, now_ms, users};
+use backline_store::{audit, groups, now_ms, scim, users, WriteTx};
 
 use crate::auth::{format_roles, Account};
 use crate::bus::BusMessage;
@@ -19,28 +19,30 @@ use crate::stream::emit;
 use crate::text::fold;
 use crate::Backline;
 
-fn validate_username(username: &str) -> Result<()> {
+/// A username: 1 to 64 characters among a-z, 0-9 and `.`, `_`, `-`, `@`,
+/// `+` (an identity provider's user principal name is an e-mail address).
+pub(crate) fn validate_username(username: &str) -> Result<()> {
     let ok = (1..=64).contains(&username.len())
-        && username
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+        && username.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | '@' | '+')
+        });
     if ok {
         Ok(())
     } else {
         Err(err(
             ErrorCode::InvalidRequest,
-            "username: 1 to 64 characters among a-z, 0-9, '.', '_' and '-'",
+            "username: 1 to 64 characters among a-z, 0-9, '.', '_', '-', '@' and '+'",
         ))
     }
 }
 
 /// A display name: one line, trimmed, 1 to 100 characters (see
 /// [`single_line_name`] for the characters refused).
-fn validate_display_name(name: &str) -> Result<String> {
+pub(crate) fn validate_display_name(name: &str) -> Result<String> {
     single_line_name("display_name", name, 100, false)
 }
 
-fn validate_password(password: &str) -> Result<()> {
+pub(crate) fn validate_password(password: &str) -> Result<()> {
     if password.chars().count() < 8 || password.len() > 1024 {
         return Err(err(
             ErrorCode::InvalidRequest,
@@ -76,6 +78,45 @@ fn group_refs(rows: Vec<backline_store::rows::GroupRow>) -> Vec<GroupRef> {
         .collect()
 }
 
+/// An account change made by an identity provider through SCIM: written with
+/// the change, its `externalId` and `lastModified`, and an audit entry whose
+/// actor is the integration.
+#[derive(Debug, Clone)]
+pub(crate) struct Provisioned {
+    /// `integration:<id>`.
+    pub actor: String,
+    /// `scim.user.create`, `scim.user.replace`, …
+    pub action: &'static str,
+    pub detail: String,
+    pub external_id: Option<String>,
+    /// The identity provider deleted the account (`DELETE /Users/{id}`).
+    pub deleted: bool,
+}
+
+impl Provisioned {
+    pub(crate) async fn record(&self, conn: &mut WriteTx, user_id: &str) -> Result<()> {
+        let now = now_ms();
+        scim::put_user(&mut *conn, user_id, self.external_id.as_deref(), now).await?;
+        if self.deleted {
+            scim::delete_user(&mut *conn, user_id, now).await?;
+        }
+        audit::insert(
+            conn,
+            audit::NewAudit {
+                id: &uuid::Uuid::now_v7().to_string(),
+                ts: now,
+                actor_id: &self.actor,
+                action: self.action,
+                resource: &format!("user:{user_id}"),
+                allowed: true,
+                detail: &self.detail,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 /// The stored status of a row (never `offline`).
 pub(crate) fn chosen_status(row: &UserRow) -> Status {
     Status::parse(&row.status).unwrap_or(Status::NotReady)
@@ -99,18 +140,45 @@ impl Backline {
 
     /// Creates an account (admin API and CLI).
     pub async fn create_user(&self, request: CreateUserRequest) -> Result<UserView> {
-        let username = request.username.trim().to_owned();
+        self.create_account(
+            &request.username,
+            &request.display_name,
+            Some(request.password),
+            request.roles,
+            request.im_permitted,
+            None,
+        )
+        .await
+    }
+
+    /// Creates an account; without a password it signs in only through
+    /// single sign-on (`password_not_set`). A provisioned account records its
+    /// SCIM attributes and an audit entry in the same write.
+    pub(crate) async fn create_account(
+        &self,
+        username: &str,
+        display_name: &str,
+        password: Option<String>,
+        roles: Vec<Role>,
+        im_permitted: bool,
+        provisioned: Option<Provisioned>,
+    ) -> Result<UserView> {
+        let username = username.trim().to_owned();
         validate_username(&username)?;
-        let display_name = validate_display_name(&request.display_name)?;
-        validate_password(&request.password)?;
-        let roles = if request.roles.is_empty() {
+        let display_name = validate_display_name(display_name)?;
+        let hash = match password {
+            Some(password) => {
+                validate_password(&password)?;
+                self.hash_password(password).await?
+            }
+            None => String::new(),
+        };
+        let roles = if roles.is_empty() {
             vec![Role::Agent]
         } else {
-            request.roles.clone()
+            roles
         };
-        let hash = self.hash_password(request.password.clone()).await?;
         let id = uuid::Uuid::now_v7().to_string();
-        let im_permitted = request.im_permitted;
         let row = {
             let id = id.clone();
             let username = username.clone();
@@ -139,6 +207,9 @@ impl Backline {
                         },
                     )
                     .await?;
+                    if let Some(provisioned) = &provisioned {
+                        provisioned.record(conn, &id).await?;
+                    }
                     let row = users::get(&mut *conn, &id)
                         .await?
                         .ok_or_else(|| err(ErrorCode::Internal, "lost"))?;
@@ -217,6 +288,19 @@ impl Backline {
 
     /// Changes the fields present in `request`.
     pub async fn update_user(&self, id: &str, request: UpdateUserRequest) -> Result<UserView> {
+        self.update_account(id, request, None).await
+    }
+
+    /// Changes the fields present in `request`; a provisioned change records
+    /// its SCIM attributes and an audit entry in the same write. Disabling an
+    /// account or changing its password signs it out everywhere (its tokens
+    /// revoked, its sockets closed on every node).
+    pub(crate) async fn update_account(
+        &self,
+        id: &str,
+        request: UpdateUserRequest,
+        provisioned: Option<Provisioned>,
+    ) -> Result<UserView> {
         let row = self.find_user(id).await?;
         let display_name = request
             .display_name
@@ -251,6 +335,9 @@ impl Backline {
                 }
                 if let Some(value) = req.disabled {
                     users::set_disabled(conn, &user_id, value).await?;
+                }
+                if let Some(provisioned) = &provisioned {
+                    provisioned.record(conn, &user_id).await?;
                 }
                 Ok(((), Vec::new()))
             })

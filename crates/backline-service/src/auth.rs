@@ -153,6 +153,17 @@ impl Backline {
         self.inner.hasher.run(move || hash(&password)).await?
     }
 
+    /// The hash verified against when there is no password to check.
+    async fn dummy_hash(&self) -> Result<String> {
+        Ok(match DUMMY_HASH.get() {
+            Some(hash) => hash.clone(),
+            None => {
+                let hash = self.hash_password(new_token()).await?;
+                DUMMY_HASH.get_or_init(|| hash).clone()
+            }
+        })
+    }
+
     /// Checks a password against a stored hash on a hashing thread.
     async fn verify_password(&self, password: &str, hash: String) -> Result<bool> {
         let password = password.to_owned();
@@ -179,19 +190,22 @@ impl Backline {
         }
         let row = users::get_by_username(self.store().reader(), username).await?;
         let checked = match &row {
+            Some(row) if row.password_hash.is_empty() => {
+                // Provisioned for single sign-on: costs what a wrong password costs.
+                self.verify_password(password, self.dummy_hash().await?)
+                    .await?;
+                return Err(err(
+                    ErrorCode::PasswordNotSet,
+                    "this account has no password: sign in through single sign-on",
+                ));
+            }
             Some(row) => {
                 self.verify_password(password, row.password_hash.clone())
                     .await?
             }
             None => {
-                let dummy = match DUMMY_HASH.get() {
-                    Some(hash) => hash.clone(),
-                    None => {
-                        let hash = self.hash_password(new_token()).await?;
-                        DUMMY_HASH.get_or_init(|| hash).clone()
-                    }
-                };
-                self.verify_password(password, dummy).await?;
+                self.verify_password(password, self.dummy_hash().await?)
+                    .await?;
                 false
             }
         };

@@ -37,6 +37,7 @@ pub mod hub;
 pub mod input;
 pub mod interactions;
 pub mod reports;
+pub mod scim;
 pub mod sessions;
 pub mod shared;
 pub mod stream;

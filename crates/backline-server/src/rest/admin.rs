@@ -196,7 +196,7 @@ pub async fn create_integration(
 )> {
     let created = state
         .backline
-        .create_integration(&request.name, request.webhook_url)
+        .create_integration(&request.name, request.webhook_url, request.scopes)
         .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }

@@ -32,9 +32,9 @@ impl FromRequestParts<AppState> for Platform {
                 "an integration token is required",
             )
         })?;
-        Ok(Platform(
-            state.backline.authenticate_integration(&token).await?,
-        ))
+        let integration = state.backline.authenticate_integration(&token).await?;
+        integration.require(backline_protocol::interactions::IntegrationScope::Platform)?;
+        Ok(Platform(integration))
     }
 }
 

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod docs;
 pub mod interactions;
 pub mod reports;
+pub mod scim;
 pub mod sessions;
 pub mod voice;
 

@@ -11,7 +11,11 @@
 //!   permission fails every IM request with `im_not_permitted`; only an
 //!   interaction's agent and its accepted consultation targets read its case
 //!   data, contact and history (`not_shared`).
-//! - §4b: platform endpoints take an integration token (`bli_…`) only.
+//! - §4b: platform endpoints take an integration token (`bli_…`) with the
+//!   `platform` scope only (one without it gets `forbidden`).
+//! - docs/security.md, SCIM: `/scim/v2/…` takes an integration token with the
+//!   `scim` scope; any other token or none is 401, an integration token
+//!   without the scope 403, both in SCIM's error form.
 //! - §4c: call control and signalling are for the parties of the call
 //!   (`not_call_party`); `/public/calls/{id}` takes that call's caller token;
 //!   a caller's socket only signals.
@@ -56,11 +60,13 @@ pub enum P {
     Admin,
     /// The platform's integration token (`bli_…`).
     Integration,
+    /// An identity provider's integration token, with the `scim` scope only.
+    Provisioner,
     /// The click-to-call page's caller token (`blc_…`) of the contact call.
     Caller,
 }
 
-pub const PRINCIPALS: [P; 9] = [
+pub const PRINCIPALS: [P; 10] = [
     P::Anonymous,
     P::Agent,
     P::Participant,
@@ -69,6 +75,7 @@ pub const PRINCIPALS: [P; 9] = [
     P::Supervisor,
     P::Admin,
     P::Integration,
+    P::Provisioner,
     P::Caller,
 ];
 
@@ -83,13 +90,17 @@ impl P {
             P::Supervisor => "supervisor",
             P::Admin => "admin",
             P::Integration => "integration",
+            P::Provisioner => "provisioner",
             P::Caller => "caller",
         }
     }
 
     /// A signed-in account (a session token).
     fn is_account(self) -> bool {
-        !matches!(self, P::Anonymous | P::Integration | P::Caller)
+        !matches!(
+            self,
+            P::Anonymous | P::Integration | P::Provisioner | P::Caller
+        )
     }
 }
 
@@ -136,8 +147,10 @@ enum Rule {
     InteractionAgent { agent: Expect, target: Expect },
     /// The parties of the call in the row.
     Call(&'static [P], Expect),
-    /// An integration token.
+    /// An integration token with the `platform` scope.
     Platform(Expect),
+    /// An integration token with the `scim` scope (answers in SCIM's error form).
+    Scim(Expect),
     /// The caller token of the call in the row.
     CallerOf(Expect),
 }
@@ -145,13 +158,16 @@ enum Rule {
 fn expected(rule: Rule, p: P) -> Expect {
     match rule {
         Rule::Public(ok) => ok,
-        Rule::Platform(ok) => {
-            if p == P::Integration {
-                ok
-            } else {
-                UNAUTHENTICATED
-            }
-        }
+        Rule::Platform(ok) => match p {
+            P::Integration => ok,
+            P::Provisioner => FORBIDDEN,
+            _ => UNAUTHENTICATED,
+        },
+        Rule::Scim(ok) => match p {
+            P::Provisioner => ok,
+            P::Integration => FORBIDDEN,
+            _ => UNAUTHENTICATED,
+        },
         Rule::CallerOf(ok) => {
             if p == P::Caller {
                 ok
@@ -225,6 +241,12 @@ pub struct Fixture {
     /// The account the admin rows change.
     pub spare: User,
     pub integration: String,
+    /// The identity provider's token (`scim` scope).
+    pub provisioner: String,
+    /// Accounts and a group the SCIM rows change and delete.
+    pub scim_user: String,
+    pub scim_doomed: String,
+    pub scim_group: String,
     pub caller_token: String,
     pub caller_party: String,
     pub contact_call: String,
@@ -280,6 +302,20 @@ impl Fixture {
         )
         .await;
         let integration = created["token"].as_str().unwrap().to_owned();
+        let scim = json!({"name": "matrix-idp", "scopes": ["scim"]});
+        let created = post(admin.token.clone(), "/admin/integrations".into(), scim, 201).await;
+        let provisioner = created["token"].as_str().unwrap().to_owned();
+        let mut scim_ids = Vec::new();
+        for name in ["ivy", "doomed"] {
+            let user = app
+                .user_with(name, "Provisioned", true, vec![Role::Agent])
+                .await;
+            scim_ids.push(user.id);
+        }
+        let [scim_user, scim_doomed] = <[String; 2]>::try_from(scim_ids).unwrap();
+        let scim_group = json!({"name": "Matrix SCIM"});
+        let scim_group =
+            id(&post(admin.token.clone(), "/admin/groups".into(), scim_group, 201).await);
 
         // Alice is Ready and answers a web call.
         let mut alice_ws = app.desktop(&agent, None).await;
@@ -370,6 +406,10 @@ impl Fixture {
             target,
             spare,
             integration,
+            provisioner,
+            scim_user,
+            scim_doomed,
+            scim_group,
             caller_token,
             caller_party,
             contact_call,
@@ -392,6 +432,7 @@ impl Fixture {
             P::Supervisor => &self.supervisor.token,
             P::Admin => &self.admin.token,
             P::Integration => &self.integration,
+            P::Provisioner => &self.provisioner,
             P::Caller => &self.caller_token,
         })
     }
@@ -459,6 +500,10 @@ fn rows(fx: &Fixture) -> Vec<Row> {
     let (cc, kc) = (&*fx.contact_call, &*fx.consult_call);
     let (spare, outsider, group) = (&*fx.spare.id, &*fx.outsider.id, &*fx.group);
     let target = fx.target.id.clone();
+    let (su, sd, sg) = (&*fx.scim_user, &*fx.scim_doomed, &*fx.scim_group);
+    const SCIM_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+    const SCIM_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+    const SCIM_PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
     const AGENT: &[P] = &[P::Agent];
     const BOTH: &[P] = &[P::Agent, P::Participant];
     let name = |prefix: &'static str| move |p: P| format!("{prefix}-{}", p.name());
@@ -546,6 +591,27 @@ fn rows(fx: &Fixture) -> Vec<Row> {
         row("GET /admin/contacts/{id}/export", &["no-contact"], Admin(Expect::OkOr("contact_not_found"))),
         row("DELETE /admin/contacts/{id}", &["no-contact"], Admin(Expect::OkOr("contact_not_found"))),
         row("GET /reports/consultations", &[], Supervisors(Ok)),
+        row("GET /scim/v2/Users", &[], Scim(Ok)).query("?filter=userName%20eq%20%22ivy%22"),
+        row("POST /scim/v2/Users", &[], Scim(Ok))
+            .json(json!({"schemas": [SCIM_USER], "userName": "scim-matrix"})),
+        row("GET /scim/v2/Users/{id}", &[su], Scim(Ok)),
+        row("PUT /scim/v2/Users/{id}", &[su], Scim(Ok))
+            .json(json!({"schemas": [SCIM_USER], "userName": "ivy", "displayName": "Ivy"})),
+        row("PATCH /scim/v2/Users/{id}", &[su], Scim(Ok)).json(json!({
+            "schemas": [SCIM_PATCH],
+            "Operations": [{"op": "replace", "path": "displayName", "value": "Ivy P."}]})),
+        row("DELETE /scim/v2/Users/{id}", &[sd], Scim(Ok)),
+        row("GET /scim/v2/Groups", &[], Scim(Ok)),
+        row("POST /scim/v2/Groups", &[], Scim(Ok))
+            .json(json!({"schemas": [SCIM_GROUP], "displayName": "SCIM matrix"})),
+        row("GET /scim/v2/Groups/{id}", &[sg], Scim(Ok)),
+        row("PATCH /scim/v2/Groups/{id}", &[sg], Scim(Ok)).json(json!({
+            "schemas": [SCIM_PATCH],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": su}]}]})),
+        row("DELETE /scim/v2/Groups/{id}", &[sg], Scim(Ok)),
+        row("GET /scim/v2/ServiceProviderConfig", &[], Scim(Ok)),
+        row("GET /scim/v2/ResourceTypes", &[], Scim(Ok)),
+        row("GET /scim/v2/Schemas", &[], Scim(Ok)),
         row("GET /voice/ice-servers", &[], SignedIn(Ok)),
         row("GET /calls", &[], SignedIn(Ok)),
         // The click-to-call page needs no sign-in; Alice is busy on her call.
@@ -621,6 +687,21 @@ pub fn check_answer(expect: Expect, status: u16, body: &Value) -> Result<(), Str
     }
 }
 
+/// A SCIM answer: a refusal has SCIM's error form with the cell's status.
+pub fn check_scim_answer(expect: Expect, status: u16, body: &Value) -> Result<(), String> {
+    let scim_error = body["schemas"] == json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+        && body["status"].as_str() == Some(status.to_string().as_str());
+    if !(200..300).contains(&status) && !scim_error {
+        return Err(format!("{status} not in SCIM's error form"));
+    }
+    match expect {
+        Expect::Ok | Expect::OkOr(_) if (200..300).contains(&status) => Ok(()),
+        Expect::Allowed if status < 500 && status != 401 && status != 403 => Ok(()),
+        Expect::Deny(want, _) if status == want => Ok(()),
+        _ => Err(format!("got {status}")),
+    }
+}
+
 /// An error answer is `{code, message}`, the code one of the table, with its status.
 pub fn check_envelope(status: u16, body: &Value) -> Result<(), String> {
     let code: ErrorCode = serde_json::from_value(body["code"].clone())
@@ -654,16 +735,23 @@ async fn labelled_rest_cell(fx: &Fixture, row: &Row, p: P) -> RestOutcome {
 async fn rest_cell(fx: &Fixture, row: &Row, p: P) -> Result<(), String> {
     let body = row.body.as_ref().map(|make| make(p));
     let method = Method::from_bytes(row.method.as_bytes()).unwrap();
+    let scim = row.template.starts_with("/scim/");
+    let path = if scim {
+        row.path.clone()
+    } else {
+        format!("/api/v1{}", row.path)
+    };
     let (status, answer) = fx
         .app
-        .request(
-            method,
-            fx.token(p),
-            &format!("/api/v1{}", row.path),
-            body.as_ref(),
-        )
+        .request(method, fx.token(p), &path, body.as_ref())
         .await;
-    check_answer(expected(row.rule, p), status, &answer).map_err(|got| format!("{got}: {answer}"))
+    let expect = expected(row.rule, p);
+    let checked = if scim {
+        check_scim_answer(expect, status, &answer)
+    } else {
+        check_answer(expect, status, &answer)
+    };
+    checked.map_err(|got| format!("{got}: {answer}"))
 }
 
 /// Compares what the matrix lists with what exists; panics on any difference.
@@ -794,7 +882,7 @@ fn ws_frame(fx: &Fixture, kind: &str, p: P) -> Value {
 fn ws_expected(kind: &str, p: P) -> Result<(), &'static str> {
     match (kind, p) {
         // The first frame must be a hello with a session or caller token.
-        (_, P::Anonymous | P::Integration) => Err("unauthenticated"),
+        (_, P::Anonymous | P::Integration | P::Provisioner) => Err("unauthenticated"),
         ("hello" | "ping", _) => Ok(()),
         ("signal", P::Agent | P::Caller) => Ok(()),
         ("signal", _) => Err("not_call_party"),

@@ -22,6 +22,7 @@ mod input_hardening;
 mod interactions;
 mod readiness;
 mod rest_fuzz;
+mod scim;
 mod sessions;
 mod store_faults;
 mod stream;

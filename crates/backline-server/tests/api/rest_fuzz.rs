@@ -4,7 +4,8 @@
 //! range, NUL characters, broken JSON, a wrong content type — and arbitrary
 //! JSON. Whatever it sends, the server answers: never a 5xx the route does
 //! not document in the OpenAPI document, never a panic, and every error is
-//! the `{code, message}` envelope with a code of the table and its status.
+//! the `{code, message}` envelope with a code of the table and its status
+//! (under `/scim/v2`, SCIM's error form with its status).
 //!
 //! Bounded for CI: a fixed number of cases per route
 //! (`BACKLINE_FUZZ_CASES`, default 40) against one server. Each run draws new
@@ -18,7 +19,7 @@ use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::authz_matrix::{check_envelope, Fixture, P};
+use crate::authz_matrix::{check_envelope, check_scim_answer, Expect, Fixture, P};
 
 /// A request body as sent.
 #[derive(Clone, Debug)]
@@ -30,6 +31,9 @@ enum Payload {
 
 /// A valid body for each route with a JSON body, and who sends it.
 fn seeds(fx: &Fixture) -> BTreeMap<(String, String), (Value, P)> {
+    const SCIM_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+    const SCIM_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+    const SCIM_PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
     let entries = [
         (
             "POST",
@@ -163,8 +167,45 @@ fn seeds(fx: &Fixture) -> BTreeMap<(String, String), (Value, P)> {
         (
             "POST",
             "/admin/integrations",
-            json!({"name": "fuzz", "webhook_url": "http://127.0.0.1:9/hook"}),
+            json!({"name": "fuzz", "webhook_url": "http://127.0.0.1:9/hook", "scopes": ["scim"]}),
             P::Admin,
+        ),
+        (
+            "POST",
+            "/scim/v2/Users",
+            json!({"schemas": [SCIM_USER], "userName": "fuzz@example.com",
+                "name": {"givenName": "Fuzz", "familyName": "Er"}, "active": true,
+                "externalId": "f-1", "password": "a long password"}),
+            P::Provisioner,
+        ),
+        (
+            "PUT",
+            "/scim/v2/Users/{id}",
+            json!({"schemas": [SCIM_USER], "userName": "ivy", "displayName": "Ivy",
+                "active": true}),
+            P::Provisioner,
+        ),
+        (
+            "PATCH",
+            "/scim/v2/Users/{id}",
+            json!({"schemas": [SCIM_PATCH], "Operations": [
+                {"op": "Replace", "path": "active", "value": "True"},
+                {"op": "replace", "value": {"displayName": "Ivy", "name.givenName": "Ivy"}}]}),
+            P::Provisioner,
+        ),
+        (
+            "POST",
+            "/scim/v2/Groups",
+            json!({"schemas": [SCIM_GROUP], "displayName": "Fuzz", "members": []}),
+            P::Provisioner,
+        ),
+        (
+            "PATCH",
+            "/scim/v2/Groups/{id}",
+            json!({"schemas": [SCIM_PATCH], "Operations": [
+                {"op": "add", "path": "members", "value": [{"value": fx.scim_user}]},
+                {"op": "remove", "path": "members[value eq \"nobody\"]"}]}),
+            P::Provisioner,
         ),
     ];
     entries
@@ -185,6 +226,10 @@ fn concrete(fx: &Fixture, template: &str) -> String {
         &fx.spare.id
     } else if template.starts_with("/admin/groups/") {
         &fx.group
+    } else if template.starts_with("/scim/v2/Users/") {
+        &fx.scim_user
+    } else if template.starts_with("/scim/v2/Groups/") {
+        &fx.scim_group
     } else {
         "none"
     };
@@ -349,7 +394,12 @@ async fn send(
     payload: &Payload,
 ) -> Result<Option<(u16, String)>, String> {
     let method = Method::from_bytes(method.as_bytes()).unwrap();
-    let mut request = http.request(method, fx.app.url(&format!("/api/v1{path}")));
+    let url = if path.starts_with("/scim/") {
+        fx.app.url(path)
+    } else {
+        fx.app.url(&format!("/api/v1{path}"))
+    };
+    let mut request = http.request(method, url);
     if let Some(token) = fx.token(p) {
         request = request.bearer_auth(token);
     }
@@ -373,14 +423,19 @@ async fn send(
     }
 }
 
-fn check(status: u16, text: &str, allowed_5xx: &BTreeSet<u16>) -> Result<(), String> {
+fn check(status: u16, text: &str, allowed_5xx: &BTreeSet<u16>, scim: bool) -> Result<(), String> {
     if status >= 500 && !allowed_5xx.contains(&status) {
         return Err(format!("an undocumented {status}: {text}"));
     }
     if status >= 400 {
         let body: Value = serde_json::from_str(text)
             .map_err(|_| format!("{status} without a JSON error envelope: {text:.200}"))?;
-        check_envelope(status, &body)?;
+        if scim {
+            // SCIM's own error form (RFC 7644 3.12).
+            check_scim_answer(Expect::Deny(status, ""), status, &body)?;
+        } else {
+            check_envelope(status, &body)?;
+        }
     }
     Ok(())
 }
@@ -434,7 +489,9 @@ fn arbitrary_json_bodies_never_get_an_undocumented_answer() {
         });
         let outcome = runner.run(&payloads(seed), |payload| {
             match rt.block_on(send(&fx, &http, &method, &path, p, &payload)) {
-                Ok(Some((status, text))) => check(status, &text, &allowed_5xx),
+                Ok(Some((status, text))) => {
+                    check(status, &text, &allowed_5xx, template.starts_with("/scim/"))
+                }
                 Ok(None) => Ok(()),
                 Err(broken) => Err(broken),
             }

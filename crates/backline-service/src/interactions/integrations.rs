@@ -1,7 +1,7 @@
 //! Platform integrations: their credentials (a token and a webhook secret,
 //! shown once) and the token's authentication.
 
-use backline_protocol::interactions::{CreatedIntegration, IntegrationView};
+use backline_protocol::interactions::{CreatedIntegration, IntegrationScope, IntegrationView};
 use backline_protocol::ErrorCode;
 use backline_store::rows::IntegrationRow;
 use backline_store::{integrations, now_ms};
@@ -16,6 +16,38 @@ use crate::Backline;
 pub struct Integration {
     pub id: String,
     pub name: String,
+    pub scopes: Vec<IntegrationScope>,
+}
+
+impl Integration {
+    /// Refuses (`forbidden`) a token whose integration lacks `scope`.
+    pub fn require(&self, scope: IntegrationScope) -> Result<()> {
+        if self.scopes.contains(&scope) {
+            Ok(())
+        } else {
+            Err(err(
+                ErrorCode::Forbidden,
+                format!(
+                    "integration {:?} does not have the {:?} scope",
+                    self.name,
+                    scope.as_str()
+                ),
+            ))
+        }
+    }
+}
+
+fn parse_scopes(text: &str) -> Vec<IntegrationScope> {
+    text.split(',')
+        .filter_map(|s| IntegrationScope::parse(s.trim()))
+        .collect()
+}
+
+fn format_scopes(scopes: &[IntegrationScope]) -> String {
+    let mut names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+    names.sort();
+    names.dedup();
+    names.join(",")
 }
 
 fn integration_view(row: &IntegrationRow) -> IntegrationView {
@@ -23,6 +55,7 @@ fn integration_view(row: &IntegrationRow) -> IntegrationView {
         id: row.id.clone(),
         name: row.name.clone(),
         webhook_url: row.webhook_url.clone(),
+        scopes: parse_scopes(&row.scopes),
         created_at: row.created_at,
     }
 }
@@ -36,12 +69,22 @@ fn random_secret() -> String {
 
 impl Backline {
     /// Creates an integration credential; the token and secret are returned once.
+    /// Without `scopes`, the token may call the platform API only.
     pub async fn create_integration(
         &self,
         name: &str,
         webhook_url: Option<String>,
+        scopes: Option<Vec<IntegrationScope>>,
     ) -> Result<CreatedIntegration> {
         let name = single_line_name("name", name, 100, false)?;
+        let scopes = scopes.unwrap_or_else(|| vec![IntegrationScope::Platform]);
+        if scopes.is_empty() {
+            return Err(err(
+                ErrorCode::InvalidRequest,
+                "scopes: at least one of \"platform\" and \"scim\"",
+            ));
+        }
+        let scope_text = format_scopes(&scopes);
         if let Some(url) = &webhook_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 2000 {
                 return Err(err(
@@ -53,12 +96,13 @@ impl Backline {
         let token = format!("bli_{}", random_secret());
         let secret = random_secret();
         let id = uuid::Uuid::now_v7().to_string();
-        let (i, n, t, u, s) = (
+        let (i, n, t, u, s, sc) = (
             id.clone(),
             name.clone(),
             token_hash(&token),
             webhook_url.clone(),
             secret.clone(),
+            scope_text.clone(),
         );
         let now = now_ms();
         self.commit(move |conn| {
@@ -81,7 +125,7 @@ impl Backline {
                         token_hash: &t,
                         webhook_url: u.as_deref(),
                         webhook_secret: &s,
-                        scopes: "platform",
+                        scopes: &sc,
                         created_at: now,
                     },
                 )
@@ -95,6 +139,7 @@ impl Backline {
                 id,
                 name,
                 webhook_url,
+                scopes: parse_scopes(&scope_text),
                 created_at: now,
             },
             token,
@@ -122,6 +167,7 @@ impl Backline {
             .await?
             .ok_or_else(|| err(ErrorCode::Unauthenticated, "unknown integration token"))?;
         Ok(Integration {
+            scopes: parse_scopes(&row.scopes),
             id: row.id,
             name: row.name,
         })
