@@ -310,7 +310,9 @@ export class AppModel {
           ? 'The username or password is wrong.'
           : e instanceof ApiError && e.code === 'account_disabled'
             ? 'This account is disabled.'
-            : `Sign-in failed: ${errorText(e)}`;
+            : e instanceof ApiError && e.code === 'password_not_set'
+              ? 'This account has no password: sign in through single sign-on.'
+              : `Sign-in failed: ${errorText(e)}`;
       this.set({ signingIn: false, signInError: msg });
     }
   }

@@ -707,3 +707,41 @@ async fn refusals_and_bad_requests_answer_in_the_scim_error_form() {
         assert!(doc.get(check).is_some(), "{endpoint}: {doc}");
     }
 }
+
+#[test]
+fn the_cli_creates_an_integration_with_the_scim_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let backline = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_backline"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let added = backline(&["integration", "add", "okta", "--scopes", "scim"]);
+    let stdout = String::from_utf8_lossy(&added.stdout);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    assert!(
+        stdout.contains("token (for /scim/v2/…, shown once): bli_"),
+        "{stdout}"
+    );
+    let listed = backline(&["integration", "list"]);
+    let stdout = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        stdout.contains("okta") && stdout.contains("scopes=scim "),
+        "{stdout}"
+    );
+    let refused = backline(&["integration", "add", "other", "--scopes", "admin"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("unknown scope \"admin\""),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
