@@ -99,13 +99,16 @@ pub async fn load(backline: &Backline) -> anyhow::Result<Loaded> {
             continue;
         }
         backline
-            .create_user(CreateUserRequest {
-                username: (*username).into(),
-                display_name: (*display_name).into(),
-                password: DEMO_PASSWORD.into(),
-                roles: roles.to_vec(),
-                im_permitted: *im,
-            })
+            .create_user(
+                None,
+                CreateUserRequest {
+                    username: (*username).into(),
+                    display_name: (*display_name).into(),
+                    password: DEMO_PASSWORD.into(),
+                    roles: roles.to_vec(),
+                    im_permitted: *im,
+                },
+            )
             .await?;
     }
     let groups = backline.list_groups().await?;
@@ -113,15 +116,17 @@ pub async fn load(backline: &Backline) -> anyhow::Result<Loaded> {
         for group in *member_of {
             if !groups.iter().any(|g| g.name == *group) && backline.find_group(group).await.is_err()
             {
-                backline.create_group(group).await?;
+                backline.create_group(None, group).await?;
             }
-            backline.set_group_member(group, username, true).await?;
+            backline
+                .set_group_member(None, group, username, true)
+                .await?;
         }
     }
     let reasons = backline.status_reasons().await?;
     for (code, label) in REASONS {
         if !reasons.iter().any(|r| r.code == *code) {
-            backline.create_status_reason(code, label).await?;
+            backline.create_status_reason(None, code, label).await?;
         }
     }
     let mut simulator_token = None;
@@ -131,7 +136,9 @@ pub async fn load(backline: &Backline) -> anyhow::Result<Loaded> {
         .iter()
         .any(|i| i.name == "simulator")
     {
-        let created = backline.create_integration("simulator", None, None).await?;
+        let created = backline
+            .create_integration(None, "simulator", None, None)
+            .await?;
         let agents: Vec<&str> = PEOPLE
             .iter()
             .filter(|p| p.2.contains(&Role::Agent))

@@ -320,13 +320,16 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
             no_im,
         } => {
             let user = backline
-                .create_user(CreateUserRequest {
-                    username,
-                    display_name,
-                    password,
-                    roles,
-                    im_permitted: !no_im,
-                })
+                .create_user(
+                    None,
+                    CreateUserRequest {
+                        username,
+                        display_name,
+                        password,
+                        roles,
+                        im_permitted: !no_im,
+                    },
+                )
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {}", e.code(), e.public_message()))?;
             println!("created {} ({})", user.username, user.id);
@@ -408,7 +411,7 @@ async fn update(
     request: UpdateUserRequest,
 ) -> anyhow::Result<()> {
     let user = backline
-        .update_user(username, request)
+        .update_user(None, username, request)
         .await
         .map_err(|e| anyhow::anyhow!("{}: {}", e.code(), e.public_message()))?;
     println!(
@@ -422,7 +425,7 @@ async fn group(config: Config, command: GroupCommand) -> anyhow::Result<()> {
     let backline = open_backline(&config).await?;
     let outcome = match command {
         GroupCommand::Add { name } => backline
-            .create_group(&name)
+            .create_group(None, &name)
             .await
             .map(|g| println!("created {} ({})", g.name, g.id)),
         GroupCommand::List => backline.list_groups().await.map(|groups| {
@@ -449,7 +452,7 @@ async fn group(config: Config, command: GroupCommand) -> anyhow::Result<()> {
                 answer_secs,
                 overflow_group_id: overflow,
             };
-            backline.update_group(&group, request).await.map(|g| {
+            backline.update_group(None, &group, request).await.map(|g| {
                 println!(
                     "{}: wave={} answer={}s overflow={}",
                     g.name,
@@ -460,18 +463,24 @@ async fn group(config: Config, command: GroupCommand) -> anyhow::Result<()> {
             })
         }
         GroupCommand::AddSupervisor { group, username } => {
-            backline.set_group_supervisor(&group, &username, true).await
+            backline
+                .set_group_supervisor(None, &group, &username, true)
+                .await
         }
         GroupCommand::RemoveSupervisor { group, username } => {
             backline
-                .set_group_supervisor(&group, &username, false)
+                .set_group_supervisor(None, &group, &username, false)
                 .await
         }
         GroupCommand::AddMember { group, username } => {
-            backline.set_group_member(&group, &username, true).await
+            backline
+                .set_group_member(None, &group, &username, true)
+                .await
         }
         GroupCommand::RemoveMember { group, username } => {
-            backline.set_group_member(&group, &username, false).await
+            backline
+                .set_group_member(None, &group, &username, false)
+                .await
         }
     };
     backline.store().close().await;
@@ -482,7 +491,7 @@ async fn reason(config: Config, command: ReasonCommand) -> anyhow::Result<()> {
     let backline = open_backline(&config).await?;
     let outcome = match command {
         ReasonCommand::Add { code, label } => backline
-            .create_status_reason(&code, &label)
+            .create_status_reason(None, &code, &label)
             .await
             .map(|_| ()),
         ReasonCommand::List => backline.status_reasons().await.map(|reasons| {
@@ -533,7 +542,7 @@ async fn integration(config: Config, command: IntegrationCommand) -> anyhow::Res
             webhook_url,
             scopes,
         } => backline
-            .create_integration(&name, webhook_url, scopes)
+            .create_integration(None, &name, webhook_url, scopes)
             .await
             .map(|created| {
                 println!(

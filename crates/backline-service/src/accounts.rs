@@ -11,6 +11,8 @@ use backline_protocol::ErrorCode;
 use backline_store::rows::UserRow;
 use backline_store::{audit, groups, now_ms, scim, users, WriteTx};
 
+use crate::shared::audit_change;
+
 use crate::auth::{format_roles, Account};
 use crate::bus::BusMessage;
 use crate::error::{err, Result};
@@ -117,6 +119,58 @@ impl Provisioned {
     }
 }
 
+/// Who changes an account, for the change's audit entry: an administrator
+/// (or, `None`, the operator's command line), or an identity provider.
+pub(crate) enum ChangedBy {
+    Admin(String),
+    Provisioned(Provisioned),
+}
+
+impl ChangedBy {
+    pub(crate) fn admin(by: Option<&Account>) -> ChangedBy {
+        ChangedBy::Admin(crate::shared::actor(by))
+    }
+
+    /// Writes the change's audit entry (and a provisioned account's SCIM
+    /// attributes) in the change's own write.
+    async fn record(
+        &self,
+        conn: &mut WriteTx,
+        user_id: &str,
+        action: &str,
+        detail: &str,
+    ) -> Result<()> {
+        match self {
+            ChangedBy::Provisioned(provisioned) => provisioned.record(conn, user_id).await,
+            ChangedBy::Admin(actor) => {
+                let resource = format!("user:{user_id}");
+                audit_change(conn, actor, action, &resource, detail, now_ms()).await
+            }
+        }
+    }
+}
+
+/// What an account change changed, for its audit entry (never a password).
+fn update_detail(request: &UpdateUserRequest) -> String {
+    let mut parts = Vec::new();
+    if let Some(name) = &request.display_name {
+        parts.push(format!("display name {name:?}"));
+    }
+    if request.password.is_some() {
+        parts.push("password reset".to_owned());
+    }
+    if let Some(roles) = &request.roles {
+        parts.push(format!("roles {}", format_roles(roles)));
+    }
+    if let Some(value) = request.im_permitted {
+        parts.push(format!("IM permitted {value}"));
+    }
+    if let Some(value) = request.disabled {
+        parts.push(format!("disabled {value}"));
+    }
+    parts.join(", ")
+}
+
 /// The stored status of a row (never `offline`).
 pub(crate) fn chosen_status(row: &UserRow) -> Status {
     Status::parse(&row.status).unwrap_or(Status::NotReady)
@@ -138,22 +192,26 @@ impl Backline {
         }
     }
 
-    /// Creates an account (admin API and CLI).
-    pub async fn create_user(&self, request: CreateUserRequest) -> Result<UserView> {
+    /// Creates an account (admin API and CLI), audited.
+    pub async fn create_user(
+        &self,
+        by: Option<&Account>,
+        request: CreateUserRequest,
+    ) -> Result<UserView> {
         self.create_account(
             &request.username,
             &request.display_name,
             Some(request.password),
             request.roles,
             request.im_permitted,
-            None,
+            ChangedBy::admin(by),
         )
         .await
     }
 
     /// Creates an account; without a password it signs in only through
-    /// single sign-on (`password_not_set`). A provisioned account records its
-    /// SCIM attributes and an audit entry in the same write.
+    /// single sign-on (`password_not_set`). The audit entry (and a provisioned
+    /// account's SCIM attributes) are written in the same write.
     pub(crate) async fn create_account(
         &self,
         username: &str,
@@ -161,7 +219,7 @@ impl Backline {
         password: Option<String>,
         roles: Vec<Role>,
         im_permitted: bool,
-        provisioned: Option<Provisioned>,
+        by: ChangedBy,
     ) -> Result<UserView> {
         let username = username.trim().to_owned();
         validate_username(&username)?;
@@ -207,9 +265,11 @@ impl Backline {
                         },
                     )
                     .await?;
-                    if let Some(provisioned) = &provisioned {
-                        provisioned.record(conn, &id).await?;
-                    }
+                    let detail = format!(
+                        "username {username:?}, roles {}, IM permitted {im_permitted}",
+                        format_roles(&roles)
+                    );
+                    by.record(conn, &id, "user_created", &detail).await?;
                     let row = users::get(&mut *conn, &id)
                         .await?
                         .ok_or_else(|| err(ErrorCode::Internal, "lost"))?;
@@ -283,23 +343,28 @@ impl Backline {
                 ));
             }
         }
-        self.update_user(id, request).await
+        self.update_user(Some(admin), id, request).await
     }
 
-    /// Changes the fields present in `request`.
-    pub async fn update_user(&self, id: &str, request: UpdateUserRequest) -> Result<UserView> {
-        self.update_account(id, request, None).await
+    /// Changes the fields present in `request`, audited.
+    pub async fn update_user(
+        &self,
+        by: Option<&Account>,
+        id: &str,
+        request: UpdateUserRequest,
+    ) -> Result<UserView> {
+        self.update_account(id, request, ChangedBy::admin(by)).await
     }
 
-    /// Changes the fields present in `request`; a provisioned change records
-    /// its SCIM attributes and an audit entry in the same write. Disabling an
+    /// Changes the fields present in `request`; the audit entry (and a
+    /// provisioned change's SCIM attributes) are written in the same write. Disabling an
     /// account or changing its password signs it out everywhere (its tokens
     /// revoked, its sockets closed on every node).
     pub(crate) async fn update_account(
         &self,
         id: &str,
         request: UpdateUserRequest,
-        provisioned: Option<Provisioned>,
+        by: ChangedBy,
     ) -> Result<UserView> {
         let row = self.find_user(id).await?;
         let display_name = request
@@ -318,6 +383,7 @@ impl Backline {
         let username = row.username.clone();
         let disable = request.disabled == Some(true);
         let req = request.clone();
+        let detail = update_detail(&request);
         self.commit(move |conn| {
             Box::pin(async move {
                 if let Some(name) = &display_name {
@@ -336,9 +402,7 @@ impl Backline {
                 if let Some(value) = req.disabled {
                     users::set_disabled(conn, &user_id, value).await?;
                 }
-                if let Some(provisioned) = &provisioned {
-                    provisioned.record(conn, &user_id).await?;
-                }
+                by.record(conn, &user_id, "user_updated", &detail).await?;
                 Ok(((), Vec::new()))
             })
         })
@@ -349,22 +413,30 @@ impl Backline {
         self.user_view(&row.id).await
     }
 
-    pub async fn create_group(&self, name: &str) -> Result<GroupView> {
+    /// Creates a group (admin API and CLI), audited.
+    pub async fn create_group(&self, by: Option<&Account>, name: &str) -> Result<GroupView> {
         let name = single_line_name("name", name, 100, false)?;
         let id = uuid::Uuid::now_v7().to_string();
         let group_id = id.clone();
         let group_name = name.clone();
+        let actor = crate::shared::actor(by);
         self.commit(move |conn| {
             Box::pin(async move {
                 match groups::insert(conn, &group_id, &group_name, &fold(&group_name), now_ms())
                     .await
                 {
-                    Err(backline_store::StoreError::Conflict(_)) => Err(err(
-                        ErrorCode::AlreadyExists,
-                        format!("group {group_name:?} exists"),
-                    )),
-                    other => other.map(|_| ((), Vec::new())).map_err(Into::into),
-                }
+                    Err(backline_store::StoreError::Conflict(_)) => {
+                        return Err(err(
+                            ErrorCode::AlreadyExists,
+                            format!("group {group_name:?} exists"),
+                        ))
+                    }
+                    other => other?,
+                };
+                let (resource, detail) =
+                    (format!("group:{group_id}"), format!("name {group_name:?}"));
+                audit_change(conn, &actor, "group_created", &resource, &detail, now_ms()).await?;
+                Ok(((), Vec::new()))
             })
         })
         .await?;
@@ -400,6 +472,7 @@ impl Backline {
     /// time, overflow group); absent fields stay as they are.
     pub async fn update_group(
         &self,
+        by: Option<&Account>,
         group: &str,
         request: UpdateGroupRequest,
     ) -> Result<GroupView> {
@@ -439,10 +512,17 @@ impl Backline {
             }
         };
         let id = group.id.clone();
+        let actor = crate::shared::actor(by);
+        let detail = format!(
+            "wave size {wave_size}, answer time {answer_secs} s, overflow {}",
+            overflow.as_deref().unwrap_or("none")
+        );
         self.commit(move |conn| {
             Box::pin(async move {
                 groups::set_settings(conn, &id, wave_size, answer_secs, overflow.as_deref())
                     .await?;
+                let resource = format!("group:{id}");
+                audit_change(conn, &actor, "group_updated", &resource, &detail, now_ms()).await?;
                 Ok(((), Vec::new()))
             })
         })
@@ -453,19 +533,26 @@ impl Backline {
     /// Adds or removes a group's supervisor (offered its unanswered consultations last).
     pub async fn set_group_supervisor(
         &self,
+        by: Option<&Account>,
         group: &str,
         user: &str,
         supervisor: bool,
     ) -> Result<()> {
         let group = self.find_group(group).await?;
         let user = self.find_user(user).await?;
+        let actor = crate::shared::actor(by);
         self.commit(move |conn| {
             Box::pin(async move {
-                if supervisor {
+                let action = if supervisor {
                     groups::add_supervisor(conn, &group.id, &user.id).await?;
+                    "group_supervisor_added"
                 } else {
                     groups::remove_supervisor(conn, &group.id, &user.id).await?;
-                }
+                    "group_supervisor_removed"
+                };
+                let (resource, detail) =
+                    (format!("group:{}", group.id), format!("user:{}", user.id));
+                audit_change(conn, &actor, action, &resource, &detail, now_ms()).await?;
                 Ok(((), Vec::new()))
             })
         })
@@ -484,16 +571,29 @@ impl Backline {
             .ok_or_else(|| err(ErrorCode::GroupNotFound, format!("no group {id_or_name:?}")))
     }
 
-    pub async fn set_group_member(&self, group: &str, user: &str, member: bool) -> Result<()> {
+    /// Adds or removes a group's member, audited.
+    pub async fn set_group_member(
+        &self,
+        by: Option<&Account>,
+        group: &str,
+        user: &str,
+        member: bool,
+    ) -> Result<()> {
         let group = self.find_group(group).await?;
         let user = self.find_user(user).await?;
+        let actor = crate::shared::actor(by);
         self.commit(move |conn| {
             Box::pin(async move {
-                if member {
+                let action = if member {
                     groups::add_member(conn, &group.id, &user.id).await?;
+                    "group_member_added"
                 } else {
                     groups::remove_member(conn, &group.id, &user.id).await?;
-                }
+                    "group_member_removed"
+                };
+                let (resource, detail) =
+                    (format!("group:{}", group.id), format!("user:{}", user.id));
+                audit_change(conn, &actor, action, &resource, &detail, now_ms()).await?;
                 Ok(((), Vec::new()))
             })
         })
@@ -511,22 +611,42 @@ impl Backline {
             .collect())
     }
 
-    pub async fn create_status_reason(&self, code: &str, label: &str) -> Result<StatusReason> {
+    /// Creates a Not Ready reason (admin API and CLI), audited.
+    pub async fn create_status_reason(
+        &self,
+        by: Option<&Account>,
+        code: &str,
+        label: &str,
+    ) -> Result<StatusReason> {
         let code = single_line_name("code", code, 64, false)?;
         let label = single_line_name("label", label, 100, false)?;
         if code.len() > 64 {
             return Err(err(ErrorCode::InvalidRequest, "code: 1 to 64 bytes"));
         }
         let (c, l) = (code.clone(), label.clone());
+        let actor = crate::shared::actor(by);
         self.commit(move |conn| {
             Box::pin(async move {
                 match users::insert_reason(conn, &c, &l).await {
-                    Err(backline_store::StoreError::Conflict(_)) => Err(err(
-                        ErrorCode::AlreadyExists,
-                        format!("reason {c:?} exists"),
-                    )),
-                    other => other.map(|_| ((), Vec::new())).map_err(Into::into),
-                }
+                    Err(backline_store::StoreError::Conflict(_)) => {
+                        return Err(err(
+                            ErrorCode::AlreadyExists,
+                            format!("reason {c:?} exists"),
+                        ))
+                    }
+                    other => other?,
+                };
+                let (resource, detail) = (format!("status_reason:{c}"), format!("label {l:?}"));
+                audit_change(
+                    conn,
+                    &actor,
+                    "status_reason_created",
+                    &resource,
+                    &detail,
+                    now_ms(),
+                )
+                .await?;
+                Ok(((), Vec::new()))
             })
         })
         .await?;

@@ -7,11 +7,12 @@ use backline_protocol::interactions::{ConsultationTranscript, ContactErasure, Co
 use backline_protocol::ErrorCode;
 use backline_store::compliance::{self, Cutoffs};
 use backline_store::rows::LegalHoldRow;
-use backline_store::{audit, contacts, interactions, now_ms, sessions, transcript, WriteTx};
+use backline_store::{contacts, interactions, now_ms, sessions, transcript};
 
 use crate::auth::Account;
 use crate::error::{err, Result};
 use crate::shared::access::Access;
+use crate::shared::audit_change;
 use crate::shared::views::load_view;
 use crate::Backline;
 
@@ -38,31 +39,6 @@ fn hold_view(row: LegalHoldRow) -> LegalHoldView {
         placed_by: row.placed_by,
         placed_at: row.placed_at,
     }
-}
-
-/// Writes one audit entry of an administrator's (or the system's) change.
-pub(crate) async fn audit_change(
-    conn: &mut WriteTx,
-    actor: &str,
-    action: &str,
-    resource: &str,
-    detail: &str,
-    ts: i64,
-) -> Result<()> {
-    audit::insert(
-        conn,
-        audit::NewAudit {
-            id: &uuid::Uuid::now_v7().to_string(),
-            ts,
-            actor_id: actor,
-            action,
-            resource,
-            allowed: true,
-            detail,
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 impl Backline {
@@ -93,7 +69,7 @@ impl Backline {
     ) -> Result<RetentionReport> {
         let now = now_ms();
         let cutoffs = self.cutoffs(now);
-        let actor = by.map_or_else(|| "system".to_owned(), |a| a.id.clone());
+        let actor = crate::shared::actor(by);
         let asked = by.is_some();
         self.commit(move |conn| {
             Box::pin(async move {

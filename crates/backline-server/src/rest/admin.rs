@@ -27,12 +27,12 @@ pub async fn list_users(
     responses((status = 201, body = UserView), (status = 409, body = ErrorBody)))]
 pub async fn create_user(
     State(state): State<AppState>,
-    Admin(_admin): Admin,
+    Admin(admin): Admin,
     AppJson(request): AppJson<CreateUserRequest>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
     Ok((
         StatusCode::CREATED,
-        Json(state.backline.create_user(request).await?),
+        Json(state.backline.create_user(Some(&admin), request).await?),
     ))
 }
 
@@ -66,12 +66,17 @@ pub async fn list_groups(
     responses((status = 201, body = GroupView), (status = 409, body = ErrorBody)))]
 pub async fn create_group(
     State(state): State<AppState>,
-    Admin(_admin): Admin,
+    Admin(admin): Admin,
     AppJson(request): AppJson<CreateGroupRequest>,
 ) -> ApiResult<(StatusCode, Json<GroupView>)> {
     Ok((
         StatusCode::CREATED,
-        Json(state.backline.create_group(&request.name).await?),
+        Json(
+            state
+                .backline
+                .create_group(Some(&admin), &request.name)
+                .await?,
+        ),
     ))
 }
 
@@ -82,23 +87,28 @@ pub async fn create_group(
     responses((status = 200, body = GroupView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_group(
     State(state): State<AppState>,
-    Admin(_admin): Admin,
+    Admin(admin): Admin,
     Path(id): Path<String>,
     AppJson(request): AppJson<UpdateGroupRequest>,
 ) -> ApiResult<Json<GroupView>> {
-    Ok(Json(state.backline.update_group(&id, request).await?))
+    Ok(Json(
+        state
+            .backline
+            .update_group(Some(&admin), &id, request)
+            .await?,
+    ))
 }
 
 /// # `PUT /api/v1/admin/groups/{id}/supervisors/{user_id}`
 #[utoipa::path(put, path = "/admin/groups/{id}/supervisors/{user_id}", tag = "admin", responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn add_supervisor(
     State(state): State<AppState>,
-    Admin(_admin): Admin,
+    Admin(admin): Admin,
     Path((id, user_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     state
         .backline
-        .set_group_supervisor(&id, &user_id, true)
+        .set_group_supervisor(Some(&admin), &id, &user_id, true)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -107,12 +117,12 @@ pub async fn add_supervisor(
 #[utoipa::path(delete, path = "/admin/groups/{id}/supervisors/{user_id}", tag = "admin", responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn remove_supervisor(
     State(state): State<AppState>,
-    Admin(_admin): Admin,
+    Admin(admin): Admin,
     Path((id, user_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     state
         .backline
-        .set_group_supervisor(&id, &user_id, false)
+        .set_group_supervisor(Some(&admin), &id, &user_id, false)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -121,10 +131,13 @@ pub async fn remove_supervisor(
 #[utoipa::path(put, path = "/admin/groups/{id}/members/{user_id}", tag = "admin", responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn add_member(
     State(state): State<AppState>,
-    Admin(_admin): Admin,
+    Admin(admin): Admin,
     Path((id, user_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    state.backline.set_group_member(&id, &user_id, true).await?;
+    state
+        .backline
+        .set_group_member(Some(&admin), &id, &user_id, true)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -132,12 +145,12 @@ pub async fn add_member(
 #[utoipa::path(delete, path = "/admin/groups/{id}/members/{user_id}", tag = "admin", responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn remove_member(
     State(state): State<AppState>,
-    Admin(_admin): Admin,
+    Admin(admin): Admin,
     Path((id, user_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     state
         .backline
-        .set_group_member(&id, &user_id, false)
+        .set_group_member(Some(&admin), &id, &user_id, false)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -156,7 +169,7 @@ pub async fn list_reasons(
     responses((status = 201, body = StatusReason), (status = 409, body = ErrorBody)))]
 pub async fn create_reason(
     State(state): State<AppState>,
-    Admin(_admin): Admin,
+    Admin(admin): Admin,
     AppJson(request): AppJson<CreateStatusReasonRequest>,
 ) -> ApiResult<(StatusCode, Json<StatusReason>)> {
     Ok((
@@ -164,7 +177,7 @@ pub async fn create_reason(
         Json(
             state
                 .backline
-                .create_status_reason(&request.code, &request.label)
+                .create_status_reason(Some(&admin), &request.code, &request.label)
                 .await?,
         ),
     ))
@@ -188,7 +201,7 @@ pub async fn list_integrations(
     responses((status = 201, body = backline_protocol::interactions::CreatedIntegration), (status = 409, body = ErrorBody)))]
 pub async fn create_integration(
     State(state): State<AppState>,
-    Admin(_admin): Admin,
+    Admin(admin): Admin,
     AppJson(request): AppJson<backline_protocol::interactions::CreateIntegrationRequest>,
 ) -> ApiResult<(
     StatusCode,
@@ -196,7 +209,12 @@ pub async fn create_integration(
 )> {
     let created = state
         .backline
-        .create_integration(&request.name, request.webhook_url, request.scopes)
+        .create_integration(
+            Some(&admin),
+            &request.name,
+            request.webhook_url,
+            request.scopes,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }

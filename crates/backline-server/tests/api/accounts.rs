@@ -138,7 +138,7 @@ async fn status_changes_reach_watchers_and_other_tabs_and_offline_follows_connec
     let alice = app.user("alice", "Alice Agent").await;
     let bob = app.user("bob", "Bob Builder").await;
     app.backline
-        .create_status_reason("lunch", "Lunch")
+        .create_status_reason(None, "lunch", "Lunch")
         .await
         .unwrap();
 
@@ -243,11 +243,11 @@ async fn directory_search_is_case_and_accent_insensitive_and_covers_groups() {
         .user_with("mallory", "Mallory Moreau", false, vec![])
         .await;
     app.backline
-        .create_group("Technical Support")
+        .create_group(None, "Technical Support")
         .await
         .unwrap();
     app.backline
-        .set_group_member("Technical Support", "erin", true)
+        .set_group_member(None, "Technical Support", "erin", true)
         .await
         .unwrap();
 
@@ -470,6 +470,134 @@ async fn admin_api_is_for_admins_only_and_reports_conflicts() {
     assert_eq!(status, 200);
     let (_, me) = app.get(&alice.token, "/api/v1/me").await;
     assert_eq!(me["im_permitted"], false);
+}
+
+#[tokio::test]
+async fn every_admin_change_is_audited_with_its_administrator() {
+    let app = spawn_app().await;
+    let admin = app.user_with("root", "Root", true, vec![Role::Admin]).await;
+    let alice = app.user("alice", "Alice Agent").await;
+    let (status, dave) = app
+        .post(
+            &admin.token,
+            "/api/v1/admin/users",
+            json!({"username": "dave", "display_name": "Dave", "password": "a first secret"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{dave}");
+    let dave = dave["id"].as_str().unwrap().to_owned();
+    let (status, group) = app
+        .post(
+            &admin.token,
+            "/api/v1/admin/groups",
+            json!({"name": "Billing"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{group}");
+    let gid = group["id"].as_str().unwrap().to_owned();
+    use reqwest::Method;
+    let members = format!("/api/v1/admin/groups/{gid}/members/{}", alice.id);
+    for (method, path, body, expected) in [
+        (
+            Method::PATCH,
+            format!("/api/v1/admin/users/{dave}"),
+            json!({"password": "a second secret", "im_permitted": false}),
+            200,
+        ),
+        (Method::PUT, members.clone(), json!({}), 204),
+        (
+            Method::PUT,
+            format!("/api/v1/admin/groups/{gid}/supervisors/{dave}"),
+            json!({}),
+            204,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/admin/groups/{gid}"),
+            json!({"wave_size": 2}),
+            200,
+        ),
+        (Method::DELETE, members, json!({}), 204),
+        (
+            Method::POST,
+            "/api/v1/admin/status-reasons".to_owned(),
+            json!({"code": "lunch", "label": "Lunch"}),
+            201,
+        ),
+    ] {
+        let (status, answer) = app.send_json(method, &admin.token, &path, body).await;
+        assert_eq!(status, expected, "{path}: {answer}");
+    }
+    let (status, integration) = app
+        .post(
+            &admin.token,
+            "/api/v1/admin/integrations",
+            json!({"name": "crm"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{integration}");
+    let iid = integration["integration"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A refused change writes no entry.
+    let (status, _) = app
+        .post(
+            &admin.token,
+            "/api/v1/admin/groups",
+            json!({"name": "Billing"}),
+        )
+        .await;
+    assert_eq!(status, 409);
+
+    let (status, log) = app.get(&admin.token, "/api/v1/admin/audit").await;
+    assert_eq!(status, 200);
+    let entries = log.as_array().unwrap();
+    let mut by_admin: Vec<(String, String)> = entries
+        .iter()
+        .filter(|e| e["actor_id"] == admin.id.as_str())
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["resource"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    by_admin.reverse(); // the log is newest first
+    let (user, group) = (format!("user:{dave}"), format!("group:{gid}"));
+    let integration = format!("integration:{iid}");
+    let expected: Vec<(&str, &str)> = vec![
+        ("user_created", &user),
+        ("group_created", &group),
+        ("user_updated", &user),
+        ("group_member_added", &group),
+        ("group_supervisor_added", &group),
+        ("group_updated", &group),
+        ("group_member_removed", &group),
+        ("status_reason_created", "status_reason:lunch"),
+        ("integration_created", &integration),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .into_iter()
+        .map(|(a, r)| (a.to_owned(), r.to_owned()))
+        .collect();
+    assert_eq!(by_admin, expected);
+    for entry in entries {
+        let detail = entry["detail"].as_str().unwrap_or_default();
+        assert!(
+            !detail.contains("secret"),
+            "a password in the audit log: {entry}"
+        );
+    }
+    let updated = entries
+        .iter()
+        .find(|e| e["action"] == "user_updated")
+        .unwrap();
+    assert_eq!(updated["detail"], "password reset, IM permitted false");
+    // Changes from the command line (here: the fixtures) name the system.
+    assert!(entries.iter().any(|e| e["action"] == "user_created"
+        && e["actor_id"] == "system"
+        && e["resource"] == format!("user:{}", alice.id)));
 }
 
 #[tokio::test]

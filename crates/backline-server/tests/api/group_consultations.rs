@@ -16,15 +16,16 @@ async fn group(
     wave: u32,
     answer_secs: u32,
 ) -> String {
-    let group = app.backline.create_group(name).await.expect("group");
+    let group = app.backline.create_group(None, name).await.expect("group");
     for member in members {
         app.backline
-            .set_group_member(&group.id, &member.id, true)
+            .set_group_member(None, &group.id, &member.id, true)
             .await
             .expect("member");
     }
     app.backline
         .update_group(
+            None,
             &group.id,
             backline_protocol::admin::UpdateGroupRequest {
                 wave_size: Some(wave),
@@ -300,7 +301,7 @@ async fn an_unanswered_wave_widens_to_the_next_members_the_overflow_group_and_th
         .await;
     assert_eq!(code, 200, "{settings}");
     app.backline
-        .set_group_supervisor(&support, &judy.id, true)
+        .set_group_supervisor(None, &support, &judy.id, true)
         .await
         .unwrap();
 

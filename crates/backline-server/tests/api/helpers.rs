@@ -123,13 +123,16 @@ impl TestApp {
     ) -> User {
         let created = self
             .backline
-            .create_user(backline_protocol::admin::CreateUserRequest {
-                username: username.into(),
-                display_name: display_name.into(),
-                password: PASSWORD.into(),
-                roles,
-                im_permitted: im,
-            })
+            .create_user(
+                None,
+                backline_protocol::admin::CreateUserRequest {
+                    username: username.into(),
+                    display_name: display_name.into(),
+                    password: PASSWORD.into(),
+                    roles,
+                    im_permitted: im,
+                },
+            )
             .await
             .expect("create user");
         let token = self.sign_in(username, PASSWORD).await.1["token"]

@@ -342,13 +342,16 @@ async fn names_refuse_control_line_break_and_bidi_override_characters_wherever_t
         // The CLI's `user add` goes through the same rule.
         let error = app
             .backline
-            .create_user(backline_protocol::admin::CreateUserRequest {
-                username: "eve".into(),
-                display_name: name.into(),
-                password: "long enough".into(),
-                roles: vec![],
-                im_permitted: true,
-            })
+            .create_user(
+                None,
+                backline_protocol::admin::CreateUserRequest {
+                    username: "eve".into(),
+                    display_name: name.into(),
+                    password: "long enough".into(),
+                    roles: vec![],
+                    im_permitted: true,
+                },
+            )
             .await
             .unwrap_err();
         assert!(error.public_message().starts_with("display_name:"));

@@ -279,6 +279,7 @@ async fn entra_id_creates_finds_changes_disables_and_deletes_an_account() {
     // An administrator gives the account a password; it signs in and connects.
     app.backline
         .update_user(
+            None,
             &id,
             backline_protocol::admin::UpdateUserRequest {
                 password: Some(PASSWORD.into()),

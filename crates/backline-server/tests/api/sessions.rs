@@ -580,6 +580,7 @@ async fn withdrawing_the_im_permission_takes_effect_on_open_sockets() {
     let mut b = app.desktop(&bob, None).await;
     app.backline
         .update_user(
+            None,
             &bob.id,
             backline_protocol::admin::UpdateUserRequest {
                 im_permitted: Some(false),

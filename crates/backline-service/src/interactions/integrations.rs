@@ -6,7 +6,7 @@ use backline_protocol::ErrorCode;
 use backline_store::rows::IntegrationRow;
 use backline_store::{integrations, now_ms};
 
-use crate::auth::token_hash;
+use crate::auth::{token_hash, Account};
 use crate::error::{err, Result};
 use crate::input::single_line_name;
 use crate::Backline;
@@ -72,6 +72,7 @@ impl Backline {
     /// Without `scopes`, the token may call the platform API only.
     pub async fn create_integration(
         &self,
+        by: Option<&Account>,
         name: &str,
         webhook_url: Option<String>,
         scopes: Option<Vec<IntegrationScope>>,
@@ -105,6 +106,7 @@ impl Backline {
             scope_text.clone(),
         );
         let now = now_ms();
+        let actor = crate::shared::actor(by);
         self.commit(move |conn| {
             Box::pin(async move {
                 if integrations::list(&mut *conn)
@@ -128,6 +130,20 @@ impl Backline {
                         scopes: &sc,
                         created_at: now,
                     },
+                )
+                .await?;
+                let resource = format!("integration:{i}");
+                let detail = format!(
+                    "name {n:?}, scopes {sc}, webhook {}",
+                    u.as_deref().unwrap_or("none")
+                );
+                crate::shared::audit_change(
+                    conn,
+                    &actor,
+                    "integration_created",
+                    &resource,
+                    &detail,
+                    now,
                 )
                 .await?;
                 Ok(((), Vec::new()))

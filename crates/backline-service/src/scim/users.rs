@@ -9,7 +9,7 @@ use super::{
     attr, boolean, filter, list_response, meta, patch_operations, string, ListQuery, ScimError,
     ScimResult, USER_SCHEMA,
 };
-use crate::accounts::Provisioned;
+use crate::accounts::{ChangedBy, Provisioned};
 use crate::interactions::Integration;
 use crate::Backline;
 
@@ -263,7 +263,7 @@ impl Backline {
                 input.password,
                 Vec::new(),
                 true,
-                Some(provisioned(
+                ChangedBy::Provisioned(provisioned(
                     integration,
                     "scim.user.create",
                     detail,
@@ -279,7 +279,7 @@ impl Backline {
             self.update_account(
                 &created.id,
                 request,
-                Some(provisioned(
+                ChangedBy::Provisioned(provisioned(
                     integration,
                     "scim.user.update",
                     "active=false".into(),
@@ -312,7 +312,7 @@ impl Backline {
         self.update_account(
             &row.id,
             request,
-            Some(provisioned(
+            ChangedBy::Provisioned(provisioned(
                 integration,
                 "scim.user.replace",
                 detail,
@@ -386,7 +386,7 @@ impl Backline {
         self.update_account(
             &row.id,
             request,
-            Some(provisioned(
+            ChangedBy::Provisioned(provisioned(
                 integration,
                 "scim.user.patch",
                 detail,
@@ -413,7 +413,7 @@ impl Backline {
             disabled: Some(true),
             ..Default::default()
         };
-        self.update_account(&row.id, request, Some(provisioned))
+        self.update_account(&row.id, request, ChangedBy::Provisioned(provisioned))
             .await?;
         Ok(())
     }

@@ -20,7 +20,6 @@ pub mod views;
 
 use crate::error::{Result, ServiceError};
 
-/// A value as the text of a JSON column.
 /// An audit entry as the wire shows it.
 pub(crate) fn audit_entry(
     row: backline_store::rows::AuditRow,
@@ -36,6 +35,39 @@ pub(crate) fn audit_entry(
     }
 }
 
+/// Who an audit entry names for a change made by `by`: the administrator,
+/// or `system` for the operator's command line and the workers.
+pub(crate) fn actor(by: Option<&crate::auth::Account>) -> String {
+    by.map_or_else(|| "system".to_owned(), |a| a.id.clone())
+}
+
+/// Writes one audit entry of an administrator's (or the system's) change,
+/// in the change's own write.
+pub(crate) async fn audit_change(
+    conn: &mut backline_store::WriteTx,
+    actor: &str,
+    action: &str,
+    resource: &str,
+    detail: &str,
+    ts: i64,
+) -> Result<()> {
+    backline_store::audit::insert(
+        conn,
+        backline_store::audit::NewAudit {
+            id: &uuid::Uuid::now_v7().to_string(),
+            ts,
+            actor_id: actor,
+            action,
+            resource,
+            allowed: true,
+            detail,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// A value as the text of a JSON column.
 pub(crate) fn json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| ServiceError::Internal(e.into()))
 }
