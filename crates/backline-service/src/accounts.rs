@@ -209,8 +209,8 @@ impl Backline {
         .await
     }
 
-    /// Creates an account; without a password it signs in only through
-    /// single sign-on (`password_not_set`). The audit entry (and a provisioned
+    /// Creates an account; without a password it cannot sign in with one
+    /// (`password_not_set`) until an administrator sets one. The audit entry (and a provisioned
     /// account's SCIM attributes) are written in the same write.
     pub(crate) async fn create_account(
         &self,

@@ -191,12 +191,12 @@ impl Backline {
         let row = users::get_by_username(self.store().reader(), username).await?;
         let checked = match &row {
             Some(row) if row.password_hash.is_empty() => {
-                // Provisioned for single sign-on: costs what a wrong password costs.
+                // Provisioned without a password: costs what a wrong password costs.
                 self.verify_password(password, self.dummy_hash().await?)
                     .await?;
                 return Err(err(
                     ErrorCode::PasswordNotSet,
-                    "this account has no password: sign in through single sign-on",
+                    "this account has no password: an administrator must set one",
                 ));
             }
             Some(row) => {

@@ -311,7 +311,7 @@ export class AppModel {
           : e instanceof ApiError && e.code === 'account_disabled'
             ? 'This account is disabled.'
             : e instanceof ApiError && e.code === 'password_not_set'
-              ? 'This account has no password: sign in through single sign-on.'
+              ? 'This account has no password yet: ask an administrator to set one.'
               : `Sign-in failed: ${errorText(e)}`;
       this.set({ signingIn: false, signInError: msg });
     }
