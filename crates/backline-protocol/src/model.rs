@@ -251,6 +251,9 @@ pub enum ParticipantState {
 pub enum ParticipantRole {
     Initiator,
     Invitee,
+    /// A supervisor of one of the consultation's groups who joined it
+    /// (`POST /sessions/{id}/join`).
+    Supervisor,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
@@ -371,6 +374,9 @@ pub enum EntryKind {
     /// A group offer's invitation was withdrawn from `subject` (taken by
     /// someone else, or the member went Not Ready or signed out).
     Withdrawn,
+    /// A message from a supervisor to one participant (`subject`): only the
+    /// two of them ever see it.
+    Whisper,
 }
 
 impl EntryKind {
@@ -385,6 +391,7 @@ impl EntryKind {
             EntryKind::TimedOut => "timed_out",
             EntryKind::Left => "left",
             EntryKind::Ended => "ended",
+            EntryKind::Whisper => "whisper",
         }
     }
 
@@ -399,6 +406,7 @@ impl EntryKind {
             "timed_out" => EntryKind::TimedOut,
             "left" => EntryKind::Left,
             "ended" => EntryKind::Ended,
+            "whisper" => EntryKind::Whisper,
             _ => return None,
         })
     }
@@ -437,6 +445,15 @@ pub struct TranscriptEntry {
 /// A message to send.
 #[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
 pub struct NewMessage {
+    pub client_msg_id: String,
+    pub text: String,
+}
+
+/// A whisper: a supervisor's message to one participant of the session.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct WhisperRequest {
+    /// The participant it is for (a joined participant other than the sender).
+    pub to: String,
     pub client_msg_id: String,
     pub text: String,
 }

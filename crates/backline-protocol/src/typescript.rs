@@ -44,6 +44,7 @@ pub fn render() -> String {
         model::EntryKind::decl(&cfg),
         model::TranscriptEntry::decl(&cfg),
         model::NewMessage::decl(&cfg),
+        model::WhisperRequest::decl(&cfg),
         model::CreateSessionRequest::decl(&cfg),
         model::MessageAck::decl(&cfg),
         model::TranscriptPage::decl(&cfg),

@@ -110,7 +110,7 @@ export type SessionState = "not_connected" | "inviting" | "connected" | "ended";
 
 export type ParticipantState = "not_invited" | "invited" | "joined" | "rejected" | "cancelled" | "left";
 
-export type ParticipantRole = "initiator" | "invitee";
+export type ParticipantRole = "initiator" | "invitee" | "supervisor";
 
 export type ParticipantView = { user_id: string, display_name: string, role: ParticipantRole, state: ParticipantState, 
 /**
@@ -193,7 +193,7 @@ session: SessionView,
  */
 first_message: TranscriptEntry | null, };
 
-export type EntryKind = "message" | "invited" | "joined" | "rejected" | "cancelled" | "timed_out" | "left" | "ended" | "withdrawn";
+export type EntryKind = "message" | "invited" | "joined" | "rejected" | "cancelled" | "timed_out" | "left" | "ended" | "withdrawn" | "whisper";
 
 export type TranscriptEntry = { session_id: string, seq: number, ts: number, kind: EntryKind, 
 /**
@@ -219,6 +219,12 @@ client_msg_id: string | null,
 redacted_by?: string, redacted_by_name?: string, redacted_at?: number, };
 
 export type NewMessage = { client_msg_id: string, text: string, };
+
+export type WhisperRequest = { 
+/**
+ * The participant it is for (a joined participant other than the sender).
+ */
+to: string, client_msg_id: string, text: string, };
 
 export type CreateSessionRequest = { 
 /**

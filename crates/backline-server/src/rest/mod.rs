@@ -59,6 +59,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sessions::end_session))
         .routes(routes!(sessions::done_session))
         .routes(routes!(sessions::send_message))
+        .routes(routes!(sessions::join_session))
+        .routes(routes!(sessions::whisper))
         .routes(routes!(sessions::transcript))
         .routes(routes!(sessions::mark))
         .routes(routes!(sessions::set_outcome))
