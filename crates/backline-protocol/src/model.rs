@@ -449,6 +449,46 @@ pub struct NewMessage {
     pub text: String,
 }
 
+/// A supervisor's board (`GET /supervision/board`): the groups they
+/// supervise with their members' status, and the open and waiting
+/// consultations of those groups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct SupervisionBoard {
+    pub groups: Vec<BoardGroup>,
+    pub consultations: Vec<BoardConsultation>,
+}
+
+/// A supervised group and its members.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct BoardGroup {
+    pub id: String,
+    pub name: String,
+    pub members: Vec<BoardMember>,
+}
+
+/// A member of a supervised group and their status (`offline` with no desktop connected).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct BoardMember {
+    pub user_id: String,
+    pub display_name: String,
+    pub status: Status,
+    pub reason: Option<String>,
+}
+
+/// An open or waiting consultation on the board.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct BoardConsultation {
+    /// The session as a participant would see it: state, participants
+    /// (the initiator among them), the group offer if any.
+    pub session: SessionView,
+    /// The subject of the interaction it is about.
+    pub interaction_subject: Option<String>,
+    /// Waiting since (unix ms): when it was opened.
+    pub waiting_since: i64,
+    /// Connected since (unix ms): when its first invitee joined; none while it waits.
+    pub connected_since: Option<i64>,
+}
+
 /// A whisper: a supervisor's message to one participant of the session.
 #[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
 pub struct WhisperRequest {

@@ -119,6 +119,32 @@ pub async fn may_supervise<E: Exec>(
     Ok(found > 0)
 }
 
+/// The consultations not yet ended that `user_id` may supervise (the rule
+/// of [`may_supervise`]), oldest first, at most `limit`: each session's id
+/// and when its first invitee joined (none while it waits).
+pub async fn supervised<E: Exec>(
+    executor: E,
+    user_id: &str,
+    limit: i64,
+) -> Result<Vec<(String, Option<i64>)>, StoreError> {
+    crate::db::query_as::<(String, Option<i64>)>(
+        "SELECT s.id, (SELECT MIN(j.joined_at) FROM session_participants j \
+         WHERE j.session_id = s.id AND j.role = 'invitee') AS connected_at \
+         FROM im_sessions s WHERE s.ended_at IS NULL AND s.parent_interaction_id IS NOT NULL AND (\
+         EXISTS (SELECT 1 FROM group_offers o JOIN group_supervisors gs ON gs.group_id = o.group_id \
+         WHERE o.session_id = s.id AND gs.user_id = $1) \
+         OR EXISTS (SELECT 1 FROM session_participants p \
+         JOIN group_members m ON m.user_id = p.user_id \
+         JOIN group_supervisors gs ON gs.group_id = m.group_id \
+         WHERE p.session_id = s.id AND p.role IN ('initiator', 'invitee') AND gs.user_id = $1)) \
+         ORDER BY s.created_at, s.id LIMIT $2",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(executor)
+    .await
+}
+
 /// A participant row; `invited_at`/`invite_expires_at` only for invitees.
 pub struct NewParticipant<'a> {
     pub session_id: &'a str,

@@ -226,6 +226,31 @@ export type WhisperRequest = {
  */
 to: string, client_msg_id: string, text: string, };
 
+export type SupervisionBoard = { groups: Array<BoardGroup>, consultations: Array<BoardConsultation>, };
+
+export type BoardGroup = { id: string, name: string, members: Array<BoardMember>, };
+
+export type BoardMember = { user_id: string, display_name: string, status: Status, reason: string | null, };
+
+export type BoardConsultation = { 
+/**
+ * The session as a participant would see it: state, participants
+ * (the initiator among them), the group offer if any.
+ */
+session: SessionView, 
+/**
+ * The subject of the interaction it is about.
+ */
+interaction_subject: string | null, 
+/**
+ * Waiting since (unix ms): when it was opened.
+ */
+waiting_since: number, 
+/**
+ * Connected since (unix ms): when its first invitee joined; none while it waits.
+ */
+connected_since: number | null, };
+
 export type CreateSessionRequest = { 
 /**
  * The user to invite, or a group: the session is then offered to the

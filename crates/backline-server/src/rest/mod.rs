@@ -61,6 +61,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sessions::send_message))
         .routes(routes!(sessions::join_session))
         .routes(routes!(sessions::whisper))
+        .routes(routes!(sessions::supervision_board))
         .routes(routes!(sessions::transcript))
         .routes(routes!(sessions::mark))
         .routes(routes!(sessions::set_outcome))

@@ -6,7 +6,7 @@ use axum::Json;
 use backline_protocol::interactions::{OutcomeView, SetOutcomeRequest};
 use backline_protocol::model::{
     CreateSessionRequest, MarkRequest, MessageAck, MissedView, NewMessage, SessionView,
-    TranscriptPage, WhisperRequest,
+    SupervisionBoard, TranscriptPage, WhisperRequest,
 };
 use backline_protocol::ErrorBody;
 use serde::Deserialize;
@@ -159,6 +159,20 @@ pub async fn whisper(
     AppJson(request): AppJson<WhisperRequest>,
 ) -> ApiResult<Json<MessageAck>> {
     Ok(Json(state.backline.whisper(&account, &id, request).await?))
+}
+
+/// # `GET /api/v1/supervision/board`
+///
+/// The caller's supervision board: the groups they supervise with each
+/// member's status, and the open and waiting consultations they may join.
+/// The desktop polls it.
+#[utoipa::path(get, path = "/supervision/board", tag = "sessions",
+    responses((status = 200, body = SupervisionBoard)))]
+pub async fn supervision_board(
+    State(state): State<AppState>,
+    Auth(account): Auth,
+) -> ApiResult<Json<SupervisionBoard>> {
+    Ok(Json(state.backline.supervision_board(&account).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -572,6 +572,8 @@ fn rows(fx: &Fixture) -> Vec<Row> {
         // Nobody missed the fixture's session: `not_found` for everyone with IM.
         row("POST /missed/{id}/reply", &[s], Im(Allowed)),
         row("POST /missed/{id}/dismiss", &[s], Im(Allowed)),
+        // Everyone's own board (empty for who supervises no group).
+        row("GET /supervision/board", &[], SignedIn(Ok)),
         // Sue joins (her refused cells of the session's rows ran before), then whispers.
         row("POST /sessions/{id}/join", &[s], GroupSupervisor(Ok)),
         row("POST /sessions/{id}/whisper", &[s], JoinedSupervisor(Ok))

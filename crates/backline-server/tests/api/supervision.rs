@@ -344,3 +344,126 @@ async fn a_whisper_reaches_its_addressee_only() {
         (409, Some("session_ended"))
     );
 }
+
+fn board_session<'a>(board: &'a Value, session: &str) -> Option<&'a Value> {
+    board["consultations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["session"]["id"] == session)
+}
+
+#[tokio::test]
+async fn the_board_lists_the_supervised_groups_members_and_their_open_consultations() {
+    let app = spawn_app().await;
+    let alice = app.user("alice", "Alice Agent").await;
+    let bob = app.user("bob", "Bob Builder").await;
+    let judy = app.user("judy", "Judy Jensen").await;
+    let kim = app.user("kim", "Kim Other").await;
+    let carol = app.user("carol", "Carol Outsider").await;
+    supervised_group(&app, "Router Experts", &[&bob, &carol], &judy).await;
+    supervised_group(&app, "Billing", &[&kim], &kim).await;
+    let _bob_ws = app.desktop(&bob, None).await;
+    let (status, _) = app
+        .put(&bob.token, "/api/v1/me/status", json!({"status": "ready"}))
+        .await;
+    assert_eq!(status, 200);
+
+    let board = |user: &User| {
+        let token = user.token.clone();
+        let app = &app;
+        async move {
+            let (status, board) = app.get(&token, "/api/v1/supervision/board").await;
+            assert_eq!(status, 200, "{board}");
+            board
+        }
+    };
+    let first = board(&judy).await;
+    assert_eq!(first["groups"].as_array().unwrap().len(), 1, "{first}");
+    assert_eq!(first["groups"][0]["name"], "Router Experts");
+    let members: Vec<(String, String)> = first["groups"][0]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["display_name"].as_str().unwrap().to_owned(),
+                m["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        members,
+        [
+            ("Bob Builder".to_owned(), "ready".to_owned()),
+            ("Carol Outsider".to_owned(), "offline".to_owned())
+        ]
+    );
+    assert_eq!(first["consultations"], json!([]));
+    // Someone who supervises nothing has an empty board.
+    let none = board(&alice).await;
+    assert_eq!(none, json!({"groups": [], "consultations": []}));
+
+    // A consultation to Bob waits, then is connected.
+    let platform = crate::interactions::integration(&app, None).await;
+    let (status, view) = app
+        .post(
+            &platform,
+            "/api/v1/platform/interactions",
+            crate::interactions::voice_call("live", "alice"),
+        )
+        .await;
+    assert_eq!(status, 201, "{view}");
+    let interaction = view["id"].as_str().unwrap().to_owned();
+    let (status, session) = app
+        .post(
+            &alice.token,
+            "/api/v1/sessions",
+            json!({"target_id": bob.id, "parent_interaction_id": interaction,
+                   "first_message": {"client_msg_id": "m1", "text": "A refund?"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{session}");
+    let session = session["id"].as_str().unwrap().to_owned();
+    let waiting = board(&judy).await;
+    let entry = board_session(&waiting, &session).unwrap_or_else(|| panic!("{waiting}"));
+    assert_eq!(entry["session"]["state"], "inviting");
+    assert_eq!(entry["session"]["created_by"], alice.id.as_str());
+    assert_eq!(
+        entry["session"]["parent_interaction_id"],
+        interaction.as_str()
+    );
+    assert_eq!(entry["interaction_subject"], view["subject"]);
+    assert!(entry["waiting_since"].as_i64().unwrap() > 0);
+    assert_eq!(entry["connected_since"], Value::Null);
+    // Kim supervises neither Alice's nor Bob's group.
+    assert_eq!(board(&kim).await["consultations"], json!([]));
+
+    let (status, _) = app
+        .post(
+            &bob.token,
+            &format!("/api/v1/sessions/{session}/accept"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let connected = board(&judy).await;
+    let entry = board_session(&connected, &session).unwrap_or_else(|| panic!("{connected}"));
+    assert_eq!(entry["session"]["state"], "connected");
+    assert!(
+        entry["connected_since"].as_i64().unwrap() >= entry["waiting_since"].as_i64().unwrap(),
+        "{entry}"
+    );
+    // From the board she joins; once ended, it leaves the board.
+    let (status, _) = join(&app, &judy, &session).await;
+    assert_eq!(status, 200);
+    let (status, _) = app
+        .post(
+            &alice.token,
+            &format!("/api/v1/sessions/{session}/end"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(board(&judy).await["consultations"], json!([]));
+}

@@ -8,12 +8,19 @@
 //! invitees belongs to. Once joined, the sharing rule treats the supervisor
 //! like a target who accepted: the case data is readable while the
 //! consultation is open and for the grace period after it.
+//!
+//! The board (`GET /supervision/board`) lists the groups the caller
+//! supervises with their members' status, and the consultations not yet
+//! ended that the caller may join; the desktop polls it.
 
-use backline_protocol::model::{EntryKind, MessageAck, SessionView, WhisperRequest};
+use backline_protocol::model::{
+    BoardConsultation, BoardGroup, BoardMember, EntryKind, MessageAck, SessionView,
+    SupervisionBoard, WhisperRequest,
+};
 use backline_protocol::ErrorCode;
 use backline_store::types as stored;
 use backline_store::Locks;
-use backline_store::{sessions, transcript};
+use backline_store::{groups, interactions, sessions, transcript, users};
 
 use super::tx::Tx;
 use super::views::load_view;
@@ -201,5 +208,57 @@ impl Backline {
             })
         })
         .await
+    }
+
+    /// The caller's supervision board: the groups they supervise with each
+    /// member's status, and the open and waiting consultations they may
+    /// join (at most 200, oldest first). Empty for someone who supervises
+    /// no group.
+    pub async fn supervision_board(&self, caller: &Account) -> Result<SupervisionBoard> {
+        let reader = self.store().reader();
+        let mut groups_out = Vec::new();
+        for group in groups::supervised_by(reader, &caller.id).await? {
+            let ids = groups::members(reader, &group.id).await?;
+            let mut members: Vec<BoardMember> = users::get_many(reader, &ids)
+                .await?
+                .iter()
+                .map(|row| {
+                    let (status, reason) = self.effective_status(row);
+                    BoardMember {
+                        user_id: row.id.clone(),
+                        display_name: row.display_name.clone(),
+                        status,
+                        reason,
+                    }
+                })
+                .collect();
+            members.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+            groups_out.push(BoardGroup {
+                id: group.id,
+                name: group.name,
+                members,
+            });
+        }
+        let mut consultations = Vec::new();
+        let mut conn = self.read_conn().await?;
+        for (id, connected_since) in sessions::supervised(reader, &caller.id, 200).await? {
+            let Some(session) = load_view(&mut conn, &id, &caller.id).await? else {
+                continue;
+            };
+            let interaction_subject = match &session.parent_interaction_id {
+                Some(parent) => interactions::get(reader, parent).await?.map(|i| i.subject),
+                None => None,
+            };
+            consultations.push(BoardConsultation {
+                waiting_since: session.created_at,
+                connected_since,
+                interaction_subject,
+                session,
+            });
+        }
+        Ok(SupervisionBoard {
+            groups: groups_out,
+            consultations,
+        })
     }
 }

@@ -64,6 +64,55 @@ async fn a_supervisor_of_a_participants_group_or_of_the_offered_group_may_superv
         add_group(&store, &[&judy], &kim).await;
         join(&store, &sid, &judy, ParticipantRole::Supervisor, 2).await;
         assert!(!may(kim.clone()).await, "{backend}: the supervisor's group");
+
+        // The board: the same circle, open consultations only, with when the
+        // first invitee joined; and the groups each one supervises.
+        let board = |user: String| {
+            let store = store.clone();
+            async move {
+                sessions::supervised(store.reader(), &user, 10)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(
+            board(judy.clone()).await,
+            [(sid.clone(), Some(1))],
+            "{backend}"
+        );
+        assert_eq!(
+            board(lou.clone()).await,
+            [(sid.clone(), Some(1))],
+            "{backend}"
+        );
+        assert_eq!(board(kim.clone()).await, [], "{backend}");
+        let plain = add_session_at(&store, &agent, 2, None).await;
+        join(&store, &plain, &agent, ParticipantRole::Initiator, 0).await;
+        let waiting = add_session_at(&store, &expert, 3, Some("i-2")).await;
+        join(&store, &waiting, &expert, ParticipantRole::Initiator, 0).await;
+        assert_eq!(
+            board(judy.clone()).await,
+            [(sid.clone(), Some(1)), (waiting.clone(), None)],
+            "{backend}: oldest first; not a plain IM session"
+        );
+        let (s, a) = (sid.clone(), agent.clone());
+        tx!(store, |conn| sessions::end(conn, &s, 100, &a).await).unwrap();
+        assert_eq!(
+            board(judy.clone()).await,
+            [(waiting, None)],
+            "{backend}: ended"
+        );
+        let names: Vec<String> = groups::supervised_by(store.reader(), &kim)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|g| g.id)
+            .collect();
+        assert_eq!(names.len(), 2, "{backend}: {names:?}");
+        assert!(groups::supervised_by(store.reader(), &agent)
+            .await
+            .unwrap()
+            .is_empty());
     }
 }
 
