@@ -251,6 +251,9 @@ pub enum ParticipantState {
 pub enum ParticipantRole {
     Initiator,
     Invitee,
+    /// A supervisor of one of the consultation's groups who joined it
+    /// (`POST /sessions/{id}/join`).
+    Supervisor,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
@@ -371,6 +374,9 @@ pub enum EntryKind {
     /// A group offer's invitation was withdrawn from `subject` (taken by
     /// someone else, or the member went Not Ready or signed out).
     Withdrawn,
+    /// A message from a supervisor to one participant (`subject`): only the
+    /// two of them ever see it.
+    Whisper,
 }
 
 impl EntryKind {
@@ -385,6 +391,7 @@ impl EntryKind {
             EntryKind::TimedOut => "timed_out",
             EntryKind::Left => "left",
             EntryKind::Ended => "ended",
+            EntryKind::Whisper => "whisper",
         }
     }
 
@@ -399,6 +406,7 @@ impl EntryKind {
             "timed_out" => EntryKind::TimedOut,
             "left" => EntryKind::Left,
             "ended" => EntryKind::Ended,
+            "whisper" => EntryKind::Whisper,
             _ => return None,
         })
     }
@@ -437,6 +445,55 @@ pub struct TranscriptEntry {
 /// A message to send.
 #[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
 pub struct NewMessage {
+    pub client_msg_id: String,
+    pub text: String,
+}
+
+/// A supervisor's board (`GET /supervision/board`): the groups they
+/// supervise with their members' status, and the open and waiting
+/// consultations of those groups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct SupervisionBoard {
+    pub groups: Vec<BoardGroup>,
+    pub consultations: Vec<BoardConsultation>,
+}
+
+/// A supervised group and its members.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct BoardGroup {
+    pub id: String,
+    pub name: String,
+    pub members: Vec<BoardMember>,
+}
+
+/// A member of a supervised group and their status (`offline` with no desktop connected).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct BoardMember {
+    pub user_id: String,
+    pub display_name: String,
+    pub status: Status,
+    pub reason: Option<String>,
+}
+
+/// An open or waiting consultation on the board.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct BoardConsultation {
+    /// The session as a participant would see it: state, participants
+    /// (the initiator among them), the group offer if any.
+    pub session: SessionView,
+    /// The subject of the interaction it is about.
+    pub interaction_subject: Option<String>,
+    /// Waiting since (unix ms): when it was opened.
+    pub waiting_since: i64,
+    /// Connected since (unix ms): when its first invitee joined; none while it waits.
+    pub connected_since: Option<i64>,
+}
+
+/// A whisper: a supervisor's message to one participant of the session.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct WhisperRequest {
+    /// The participant it is for (a joined participant other than the sender).
+    pub to: String,
     pub client_msg_id: String,
     pub text: String,
 }

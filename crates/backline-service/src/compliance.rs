@@ -214,6 +214,8 @@ impl Backline {
                 let entries = transcript::page(&mut conn, &session.id, 0, i64::MAX, 100_000, false)
                     .await?
                     .into_iter()
+                    // A whisper is between a supervisor and an agent only.
+                    .filter(|e| e.kind != "whisper")
                     .map(crate::sessions::entry_from_row)
                     .collect();
                 consultations.push(ConsultationTranscript {

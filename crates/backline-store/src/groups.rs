@@ -169,6 +169,20 @@ pub async fn of_user<E: Exec>(executor: E, user_id: &str) -> Result<Vec<GroupRow
     .await
 }
 
+/// The groups one account supervises.
+pub async fn supervised_by<E: Exec>(
+    executor: E,
+    user_id: &str,
+) -> Result<Vec<GroupRow>, StoreError> {
+    crate::db::query_as::<GroupRow>(
+        "SELECT g.id, g.name FROM user_groups g JOIN group_supervisors s ON s.group_id = g.id \
+         WHERE s.user_id = $1 ORDER BY g.name",
+    )
+    .bind(user_id)
+    .fetch_all(executor)
+    .await
+}
+
 /// A group's consultation offer settings.
 pub async fn settings<E: Exec>(
     executor: E,

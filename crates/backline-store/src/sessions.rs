@@ -60,6 +60,9 @@ pub async fn consultations<E: Exec>(
 pub enum ConsultationAccess {
     /// A consultation the target joined is still open.
     Open,
+    /// A consultation the user joined as its supervisor is still open (and
+    /// none as its target).
+    Supervising,
     /// Every consultation the target joined has ended; the latest ended at
     /// this time (unix ms), not before the `ended_since` asked for.
     EndedAt(i64),
@@ -67,29 +70,79 @@ pub enum ConsultationAccess {
 
 /// Whether `user_id` accepted (joined) a consultation about `interaction_id`
 /// as its target that is still open or ended at or after `ended_since` (unix
-/// ms): an open one wins, else the latest ended one. The initiator is not
-/// counted: it is the interaction's agent.
+/// ms): an open one wins, else the latest ended one. A supervisor who
+/// joined counts like a target. The initiator is not counted: it is the
+/// interaction's agent.
 pub async fn accepted_consultation<E: Exec>(
     executor: E,
     interaction_id: &str,
     user_id: &str,
     ended_since: i64,
 ) -> Result<Option<ConsultationAccess>, StoreError> {
-    let found = crate::db::query_scalar::<Option<i64>>(
-        "SELECT s.ended_at FROM session_participants p JOIN im_sessions s ON s.id = p.session_id \
-         WHERE s.parent_interaction_id = $1 AND p.user_id = $2 AND p.role = 'invitee' \
+    let found = crate::db::query_as::<(Option<i64>, String)>(
+        "SELECT s.ended_at, p.role FROM session_participants p JOIN im_sessions s ON s.id = p.session_id \
+         WHERE s.parent_interaction_id = $1 AND p.user_id = $2 AND p.role IN ('invitee', 'supervisor') \
          AND p.joined_at IS NOT NULL AND (s.ended_at IS NULL OR s.ended_at >= $3) \
-         ORDER BY COALESCE(s.ended_at, 9223372036854775807) DESC LIMIT 1",
+         ORDER BY COALESCE(s.ended_at, 9223372036854775807) DESC, p.role ASC LIMIT 1",
     )
     .bind(interaction_id)
     .bind(user_id)
     .bind(ended_since)
     .fetch_optional(executor)
     .await?;
-    Ok(found.map(|ended_at| match ended_at {
+    Ok(found.map(|(ended_at, role)| match ended_at {
+        None if role == ParticipantRole::Supervisor.as_str() => ConsultationAccess::Supervising,
         None => ConsultationAccess::Open,
         Some(at) => ConsultationAccess::EndedAt(at),
     }))
+}
+
+/// Whether `user_id` supervises a group the session was offered to, or a
+/// group one of its initiator or invitees belongs to: who may join it as
+/// its supervisor.
+pub async fn may_supervise<E: Exec>(
+    executor: E,
+    session_id: &str,
+    user_id: &str,
+) -> Result<bool, StoreError> {
+    let found = crate::db::query_scalar::<i64>(
+        "SELECT COUNT(*) FROM group_supervisors gs WHERE gs.user_id = $2 AND gs.group_id IN (\
+         SELECT o.group_id FROM group_offers o WHERE o.session_id = $1 \
+         UNION SELECT m.group_id FROM group_members m \
+         JOIN session_participants p ON p.user_id = m.user_id \
+         WHERE p.session_id = $1 AND p.role IN ('initiator', 'invitee'))",
+    )
+    .bind(session_id)
+    .bind(user_id)
+    .fetch_one(executor)
+    .await?;
+    Ok(found > 0)
+}
+
+/// The consultations not yet ended that `user_id` may supervise (the rule
+/// of [`may_supervise`]), oldest first, at most `limit`: each session's id
+/// and when its first invitee joined (none while it waits).
+pub async fn supervised<E: Exec>(
+    executor: E,
+    user_id: &str,
+    limit: i64,
+) -> Result<Vec<(String, Option<i64>)>, StoreError> {
+    crate::db::query_as::<(String, Option<i64>)>(
+        "SELECT s.id, (SELECT MIN(j.joined_at) FROM session_participants j \
+         WHERE j.session_id = s.id AND j.role = 'invitee') AS connected_at \
+         FROM im_sessions s WHERE s.ended_at IS NULL AND s.parent_interaction_id IS NOT NULL AND (\
+         EXISTS (SELECT 1 FROM group_offers o JOIN group_supervisors gs ON gs.group_id = o.group_id \
+         WHERE o.session_id = s.id AND gs.user_id = $1) \
+         OR EXISTS (SELECT 1 FROM session_participants p \
+         JOIN group_members m ON m.user_id = p.user_id \
+         JOIN group_supervisors gs ON gs.group_id = m.group_id \
+         WHERE p.session_id = s.id AND p.role IN ('initiator', 'invitee') AND gs.user_id = $1)) \
+         ORDER BY s.created_at, s.id LIMIT $2",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(executor)
+    .await
 }
 
 /// A participant row; `invited_at`/`invite_expires_at` only for invitees.

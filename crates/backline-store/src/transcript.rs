@@ -161,17 +161,68 @@ pub async fn page<E: Exec>(
     limit: i64,
     newest_first: bool,
 ) -> Result<Vec<EntryRow>, StoreError> {
+    page_seen_by(
+        executor,
+        session_id,
+        None,
+        after,
+        before,
+        limit,
+        newest_first,
+    )
+    .await
+}
+
+/// Like [`page`], as `viewer` sees it: a whisper only for its sender and
+/// its addressee.
+pub async fn page_for<E: Exec>(
+    executor: E,
+    session_id: &str,
+    viewer: &str,
+    after: i64,
+    before: i64,
+    limit: i64,
+    newest_first: bool,
+) -> Result<Vec<EntryRow>, StoreError> {
+    page_seen_by(
+        executor,
+        session_id,
+        Some(viewer),
+        after,
+        before,
+        limit,
+        newest_first,
+    )
+    .await
+}
+
+async fn page_seen_by<E: Exec>(
+    executor: E,
+    session_id: &str,
+    viewer: Option<&str>,
+    after: i64,
+    before: i64,
+    limit: i64,
+    newest_first: bool,
+) -> Result<Vec<EntryRow>, StoreError> {
     let order = if newest_first { "DESC" } else { "ASC" };
+    let seen = match viewer {
+        Some(_) => "AND (t.kind <> 'whisper' OR t.actor_id = $5 OR t.subject_id = $5)",
+        None => "",
+    };
     let sql = format!(
-        "{SELECT} WHERE t.session_id = $1 AND t.seq > $2 AND t.seq < $3 ORDER BY t.seq {order} LIMIT $4"
+        "{SELECT} WHERE t.session_id = $1 AND t.seq > $2 AND t.seq < $3 {seen} \
+         ORDER BY t.seq {order} LIMIT $4"
     );
-    let mut rows = crate::db::query_as::<EntryRow>(sql)
+    let mut query = crate::db::query_as::<EntryRow>(sql)
         .bind(session_id)
         .bind(after)
         .bind(before)
-        .bind(limit)
-        .fetch_all(executor)
-        .await?;
+        .bind(limit);
+    if let Some(viewer) = viewer {
+        query = query.bind(viewer);
+    }
+    let mut rows = query.fetch_all(executor).await?;
     if newest_first {
         rows.reverse();
     }

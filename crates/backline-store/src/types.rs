@@ -67,6 +67,8 @@ text_enum! {
     pub enum ParticipantRole {
         Initiator = "initiator",
         Invitee = "invitee",
+        /// A group supervisor who joined the session.
+        Supervisor = "supervisor",
     }
 }
 

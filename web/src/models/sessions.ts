@@ -78,7 +78,8 @@ export function systemEntryText(e: TranscriptEntry): string {
     case 'invited':
       return `${e.actor_name} invited ${e.subject_name ?? 'a colleague'}`;
     case 'joined':
-      return `${subject} joined the session`;
+      // a supervisor's join names itself: "Judy Jensen (supervisor) joined"
+      return e.text ?? `${subject} joined the session`;
     case 'rejected':
       return `${subject} rejected the invitation`;
     case 'cancelled':

@@ -110,7 +110,7 @@ export type SessionState = "not_connected" | "inviting" | "connected" | "ended";
 
 export type ParticipantState = "not_invited" | "invited" | "joined" | "rejected" | "cancelled" | "left";
 
-export type ParticipantRole = "initiator" | "invitee";
+export type ParticipantRole = "initiator" | "invitee" | "supervisor";
 
 export type ParticipantView = { user_id: string, display_name: string, role: ParticipantRole, state: ParticipantState, 
 /**
@@ -193,7 +193,7 @@ session: SessionView,
  */
 first_message: TranscriptEntry | null, };
 
-export type EntryKind = "message" | "invited" | "joined" | "rejected" | "cancelled" | "timed_out" | "left" | "ended" | "withdrawn";
+export type EntryKind = "message" | "invited" | "joined" | "rejected" | "cancelled" | "timed_out" | "left" | "ended" | "withdrawn" | "whisper";
 
 export type TranscriptEntry = { session_id: string, seq: number, ts: number, kind: EntryKind, 
 /**
@@ -219,6 +219,37 @@ client_msg_id: string | null,
 redacted_by?: string, redacted_by_name?: string, redacted_at?: number, };
 
 export type NewMessage = { client_msg_id: string, text: string, };
+
+export type WhisperRequest = { 
+/**
+ * The participant it is for (a joined participant other than the sender).
+ */
+to: string, client_msg_id: string, text: string, };
+
+export type SupervisionBoard = { groups: Array<BoardGroup>, consultations: Array<BoardConsultation>, };
+
+export type BoardGroup = { id: string, name: string, members: Array<BoardMember>, };
+
+export type BoardMember = { user_id: string, display_name: string, status: Status, reason: string | null, };
+
+export type BoardConsultation = { 
+/**
+ * The session as a participant would see it: state, participants
+ * (the initiator among them), the group offer if any.
+ */
+session: SessionView, 
+/**
+ * The subject of the interaction it is about.
+ */
+interaction_subject: string | null, 
+/**
+ * Waiting since (unix ms): when it was opened.
+ */
+waiting_since: number, 
+/**
+ * Connected since (unix ms): when its first invitee joined; none while it waits.
+ */
+connected_since: number | null, };
 
 export type CreateSessionRequest = { 
 /**

@@ -24,6 +24,8 @@ import type {
   ConsultationOutcome,
   MissedView,
   OutcomeView,
+  SupervisionBoard,
+  WhisperRequest,
 } from './generated';
 
 export class ApiError extends Error {
@@ -166,6 +168,15 @@ export class RestClient {
   }
   sendMessage(id: string, client_msg_id: string, text: string): Promise<MessageAck> {
     return this.request('POST', `/sessions/${seg(id)}/messages`, { client_msg_id, text });
+  }
+  joinSession(id: string): Promise<SessionView> {
+    return this.request('POST', `/sessions/${seg(id)}/join`);
+  }
+  whisper(id: string, req: WhisperRequest): Promise<MessageAck> {
+    return this.request('POST', `/sessions/${seg(id)}/whisper`, req);
+  }
+  supervisionBoard(): Promise<SupervisionBoard> {
+    return this.request('GET', '/supervision/board');
   }
   transcript(id: string, page: { after?: number; before?: number; limit?: number }): Promise<TranscriptPage> {
     return this.request('GET', `/sessions/${seg(id)}/transcript${query(page)}`);

@@ -24,6 +24,8 @@ export type TranscriptRow =
       /** Redacted by an administrator: `text` says so and by whom. */
       redacted: boolean;
       receipt: Receipt | null;
+      /** A supervisor's whisper, seen only by its sender and its addressee: "Whisper to Alice Agent". */
+      whisper: string | null;
     }
   | { kind: 'system'; key: string; seq: number; text: string; time: string; dateTime: string }
   | {
@@ -69,7 +71,7 @@ export function buildTranscriptRows(
   let prevAuthor: string | null = null;
   let lastMine = -1;
   for (const e of entries) {
-    if (e.kind === 'message') {
+    if (e.kind === 'message' || e.kind === 'whisper') {
       const mine = e.actor_id === meId;
       rows.push({
         kind: 'message',
@@ -84,8 +86,9 @@ export function buildTranscriptRows(
         text: redactedText(e) ?? e.text ?? '',
         redacted: redactedText(e) !== null,
         receipt: null,
+        whisper: e.kind === 'whisper' ? `Whisper to ${e.subject_id === meId ? 'you' : (e.subject_name ?? 'a participant')}` : null,
       });
-      if (mine) lastMine = rows.length - 1;
+      if (mine && e.kind === 'message') lastMine = rows.length - 1;
       prevAuthor = e.actor_id;
     } else {
       rows.push({ kind: 'system', key: `e${e.seq}`, seq: e.seq, text: systemEntryText(e), time: formatTime(e.ts), dateTime: formatDateTime(e.ts) });

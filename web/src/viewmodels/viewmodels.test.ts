@@ -10,6 +10,24 @@ function state(over: Partial<AppState> = {}): AppState {
 }
 
 describe('IM window view model', () => {
+  it("marks a supervisor's whisper and announces the supervisor's join", () => {
+    const session = makeSession({}, 'joined');
+    const rows = buildTranscriptRows(
+      [
+        entry('s1', 1, { kind: 'joined', actor_id: 'u-judy', actor_name: 'Judy Jensen', text: 'Judy Jensen (supervisor) joined' }),
+        entry('s1', 2, { kind: 'whisper', actor_id: 'u-judy', actor_name: 'Judy Jensen', subject_id: 'u-bob', subject_name: 'Bob Builder', text: 'Offer the voucher' }),
+        entry('s1', 3, { actor_id: 'u-bob', actor_name: 'Bob Builder' }),
+      ],
+      [],
+      session,
+      'u-bob',
+      'Bob Builder',
+    );
+    expect(rows[0]).toMatchObject({ kind: 'system', text: 'Judy Jensen (supervisor) joined' });
+    expect(rows[1]).toMatchObject({ kind: 'message', text: 'Offer the voucher', name: 'Judy Jensen', whisper: 'Whisper to you' });
+    expect(rows[2]).toMatchObject({ kind: 'message', whisper: null });
+  });
+
   it('maps session states to the status indicator text', () => {
     expect(sessionStatusText(makeSession({ state: 'not_connected' }))).toBe('Not Connected');
     expect(sessionStatusText(makeSession({ state: 'inviting' }))).toBe('Not Connected');

@@ -6,7 +6,7 @@ use axum::Json;
 use backline_protocol::interactions::{OutcomeView, SetOutcomeRequest};
 use backline_protocol::model::{
     CreateSessionRequest, MarkRequest, MessageAck, MissedView, NewMessage, SessionView,
-    TranscriptPage,
+    SupervisionBoard, TranscriptPage, WhisperRequest,
 };
 use backline_protocol::ErrorBody;
 use serde::Deserialize;
@@ -127,6 +127,52 @@ pub async fn send_message(
             .send_message(&account, &id, &message.client_msg_id, &message.text)
             .await?,
     ))
+}
+
+/// # `POST /api/v1/sessions/{id}/join`
+///
+/// A supervisor joins an IM consultation: a supervisor of the group it was
+/// offered to, or of a group its initiator or an invitee belongs to. Everyone
+/// in it sees "Name (supervisor) joined"; joining again answers the session.
+#[utoipa::path(post, path = "/sessions/{id}/join", tag = "sessions",
+    responses((status = 200, body = SessionView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn join_session(
+    State(state): State<AppState>,
+    Auth(account): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SessionView>> {
+    Ok(Json(
+        state.backline.join_as_supervisor(&account, &id).await?,
+    ))
+}
+
+/// # `POST /api/v1/sessions/{id}/whisper`
+///
+/// A joined supervisor's message to one participant (`to`): only the two of
+/// them receive it or read it in the transcript, as a `whisper` entry.
+#[utoipa::path(post, path = "/sessions/{id}/whisper", tag = "sessions", request_body = WhisperRequest,
+    responses((status = 200, body = MessageAck), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn whisper(
+    State(state): State<AppState>,
+    Auth(account): Auth,
+    Path(id): Path<String>,
+    AppJson(request): AppJson<WhisperRequest>,
+) -> ApiResult<Json<MessageAck>> {
+    Ok(Json(state.backline.whisper(&account, &id, request).await?))
+}
+
+/// # `GET /api/v1/supervision/board`
+///
+/// The caller's supervision board: the groups they supervise with each
+/// member's status, and the open and waiting consultations they may join.
+/// The desktop polls it.
+#[utoipa::path(get, path = "/supervision/board", tag = "sessions",
+    responses((status = 200, body = SupervisionBoard)))]
+pub async fn supervision_board(
+    State(state): State<AppState>,
+    Auth(account): Auth,
+) -> ApiResult<Json<SupervisionBoard>> {
+    Ok(Json(state.backline.supervision_board(&account).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -8,7 +8,9 @@
 //!   only (`forbidden`, 403).
 //! - ARCHITECTURE.md, invariants: only participants read a session or its
 //!   transcript (`not_participant`); an account without the Internal IM
-//!   permission fails every IM request with `im_not_permitted`; only an
+//!   permission fails every IM request with `im_not_permitted`; only a
+//!   supervisor of one of a consultation's groups joins it (`forbidden`), and
+//!   only the supervisor who joined whispers in it; only an
 //!   interaction's agent and its accepted consultation targets read its case
 //!   data, contact and history (`not_shared`).
 //! - §4b: platform endpoints take an integration token (`bli_…`) with the
@@ -140,6 +142,10 @@ enum Rule {
     Supervisors(Expect),
     /// The session's participants (and the Internal IM permission).
     Session(Expect),
+    /// A supervisor of one of the session's groups (Sue supervises the agent's).
+    GroupSupervisor(Expect),
+    /// The supervisor who joined the session; its other participants get `forbidden`.
+    JoinedSupervisor(Expect),
     /// The interaction's agent and its accepted consultation targets.
     Shared(Expect),
     /// Only the interaction's agent acts; its consultation target may read
@@ -191,6 +197,17 @@ fn expected(rule: Rule, p: P) -> Expect {
         },
         Rule::Session(ok) => match p {
             P::Agent | P::Participant => ok,
+            P::NoIm => IM_NOT_PERMITTED,
+            _ => NOT_PARTICIPANT,
+        },
+        Rule::GroupSupervisor(ok) => match p {
+            P::Supervisor => ok,
+            P::NoIm => IM_NOT_PERMITTED,
+            _ => FORBIDDEN,
+        },
+        Rule::JoinedSupervisor(ok) => match p {
+            P::Supervisor => ok,
+            P::Agent | P::Participant => FORBIDDEN,
             P::NoIm => IM_NOT_PERMITTED,
             _ => NOT_PARTICIPANT,
         },
@@ -394,6 +411,20 @@ impl Fixture {
         let platform_interaction = id(&post(integration.clone(), path, chat, 201).await);
         let group = json!({"name": "Matrix"});
         let group = id(&post(admin.token.clone(), "/admin/groups".into(), group, 201).await);
+        // Sue supervises the agent's group: she may join the consultation.
+        let desk = app
+            .backline
+            .create_group(None, "Matrix Desk")
+            .await
+            .expect("group");
+        app.backline
+            .set_group_member(None, &desk.id, &agent.id, true)
+            .await
+            .expect("member");
+        app.backline
+            .set_group_supervisor(None, &desk.id, &supervisor.id, true)
+            .await
+            .expect("supervisor");
 
         Fixture {
             app,
@@ -511,6 +542,8 @@ fn rows(fx: &Fixture) -> Vec<Row> {
         (name("new"), name("group"), name("reason"), name("platform"));
     let (external, device, client) = (name("matrix"), name("tab"), name("matrix"));
     let msg = name("matrix");
+    let whisper = name("whisper");
+    let agent_id = fx.agent.id.clone();
     vec![
         row("POST /auth/sign-in", &[], Public(Ok))
             .json(json!({"username": "sam", "password": crate::helpers::PASSWORD})),
@@ -539,6 +572,12 @@ fn rows(fx: &Fixture) -> Vec<Row> {
         // Nobody missed the fixture's session: `not_found` for everyone with IM.
         row("POST /missed/{id}/reply", &[s], Im(Allowed)),
         row("POST /missed/{id}/dismiss", &[s], Im(Allowed)),
+        // Everyone's own board (empty for who supervises no group).
+        row("GET /supervision/board", &[], SignedIn(Ok)),
+        // Sue joins (her refused cells of the session's rows ran before), then whispers.
+        row("POST /sessions/{id}/join", &[s], GroupSupervisor(Ok)),
+        row("POST /sessions/{id}/whisper", &[s], JoinedSupervisor(Ok))
+            .body(move |p| json!({"to": agent_id, "client_msg_id": whisper(p), "text": "psst"})),
         row("GET /interactions", &[], SignedIn(Ok)),
         row("GET /interactions/{id}", &[i], Shared(Ok)),
         row("GET /interactions/{id}/contact", &[i], Shared(Ok)),

@@ -10,7 +10,7 @@ use crate::interactions::{integration, voice_call};
 
 /// Alice's live voice call and a consultation with Bob, who accepted after
 /// Alice's first message `first`; returns the interaction and the session.
-async fn accepted_consultation(
+pub(crate) async fn accepted_consultation(
     app: &TestApp,
     alice: &User,
     bob: &User,

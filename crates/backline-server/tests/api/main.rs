@@ -26,6 +26,7 @@ mod scim;
 mod sessions;
 mod store_faults;
 mod stream;
+mod supervision;
 mod voice;
 mod webhooks;
 mod ws_fuzz;

@@ -408,9 +408,7 @@ impl Backline {
                 let others_engaged = offer_open
                     || participants
                         .iter()
-                        .filter(|p| {
-                            p.user_id != me.0 && p.role != stored::ParticipantRole::Initiator
-                        })
+                        .filter(|p| p.user_id != me.0 && p.role == stored::ParticipantRole::Invitee)
                         .any(is_active);
                 let mut entries = vec![entry];
                 entries.extend(passed_on);

@@ -12,7 +12,9 @@
 //! `messaging` (send, delivered and read marks, typing), `end` (*End
 //! Session* and *Done*), `offers` (a consultation offered to a group: waves,
 //! widening, the first accept wins), `followup` (the Missed list, outcomes),
-//! `redaction` (an administrator redacts a message). Below: the checks they
+//! `redaction` (an administrator redacts a message), `supervision` (a group
+//! supervisor joins a consultation and whispers to one participant; the
+//! supervisor's board). Below: the checks they
 //! share.
 
 mod end;
@@ -21,6 +23,7 @@ mod invitations;
 mod messaging;
 mod offers;
 mod redaction;
+mod supervision;
 mod tx;
 mod views;
 

@@ -323,7 +323,8 @@ impl<'c> Tx<'c> {
 /// A transcript as plain text: one line per entry, `[HH:MM:SS UTC] Name: text`.
 pub(super) fn render_transcript(entries: &[EntryRow]) -> String {
     let mut out = String::new();
-    for entry in entries {
+    // A whisper is for its sender and its addressee only: never attached.
+    for entry in entries.iter().filter(|e| e.kind != "whisper") {
         let secs = entry.ts.div_euclid(1000);
         let time = format!(
             "{:02}:{:02}:{:02}",
@@ -342,7 +343,11 @@ pub(super) fn render_transcript(entries: &[EntryRow]) -> String {
                 ),
             },
             "invited" => format!("{} invited {subject}", entry.actor_name),
-            "joined" => format!("{} joined", entry.actor_name),
+            "joined" => match &entry.body {
+                // A supervisor's join names itself: "Judy Jensen (supervisor) joined".
+                Some(text) => text.clone(),
+                None => format!("{} joined", entry.actor_name),
+            },
             "rejected" => format!("{} rejected the invitation", entry.actor_name),
             "cancelled" => format!("{} cancelled the invitation", entry.actor_name),
             "timed_out" => format!("the invitation to {subject} timed out"),

@@ -91,10 +91,10 @@ fn build_view(
             .map(|p| ParticipantView {
                 user_id: p.user_id,
                 display_name: p.display_name,
-                role: if p.role == stored::ParticipantRole::Initiator {
-                    ParticipantRole::Initiator
-                } else {
-                    ParticipantRole::Invitee
+                role: match p.role {
+                    stored::ParticipantRole::Initiator => ParticipantRole::Initiator,
+                    stored::ParticipantRole::Invitee => ParticipantRole::Invitee,
+                    stored::ParticipantRole::Supervisor => ParticipantRole::Supervisor,
                 },
                 state: participant_state(p.state),
                 invite_timed_out: p.invite_timed_out,
@@ -147,7 +147,8 @@ impl Backline {
         Ok(out)
     }
 
-    /// Pages through a session's transcript (participants only).
+    /// Pages through a session's transcript (participants only; a whisper
+    /// only for its sender and its addressee).
     pub async fn transcript(
         &self,
         caller: &Account,
@@ -172,9 +173,10 @@ impl Backline {
         }
         let limit = limit.clamp(1, 500) as i64;
         let newest_first = before.is_some() && after.is_none();
-        let rows = transcript::page(
+        let rows = transcript::page_for(
             self.store().reader(),
             session_id,
+            &caller.id,
             after.unwrap_or(0) as i64,
             before.map(|b| b as i64).unwrap_or(i64::MAX),
             limit + 1,

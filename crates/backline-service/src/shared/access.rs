@@ -2,8 +2,10 @@
 //! readable by its assigned agent and by every target who accepted a
 //! consultation about it, while the consultation is open and for a grace
 //! period after it ended (`consultation_access_grace_secs`) — nobody else.
-//! A refused attempt, and a target's read during the grace period, are
-//! written to the audit log in their own write.
+//! A group supervisor who joined the consultation (`POST /sessions/{id}/join`)
+//! counts as such a target. A refused attempt, a target's read during the
+//! grace period and every read by a supervisor are written to the audit log
+//! in their own write.
 
 use backline_protocol::ErrorCode;
 use backline_store::rows::InteractionRow;
@@ -52,6 +54,14 @@ impl Backline {
             .await?
         {
             Some(ConsultationAccess::Open) => return Ok((row, Access::ConsultTarget)),
+            Some(ConsultationAccess::Supervising) => {
+                let detail = format!(
+                    "{} read shared data as the supervisor who joined an open consultation",
+                    account.username
+                );
+                self.audit_access(account, id, action, true, detail).await?;
+                return Ok((row, Access::ConsultTarget));
+            }
             Some(ConsultationAccess::EndedAt(ended_at)) => {
                 let detail = format!(
                     "{} read shared data of a consultation that ended at {ended_at} (unix ms), within the grace period",

@@ -34,7 +34,7 @@ pub(crate) async fn add_session_at(
 }
 
 /// Adds `user` to a session as a joined participant (`role`, `color`).
-async fn join(store: &Store, sid: &str, user: &str, role: ParticipantRole, color: i64) {
+pub(crate) async fn join(store: &Store, sid: &str, user: &str, role: ParticipantRole, color: i64) {
     let (sid, user) = (sid.to_owned(), user.to_owned());
     tx!(store, |conn| {
         sessions::insert_participant(

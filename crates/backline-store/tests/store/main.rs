@@ -30,6 +30,7 @@ mod group_offers;
 mod im_sessions;
 mod interactions;
 mod scim;
+mod supervision;
 
 /// The backends this run covers, each with a fresh database.
 pub(crate) async fn stores() -> Vec<(&'static str, Store, Option<tempfile::TempDir>)> {

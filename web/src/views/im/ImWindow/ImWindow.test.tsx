@@ -17,7 +17,7 @@ function vm(over: Partial<ImWindowVM> = {}): ImWindowVM {
     canSend: true,
     rows: [
       { kind: 'system', key: 'e1', seq: 1, text: 'Bob Builder joined the session', time: '10:00:00', dateTime: '' },
-      { kind: 'message', key: 'e2', seq: 2, showName: true, name: 'Alice Agent', color: 0, mine: false, time: '10:00:01', dateTime: '', text: 'Hi Bob', redacted: false, receipt: null },
+      { kind: 'message', key: 'e2', seq: 2, showName: true, name: 'Alice Agent', color: 0, mine: false, time: '10:00:01', dateTime: '', text: 'Hi Bob', redacted: false, receipt: null, whisper: null },
     ],
     loaded: true,
     hasMore: false,
@@ -143,9 +143,19 @@ describe('ImWindow', () => {
     expect(a.discard).toHaveBeenCalledWith('c1');
   });
 
+  it("marks a supervisor's whisper in the transcript", () => {
+    const rows: ImWindowVM['rows'] = [
+      { kind: 'message', key: 'e3', seq: 3, showName: true, name: 'Judy Jensen', color: 2, mine: false, time: '10:00:02', dateTime: '', text: 'Offer the voucher', redacted: false, receipt: null, whisper: 'Whisper to you' },
+    ];
+    render(<ImWindow vm={vm({ rows })} actions={actions()} />);
+    const item = screen.getByText('Offer the voucher').closest('li');
+    expect(item?.className).toContain('whisper');
+    expect(item?.textContent).toContain('Whisper to you:');
+  });
+
   it('gives screen readers each message as name, text, then time and state', () => {
     const rows: ImWindowVM['rows'] = [
-      { kind: 'message', key: 'e2', seq: 2, showName: true, name: 'Alice Agent', color: 0, mine: true, time: '10:00:01', dateTime: '', text: 'Hi Bob', redacted: false, receipt: 'Read' },
+      { kind: 'message', key: 'e2', seq: 2, showName: true, name: 'Alice Agent', color: 0, mine: true, time: '10:00:01', dateTime: '', text: 'Hi Bob', redacted: false, receipt: 'Read', whisper: null },
     ];
     render(<ImWindow vm={vm({ rows })} actions={actions()} />);
     const item = screen.getByRole('log').querySelector('li')!;

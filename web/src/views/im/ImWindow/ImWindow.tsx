@@ -97,7 +97,7 @@ function Row({ row, onDiscard, onRetry }: { row: TranscriptRow; onDiscard: (id: 
   // screen readers hear "name: text, time · state" once per message: the visible author line is
   // for the eye only, and the text comes before its time and delivery state
   return (
-    <li className={`entry message p${row.color} ${row.showName ? 'first' : ''} ${pending ? 'is-pending' : ''}`}>
+    <li className={`entry message p${row.color} ${row.showName ? 'first' : ''} ${pending ? 'is-pending' : ''} ${row.kind === 'message' && row.whisper ? 'whisper' : ''}`}>
       {row.showName && (
         <div className="author" aria-hidden="true">
           <span className="marker">{MARKERS[row.color % MARKERS.length]}</span>
@@ -105,6 +105,7 @@ function Row({ row, onDiscard, onRetry }: { row: TranscriptRow; onDiscard: (id: 
         </div>
       )}
       <div className="bubble">
+        {row.kind === 'message' && row.whisper && <span className="whisper-label">{row.whisper}: </span>}
         <span className="visually-hidden">{row.name}: </span>
         <span className={row.kind === 'message' && row.redacted ? 'text redacted' : 'text'}>{row.text}</span>
         <span className="visually-hidden">, </span>
