@@ -63,6 +63,12 @@ fn seeds(fx: &Fixture) -> BTreeMap<(String, String), (Value, P)> {
         ),
         (
             "POST",
+            "/sessions/{id}/whisper",
+            json!({"to": fx.target.id, "client_msg_id": "w1", "text": "psst"}),
+            P::Agent,
+        ),
+        (
+            "POST",
             "/sessions/{id}/marks",
             json!({"kind": "read", "seq": 1}),
             P::Agent,
