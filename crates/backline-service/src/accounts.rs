@@ -171,6 +171,13 @@ fn update_detail(request: &UpdateUserRequest) -> String {
     parts.join(", ")
 }
 
+/// A user's place in a group.
+#[derive(Clone, Copy)]
+enum GroupRole {
+    Member,
+    Supervisor,
+}
+
 /// The stored status of a row (never `offline`).
 pub(crate) fn chosen_status(row: &UserRow) -> Status {
     Status::parse(&row.status).unwrap_or(Status::NotReady)
@@ -530,7 +537,7 @@ impl Backline {
         self.group_view(&group.id).await
     }
 
-    /// Adds or removes a group's supervisor (offered its unanswered consultations last).
+    /// Adds or removes a group's supervisor (offered its unanswered consultations last), audited.
     pub async fn set_group_supervisor(
         &self,
         by: Option<&Account>,
@@ -538,25 +545,8 @@ impl Backline {
         user: &str,
         supervisor: bool,
     ) -> Result<()> {
-        let group = self.find_group(group).await?;
-        let user = self.find_user(user).await?;
-        let actor = crate::shared::actor(by);
-        self.commit(move |conn| {
-            Box::pin(async move {
-                let action = if supervisor {
-                    groups::add_supervisor(conn, &group.id, &user.id).await?;
-                    "group_supervisor_added"
-                } else {
-                    groups::remove_supervisor(conn, &group.id, &user.id).await?;
-                    "group_supervisor_removed"
-                };
-                let (resource, detail) =
-                    (format!("group:{}", group.id), format!("user:{}", user.id));
-                audit_change(conn, &actor, action, &resource, &detail, now_ms()).await?;
-                Ok(((), Vec::new()))
-            })
-        })
-        .await
+        self.set_group_role(by, group, user, GroupRole::Supervisor, supervisor)
+            .await
     }
 
     /// Finds a group by id or name.
@@ -579,20 +569,45 @@ impl Backline {
         user: &str,
         member: bool,
     ) -> Result<()> {
+        self.set_group_role(by, group, user, GroupRole::Member, member)
+            .await
+    }
+
+    /// Adds (`on`) or removes a user's role in a group, with its audit entry
+    /// in the same write.
+    async fn set_group_role(
+        &self,
+        by: Option<&Account>,
+        group: &str,
+        user: &str,
+        role: GroupRole,
+        on: bool,
+    ) -> Result<()> {
         let group = self.find_group(group).await?;
         let user = self.find_user(user).await?;
         let actor = crate::shared::actor(by);
         self.commit(move |conn| {
             Box::pin(async move {
-                let action = if member {
-                    groups::add_member(conn, &group.id, &user.id).await?;
-                    "group_member_added"
-                } else {
-                    groups::remove_member(conn, &group.id, &user.id).await?;
-                    "group_member_removed"
+                let (group_id, user_id) = (group.id.as_str(), user.id.as_str());
+                let action = match (role, on) {
+                    (GroupRole::Member, true) => {
+                        groups::add_member(conn, group_id, user_id).await?;
+                        "group_member_added"
+                    }
+                    (GroupRole::Member, false) => {
+                        groups::remove_member(conn, group_id, user_id).await?;
+                        "group_member_removed"
+                    }
+                    (GroupRole::Supervisor, true) => {
+                        groups::add_supervisor(conn, group_id, user_id).await?;
+                        "group_supervisor_added"
+                    }
+                    (GroupRole::Supervisor, false) => {
+                        groups::remove_supervisor(conn, group_id, user_id).await?;
+                        "group_supervisor_removed"
+                    }
                 };
-                let (resource, detail) =
-                    (format!("group:{}", group.id), format!("user:{}", user.id));
+                let (resource, detail) = (format!("group:{group_id}"), format!("user:{user_id}"));
                 audit_change(conn, &actor, action, &resource, &detail, now_ms()).await?;
                 Ok(((), Vec::new()))
             })
