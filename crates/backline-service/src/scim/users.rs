@@ -243,8 +243,9 @@ impl Backline {
         Ok(list_response(resources, query))
     }
 
-    /// `POST /Users`: an agent; without a password it signs in only through
-    /// single sign-on. A taken userName is `409 uniqueness`.
+    /// `POST /Users`: an agent; without a password it has none (password
+    /// sign-in answers `password_not_set` until an administrator sets one).
+    /// A taken userName is `409 uniqueness`.
     pub async fn scim_create_user(
         &self,
         integration: &Integration,
