@@ -113,6 +113,57 @@ pub async fn range<E: Exec>(
     .await
 }
 
+/// The stored events of `user_ids` committed at or after `since` whose
+/// payload contains `needle`: `(user_id, seq, payload)`, for rewriting
+/// (a redaction takes the text out of the events that carried it).
+pub async fn mentioning(
+    conn: &mut WriteTx,
+    user_ids: &[String],
+    since: i64,
+    needle: &str,
+) -> Result<Vec<(String, i64, String)>, StoreError> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT user_id, seq, payload FROM user_events \
+         WHERE ts >= $1 AND payload LIKE $2 ESCAPE '!' AND user_id IN ({}) ORDER BY user_id, seq",
+        crate::placeholders_from(3, user_ids.len())
+    );
+    let pattern = format!(
+        "%{}%",
+        needle
+            .replace('!', "!!")
+            .replace('%', "!%")
+            .replace('_', "!_")
+    );
+    let mut select = crate::db::query_as::<(String, i64, String)>(sql)
+        .bind(since)
+        .bind(pattern);
+    for id in user_ids {
+        select = select.bind(id.as_str());
+    }
+    select.fetch_all(conn).await
+}
+
+/// Replaces a stored event's payload; its seq and time stay. False when the
+/// user has no event `seq` (pruned meanwhile).
+pub async fn replace_payload(
+    conn: &mut WriteTx,
+    user_id: &str,
+    seq: i64,
+    payload: &str,
+) -> Result<bool, StoreError> {
+    let changed =
+        crate::db::query("UPDATE user_events SET payload = $3 WHERE user_id = $1 AND seq = $2")
+            .bind(user_id)
+            .bind(seq)
+            .bind(payload)
+            .execute(conn)
+            .await?;
+    Ok(changed.rows_affected() > 0)
+}
+
 /// The last seq given out for a user.
 pub async fn head<E: Exec>(executor: E, user_id: &str) -> Result<i64, StoreError> {
     crate::db::query_scalar::<i64>(HEAD_SQL)

@@ -207,6 +207,20 @@ async fn an_administrator_redacts_a_message_and_every_desktop_sees_it_live() {
     assert_eq!(entry["text"], "");
     assert_eq!(entry["redacted_by"], admin.id.as_str());
     assert!(!serde_json::to_string(&entries).unwrap().contains("hunter2"));
+    // Nor does any replay: the stored events that carried the text (the
+    // message's own, the sessions' latest message) carry the redacted entry.
+    for user in [&alice, &bob] {
+        let (status, page) = app.get(&user.token, "/api/v1/events?after=0").await;
+        assert_eq!(status, 200, "{page}");
+        let replay = page["events"].as_array().unwrap();
+        assert!(
+            replay.iter().any(|e| e["event"]["kind"] == "transcript"
+                && e["event"]["entry"]["seq"].as_u64() == Some(seq)
+                && e["event"]["entry"]["redacted_by_name"] == "Ada Admin"),
+            "{page}"
+        );
+        assert!(!page.to_string().contains("hunter2"), "{page}");
+    }
     // The attached transcript is rendered again, and search no longer finds the text.
     let (_, found) = app
         .get(

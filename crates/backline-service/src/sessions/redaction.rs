@@ -1,12 +1,14 @@
 //! Redaction: an administrator replaces a message's text. The entry keeps its
 //! seq; who redacted it and when are kept with it and in the audit log; every
-//! participant's desktops get the new entry live; for a consultation, the
-//! transcript attached to the interaction is rendered again and re-indexed.
+//! participant's desktops get the new entry live; the stored stream events
+//! that carried the text (its transcript event, the sessions' latest
+//! message) are rewritten, so no replay shows it again; for a consultation,
+//! the transcript attached to the interaction is rendered again and re-indexed.
 
 use backline_protocol::events::EventBody;
 use backline_protocol::model::TranscriptEntry;
 use backline_protocol::ErrorCode;
-use backline_store::{audit, interactions, sessions, transcript, Locks};
+use backline_store::{audit, events, interactions, sessions, transcript, Locks, WriteTx};
 
 use super::tx::{render_transcript, Tx};
 use super::views::entry_from_row;
@@ -87,6 +89,7 @@ impl Backline {
                     .into_iter()
                     .map(|p| p.user_id)
                     .collect();
+                scrub_stream(tx.conn, &participants, &entry).await?;
                 tx.emit_to_all(
                     &participants,
                     EventBody::TranscriptRedacted {
@@ -111,5 +114,47 @@ impl Backline {
             })
         })
         .await
+    }
+}
+
+/// Rewrites the participants' stored events that carried the redacted
+/// message (from its commit on), putting the redacted entry in its place.
+async fn scrub_stream(
+    conn: &mut WriteTx,
+    participants: &[String],
+    redacted: &TranscriptEntry,
+) -> Result<()> {
+    let sid = redacted.session_id.as_str();
+    for (user, seq, payload) in events::mentioning(conn, participants, redacted.ts, sid).await? {
+        let Ok(mut body) = serde_json::from_str::<EventBody>(&payload) else {
+            continue;
+        };
+        if scrub(&mut body, redacted) {
+            let payload = serde_json::to_string(&body)
+                .map_err(|e| crate::ServiceError::Internal(e.into()))?;
+            events::replace_payload(conn, &user, seq, &payload).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Puts `redacted` in place of the entry with its seq in `body`; true when
+/// `body` carried it.
+fn scrub(body: &mut EventBody, redacted: &TranscriptEntry) -> bool {
+    let replace = |slot: &mut TranscriptEntry| {
+        let hit = slot.seq == redacted.seq;
+        if hit {
+            *slot = redacted.clone();
+        }
+        hit
+    };
+    match body {
+        EventBody::Transcript { session_id, entry } if *session_id == redacted.session_id => {
+            replace(entry)
+        }
+        EventBody::Session { session } if session.id == redacted.session_id => {
+            session.last_message.as_mut().is_some_and(replace)
+        }
+        _ => false,
     }
 }

@@ -243,6 +243,78 @@ async fn stream_seqs_are_gapless_and_ranges_read_back_in_order() {
 }
 
 #[tokio::test]
+async fn stored_events_that_mention_a_text_are_found_and_rewritten_in_place() {
+    for (backend, store, _dir) in stores().await {
+        let (a, b) = (
+            add_user(&store, "scrub-a").await,
+            add_user(&store, "scrub-b").await,
+        );
+        let ids = vec![a.clone(), b.clone()];
+        for (ts, payload) in [
+            (100, r#"{"s":"s-1","t":"early"}"#),
+            (200, r#"{"s":"s-1","t":"secret"}"#),
+            (300, r#"{"s":"s-2","t":"other"}"#),
+            (400, r#"{"s":"s-1","t":"50%_off"}"#),
+        ] {
+            let ids = ids.clone();
+            store
+                .write(Box::new(move |conn| {
+                    Box::pin(async move { events::append_many(conn, &ids, ts, payload).await })
+                }))
+                .await
+                .unwrap();
+        }
+        // Since a time, for some users, containing a text (LIKE's own
+        // wildcards in it are taken literally).
+        let (only_a, found, literal) = (vec![a.clone()], ids.clone(), ids.clone());
+        let (found, wildcard) = store
+            .write(Box::new(move |conn| {
+                Box::pin(async move {
+                    let found = events::mentioning(conn, &found, 200, "\"s-1\"").await?;
+                    let none = events::mentioning(conn, &literal, 0, "0_%").await?;
+                    assert!(events::mentioning(conn, &[], 0, "s").await?.is_empty());
+                    let of_a = events::mentioning(conn, &only_a, 0, "s-1").await?;
+                    assert_eq!(of_a.len(), 3);
+                    Ok((found, none))
+                })
+            }))
+            .await
+            .unwrap();
+        let seqs: Vec<(String, i64)> = found.iter().map(|(u, s, _)| (u.clone(), *s)).collect();
+        let mut expected = vec![
+            (a.clone(), 2),
+            (a.clone(), 4),
+            (b.clone(), 2),
+            (b.clone(), 4),
+        ];
+        expected.sort();
+        assert_eq!(seqs, expected, "{backend}");
+        assert_eq!(found[0].2, r#"{"s":"s-1","t":"secret"}"#, "{backend}");
+        assert!(wildcard.is_empty(), "{backend}: {wildcard:?}");
+        // Rewritten in place: same seq and time, new payload; a missing event is false.
+        let (user, missing) = (a.clone(), a.clone());
+        let (hit, miss) = store
+            .write(Box::new(move |conn| {
+                Box::pin(async move {
+                    let hit =
+                        events::replace_payload(conn, &user, 2, r#"{"s":"s-1","t":""}"#).await?;
+                    let miss = events::replace_payload(conn, &missing, 99, "{}").await?;
+                    Ok((hit, miss))
+                })
+            }))
+            .await
+            .unwrap();
+        assert!(hit && !miss, "{backend}");
+        let rows = events::range(store.reader(), &a, 1, 2, 10).await.unwrap();
+        assert_eq!(rows.len(), 1, "{backend}");
+        assert_eq!((rows[0].seq, rows[0].ts), (2, 200), "{backend}");
+        assert_eq!(rows[0].payload, r#"{"s":"s-1","t":""}"#, "{backend}");
+        let rows = events::range(store.reader(), &b, 1, 2, 10).await.unwrap();
+        assert_eq!(rows[0].payload, r#"{"s":"s-1","t":"secret"}"#, "{backend}");
+    }
+}
+
+#[tokio::test]
 async fn transcript_seqs_pages_and_client_ids() {
     for (backend, store, _dir) in stores().await {
         let user = add_user(&store, "writer").await;
