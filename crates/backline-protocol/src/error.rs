@@ -49,7 +49,6 @@ error_codes! {
     SessionExpired = ("session_expired", 401, "The session token has expired or was revoked: sign in again."),
     InvalidCredentials = ("invalid_credentials", 401, "Username or password is wrong."),
     AccountDisabled = ("account_disabled", 403, "The account is disabled."),
-    PasswordNotSet = ("password_not_set", 403, "The account has no password (its identity provider created it without one): it cannot sign in with a password until an administrator sets one."),
     Forbidden = ("forbidden", 403, "The caller's roles do not allow this operation."),
     ImNotPermitted = ("im_not_permitted", 403, "The caller or the target does not hold the Internal IM permission."),
     NotParticipant = ("not_participant", 403, "The caller does not take part in this session."),

@@ -217,7 +217,7 @@ impl Backline {
     }
 
     /// Creates an account; without a password it cannot sign in with one
-    /// (`password_not_set`) until an administrator sets one. The audit entry (and a provisioned
+    /// (`invalid_credentials`, as a wrong password) until an administrator sets one. The audit entry (and a provisioned
     /// account's SCIM attributes) are written in the same write.
     pub(crate) async fn create_account(
         &self,

@@ -189,21 +189,15 @@ impl Backline {
             return Err(refused(refusal));
         }
         let row = users::get_by_username(self.store().reader(), username).await?;
+        // An account provisioned without a password (its identity provider
+        // signs it in) is refused exactly as a wrong password is, at the same
+        // cost: the answer must not tell which usernames exist.
         let checked = match &row {
-            Some(row) if row.password_hash.is_empty() => {
-                // Provisioned without a password: costs what a wrong password costs.
-                self.verify_password(password, self.dummy_hash().await?)
-                    .await?;
-                return Err(err(
-                    ErrorCode::PasswordNotSet,
-                    "this account has no password: an administrator must set one",
-                ));
-            }
-            Some(row) => {
+            Some(row) if !row.password_hash.is_empty() => {
                 self.verify_password(password, row.password_hash.clone())
                     .await?
             }
-            None => {
+            _ => {
                 self.verify_password(password, self.dummy_hash().await?)
                     .await?;
                 false

@@ -310,9 +310,7 @@ export class AppModel {
           ? 'The username or password is wrong.'
           : e instanceof ApiError && e.code === 'account_disabled'
             ? 'This account is disabled.'
-            : e instanceof ApiError && e.code === 'password_not_set'
-              ? 'This account has no password yet: ask an administrator to set one.'
-              : `Sign-in failed: ${errorText(e)}`;
+            : `Sign-in failed: ${errorText(e)}`;
       this.set({ signingIn: false, signInError: msg });
     }
   }

@@ -193,7 +193,7 @@ pub async fn list_users(
 /// # `POST /scim/v2/Users`
 ///
 /// Creates an agent account; without `password` it has none, and password
-/// sign-in answers `password_not_set` until an administrator sets one. A
+/// sign-in is refused (`invalid_credentials`) until an administrator sets one. A
 /// taken `userName` is 409 `uniqueness`.
 #[utoipa::path(post, path = "/Users", tag = "scim", request_body(content = Object, content_type = "application/scim+json"),
     responses((status = 201, description = "The User", content_type = "application/scim+json"),

@@ -224,14 +224,17 @@ async fn entra_id_creates_finds_changes_disables_and_deletes_an_account() {
     assert!(user["meta"]["lastModified"].is_string());
     assert!(user["meta"]["version"].as_str().unwrap().starts_with("W/"));
 
-    // No password: sign-in is refused with its own code.
+    // No password: sign-in is refused exactly as for an unknown username,
+    // so the answer does not tell that the account exists.
     let (status, body, _) = app
         .sign_in("test_user_ab6490ee@contoso.com", "anything")
         .await;
+    let (unknown_status, unknown, _) = app.sign_in("nobody@contoso.com", "anything").await;
     assert_eq!(
         (status, body["code"].as_str()),
-        (403, Some("password_not_set"))
+        (401, Some("invalid_credentials"))
     );
+    assert_eq!((status, &body), (unknown_status, &unknown));
 
     // Entra looks the account up by its UPN, as typed.
     let filter = "/scim/v2/Users?filter=userName%20eq%20%22Test_User_ab6490ee%40contoso.com%22";

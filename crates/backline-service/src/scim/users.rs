@@ -244,7 +244,7 @@ impl Backline {
     }
 
     /// `POST /Users`: an agent; without a password it has none (password
-    /// sign-in answers `password_not_set` until an administrator sets one).
+    /// sign-in is refused as a wrong password is, until an administrator sets one).
     /// A taken userName is `409 uniqueness`.
     pub async fn scim_create_user(
         &self,
