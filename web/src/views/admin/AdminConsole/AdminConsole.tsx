@@ -37,7 +37,7 @@ export function AdminConsole({ state, actions }: SectionProps) {
       {state.error && (
         <p className="error admin-message" role="alert">
           {state.error}{' '}
-          <button type="button" className="link" onClick={actions.dismissMessages}>
+          <button type="button" className="link" onClick={() => actions.dismissMessages()}>
             Dismiss
           </button>
         </p>

@@ -60,7 +60,7 @@ function Deliveries({ state, actions }: SectionProps) {
         <button type="button" disabled={d.loading} onClick={() => void actions.loadDeliveries(false)}>
           Refresh
         </button>
-        <button type="button" onClick={actions.closeDeliveries}>
+        <button type="button" onClick={() => actions.closeDeliveries()}>
           Close
         </button>
       </div>
@@ -125,7 +125,7 @@ export function IntegrationsSection({ state, actions }: SectionProps) {
               </>
             )}
           </dl>
-          <button type="button" onClick={actions.dismissSecret}>
+          <button type="button" onClick={() => actions.dismissSecret()}>
             I have copied them
           </button>
         </section>
