@@ -1,5 +1,5 @@
 // Wires the app model to the dumb views through the view models.
-import { useEffect, useMemo, useRef } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { ZOOM_STEPS, type AppModel } from './models/app';
 import { AppContext, useAppState, useModel } from './viewmodels/context';
 import { useImWindow } from './viewmodels/imWindow';
@@ -32,6 +32,11 @@ import { incomingCalls, interactionVoiceVM, softphoneVM, useNow } from './viewmo
 import { CallControls } from './views/voice/CallControls/CallControls';
 import { IncomingCall } from './views/voice/IncomingCall/IncomingCall';
 import { Softphone } from './views/voice/Softphone/Softphone';
+import { AdminModel } from './models/admin';
+import type { AdminApi } from './protocol/rest';
+import { usePage } from './lib/page';
+import { useAdminState } from './viewmodels/admin';
+import { AdminConsole } from './views/admin/AdminConsole/AdminConsole';
 
 function ConsultationSide({ consultation }: { consultation: NonNullable<ReturnType<typeof consultationVM>> & { role: 'target' } }) {
   const tabActions = useTabsActions(consultation.interactionId);
@@ -117,10 +122,23 @@ function ConnectedSoftphone() {
   return <Softphone vm={vm} actions={actions} />;
 }
 
-function Main() {
+/** The administration area, loaded afresh each time it opens. */
+function ConnectedAdminConsole({ api }: { api: AdminApi }) {
+  const [admin] = useState(() => new AdminModel(api));
+  const state = useAdminState(admin);
+  useEffect(() => {
+    void admin.load();
+  }, [admin]);
+  return <AdminConsole state={state} actions={admin} />;
+}
+
+function Main({ adminApi }: { adminApi?: AdminApi }) {
   const state = useAppState();
   const model = useModel();
   const me = state.me!;
+  const [page, goTo] = usePage();
+  const adminOf = me.roles.includes('admin') ? adminApi : undefined;
+  const onAdminPage = adminOf !== undefined && page === 'admin';
   const rows = useMemo(() => directoryRows(state), [state]);
   const tasks = useMemo(() => taskbarItems(state), [state]);
   const cards = useMemo(() => invitationCards(state), [state]);
@@ -146,6 +164,14 @@ function Main() {
         />
       }
       onSignOut={() => void model.signOut()}
+      pageLink={
+        adminOf ? (
+          <button type="button" onClick={() => goTo(onAdminPage ? 'desk' : 'admin')}>
+            {onAdminPage ? 'Back to the desk' : 'Administration'}
+          </button>
+        ) : null
+      }
+      page={adminOf && onAdminPage ? <ConnectedAdminConsole key={me.id} api={adminOf} /> : undefined}
       notice={noIm}
       error={state.errors[''] ?? null}
       onDismissError={() => model.clearError('')}
@@ -221,7 +247,7 @@ function Main() {
   );
 }
 
-function Root() {
+function Root({ adminApi }: { adminApi?: AdminApi }) {
   const state = useAppState();
   const model = useModel();
   if (state.phase === 'loading') {
@@ -244,10 +270,10 @@ function Root() {
       />
     );
   }
-  return <Main />;
+  return <Main adminApi={adminApi} />;
 }
 
-export function App({ model }: { model: AppModel }) {
+export function App({ model, adminApi }: { model: AppModel; adminApi?: AdminApi }) {
   const started = useRef(false);
   useEffect(() => {
     if (started.current) return;
@@ -286,7 +312,7 @@ export function App({ model }: { model: AppModel }) {
 
   return (
     <AppContext.Provider value={model}>
-      <Root />
+      <Root adminApi={adminApi} />
     </AppContext.Provider>
   );
 }

@@ -55,7 +55,7 @@ if (window.location.pathname === '/call') {
 
   root.render(
     <StrictMode>
-      <App model={model} />
+      <App model={model} adminApi={api} />
     </StrictMode>,
   );
 }

@@ -188,3 +188,99 @@ pub struct GroupFigures {
     pub transferred: u32,
     pub no_answer: u32,
 }
+
+/// `GET /admin/audit`'s filters; every one given narrows the answer.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Any of these actions, comma-separated (`sign_in`, `read_case_data`, `user_updated` …).
+    pub action: Option<String>,
+    /// Who acted: an account id, `integration:<id>`, `address:<ip>` or `system`.
+    pub actor: Option<String>,
+    /// What it was about: `interaction:<id>`, `user:<id>`, `group:<id>`, `integration:<id>` …
+    pub resource: Option<String>,
+    /// Only refused (`false`) or only allowed (`true`) attempts.
+    pub allowed: Option<bool>,
+    /// From this time (unix ms, inclusive).
+    pub from: Option<i64>,
+    /// Before this time (unix ms, exclusive).
+    pub to: Option<i64>,
+    /// The next page: entries older than this entry id (the last one of the previous page).
+    pub before: Option<String>,
+    /// At most this many (1–500, default 500).
+    pub limit: Option<u32>,
+}
+
+/// `POST /admin/integrations/{id}/token` and `POST /admin/integrations/{id}/webhook-secret`:
+/// the integration and its new credential, shown only in this answer. The
+/// old one stops working at once.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct RotatedIntegration {
+    pub integration: crate::interactions::IntegrationView,
+    /// The new bearer token (`…/token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub token: Option<String>,
+    /// The new key of the webhooks' HMAC-SHA256 signature (`…/webhook-secret`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub webhook_secret: Option<String>,
+}
+
+/// Where a webhook delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Not sent yet, or failed and waiting for its next attempt.
+    Pending,
+    Delivered,
+    /// Given up after 24 hours of failed attempts.
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeliveryState> {
+        match s {
+            "pending" => Some(DeliveryState::Pending),
+            "delivered" => Some(DeliveryState::Delivered),
+            "failed" => Some(DeliveryState::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// One webhook event of an integration and its delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct WebhookDelivery {
+    /// The event's id (the body's `id` and `X-Backline-Delivery`).
+    pub id: String,
+    pub event_type: String,
+    pub interaction_id: String,
+    /// When the change was committed (unix ms).
+    pub created_at: i64,
+    pub state: DeliveryState,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When a pending event is tried next (unix ms).
+    pub next_attempt_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub failed_at: Option<i64>,
+    /// Why the latest failed attempt failed (`HTTP 500`, a connection error …).
+    pub last_error: Option<String>,
+}
+
+/// `GET /admin/integrations/{id}/deliveries`: newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct WebhookDeliveryPage {
+    pub deliveries: Vec<WebhookDelivery>,
+    /// Older deliveries exist: ask again with `before` = the last one's id.
+    pub has_more: bool,
+}

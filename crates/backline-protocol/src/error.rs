@@ -63,6 +63,8 @@ error_codes! {
     CallNotFound = ("call_not_found", 404, "No call has this id."),
     MessageNotFound = ("message_not_found", 404, "The session has no message with this seq (only messages, not system entries, can be redacted)."),
     LegalHoldNotFound = ("legal_hold_not_found", 404, "The contact or interaction is not under a legal hold."),
+    IntegrationNotFound = ("integration_not_found", 404, "No integration has this id."),
+    DeliveryNotFound = ("delivery_not_found", 404, "The integration has no webhook delivery with this id."),
     NotFound = ("not_found", 404, "No such route or resource."),
     SessionEnded = ("session_ended", 409, "The session has ended: nothing more can be sent or changed."),
     CallEnded = ("call_ended", 410, "The call of a click-to-call page has ended: its caller token is no longer valid and its socket is closed."),

@@ -115,6 +115,10 @@ pub fn render() -> String {
         admin::LegalHoldView::decl(&cfg),
         admin::RetentionRequest::decl(&cfg),
         admin::RetentionReport::decl(&cfg),
+        admin::RotatedIntegration::decl(&cfg),
+        admin::DeliveryState::decl(&cfg),
+        admin::WebhookDelivery::decl(&cfg),
+        admin::WebhookDeliveryPage::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from crates/backline-protocol by `UPDATE_GENERATED=1 cargo test -p backline-protocol`.\n\

@@ -220,9 +220,24 @@ impl Backline {
         let now = now_ms();
         let expires_at = now + (self.config().token_ttl_secs as i64) * 1000;
         let user_id = account.id.clone();
+        let detail = format!("{} signed in from {from}", account.username);
         self.commit(move |conn| {
             Box::pin(async move {
                 tokens::insert(conn, &hash, &user_id, now, expires_at).await?;
+                // Who signed in, when and from where: in the token's own write.
+                audit::insert(
+                    conn,
+                    audit::NewAudit {
+                        id: &uuid::Uuid::now_v7().to_string(),
+                        ts: now,
+                        actor_id: &user_id,
+                        action: "sign_in",
+                        resource: &format!("user:{user_id}"),
+                        allowed: true,
+                        detail: &detail,
+                    },
+                )
+                .await?;
                 Ok(((), Vec::new()))
             })
         })

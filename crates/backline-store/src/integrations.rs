@@ -63,3 +63,35 @@ pub async fn list<E: Exec>(executor: E) -> Result<Vec<IntegrationRow>, StoreErro
         .fetch_all(executor)
         .await
 }
+
+/// Replaces an integration's token (its SHA-256); the old token stops
+/// authenticating with this write. False when there is no such integration.
+pub async fn set_token_hash(
+    conn: &mut WriteTx,
+    id: &str,
+    token_hash: &str,
+) -> Result<bool, StoreError> {
+    let changed = crate::db::query("UPDATE integrations SET token_hash = $2 WHERE id = $1")
+        .bind(id)
+        .bind(token_hash)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    Ok(changed > 0)
+}
+
+/// Replaces an integration's webhook secret; the next attempt of every
+/// queued event is signed with it. False when there is no such integration.
+pub async fn set_webhook_secret(
+    conn: &mut WriteTx,
+    id: &str,
+    secret: &str,
+) -> Result<bool, StoreError> {
+    let changed = crate::db::query("UPDATE integrations SET webhook_secret = $2 WHERE id = $1")
+        .bind(id)
+        .bind(secret)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    Ok(changed > 0)
+}

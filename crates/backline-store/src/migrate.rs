@@ -43,6 +43,11 @@ const SHARED: &[Migration] = &[
         include_str!("../migrations/0008_group_offers.sql"),
     ),
     (9, "scim", include_str!("../migrations/0009_scim.sql")),
+    (
+        12,
+        "admin console",
+        include_str!("../migrations/0012_admin_console.sql"),
+    ),
 ];
 const SQLITE: &[Migration] = &[(
     1001,

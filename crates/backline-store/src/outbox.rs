@@ -5,7 +5,7 @@
 use crate::db::Exec;
 use crate::engine::WriteTx;
 
-use crate::rows::OutboxRow;
+use crate::rows::{DeliveryRow, OutboxRow};
 use crate::StoreError;
 
 /// Queues an event about `interaction_id` (its ordering key).
@@ -176,4 +176,85 @@ pub async fn counts<E: Exec>(executor: E) -> Result<(i64, i64, i64), StoreError>
     )
     .fetch_one(executor)
     .await
+}
+
+const DELIVERY_COLUMNS: &str =
+    "id, integration_id, interaction_id, event_type, created_at, attempts, \
+     next_attempt_at, delivered_at, failed_at, last_error";
+
+/// Which deliveries a listing shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryFilter {
+    All,
+    Pending,
+    Delivered,
+    Failed,
+}
+
+/// An integration's events, newest first: up to `limit`, older than the
+/// event `before` when given.
+pub async fn deliveries<E: Exec>(
+    executor: E,
+    integration_id: &str,
+    filter: DeliveryFilter,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<Vec<DeliveryRow>, StoreError> {
+    let state = match filter {
+        DeliveryFilter::All => "",
+        DeliveryFilter::Pending => " AND delivered_at IS NULL AND failed_at IS NULL",
+        DeliveryFilter::Delivered => " AND delivered_at IS NOT NULL",
+        DeliveryFilter::Failed => " AND failed_at IS NOT NULL",
+    };
+    let cursor = if before.is_some() {
+        " AND EXISTS (SELECT 1 FROM webhook_outbox b WHERE b.id = $3 AND b.integration_id = $1 \
+           AND (webhook_outbox.created_at < b.created_at \
+                OR (webhook_outbox.created_at = b.created_at AND webhook_outbox.id < b.id)))"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_outbox WHERE integration_id = $1{state}{cursor} \
+         ORDER BY created_at DESC, id DESC LIMIT $2"
+    );
+    let mut query = crate::db::query_as::<DeliveryRow>(sql)
+        .bind(integration_id)
+        .bind(limit);
+    if let Some(before) = before {
+        query = query.bind(before);
+    }
+    query.fetch_all(executor).await
+}
+
+/// One event of an integration.
+pub async fn delivery<E: Exec>(
+    executor: E,
+    integration_id: &str,
+    id: &str,
+) -> Result<Option<DeliveryRow>, StoreError> {
+    let sql = format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_outbox WHERE id = $1 AND integration_id = $2"
+    );
+    crate::db::query_as::<DeliveryRow>(sql)
+        .bind(id)
+        .bind(integration_id)
+        .fetch_optional(executor)
+        .await
+}
+
+/// Puts an event back in the queue, due at `now`: a failed one is tried
+/// again, a pending one at once rather than after its back-off, a delivered
+/// one is sent again. A lease that runs (an attempt in flight) is kept, so
+/// no two nodes send it at once. False when there is no such event.
+pub async fn requeue(conn: &mut WriteTx, id: &str, now: i64) -> Result<bool, StoreError> {
+    let changed = crate::db::query(
+        "UPDATE webhook_outbox SET delivered_at = NULL, failed_at = NULL, next_attempt_at = $2 \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(changed > 0)
 }

@@ -302,6 +302,23 @@ pub struct OutboxRow {
 }
 
 row_struct! {
+/// `webhook_outbox`: an event and where its delivery stands.
+#[derive(Debug, Clone)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub integration_id: String,
+    pub interaction_id: String,
+    pub event_type: String,
+    pub created_at: i64,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub delivered_at: Option<i64>,
+    pub failed_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+}
+
+row_struct! {
 /// `calls`.
 #[derive(Debug, Clone)]
 pub struct CallRow {

@@ -1,7 +1,7 @@
 // Generated from crates/backline-protocol by `UPDATE_GENERATED=1 cargo test -p backline-protocol`.
 // Do not edit by hand.
 
-export type ErrorCode = "malformed_request" | "unknown_frame_type" | "invalid_request" | "empty_message" | "message_too_large" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "account_disabled" | "forbidden" | "im_not_permitted" | "not_participant" | "origin_not_allowed" | "not_call_party" | "not_shared" | "user_not_found" | "group_not_found" | "session_not_found" | "interaction_not_found" | "contact_not_found" | "call_not_found" | "message_not_found" | "legal_hold_not_found" | "not_found" | "session_ended" | "call_ended" | "invalid_state" | "already_exists" | "under_legal_hold" | "offer_taken" | "idempotency_conflict" | "no_agent_available" | "rate_limited" | "resume_gap" | "slow_consumer" | "unavailable" | "shutting_down" | "request_timeout" | "internal";
+export type ErrorCode = "malformed_request" | "unknown_frame_type" | "invalid_request" | "empty_message" | "message_too_large" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "account_disabled" | "forbidden" | "im_not_permitted" | "not_participant" | "origin_not_allowed" | "not_call_party" | "not_shared" | "user_not_found" | "group_not_found" | "session_not_found" | "interaction_not_found" | "contact_not_found" | "call_not_found" | "message_not_found" | "legal_hold_not_found" | "integration_not_found" | "delivery_not_found" | "not_found" | "session_ended" | "call_ended" | "invalid_state" | "already_exists" | "under_legal_hold" | "offer_taken" | "idempotency_conflict" | "no_agent_available" | "rate_limited" | "resume_gap" | "slow_consumer" | "unavailable" | "shutting_down" | "request_timeout" | "internal";
 
 export type ErrorBody = { code: ErrorCode, message: string, };
 
@@ -683,6 +683,46 @@ transcripts: number,
  */
 interactions: number, audit: number, };
 
+export type RotatedIntegration = { integration: IntegrationView, 
+/**
+ * The new bearer token (`…/token`).
+ */
+token?: string, 
+/**
+ * The new key of the webhooks' HMAC-SHA256 signature (`…/webhook-secret`).
+ */
+webhook_secret?: string, };
+
+export type DeliveryState = "pending" | "delivered" | "failed";
+
+export type WebhookDelivery = { 
+/**
+ * The event's id (the body's `id` and `X-Backline-Delivery`).
+ */
+id: string, event_type: string, interaction_id: string, 
+/**
+ * When the change was committed (unix ms).
+ */
+created_at: number, state: DeliveryState, 
+/**
+ * Attempts made so far.
+ */
+attempts: number, 
+/**
+ * When a pending event is tried next (unix ms).
+ */
+next_attempt_at: number | null, delivered_at: number | null, failed_at: number | null, 
+/**
+ * Why the latest failed attempt failed (`HTTP 500`, a connection error …).
+ */
+last_error: string | null, };
+
+export type WebhookDeliveryPage = { deliveries: Array<WebhookDelivery>, 
+/**
+ * Older deliveries exist: ask again with `before` = the last one's id.
+ */
+has_more: boolean, };
+
 export const ERROR_CODES: readonly ErrorCode[] = [
   "malformed_request",
   "unknown_frame_type",
@@ -708,6 +748,8 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "call_not_found",
   "message_not_found",
   "legal_hold_not_found",
+  "integration_not_found",
+  "delivery_not_found",
   "not_found",
   "session_ended",
   "call_ended",

@@ -26,6 +26,25 @@ import type {
   OutcomeView,
   SupervisionBoard,
   WhisperRequest,
+  AuditEntry,
+  CreateIntegrationRequest,
+  CreatedIntegration,
+  CreateUserRequest,
+  DeliveryState,
+  GroupView,
+  IntegrationView,
+  RotatedIntegration,
+  UpdateGroupRequest,
+  UpdateUserRequest,
+  UserView,
+  WebhookDelivery,
+  WebhookDeliveryPage,
+  ContactErasure,
+  ContactExport,
+  HoldTarget,
+  LegalHoldView,
+  RetentionReport,
+  TranscriptEntry,
 } from './generated';
 
 export class ApiError extends Error {
@@ -244,7 +263,104 @@ export class RestClient {
   events(after: number, limit = 500): Promise<EventPage> {
     return this.request('GET', `/events${query({ after, limit })}`);
   }
+  // ---------- administration (admin role) ----------
+  adminUsers(): Promise<UserView[]> {
+    return this.request('GET', '/admin/users');
+  }
+  createUser(req: CreateUserRequest): Promise<UserView> {
+    return this.request('POST', '/admin/users', req);
+  }
+  updateUser(id: string, req: UpdateUserRequest): Promise<UserView> {
+    return this.request('PATCH', `/admin/users/${seg(id)}`, req);
+  }
+  adminGroups(): Promise<GroupView[]> {
+    return this.request('GET', '/admin/groups');
+  }
+  createGroup(name: string): Promise<GroupView> {
+    return this.request('POST', '/admin/groups', { name });
+  }
+  updateGroup(id: string, req: UpdateGroupRequest): Promise<GroupView> {
+    return this.request('PATCH', `/admin/groups/${seg(id)}`, req);
+  }
+  /** Adds (`on`) or removes a member or a supervisor of a group. */
+  setGroupRole(groupId: string, role: 'members' | 'supervisors', userId: string, on: boolean): Promise<void> {
+    return this.request(on ? 'PUT' : 'DELETE', `/admin/groups/${seg(groupId)}/${role}/${seg(userId)}`);
+  }
+  adminReasons(): Promise<StatusReason[]> {
+    return this.request('GET', '/admin/status-reasons');
+  }
+  createReason(code: string, label: string): Promise<StatusReason> {
+    return this.request('POST', '/admin/status-reasons', { code, label });
+  }
+  integrations(): Promise<IntegrationView[]> {
+    return this.request('GET', '/admin/integrations');
+  }
+  createIntegration(req: CreateIntegrationRequest): Promise<CreatedIntegration> {
+    return this.request('POST', '/admin/integrations', req);
+  }
+  /** A new token (`token`) or webhook secret (`webhook-secret`), shown once. */
+  rotateIntegration(id: string, what: 'token' | 'webhook-secret'): Promise<RotatedIntegration> {
+    return this.request('POST', `/admin/integrations/${seg(id)}/${what}`);
+  }
+  deliveries(id: string, params: { state?: DeliveryState | ''; before?: string; limit?: number } = {}): Promise<WebhookDeliveryPage> {
+    return this.request('GET', `/admin/integrations/${seg(id)}/deliveries${query(params)}`);
+  }
+  redeliver(id: string, deliveryId: string): Promise<WebhookDelivery> {
+    return this.request('POST', `/admin/integrations/${seg(id)}/deliveries/${seg(deliveryId)}/redeliver`);
+  }
+  /** Params: action (comma-separated), actor, resource, allowed, from, to (unix ms), before, limit. */
+  audit(params: Record<string, string | number | undefined> = {}): Promise<AuditEntry[]> {
+    return this.request('GET', `/admin/audit${query(params)}`);
+  }
+  runRetention(dry_run: boolean): Promise<RetentionReport> {
+    return this.request('POST', '/admin/retention/run', { dry_run });
+  }
+  legalHolds(): Promise<LegalHoldView[]> {
+    return this.request('GET', '/admin/legal-holds');
+  }
+  placeLegalHold(kind: HoldTarget, id: string, reason: string): Promise<LegalHoldView> {
+    return this.request('PUT', `/admin/legal-holds/${seg(kind)}/${seg(id)}`, { reason });
+  }
+  liftLegalHold(kind: HoldTarget, id: string): Promise<void> {
+    return this.request('DELETE', `/admin/legal-holds/${seg(kind)}/${seg(id)}`);
+  }
+  exportContact(id: string): Promise<ContactExport> {
+    return this.request('GET', `/admin/contacts/${seg(id)}/export`);
+  }
+  eraseContact(id: string): Promise<ContactErasure> {
+    return this.request('DELETE', `/admin/contacts/${seg(id)}`);
+  }
+  redactMessage(sessionId: string, seq: number, reason?: string): Promise<TranscriptEntry> {
+    return this.request('POST', `/admin/sessions/${seg(sessionId)}/messages/${seq}/redact`, { reason });
+  }
 }
+
+/** What the administration console calls. */
+export type AdminApi = Pick<
+  RestClient,
+  | 'adminUsers'
+  | 'createUser'
+  | 'updateUser'
+  | 'adminGroups'
+  | 'createGroup'
+  | 'updateGroup'
+  | 'setGroupRole'
+  | 'adminReasons'
+  | 'createReason'
+  | 'integrations'
+  | 'createIntegration'
+  | 'rotateIntegration'
+  | 'deliveries'
+  | 'redeliver'
+  | 'audit'
+  | 'runRetention'
+  | 'legalHolds'
+  | 'placeLegalHold'
+  | 'liftLegalHold'
+  | 'exportContact'
+  | 'eraseContact'
+  | 'redactMessage'
+>;
 
 export type CallAction = 'reject' | 'hold' | 'retrieve' | 'hang-up' | 'end-consultation' | 'complete-transfer' | 'complete-conference';
 

@@ -4,13 +4,16 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use backline_protocol::admin::{
-    CreateGroupRequest, CreateStatusReasonRequest, CreateUserRequest, GroupView,
-    UpdateGroupRequest, UpdateUserRequest, UserView,
+    AuditQuery, CreateGroupRequest, CreateStatusReasonRequest, CreateUserRequest, DeliveryState,
+    GroupView, RotatedIntegration, UpdateGroupRequest, UpdateUserRequest, UserView,
+    WebhookDelivery, WebhookDeliveryPage,
 };
 use backline_protocol::model::StatusReason;
-use backline_protocol::ErrorBody;
+use backline_protocol::{ErrorBody, ErrorCode};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
-use crate::error::{ApiResult, AppJson};
+use crate::error::{ApiError, ApiResult, AppJson, AppQuery};
 use crate::state::{Admin, AppState};
 
 /// # `GET /api/v1/admin/users`
@@ -221,15 +224,119 @@ pub async fn create_integration(
 
 /// # `GET /api/v1/admin/audit`
 ///
-/// The audit log, newest first (refused reads of shared interaction data, a consultation
-/// target's reads in the grace period after it ended, among others).
-#[utoipa::path(get, path = "/admin/audit", tag = "admin",
-    responses((status = 200, body = [backline_protocol::interactions::AuditEntry])))]
+/// The audit log, newest first: sign-ins, administrators' changes, reads of
+/// shared interaction data that were refused or made as a supervisor or in the
+/// grace period after a consultation ended, among others. Filters narrow it;
+/// a full page (`limit` entries) may have more after its last entry (`before`).
+#[utoipa::path(get, path = "/admin/audit", tag = "admin", params(AuditQuery),
+    responses((status = 200, body = [backline_protocol::interactions::AuditEntry]),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn audit_log(
     State(state): State<AppState>,
     Admin(_admin): Admin,
+    AppQuery(query): AppQuery<AuditQuery>,
 ) -> ApiResult<Json<Vec<backline_protocol::interactions::AuditEntry>>> {
-    Ok(Json(state.backline.audit_log(500).await?))
+    Ok(Json(state.backline.audit_search(query).await?))
+}
+
+/// # `POST /api/v1/admin/integrations/{id}/token`
+///
+/// Replaces the integration's token: the old one is refused from now on; the
+/// new one is shown only in this answer. Audited.
+#[utoipa::path(post, path = "/admin/integrations/{id}/token", tag = "admin",
+    responses((status = 200, body = RotatedIntegration), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn rotate_integration_token(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RotatedIntegration>> {
+    Ok(Json(
+        state.backline.rotate_integration_token(&admin, &id).await?,
+    ))
+}
+
+/// # `POST /api/v1/admin/integrations/{id}/webhook-secret`
+///
+/// Replaces the key of the webhooks' signature: every attempt from now on,
+/// queued events included, is signed with the new one, shown only in this
+/// answer. Audited.
+#[utoipa::path(post, path = "/admin/integrations/{id}/webhook-secret", tag = "admin",
+    responses((status = 200, body = RotatedIntegration), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn rotate_webhook_secret(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RotatedIntegration>> {
+    Ok(Json(
+        state.backline.rotate_webhook_secret(&admin, &id).await?,
+    ))
+}
+
+/// `GET /admin/integrations/{id}/deliveries`' filters.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DeliveriesQuery {
+    /// `pending` (waiting for its first or next attempt), `delivered` or `failed` (given up).
+    pub state: Option<String>,
+    /// The next page: events older than this one (the last one of the previous page).
+    pub before: Option<String>,
+    /// At most this many (1–200, default 50).
+    pub limit: Option<u32>,
+}
+
+/// # `GET /api/v1/admin/integrations/{id}/deliveries`
+///
+/// The integration's webhook events, newest first, each with where its
+/// delivery stands: attempts, the next one, the last failure.
+#[utoipa::path(get, path = "/admin/integrations/{id}/deliveries", tag = "admin", params(DeliveriesQuery),
+    responses((status = 200, body = WebhookDeliveryPage), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_deliveries(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    Path(id): Path<String>,
+    AppQuery(query): AppQuery<DeliveriesQuery>,
+) -> ApiResult<Json<WebhookDeliveryPage>> {
+    let filter = match query.state.as_deref() {
+        None | Some("") => None,
+        Some(text) => Some(DeliveryState::parse(text).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidRequest,
+                "state: \"pending\", \"delivered\" or \"failed\"",
+            )
+        })?),
+    };
+    let limit = match query.limit {
+        None => 50,
+        Some(n) if (1..=200).contains(&n) => n,
+        Some(_) => return Err(ApiError::new(ErrorCode::InvalidRequest, "limit: 1 to 200")),
+    };
+    let before = query.before.filter(|b| !b.is_empty());
+    Ok(Json(
+        state
+            .backline
+            .webhook_deliveries(&id, filter, before.as_deref(), limit)
+            .await?,
+    ))
+}
+
+/// # `POST /api/v1/admin/integrations/{id}/deliveries/{delivery_id}/redeliver`
+///
+/// Sends the event again, now: a failed one (given up) is tried again, a
+/// pending one without waiting for its back-off, a delivered one a second
+/// time (receivers de-duplicate by the event id). Audited.
+#[utoipa::path(post, path = "/admin/integrations/{id}/deliveries/{delivery_id}/redeliver", tag = "admin",
+    responses((status = 200, body = WebhookDelivery), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn redeliver(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path((id, delivery_id)): Path<(String, String)>,
+) -> ApiResult<Json<WebhookDelivery>> {
+    Ok(Json(
+        state
+            .backline
+            .redeliver_webhook(&admin, &id, &delivery_id)
+            .await?,
+    ))
 }
 
 /// # `POST /api/v1/admin/sessions/{id}/messages/{seq}/redact`

@@ -258,6 +258,11 @@ pub struct Fixture {
     /// The account the admin rows change.
     pub spare: User,
     pub integration: String,
+    /// The platform integration's id, and one of its webhook deliveries.
+    pub integration_id: String,
+    pub delivery: String,
+    /// An integration whose token and webhook secret the rows rotate.
+    pub rotated_integration: String,
     /// The identity provider's token (`scim` scope).
     pub provisioner: String,
     /// Accounts and a group the SCIM rows change and delete.
@@ -314,11 +319,22 @@ impl Fixture {
         let created = post(
             admin.token.clone(),
             "/admin/integrations".into(),
-            json!({"name": "matrix-platform"}),
+            // Its events queue webhook deliveries (nobody listens: they wait to be retried).
+            json!({"name": "matrix-platform", "webhook_url": "http://127.0.0.1:9/hook"}),
             201,
         )
         .await;
         let integration = created["token"].as_str().unwrap().to_owned();
+        let integration_id = id(&created["integration"]);
+        let rotated = json!({"name": "matrix-rotated"});
+        let rotated = post(
+            admin.token.clone(),
+            "/admin/integrations".into(),
+            rotated,
+            201,
+        )
+        .await;
+        let rotated_integration = id(&rotated["integration"]);
         let scim = json!({"name": "matrix-idp", "scopes": ["scim"]});
         let created = post(admin.token.clone(), "/admin/integrations".into(), scim, 201).await;
         let provisioner = created["token"].as_str().unwrap().to_owned();
@@ -409,6 +425,14 @@ impl Fixture {
         let chat = json!({"external_id": "matrix-chat", "media": "chat", "agent": "alice"});
         let path = "/platform/interactions".to_owned();
         let platform_interaction = id(&post(integration.clone(), path, chat, 201).await);
+        let delivery = app
+            .backline
+            .webhook_deliveries(&integration_id, None, None, 1)
+            .await
+            .expect("deliveries")
+            .deliveries[0]
+            .id
+            .clone();
         let group = json!({"name": "Matrix"});
         let group = id(&post(admin.token.clone(), "/admin/groups".into(), group, 201).await);
         // Sue supervises the agent's group: she may join the consultation.
@@ -437,6 +461,9 @@ impl Fixture {
             target,
             spare,
             integration,
+            integration_id,
+            delivery,
+            rotated_integration,
             provisioner,
             scim_user,
             scim_doomed,
@@ -528,6 +555,7 @@ fn rows(fx: &Fixture) -> Vec<Row> {
     use Expect::{Allowed, Ok};
     use Rule::*;
     let (s, i, pi) = (&*fx.session, &*fx.interaction, &*fx.platform_interaction);
+    let (pid, delivery, rotated) = (&*fx.integration_id, &*fx.delivery, &*fx.rotated_integration);
     let (cc, kc) = (&*fx.contact_call, &*fx.consult_call);
     let (spare, outsider, group) = (&*fx.spare.id, &*fx.outsider.id, &*fx.group);
     let target = fx.target.id.clone();
@@ -617,7 +645,15 @@ fn rows(fx: &Fixture) -> Vec<Row> {
         row("GET /admin/integrations", &[], Admin(Ok)),
         row("POST /admin/integrations", &[], Admin(Ok))
             .body(move |p| json!({"name": platform(p)})),
-        row("GET /admin/audit", &[], Admin(Ok)),
+        row("POST /admin/integrations/{id}/token", &[rotated], Admin(Ok)),
+        row("POST /admin/integrations/{id}/webhook-secret", &[rotated], Admin(Ok)),
+        row("GET /admin/integrations/{id}/deliveries", &[pid], Admin(Ok)),
+        row(
+            "POST /admin/integrations/{id}/deliveries/{delivery_id}/redeliver",
+            &[pid, delivery],
+            Admin(Ok),
+        ),
+        row("GET /admin/audit", &[], Admin(Ok)).query("?action=sign_in&limit=10"),
         // Alice's first message of the consultation (redacting it again answers it as it is).
         row("POST /admin/sessions/{id}/messages/{seq}/redact", &[s, "2"], Admin(Ok))
             .json(json!({"reason": "matrix"})),

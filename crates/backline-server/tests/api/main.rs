@@ -2,6 +2,7 @@
 //! test, real HTTP requests and real WebSocket connections.
 
 mod accounts;
+mod admin_console;
 mod auth_hardening;
 mod authz_matrix;
 mod binary;

@@ -64,6 +64,16 @@ impl Receiver {
         (receiver, task)
     }
 
+    /// From now on every delivery is answered 204.
+    pub(crate) fn succeed_from_now(&self) {
+        *self.fail_first.lock().unwrap() = 0;
+    }
+
+    /// Every delivery that arrived: its headers and body.
+    pub(crate) fn requests(&self) -> Vec<(HeaderMap, String)> {
+        self.seen.lock().unwrap().clone()
+    }
+
     pub(crate) fn bodies(&self) -> Vec<Value> {
         self.seen
             .lock()
@@ -105,21 +115,11 @@ pub(crate) async fn integration_with_secret(app: &TestApp, url: &str) -> (String
             vec![backline_protocol::model::Role::Admin],
         )
         .await;
-    let (status, created) = app
-        .post(
-            &admin.token,
-            "/api/v1/admin/integrations",
-            json!({"name": "platform", "webhook_url": url}),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    (
-        created["token"].as_str().unwrap().to_owned(),
-        created["webhook_secret"].as_str().unwrap().to_owned(),
-    )
+    let (_, token, secret) = crate::admin_console::integration(app, &admin, url).await;
+    (token, secret)
 }
 
-fn verify(secret: &str, headers: &HeaderMap, body: &str) {
+pub(crate) fn verify(secret: &str, headers: &HeaderMap, body: &str) {
     let timestamp = headers["x-backline-timestamp"].to_str().unwrap();
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("{timestamp}.{body}").as_bytes());

@@ -1,6 +1,7 @@
 //! For administrators: the audit log, and the CLI's imports of contacts and
 //! past interactions.
 
+use backline_protocol::admin::AuditQuery;
 use backline_protocol::interactions::{AuditEntry, ContactInput, ContactView, Media};
 use backline_protocol::ErrorCode;
 use backline_store::{audit, contacts, interactions};
@@ -9,7 +10,76 @@ use crate::error::{err, Result};
 use crate::shared::contacts::reindex;
 use crate::Backline;
 
+/// A filter value: absent when empty, else at most `max` bytes.
+fn filter_text(field: &str, value: Option<String>, max: usize) -> Result<Option<String>> {
+    match value.map(|v| v.trim().to_owned()) {
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) if v.len() > max => Err(err(
+            ErrorCode::InvalidRequest,
+            format!("{field}: at most {max} bytes"),
+        )),
+        other => Ok(other),
+    }
+}
+
 impl Backline {
+    /// The audit entries a query keeps, newest first (administrators): any
+    /// of the comma-separated `action`s, one `actor` (an account id,
+    /// `integration:<id>`, `address:<ip>` or `system`), one `resource`
+    /// (`interaction:<id>`, `user:<id>` …), refused or allowed ones, a time
+    /// range `[from, to)`, the page after the entry `before`; `limit` 1–500.
+    pub async fn audit_search(&self, query: AuditQuery) -> Result<Vec<AuditEntry>> {
+        let actions: Vec<String> = filter_text("action", query.action, 2000)?
+            .map(|text| {
+                text.split(',')
+                    .map(|a| a.trim().to_owned())
+                    .filter(|a| !a.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if actions.len() > 50 {
+            return Err(err(ErrorCode::InvalidRequest, "action: at most 50 actions"));
+        }
+        if let (Some(from), Some(to)) = (query.from, query.to) {
+            if from > to {
+                return Err(err(
+                    ErrorCode::InvalidRequest,
+                    "from: not after to (the range is [from, to), unix ms)",
+                ));
+            }
+        }
+        let before = filter_text("before", query.before, 64)?;
+        if let Some(before) = &before {
+            if !audit::exists(self.store().reader(), before).await? {
+                return Err(err(
+                    ErrorCode::InvalidRequest,
+                    format!("before: no audit entry {before:?}"),
+                ));
+            }
+        }
+        let limit = match query.limit {
+            None => 500,
+            Some(n) if (1..=500).contains(&n) => n,
+            Some(_) => return Err(err(ErrorCode::InvalidRequest, "limit: 1 to 500")),
+        };
+        let filter = audit::AuditFilter {
+            actions,
+            actor_id: filter_text("actor", query.actor, 300)?,
+            resource: filter_text("resource", query.resource, 300)?,
+            allowed: query.allowed,
+            from: query.from,
+            to: query.to,
+            before,
+        };
+        Ok(
+            audit::search(self.store().reader(), &filter, i64::from(limit))
+                .await?
+                .into_iter()
+                .map(crate::shared::audit_entry)
+                .collect(),
+        )
+    }
+
     /// The audit log, newest first (administrators).
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>> {
         Ok(audit::recent(self.store().reader(), limit.clamp(1, 1000))

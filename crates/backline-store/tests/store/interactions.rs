@@ -6,7 +6,7 @@ use backline_store::{contacts, integrations, interactions, outbox, users, Store,
 use crate::{add_user, stores, unique};
 
 /// An integration named `id`, with the token hash `token-{id}`.
-async fn add_integration(store: &Store, id: &str) {
+pub(crate) async fn add_integration(store: &Store, id: &str) {
     let id = id.to_owned();
     tx!(store, |conn| {
         integrations::insert(

@@ -23,6 +23,7 @@ macro_rules! tx {
 }
 
 mod accounts;
+mod admin_console;
 mod calls;
 mod compliance;
 mod faults;

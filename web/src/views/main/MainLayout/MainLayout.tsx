@@ -19,6 +19,10 @@ export interface MainLayoutProps {
   windows: ReactNode;
   notifications: ReactNode;
   liveRegion: ReactNode;
+  /** The switch between the desk and the administration area (administrators only). */
+  pageLink?: ReactNode;
+  /** Another page (the administration area) in place of the Team Communicator and the workspace. */
+  page?: ReactNode;
 }
 
 export function MainLayout(p: MainLayoutProps) {
@@ -34,6 +38,7 @@ export function MainLayout(p: MainLayoutProps) {
         <div className="main-menu-right">
           {p.myStatus}
           {p.zoom}
+          {p.pageLink}
           <span className="user-name">{p.userName}</span>
           <button type="button" onClick={p.onSignOut}>
             Sign Out
@@ -54,17 +59,21 @@ export function MainLayout(p: MainLayoutProps) {
           </button>
         </p>
       )}
-      <div className="main-body">
-        <aside className="side">
-          {p.softphone}
-          {p.teamCommunicator}
-          {p.missed}
-        </aside>
-        <main className="workspace">
-          {p.taskbar}
-          <div className="windows">{p.windows}</div>
-        </main>
-      </div>
+      {p.page ? (
+        <div className="main-body">{p.page}</div>
+      ) : (
+        <div className="main-body">
+          <aside className="side">
+            {p.softphone}
+            {p.teamCommunicator}
+            {p.missed}
+          </aside>
+          <main className="workspace">
+            {p.taskbar}
+            <div className="windows">{p.windows}</div>
+          </main>
+        </div>
+      )}
       <div className="notifications" aria-label="Notifications" role="region">
         {p.notifications}
       </div>
