@@ -43,6 +43,11 @@ const SHARED: &[Migration] = &[
         include_str!("../migrations/0008_group_offers.sql"),
     ),
     (9, "scim", include_str!("../migrations/0009_scim.sql")),
+    (
+        10,
+        "escalation",
+        include_str!("../migrations/0010_escalation.sql"),
+    ),
 ];
 const SQLITE: &[Migration] = &[(
     1001,

@@ -712,6 +712,7 @@ describe('AppModel: group consultations', () => {
     taken_by: null,
     taken_by_name: null,
     taken_at: null,
+    escalated_at: null,
     ...over,
   });
 
