@@ -32,6 +32,8 @@ import { incomingCalls, interactionVoiceVM, softphoneVM, useNow } from './viewmo
 import { CallControls } from './views/voice/CallControls/CallControls';
 import { IncomingCall } from './views/voice/IncomingCall/IncomingCall';
 import { Softphone } from './views/voice/Softphone/Softphone';
+import { useSupervision } from './viewmodels/supervision';
+import { SupervisionBoard } from './views/supervision/SupervisionBoard/SupervisionBoard';
 
 function ConsultationSide({ consultation }: { consultation: NonNullable<ReturnType<typeof consultationVM>> & { role: 'target' } }) {
   const tabActions = useTabsActions(consultation.interactionId);
@@ -117,6 +119,22 @@ function ConnectedSoftphone() {
   return <Softphone vm={vm} actions={actions} />;
 }
 
+function ConnectedSupervision() {
+  const { vm, actions } = useSupervision();
+  return <SupervisionBoard vm={vm} actions={actions} />;
+}
+
+/** The Supervision / Workspace switch, for users who supervise a group. */
+function SupervisionNav() {
+  const { vm, actions } = useSupervision();
+  if (!vm.available) return null;
+  return (
+    <button type="button" className="main-nav" aria-pressed={vm.open} onClick={() => actions.show(!vm.open)}>
+      {vm.open ? 'Workspace' : 'Supervision'}
+    </button>
+  );
+}
+
 function Main() {
   const state = useAppState();
   const model = useModel();
@@ -146,6 +164,8 @@ function Main() {
         />
       }
       onSignOut={() => void model.signOut()}
+      nav={<SupervisionNav />}
+      page={state.supervision.open && state.supervision.board?.groups.length ? <ConnectedSupervision /> : null}
       notice={noIm}
       error={state.errors[''] ?? null}
       onDismissError={() => model.clearError('')}

@@ -17,6 +17,10 @@ export interface MainLayoutProps {
   softphone?: ReactNode;
   taskbar: ReactNode;
   windows: ReactNode;
+  /** Buttons between pages (Supervision), for those who have more than the workspace. */
+  nav?: ReactNode;
+  /** A page shown instead of the workspace (the supervision board). */
+  page?: ReactNode;
   notifications: ReactNode;
   liveRegion: ReactNode;
 }
@@ -32,6 +36,7 @@ export function MainLayout(p: MainLayoutProps) {
           <span className="brand-name">Backline</span>
         </div>
         <div className="main-menu-right">
+          {p.nav}
           {p.myStatus}
           {p.zoom}
           <span className="user-name">{p.userName}</span>
@@ -60,10 +65,14 @@ export function MainLayout(p: MainLayoutProps) {
           {p.teamCommunicator}
           {p.missed}
         </aside>
-        <main className="workspace">
-          {p.taskbar}
-          <div className="windows">{p.windows}</div>
-        </main>
+        {p.page ? (
+          <main className="workspace">{p.page}</main>
+        ) : (
+          <main className="workspace">
+            {p.taskbar}
+            <div className="windows">{p.windows}</div>
+          </main>
+        )}
       </div>
       <div className="notifications" aria-label="Notifications" role="region">
         {p.notifications}
