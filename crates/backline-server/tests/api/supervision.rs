@@ -772,3 +772,52 @@ async fn every_change_the_board_shows_reaches_its_supervisors_live_and_on_replay
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
     assert!(seqs[0] > from);
 }
+
+#[tokio::test]
+async fn a_board_notice_written_on_one_node_reaches_the_supervisor_on_another_and_replays_there() {
+    let Some((node_a, node_b)) = crate::cluster::two_nodes().await else {
+        return;
+    };
+    let alice = node_b.user("alice", "Alice Agent").await;
+    let dave = node_b.user("dave", "Dave Durand").await;
+    let judy = node_b.user("judy", "Judy Jensen").await;
+    supervised_group(&node_b, "Support", &[&dave], &judy).await;
+    let support = node_b.backline.find_group("Support").await.unwrap().id;
+    // Judy's desktop is on node A; everything else happens on node B.
+    let mut judy_ws = node_a.desktop(&judy, None).await;
+    let from = judy_ws.head;
+    let platform = crate::interactions::integration(&node_b, None).await;
+    let (interaction, _) = live_call(&node_b, &platform, &alice, "cluster-1").await;
+    let (status, view) = node_b
+        .post(
+            &alice.token,
+            "/api/v1/sessions",
+            json!({"target_id": dave.id, "parent_interaction_id": interaction,
+                   "first_message": {"client_msg_id": "m1", "text": "A refund?"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{view}");
+    let session = view["id"].as_str().unwrap().to_owned();
+    let entry = noticed(&node_a, &mut judy_ws, &judy, &support, &session, "opened").await;
+    assert_eq!(entry["session"]["state"], "inviting");
+    post_ok(
+        &node_b,
+        &dave,
+        &format!("/api/v1/sessions/{session}/accept"),
+    )
+    .await;
+    let entry = noticed(&node_a, &mut judy_ws, &judy, &support, &session, "accepted").await;
+    assert_eq!(entry["session"]["state"], "connected");
+    // Resuming on node B replays the same notices, with the same seqs.
+    let live: Vec<u64> = vec![from + 1, from + 2];
+    drop(judy_ws);
+    let mut again = node_b.desktop(&judy, Some(from)).await;
+    let replayed: Vec<u64> = again
+        .drain(Duration::from_millis(300))
+        .await
+        .into_iter()
+        .filter(|f| is_board_changed(f, &support))
+        .map(|f| f["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(replayed, live);
+}
