@@ -37,6 +37,8 @@ import type { AdminApi } from './protocol/rest';
 import { usePage } from './lib/page';
 import { useAdminState } from './viewmodels/admin';
 import { AdminConsole } from './views/admin/AdminConsole/AdminConsole';
+import { useSupervision } from './viewmodels/supervision';
+import { SupervisionBoard } from './views/supervision/SupervisionBoard/SupervisionBoard';
 
 function ConsultationSide({ consultation }: { consultation: NonNullable<ReturnType<typeof consultationVM>> & { role: 'target' } }) {
   const tabActions = useTabsActions(consultation.interactionId);
@@ -122,6 +124,22 @@ function ConnectedSoftphone() {
   return <Softphone vm={vm} actions={actions} />;
 }
 
+function ConnectedSupervision() {
+  const { vm, actions } = useSupervision();
+  return <SupervisionBoard vm={vm} actions={actions} />;
+}
+
+/** The Supervision / Workspace switch, for users who supervise a group. */
+function SupervisionNav() {
+  const { vm, actions } = useSupervision();
+  if (!vm.available) return null;
+  return (
+    <button type="button" className="main-nav" aria-pressed={vm.open} onClick={() => actions.show(!vm.open)}>
+      {vm.open ? 'Workspace' : 'Supervision'}
+    </button>
+  );
+}
+
 /** The administration area, loaded afresh each time it opens. */
 function ConnectedAdminConsole({ api }: { api: AdminApi }) {
   const [admin] = useState(() => new AdminModel(api));
@@ -172,6 +190,8 @@ function Main({ adminApi }: { adminApi?: AdminApi }) {
         ) : null
       }
       page={adminOf && onAdminPage ? <ConnectedAdminConsole key={me.id} api={adminOf} /> : undefined}
+      nav={<SupervisionNav />}
+      workspacePage={state.supervision.open && state.supervision.board?.groups.length ? <ConnectedSupervision /> : undefined}
       notice={noIm}
       error={state.errors[''] ?? null}
       onDismissError={() => model.clearError('')}

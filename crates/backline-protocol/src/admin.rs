@@ -67,6 +67,14 @@ pub struct GroupView {
     pub answer_secs: u32,
     /// The group offered a consultation when no member of this one can take it.
     pub overflow_group_id: Option<String>,
+    /// The answer-time target: seconds a group consultation may wait
+    /// unanswered before it escalates (marked on the supervisors' board);
+    /// 0 for none.
+    pub escalate_secs: u32,
+    /// Whether an escalated consultation is offered to the group's
+    /// supervisors at once (otherwise they are offered it last, after the
+    /// waves and the overflow group).
+    pub escalate_to_supervisors: bool,
 }
 
 /// Changes a group's consultation offer settings; absent fields stay.
@@ -84,6 +92,14 @@ pub struct UpdateGroupRequest {
     #[serde(default)]
     #[ts(optional)]
     pub overflow_group_id: Option<String>,
+    /// 0–86400: the answer-time target in seconds, 0 for none.
+    #[serde(default)]
+    #[ts(optional)]
+    pub escalate_secs: Option<u32>,
+    /// Offer an escalated consultation to the group's supervisors at once.
+    #[serde(default)]
+    #[ts(optional)]
+    pub escalate_to_supervisors: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]

@@ -46,6 +46,12 @@ pub enum EventBody {
     },
     /// A call the user is a party of rang, was answered, held, transferred, ended…
     Call { call: crate::voice::CallView },
+    /// The supervision board of the user (a group supervisor) changed in
+    /// these of their groups: a consultation was offered, widened, taken,
+    /// escalated, joined, cancelled or ended, its contact was put on or
+    /// taken off hold, or a member's status changed. The desktop reads
+    /// `GET /supervision/board` again.
+    BoardChanged { group_ids: Vec<String> },
 }
 
 /// One event of a user's stream.

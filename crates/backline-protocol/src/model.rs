@@ -358,6 +358,9 @@ pub struct OfferView {
     pub taken_by: Option<String>,
     pub taken_by_name: Option<String>,
     pub taken_at: Option<i64>,
+    /// When it passed its group's answer-time target unanswered (unix ms):
+    /// the supervisors' board marks it escalated from then on.
+    pub escalated_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
@@ -487,6 +490,9 @@ pub struct BoardConsultation {
     pub waiting_since: i64,
     /// Connected since (unix ms): when its first invitee joined; none while it waits.
     pub connected_since: Option<i64>,
+    /// When the contact of the interaction it is about was put on hold (unix
+    /// ms), while the contact waits on hold; none otherwise.
+    pub on_hold_since: Option<i64>,
 }
 
 /// A whisper: a supervisor's message to one participant of the session.

@@ -184,7 +184,9 @@ enum GroupCommand {
         username: String,
     },
     /// Consultation offer settings: members per wave, seconds a wave waits
-    /// for an answer, the overflow group (`""` for none).
+    /// for an answer, the overflow group (`""` for none), the answer-time
+    /// target after which an unanswered consultation escalates (0 for
+    /// none), and whether escalation offers it to the supervisors at once.
     Set {
         group: String,
         #[arg(long)]
@@ -193,6 +195,10 @@ enum GroupCommand {
         answer_secs: Option<u32>,
         #[arg(long)]
         overflow: Option<String>,
+        #[arg(long)]
+        escalate_secs: Option<u32>,
+        #[arg(long)]
+        escalate_to_supervisors: Option<bool>,
     },
     AddSupervisor {
         group: String,
@@ -421,6 +427,21 @@ async fn update(
     Ok(())
 }
 
+/// A group's offer settings on one line: `wave=1 answer=30s overflow=- escalate=60s to-supervisors`.
+fn offer_settings(g: &backline_protocol::admin::GroupView) -> String {
+    let escalate = match (g.escalate_secs, g.escalate_to_supervisors) {
+        (0, _) => "-".to_owned(),
+        (secs, true) => format!("{secs}s to-supervisors"),
+        (secs, false) => format!("{secs}s"),
+    };
+    format!(
+        "wave={} answer={}s overflow={} escalate={escalate}",
+        g.wave_size,
+        g.answer_secs,
+        g.overflow_group_id.as_deref().unwrap_or("-")
+    )
+}
+
 async fn group(config: Config, command: GroupCommand) -> anyhow::Result<()> {
     let backline = open_backline(&config).await?;
     let outcome = match command {
@@ -431,13 +452,11 @@ async fn group(config: Config, command: GroupCommand) -> anyhow::Result<()> {
         GroupCommand::List => backline.list_groups().await.map(|groups| {
             for g in groups {
                 println!(
-                    "{:<24} {} members  {} supervisors  wave={} answer={}s overflow={}",
+                    "{:<24} {} members  {} supervisors  {}",
                     g.name,
                     g.members.len(),
                     g.supervisors.len(),
-                    g.wave_size,
-                    g.answer_secs,
-                    g.overflow_group_id.as_deref().unwrap_or("-")
+                    offer_settings(&g)
                 );
             }
         }),
@@ -446,21 +465,20 @@ async fn group(config: Config, command: GroupCommand) -> anyhow::Result<()> {
             wave_size,
             answer_secs,
             overflow,
+            escalate_secs,
+            escalate_to_supervisors,
         } => {
             let request = backline_protocol::admin::UpdateGroupRequest {
                 wave_size,
                 answer_secs,
                 overflow_group_id: overflow,
+                escalate_secs,
+                escalate_to_supervisors,
             };
-            backline.update_group(None, &group, request).await.map(|g| {
-                println!(
-                    "{}: wave={} answer={}s overflow={}",
-                    g.name,
-                    g.wave_size,
-                    g.answer_secs,
-                    g.overflow_group_id.as_deref().unwrap_or("-")
-                )
-            })
+            backline
+                .update_group(None, &group, request)
+                .await
+                .map(|g| println!("{}: {}", g.name, offer_settings(&g)))
         }
         GroupCommand::AddSupervisor { group, username } => {
             backline

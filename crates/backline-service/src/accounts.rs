@@ -12,6 +12,7 @@ use backline_store::rows::UserRow;
 use backline_store::{audit, groups, now_ms, scim, users, WriteTx};
 
 use crate::shared::audit_change;
+use crate::shared::board::BoardNotices;
 
 use crate::auth::{format_roles, Account};
 use crate::bus::BusMessage;
@@ -172,7 +173,7 @@ fn update_detail(request: &UpdateUserRequest) -> String {
 }
 
 /// A user's place in a group.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum GroupRole {
     Member,
     Supervisor,
@@ -470,13 +471,16 @@ impl Backline {
             wave_size: group.wave_size as u32,
             answer_secs: group.answer_secs as u32,
             overflow_group_id: group.overflow_group_id,
+            escalate_secs: group.escalate_secs as u32,
+            escalate_to_supervisors: group.escalate_to_supervisors != 0,
             id: group.id,
             name: group.name,
         })
     }
 
     /// Changes a group's consultation offer settings (wave size, answer
-    /// time, overflow group); absent fields stay as they are.
+    /// time, overflow group, answer-time target and escalation to the
+    /// supervisors); absent fields stay as they are.
     pub async fn update_group(
         &self,
         by: Option<&Account>,
@@ -518,16 +522,40 @@ impl Backline {
                 Some(other.id)
             }
         };
+        let escalate_secs = match request.escalate_secs {
+            Some(n) if n > 86_400 => {
+                return Err(err(
+                    ErrorCode::InvalidRequest,
+                    "escalate_secs: 0 (no answer-time target) to 86400 (seconds)",
+                ))
+            }
+            Some(n) => n as i64,
+            None => current.escalate_secs,
+        };
+        let escalate_to_supervisors = request
+            .escalate_to_supervisors
+            .unwrap_or(current.escalate_to_supervisors != 0);
         let id = group.id.clone();
         let actor = crate::shared::actor(by);
         let detail = format!(
-            "wave size {wave_size}, answer time {answer_secs} s, overflow {}",
-            overflow.as_deref().unwrap_or("none")
+            "wave size {wave_size}, answer time {answer_secs} s, overflow {}, escalation {}",
+            overflow.as_deref().unwrap_or("none"),
+            match (escalate_secs, escalate_to_supervisors) {
+                (0, _) => "none".to_owned(),
+                (secs, true) => format!("after {secs} s, to the supervisors"),
+                (secs, false) => format!("after {secs} s"),
+            }
         );
         self.commit(move |conn| {
             Box::pin(async move {
-                groups::set_settings(conn, &id, wave_size, answer_secs, overflow.as_deref())
-                    .await?;
+                let settings = groups::OfferSettings {
+                    wave_size,
+                    answer_secs,
+                    overflow_group_id: overflow.as_deref(),
+                    escalate_secs,
+                    escalate_to_supervisors,
+                };
+                groups::set_settings(conn, &id, settings).await?;
                 let resource = format!("group:{id}");
                 audit_change(conn, &actor, "group_updated", &resource, &detail, now_ms()).await?;
                 Ok(((), Vec::new()))
@@ -609,7 +637,13 @@ impl Backline {
                 };
                 let (resource, detail) = (format!("group:{group_id}"), format!("user:{user_id}"));
                 audit_change(conn, &actor, action, &resource, &detail, now_ms()).await?;
-                Ok(((), Vec::new()))
+                // The group's supervisors (and one just removed) see the change on their board.
+                let mut out = Vec::new();
+                let also = (role == GroupRole::Supervisor).then_some(user_id);
+                BoardNotices::default()
+                    .group(conn, &mut out, now_ms(), group_id, also)
+                    .await?;
+                Ok(((), out))
             })
         })
         .await
@@ -746,6 +780,10 @@ impl Backline {
                     reason: reason.clone(),
                 };
                 emit(conn, &mut out, &user_id, now_ms(), &body).await?;
+                // The member's groups' supervisors see it on their board.
+                BoardNotices::default()
+                    .member(conn, &mut out, now_ms(), &user_id)
+                    .await?;
                 if online {
                     out.push(BusMessage::Presence {
                         user: user_id.clone(),

@@ -102,6 +102,20 @@ impl Backline {
                     tracing::warn!(error.message = %error, session_id, "widening a group offer failed");
                 }
             }
+            // Open offers past their group's answer-time target escalate
+            // (a conditional update: one node escalates each).
+            let due = match offers::escalation_due(self.store().reader(), now_ms(), 100).await {
+                Ok(due) => due,
+                Err(error) => {
+                    tracing::warn!(error.message = %error, "group offer escalation scan failed");
+                    continue;
+                }
+            };
+            for session_id in due {
+                if let Err(error) = self.escalate_offer(&session_id).await {
+                    tracing::warn!(error.message = %error, session_id, "escalating a group offer failed");
+                }
+            }
         }
     }
 

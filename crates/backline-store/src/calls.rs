@@ -233,3 +233,18 @@ pub async fn set_party(
     .await?;
     Ok(())
 }
+
+/// Since when the contact of an interaction's contact call has been on hold
+/// (unix ms); none when no call of it holds its contact.
+pub async fn held_since<E: Exec>(
+    executor: E,
+    interaction_id: &str,
+) -> Result<Option<i64>, StoreError> {
+    crate::db::query_scalar::<Option<i64>>(
+        "SELECT MIN(hold_started_at) FROM calls WHERE interaction_id = $1 AND kind = 'contact' \
+         AND state <> 'ended'",
+    )
+    .bind(interaction_id)
+    .fetch_one(executor)
+    .await
+}

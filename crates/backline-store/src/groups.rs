@@ -189,28 +189,40 @@ pub async fn settings<E: Exec>(
     id: &str,
 ) -> Result<Option<GroupSettingsRow>, StoreError> {
     crate::db::query_as::<GroupSettingsRow>(
-        "SELECT id, name, wave_size, answer_secs, overflow_group_id FROM user_groups WHERE id = $1",
+        "SELECT id, name, wave_size, answer_secs, overflow_group_id, escalate_secs, \
+         escalate_to_supervisors FROM user_groups WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(executor)
     .await
 }
 
+/// A group's offer settings to store.
+pub struct OfferSettings<'a> {
+    pub wave_size: i64,
+    pub answer_secs: i64,
+    pub overflow_group_id: Option<&'a str>,
+    /// Seconds before an unanswered offer escalates; 0: no target.
+    pub escalate_secs: i64,
+    pub escalate_to_supervisors: bool,
+}
+
 /// Sets a group's offer settings; false when there is no such group.
 pub async fn set_settings(
     conn: &mut WriteTx,
     id: &str,
-    wave_size: i64,
-    answer_secs: i64,
-    overflow_group_id: Option<&str>,
+    settings: OfferSettings<'_>,
 ) -> Result<bool, StoreError> {
     Ok(crate::db::query(
-        "UPDATE user_groups SET wave_size = $2, answer_secs = $3, overflow_group_id = $4 WHERE id = $1",
+        "UPDATE user_groups SET wave_size = $2, answer_secs = $3, overflow_group_id = $4, \
+         escalate_secs = $5, escalate_to_supervisors = $6 WHERE id = $1",
     )
     .bind(id)
-    .bind(wave_size)
-    .bind(answer_secs)
-    .bind(overflow_group_id)
+    .bind(settings.wave_size)
+    .bind(settings.answer_secs)
+    .bind(settings.overflow_group_id)
+    .bind(settings.escalate_secs)
+    .bind(i64::from(settings.escalate_to_supervisors))
     .execute(conn)
     .await?
     .rows_affected()
@@ -237,6 +249,35 @@ pub async fn remove_supervisor(
 pub async fn supervisors<E: Exec>(executor: E, group_id: &str) -> Result<Vec<String>, StoreError> {
     crate::db::query_scalar::<String>(
         "SELECT user_id FROM group_supervisors WHERE group_id = $1 ORDER BY user_id",
+    )
+    .bind(group_id)
+    .fetch_all(executor)
+    .await
+}
+
+/// The supervisors of the groups `user_id` is a member of: `(supervisor,
+/// group)`, whose boards show the member's status.
+pub async fn supervisors_of_member<E: Exec>(
+    executor: E,
+    user_id: &str,
+) -> Result<Vec<(String, String)>, StoreError> {
+    crate::db::query_as::<(String, String)>(
+        "SELECT s.user_id, s.group_id FROM group_supervisors s \
+         JOIN group_members m ON m.group_id = s.group_id WHERE m.user_id = $1 \
+         ORDER BY s.user_id, s.group_id",
+    )
+    .bind(user_id)
+    .fetch_all(executor)
+    .await
+}
+
+/// A group's supervisors: `(supervisor, group)`.
+pub async fn supervisor_pairs<E: Exec>(
+    executor: E,
+    group_id: &str,
+) -> Result<Vec<(String, String)>, StoreError> {
+    crate::db::query_as::<(String, String)>(
+        "SELECT user_id, group_id FROM group_supervisors WHERE group_id = $1 ORDER BY user_id",
     )
     .bind(group_id)
     .fetch_all(executor)

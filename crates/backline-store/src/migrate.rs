@@ -44,6 +44,11 @@ const SHARED: &[Migration] = &[
     ),
     (9, "scim", include_str!("../migrations/0009_scim.sql")),
     (
+        10,
+        "escalation",
+        include_str!("../migrations/0010_escalation.sql"),
+    ),
+    (
         12,
         "admin console",
         include_str!("../migrations/0012_admin_console.sql"),

@@ -10,24 +10,27 @@ use crate::StoreError;
 
 const OFFER_SELECT: &str =
     "SELECT o.session_id, o.group_id, g.name AS group_name, o.state, o.stage, o.wave, \
-     o.wave_expires_at, o.taken_by, t.display_name AS taken_by_name, o.taken_at, o.created_at \
-     FROM group_offers o JOIN user_groups g ON g.id = o.group_id \
+     o.wave_expires_at, o.taken_by, t.display_name AS taken_by_name, o.taken_at, o.created_at, \
+     o.escalated_at FROM group_offers o JOIN user_groups g ON g.id = o.group_id \
      LEFT JOIN users t ON t.id = o.taken_by";
 
-/// A new offer, open, before its first wave.
+/// A new offer, open, before its first wave; it escalates at `escalate_at`
+/// if still open then (none: the group has no answer-time target).
 pub async fn insert(
     conn: &mut WriteTx,
     session_id: &str,
     group_id: &str,
     created_at: i64,
+    escalate_at: Option<i64>,
 ) -> Result<(), StoreError> {
     crate::db::query(
-        "INSERT INTO group_offers (session_id, group_id, state, stage, wave, wave_expires_at, created_at) \
-         VALUES ($1, $2, 'open', 'members', 0, $3, $3)",
+        "INSERT INTO group_offers (session_id, group_id, state, stage, wave, wave_expires_at, created_at, \
+         escalate_at) VALUES ($1, $2, 'open', 'members', 0, $3, $3, $4)",
     )
     .bind(session_id)
     .bind(group_id)
     .bind(created_at)
+    .bind(escalate_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -116,6 +119,37 @@ pub async fn due<E: Exec>(
     .bind(limit)
     .fetch_all(executor)
     .await
+}
+
+/// Open offers past their answer-time target and not yet escalated.
+pub async fn escalation_due<E: Exec>(
+    executor: E,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
+    crate::db::query_scalar::<String>(
+        "SELECT session_id FROM group_offers WHERE state = 'open' AND escalate_at <= $1 \
+         AND escalated_at IS NULL ORDER BY escalate_at LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(executor)
+    .await
+}
+
+/// Marks an open offer escalated at `at`: true for exactly one caller,
+/// false when it is no longer open, not yet due, or escalated already.
+pub async fn escalate(conn: &mut WriteTx, session_id: &str, at: i64) -> Result<bool, StoreError> {
+    Ok(crate::db::query(
+        "UPDATE group_offers SET escalated_at = $2 WHERE session_id = $1 AND state = 'open' \
+         AND escalate_at <= $2 AND escalated_at IS NULL",
+    )
+    .bind(session_id)
+    .bind(at)
+    .execute(conn)
+    .await?
+    .rows_affected()
+        > 0)
 }
 
 /// Who an offer may go to next from one source, longest idle first: the

@@ -47,6 +47,10 @@ pub struct GroupSettingsRow {
     /// How long a wave waits for an answer before the offer widens.
     pub answer_secs: i64,
     pub overflow_group_id: Option<String>,
+    /// The answer-time target: seconds before an unanswered offer escalates (0: none).
+    pub escalate_secs: i64,
+    /// 1: an escalated offer goes to the group's supervisors at once.
+    pub escalate_to_supervisors: i64,
 }
 }
 
@@ -65,6 +69,8 @@ pub struct OfferRow {
     pub taken_by_name: Option<String>,
     pub taken_at: Option<i64>,
     pub created_at: i64,
+    /// When it passed its group's answer-time target unanswered.
+    pub escalated_at: Option<i64>,
 }
 }
 

@@ -105,18 +105,55 @@ pub async fn may_supervise<E: Exec>(
     session_id: &str,
     user_id: &str,
 ) -> Result<bool, StoreError> {
-    let found = crate::db::query_scalar::<i64>(
-        "SELECT COUNT(*) FROM group_supervisors gs WHERE gs.user_id = $2 AND gs.group_id IN (\
-         SELECT o.group_id FROM group_offers o WHERE o.session_id = $1 \
-         UNION SELECT m.group_id FROM group_members m \
-         JOIN session_participants p ON p.user_id = m.user_id \
-         WHERE p.session_id = $1 AND p.role IN ('initiator', 'invitee'))",
-    )
+    let found = crate::db::query_scalar::<i64>(format!(
+        "SELECT COUNT(*) FROM group_supervisors gs WHERE gs.user_id = $2 \
+         AND gs.group_id IN ({SUPERVISING_GROUPS})"
+    ))
     .bind(session_id)
     .bind(user_id)
     .fetch_one(executor)
     .await?;
     Ok(found > 0)
+}
+
+/// The groups whose supervisors may supervise a session (the rule of
+/// [`may_supervise`]), as SQL over `$1`, the session.
+const SUPERVISING_GROUPS: &str = "SELECT o.group_id FROM group_offers o WHERE o.session_id = $1 \
+     UNION SELECT m.group_id FROM group_members m \
+     JOIN session_participants p ON p.user_id = m.user_id \
+     WHERE p.session_id = $1 AND p.role IN ('initiator', 'invitee')";
+
+/// Whose supervision board shows a consultation: `(supervisor, group)` for
+/// each group of [`may_supervise`]'s rule, when the session is a
+/// consultation not ended before `ended_since` (a change that ends it still
+/// reaches the boards). Nothing for a session that is not a consultation.
+pub async fn board_watchers<E: Exec>(
+    executor: E,
+    session_id: &str,
+    ended_since: i64,
+) -> Result<Vec<(String, String)>, StoreError> {
+    crate::db::query_as::<(String, String)>(format!(
+        "SELECT gs.user_id, gs.group_id FROM group_supervisors gs WHERE gs.group_id IN ({SUPERVISING_GROUPS}) \
+         AND EXISTS (SELECT 1 FROM im_sessions s WHERE s.id = $1 AND s.parent_interaction_id IS NOT NULL \
+         AND (s.ended_at IS NULL OR s.ended_at >= $2)) ORDER BY gs.user_id, gs.group_id"
+    ))
+    .bind(session_id)
+    .bind(ended_since)
+    .fetch_all(executor)
+    .await
+}
+
+/// The consultations not yet ended about an interaction.
+pub async fn open_consultations_of<E: Exec>(
+    executor: E,
+    interaction_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    crate::db::query_scalar::<String>(
+        "SELECT id FROM im_sessions WHERE parent_interaction_id = $1 AND ended_at IS NULL ORDER BY id",
+    )
+    .bind(interaction_id)
+    .fetch_all(executor)
+    .await
 }
 
 /// The consultations not yet ended that `user_id` may supervise (the rule

@@ -712,6 +712,7 @@ describe('AppModel: group consultations', () => {
     taken_by: null,
     taken_by_name: null,
     taken_at: null,
+    escalated_at: null,
     ...over,
   });
 
@@ -759,3 +760,82 @@ describe('AppModel: group consultations', () => {
 function invitationCardsOf(model: AppModel) {
   return invitationCards(model.state);
 }
+
+describe('AppModel: supervision', () => {
+  const boardOf = (consultations: number) => ({
+    groups: [{ id: 'g1', name: 'Technical Support', members: [{ user_id: 'u-dave', display_name: 'Dave Durand', status: 'ready' as const, reason: null }] }],
+    consultations: Array.from({ length: consultations }, (_, i) => ({
+      session: makeSession({ id: `c${i}`, parent_interaction_id: 'i1' }),
+      interaction_subject: 'Damaged kettle',
+      waiting_since: 1,
+      connected_since: null,
+      on_hold_since: null,
+    })),
+  });
+
+  it('reads the board at sign-in and watches its members', async () => {
+    const supervisionBoard = vi.fn(async () => boardOf(0));
+    const { model, socket } = await signedIn({ supervisionBoard });
+    await flush();
+    expect(supervisionBoard).toHaveBeenCalledTimes(1);
+    expect(model.state.supervision.board?.groups[0].name).toBe('Technical Support');
+    expect(socket.watched.at(-1)).toContain('u-dave');
+  });
+
+  it('reads the board again on board_changed, once more for a burst that came during a read', async () => {
+    let release: (() => void) | null = null;
+    let reads = 0;
+    const supervisionBoard = vi.fn(async () => {
+      reads += 1;
+      if (reads === 2) await new Promise<void>((r) => (release = r));
+      return boardOf(reads);
+    });
+    const { model, socket } = await signedIn({ supervisionBoard });
+    await flush();
+    socket.event(11, { kind: 'board_changed', group_ids: ['g1'] });
+    await flush();
+    socket.event(12, { kind: 'board_changed', group_ids: ['g1'] });
+    socket.event(13, { kind: 'board_changed', group_ids: ['g1'] });
+    socket.event(14, { kind: 'board_changed', group_ids: ['g1'] });
+    expect(supervisionBoard).toHaveBeenCalledTimes(2);
+    release!();
+    await flush();
+    await flush();
+    expect(supervisionBoard).toHaveBeenCalledTimes(3);
+    expect(model.state.supervision.board?.consultations).toHaveLength(3);
+  });
+
+  it('joins from the board: the window opens and the page gives way to the workspace', async () => {
+    const joined = makeSession({ id: 'c1', parent_interaction_id: 'i9' }, 'joined');
+    const joinSession = vi.fn(async () => joined);
+    const { model } = await signedIn({ supervisionBoard: vi.fn(async () => boardOf(1)), joinSession });
+    await flush();
+    model.showSupervision(true);
+    expect(model.state.supervision.open).toBe(true);
+    await model.joinAsSupervisor('c1');
+    expect(joinSession).toHaveBeenCalledWith('c1');
+    expect(model.state.supervision.open).toBe(false);
+    expect(model.state.openWindows).toContain('c1');
+  });
+
+  it('says why a join was refused', async () => {
+    const joinSession = vi.fn(async () => Promise.reject(new ApiError(403, 'forbidden', 'only a supervisor of its groups')));
+    const { model } = await signedIn({ supervisionBoard: vi.fn(async () => boardOf(1)), joinSession });
+    await model.joinAsSupervisor('c1');
+    expect(model.state.supervision.error).toBe('Could not join: only a supervisor of its groups');
+  });
+
+  it('whispers to the chosen participant and shows a refusal in the window', async () => {
+    const whisper = vi.fn(async () => ({ session_id: 's1', client_msg_id: 'x', seq: 3, ts: 0, duplicate: false }));
+    const { model } = await signedIn({ whisper });
+    model.setWhisperTo('s1', 'u-alice');
+    expect(model.state.whisperTo).toEqual({ s1: 'u-alice' });
+    expect(await model.whisper('s1', 'u-alice', 'Offer the voucher')).toBe(true);
+    expect(whisper).toHaveBeenCalledWith('s1', expect.objectContaining({ to: 'u-alice', text: 'Offer the voucher' }));
+    whisper.mockRejectedValueOnce(new ApiError(409, 'session_ended', 'the session has ended'));
+    expect(await model.whisper('s1', 'u-alice', 'late')).toBe(false);
+    expect(model.state.errors.s1).toBe('Whisper not sent: the session has ended');
+    model.setWhisperTo('s1', null);
+    expect(model.state.whisperTo).toEqual({});
+  });
+});

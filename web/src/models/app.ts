@@ -13,6 +13,7 @@ import type {
   Status,
   StatusReason,
   StreamEvent,
+  SupervisionBoard,
   TranscriptEntry,
 } from '../protocol/generated';
 import { ApiError, type Api, type CallAction } from '../protocol/rest';
@@ -126,6 +127,23 @@ export interface AppState {
   /** Calls this desktop's user is a party of (ended ones stay a few seconds). */
   calls: Record<string, CallView>;
   voice: VoiceState;
+  supervision: SupervisionState;
+  /** IM session id → the participant the composer whispers to (a joined supervisor's choice). */
+  whisperTo: Record<string, string>;
+}
+
+/** The supervision page: the board of the groups this user supervises. */
+export interface SupervisionState {
+  /** The last board read (null before the first); empty groups: not a supervisor. */
+  board: SupervisionBoard | null;
+  loading: boolean;
+  error: string | null;
+  /** The page is shown instead of the workspace. */
+  open: boolean;
+}
+
+export function emptySupervision(): SupervisionState {
+  return { board: null, loading: false, error: null, open: false };
 }
 
 export interface WithdrawnNotice {
@@ -221,6 +239,8 @@ export function initialState(): AppState {
     errors: {},
     calls: {},
     voice: emptyVoice(),
+    supervision: emptySupervision(),
+    whisperTo: {},
   };
 }
 
@@ -260,6 +280,11 @@ export class AppModel {
   private ringing = false;
   /** Sessions that left this user's workspace (Done, rejected, cancelled): a late view must not bring them back. */
   private removed = new Set<string>();
+  /** A board read is in flight; `boardAgain`: a change came meanwhile, read once more after it. */
+  private boardLoading = false;
+  private boardAgain = false;
+  /** The users the Team Communicator shows (watched with the board's members). */
+  private directoryWatch: string[] = [];
 
   constructor(api: Api, socket: Socket, effects: Effects, media: CallMedia | null = null, workspace: WorkspaceStorage | null = null) {
     this.api = api;
@@ -375,6 +400,7 @@ export class AppModel {
     this.socket.start(me.head);
     void this.searchNow();
     void this.loadMissed();
+    void this.loadBoard();
   }
 
   private replaceSessions(all: SessionView[], announceInvites: boolean): void {
@@ -477,6 +503,7 @@ export class AppModel {
         void this.api.sessions().then((list) => this.replaceSessions(list, true), () => undefined);
         void this.api.interactions().then((list) => this.replaceInteractions(list), () => undefined);
         if (this.api.calls) void this.api.calls().then((list) => this.replaceCalls(list), () => undefined);
+        void this.loadBoard();
         return;
       case 'signal':
         this.media?.onSignal(e);
@@ -553,6 +580,9 @@ export class AppModel {
         return;
       case 'call':
         this.upsertCall(body.call);
+        return;
+      case 'board_changed':
+        void this.loadBoard();
         return;
     }
   }
@@ -1504,7 +1534,8 @@ export class AppModel {
       const preselected = interactionId ? (res.preselected ?? null) : null;
       this.set((s) => ({ directory: { ...s.directory, entries, activeConsultations, preselected, loading: false } }));
       const ids = new Set([...activeConsultations, ...entries].filter((e) => e.kind === 'user').map((e) => e.id));
-      this.socket.watch([...ids]);
+      this.directoryWatch = [...ids];
+      this.watchAll();
     } catch (e) {
       if (req !== this.dirRequest) return;
       this.set((s) => ({ directory: { ...s.directory, loading: false, error: errorText(e) } }));
@@ -1529,6 +1560,94 @@ export class AppModel {
       if (this.state.directory.filter === 'favourites') void this.searchNow();
     } catch (e) {
       this.setError('', `Could not change favourites: ${errorText(e)}`);
+    }
+  }
+
+  // ---------- supervision ----------
+
+  /** Watches the presence of the Team Communicator's users and of the board's members. */
+  private watchAll(): void {
+    const ids = new Set(this.directoryWatch);
+    for (const g of this.state.supervision.board?.groups ?? []) for (const m of g.members) ids.add(m.user_id);
+    this.socket.watch([...ids]);
+  }
+
+  /**
+   * Reads the supervision board. A `board_changed` event calls this: while a read is in flight,
+   * further notices make one more read after it (a burst of changes costs two reads at most).
+   */
+  async loadBoard(): Promise<void> {
+    if (!this.api.supervisionBoard || this.state.phase !== 'signed_in') return;
+    if (this.boardLoading) {
+      this.boardAgain = true;
+      return;
+    }
+    this.boardLoading = true;
+    this.set((s) => ({ supervision: { ...s.supervision, loading: true } }));
+    try {
+      do {
+        this.boardAgain = false;
+        const before = this.state.supervision.board;
+        const board = await this.api.supervisionBoard();
+        if (this.state.phase !== 'signed_in') return;
+        this.set((s) => ({ supervision: { ...s.supervision, board, loading: false, error: null } }));
+        const members = (b: SupervisionBoard | null) =>
+          (b?.groups ?? []).flatMap((g) => g.members.map((m) => m.user_id)).sort().join(',');
+        if (members(before) !== members(board)) this.watchAll();
+      } while (this.boardAgain);
+    } catch (e) {
+      this.set((s) => ({ supervision: { ...s.supervision, loading: false, error: `Could not load the board: ${errorText(e)}` } }));
+    } finally {
+      this.boardLoading = false;
+    }
+  }
+
+  /** Shows the supervision page (reading the board afresh) or goes back to the workspace. */
+  showSupervision(open: boolean): void {
+    this.set((s) => ({ supervision: { ...s.supervision, open } }));
+    if (open) void this.loadBoard();
+  }
+
+  /** Joins a consultation from the board as its supervisor and opens its window. */
+  async joinAsSupervisor(id: string): Promise<void> {
+    if (!this.api.joinSession) return;
+    try {
+      const view = await this.api.joinSession(id);
+      this.upsertSession(view);
+      this.set((s) => ({ supervision: { ...s.supervision, open: false } }));
+      this.openWindow(id);
+      this.announce('Joined the consultation as supervisor');
+    } catch (e) {
+      this.set((s) => ({ supervision: { ...s.supervision, error: `Could not join: ${errorText(e)}` } }));
+    }
+  }
+
+  /** Opens from the board a consultation this user already takes part in. */
+  openFromBoard(id: string): void {
+    if (!this.state.sessions[id]) return;
+    this.set((s) => ({ supervision: { ...s.supervision, open: false } }));
+    this.openWindow(id);
+  }
+
+  /** Chooses whom the composer of a session whispers to (null: a message to everyone). */
+  setWhisperTo(id: string, to: string | null): void {
+    this.set((s) => {
+      const whisperTo = { ...s.whisperTo };
+      if (to) whisperTo[id] = to;
+      else delete whisperTo[id];
+      return { whisperTo };
+    });
+  }
+
+  /** A joined supervisor's whisper to one participant; it arrives in the transcript as a stream event. */
+  async whisper(id: string, to: string, text: string): Promise<boolean> {
+    if (!this.api.whisper || !text.trim()) return false;
+    try {
+      await this.api.whisper(id, { to, client_msg_id: newId(), text });
+      return true;
+    } catch (e) {
+      this.setError(id, `Whisper not sent: ${errorText(e)}`);
+      return false;
     }
   }
 

@@ -181,7 +181,12 @@ wave_expires_at: number | null,
 /**
  * Who took it.
  */
-taken_by: string | null, taken_by_name: string | null, taken_at: number | null, };
+taken_by: string | null, taken_by_name: string | null, taken_at: number | null, 
+/**
+ * When it passed its group's answer-time target unanswered (unix ms):
+ * the supervisors' board marks it escalated from then on.
+ */
+escalated_at: number | null, };
 
 export type MissedView = { 
 /**
@@ -249,7 +254,12 @@ waiting_since: number,
 /**
  * Connected since (unix ms): when its first invitee joined; none while it waits.
  */
-connected_since: number | null, };
+connected_since: number | null, 
+/**
+ * When the contact of the interaction it is about was put on hold (unix
+ * ms), while the contact waits on hold; none otherwise.
+ */
+on_hold_since: number | null, };
 
 export type CreateSessionRequest = { 
 /**
@@ -523,7 +533,7 @@ party_id: string, };
 
 export type Signal = { "kind": "offer", sdp: string, } | { "kind": "answer", sdp: string, } | { "kind": "candidate", candidate: string, sdp_mid: string | null, sdp_mline_index: number | null, };
 
-export type EventBody = { "kind": "session", session: SessionView, } | { "kind": "transcript", session_id: string, entry: TranscriptEntry, } | { "kind": "transcript_redacted", session_id: string, entry: TranscriptEntry, } | { "kind": "mark", session_id: string, user_id: string, mark: MarkKind, seq: number, } | { "kind": "session_removed", session_id: string, } | { "kind": "missed_cleared", session_id: string, } | { "kind": "status", status: Status, reason: string | null, } | { "kind": "preferences", zoom: number, } | { "kind": "interaction", interaction: InteractionView, } | { "kind": "call", call: CallView, };
+export type EventBody = { "kind": "session", session: SessionView, } | { "kind": "transcript", session_id: string, entry: TranscriptEntry, } | { "kind": "transcript_redacted", session_id: string, entry: TranscriptEntry, } | { "kind": "mark", session_id: string, user_id: string, mark: MarkKind, seq: number, } | { "kind": "session_removed", session_id: string, } | { "kind": "missed_cleared", session_id: string, } | { "kind": "status", status: Status, reason: string | null, } | { "kind": "preferences", zoom: number, } | { "kind": "interaction", interaction: InteractionView, } | { "kind": "call", call: CallView, } | { "kind": "board_changed", group_ids: Array<string>, };
 
 export type StreamEvent = { 
 /**
@@ -587,7 +597,19 @@ answer_secs: number,
 /**
  * The group offered a consultation when no member of this one can take it.
  */
-overflow_group_id: string | null, };
+overflow_group_id: string | null, 
+/**
+ * The answer-time target: seconds a group consultation may wait
+ * unanswered before it escalates (marked on the supervisors' board);
+ * 0 for none.
+ */
+escalate_secs: number, 
+/**
+ * Whether an escalated consultation is offered to the group's
+ * supervisors at once (otherwise they are offered it last, after the
+ * waves and the overflow group).
+ */
+escalate_to_supervisors: boolean, };
 
 export type CreateGroupRequest = { name: string, };
 
@@ -603,7 +625,15 @@ answer_secs?: number,
 /**
  * A group id (not this one), or `""` for none.
  */
-overflow_group_id?: string, };
+overflow_group_id?: string, 
+/**
+ * 0–86400: the answer-time target in seconds, 0 for none.
+ */
+escalate_secs?: number, 
+/**
+ * Offer an escalated consultation to the group's supervisors at once.
+ */
+escalate_to_supervisors?: boolean, };
 
 export type ConsultationReport = { 
 /**

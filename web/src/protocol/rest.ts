@@ -370,6 +370,9 @@ export type VoiceApi = Pick<RestClient, 'iceServers' | 'calls' | 'acceptCall' | 
 /** After an invitation or a consultation: the Missed list and outcomes. */
 export type FollowupApi = Pick<RestClient, 'setOutcome' | 'missed' | 'replyMissed' | 'dismissMissed'>;
 
+/** Supervision: the board, joining a consultation, whispering. */
+export type SupervisionApi = Pick<RestClient, 'supervisionBoard' | 'joinSession' | 'whisper'>;
+
 /** The subset of the REST client the models use; tests substitute a fake. */
 export type Api = Pick<
   RestClient,
@@ -398,4 +401,5 @@ export type Api = Pick<
   | 'history'
 > &
   Partial<VoiceApi> &
-  Partial<FollowupApi> & { onUnauthorized?: (error: ApiError) => void };
+  Partial<FollowupApi> &
+  Partial<SupervisionApi> & { onUnauthorized?: (error: ApiError) => void };

@@ -12,7 +12,7 @@ const user = (id: string, username: string, display_name: string, disabled = fal
   disabled,
 });
 const users = [user('u1', 'alice', 'Alice Agent'), user('u2', 'bob', 'Bob Builder'), user('u3', 'zed', 'Zed Gone', true)];
-const groups: GroupView[] = [{ id: 'g1', name: 'Billing', members: ['u1'], supervisors: [], wave_size: 1, answer_secs: 30, overflow_group_id: null }];
+const groups: GroupView[] = [{ id: 'g1', name: 'Billing', members: ['u1'], supervisors: [], wave_size: 1, answer_secs: 30, overflow_group_id: null, escalate_secs: 0, escalate_to_supervisors: false }];
 const integrations: IntegrationView[] = [{ id: 'i1', name: 'CRM', webhook_url: null, scopes: ['platform'], created_at: 1 }];
 
 describe('admin view models', () => {

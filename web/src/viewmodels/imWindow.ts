@@ -151,6 +151,10 @@ export interface ImWindowVM {
   /** An ended consultation of mine about an interaction without an outcome yet: ask for it. */
   askOutcome: boolean;
   outcome: string | null;
+  /** A joined supervisor may whisper to each other joined participant: whom. */
+  whisperTargets: { id: string; name: string }[];
+  /** Whom the composer whispers to now (one of `whisperTargets`), or null: a message to everyone. */
+  whisperTo: string | null;
 }
 
 export interface OfferProgress {
@@ -180,6 +184,15 @@ export function offerProgressText(p: OfferProgress, now: number): string {
   return `offered to ${p.offered} · ${p.declined} declined · ${clock}`;
 }
 
+/** The participants a joined supervisor may whisper to: every other joined participant. */
+export function whisperTargets(session: SessionView, meId: string): { id: string; name: string }[] {
+  const mine = session.participants.find((p) => p.user_id === meId);
+  if (!mine || mine.role !== 'supervisor' || mine.state !== 'joined' || session.state === 'ended') return [];
+  return session.participants
+    .filter((p) => p.user_id !== meId && p.state === 'joined')
+    .map((p) => ({ id: p.user_id, name: p.display_name }));
+}
+
 export function imWindowVM(state: AppState, id: string, now: number): ImWindowVM | null {
   const session = state.sessions[id];
   const me = state.me;
@@ -198,7 +211,11 @@ export function imWindowVM(state: AppState, id: string, now: number): ImWindowVM
   const initiator = session.participants.find((p) => p.role === 'initiator')?.user_id === me.id;
   const title = otherPartyName(session, me.id);
   if (offer && initiator && session.state === 'inviting') statusDetail = null;
+  const targets = whisperTargets(session, me.id);
+  const chosen = state.whisperTo[id];
   return {
+    whisperTargets: targets,
+    whisperTo: targets.some((t) => t.id === chosen) ? chosen : null,
     id,
     title,
     offer:
@@ -252,6 +269,8 @@ export function useImWindow(id: string) {
       markVisible: () => model.markVisible(id),
       dismissError: () => model.clearError(id),
       setOutcome: (outcome: ConsultationOutcome, note: string) => void model.setOutcome(id, outcome, note),
+      whisper: (to: string, text: string) => void model.whisper(id, to, text),
+      setWhisperTo: (to: string | null) => model.setWhisperTo(id, to),
     }),
     [model, id],
   );

@@ -85,7 +85,9 @@ pub async fn create_group(
 
 /// # `PATCH /api/v1/admin/groups/{id}`
 ///
-/// A group's consultation offer settings: wave size, answer time, overflow group.
+/// A group's consultation offer settings: wave size, answer time, overflow
+/// group, the answer-time target after which an unanswered consultation
+/// escalates, and whether escalation offers it to the supervisors at once.
 #[utoipa::path(patch, path = "/admin/groups/{id}", tag = "admin", request_body = UpdateGroupRequest,
     responses((status = 200, body = GroupView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_group(

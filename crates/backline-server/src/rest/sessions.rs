@@ -164,8 +164,10 @@ pub async fn whisper(
 /// # `GET /api/v1/supervision/board`
 ///
 /// The caller's supervision board: the groups they supervise with each
-/// member's status, and the open and waiting consultations they may join.
-/// The desktop polls it.
+/// member's status, and the open and waiting consultations they may join
+/// (escalated ones marked, a contact on hold with since when). Each change
+/// of it appends `board_changed` to the supervisor's event stream; the
+/// desktop then reads it again.
 #[utoipa::path(get, path = "/supervision/board", tag = "sessions",
     responses((status = 200, body = SupervisionBoard)))]
 pub async fn supervision_board(

@@ -31,6 +31,7 @@ async fn group(
                 wave_size: Some(wave),
                 answer_secs: Some(answer_secs),
                 overflow_group_id: None,
+                ..Default::default()
             },
         )
         .await
@@ -470,6 +471,7 @@ async fn group_settings_are_validated_and_a_group_consultation_needs_its_first_m
         json!({"wave_size": 101}),
         json!({"answer_secs": 0}),
         json!({"overflow_group_id": support}),
+        json!({"escalate_secs": 86_401}),
     ] {
         let (code, body) = patch(bad.clone()).await;
         assert_eq!(
@@ -483,11 +485,45 @@ async fn group_settings_are_validated_and_a_group_consultation_needs_its_first_m
         (code, body["code"].as_str()),
         (404, Some("group_not_found"))
     );
+    let (code, body) = patch(json!({"escalate_to_supervisors": "yes"})).await;
+    assert_eq!(
+        (code, body["code"].as_str()),
+        (400, Some("malformed_request")),
+        "{body}"
+    );
     let (code, body) = patch(json!({"wave_size": 4, "answer_secs": 15})).await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(
         (body["wave_size"].as_u64(), body["answer_secs"].as_u64()),
         (Some(4), Some(15))
+    );
+    assert_eq!(
+        (&body["escalate_secs"], &body["escalate_to_supervisors"]),
+        (&json!(0), &json!(false)),
+        "no answer-time target until one is set: {body}"
+    );
+    let (code, body) = patch(json!({"escalate_secs": 90, "escalate_to_supervisors": true})).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        (
+            &body["wave_size"],
+            &body["escalate_secs"],
+            &body["escalate_to_supervisors"]
+        ),
+        (&json!(4), &json!(90), &json!(true)),
+        "{body}"
+    );
+    let (_, audit) = app.get(&admin, "/api/v1/admin/audit").await;
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "group_updated"
+                && e["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("escalation after 90 s, to the supervisors"))),
+        "{audit}"
     );
     let (code, _) = app
         .put(
@@ -648,6 +684,10 @@ fn the_cli_sets_a_groups_offer_settings_and_supervisors() {
         "9",
         "--overflow",
         "Billing",
+        "--escalate-secs",
+        "45",
+        "--escalate-to-supervisors",
+        "true",
     ]);
     assert!(ok, "{out}");
     assert!(run(&["group", "add-supervisor", "Support", "judy"]).0);
@@ -658,11 +698,21 @@ fn the_cli_sets_a_groups_offer_settings_and_supervisors() {
         .find(|l| l.starts_with("Support"))
         .expect("Support listed");
     assert!(
-        line.contains("1 supervisors") && line.contains("wave=3") && line.contains("answer=9s"),
+        line.contains("1 supervisors")
+            && line.contains("wave=3")
+            && line.contains("answer=9s")
+            && line.contains("escalate=45s to-supervisors"),
         "{line}"
     );
     let (ok, out) = run(&["group", "set", "Support", "--wave-size", "0"]);
     assert!(!ok && out.contains("invalid_request"), "{out}");
+    let (ok, out) = run(&["group", "set", "Support", "--escalate-secs", "86401"]);
+    assert!(
+        !ok && out.contains("invalid_request") && out.contains("escalate_secs"),
+        "{out}"
+    );
+    let (ok, out) = run(&["group", "set", "Support", "--escalate-secs", "0"]);
+    assert!(ok && out.contains("escalate=-"), "{out}");
 }
 
 #[tokio::test]

@@ -143,7 +143,8 @@ fn seeds(fx: &Fixture) -> BTreeMap<(String, String), (Value, P)> {
         (
             "PATCH",
             "/admin/groups/{id}",
-            json!({"wave_size": 2, "answer_secs": 10, "overflow_group_id": ""}),
+            json!({"wave_size": 2, "answer_secs": 10, "overflow_group_id": "",
+                   "escalate_secs": 60, "escalate_to_supervisors": true}),
             P::Admin,
         ),
         (

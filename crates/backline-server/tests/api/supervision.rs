@@ -7,7 +7,7 @@ use std::time::Duration;
 use backline_protocol::model::Role;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp, User};
+use crate::helpers::{spawn_app, Desktop, TestApp, User};
 use crate::history_hardening::accepted_consultation;
 
 /// Alice's live voice call and a consultation with Bob, who accepted;
@@ -466,4 +466,358 @@ async fn the_board_lists_the_supervised_groups_members_and_their_open_consultati
         .await;
     assert_eq!(status, 200);
     assert_eq!(board(&judy).await["consultations"], json!([]));
+}
+
+/// A live voice interaction of Alice's (username `alice`) from the
+/// `platform`: `(interaction, its contact call)`.
+async fn live_call(
+    app: &TestApp,
+    platform: &str,
+    alice: &User,
+    external_id: &str,
+) -> (String, String) {
+    let (status, view) = app
+        .post(
+            platform,
+            "/api/v1/platform/interactions",
+            crate::interactions::voice_call(external_id, "alice"),
+        )
+        .await;
+    assert_eq!(status, 201, "{view}");
+    let interaction = view["id"].as_str().unwrap().to_owned();
+    let (_, calls) = app.get(&alice.token, "/api/v1/calls").await;
+    let call = calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["interaction_id"] == interaction.as_str())
+        .unwrap_or_else(|| panic!("{calls}"));
+    (interaction, call["id"].as_str().unwrap().to_owned())
+}
+
+/// A group `name` of `members` supervised by `supervisor`, whose waves wait
+/// long (so they never reach the supervisors here) and whose answer-time
+/// target is one second.
+async fn escalating_group(
+    app: &TestApp,
+    name: &str,
+    members: &[&User],
+    supervisor: &User,
+    to_supervisors: bool,
+) -> String {
+    supervised_group(app, name, members, supervisor).await;
+    let group = app.backline.find_group(name).await.expect("group");
+    app.backline
+        .update_group(
+            None,
+            &group.id,
+            backline_protocol::admin::UpdateGroupRequest {
+                answer_secs: Some(600),
+                escalate_secs: Some(1),
+                escalate_to_supervisors: Some(to_supervisors),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("settings");
+    group.id
+}
+
+/// Alice's group consultation about `interaction`; returns the session id.
+async fn group_offer(app: &TestApp, alice: &User, group: &str, interaction: &str) -> String {
+    let (status, view) = app
+        .post(
+            &alice.token,
+            "/api/v1/sessions",
+            json!({"target_id": group, "parent_interaction_id": interaction,
+                   "first_message": {"client_msg_id": uuid::Uuid::now_v7().to_string(),
+                                     "text": "Who can approve a refund?"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{view}");
+    view["id"].as_str().unwrap().to_owned()
+}
+
+async fn ready(app: &TestApp, user: &User) {
+    let (status, me) = app
+        .put(&user.token, "/api/v1/me/status", json!({"status": "ready"}))
+        .await;
+    assert_eq!(status, 200, "{me}");
+}
+
+async fn board_of(app: &TestApp, user: &User) -> Value {
+    let (status, board) = app.get(&user.token, "/api/v1/supervision/board").await;
+    assert_eq!(status, 200, "{board}");
+    board
+}
+
+fn is_board_changed(frame: &Value, group: &str) -> bool {
+    frame["type"] == "event"
+        && frame["event"]["kind"] == "board_changed"
+        && frame["event"]["group_ids"]
+            .as_array()
+            .is_some_and(|ids| ids.iter().any(|id| id == group))
+}
+
+/// Waits for a board notice about `group` on `desktop`, then reads
+/// `user`'s board: the entry of `session` on it.
+async fn noticed(
+    app: &TestApp,
+    desktop: &mut Desktop,
+    user: &User,
+    group: &str,
+    session: &str,
+    what: &str,
+) -> Value {
+    desktop.until(what, |f| is_board_changed(f, group)).await;
+    let board = board_of(app, user).await;
+    board_session(&board, session)
+        .cloned()
+        .unwrap_or_else(|| panic!("{what}: {board}"))
+}
+
+async fn post_ok(app: &TestApp, user: &User, path: &str) -> Value {
+    let (status, body) = app.post(&user.token, path, json!({})).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
+fn participant_state(session: &Value, user: &User) -> Option<String> {
+    session["participants"]
+        .as_array()?
+        .iter()
+        .find(|p| p["user_id"] == user.id.as_str())
+        .map(|p| p["state"].as_str().unwrap_or("").to_owned())
+}
+
+#[tokio::test]
+async fn an_unanswered_group_consultation_escalates_on_the_board_and_to_the_supervisors() {
+    let app = spawn_app().await;
+    let alice = app.user("alice", "Alice Agent").await;
+    let dave = app.user("dave", "Dave Durand").await;
+    let erin = app.user("erin", "Erin Ek").await;
+    let judy = app.user("judy", "Judy Jensen").await;
+    let kim = app.user("kim", "Kim Keller").await;
+    let mut dave_ws = app.desktop(&dave, None).await;
+    let _erin_ws = app.desktop(&erin, None).await;
+    let mut judy_ws = app.desktop(&judy, None).await;
+    let mut kim_ws = app.desktop(&kim, None).await;
+    ready(&app, &dave).await;
+    ready(&app, &erin).await;
+    // Support escalates to its supervisor at once; Billing only marks it.
+    let support = escalating_group(&app, "Support", &[&dave], &judy, true).await;
+    let billing = escalating_group(&app, "Billing", &[&erin], &kim, false).await;
+    let platform = crate::interactions::integration(&app, None).await;
+    let (first, _) = live_call(&app, &platform, &alice, "escalate-1").await;
+    let (second, _) = live_call(&app, &platform, &alice, "escalate-2").await;
+    let to_support = group_offer(&app, &alice, &support, &first).await;
+    let to_billing = group_offer(&app, &alice, &billing, &second).await;
+
+    // Dave is offered it and does not answer: past one second, Judy is
+    // offered it too (an invitation like a member's), and her board marks it.
+    dave_ws
+        .until("Dave's invitation", |f| {
+            f["type"] == "event"
+                && f["event"]["kind"] == "session"
+                && f["event"]["session"]["id"] == to_support.as_str()
+        })
+        .await;
+    let invited = judy_ws
+        .until("Judy offered the escalated consultation", |f| {
+            f["type"] == "event"
+                && f["event"]["kind"] == "session"
+                && f["event"]["session"]["id"] == to_support.as_str()
+                && participant_state(&f["event"]["session"], &judy).as_deref() == Some("invited")
+        })
+        .await;
+    let offer = &invited["event"]["session"]["offer"];
+    let (started, escalated) = (
+        offer["started_at"].as_i64().unwrap(),
+        offer["escalated_at"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{offer}")),
+    );
+    assert!(escalated >= started + 1000, "{offer}");
+    assert_eq!(offer["state"], "open", "{offer}");
+    assert_eq!(offer["wave"], 1, "the waves go on as before: {offer}");
+    let board = board_of(&app, &judy).await;
+    let entry = board_session(&board, &to_support).unwrap_or_else(|| panic!("{board}"));
+    assert_eq!(entry["session"]["offer"]["escalated_at"], escalated);
+    assert_eq!(entry["connected_since"], Value::Null);
+    // The supervisor takes it; Dave's invitation is withdrawn.
+    let taken = post_ok(
+        &app,
+        &judy,
+        &format!("/api/v1/sessions/{to_support}/accept"),
+    )
+    .await;
+    assert_eq!(taken["offer"]["taken_by"], judy.id.as_str());
+    assert_eq!(taken["offer"]["escalated_at"], escalated);
+    assert_eq!(
+        participant_state(&taken, &dave).as_deref(),
+        Some("cancelled")
+    );
+
+    // Billing's escalation is only a mark: Kim's board shows it, she is not offered it.
+    let marked = loop {
+        kim_ws
+            .until("Kim's board changed", |f| is_board_changed(f, &billing))
+            .await;
+        // (The first notices are of the group's making and of the offer.)
+        let board = board_of(&app, &kim).await;
+        if let Some(entry) = board_session(&board, &to_billing) {
+            if !entry["session"]["offer"]["escalated_at"].is_null() {
+                break entry.clone();
+            }
+        }
+    };
+    assert_eq!(
+        participant_state(&marked["session"], &kim),
+        None,
+        "{marked}"
+    );
+    assert_eq!(
+        participant_state(&marked["session"], &erin).as_deref(),
+        Some("invited")
+    );
+    // An escalation happens once.
+    let escalated_at = marked["session"]["offer"]["escalated_at"].clone();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let again = board_of(&app, &kim).await;
+    assert_eq!(
+        board_session(&again, &to_billing).unwrap()["session"]["offer"]["escalated_at"],
+        escalated_at
+    );
+}
+
+#[tokio::test]
+async fn every_change_the_board_shows_reaches_its_supervisors_live_and_on_replay() {
+    let app = spawn_app().await;
+    let alice = app.user("alice", "Alice Agent").await;
+    let dave = app.user("dave", "Dave Durand").await;
+    let judy = app.user("judy", "Judy Jensen").await;
+    let kim = app.user("kim", "Kim Keller").await;
+    let carol = app.user("carol", "Carol Outsider").await;
+    let _dave_ws = app.desktop(&dave, None).await;
+    ready(&app, &dave).await;
+    supervised_group(&app, "Support", &[&dave], &judy).await;
+    supervised_group(&app, "Billing", &[&carol], &kim).await;
+    let support = app.backline.find_group("Support").await.unwrap().id;
+    let mut judy_ws = app.desktop(&judy, None).await;
+    let mut kim_ws = app.desktop(&kim, None).await;
+    let from = judy_ws.head;
+
+    let platform = crate::interactions::integration(&app, None).await;
+    let (interaction, call) = live_call(&app, &platform, &alice, "board-1").await;
+    let session = group_offer(&app, &alice, &support, &interaction).await;
+    let entry = noticed(&app, &mut judy_ws, &judy, &support, &session, "offered").await;
+    assert_eq!(entry["session"]["offer"]["state"], "open");
+    assert_eq!(entry["on_hold_since"], Value::Null);
+
+    // The contact is put on hold: the board says since when.
+    let held = post_ok(&app, &alice, &format!("/api/v1/calls/{call}/hold")).await;
+    let entry = noticed(&app, &mut judy_ws, &judy, &support, &session, "on hold").await;
+    assert_eq!(entry["on_hold_since"], held["hold_started_at"], "{entry}");
+
+    post_ok(&app, &dave, &format!("/api/v1/sessions/{session}/accept")).await;
+    let entry = noticed(&app, &mut judy_ws, &judy, &support, &session, "taken").await;
+    assert_eq!(entry["session"]["state"], "connected");
+    assert!(entry["connected_since"].is_i64(), "{entry}");
+
+    post_ok(&app, &alice, &format!("/api/v1/calls/{call}/retrieve")).await;
+    let entry = noticed(&app, &mut judy_ws, &judy, &support, &session, "retrieved").await;
+    assert_eq!(entry["on_hold_since"], Value::Null);
+
+    // A member's status shows on the board.
+    let (status, _) = app
+        .put(&dave.token, "/api/v1/me/status", json!({"status": "away"}))
+        .await;
+    assert_eq!(status, 200);
+    noticed(&app, &mut judy_ws, &judy, &support, &session, "Dave away").await;
+    let board = board_of(&app, &judy).await;
+    assert_eq!(
+        board["groups"][0]["members"][0]["status"], "away",
+        "{board}"
+    );
+
+    post_ok(&app, &judy, &format!("/api/v1/sessions/{session}/join")).await;
+    noticed(&app, &mut judy_ws, &judy, &support, &session, "joined").await;
+    post_ok(&app, &alice, &format!("/api/v1/sessions/{session}/end")).await;
+    judy_ws
+        .until("ended", |f| is_board_changed(f, &support))
+        .await;
+    assert_eq!(board_of(&app, &judy).await["consultations"], json!([]));
+    // Kim supervises neither group involved: her stream never heard of it.
+    let kims = kim_ws.drain(Duration::from_millis(200)).await;
+    assert!(
+        !kims.iter().any(|f| f["event"]["kind"] == "board_changed"),
+        "{kims:?}"
+    );
+
+    // The notices are stored: a desktop resuming from before them gets each
+    // one again, in order (offered, held, taken, retrieved, away, joined, ended).
+    drop(judy_ws);
+    let mut again = app.desktop(&judy, Some(from)).await;
+    let replayed: Vec<Value> = again
+        .drain(Duration::from_millis(300))
+        .await
+        .into_iter()
+        .filter(|f| is_board_changed(f, &support))
+        .collect();
+    assert_eq!(replayed.len(), 7, "{replayed:?}");
+    let seqs: Vec<u64> = replayed
+        .iter()
+        .map(|f| f["seq"].as_u64().unwrap())
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert!(seqs[0] > from);
+}
+
+#[tokio::test]
+async fn a_board_notice_written_on_one_node_reaches_the_supervisor_on_another_and_replays_there() {
+    let Some((node_a, node_b)) = crate::cluster::two_nodes().await else {
+        return;
+    };
+    let alice = node_b.user("alice", "Alice Agent").await;
+    let dave = node_b.user("dave", "Dave Durand").await;
+    let judy = node_b.user("judy", "Judy Jensen").await;
+    supervised_group(&node_b, "Support", &[&dave], &judy).await;
+    let support = node_b.backline.find_group("Support").await.unwrap().id;
+    // Judy's desktop is on node A; everything else happens on node B.
+    let mut judy_ws = node_a.desktop(&judy, None).await;
+    let from = judy_ws.head;
+    let platform = crate::interactions::integration(&node_b, None).await;
+    let (interaction, _) = live_call(&node_b, &platform, &alice, "cluster-1").await;
+    let (status, view) = node_b
+        .post(
+            &alice.token,
+            "/api/v1/sessions",
+            json!({"target_id": dave.id, "parent_interaction_id": interaction,
+                   "first_message": {"client_msg_id": "m1", "text": "A refund?"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{view}");
+    let session = view["id"].as_str().unwrap().to_owned();
+    let entry = noticed(&node_a, &mut judy_ws, &judy, &support, &session, "opened").await;
+    assert_eq!(entry["session"]["state"], "inviting");
+    post_ok(
+        &node_b,
+        &dave,
+        &format!("/api/v1/sessions/{session}/accept"),
+    )
+    .await;
+    let entry = noticed(&node_a, &mut judy_ws, &judy, &support, &session, "accepted").await;
+    assert_eq!(entry["session"]["state"], "connected");
+    // Resuming on node B replays the same notices, with the same seqs.
+    let live: Vec<u64> = vec![from + 1, from + 2];
+    drop(judy_ws);
+    let mut again = node_b.desktop(&judy, Some(from)).await;
+    let replayed: Vec<u64> = again
+        .drain(Duration::from_millis(300))
+        .await
+        .into_iter()
+        .filter(|f| is_board_changed(f, &support))
+        .map(|f| f["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(replayed, live);
 }

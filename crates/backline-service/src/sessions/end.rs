@@ -23,7 +23,8 @@ impl Backline {
             session_id.to_owned(),
             (caller.id.clone(), caller.display_name.clone()),
         );
-        self.commit_locking(Locks::session(session_id), move |conn| {
+        let locks = self.session_locks(session_id).await?;
+        self.commit_locking(locks, move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
                 let (session, participants, part) = tx.load(&sid, &me.0).await?;

@@ -82,7 +82,14 @@ impl Backline {
         let first = request.first_message.clone();
         let client_id = request.client_id.clone();
         let sid = session_id.clone();
-        self.commit_locking(Locks::users(&[&me.0, &them.0]), move |conn| {
+        let mut locks = Locks::users(&[&me.0, &them.0]);
+        if parent.is_some() {
+            // A consultation appears on its supervisors' boards.
+            locks
+                .users
+                .extend(self.board_locks_of_members(&[&me.0, &them.0]).await?);
+        }
+        self.commit_locking(locks, move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
                 let now = tx.now;
@@ -192,12 +199,15 @@ impl Backline {
         let session_id = uuid::Uuid::now_v7().to_string();
         let me = (caller.id.clone(), caller.display_name.clone());
         let (sid, group_id) = (session_id.clone(), group.id.clone());
+        // The answer-time target: past it, the offer escalates.
+        let escalate_ms = (group.escalate_secs > 0).then_some(group.escalate_secs * 1000);
         let (client_id, parent) = (
             request.client_id.clone(),
             request.parent_interaction_id.clone(),
         );
         let mut lock_users = reach;
         lock_users.push(me.0.clone());
+        lock_users.extend(self.board_locks_of_members(&[&me.0]).await?);
         let locks = Locks {
             sessions: Vec::new(),
             users: lock_users,
@@ -209,7 +219,8 @@ impl Backline {
                 let state = stored::SessionState::Inviting;
                 tx.open(&sid, state, &me.0, client_id.as_deref(), parent.as_deref())
                     .await?;
-                offers::insert(tx.conn, &sid, &group_id, now).await?;
+                let escalate_at = escalate_ms.map(|ms| now + ms);
+                offers::insert(tx.conn, &sid, &group_id, now, escalate_at).await?;
                 let message = tx
                     .entry(
                         &sid,
@@ -285,8 +296,9 @@ impl Backline {
             session_id.to_owned(),
             (caller.id.clone(), caller.display_name.clone()),
         );
+        let locks = self.session_locks(session_id).await?;
         let took = self
-            .commit_locking(Locks::session(session_id), move |conn| {
+            .commit_locking(locks, move |conn| {
                 Box::pin(async move {
                     let mut tx = Tx::new(conn);
                     // A group offer goes to the first who accepts: the
@@ -354,12 +366,12 @@ impl Backline {
         );
         // A group offer passes on to the next member: those it may reach
         // are read (and their rows locked) up front.
-        let mut locks = Locks::session(session_id);
+        let mut locks = self.session_locks(session_id).await?;
         let mut allowed = HashSet::new();
         if let Some(offer) = offers::get(self.store().reader(), session_id).await? {
             let (reachable, reach) = self.offer_reach(&offer.group_id).await?;
             allowed = reachable;
-            locks.users = reach;
+            locks.users.extend(reach);
         }
         self.commit_locking(locks, move |conn| {
             Box::pin(async move {
@@ -442,7 +454,8 @@ impl Backline {
             session_id.to_owned(),
             (caller.id.clone(), caller.display_name.clone()),
         );
-        self.commit_locking(Locks::session(session_id), move |conn| {
+        let locks = self.session_locks(session_id).await?;
+        self.commit_locking(locks, move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
                 let (session, participants, part) = tx.load(&sid, &me.0).await?;
@@ -539,7 +552,8 @@ impl Backline {
     /// invitation stays pending and can still be accepted or rejected.
     pub(crate) async fn time_out_invitation(&self, session_id: &str, user_id: &str) -> Result<()> {
         let (sid, user) = (session_id.to_owned(), user_id.to_owned());
-        self.commit_locking(Locks::session(session_id), move |conn| {
+        let locks = self.session_locks(session_id).await?;
+        self.commit_locking(locks, move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
                 if !sessions::mark_timed_out(tx.conn, &sid, &user).await? {

@@ -33,6 +33,7 @@ pub(crate) use views::entry_from_row;
 use backline_protocol::ErrorCode;
 use backline_store::rows::ParticipantRow;
 use backline_store::types as stored;
+use backline_store::{Backend, Locks};
 
 use crate::auth::Account;
 use crate::error::{err, Result};
@@ -44,6 +45,38 @@ fn is_active(p: &ParticipantRow) -> bool {
 }
 
 impl Backline {
+    /// The rows a change of a session's state locks (see [`Locks`]): the
+    /// session (and so its participants), and on PostgreSQL the supervisors
+    /// whose board shows it, whose streams the change appends to.
+    async fn session_locks(&self, session_id: &str) -> Result<Locks> {
+        let mut locks = Locks::session(session_id);
+        if self.store().backend() == Backend::Postgres {
+            locks.users =
+                backline_store::sessions::board_watchers(self.store().reader(), session_id, 0)
+                    .await?
+                    .into_iter()
+                    .map(|(user, _)| user)
+                    .collect();
+        }
+        Ok(locks)
+    }
+
+    /// On PostgreSQL, the supervisors of these users' groups: the streams a
+    /// new consultation between them appends its board notice to (see
+    /// [`Locks`]); nothing on SQLite, whose single writer locks nothing.
+    async fn board_locks_of_members(&self, users: &[&str]) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        if self.store().backend() == Backend::Postgres {
+            for user in users {
+                let pairs =
+                    backline_store::groups::supervisors_of_member(self.store().reader(), user)
+                        .await?;
+                out.extend(pairs.into_iter().map(|(supervisor, _)| supervisor));
+            }
+        }
+        Ok(out)
+    }
+
     /// A message's text as it is stored: card numbers masked (unless
     /// `compliance.mask_card_numbers` is off). Applied before anything reads
     /// it, so the transcript, the search index, an attached transcript, the

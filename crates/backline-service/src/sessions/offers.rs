@@ -60,6 +60,7 @@ pub(super) fn offer_view(offer: OfferRow, participants: &[ParticipantRow]) -> Of
         taken_by: offer.taken_by,
         taken_by_name: offer.taken_by_name,
         taken_at: offer.taken_at,
+        escalated_at: offer.escalated_at,
     }
 }
 
@@ -105,58 +106,86 @@ impl Tx<'_> {
         ];
         for (stage, source) in sources {
             let Some(source) = source else { continue };
-            let chosen: Vec<String> =
-                offers::candidates(&mut *self.conn, &offer.session_id, &source, stage)
-                    .await?
-                    .into_iter()
-                    .filter(|id| allowed.contains(id))
-                    .take(count)
-                    .collect();
-            if chosen.is_empty() {
-                continue;
-            }
-            let mut color = sessions::participants(&mut *self.conn, &offer.session_id)
-                .await?
-                .iter()
-                .map(|p| p.color + 1)
-                .max()
-                .unwrap_or(0);
-            let mut entries = Vec::new();
-            for member in &chosen {
-                sessions::insert_participant(
-                    self.conn,
-                    sessions::NewParticipant {
-                        session_id: &offer.session_id,
-                        user_id: member,
-                        role: stored::ParticipantRole::Invitee,
-                        state: stored::ParticipantState::Invited,
-                        color,
-                        invited_at: Some(self.now),
-                        invite_expires_at: Some(expires_at),
-                        joined_at: None,
-                    },
+            if let Some(entries) = self
+                .offer_from(
+                    offer,
+                    initiator,
+                    (stage, &source),
+                    count,
+                    expires_at,
+                    allowed,
                 )
-                .await?;
-                color += 1;
-                let name = users::get(&mut *self.conn, member)
-                    .await?
-                    .map(|u| u.display_name)
-                    .unwrap_or_default();
-                entries.push(
-                    self.entry(
-                        &offer.session_id,
-                        EntryKind::Invited,
-                        initiator,
-                        Some((member, &name)),
-                        None,
-                        None,
-                    )
-                    .await?,
-                );
+                .await?
+            {
+                return Ok(Some((stage, entries)));
             }
-            return Ok(Some((stage, entries)));
         }
         Ok(None)
+    }
+
+    /// Offers the session to the next `count` who may take it (among
+    /// `allowed`) from one source: the Ready members of a group (`Members`,
+    /// `Overflow`) or a group's supervisors. Appends an `invited` entry per
+    /// one offered; none when nobody there is left.
+    async fn offer_from(
+        &mut self,
+        offer: &OfferRow,
+        initiator: (&str, &str),
+        (stage, source): (stored::OfferStage, &str),
+        count: usize,
+        expires_at: i64,
+        allowed: &HashSet<String>,
+    ) -> Result<Option<Vec<backline_protocol::model::TranscriptEntry>>> {
+        let chosen: Vec<String> =
+            offers::candidates(&mut *self.conn, &offer.session_id, source, stage)
+                .await?
+                .into_iter()
+                .filter(|id| allowed.contains(id))
+                .take(count)
+                .collect();
+        if chosen.is_empty() {
+            return Ok(None);
+        }
+        let mut color = sessions::participants(&mut *self.conn, &offer.session_id)
+            .await?
+            .iter()
+            .map(|p| p.color + 1)
+            .max()
+            .unwrap_or(0);
+        let mut entries = Vec::new();
+        for member in &chosen {
+            sessions::insert_participant(
+                self.conn,
+                sessions::NewParticipant {
+                    session_id: &offer.session_id,
+                    user_id: member,
+                    role: stored::ParticipantRole::Invitee,
+                    state: stored::ParticipantState::Invited,
+                    color,
+                    invited_at: Some(self.now),
+                    invite_expires_at: Some(expires_at),
+                    joined_at: None,
+                },
+            )
+            .await?;
+            color += 1;
+            let name = users::get(&mut *self.conn, member)
+                .await?
+                .map(|u| u.display_name)
+                .unwrap_or_default();
+            entries.push(
+                self.entry(
+                    &offer.session_id,
+                    EntryKind::Invited,
+                    initiator,
+                    Some((member, &name)),
+                    None,
+                    None,
+                )
+                .await?,
+            );
+        }
+        Ok(Some(entries))
     }
 
     /// Sends the next wave of an open offer (`wave_size` members) and starts
@@ -339,6 +368,62 @@ impl Backline {
             })
         })
         .await
+    }
+
+    /// Escalates an open offer past its group's answer-time target (the
+    /// worker calls this on every node; the conditional update lets one
+    /// write do it): marks it escalated, which the supervisors' boards show,
+    /// and when the group says so offers it at once to the group's
+    /// supervisors who have a desktop connected. The waves go on as before.
+    pub(crate) async fn escalate_offer(&self, session_id: &str) -> Result<()> {
+        let Some(offer) = offers::get(self.store().reader(), session_id).await? else {
+            return Ok(());
+        };
+        let (allowed, mut users) = self.offer_reach(&offer.group_id).await?;
+        users.extend(self.session_locks(session_id).await?.users);
+        let sid = session_id.to_owned();
+        let group_name = offer.group_name.clone();
+        let locks = Locks {
+            sessions: vec![sid.clone()],
+            users,
+        };
+        let escalated = self
+            .commit_locking(locks, move |conn| {
+                Box::pin(async move {
+                    let mut tx = Tx::new(conn);
+                    if !offers::escalate(tx.conn, &sid, tx.now).await? {
+                        return tx.done(false);
+                    }
+                    let mut entries = Vec::new();
+                    let group = groups::settings(&mut *tx.conn, &offer.group_id).await?;
+                    if let Some(group) = group.filter(|g| g.escalate_to_supervisors != 0) {
+                        let initiator = tx.initiator(&sid).await?;
+                        let expires_at = tx.now + group.answer_secs * 1000;
+                        let source = (stored::OfferStage::Supervisors, group.id.as_str());
+                        entries = tx
+                            .offer_from(
+                                &offer,
+                                (&initiator.0, &initiator.1),
+                                source,
+                                usize::MAX,
+                                expires_at,
+                                &allowed,
+                            )
+                            .await?
+                            .unwrap_or_default();
+                    }
+                    let recipients = tx.active(&sid).await?;
+                    tx.notify(&sid, &recipients).await?;
+                    tx.emit_entries(&entries, &recipients).await?;
+                    tx.done(true)
+                })
+            })
+            .await?;
+        if escalated {
+            metrics::counter!("backline_group_consultations_escalated_total", "group" => group_name)
+                .increment(1);
+        }
+        Ok(())
     }
 
     /// Withdraws a member's pending group invitations (they went Not Ready

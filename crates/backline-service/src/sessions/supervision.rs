@@ -11,7 +11,10 @@
 //!
 //! The board (`GET /supervision/board`) lists the groups the caller
 //! supervises with their members' status, and the consultations not yet
-//! ended that the caller may join; the desktop polls it.
+//! ended that the caller may join (escalated ones marked, a contact on hold
+//! with since when). Every change it shows appends a `board_changed` event
+//! to the supervisors' streams in its own write (`shared::board`); the
+//! desktop reads the board again when one arrives.
 
 use backline_protocol::model::{
     BoardConsultation, BoardGroup, BoardMember, EntryKind, MessageAck, SessionView,
@@ -20,7 +23,7 @@ use backline_protocol::model::{
 use backline_protocol::ErrorCode;
 use backline_store::types as stored;
 use backline_store::Locks;
-use backline_store::{groups, interactions, sessions, transcript, users};
+use backline_store::{calls, groups, interactions, sessions, transcript, users};
 
 use super::tx::Tx;
 use super::views::load_view;
@@ -42,7 +45,8 @@ impl Backline {
             session_id.to_owned(),
             (caller.id.clone(), caller.display_name.clone()),
         );
-        self.commit_locking(Locks::session(session_id), move |conn| {
+        let locks = self.session_locks(session_id).await?;
+        self.commit_locking(locks, move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
                 let session = sessions::get(&mut *tx.conn, &sid).await?.ok_or_else(|| {
@@ -245,14 +249,18 @@ impl Backline {
             let Some(session) = load_view(&mut conn, &id, &caller.id).await? else {
                 continue;
             };
-            let interaction_subject = match &session.parent_interaction_id {
-                Some(parent) => interactions::get(reader, parent).await?.map(|i| i.subject),
-                None => None,
+            let (interaction_subject, on_hold_since) = match &session.parent_interaction_id {
+                Some(parent) => (
+                    interactions::get(reader, parent).await?.map(|i| i.subject),
+                    calls::held_since(reader, parent).await?,
+                ),
+                None => (None, None),
             };
             consultations.push(BoardConsultation {
                 waiting_since: session.created_at,
                 connected_since,
                 interaction_subject,
+                on_hold_since,
                 session,
             });
         }

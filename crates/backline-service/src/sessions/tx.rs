@@ -16,6 +16,7 @@ use super::views::load_view;
 use crate::bus::BusMessage;
 use crate::error::{err, Result};
 use crate::shared::announce::enqueue_webhook;
+use crate::shared::board::BoardNotices;
 use crate::shared::contacts::reindex;
 use crate::shared::views::consultation_views;
 use crate::stream::{emit, emit_many};
@@ -25,6 +26,7 @@ pub(super) struct Tx<'c> {
     pub(super) conn: &'c mut WriteTx,
     pub(super) now: i64,
     out: Vec<BusMessage>,
+    board: BoardNotices,
 }
 
 impl<'c> Tx<'c> {
@@ -33,6 +35,7 @@ impl<'c> Tx<'c> {
             conn,
             now: now_ms(),
             out: Vec::new(),
+            board: BoardNotices::default(),
         }
     }
 
@@ -176,8 +179,12 @@ impl<'c> Tx<'c> {
         })
     }
 
-    /// Emits the session's current view to each recipient (each sees their own unread count).
+    /// Emits the session's current view to each recipient (each sees their
+    /// own unread count), and tells the supervisors whose board shows it.
     pub(super) async fn notify(&mut self, session_id: &str, recipients: &[String]) -> Result<()> {
+        self.board
+            .session(self.conn, &mut self.out, self.now, session_id)
+            .await?;
         for user in recipients {
             if let Some(session) = load_view(self.conn, session_id, user).await? {
                 emit(

@@ -9,10 +9,12 @@
 //! sharing rule), [`views`] (an interaction's view and its consultations),
 //! [`contacts`] (contact upsert, the history's search text), [`announce`]
 //! (the agent's desktops and the platform's webhook hear of a change),
-//! [`calls`] (the id of a contact call's caller). Below: the JSON columns.
+//! [`calls`] (the id of a contact call's caller), [`board`] (the
+//! supervision board's change notices). Below: the JSON columns.
 
 pub mod access;
 pub mod announce;
+pub mod board;
 pub mod calls;
 pub mod contacts;
 pub mod states;

@@ -17,6 +17,7 @@ use super::Actor;
 use crate::bus::BusMessage;
 use crate::error::{err, Result, ServiceError};
 use crate::shared::announce::{announce, enqueue_webhook};
+use crate::shared::board::BoardNotices;
 use crate::shared::contacts::reindex;
 use crate::stream::emit;
 use crate::Backline;
@@ -39,6 +40,7 @@ pub(super) struct CallTx<'c> {
     pub(super) now: i64,
     pub(super) out: Vec<BusMessage>,
     changed: Vec<String>,
+    board: BoardNotices,
 }
 
 impl<'c> CallTx<'c> {
@@ -49,6 +51,7 @@ impl<'c> CallTx<'c> {
             now: now_ms(),
             out: Vec::new(),
             changed: Vec::new(),
+            board: BoardNotices::default(),
         }
     }
 
@@ -162,6 +165,7 @@ impl<'c> CallTx<'c> {
         .await?;
         calls::set_hold(self.conn, &contact_call.id, Some(self.now)).await?;
         self.touch_consultations(&contact_call.id).await?;
+        self.board_hold(contact_call).await?;
         self.log(contact_call, &format!("{by} put the contact on hold"))
             .await?;
         self.webhook(contact_call, "interaction.held").await?;
@@ -189,10 +193,22 @@ impl<'c> CallTx<'c> {
         .await?;
         calls::set_hold(self.conn, &contact_call.id, None).await?;
         self.touch_consultations(&contact_call.id).await?;
+        self.board_hold(contact_call).await?;
         self.log(contact_call, &format!("{by} retrieved the contact"))
             .await?;
         self.webhook(contact_call, "interaction.retrieved").await?;
         self.touch(&contact_call.id);
+        Ok(())
+    }
+
+    /// The contact of a contact call was put on or taken off hold: the
+    /// boards that show consultations about its interaction change.
+    async fn board_hold(&mut self, contact_call: &CallRow) -> Result<()> {
+        if let Some(interaction_id) = &contact_call.interaction_id {
+            self.board
+                .interaction(self.conn, &mut self.out, self.now, interaction_id)
+                .await?;
+        }
         Ok(())
     }
 
@@ -289,6 +305,10 @@ impl<'c> CallTx<'c> {
                     },
                 )
                 .await?;
+                // Busy shows on the agent's supervisors' boards.
+                self.board
+                    .member(self.conn, &mut self.out, self.now, agent_id)
+                    .await?;
                 if self.hub.is_online(agent_id) {
                     self.out.push(BusMessage::Presence {
                         user: agent_id.to_owned(),

@@ -577,3 +577,65 @@ async fn ending_a_call_twice_keeps_the_first_end() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_interaction_is_on_hold_since_its_open_contact_call_held_the_contact() {
+    for (backend, store, _dir) in stores().await {
+        let interaction = unique("interaction");
+        let held = |store: Store, interaction: String| async move {
+            calls::held_since(store.reader(), &interaction)
+                .await
+                .unwrap()
+        };
+        assert_eq!(
+            held(store.clone(), interaction.clone()).await,
+            None,
+            "{backend}"
+        );
+        let call = add_call(
+            &store,
+            Call {
+                interaction_id: Some(&interaction),
+                ..CONTACT
+            },
+        )
+        .await;
+        assert_eq!(
+            held(store.clone(), interaction.clone()).await,
+            None,
+            "{backend}"
+        );
+        tx!(store, [call], |conn| calls::set_hold(conn, &call, Some(70))
+            .await)
+        .unwrap();
+        assert_eq!(
+            held(store.clone(), interaction.clone()).await,
+            Some(70),
+            "{backend}"
+        );
+        assert_eq!(
+            held(store.clone(), unique("other")).await,
+            None,
+            "{backend}"
+        );
+        tx!(store, [call], |conn| calls::set_hold(conn, &call, None)
+            .await)
+        .unwrap();
+        assert_eq!(
+            held(store.clone(), interaction.clone()).await,
+            None,
+            "{backend}"
+        );
+        tx!(store, [call], |conn| calls::set_hold(conn, &call, Some(90))
+            .await)
+        .unwrap();
+        tx!(store, [call], |conn| calls::end(conn, &call, "hangup", 95)
+            .await)
+        .unwrap();
+        assert_eq!(
+            held(store.clone(), interaction.clone()).await,
+            None,
+            "{backend}: an ended call holds nobody"
+        );
+    }
+}

@@ -40,17 +40,40 @@ async fn group_settings_and_supervisors_are_kept() {
         let judy = add_user(&store, "judy").await;
         let fresh = groups::settings(store.reader(), &g).await.unwrap().unwrap();
         assert_eq!(
-            (fresh.wave_size, fresh.answer_secs, fresh.overflow_group_id),
-            (1, 30, None),
+            (
+                fresh.wave_size,
+                fresh.answer_secs,
+                fresh.overflow_group_id,
+                fresh.escalate_secs,
+                fresh.escalate_to_supervisors
+            ),
+            (1, 30, None, 0, 0),
             "{backend}"
         );
         let changed = tx!(store, [g, overflow], |conn| {
-            groups::set_settings(conn, &g, 3, 12, Some(&overflow)).await
+            let settings = groups::OfferSettings {
+                wave_size: 3,
+                answer_secs: 12,
+                overflow_group_id: Some(&overflow),
+                escalate_secs: 45,
+                escalate_to_supervisors: true,
+            };
+            groups::set_settings(conn, &g, settings).await
         })
         .unwrap();
         assert!(changed, "{backend}");
-        let missing = tx!(store, |conn| groups::set_settings(conn, "nope", 1, 1, None)
-            .await)
+        let missing = tx!(store, |conn| groups::set_settings(
+            conn,
+            "nope",
+            groups::OfferSettings {
+                wave_size: 1,
+                answer_secs: 1,
+                overflow_group_id: None,
+                escalate_secs: 0,
+                escalate_to_supervisors: false,
+            }
+        )
+        .await)
         .unwrap();
         assert!(!missing, "{backend}: no such group");
         let now = groups::settings(store.reader(), &g).await.unwrap().unwrap();
@@ -58,9 +81,11 @@ async fn group_settings_and_supervisors_are_kept() {
             (
                 now.wave_size,
                 now.answer_secs,
-                now.overflow_group_id.as_deref()
+                now.overflow_group_id.as_deref(),
+                now.escalate_secs,
+                now.escalate_to_supervisors
             ),
-            (3, 12, Some(overflow.as_str())),
+            (3, 12, Some(overflow.as_str()), 45, 1),
             "{backend}"
         );
         assert!(groups::settings(store.reader(), "nope")
@@ -106,8 +131,10 @@ async fn an_offer_is_taken_once_and_moves_on_wave_by_wave() {
         );
         let g = add_group(&store).await;
         let sid = add_session(&store, &agent).await;
-        tx!(store, [sid, g], |conn| offers::insert(conn, &sid, &g, 100)
-            .await)
+        tx!(store, [sid, g], |conn| offers::insert(
+            conn, &sid, &g, 100, None
+        )
+        .await)
         .unwrap();
         let offer = offers::get(store.reader(), &sid).await.unwrap().unwrap();
         assert_eq!(
@@ -200,7 +227,7 @@ async fn an_offer_is_taken_once_and_moves_on_wave_by_wave() {
         // An open offer cancels once, and cannot be taken after.
         let other = add_session(&store, &agent).await;
         tx!(store, [other, g], |conn| offers::insert(
-            conn, &other, &g, 1
+            conn, &other, &g, 1, None
         )
         .await)
         .unwrap();
@@ -247,7 +274,14 @@ async fn candidates_are_ready_permitted_members_not_yet_offered_longest_idle_fir
         ready(&store, &offered, 5).await;
         ready(&store, &olga, 1).await;
         tx!(store, [g, overflow, sup], |conn| {
-            groups::set_settings(conn, &g, 1, 30, Some(&overflow)).await?;
+            let settings = groups::OfferSettings {
+                wave_size: 1,
+                answer_secs: 30,
+                overflow_group_id: Some(&overflow),
+                escalate_secs: 0,
+                escalate_to_supervisors: false,
+            };
+            groups::set_settings(conn, &g, settings).await?;
             groups::add_supervisor(conn, &g, &sup).await
         })
         .unwrap();
@@ -302,7 +336,7 @@ async fn missed_invitations_stay_until_cleared_and_outcomes_are_recorded() {
         tx!(store, [answered, bob, taken, agent, g], |conn| {
             sessions::set_participant_state(conn, &answered, &bob, ParticipantState::Rejected, 5)
                 .await?;
-            offers::insert(conn, &taken, &g, 1).await?;
+            offers::insert(conn, &taken, &g, 1, None).await?;
             offers::take(conn, &taken, &agent, 2).await
         })
         .unwrap();
@@ -389,9 +423,9 @@ async fn the_report_reads_the_offers_of_a_range_with_their_end_and_outcome() {
             add_session(&store, &agent).await,
         );
         tx!(store, [early, taken, late, g, agent], |conn| {
-            offers::insert(conn, &early, &g, 100).await?;
-            offers::insert(conn, &taken, &g, 200).await?;
-            offers::insert(conn, &late, &g, 300).await?;
+            offers::insert(conn, &early, &g, 100, None).await?;
+            offers::insert(conn, &taken, &g, 200, None).await?;
+            offers::insert(conn, &late, &g, 300, None).await?;
             offers::take(conn, &taken, &agent, 250).await?;
             sessions::end(conn, &taken, 400, &agent).await?;
             outcomes::record(
@@ -435,5 +469,81 @@ async fn the_report_reads_the_offers_of_a_range_with_their_end_and_outcome() {
             2,
             "{backend}: the limit"
         );
+    }
+}
+
+#[tokio::test]
+async fn an_offer_escalates_once_when_due_and_only_while_open() {
+    for (backend, store, _dir) in stores().await {
+        let agent = add_user(&store, "agent").await;
+        let g = add_group(&store).await;
+        let (due, later, none) = (
+            add_session(&store, &agent).await,
+            add_session(&store, &agent).await,
+            add_session(&store, &agent).await,
+        );
+        tx!(store, [due, later, none, g], |conn| {
+            offers::insert(conn, &due, &g, 100, Some(1_000)).await?;
+            offers::insert(conn, &later, &g, 100, Some(5_000)).await?;
+            offers::insert(conn, &none, &g, 100, None).await
+        })
+        .unwrap();
+        assert_eq!(
+            offers::escalation_due(store.reader(), 999, 10)
+                .await
+                .unwrap(),
+            Vec::<String>::new(),
+            "{backend}"
+        );
+        assert_eq!(
+            offers::escalation_due(store.reader(), 1_000, 10)
+                .await
+                .unwrap(),
+            vec![due.clone()],
+            "{backend}"
+        );
+        let early = tx!(store, [later], |conn| offers::escalate(conn, &later, 1_000)
+            .await)
+        .unwrap();
+        let once = tx!(store, [due], |conn| offers::escalate(conn, &due, 1_200)
+            .await)
+        .unwrap();
+        let twice = tx!(store, [due], |conn| offers::escalate(conn, &due, 1_300)
+            .await)
+        .unwrap();
+        let never = tx!(store, [none], |conn| offers::escalate(
+            conn,
+            &none,
+            i64::MAX - 1
+        )
+        .await)
+        .unwrap();
+        assert_eq!(
+            (early, once, twice, never),
+            (false, true, false, false),
+            "{backend}"
+        );
+        let offer = offers::get(store.reader(), &due).await.unwrap().unwrap();
+        assert_eq!(offer.escalated_at, Some(1_200), "{backend}");
+        assert!(offers::escalation_due(store.reader(), i64::MAX - 1, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| s == &later));
+        // A taken offer no longer escalates.
+        let taken = tx!(store, [later, agent], |conn| offers::take(
+            conn, &later, &agent, 2_000
+        )
+        .await)
+        .unwrap();
+        assert!(taken, "{backend}");
+        let late = tx!(store, [later], |conn| offers::escalate(conn, &later, 6_000)
+            .await)
+        .unwrap();
+        assert!(!late, "{backend}");
+        assert!(offers::escalation_due(store.reader(), i64::MAX - 1, 10)
+            .await
+            .unwrap()
+            .is_empty());
     }
 }

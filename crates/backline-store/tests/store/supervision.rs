@@ -54,7 +54,7 @@ async fn a_supervisor_of_a_participants_group_or_of_the_offered_group_may_superv
         assert!(!may(kim.clone()).await, "{backend}: another group");
         assert!(!may(lou.clone()).await, "{backend}: not offered yet");
         let (s, g) = (sid.clone(), offered.clone());
-        tx!(store, |conn| offers::insert(conn, &s, &g, 1).await).unwrap();
+        tx!(store, |conn| offers::insert(conn, &s, &g, 1, None).await).unwrap();
         assert!(may(lou.clone()).await, "{backend}: the offered group");
         assert!(
             !may(agent.clone()).await,
@@ -198,5 +198,75 @@ async fn a_joined_supervisor_has_access_and_a_whisper_is_for_its_two_ends_only()
             Some(sessions::ConsultationAccess::EndedAt(100)),
             "{backend}: the grace period as for a target"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_consultations_board_watchers_are_its_groups_supervisors_until_it_ended() {
+    for (backend, store, _dir) in stores().await {
+        let agent = add_user(&store, "agent").await;
+        let expert = add_user(&store, "expert").await;
+        let judy = add_user(&store, "judy").await;
+        let lou = add_user(&store, "lou").await;
+        let experts = add_group(&store, &[&expert], &judy).await;
+        let offered = add_group(&store, &[], &lou).await;
+        let parent = unique("interaction");
+        let sid = add_session_at(&store, &agent, 1, Some(&parent)).await;
+        join(&store, &sid, &agent, ParticipantRole::Initiator, 0).await;
+        let watchers = |since: i64| {
+            let (store, sid) = (store.clone(), sid.clone());
+            async move {
+                sessions::board_watchers(store.reader(), &sid, since)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(watchers(0).await, [], "{backend}");
+        join(&store, &sid, &expert, ParticipantRole::Invitee, 1).await;
+        let (s, g) = (sid.clone(), offered.clone());
+        tx!(store, |conn| offers::insert(conn, &s, &g, 1, None).await).unwrap();
+        let mut expected = vec![
+            (judy.clone(), experts.clone()),
+            (lou.clone(), offered.clone()),
+        ];
+        expected.sort();
+        assert_eq!(watchers(0).await, expected, "{backend}");
+        assert_eq!(
+            sessions::open_consultations_of(store.reader(), &parent)
+                .await
+                .unwrap(),
+            std::slice::from_ref(&sid),
+            "{backend}"
+        );
+        assert_eq!(
+            groups::supervisors_of_member(store.reader(), &expert)
+                .await
+                .unwrap(),
+            [(judy.clone(), experts.clone())],
+            "{backend}"
+        );
+        assert_eq!(
+            groups::supervisor_pairs(store.reader(), &offered)
+                .await
+                .unwrap(),
+            [(lou.clone(), offered.clone())],
+            "{backend}"
+        );
+        // The write that ends it still reaches the boards; later ones do not.
+        let (s, a) = (sid.clone(), agent.clone());
+        tx!(store, |conn| sessions::end(conn, &s, 100, &a).await).unwrap();
+        assert_eq!(watchers(100).await, expected, "{backend}");
+        assert_eq!(watchers(101).await, [], "{backend}");
+        assert!(sessions::open_consultations_of(store.reader(), &parent)
+            .await
+            .unwrap()
+            .is_empty());
+        // A plain IM session is on nobody's board.
+        let plain = add_session_at(&store, &expert, 2, None).await;
+        join(&store, &plain, &expert, ParticipantRole::Initiator, 0).await;
+        assert!(sessions::board_watchers(store.reader(), &plain, 0)
+            .await
+            .unwrap()
+            .is_empty());
     }
 }

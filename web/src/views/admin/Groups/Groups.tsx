@@ -72,9 +72,17 @@ function OfferSettings({ group, groups, actions, busy }: { group: GroupView; gro
   const [wave, setWave] = useState(String(group.wave_size));
   const [answer, setAnswer] = useState(String(group.answer_secs));
   const [overflow, setOverflow] = useState(group.overflow_group_id ?? '');
+  const [escalate, setEscalate] = useState(String(group.escalate_secs));
+  const [toSupervisors, setToSupervisors] = useState(group.escalate_to_supervisors);
   const save = (e: FormEvent) => {
     e.preventDefault();
-    void actions.updateGroup(group.id, { wave_size: Number(wave), answer_secs: Number(answer), overflow_group_id: overflow });
+    void actions.updateGroup(group.id, {
+      wave_size: Number(wave),
+      answer_secs: Number(answer),
+      overflow_group_id: overflow,
+      escalate_secs: Number(escalate),
+      escalate_to_supervisors: toSupervisors,
+    });
   };
   return (
     <form className="admin-form" aria-labelledby="offer-title" onSubmit={save}>
@@ -94,6 +102,11 @@ function OfferSettings({ group, groups, actions, busy }: { group: GroupView; gro
             </option>
           ))}
       </select>
+      <label htmlFor="escalate-secs">Answer-time target in seconds, then escalate (0 for none, at most 86400)</label>
+      <input id="escalate-secs" type="number" min={0} max={86400} value={escalate} onChange={(e) => setEscalate(e.target.value)} />
+      <label>
+        <input type="checkbox" checked={toSupervisors} onChange={(e) => setToSupervisors(e.target.checked)} /> At escalation, offer it to the group&apos;s supervisors at once
+      </label>
       <button type="submit" className="primary" disabled={busy}>
         Save offer settings
       </button>
@@ -142,7 +155,7 @@ export function GroupsSection({ state, actions }: SectionProps) {
           <h2 id="group-title">{selected.name}</h2>
           <People title="Members" list="members" group={selected} users={state.users} actions={actions} busy={state.busy} />
           <People title="Supervisors" list="supervisors" group={selected} users={state.users} actions={actions} busy={state.busy} />
-          <OfferSettings key={`${selected.id}:${selected.wave_size}:${selected.answer_secs}:${selected.overflow_group_id}`} group={selected} groups={state.groups} actions={actions} busy={state.busy} />
+          <OfferSettings key={`${selected.id}:${selected.wave_size}:${selected.answer_secs}:${selected.overflow_group_id}:${selected.escalate_secs}:${selected.escalate_to_supervisors}`} group={selected} groups={state.groups} actions={actions} busy={state.busy} />
         </section>
       )}
     </div>

@@ -30,6 +30,8 @@ function vm(over: Partial<ImWindowVM> = {}): ImWindowVM {
     offer: null,
     askOutcome: false,
     outcome: null,
+    whisperTargets: [],
+    whisperTo: null,
     ...over,
   };
 }
@@ -188,5 +190,30 @@ describe('ImWindow: a consultation of mine that ended', () => {
       />,
     );
     expect(screen.getByLabelText('Offer to Technical Support').textContent).toMatch(/^Technical Support: offered to 4 · 1 declined · 0:0\d$/);
+  });
+
+  it("lets a joined supervisor whisper to one participant and says so on the button", () => {
+    const a = { ...actions(), whisper: vi.fn(), setWhisperTo: vi.fn() };
+    const targets = [
+      { id: 'u-alice', name: 'Alice Agent' },
+      { id: 'u-bob', name: 'Bob Builder' },
+    ];
+    const { rerender } = render(<ImWindow vm={vm({ whisperTargets: targets })} actions={a} />);
+    const to = screen.getByRole('combobox', { name: 'Send to' }) as HTMLSelectElement;
+    expect(Array.from(to.options).map((o) => o.text)).toEqual(['Everyone', 'Whisper to Alice Agent', 'Whisper to Bob Builder']);
+    fireEvent.change(to, { target: { value: 'u-bob' } });
+    expect(a.setWhisperTo).toHaveBeenCalledWith('u-bob');
+    rerender(<ImWindow vm={vm({ whisperTargets: targets, whisperTo: 'u-bob', draft: 'Offer the voucher' })} actions={a} />);
+    expect(screen.getByRole('textbox', { name: 'Whisper to Bob Builder' })).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Whisper' }));
+    expect(a.whisper).toHaveBeenCalledWith('u-bob', 'Offer the voucher');
+    expect(a.send).not.toHaveBeenCalled();
+    fireEvent.change(screen.getByRole('combobox', { name: 'Send to' }), { target: { value: '' } });
+    expect(a.setWhisperTo).toHaveBeenLastCalledWith(null);
+  });
+
+  it('offers no whisper to someone who is not a joined supervisor', () => {
+    render(<ImWindow vm={vm()} actions={{ ...actions(), whisper: vi.fn(), setWhisperTo: vi.fn() }} />);
+    expect(screen.queryByRole('combobox', { name: 'Send to' })).toBeNull();
   });
 });

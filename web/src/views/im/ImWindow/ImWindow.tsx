@@ -20,6 +20,10 @@ export interface ImWindowActions {
   dismissError: () => void;
   /** Records an ended consultation's outcome (its initiator). */
   setOutcome?: (outcome: ConsultationOutcome, note: string) => void;
+  /** A joined supervisor's whisper to one participant. */
+  whisper?: (to: string, text: string) => void;
+  /** Chooses whom the composer whispers to (null: everyone). */
+  setWhisperTo?: (to: string | null) => void;
 }
 
 /** The initiator's progress line of a group offer: "offered to 4 · 1 declined · 0:12", ticking. */
@@ -208,7 +212,8 @@ export function ImWindow({ vm, actions, focusOnMount, about, side }: ImWindowPro
 
   const send = () => {
     if (!vm.canSend || !text.trim()) return;
-    actions.send(text);
+    if (vm.whisperTo && actions.whisper) actions.whisper(vm.whisperTo, text);
+    else actions.send(text);
     stopTyping();
     setText('');
     atBottom.current = true;
@@ -308,10 +313,23 @@ export function ImWindow({ vm, actions, focusOnMount, about, side }: ImWindowPro
       <p className="typing" aria-live="polite">
         {vm.typing ?? '\u00a0'}
       </p>
+      {vm.whisperTargets.length > 0 && actions.setWhisperTo && (
+        <label className="whisper-to">
+          Send to{' '}
+          <select value={vm.whisperTo ?? ''} onChange={(e) => actions.setWhisperTo?.(e.target.value || null)}>
+            <option value="">Everyone</option>
+            {vm.whisperTargets.map((t) => (
+              <option key={t.id} value={t.id}>
+                Whisper to {t.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       <div className="composer">
         <textarea
           ref={inputRef}
-          aria-label={`Message to ${vm.title}`}
+          aria-label={vm.whisperTo ? `Whisper to ${vm.whisperTargets.find((t) => t.id === vm.whisperTo)?.name ?? ''}` : `Message to ${vm.title}`}
           placeholder={
             vm.ended ? 'The session has ended' : vm.pendingInvitation ? 'Accept the invitation to reply' : 'Type a message'
           }
@@ -323,7 +341,7 @@ export function ImWindow({ vm, actions, focusOnMount, about, side }: ImWindowPro
           style={{ fontSize: `${vm.zoom / 100}rem` }}
         />
         <button type="button" className="primary" onClick={send} disabled={!vm.canSend || !text.trim()}>
-          Send
+          {vm.whisperTo ? 'Whisper' : 'Send'}
         </button>
       </div>
       </div>

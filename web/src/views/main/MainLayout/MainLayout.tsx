@@ -17,6 +17,10 @@ export interface MainLayoutProps {
   softphone?: ReactNode;
   taskbar: ReactNode;
   windows: ReactNode;
+  /** Buttons between pages (Supervision), for those who have more than the workspace. */
+  nav?: ReactNode;
+  /** A page shown instead of the workspace, beside the Team Communicator (the supervision board). */
+  workspacePage?: ReactNode;
   notifications: ReactNode;
   liveRegion: ReactNode;
   /** The switch between the desk and the administration area (administrators only). */
@@ -36,6 +40,7 @@ export function MainLayout(p: MainLayoutProps) {
           <span className="brand-name">Backline</span>
         </div>
         <div className="main-menu-right">
+          {p.nav}
           {p.myStatus}
           {p.zoom}
           {p.pageLink}
@@ -68,10 +73,14 @@ export function MainLayout(p: MainLayoutProps) {
             {p.teamCommunicator}
             {p.missed}
           </aside>
-          <main className="workspace">
-            {p.taskbar}
-            <div className="windows">{p.windows}</div>
-          </main>
+          {p.workspacePage ? (
+            <main className="workspace">{p.workspacePage}</main>
+          ) : (
+            <main className="workspace">
+              {p.taskbar}
+              <div className="windows">{p.windows}</div>
+            </main>
+          )}
         </div>
       )}
       <div className="notifications" aria-label="Notifications" role="region">
