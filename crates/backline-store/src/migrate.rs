@@ -43,6 +43,7 @@ const SHARED: &[Migration] = &[
         include_str!("../migrations/0008_group_offers.sql"),
     ),
     (9, "scim", include_str!("../migrations/0009_scim.sql")),
+    (11, "oidc", include_str!("../migrations/0011_oidc.sql")),
 ];
 const SQLITE: &[Migration] = &[(
     1001,
