@@ -137,7 +137,7 @@ pub fn token_hash(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn new_token() -> String {
+pub(crate) fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
@@ -184,6 +184,12 @@ impl Backline {
         password: &str,
         from: IpAddr,
     ) -> Result<(String, i64, Account)> {
+        if !self.config().passwords {
+            return Err(err(
+                ErrorCode::PasswordSignInDisabled,
+                "passwords are switched off on this server: sign in with the identity provider",
+            ));
+        }
         let username = username.trim();
         if let Err(refusal) = self.inner.sign_in_throttle.check(username, from) {
             return Err(refused(refusal));
@@ -221,11 +227,18 @@ impl Backline {
         if account.disabled {
             return Err(err(ErrorCode::AccountDisabled, "this account is disabled"));
         }
+        let (token, expires_at) = self.issue_token(&account.id).await?;
+        Ok((token, expires_at, account))
+    }
+
+    /// A new session token for an account that has just signed in (with a
+    /// password or with the identity provider), and its expiry.
+    pub(crate) async fn issue_token(&self, user_id: &str) -> Result<(String, i64)> {
         let token = new_token();
         let hash = token_hash(&token);
         let now = now_ms();
         let expires_at = now + (self.config().token_ttl_secs as i64) * 1000;
-        let user_id = account.id.clone();
+        let user_id = user_id.to_owned();
         self.commit(move |conn| {
             Box::pin(async move {
                 tokens::insert(conn, &hash, &user_id, now, expires_at).await?;
@@ -233,7 +246,7 @@ impl Backline {
             })
         })
         .await?;
-        Ok((token, expires_at, account))
+        Ok((token, expires_at))
     }
 
     /// Counts a failed sign-in; when the username or the address enters its
