@@ -1,6 +1,6 @@
 // Wires the app model to the dumb views through the view models.
 import { useEffect, useMemo, useRef } from 'react';
-import { ZOOM_STEPS, type AppModel } from './models/app';
+import { ZOOM_STEPS, type AppModel, type SsoReturn } from './models/app';
 import { AppContext, useAppState, useModel } from './viewmodels/context';
 import { useImWindow } from './viewmodels/imWindow';
 import {
@@ -237,6 +237,7 @@ function Root() {
         notice={state.notice}
         error={state.signInError}
         busy={state.signingIn}
+        methods={state.signInMethods}
         onSignIn={(u, p) => {
           requestNotificationPermission();
           void model.signIn(u, p);
@@ -247,13 +248,13 @@ function Root() {
   return <Main />;
 }
 
-export function App({ model }: { model: AppModel }) {
+export function App({ model, sso = null }: { model: AppModel; sso?: SsoReturn | null }) {
   const started = useRef(false);
   useEffect(() => {
     if (started.current) return;
     started.current = true;
-    void model.init();
-  }, [model]);
+    void model.init(sso);
+  }, [model, sso]);
 
   useEffect(() => {
     const online = () => model.browserOnline(true);

@@ -18,6 +18,7 @@ import type {
   PresenceView,
   SessionView,
   SetStatusRequest,
+  SignInMethods,
   SignInResponse,
   StatusReason,
   TranscriptPage,
@@ -112,6 +113,14 @@ export class RestClient {
 
   signIn(username: string, password: string): Promise<SignInResponse> {
     return this.request('POST', '/auth/sign-in', { username, password }, { quiet401: true });
+  }
+  /** GET /auth/methods: the password form and the identity provider's button (public). */
+  signInMethods(): Promise<SignInMethods> {
+    return this.request('GET', '/auth/methods', undefined, { quiet401: true });
+  }
+  /** Trades the one-time code the identity provider's callback left in `#sso=…` for a session. */
+  ssoFinish(code: string): Promise<SignInResponse> {
+    return this.request('POST', '/auth/oidc/finish', { code }, { quiet401: true });
   }
   signOut(): Promise<void> {
     return this.request('POST', '/auth/sign-out', undefined, { quiet401: true });
@@ -254,6 +263,9 @@ export type VoiceApi = Pick<RestClient, 'iceServers' | 'calls' | 'acceptCall' | 
 /** After an invitation or a consultation: the Missed list and outcomes. */
 export type FollowupApi = Pick<RestClient, 'setOutcome' | 'missed' | 'replyMissed' | 'dismissMissed'>;
 
+/** Single sign-on (optional in `Api`: older test fakes leave it out). */
+export type SsoApi = Pick<RestClient, 'signInMethods' | 'ssoFinish'>;
+
 /** The subset of the REST client the models use; tests substitute a fake. */
 export type Api = Pick<
   RestClient,
@@ -282,4 +294,5 @@ export type Api = Pick<
   | 'history'
 > &
   Partial<VoiceApi> &
-  Partial<FollowupApi> & { onUnauthorized?: (error: ApiError) => void };
+  Partial<FollowupApi> &
+  Partial<SsoApi> & { onUnauthorized?: (error: ApiError) => void };
