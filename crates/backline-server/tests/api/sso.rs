@@ -126,6 +126,20 @@ fn rule(value: &str, roles: &[&str], groups: &[&str], im: bool) -> OidcRuleConfi
     }
 }
 
+/// Single sign-on with the test provider, for a server whose browsers come to `port`.
+fn configure(config: &mut Config, port: u16, issuer: &str) {
+    config.oidc.issuer = issuer.to_owned();
+    config.oidc.client_id = CLIENT_ID.into();
+    config.oidc.client_secret = CLIENT_SECRET.into();
+    config.oidc.public_url = format!("http://127.0.0.1:{port}");
+    config.oidc.display_name = "Test IdP".into();
+    config.oidc.scopes = vec!["openid".into(), "profile".into(), "groups".into()];
+    config.oidc.rules = vec![
+        rule("cc-agents", &[], &["Billing"], true),
+        rule("cc-supervisors", &["supervisor"], &["Leads"], false),
+    ];
+}
+
 /// A server configured for the provider (rules: `cc-agents` → IM and the
 /// group Billing, `cc-supervisors` → supervisor and the group Leads).
 pub async fn sso_app(tweak: impl FnOnce(&mut Config)) -> (TestApp, Provider) {
@@ -134,16 +148,7 @@ pub async fn sso_app(tweak: impl FnOnce(&mut Config)) -> (TestApp, Provider) {
     let issuer = provider.issuer.clone();
     let app = spawn_app_with(move |config| {
         config.server.bind = format!("127.0.0.1:{port}");
-        config.oidc.issuer = issuer;
-        config.oidc.client_id = CLIENT_ID.into();
-        config.oidc.client_secret = CLIENT_SECRET.into();
-        config.oidc.public_url = format!("http://127.0.0.1:{port}");
-        config.oidc.display_name = "Test IdP".into();
-        config.oidc.scopes = vec!["openid".into(), "profile".into(), "groups".into()];
-        config.oidc.rules = vec![
-            rule("cc-agents", &[], &["Billing"], true),
-            rule("cc-supervisors", &["supervisor"], &["Leads"], false),
-        ];
+        configure(config, port, &issuer);
         tweak(config);
     })
     .await;
@@ -623,4 +628,51 @@ async fn without_single_sign_on_the_routes_say_so() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn a_sign_in_started_on_one_node_finishes_on_another() {
+    let Ok(nats) = std::env::var("BACKLINE_TEST_NATS_URL") else {
+        eprintln!("single sign-on across nodes: skipped (BACKLINE_TEST_NATS_URL is not set)");
+        return;
+    };
+    let port = free_port();
+    let provider = Provider::start(port).await;
+    let first = std::sync::atomic::AtomicBool::new(true);
+    let Some(nodes) = crate::cluster::nodes_on(2, &nats, |config| {
+        // Node a answers at the address the provider sends browsers back to.
+        if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            config.server.bind = format!("127.0.0.1:{port}");
+        }
+        configure(config, port, &provider.issuer);
+    })
+    .await
+    else {
+        return;
+    };
+    let (a, b) = (&nodes[0], &nodes[1]);
+    assert_eq!(a.addr.port(), port);
+    provider
+        .accounts(json!({"nina": {"preferred_username": "nina", "groups": ["cc-agents"]}}))
+        .await;
+    // Started on node a; the load balancer sends the provider's redirect to node b.
+    let mut browser = Browser::new();
+    let callback = browser.through_provider(a, "nina").await;
+    let mut on_b = callback.clone();
+    on_b.set_port(Some(b.addr.port())).unwrap();
+    let landing = browser.land(&on_b).await;
+    assert_eq!(landing.error(), None, "{landing:?}");
+    // The desktop's next request reaches node a again: the hand-off code works there, once.
+    let (status, body) = finish(a, &landing).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = finish(b, &landing).await;
+    assert_eq!(status, 400);
+    let token = body["token"].as_str().unwrap();
+    let (status, me) = b.get(token, "/api/v1/me").await;
+    assert_eq!((status, me["username"].as_str()), (200, Some("nina")));
+    // And the state was used up on node b: node a refuses it too.
+    assert_eq!(
+        Browser::new().land(&callback).await.error(),
+        Some("sso_state_invalid")
+    );
 }
