@@ -63,6 +63,16 @@ ensure_node_packages() {
   fi
 }
 
+# The single sign-on tests (API and browser) run a real OpenID provider:
+# oidc-provider from the npm registry, pinned by its own lock file.
+ensure_oidc_provider() {
+  command -v npm >/dev/null || as_root_install nodejs npm
+  local dir=crates/backline-server/tests/oidc-provider
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund)
+  fi
+}
+
 ensure_chromium() {
   command -v chromium >/dev/null || as_root_install chromium
 }

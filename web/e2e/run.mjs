@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // `npm run e2e`: builds the web app, starts a fresh Backline server on a free port
-// (temporary data dir, 3 s invitation time-out), runs the Playwright specs, stops the server.
+// (temporary data dir, 3 s invitation time-out) with single sign-on through a real
+// OpenID provider (`oidc-provider`, from crates/backline-server/tests/oidc-provider),
+// runs the Playwright specs, stops both.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -53,7 +55,56 @@ const port = await freePort();
 const dataDir = mkdtempSync(join(tmpdir(), 'backline-e2e-'));
 const url = `http://127.0.0.1:${port}`;
 mkdirSync(join(webDir, 'e2e', 'screenshots'), { recursive: true });
-const serverArgs = ['serve', '--demo', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir, '--web-dir', join(webDir, 'dist')];
+
+// The OpenID provider: its client is this server (its callback on `port`).
+const providerDir = join(repoDir, 'crates', 'backline-server', 'tests', 'oidc-provider');
+if (!existsSync(join(providerDir, 'node_modules', 'oidc-provider'))) {
+  console.error(`e2e: the test OpenID provider is not installed: run \`npm ci\` in ${providerDir} (scripts/test does).`);
+  process.exit(2);
+}
+const clientSecret = 'e2e-client-secret';
+const provider = spawn(process.execPath, ['provider.mjs'], {
+  cwd: providerDir,
+  env: {
+    ...process.env,
+    PORT: '0',
+    CLIENTS: JSON.stringify([{ client_id: 'backline', client_secret: clientSecret, redirect_uris: [`${url}/api/v1/auth/oidc/callback`] }]),
+  },
+  stdio: ['ignore', 'pipe', 'ignore'],
+});
+const issuer = await new Promise((res, rej) => {
+  let out = '';
+  const timer = setTimeout(() => rej(new Error('the OpenID provider did not start within 20 s')), 20_000);
+  provider.stdout.on('data', (chunk) => {
+    out += chunk;
+    const m = /listening (\S+)/.exec(out);
+    if (m) {
+      clearTimeout(timer);
+      res(m[1]);
+    }
+  });
+  provider.on('exit', (code) => rej(new Error(`the OpenID provider exited (${code})`)));
+});
+console.log(`e2e: OpenID provider at ${issuer}`);
+const configFile = join(dataDir, 'e2e.toml');
+writeFileSync(
+  configFile,
+  `[oidc]
+issuer = "${issuer}"
+client_id = "backline"
+client_secret = "${clientSecret}"
+public_url = "${url}"
+display_name = "Test IdP"
+scopes = ["openid", "profile", "groups"]
+
+[[oidc.rules]]
+claim = "groups"
+value = "cc-agents"
+groups = ["Billing"]
+im = true
+`,
+);
+const serverArgs = ['serve', '--demo', '--config', configFile, '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir, '--web-dir', join(webDir, 'dist')];
 const [cmd, cmdArgs] = [binary, serverArgs];
 console.log(`e2e: starting ${cmd} ${cmdArgs.join(' ')}`);
 const server = spawn(cmd, cmdArgs, {
@@ -108,7 +159,7 @@ try {
   const child = spawn('npx', ['playwright', 'test', ...extra], {
     cwd: webDir,
     stdio: 'inherit',
-    env: { ...process.env, BACKLINE_URL: url },
+    env: { ...process.env, BACKLINE_URL: url, BACKLINE_OIDC_ISSUER: issuer },
   });
   status = await new Promise((res) => child.on('exit', (code) => res(code ?? 1)));
 } catch (e) {
@@ -116,6 +167,7 @@ try {
   status = 1;
 } finally {
   await stopServer();
+  provider.kill('SIGTERM');
   rmSync(dataDir, { recursive: true, force: true });
 }
 process.exit(status);

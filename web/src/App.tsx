@@ -1,6 +1,6 @@
 // Wires the app model to the dumb views through the view models.
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { ZOOM_STEPS, type AppModel } from './models/app';
+import { ZOOM_STEPS, type AppModel, type SsoReturn } from './models/app';
 import { AppContext, useAppState, useModel } from './viewmodels/context';
 import { useImWindow } from './viewmodels/imWindow';
 import {
@@ -283,6 +283,7 @@ function Root({ adminApi }: { adminApi?: AdminApi }) {
         notice={state.notice}
         error={state.signInError}
         busy={state.signingIn}
+        methods={state.signInMethods}
         onSignIn={(u, p) => {
           requestNotificationPermission();
           void model.signIn(u, p);
@@ -293,13 +294,13 @@ function Root({ adminApi }: { adminApi?: AdminApi }) {
   return <Main adminApi={adminApi} />;
 }
 
-export function App({ model, adminApi }: { model: AppModel; adminApi?: AdminApi }) {
+export function App({ model, adminApi, sso = null }: { model: AppModel; adminApi?: AdminApi; sso?: SsoReturn | null }) {
   const started = useRef(false);
   useEffect(() => {
     if (started.current) return;
     started.current = true;
-    void model.init();
-  }, [model]);
+    void model.init(sso);
+  }, [model, sso]);
 
   useEffect(() => {
     const online = () => model.browserOnline(true);

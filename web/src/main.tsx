@@ -8,6 +8,7 @@ import { RestClient } from './protocol/rest';
 import { BacklineSocket, defaultSocketUrl } from './protocol/socket';
 import { browserEffects } from './lib/effects';
 import { browserWorkspaceStorage } from './lib/workspace';
+import { takeSsoReturn } from './lib/sso';
 import { browserMediaDeps, tabDeviceId } from './lib/voice';
 import { CallerPage } from './views/voice/CallerPage/CallerPage';
 import './styles.css';
@@ -53,9 +54,12 @@ if (window.location.pathname === '/call') {
     deviceId: () => media.device,
   };
 
+  // The identity provider's callback leaves `#sso=<one-time code>` (or `#sso_error=…`): taken out of the address at once.
+  const sso = takeSsoReturn(window.location, window.history);
+
   root.render(
     <StrictMode>
-      <App model={model} adminApi={api} />
+      <App model={model} adminApi={api} sso={sso} />
     </StrictMode>,
   );
 }

@@ -117,6 +117,30 @@ pub struct SignInResponse {
     pub me: Me,
 }
 
+/// How accounts sign in on this server (`GET /auth/methods`, public): the
+/// sign-in page shows the password form and a "Sign in with …" button from it.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct SignInMethods {
+    /// Whether the password form is offered (`auth.passwords`).
+    pub passwords: bool,
+    /// Single sign-on with an OpenID provider, when configured.
+    pub sso: Option<SsoMethod>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct SsoMethod {
+    /// The provider's name for the button: "Sign in with <display_name>".
+    pub display_name: String,
+    /// Where the browser goes to start the sign-in (`/api/v1/auth/oidc/start`).
+    pub start_url: String,
+}
+
+/// The one-time code the callback put in the desktop's URL fragment (`#sso=…`).
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
+pub struct SsoFinishRequest {
+    pub code: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
 pub struct SetStatusRequest {
     pub status: Status,

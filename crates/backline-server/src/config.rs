@@ -27,6 +27,79 @@ pub struct Config {
     pub http: HttpConfig,
     pub metrics: MetricsConfig,
     pub compliance: ComplianceConfig,
+    pub oidc: OidcConfig,
+}
+
+/// Single sign-on with an OpenID Connect provider (authorization code + PKCE).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcConfig {
+    /// The provider's issuer URL (discovery at `<issuer>/.well-known/openid-configuration`);
+    /// empty: single sign-on is off.
+    pub issuer: String,
+    /// This server's client id at the provider.
+    pub client_id: String,
+    /// The client secret; empty for a public client (PKCE alone).
+    pub client_secret: String,
+    /// The address browsers reach Backline at (`https://backline.example.com`); the
+    /// provider must allow `<public_url>/api/v1/auth/oidc/callback` as a redirect URI.
+    pub public_url: String,
+    /// The button on the sign-in page says "Sign in with <display_name>".
+    pub display_name: String,
+    /// Scopes asked for (`openid` is always asked).
+    pub scopes: Vec<String>,
+    /// The ID-token claim that names the account (lower-cased).
+    pub username_claim: String,
+    /// The ID-token claim with the account's display name.
+    pub display_name_claim: String,
+    /// Seconds the provider's clock may be off when the ID token's expiry and issue time are checked.
+    pub clock_skew_secs: u64,
+    /// Whether the first sign-in of a subject may take over an existing account of the
+    /// same username (one no identity of this provider is linked to yet, e.g. created
+    /// by SCIM or an administrator). Off: such a sign-in is refused (`already_exists`).
+    pub link_existing_accounts: bool,
+    /// Who may sign in, and with which roles, groups and IM permission (`[[oidc.rules]]`);
+    /// empty: everyone the provider signs in is an agent with the IM permission.
+    pub rules: Vec<OidcRuleConfig>,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        OidcConfig {
+            issuer: String::new(),
+            client_id: String::new(),
+            client_secret: String::new(),
+            public_url: String::new(),
+            display_name: "single sign-on".into(),
+            scopes: vec!["openid".into(), "profile".into(), "email".into()],
+            username_claim: "preferred_username".into(),
+            display_name_claim: "name".into(),
+            clock_skew_secs: 60,
+            link_existing_accounts: true,
+            rules: Vec::new(),
+        }
+    }
+}
+
+/// When the ID token's `claim` equals `value` (or, a list such as `groups`,
+/// contains it), the account may sign in, with these grants; the grants of all
+/// matching rules add up, and no matching rule refuses the sign-in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcRuleConfig {
+    /// A claim name, or a dotted path into nested claims (`realm_access.roles`).
+    pub claim: String,
+    pub value: String,
+    /// Roles besides `agent` (`supervisor`, `admin`).
+    #[serde(default)]
+    pub roles: Vec<backline_protocol::model::Role>,
+    /// Groups (by name, existing ones) the account belongs to; membership of every
+    /// group some rule names follows the rules at each sign-in.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Grants the Internal IM permission.
+    #[serde(default)]
+    pub im: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -246,6 +319,8 @@ pub struct AuthConfig {
     pub address_backoff_max_secs: u64,
     /// Seconds after its last failure when a username's or an address's failures are forgotten.
     pub failure_memory_secs: u64,
+    /// Whether accounts may sign in with a password; `false` leaves single sign-on (`[oidc]`) only.
+    pub passwords: bool,
 }
 
 impl Default for AuthConfig {
@@ -261,6 +336,7 @@ impl Default for AuthConfig {
             account_backoff_max_secs: 60,
             address_backoff_max_secs: 900,
             failure_memory_secs: 900,
+            passwords: true,
         }
     }
 }
@@ -444,10 +520,76 @@ impl Config {
         {
             anyhow::bail!("http.max_connections and the http time-outs must be positive");
         }
+        self.check_oidc()?;
         if !matches!(self.telemetry.format.as_str(), "pretty" | "json") {
             anyhow::bail!("telemetry.format must be \"pretty\" or \"json\"");
         }
         Ok(())
+    }
+
+    fn check_oidc(&self) -> anyhow::Result<()> {
+        let oidc = &self.oidc;
+        if oidc.issuer.is_empty() {
+            if !self.auth.passwords {
+                anyhow::bail!("auth.passwords = false needs single sign-on: set oidc.issuer");
+            }
+            return Ok(());
+        }
+        let is_url = |u: &str| u.starts_with("http://") || u.starts_with("https://");
+        if !is_url(&oidc.issuer) {
+            anyhow::bail!("oidc.issuer must be an http:// or https:// URL");
+        }
+        if oidc.client_id.is_empty() {
+            anyhow::bail!("oidc.client_id must be set with oidc.issuer");
+        }
+        if !is_url(&oidc.public_url) {
+            anyhow::bail!(
+                "oidc.public_url must be the http:// or https:// address browsers reach Backline at"
+            );
+        }
+        if oidc.display_name.trim().is_empty() || oidc.username_claim.is_empty() {
+            anyhow::bail!("oidc.display_name and oidc.username_claim must not be empty");
+        }
+        if oidc.clock_skew_secs > 600 {
+            anyhow::bail!("oidc.clock_skew_secs must be at most 600");
+        }
+        for (i, rule) in oidc.rules.iter().enumerate() {
+            if rule.claim.is_empty() || rule.value.is_empty() {
+                anyhow::bail!("oidc.rules[{i}]: claim and value must not be empty");
+            }
+        }
+        Ok(())
+    }
+
+    /// The service's single sign-on section, when `oidc.issuer` is set.
+    fn service_oidc(&self) -> Option<backline_service::config::OidcConfig> {
+        let oidc = &self.oidc;
+        (!oidc.issuer.is_empty()).then(|| backline_service::config::OidcConfig {
+            issuer: oidc.issuer.clone(),
+            client_id: oidc.client_id.clone(),
+            client_secret: (!oidc.client_secret.is_empty()).then(|| oidc.client_secret.clone()),
+            redirect_url: format!(
+                "{}/api/v1/auth/oidc/callback",
+                oidc.public_url.trim_end_matches('/')
+            ),
+            display_name: oidc.display_name.clone(),
+            scopes: oidc.scopes.clone(),
+            username_claim: oidc.username_claim.clone(),
+            display_name_claim: oidc.display_name_claim.clone(),
+            clock_skew_secs: oidc.clock_skew_secs,
+            link_existing_accounts: oidc.link_existing_accounts,
+            rules: oidc
+                .rules
+                .iter()
+                .map(|rule| backline_service::config::OidcRule {
+                    claim: rule.claim.clone(),
+                    value: rule.value.clone(),
+                    roles: rule.roles.clone(),
+                    groups: rule.groups.clone(),
+                    im: rule.im,
+                })
+                .collect(),
+        })
     }
 
     /// The database URL, defaulting to a SQLite file under the data folder.
@@ -504,6 +646,8 @@ impl Config {
                 history_retention_days: self.compliance.history_retention_days,
                 audit_retention_days: self.compliance.audit_retention_days,
             },
+            passwords: self.auth.passwords,
+            oidc: self.service_oidc(),
             ..Default::default()
         };
         if !self.bus.node_id.is_empty() {
@@ -548,6 +692,51 @@ mod tests {
         assert!(error.contains("database.url"), "{error}");
         let _ = std::fs::remove_file(&path);
         assert!(Config::load(Some(std::path::Path::new("/nonexistent/backline.toml"))).is_err());
+    }
+
+    #[test]
+    fn single_sign_on_options_are_checked() {
+        let path = std::env::temp_dir().join(format!("backline-oidc-{}.toml", std::process::id()));
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Config::load(Some(&path)).map_err(|e| e.to_string())
+        };
+        let error = load("[auth]\npasswords = false\n").unwrap_err();
+        assert!(error.contains("oidc.issuer"), "{error}");
+        let error = load("[oidc]\nissuer = \"https://idp.example.com\"\n").unwrap_err();
+        assert!(error.contains("oidc.client_id"), "{error}");
+        let error = load(
+            "[oidc]\nissuer = \"https://idp.example.com\"\nclient_id = \"b\"\npublic_url = \"x\"\n",
+        )
+        .unwrap_err();
+        assert!(error.contains("oidc.public_url"), "{error}");
+        let error =
+            load("[oidc]\nrules = [{claim = \"groups\", value = \"a\", role = [\"admin\"]}]\n")
+                .unwrap_err();
+        assert!(error.contains("role"), "{error}");
+        let config = load(
+            "[auth]\npasswords = false\n[oidc]\nissuer = \"https://idp.example.com/\"\n\
+             client_id = \"backline\"\npublic_url = \"https://backline.example.com/\"\n\
+             [[oidc.rules]]\nclaim = \"groups\"\nvalue = \"leads\"\nroles = [\"supervisor\"]\n",
+        )
+        .unwrap();
+        let _ = std::fs::remove_file(&path);
+        let service = config.service();
+        assert!(!service.passwords);
+        let oidc = service.oidc.expect("single sign-on configured");
+        assert_eq!(
+            oidc.redirect_url,
+            "https://backline.example.com/api/v1/auth/oidc/callback"
+        );
+        assert_eq!(
+            oidc.client_secret, None,
+            "an empty secret is a public client"
+        );
+        assert_eq!(
+            oidc.rules[0].roles,
+            vec![backline_protocol::model::Role::Supervisor]
+        );
+        assert!(!oidc.rules[0].im, "IM is granted only when a rule says so");
     }
 
     #[test]

@@ -137,7 +137,7 @@ pub fn token_hash(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn new_token() -> String {
+pub(crate) fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
@@ -184,6 +184,12 @@ impl Backline {
         password: &str,
         from: IpAddr,
     ) -> Result<(String, i64, Account)> {
+        if !self.config().passwords {
+            return Err(err(
+                ErrorCode::PasswordSignInDisabled,
+                "passwords are switched off on this server: sign in with the identity provider",
+            ));
+        }
         let username = username.trim();
         if let Err(refusal) = self.inner.sign_in_throttle.check(username, from) {
             return Err(refused(refusal));
@@ -215,12 +221,24 @@ impl Backline {
         if account.disabled {
             return Err(err(ErrorCode::AccountDisabled, "this account is disabled"));
         }
+        let detail = format!("{} signed in from {from}", account.username);
+        let (token, expires_at) = self.issue_token(&account, detail).await?;
+        Ok((token, expires_at, account))
+    }
+
+    /// A new session token for an account that has just signed in (with a
+    /// password or with the identity provider), and its expiry; the audit
+    /// entry `sign_in` (with `detail`: how and from where) is in the same write.
+    pub(crate) async fn issue_token(
+        &self,
+        account: &Account,
+        detail: String,
+    ) -> Result<(String, i64)> {
         let token = new_token();
         let hash = token_hash(&token);
         let now = now_ms();
         let expires_at = now + (self.config().token_ttl_secs as i64) * 1000;
         let user_id = account.id.clone();
-        let detail = format!("{} signed in from {from}", account.username);
         self.commit(move |conn| {
             Box::pin(async move {
                 tokens::insert(conn, &hash, &user_id, now, expires_at).await?;
@@ -242,7 +260,7 @@ impl Backline {
             })
         })
         .await?;
-        Ok((token, expires_at, account))
+        Ok((token, expires_at))
     }
 
     /// Counts a failed sign-in; when the username or the address enters its

@@ -35,6 +35,48 @@ pub struct ServiceConfig {
     pub public_call_rings_per_agent: u32,
     pub sign_in: SignInConfig,
     pub compliance: ComplianceConfig,
+    /// Whether accounts may sign in with a password (`auth.passwords`).
+    pub passwords: bool,
+    /// Single sign-on with an OpenID provider; `None` when not configured.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// Single sign-on with one OpenID Connect provider.
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    /// The issuer URL; discovery reads `<issuer>/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    /// `None`: a public client (PKCE only).
+    pub client_secret: Option<String>,
+    /// Where the provider sends the browser back: `<public_url>/api/v1/auth/oidc/callback`.
+    pub redirect_url: String,
+    /// "Sign in with <display_name>".
+    pub display_name: String,
+    pub scopes: Vec<String>,
+    /// The claim that names the account (`preferred_username`).
+    pub username_claim: String,
+    /// The claim with the account's display name (`name`).
+    pub display_name_claim: String,
+    /// Tolerance for the provider's clock when checking the ID token's times.
+    pub clock_skew_secs: u64,
+    /// Whether a first sign-in may take over an account of the same username
+    /// that no identity of this provider is linked to yet.
+    pub link_existing_accounts: bool,
+    /// Who may sign in and with what; empty lets everyone in as an agent with IM.
+    pub rules: Vec<OidcRule>,
+}
+
+/// When the ID token's `claim` equals `value` (or, a list, contains it), the
+/// account may sign in and gets these roles, groups and IM permission. The
+/// grants of every matching rule add up; no matching rule refuses the sign-in.
+#[derive(Debug, Clone)]
+pub struct OidcRule {
+    pub claim: String,
+    pub value: String,
+    pub roles: Vec<backline_protocol::model::Role>,
+    pub groups: Vec<String>,
+    pub im: bool,
 }
 
 /// Compliance controls: card-number masking and retention ages.
@@ -150,6 +192,8 @@ impl Default for ServiceConfig {
             public_call_rings_per_agent: 1,
             sign_in: SignInConfig::default(),
             compliance: ComplianceConfig::default(),
+            passwords: true,
+            oidc: None,
         }
     }
 }

@@ -40,6 +40,7 @@ pub mod reports;
 pub mod scim;
 pub mod sessions;
 pub mod shared;
+pub mod sso;
 pub mod stream;
 pub mod text;
 pub mod voice;
@@ -80,6 +81,10 @@ struct Inner {
     ringing_callers: voice::RingingCallers,
     hasher: auth::Hasher,
     sign_in_throttle: auth::SignInThrottle,
+    /// The OpenID provider, when single sign-on is configured.
+    sso: Option<sso::Provider>,
+    /// Sign-ins with the provider one client address may start (each keeps a row for 10 minutes).
+    sso_starts: DefaultKeyedRateLimiter<std::net::IpAddr>,
     shutdown: tokio_util::sync::CancellationToken,
 }
 
@@ -111,10 +116,16 @@ impl Backline {
         let hasher =
             auth::Hasher::new(config.sign_in.hashing_threads, config.sign_in.hashing_queue);
         let sign_in_throttle = auth::sign_in_throttle(&config.sign_in);
+        let sso = config.oidc.clone().map(sso::Provider::new).transpose()?;
         Ok(Backline {
             inner: Arc::new(Inner {
                 hasher,
                 sign_in_throttle,
+                sso,
+                sso_starts: RateLimiter::keyed(
+                    Quota::per_minute(NonZeroU32::new(sso::STARTS_PER_MINUTE).expect("positive"))
+                        .allow_burst(NonZeroU32::new(sso::STARTS_BURST).expect("positive")),
+                ),
                 config,
                 store,
                 hub,
@@ -167,6 +178,24 @@ impl Backline {
                 ))
             }
         }
+    }
+
+    /// Takes one sign-in with the identity provider from `address`'s budget.
+    pub(crate) fn admit_sso_start(&self, address: std::net::IpAddr) -> Result<()> {
+        let limiter = &self.inner.sso_starts;
+        if limiter.len() > 100_000 {
+            limiter.retain_recent();
+        }
+        limiter.check_key(&address).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            let secs = wait.as_millis().div_ceil(1000).max(1) as u64;
+            crate::error::ServiceError::Throttled {
+                message: format!("too many sign-ins started from this address: retry in {secs} s"),
+                retry_after: std::time::Duration::from_secs(secs),
+            }
+        })
     }
 
     /// Takes one new web call from `address`'s budget; `Err(wait)` when it

@@ -36,6 +36,7 @@ pub mod integrations;
 pub mod interactions;
 mod migrate;
 pub mod offers;
+pub mod oidc;
 pub mod outbox;
 pub mod outcomes;
 mod postgres;

@@ -48,6 +48,7 @@ const SHARED: &[Migration] = &[
         "escalation",
         include_str!("../migrations/0010_escalation.sql"),
     ),
+    (11, "oidc", include_str!("../migrations/0011_oidc.sql")),
     (
         12,
         "admin console",

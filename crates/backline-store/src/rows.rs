@@ -369,3 +369,12 @@ pub struct LegalHoldRow {
     pub placed_at: i64,
 }
 }
+
+row_struct! {
+/// What the callback of a sign-in with an OpenID provider needs back (`oidc_logins`).
+#[derive(Debug, Clone)]
+pub struct OidcLoginRow {
+    pub nonce: String,
+    pub pkce_verifier: String,
+}
+}

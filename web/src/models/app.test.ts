@@ -129,6 +129,42 @@ describe('AppModel: authentication', () => {
     expect(model.state.phase).toBe('signed_out');
   });
 
+  it('trades the identity provider\'s one-time code for a session and keeps the sign-in methods', async () => {
+    const clock = new FakeClock();
+    const methods = { passwords: false, sso: { display_name: 'Corp IdP', start_url: '/api/v1/auth/oidc/start' } };
+    const api = fakeApi({
+      me: vi.fn(async () => Promise.reject(new ApiError(401, 'unauthenticated', 'no'))),
+      signInMethods: vi.fn(async () => methods),
+      ssoFinish: vi.fn(async () => ({ token: 't', expires_at: 0, me: makeMe({ username: 'ines' }) })),
+    });
+    const socket = new FakeSocket();
+    const model = new AppModel(api, socket, fakeEffects(clock).fx);
+    await model.init({ code: 'one-time' });
+    expect(api.ssoFinish).toHaveBeenCalledWith('one-time');
+    expect(api.me).not.toHaveBeenCalled();
+    expect(model.state.phase).toBe('signed_in');
+    expect(model.state.me?.username).toBe('ines');
+    expect(socket.start).toHaveBeenCalled();
+    await flush();
+    await model.signOut();
+    expect(model.state.signInMethods).toEqual(methods);
+  });
+
+  it('shows why the identity provider\'s sign-in was refused', async () => {
+    const clock = new FakeClock();
+    const api = fakeApi({
+      ssoFinish: vi.fn(async () => Promise.reject(new ApiError(400, 'sso_state_invalid', 'this sign-in code was already used'))),
+    });
+    const refused = new AppModel(api, new FakeSocket(), fakeEffects(clock).fx);
+    await refused.init({ error: 'sso_not_permitted', message: 'ines may not sign in' });
+    expect(refused.state.phase).toBe('signed_out');
+    expect(refused.state.signInError).toBe('Your identity provider account may not use Backline: ines may not sign in');
+    const replayed = new AppModel(api, new FakeSocket(), fakeEffects(clock).fx);
+    await replayed.init({ code: 'used' });
+    expect(replayed.state.phase).toBe('signed_out');
+    expect(replayed.state.signInError).toMatch(/already used: sign in again/);
+  });
+
   it('returns to sign-in with a message when the socket closes with 4001', async () => {
     const { model, socket } = await signedIn();
     socket.emit({ type: 'expired', reason: 'session_expired' });

@@ -10,6 +10,7 @@ import type {
   MissedView,
   PresenceView,
   SessionView,
+  SignInMethods,
   Status,
   StatusReason,
   StreamEvent,
@@ -88,6 +89,8 @@ export interface AppState {
   notice: string | null;
   signInError: string | null;
   signingIn: boolean;
+  /** How this server lets accounts sign in (null until known: the password form shows). */
+  signInMethods: SignInMethods | null;
   connection: SocketStatus;
   everConnected: boolean;
   statusReasons: StatusReason[];
@@ -216,6 +219,7 @@ export function initialState(): AppState {
     notice: null,
     signInError: null,
     signingIn: false,
+    signInMethods: null,
     connection: 'idle',
     everConnected: false,
     statusReasons: [],
@@ -242,6 +246,28 @@ export function initialState(): AppState {
     supervision: emptySupervision(),
     whisperTo: {},
   };
+}
+
+/** What the identity provider's callback left in the URL fragment (`#sso=…` or `#sso_error=…`). */
+export interface SsoReturn {
+  code?: string | null;
+  error?: string | null;
+  message?: string | null;
+}
+
+/** Why a sign-in with the identity provider did not sign in, for the sign-in page. */
+export function ssoErrorText(code: string, message?: string | null): string {
+  const why = message ? `: ${message}` : '';
+  switch (code) {
+    case 'sso_not_permitted':
+      return `Your identity provider account may not use Backline${why}`;
+    case 'account_disabled':
+      return 'This account is disabled.';
+    case 'sso_state_invalid':
+      return `This sign-in has expired or was already used: sign in again${why ? ` (${message})` : ''}`;
+    default:
+      return `Single sign-on failed${why}`;
+  }
 }
 
 export const EXPIRED_NOTICE = 'Your session has expired. Please sign in again.';
@@ -314,12 +340,40 @@ export class AppModel {
 
   // ---------- authentication ----------
 
-  async init(): Promise<void> {
+  /**
+   * Starts the desktop. `sso` is what the identity provider's callback left in
+   * the URL fragment: a one-time code to trade for a session, or why it refused.
+   */
+  async init(sso: SsoReturn | null = null): Promise<void> {
+    void this.loadSignInMethods();
+    if (sso?.error) {
+      this.set({ phase: 'signed_out', signInError: ssoErrorText(sso.error, sso.message) });
+      return;
+    }
+    if (sso?.code && this.api.ssoFinish) {
+      try {
+        const res = await this.api.ssoFinish(sso.code);
+        await this.bootstrap(res.me);
+      } catch (e) {
+        this.set({ phase: 'signed_out', signInError: e instanceof ApiError ? ssoErrorText(e.code, e.message) : `Single sign-on failed: ${errorText(e)}` });
+      }
+      return;
+    }
     try {
       const me = await this.api.me();
       await this.bootstrap(me);
     } catch (e) {
       this.set({ phase: 'signed_out', notice: e instanceof ApiError && e.status === 401 ? null : e instanceof ApiError && e.status !== 0 ? errorText(e) : null });
+    }
+  }
+
+  private async loadSignInMethods(): Promise<void> {
+    if (!this.api.signInMethods) return;
+    try {
+      const signInMethods = await this.api.signInMethods();
+      this.set({ signInMethods });
+    } catch {
+      /* the password form stays */
     }
   }
 
@@ -347,7 +401,7 @@ export class AppModel {
     } catch {
       /* already signed out */
     }
-    this.store.setState({ ...initialState(), phase: 'signed_out', notice: 'You have signed out.', voice: this.freshVoice() });
+    this.store.setState({ ...initialState(), signInMethods: this.state.signInMethods, phase: 'signed_out', notice: 'You have signed out.', voice: this.freshVoice() });
   }
 
   private freshVoice(): VoiceState {
@@ -358,7 +412,7 @@ export class AppModel {
   /** The session expired (REST 401 or WS close 4001): back to sign-in with a message. */
   expire(notice = EXPIRED_NOTICE): void {
     this.teardown();
-    this.store.setState({ ...initialState(), phase: 'signed_out', notice, voice: this.freshVoice() });
+    this.store.setState({ ...initialState(), signInMethods: this.state.signInMethods, phase: 'signed_out', notice, voice: this.freshVoice() });
   }
 
   private teardown(): void {

@@ -1,7 +1,7 @@
 // Generated from crates/backline-protocol by `UPDATE_GENERATED=1 cargo test -p backline-protocol`.
 // Do not edit by hand.
 
-export type ErrorCode = "malformed_request" | "unknown_frame_type" | "invalid_request" | "empty_message" | "message_too_large" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "account_disabled" | "forbidden" | "im_not_permitted" | "not_participant" | "origin_not_allowed" | "not_call_party" | "not_shared" | "user_not_found" | "group_not_found" | "session_not_found" | "interaction_not_found" | "contact_not_found" | "call_not_found" | "message_not_found" | "legal_hold_not_found" | "integration_not_found" | "delivery_not_found" | "not_found" | "session_ended" | "call_ended" | "invalid_state" | "already_exists" | "under_legal_hold" | "offer_taken" | "idempotency_conflict" | "no_agent_available" | "rate_limited" | "resume_gap" | "slow_consumer" | "unavailable" | "shutting_down" | "request_timeout" | "internal";
+export type ErrorCode = "malformed_request" | "unknown_frame_type" | "invalid_request" | "empty_message" | "message_too_large" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "account_disabled" | "password_sign_in_disabled" | "sso_not_configured" | "sso_state_invalid" | "sso_provider_error" | "sso_token_invalid" | "sso_not_permitted" | "forbidden" | "im_not_permitted" | "not_participant" | "origin_not_allowed" | "not_call_party" | "not_shared" | "user_not_found" | "group_not_found" | "session_not_found" | "interaction_not_found" | "contact_not_found" | "call_not_found" | "message_not_found" | "legal_hold_not_found" | "integration_not_found" | "delivery_not_found" | "not_found" | "session_ended" | "call_ended" | "invalid_state" | "already_exists" | "under_legal_hold" | "offer_taken" | "idempotency_conflict" | "no_agent_available" | "rate_limited" | "resume_gap" | "slow_consumer" | "unavailable" | "shutting_down" | "request_timeout" | "internal";
 
 export type ErrorBody = { code: ErrorCode, message: string, };
 
@@ -42,6 +42,28 @@ token: string,
  * Unix milliseconds.
  */
 expires_at: number, me: Me, };
+
+export type SignInMethods = { 
+/**
+ * Whether the password form is offered (`auth.passwords`).
+ */
+passwords: boolean, 
+/**
+ * Single sign-on with an OpenID provider, when configured.
+ */
+sso: SsoMethod | null, };
+
+export type SsoMethod = { 
+/**
+ * The provider's name for the button: "Sign in with <display_name>".
+ */
+display_name: string, 
+/**
+ * Where the browser goes to start the sign-in (`/api/v1/auth/oidc/start`).
+ */
+start_url: string, };
+
+export type SsoFinishRequest = { code: string, };
 
 export type SetStatusRequest = { status: Status, 
 /**
@@ -764,6 +786,12 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "session_expired",
   "invalid_credentials",
   "account_disabled",
+  "password_sign_in_disabled",
+  "sso_not_configured",
+  "sso_state_invalid",
+  "sso_provider_error",
+  "sso_token_invalid",
+  "sso_not_permitted",
   "forbidden",
   "im_not_permitted",
   "not_participant",

@@ -18,6 +18,7 @@ import type {
   PresenceView,
   SessionView,
   SetStatusRequest,
+  SignInMethods,
   SignInResponse,
   StatusReason,
   TranscriptPage,
@@ -131,6 +132,14 @@ export class RestClient {
 
   signIn(username: string, password: string): Promise<SignInResponse> {
     return this.request('POST', '/auth/sign-in', { username, password }, { quiet401: true });
+  }
+  /** GET /auth/methods: the password form and the identity provider's button (public). */
+  signInMethods(): Promise<SignInMethods> {
+    return this.request('GET', '/auth/methods', undefined, { quiet401: true });
+  }
+  /** Trades the one-time code the identity provider's callback left in `#sso=…` for a session. */
+  ssoFinish(code: string): Promise<SignInResponse> {
+    return this.request('POST', '/auth/oidc/finish', { code }, { quiet401: true });
   }
   signOut(): Promise<void> {
     return this.request('POST', '/auth/sign-out', undefined, { quiet401: true });
@@ -373,6 +382,9 @@ export type FollowupApi = Pick<RestClient, 'setOutcome' | 'missed' | 'replyMisse
 /** Supervision: the board, joining a consultation, whispering. */
 export type SupervisionApi = Pick<RestClient, 'supervisionBoard' | 'joinSession' | 'whisper'>;
 
+/** Single sign-on (optional in `Api`: older test fakes leave it out). */
+export type SsoApi = Pick<RestClient, 'signInMethods' | 'ssoFinish'>;
+
 /** The subset of the REST client the models use; tests substitute a fake. */
 export type Api = Pick<
   RestClient,
@@ -402,4 +414,5 @@ export type Api = Pick<
 > &
   Partial<VoiceApi> &
   Partial<FollowupApi> &
-  Partial<SupervisionApi> & { onUnauthorized?: (error: ApiError) => void };
+  Partial<SupervisionApi> &
+  Partial<SsoApi> & { onUnauthorized?: (error: ApiError) => void };

@@ -2,16 +2,18 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
 use backline_protocol::events::EventPage;
 use backline_protocol::model::{
     DirectoryFilter, DirectoryResponse, Me, PresenceView, SetPreferencesRequest, SetStatusRequest,
-    SignInRequest, SignInResponse, StatusReason,
+    SignInMethods, SignInRequest, SignInResponse, SsoFinishRequest, SsoMethod, StatusReason,
 };
 use backline_protocol::ErrorBody;
+use backline_service::auth::Account;
+use backline_service::sso::SsoCallback;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -37,6 +39,17 @@ pub async fn sign_in(
         .backline
         .sign_in(&request.username, &request.password, from)
         .await?;
+    signed_in(&state, jar, token, expires_at, account).await
+}
+
+/// The answer to a sign-in: the token, also set as the HttpOnly session cookie.
+async fn signed_in(
+    state: &AppState,
+    jar: CookieJar,
+    token: String,
+    expires_at: i64,
+    account: Account,
+) -> ApiResult<(CookieJar, Json<SignInResponse>)> {
     let me = state.backline.me(&account.id).await?;
     let cookie = Cookie::build((SESSION_COOKIE, token.clone()))
         .http_only(true)
@@ -52,6 +65,123 @@ pub async fn sign_in(
             me,
         }),
     ))
+}
+
+/// Where the browser starts a sign-in with the identity provider.
+const SSO_START: &str = "/api/v1/auth/oidc/start";
+
+/// # `GET /api/v1/auth/methods`
+///
+/// How accounts sign in here (public): whether the password form is offered,
+/// and the identity provider's button when single sign-on is configured.
+#[utoipa::path(get, path = "/auth/methods", tag = "auth", responses((status = 200, body = SignInMethods)))]
+pub async fn sign_in_methods(State(state): State<AppState>) -> Json<SignInMethods> {
+    Json(SignInMethods {
+        passwords: state.config.auth.passwords,
+        sso: state.backline.sso_display_name().map(|name| SsoMethod {
+            display_name: name.to_owned(),
+            start_url: SSO_START.to_owned(),
+        }),
+    })
+}
+
+/// # `GET /api/v1/auth/oidc/start`
+///
+/// Starts a sign-in with the identity provider: answers `303` to the
+/// provider's authorization URL (authorization code, PKCE S256, a single-use
+/// `state` and a nonce kept by the server for 10 minutes).
+#[utoipa::path(get, path = "/auth/oidc/start", tag = "auth",
+    responses((status = 303, description = "to the identity provider"),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 502, body = ErrorBody)))]
+pub async fn sso_start(
+    State(state): State<AppState>,
+    ClientAddr(from): ClientAddr,
+) -> ApiResult<Response> {
+    let url = state.backline.sso_start(from).await?;
+    Ok(no_store(Redirect::to(&url).into_response()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SsoCallbackQuery {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+    pub iss: Option<String>,
+}
+
+/// # `GET /api/v1/auth/oidc/callback`
+///
+/// The identity provider sends the browser back here. The `state` is used
+/// once; the code is exchanged and the ID token validated; the account is
+/// created or updated from its claims (`oidc.rules`). Answers `303` to the
+/// desktop with a one-time code in the fragment (`/#sso=<code>`, never sent
+/// to a server nor in a `Referer`), which the desktop trades at
+/// `POST /auth/oidc/finish`; a refusal goes to `/#sso_error=<code>&message=<text>`
+/// with a code of the error table (and is audited).
+#[utoipa::path(get, path = "/auth/oidc/callback", tag = "auth", params(SsoCallbackQuery),
+    responses((status = 303, description = "to the desktop, with `#sso=…` or `#sso_error=…`")))]
+pub async fn sso_callback(
+    State(state): State<AppState>,
+    ClientAddr(from): ClientAddr,
+    AppQuery(query): AppQuery<SsoCallbackQuery>,
+) -> Response {
+    let callback = SsoCallback {
+        code: query.code,
+        state: query.state,
+        error: query.error,
+        error_description: query.error_description,
+        iss: query.iss,
+    };
+    let target = match state.backline.sso_callback(callback, from).await {
+        Ok(code) => format!("/#sso={}", fragment_escape(&code)),
+        Err(error) => format!(
+            "/#sso_error={}&message={}",
+            error.code().as_str(),
+            fragment_escape(&error.public_message())
+        ),
+    };
+    no_store(Redirect::to(&target).into_response())
+}
+
+/// # `POST /api/v1/auth/oidc/finish`
+///
+/// Trades the callback's one-time code (valid 60 s, once) for a session token,
+/// as a password sign-in answers.
+#[utoipa::path(post, path = "/auth/oidc/finish", tag = "auth", request_body = SsoFinishRequest,
+    responses((status = 200, body = SignInResponse), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn sso_finish(
+    State(state): State<AppState>,
+    ClientAddr(from): ClientAddr,
+    jar: CookieJar,
+    AppJson(request): AppJson<SsoFinishRequest>,
+) -> ApiResult<(CookieJar, Json<SignInResponse>)> {
+    let (token, expires_at, account) = state.backline.sso_finish(&request.code, from).await?;
+    signed_in(&state, jar, token, expires_at, account).await
+}
+
+/// Answers that carry sign-in secrets are never cached.
+fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+/// Percent-encodes all but unreserved characters, for a URL fragment.
+fn fragment_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// # `POST /api/v1/auth/sign-out`

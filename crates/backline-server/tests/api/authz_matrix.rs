@@ -126,6 +126,7 @@ const NOT_PARTICIPANT: Expect = Expect::Deny(403, "not_participant");
 const IM_NOT_PERMITTED: Expect = Expect::Deny(403, "im_not_permitted");
 const NOT_SHARED: Expect = Expect::Deny(403, "not_shared");
 const NOT_CALL_PARTY: Expect = Expect::Deny(403, "not_call_party");
+const SSO_NOT_CONFIGURED: Expect = Expect::Deny(404, "sso_not_configured");
 
 /// Who may call a route, from the documentation.
 #[derive(Clone, Copy)]
@@ -575,6 +576,12 @@ fn rows(fx: &Fixture) -> Vec<Row> {
     vec![
         row("POST /auth/sign-in", &[], Public(Ok))
             .json(json!({"username": "sam", "password": crate::helpers::PASSWORD})),
+        // Single sign-on is public; this server has no `[oidc]` (tests/api/sso.rs has one).
+        row("GET /auth/methods", &[], Public(Ok)),
+        row("GET /auth/oidc/start", &[], Public(SSO_NOT_CONFIGURED)),
+        // The callback always sends the browser to the desktop (followed here: the page).
+        row("GET /auth/oidc/callback", &[], Public(Ok)).query("?code=x&state=y"),
+        row("POST /auth/oidc/finish", &[], Public(SSO_NOT_CONFIGURED)).json(json!({"code": "x"})),
         row("GET /me", &[], SignedIn(Ok)),
         row("PUT /me/status", &[], SignedIn(Ok)).json(json!({"status": "away"})),
         row("PUT /me/preferences", &[], SignedIn(Ok)).json(json!({"zoom": 110})),

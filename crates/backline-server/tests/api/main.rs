@@ -25,6 +25,7 @@ mod readiness;
 mod rest_fuzz;
 mod scim;
 mod sessions;
+mod sso;
 mod store_faults;
 mod stream;
 mod supervision;

@@ -42,6 +42,12 @@ fn seeds(fx: &Fixture) -> BTreeMap<(String, String), (Value, P)> {
             P::Anonymous,
         ),
         (
+            "POST",
+            "/auth/oidc/finish",
+            json!({"code": "x"}),
+            P::Anonymous,
+        ),
+        (
             "PUT",
             "/me/status",
             json!({"status": "away", "reason": null}),

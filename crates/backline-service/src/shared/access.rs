@@ -10,7 +10,7 @@
 use backline_protocol::ErrorCode;
 use backline_store::rows::InteractionRow;
 use backline_store::sessions::{self, ConsultationAccess};
-use backline_store::{audit, interactions, now_ms};
+use backline_store::{interactions, now_ms};
 
 use crate::auth::Account;
 use crate::error::{err, Result};
@@ -98,28 +98,12 @@ impl Backline {
         allowed: bool,
         detail: String,
     ) -> Result<()> {
-        let (actor, resource, action_name) = (
-            account.id.clone(),
-            format!("interaction:{id}"),
-            action.to_owned(),
-        );
-        self.commit(move |conn| {
-            Box::pin(async move {
-                audit::insert(
-                    conn,
-                    audit::NewAudit {
-                        id: &uuid::Uuid::now_v7().to_string(),
-                        ts: now_ms(),
-                        actor_id: &actor,
-                        action: &action_name,
-                        resource: &resource,
-                        allowed,
-                        detail: &detail,
-                    },
-                )
-                .await?;
-                Ok(((), Vec::new()))
-            })
+        self.audit_alone(super::AuditEntry {
+            actor: account.id.clone(),
+            action: action.to_owned(),
+            resource: format!("interaction:{id}"),
+            allowed,
+            detail,
         })
         .await
     }

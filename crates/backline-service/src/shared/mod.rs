@@ -69,6 +69,40 @@ pub(crate) async fn audit_change(
     Ok(())
 }
 
+/// One audit entry, written in a write of its own (a refusal or a read, with
+/// no change to write it with).
+pub(crate) struct AuditEntry {
+    pub actor: String,
+    pub action: String,
+    pub resource: String,
+    pub allowed: bool,
+    pub detail: String,
+}
+
+impl crate::Backline {
+    pub(crate) async fn audit_alone(&self, entry: AuditEntry) -> Result<()> {
+        self.commit(move |conn| {
+            Box::pin(async move {
+                backline_store::audit::insert(
+                    conn,
+                    backline_store::audit::NewAudit {
+                        id: &uuid::Uuid::now_v7().to_string(),
+                        ts: backline_store::now_ms(),
+                        actor_id: &entry.actor,
+                        action: &entry.action,
+                        resource: &entry.resource,
+                        allowed: entry.allowed,
+                        detail: &entry.detail,
+                    },
+                )
+                .await?;
+                Ok(((), Vec::new()))
+            })
+        })
+        .await
+    }
+}
+
 /// A value as the text of a JSON column.
 pub(crate) fn json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| ServiceError::Internal(e.into()))

@@ -30,6 +30,7 @@ mod faults;
 mod group_offers;
 mod im_sessions;
 mod interactions;
+mod oidc;
 mod scim;
 mod supervision;
 

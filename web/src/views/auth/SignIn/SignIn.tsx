@@ -1,13 +1,18 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
+import type { SignInMethods } from '../../../protocol/generated';
 
 export interface SignInProps {
   notice: string | null;
   error: string | null;
   busy: boolean;
+  /** null until known: the password form shows, and no identity provider. */
+  methods?: SignInMethods | null;
   onSignIn: (username: string, password: string) => void;
 }
 
-export function SignIn({ notice, error, busy, onSignIn }: SignInProps) {
+export function SignIn({ notice, error, busy, methods = null, onSignIn }: SignInProps) {
+  const passwords = methods?.passwords ?? true;
+  const sso = methods?.sso ?? null;
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const userRef = useRef<HTMLInputElement>(null);
@@ -34,21 +39,31 @@ export function SignIn({ notice, error, busy, onSignIn }: SignInProps) {
             {error}
           </p>
         )}
-        <label htmlFor="username">Username</label>
-        <input id="username" name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required ref={userRef} />
-        <label htmlFor="password">Password</label>
-        <input
-          id="password"
-          name="password"
-          type="password"
-          autoComplete="current-password"
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-          required
-        />
-        <button type="submit" className="primary" disabled={busy}>
-          {busy ? 'Signing in…' : 'Sign In'}
-        </button>
+        {sso && (
+          <a className="button primary sso" href={sso.start_url}>
+            Sign in with {sso.display_name}
+          </a>
+        )}
+        {sso && passwords && <p className="divider">or with a password</p>}
+        {passwords && (
+          <>
+            <label htmlFor="username">Username</label>
+            <input id="username" name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required ref={userRef} />
+            <label htmlFor="password">Password</label>
+            <input
+              id="password"
+              name="password"
+              type="password"
+              autoComplete="current-password"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+              required
+            />
+            <button type="submit" className={sso ? undefined : 'primary'} disabled={busy}>
+              {busy ? 'Signing in…' : 'Sign In'}
+            </button>
+          </>
+        )}
       </form>
     </main>
   );
