@@ -23,6 +23,7 @@ macro_rules! tx {
 }
 
 mod accounts;
+mod batched_sends;
 mod calls;
 mod compliance;
 mod faults;
