@@ -288,7 +288,9 @@ impl Deferred {
 }
 
 /// Writes waiting entries and events in one statement: the entries, the
-/// sessions' `last_seq`, the events and the users' `stream_head`.
+/// sessions' `last_seq`, the events and the users' `stream_head`. The
+/// `= ANY` conditions let the updates find their rows by key instead of
+/// scanning the tables.
 const FLUSH_SQL: &str = "WITH e AS (\
      SELECT * FROM unnest(CAST($1 AS text[]), CAST($2 AS bigint[]), CAST($3 AS bigint[]), \
      CAST($4 AS text[]), CAST($5 AS text[]), CAST($6 AS text[]), CAST($7 AS text[]), CAST($8 AS text[])) \
@@ -297,7 +299,8 @@ const FLUSH_SQL: &str = "WITH e AS (\
      SELECT session_id, seq, ts, kind, actor_id, subject_id, body, client_msg_id FROM e RETURNING 1), \
  s AS (UPDATE im_sessions SET last_seq = m.seq \
      FROM (SELECT session_id, MAX(seq) AS seq FROM e GROUP BY session_id) m \
-     WHERE im_sessions.id = m.session_id AND im_sessions.last_seq < m.seq RETURNING 1), \
+     WHERE im_sessions.id = m.session_id AND im_sessions.id = ANY(CAST($1 AS text[])) \
+     AND im_sessions.last_seq < m.seq RETURNING 1), \
  p AS (SELECT payload, n FROM unnest(CAST($12 AS text[])) WITH ORDINALITY AS p(payload, n)), \
  v AS (SELECT * FROM unnest(CAST($9 AS text[]), CAST($10 AS bigint[]), CAST($11 AS bigint[]), \
      CAST($13 AS bigint[])) AS v(user_id, seq, ts, payload_n)), \
@@ -305,7 +308,8 @@ const FLUSH_SQL: &str = "WITH e AS (\
      SELECT v.user_id, v.seq, v.ts, p.payload FROM v JOIN p ON p.n = v.payload_n RETURNING 1), \
  h AS (UPDATE users SET stream_head = m.seq \
      FROM (SELECT user_id, MAX(seq) AS seq FROM v GROUP BY user_id) m \
-     WHERE users.id = m.user_id AND users.stream_head < m.seq RETURNING 1) \
+     WHERE users.id = m.user_id AND users.id = ANY(CAST($9 AS text[])) \
+     AND users.stream_head < m.seq RETURNING 1) \
  SELECT (SELECT COUNT(*) FROM t) AS entries, (SELECT COUNT(*) FROM s) AS sessions, \
         (SELECT COUNT(*) FROM i) AS events, (SELECT COUNT(*) FROM h) AS users";
 

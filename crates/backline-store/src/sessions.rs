@@ -455,10 +455,10 @@ impl crate::db::FromRow for SendRow {
 
 /// What a send's context reads: the session, each participant, and the
 /// earlier message with the client id; `$columns` adds columns, `$from`
-/// comes before the session's table, `$actor` and `$client` name the sender
-/// and the client id.
+/// comes before the session's table, `$prior` joins the earlier message as
+/// `t`.
 macro_rules! send_context_select {
-    ($columns:literal, $from:literal, $actor:literal, $client:literal) => {
+    ($columns:literal, $from:literal, $prior:literal) => {
         concat!(
             "SELECT s.id AS s_id, s.state AS s_state, s.created_by AS s_created_by, \
              s.created_at AS s_created_at, s.ended_at AS s_ended_at, s.ended_by AS s_ended_by, \
@@ -471,26 +471,27 @@ macro_rules! send_context_select {
             $from,
             " im_sessions s \
              JOIN session_participants p ON p.session_id = s.id \
-             JOIN users u ON u.id = p.user_id \
-             LEFT JOIN transcript t ON t.session_id = s.id AND t.actor_id = ",
-            $actor,
-            " AND t.client_msg_id = ",
-            $client
+             JOIN users u ON u.id = p.user_id ",
+            $prior
         )
     };
 }
 
 /// The contexts of several sends (PostgreSQL: arrays of session ids,
 /// sender ids and client ids), each row tagged with its send's position.
+/// The sessions are found by their key, and each earlier message by the
+/// client ids' unique index (`LIMIT` keeps that lookup per send), not by
+/// scanning sessions or transcripts.
 pub(crate) const READ_SENDS_SQL: &str = concat!(
     send_context_select!(
         ", k.n AS k_n",
         "unnest(CAST($1 AS text[]), CAST($2 AS text[]), CAST($3 AS text[])) \
          WITH ORDINALITY AS k(session_id, actor_id, client_msg_id, n) CROSS JOIN",
-        "k.actor_id",
-        "k.client_msg_id"
+        "LEFT JOIN LATERAL (SELECT t.seq, t.ts, t.body FROM transcript t \
+         WHERE t.session_id = s.id AND t.actor_id = k.actor_id \
+         AND t.client_msg_id = k.client_msg_id LIMIT 1) t ON true"
     ),
-    " WHERE s.id = k.session_id ORDER BY k.n, p.color"
+    " WHERE s.id = k.session_id AND s.id = ANY(CAST($1 AS text[])) ORDER BY k.n, p.color"
 );
 
 pub async fn load_for_send<E: Exec>(
@@ -500,7 +501,12 @@ pub async fn load_for_send<E: Exec>(
     client_msg_id: &str,
 ) -> Result<Option<SendContext>, StoreError> {
     let rows = crate::db::query_as::<SendRow>(concat!(
-        send_context_select!("", "", "$2", "$3"),
+        send_context_select!(
+            "",
+            "",
+            "LEFT JOIN transcript t ON t.session_id = s.id AND t.actor_id = $2 \
+             AND t.client_msg_id = $3"
+        ),
         " WHERE s.id = $1 ORDER BY p.color"
     ))
     .bind(session_id)

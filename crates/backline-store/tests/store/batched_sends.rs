@@ -455,16 +455,7 @@ async fn a_backend_terminated_while_sends_wait_fails_every_send_of_the_batch() {
                     Box::new(move |conn| {
                         Box::pin(async move {
                             let sent = send(conn, &k, "text", false).await?;
-                            let pid: i64 = backline_store::db::query_scalar(
-                                "SELECT CAST(pg_backend_pid() AS BIGINT)",
-                            )
-                            .fetch_one(&mut *conn)
-                            .await?;
-                            backline_store::testing::postgres_execute(
-                                &admin,
-                                &format!("SELECT pg_terminate_backend({pid})"),
-                            )
-                            .await?;
+                            crate::terminate_own_backend(conn, &admin).await?;
                             Ok(sent)
                         })
                     }),
