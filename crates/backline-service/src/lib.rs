@@ -51,7 +51,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use backline_store::WriteTx;
-use backline_store::{Locks, Store, StoreError};
+use backline_store::{Locks, SendKey, Store, StoreError};
 use futures::future::BoxFuture;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
@@ -268,30 +268,47 @@ impl Backline {
             + Send
             + 'static,
     {
+        self.enqueue_commit_with(locks, None, write).await
+    }
+
+    /// Like [`Backline::enqueue_commit_locking`]; with `send`, the write is
+    /// that send: the store reads its context and writes its appends with
+    /// the rest of its batch ([`backline_store::Store::enqueue_send_then`]).
+    pub(crate) async fn enqueue_commit_with<T, F>(
+        &self,
+        locks: Locks,
+        send: Option<SendKey>,
+        write: F,
+    ) -> Result<BoxFuture<'static, Result<T>>>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut WriteTx) -> BoxFuture<'c, Result<(T, Vec<BusMessage>)>>
+            + Send
+            + 'static,
+    {
         let bus = self.inner.bus.clone();
-        let pending = self
-            .inner
-            .store
-            .enqueue_then(
-                locks,
-                Box::new(move |conn| {
-                    Box::pin(async move {
-                        // Any error rolls the write back (its savepoint); the
-                        // ServiceError itself travels out through the store.
-                        write(conn)
-                            .await
-                            .map_err(|error| StoreError::Aborted(Box::new(error)))
-                    })
-                }),
-                Box::new(move |(_, msgs): &mut (T, Vec<BusMessage>)| {
-                    let msgs = std::mem::take(msgs);
-                    if !msgs.is_empty() {
-                        bus.publish(msgs);
-                    }
-                }),
-            )
-            .await
-            .map_err(write_failed)?;
+        let write: backline_store::WriteFn<(T, Vec<BusMessage>)> = Box::new(move |conn| {
+            Box::pin(async move {
+                // Any error rolls the write back (its savepoint); the
+                // ServiceError itself travels out through the store.
+                write(conn)
+                    .await
+                    .map_err(|error| StoreError::Aborted(Box::new(error)))
+            })
+        });
+        let publish: backline_store::OnCommit<(T, Vec<BusMessage>)> =
+            Box::new(move |(_, msgs): &mut (T, Vec<BusMessage>)| {
+                let msgs = std::mem::take(msgs);
+                if !msgs.is_empty() {
+                    bus.publish(msgs);
+                }
+            });
+        let store = &self.inner.store;
+        let pending = match send {
+            Some(send) => store.enqueue_send_then(locks, send, write, publish).await,
+            None => store.enqueue_then(locks, write, publish).await,
+        }
+        .map_err(write_failed)?;
         Ok(Box::pin(async move {
             match pending.await {
                 Ok((value, _)) => Ok(value),

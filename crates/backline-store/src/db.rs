@@ -22,6 +22,11 @@ pub enum Param {
     Int(Option<i64>),
     Real(Option<f64>),
     Text(Option<String>),
+    /// A list, bound as one PostgreSQL array (`unnest(CAST($1 AS text[]))`).
+    /// SQLite has no arrays and refuses it.
+    TextList(Vec<Option<String>>),
+    /// A list of integers, bound as one PostgreSQL `bigint[]`.
+    IntList(Vec<i64>),
 }
 
 impl From<i64> for Param {

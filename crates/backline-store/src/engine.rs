@@ -11,7 +11,9 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool};
 
 use crate::db::{Exec, Param, Rows, Sql};
-use crate::{postgres, sqlite, StoreError};
+use crate::deferred::{Deferred, Flush};
+use crate::sessions::SendContext;
+use crate::{postgres, sqlite, SendKey, StoreError};
 
 /// Where the writer's connection comes from.
 #[derive(Clone)]
@@ -47,6 +49,34 @@ pub struct WriteTx {
     /// start of the batch, and PostgreSQL's sum of rows affected.
     changes_at_begin: u64,
     rows_affected: u64,
+    /// PostgreSQL only: what the batch's locks read and the appends that
+    /// wait to be written together (`deferred`).
+    deferred: Deferred,
+    /// PostgreSQL only: the current write's savepoint.
+    savepoint: Savepoint,
+    /// PostgreSQL only: the last write's savepoint waits for its `RELEASE`
+    /// (sent with the next `SAVEPOINT`; `COMMIT` needs none).
+    release_pending: bool,
+    /// The next statement leaves what the batch knows (`keep_read_ahead`).
+    keep_next: bool,
+}
+
+/// Where the statements of the current write run (PostgreSQL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Savepoint {
+    /// No write is running, or the batch has one write: its statements run
+    /// in the transaction itself (its failure rolls the whole batch back).
+    None,
+    /// A send: it takes a savepoint only at its first statement of its own.
+    Deferred,
+    Open,
+}
+
+/// Whether a statement only reads (and so leaves what the writer knows true).
+fn reads_only(sql: &str) -> bool {
+    sql.trim_start()
+        .get(..6)
+        .is_some_and(|word| word.eq_ignore_ascii_case("select"))
 }
 
 impl WriteTx {
@@ -62,6 +92,10 @@ impl WriteTx {
             undo_batch: Vec::new(),
             changes_at_begin: 0,
             rows_affected: 0,
+            deferred: Deferred::default(),
+            savepoint: Savepoint::None,
+            release_pending: false,
+            keep_next: false,
         }
     }
 
@@ -94,6 +128,7 @@ impl WriteTx {
         self.heads.clear();
         self.undo_write.clear();
         self.undo_batch.clear();
+        self.deferred.reset();
     }
 
     pub(crate) fn begin_batch(&mut self) {
@@ -103,10 +138,187 @@ impl WriteTx {
         self.rows_affected = 0;
         self.undo_write.clear();
         self.undo_batch.clear();
+        self.deferred.reset();
+        self.savepoint = Savepoint::None;
+        self.release_pending = false;
     }
 
     pub(crate) fn end_batch(&mut self) {
         self.in_batch = false;
+        self.deferred.reset();
+        self.savepoint = Savepoint::None;
+        self.release_pending = false;
+    }
+
+    /// PostgreSQL: what the batch's locks read (each locked session's last
+    /// seq, each locked user's stream head), which the batch's appends then
+    /// count on. The rows stay locked until the commit.
+    pub(crate) fn know_locked(&mut self, last_seqs: Vec<(String, i64)>, heads: Vec<(String, i64)>) {
+        self.deferred.know(last_seqs, heads);
+    }
+
+    /// PostgreSQL: reads the context of the batch's sends in one query.
+    pub(crate) async fn read_sends(&mut self, keys: &[SendKey]) -> Result<(), StoreError> {
+        let Some(conn) = self.postgres.as_mut() else {
+            return Ok(());
+        };
+        match crate::deferred::read_sends(conn, keys).await {
+            Ok(contexts) => {
+                self.deferred.know_sends(contexts);
+                Ok(())
+            }
+            Err(error) => {
+                self.record(&error);
+                Err(error)
+            }
+        }
+    }
+
+    /// A send's context as the batch read it ahead, if it did.
+    pub(crate) fn read_ahead(&self, key: &SendKey) -> Option<SendContext> {
+        if self.postgres.is_none() || !self.in_batch {
+            return None;
+        }
+        self.deferred.send_context(key)
+    }
+
+    /// PostgreSQL, a session whose seq the batch knows: gives the entry its
+    /// seq and keeps it for the batch's next write of appends.
+    pub(crate) fn defer_entry(
+        &mut self,
+        entry: &crate::transcript::AppendEntry<'_>,
+    ) -> Option<i64> {
+        if self.postgres.is_none() || !self.in_batch {
+            return None;
+        }
+        self.deferred.entry(entry)
+    }
+
+    /// PostgreSQL, users whose heads the batch knows: gives each its next
+    /// stream seq and keeps the events for the batch's next write of appends.
+    pub(crate) fn defer_events(
+        &mut self,
+        user_ids: &[String],
+        ts: i64,
+        payload: &str,
+    ) -> Option<Vec<(String, i64)>> {
+        if self.postgres.is_none() || !self.in_batch {
+            return None;
+        }
+        self.deferred.events(user_ids, ts, payload)
+    }
+
+    /// The next statement changes no row the batch read ahead but the
+    /// participants' marks, which the caller tells with [`WriteTx::mark_raised`]:
+    /// it leaves what the batch knows.
+    pub(crate) fn keep_read_ahead(&mut self) {
+        self.keep_next = self.postgres.is_some();
+    }
+
+    /// A participant's mark was raised: the sends read ahead learn of it.
+    pub(crate) fn mark_raised(&mut self, session_id: &str, user_id: &str, read: bool, seq: i64) {
+        self.deferred.mark_raised(session_id, user_id, read, seq);
+    }
+
+    /// PostgreSQL: a write of the batch begins. A send (`deferrable`) opens
+    /// its savepoint only if it runs a statement of its own; any other write
+    /// opens one now, after the appends that wait are written.
+    pub(crate) async fn start_write(
+        &mut self,
+        deferrable: bool,
+        single: bool,
+    ) -> Result<(), StoreError> {
+        self.deferred.begin_write();
+        self.savepoint = if single {
+            Savepoint::None
+        } else if deferrable {
+            Savepoint::Deferred
+        } else {
+            self.write_deferred(false).await?;
+            self.open_savepoint().await?;
+            Savepoint::Open
+        };
+        Ok(())
+    }
+
+    /// PostgreSQL: the current write is over. A write kept keeps its
+    /// appends; a write rolled back drops them and gives its seqs back.
+    pub(crate) async fn finish_write(&mut self, ok: bool) -> Result<(), StoreError> {
+        let savepoint = std::mem::replace(&mut self.savepoint, Savepoint::None);
+        if ok {
+            self.deferred.keep_write();
+            if savepoint == Savepoint::Open {
+                self.release_pending = true;
+            }
+            return Ok(());
+        }
+        self.deferred.undo_write();
+        if savepoint == Savepoint::Open {
+            self.control("ROLLBACK TO SAVEPOINT backline_write; RELEASE SAVEPOINT backline_write")
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn open_savepoint(&mut self) -> Result<(), StoreError> {
+        let sql = if self.release_pending {
+            "RELEASE SAVEPOINT backline_write; SAVEPOINT backline_write"
+        } else {
+            "SAVEPOINT backline_write"
+        };
+        self.control(sql).await?;
+        self.release_pending = false;
+        Ok(())
+    }
+
+    /// PostgreSQL: writes the appends that wait, in one statement (only
+    /// those of earlier writes when `earlier_only`). Any failure fails the
+    /// batch: the rows of several writes were in it.
+    pub(crate) async fn write_deferred(&mut self, earlier_only: bool) -> Result<(), StoreError> {
+        let rows: Flush = if earlier_only {
+            self.deferred.take_earlier()
+        } else {
+            self.deferred.take_all()
+        };
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let Some(conn) = self.postgres.as_mut() else {
+            return Err(StoreError::Fault("the writer has no connection".into()));
+        };
+        match rows.write(conn).await {
+            Ok(changed) => {
+                self.rows_affected += changed;
+                Ok(())
+            }
+            Err(error) => {
+                let message = format!("cannot write the batch's appends: {error}");
+                if self.fault.is_none() {
+                    self.fault = Some(message.clone());
+                }
+                Err(StoreError::Fault(message))
+            }
+        }
+    }
+
+    /// PostgreSQL, before a statement of a write: the write's savepoint if
+    /// it has none yet, and every waiting append written first, so that the
+    /// statement sees the batch as it is.
+    async fn before_statement(&mut self) -> Result<(), StoreError> {
+        if !self.in_batch {
+            return Ok(());
+        }
+        if self.savepoint == Savepoint::Deferred {
+            if self.deferred.earlier_waiting() {
+                self.write_deferred(true).await?;
+            }
+            self.open_savepoint().await?;
+            self.savepoint = Savepoint::Open;
+        }
+        if !self.deferred.is_empty() {
+            self.write_deferred(false).await?;
+        }
+        Ok(())
     }
 
     /// Whether the batch changed any row. A commit that changed nothing
@@ -257,8 +469,21 @@ impl Exec for &mut WriteTx {
         Box::pin(async move {
             let result = if let Some(conn) = &self.sqlite {
                 sqlite::run(conn, &sql, &params)
-            } else if let Some(conn) = &mut self.postgres {
-                postgres::run(&mut *conn, sql, params).await
+            } else if self.postgres.is_some() {
+                let keeps = std::mem::take(&mut self.keep_next);
+                match self.before_statement().await {
+                    Err(error) => Err(error),
+                    Ok(()) => {
+                        if !reads_only(&sql) && !keeps {
+                            // It may move what the batch knows.
+                            self.deferred.forget();
+                        }
+                        match &mut self.postgres {
+                            Some(conn) => postgres::run(&mut *conn, sql, params).await,
+                            None => Err(StoreError::Fault("the writer has no connection".into())),
+                        }
+                    }
+                }
             } else {
                 Err(StoreError::Fault("the writer has no connection".into()))
             };

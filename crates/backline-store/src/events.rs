@@ -53,6 +53,11 @@ pub async fn append_many(
     if user_ids.is_empty() {
         return Ok(Vec::new());
     }
+    if let Some(seqs) = conn.defer_events(user_ids, ts, payload) {
+        // PostgreSQL, heads the batch's locks read: written with the
+        // batch's other appends.
+        return Ok(seqs);
+    }
     if !conn.caches_heads() {
         // PostgreSQL: the heads' UPDATE and the events' INSERT in one round trip.
         let sql = format!(

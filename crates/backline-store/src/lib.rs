@@ -28,6 +28,7 @@ pub mod calls;
 pub mod compliance;
 pub mod contacts;
 pub mod db;
+mod deferred;
 mod engine;
 pub mod events;
 pub mod favourites;
@@ -127,8 +128,10 @@ pub enum StoreError {
     Migrate(String),
 }
 
-/// Most writes in one PostgreSQL batch (its per-backend subtransaction cache).
-const POSTGRES_MAX_BATCH: usize = 64;
+/// Most writes in one PostgreSQL batch that run inside a savepoint of their
+/// own (its per-backend subtransaction cache). Sends whose statements the
+/// writer defers take none, and fill a batch up to `max_batch`.
+const POSTGRES_MAX_SAVEPOINTS: usize = 64;
 /// How long [`Store::ping`] waits for the database.
 const PING_TIMEOUT: Duration = Duration::from_millis(450);
 
@@ -191,6 +194,18 @@ impl Locks {
     }
 }
 
+/// What identifies a send: its session, its sender and the sender's client
+/// id. A write queued with it ([`Store::enqueue_send_then`]) is a send whose
+/// context the PostgreSQL writer reads for the whole batch in one query, and
+/// whose transcript entry and stream events it writes with the rest of the
+/// batch's in one statement (see `deferred`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SendKey {
+    pub session_id: String,
+    pub actor_id: String,
+    pub client_msg_id: String,
+}
+
 /// A queued write's answer: its value once its batch committed.
 pub type Pending<T> = BoxFuture<'static, Result<T, StoreError>>;
 
@@ -218,12 +233,13 @@ impl Store {
     /// process on the same file is refused with [`StoreError::Locked`].
     pub async fn open(options: &StoreOptions) -> Result<Store, StoreError> {
         let backend = Backend::from_url(&options.url)?;
-        let max_batch = match backend {
-            Backend::Sqlite => options.max_batch.max(1),
-            // Each write of a batch is a savepoint, a subtransaction on
-            // PostgreSQL: past 64 of them in one transaction, every
-            // snapshot has to look them up in pg_subtrans.
-            Backend::Postgres => options.max_batch.clamp(1, POSTGRES_MAX_BATCH),
+        let max_batch = options.max_batch.max(1);
+        // On PostgreSQL a write that runs statements of its own does so in a
+        // savepoint, a subtransaction: past 64 of them in one transaction,
+        // every snapshot has to look them up in pg_subtrans.
+        let max_savepoints = match backend {
+            Backend::Sqlite => max_batch,
+            Backend::Postgres => POSTGRES_MAX_SAVEPOINTS,
         };
         let (source, reader, lock, checkpointer) = match backend {
             Backend::Sqlite => {
@@ -261,7 +277,7 @@ impl Store {
                 ));
             }
         }
-        let writer = writer::Writer::spawn(tx, max_batch)?;
+        let writer = writer::Writer::spawn(tx, max_batch, max_savepoints)?;
         Ok(Store {
             inner: Arc::new(Inner {
                 backend,
@@ -314,7 +330,24 @@ impl Store {
     ) -> Result<Pending<T>, StoreError> {
         self.inner
             .writer
-            .enqueue(locks, write, Some(on_commit))
+            .enqueue(locks, None, write, Some(on_commit))
+            .await
+    }
+
+    /// Like [`Store::enqueue_then`], for a send (`sessions::send_context`,
+    /// `transcript::append`, `events::append_many`): on PostgreSQL the writer
+    /// reads the context of every send of a batch at once and writes their
+    /// entries and events together; on SQLite it is an ordinary write.
+    pub async fn enqueue_send_then<T: Send + 'static>(
+        &self,
+        locks: Locks,
+        send: SendKey,
+        write: WriteFn<T>,
+        on_commit: OnCommit<T>,
+    ) -> Result<Pending<T>, StoreError> {
+        self.inner
+            .writer
+            .enqueue(locks, Some(send), write, Some(on_commit))
             .await
     }
 

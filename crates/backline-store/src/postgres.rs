@@ -49,6 +49,8 @@ where
             Param::Int(v) => args.add(v),
             Param::Real(v) => args.add(v),
             Param::Text(v) => args.add(v),
+            Param::TextList(v) => args.add(v),
+            Param::IntList(v) => args.add(v),
         }
         .map_err(|e| StoreError::Database(format!("cannot bind a parameter: {e}")))?;
     }

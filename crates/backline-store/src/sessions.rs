@@ -429,18 +429,26 @@ pub async fn raise_mark(
         "UPDATE session_participants SET delivered_seq = $3 \
          WHERE session_id = $1 AND user_id = $2 AND delivered_seq < $3"
     };
-    Ok(crate::db::query(sql)
+    // A mark moves no seq and no head: the batch's sends read ahead stay
+    // true once they learn of it.
+    conn.keep_read_ahead();
+    let raised = crate::db::query(sql)
         .bind(session_id)
         .bind(user_id)
         .bind(seq)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?
         .rows_affected()
-        > 0)
+        > 0;
+    if raised {
+        conn.mark_raised(session_id, user_id, read, seq);
+    }
+    Ok(raised)
 }
 
 /// What the send path needs, read in one round trip: the session, its
 /// participants, and the message `actor_id` already sent with `client_msg_id`.
+#[derive(Debug, Clone)]
 pub struct SendContext {
     pub session: SessionRow,
     pub participants: Vec<ParticipantRow>,
@@ -482,33 +490,117 @@ impl crate::db::FromRow for SendRow {
     }
 }
 
+/// What a send's context reads: the session, each participant, and the
+/// earlier message with the client id; `$columns` adds columns, `$from`
+/// comes before the session's table, `$prior` joins the earlier message as
+/// `t`.
+macro_rules! send_context_select {
+    ($columns:literal, $from:literal, $prior:literal) => {
+        concat!(
+            "SELECT s.id AS s_id, s.state AS s_state, s.created_by AS s_created_by, \
+             s.created_at AS s_created_at, s.ended_at AS s_ended_at, s.ended_by AS s_ended_by, \
+             s.last_seq AS s_last_seq, s.parent_interaction_id AS s_parent_interaction_id, \
+             p.session_id, p.user_id, u.display_name, u.im_permitted, p.role, p.state, p.color, \
+             p.invite_timed_out, p.invite_expires_at, p.done, p.delivered_seq, p.read_seq, \
+             t.seq AS prior_seq, t.ts AS prior_ts, t.body AS prior_body",
+            $columns,
+            " FROM ",
+            $from,
+            " im_sessions s \
+             JOIN session_participants p ON p.session_id = s.id \
+             JOIN users u ON u.id = p.user_id ",
+            $prior
+        )
+    };
+}
+
+/// The contexts of several sends (PostgreSQL: arrays of session ids,
+/// sender ids and client ids), each row tagged with its send's position.
+/// The sessions are found by their key, and each earlier message by the
+/// client ids' unique index (`LIMIT` keeps that lookup per send), not by
+/// scanning sessions or transcripts.
+pub(crate) const READ_SENDS_SQL: &str = concat!(
+    send_context_select!(
+        ", k.n AS k_n",
+        "unnest(CAST($1 AS text[]), CAST($2 AS text[]), CAST($3 AS text[])) \
+         WITH ORDINALITY AS k(session_id, actor_id, client_msg_id, n) CROSS JOIN",
+        "LEFT JOIN LATERAL (SELECT t.seq, t.ts, t.body FROM transcript t \
+         WHERE t.session_id = s.id AND t.actor_id = k.actor_id \
+         AND t.client_msg_id = k.client_msg_id LIMIT 1) t ON true"
+    ),
+    " WHERE s.id = k.session_id AND s.id = ANY(CAST($1 AS text[])) ORDER BY k.n, p.color"
+);
+
 pub async fn load_for_send<E: Exec>(
     executor: E,
     session_id: &str,
     actor_id: &str,
     client_msg_id: &str,
 ) -> Result<Option<SendContext>, StoreError> {
-    let rows = crate::db::query_as::<SendRow>(
-        "SELECT s.id AS s_id, s.state AS s_state, s.created_by AS s_created_by, s.created_at AS s_created_at, \
-                s.ended_at AS s_ended_at, s.ended_by AS s_ended_by, s.last_seq AS s_last_seq, \
-                s.parent_interaction_id AS s_parent_interaction_id, \
-                p.session_id, p.user_id, u.display_name, u.im_permitted, p.role, p.state, p.color, \
-                p.invite_timed_out, p.invite_expires_at, p.done, p.delivered_seq, p.read_seq, \
-                t.seq AS prior_seq, t.ts AS prior_ts, t.body AS prior_body \
-         FROM im_sessions s \
-         JOIN session_participants p ON p.session_id = s.id \
-         JOIN users u ON u.id = p.user_id \
-         LEFT JOIN transcript t ON t.session_id = s.id AND t.actor_id = $2 AND t.client_msg_id = $3 \
-         WHERE s.id = $1 ORDER BY p.color",
-    )
+    let rows = crate::db::query_as::<SendRow>(concat!(
+        send_context_select!(
+            "",
+            "",
+            "LEFT JOIN transcript t ON t.session_id = s.id AND t.actor_id = $2 \
+             AND t.client_msg_id = $3"
+        ),
+        " WHERE s.id = $1 ORDER BY p.color"
+    ))
     .bind(session_id)
     .bind(actor_id)
     .bind(client_msg_id)
     .fetch_all(executor)
     .await?;
-    let Some(first) = rows.first() else {
-        return Ok(None);
+    Ok(context(rows))
+}
+
+/// What the send path reads inside its write: the batch's read-ahead when
+/// the writer has one for this send (PostgreSQL, a send queued with its
+/// [`crate::SendKey`]), else [`load_for_send`].
+pub async fn send_context(
+    conn: &mut WriteTx,
+    session_id: &str,
+    actor_id: &str,
+    client_msg_id: &str,
+) -> Result<Option<SendContext>, StoreError> {
+    let key = crate::SendKey {
+        session_id: session_id.to_owned(),
+        actor_id: actor_id.to_owned(),
+        client_msg_id: client_msg_id.to_owned(),
     };
+    if let Some(context) = conn.read_ahead(&key) {
+        return Ok(Some(context));
+    }
+    load_for_send(conn, session_id, actor_id, client_msg_id).await
+}
+
+/// Groups the read-ahead's rows by send (`k_n`, from 1); a send whose
+/// session has no rows gets none.
+pub(crate) fn contexts_by_key(
+    rows: &crate::db::Rows,
+    keys: &[crate::SendKey],
+) -> Result<Vec<(crate::SendKey, SendContext)>, StoreError> {
+    use crate::db::FromRow;
+    let mut grouped: Vec<Vec<SendRow>> = (0..keys.len()).map(|_| Vec::new()).collect();
+    for i in 0..rows.len() {
+        let row = rows.row(i);
+        let n: i64 = row.get("k_n")?;
+        let slot = usize::try_from(n - 1)
+            .ok()
+            .and_then(|n| grouped.get_mut(n))
+            .ok_or_else(|| StoreError::Decode(format!("no send number {n}")))?;
+        slot.push(SendRow::from_row(&row)?);
+    }
+    Ok(keys
+        .iter()
+        .cloned()
+        .zip(grouped)
+        .filter_map(|(key, rows)| context(rows).map(|context| (key, context)))
+        .collect())
+}
+
+fn context(rows: Vec<SendRow>) -> Option<SendContext> {
+    let first = rows.first()?;
     let session = SessionRow {
         id: first.s_id.clone(),
         state: first.s_state,
@@ -524,11 +616,11 @@ pub async fn load_for_send<E: Exec>(
         _ => None,
     };
     let participants = rows.into_iter().map(|row| row.participant).collect();
-    Ok(Some(SendContext {
+    Some(SendContext {
         session,
         participants,
         prior,
-    }))
+    })
 }
 
 /// A user's missed invitations, newest first: invitations that timed out and

@@ -111,6 +111,12 @@ pub(crate) fn run(conn: &Connection, sql: &str, params: &[Param]) -> Result<Rows
             Param::Int(v) => stmt.raw_bind_parameter(index, v),
             Param::Real(v) => stmt.raw_bind_parameter(index, v),
             Param::Text(v) => stmt.raw_bind_parameter(index, v),
+            Param::TextList(_) | Param::IntList(_) => {
+                return Err(StoreError::Database(format!(
+                    "SQLite binds no lists (parameter {}): {sql}",
+                    i + 1
+                )))
+            }
         }
         .map_err(error)?;
     }

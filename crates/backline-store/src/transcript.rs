@@ -57,7 +57,14 @@ pub struct AppendEntry<'a> {
 /// Allocates the session's next seq and appends the entry; returns the seq.
 /// One statement on PostgreSQL (the seq's `UPDATE` and the `INSERT` in one
 /// round trip), two on SQLite; `NotFound` when the session does not exist.
+///
+/// On PostgreSQL, in a batch whose locks read the session's last seq, the
+/// entry takes the next seq at once and is written with the batch's other
+/// appends, in one statement (`deferred`).
 pub async fn append(conn: &mut WriteTx, entry: AppendEntry<'_>) -> Result<i64, StoreError> {
+    if let Some(seq) = conn.defer_entry(&entry) {
+        return Ok(seq);
+    }
     match conn.backend() {
         Backend::Postgres => crate::db::query_scalar::<i64>(
             "WITH next AS (UPDATE im_sessions SET last_seq = last_seq + 1 WHERE id = $1 \

@@ -32,7 +32,7 @@ use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::WriteTx;
-use crate::{Backend, Locks, OnCommit, StoreError, WriteFn};
+use crate::{Backend, Locks, OnCommit, SendKey, StoreError, WriteFn};
 
 const QUEUE_CAPACITY: usize = 8192;
 
@@ -43,6 +43,10 @@ type Job = Box<dyn for<'c> FnOnce(&'c mut WriteTx) -> BoxFuture<'c, (bool, Compl
 struct Queued {
     job: Job,
     locks: Locks,
+    /// A send: on PostgreSQL its context is read with the batch's and its
+    /// appends are written with the batch's (no savepoint unless it runs
+    /// statements of its own).
+    send: Option<SendKey>,
     /// The readiness probe: its commit clears a fault.
     probe: bool,
 }
@@ -108,7 +112,11 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Starts the writer on a thread of its own.
-    pub(crate) fn spawn(tx: WriteTx, max_batch: usize) -> Result<Writer, StoreError> {
+    pub(crate) fn spawn(
+        tx: WriteTx,
+        max_batch: usize,
+        max_savepoints: usize,
+    ) -> Result<Writer, StoreError> {
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let counters = Arc::new(Counters::default());
         let health = Arc::new(Health::default());
@@ -117,7 +125,7 @@ impl Writer {
         let task = run(
             tx,
             receiver,
-            max_batch,
+            (max_batch, max_savepoints),
             counters.clone(),
             health.clone(),
             stop_receiver,
@@ -162,7 +170,7 @@ impl Writer {
         write: WriteFn<T>,
         on_commit: Option<OnCommit<T>>,
     ) -> Result<T, StoreError> {
-        self.enqueue(Locks::default(), write, on_commit)
+        self.enqueue(Locks::default(), None, write, on_commit)
             .await?
             .await
     }
@@ -170,7 +178,7 @@ impl Writer {
     /// Runs the readiness probe's write: when its batch commits, the store
     /// is writable again and a fault is cleared.
     pub(crate) async fn probe(&self, write: WriteFn<()>) -> Result<(), StoreError> {
-        self.queue_job(Locks::default(), write, None, true)
+        self.queue_job(Locks::default(), None, write, None, true)
             .await?
             .await
     }
@@ -180,15 +188,17 @@ impl Writer {
     pub(crate) async fn enqueue<T: Send + 'static>(
         &self,
         locks: Locks,
+        send: Option<SendKey>,
         write: WriteFn<T>,
         on_commit: Option<OnCommit<T>>,
     ) -> Result<crate::Pending<T>, StoreError> {
-        self.queue_job(locks, write, on_commit, false).await
+        self.queue_job(locks, send, write, on_commit, false).await
     }
 
     async fn queue_job<T: Send + 'static>(
         &self,
         locks: Locks,
+        send: Option<SendKey>,
         write: WriteFn<T>,
         on_commit: Option<OnCommit<T>>,
         probe: bool,
@@ -223,7 +233,12 @@ impl Writer {
             }) as BoxFuture<'_, (bool, Completion)>
         });
         self.queue
-            .send(Queued { job, locks, probe })
+            .send(Queued {
+                job,
+                locks,
+                send,
+                probe,
+            })
             .await
             .map_err(|_| StoreError::Closed)?;
         let health = self.health.clone();
@@ -263,35 +278,55 @@ impl Writer {
 async fn run(
     mut tx: WriteTx,
     mut receiver: mpsc::Receiver<Queued>,
-    max_batch: usize,
+    (max_batch, max_savepoints): (usize, usize),
     counters: Arc<Counters>,
     health: Arc<Health>,
     mut stop: oneshot::Receiver<()>,
 ) {
     let mut batch: Vec<Queued> = Vec::with_capacity(max_batch);
+    // Writes taken from the queue for the next batch (past the current
+    // batch's savepoints), first in line.
+    let mut carried: Vec<Queued> = Vec::new();
     // A batch that cannot start is dropped unrun: its callers are told
     // nothing was stored.
-    let drop_batch = |batch: &mut Vec<Queued>, reason: String| {
+    let drop_batch = |batch: &mut Vec<Queued>, carried: bool, reason: String| {
         health.set(Some(reason));
         batch.clear();
         counters.failed_batches.fetch_add(1, Ordering::Relaxed);
-        counters.busy.store(0, Ordering::Release);
+        if !carried {
+            counters.busy.store(0, Ordering::Release);
+        }
     };
     loop {
-        tokio::select! {
-            biased;
-            _ = &mut stop => return,
-            received = receiver.recv_many(&mut batch, max_batch) => {
-                if received == 0 {
-                    return;
+        if carried.is_empty() {
+            tokio::select! {
+                biased;
+                _ = &mut stop => return,
+                received = receiver.recv_many(&mut batch, max_batch) => {
+                    if received == 0 {
+                        return;
+                    }
+                }
+            }
+        } else {
+            batch.append(&mut carried);
+            while batch.len() < max_batch {
+                match receiver.try_recv() {
+                    Ok(queued) => batch.push(queued),
+                    Err(_) => break,
                 }
             }
         }
+        carried = split_at_savepoints(&mut batch, max_savepoints);
         counters.busy.store(1, Ordering::Release);
         let size = batch.len();
         let started = Instant::now();
         if let Err(error) = tx.ensure_open().await {
-            drop_batch(&mut batch, format!("cannot open the database: {error}"));
+            drop_batch(
+                &mut batch,
+                !carried.is_empty(),
+                format!("cannot open the database: {error}"),
+            );
             continue;
         }
         // A connection that died while the writer was idle (a restarted
@@ -312,7 +347,11 @@ async fn run(
             if let Err(error) = retried {
                 tx.end_batch();
                 tx.discard();
-                drop_batch(&mut batch, format!("cannot begin a transaction: {error}"));
+                drop_batch(
+                    &mut batch,
+                    !carried.is_empty(),
+                    format!("cannot begin a transaction: {error}"),
+                );
                 continue;
             }
         }
@@ -350,7 +389,25 @@ async fn run(
                 completion(Ok(()));
             }
         }
-        counters.busy.store(0, Ordering::Release);
+        if carried.is_empty() {
+            counters.busy.store(0, Ordering::Release);
+        }
+    }
+}
+
+/// Cuts the batch after its `max_savepoints`-th write that needs a
+/// savepoint (any write but a send); returns the rest, for the next batch.
+fn split_at_savepoints(batch: &mut Vec<Queued>, max_savepoints: usize) -> Vec<Queued> {
+    let mut savepoints = 0;
+    let cut = batch.iter().position(|queued| {
+        if queued.send.is_none() {
+            savepoints += 1;
+        }
+        savepoints > max_savepoints
+    });
+    match cut {
+        Some(at) => batch.split_off(at),
+        None => Vec::new(),
     }
 }
 
@@ -373,17 +430,26 @@ async fn run_batch(
     let single = batch.len() == 1;
     let mut completions = Vec::with_capacity(batch.len());
     let mut locks = Locks::default();
-    let jobs: Vec<Job> = batch
+    let mut sends = Vec::new();
+    let jobs: Vec<(Job, bool)> = batch
         .map(|queued| {
             locks.sessions.extend(queued.locks.sessions);
             locks.users.extend(queued.locks.users);
-            queued.job
+            let send = queued.send.is_some();
+            sends.extend(queued.send);
+            (queued.job, send)
         })
         .collect();
-    let outcome = match lock_rows(tx, locks).await {
-        // Dropping the unrun writes tells their callers nothing was stored.
-        Err(error) => Err(format!("cannot lock the batch's rows: {error}")),
-        Ok(()) => run_jobs(tx, jobs.into_iter(), single, &mut completions).await,
+    let outcome = match tx.backend() {
+        Backend::Sqlite => {
+            let jobs = jobs.into_iter().map(|(job, _)| job);
+            run_jobs(tx, jobs, single, &mut completions).await
+        }
+        Backend::Postgres => match read_ahead(tx, locks, &sends).await {
+            // Dropping the unrun writes tells their callers nothing was stored.
+            Err(error) => Err(format!("cannot lock the batch's rows: {error}")),
+            Ok(()) => run_jobs_postgres(tx, jobs, single, &mut completions).await,
+        },
     };
     tx.end_batch();
     (outcome, completions)
@@ -395,8 +461,17 @@ async fn run_batch(
 /// two batches that share rows queue behind each other instead of
 /// deadlocking (each write would otherwise lock them in its own order and
 /// hold them to the batch's commit).
-async fn lock_rows(tx: &mut WriteTx, mut locks: Locks) -> Result<(), StoreError> {
-    if tx.backend() != Backend::Postgres || (locks.sessions.is_empty() && locks.users.is_empty()) {
+///
+/// The same statements read each locked session's last seq and each locked
+/// user's stream head, and one more query the context of the batch's sends:
+/// what the batch's appends count on (`deferred`).
+async fn read_ahead(
+    tx: &mut WriteTx,
+    mut locks: Locks,
+    sends: &[SendKey],
+) -> Result<(), StoreError> {
+    if locks.sessions.is_empty() && locks.users.is_empty() {
+        tx.know_locked(Vec::new(), Vec::new());
         return Ok(());
     }
     locks.sessions.sort();
@@ -405,25 +480,68 @@ async fn lock_rows(tx: &mut WriteTx, mut locks: Locks) -> Result<(), StoreError>
     locks.users.dedup();
     let sessions = serde_json::to_string(&locks.sessions).unwrap_or_else(|_| "[]".into());
     let users = serde_json::to_string(&locks.users).unwrap_or_else(|_| "[]".into());
-    crate::db::query(
-        "SELECT id FROM im_sessions \
+    let last_seqs = crate::db::query_as::<(String, i64)>(
+        "SELECT id, last_seq FROM im_sessions \
          WHERE id IN (SELECT value FROM json_array_elements_text(CAST($1 AS json))) \
          ORDER BY id FOR UPDATE",
     )
     .bind(sessions.as_str())
-    .execute(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
-    crate::db::query(
-        "SELECT id FROM users \
+    let heads = crate::db::query_as::<(String, i64)>(concat!(
+        "SELECT id, ",
+        crate::events::head_of_user!(),
+        " AS head FROM users \
          WHERE id IN (SELECT value FROM json_array_elements_text(CAST($1 AS json)) \
                       UNION SELECT user_id FROM session_participants \
                             WHERE session_id IN (SELECT value FROM json_array_elements_text(CAST($2 AS json)))) \
-         ORDER BY id FOR UPDATE",
-    )
+         ORDER BY id FOR UPDATE"
+    ))
     .bind(users.as_str())
     .bind(sessions.as_str())
-    .execute(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.know_locked(last_seqs, heads);
+    if !sends.is_empty() {
+        tx.read_sends(sends).await?;
+    }
+    Ok(())
+}
+
+/// PostgreSQL: runs the writes; a send takes a savepoint only when it runs a
+/// statement of its own, and the appends the writes left waiting are written
+/// together (at the latest just before the commit).
+async fn run_jobs_postgres(
+    tx: &mut WriteTx,
+    jobs: Vec<(Job, bool)>,
+    single: bool,
+    completions: &mut Vec<(bool, Completion)>,
+) -> Result<(), String> {
+    for (job, send) in jobs {
+        tx.start_write(send, single)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (ok, completion) = job(tx).await;
+        completions.push((ok, completion));
+        if let Some(fault) = tx.fault() {
+            return Err(fault.to_owned());
+        }
+        tx.finish_write(ok).await.map_err(|e| e.to_string())?;
+        if single && !ok {
+            tx.control("ROLLBACK").await.map_err(|e| e.to_string())?;
+            return Ok(());
+        }
+    }
+    tx.write_deferred(false).await.map_err(|e| e.to_string())?;
+    commit(tx).await
+}
+
+async fn commit(tx: &mut WriteTx) -> Result<(), String> {
+    let committing = Instant::now();
+    tx.control("COMMIT").await.map_err(|e| e.to_string())?;
+    tx.batch_committed();
+    metrics::histogram!("backline_store_commit_statement_seconds")
+        .record(committing.elapsed().as_secs_f64());
     Ok(())
 }
 
@@ -480,10 +598,5 @@ async fn run_jobs(
             .map_err(|e| e.to_string())?;
         tx.write_undone();
     }
-    let committing = Instant::now();
-    tx.control("COMMIT").await.map_err(|e| e.to_string())?;
-    tx.batch_committed();
-    metrics::histogram!("backline_store_commit_statement_seconds")
-        .record(committing.elapsed().as_secs_f64());
-    Ok(())
+    commit(tx).await
 }

@@ -666,3 +666,143 @@ async fn pipelined_sends_commit_and_are_acknowledged_in_the_order_they_were_sent
         .collect();
     assert_eq!(texts, expected);
 }
+
+#[tokio::test]
+async fn concurrent_pipelined_sends_over_shared_sessions_keep_seqs_gapless_and_acks_stored() {
+    let app = spawn_app_with(|config| {
+        config.limits.rate_per_second = 10_000;
+        config.limits.rate_burst = 10_000;
+    })
+    .await;
+    let mut users = Vec::new();
+    for (name, display) in [
+        ("ann", "Ann"),
+        ("ben", "Ben"),
+        ("cat", "Cat"),
+        ("dan", "Dan"),
+    ] {
+        users.push(app.user(name, display).await);
+    }
+    // Five sessions, each user in two or three of them.
+    let mut sessions: Vec<(String, [usize; 2])> = Vec::new();
+    for pair in [[0, 1], [1, 2], [2, 3], [3, 0], [0, 2]] {
+        let id = app
+            .connected_session(&users[pair[0]], &users[pair[1]])
+            .await;
+        sessions.push((id, pair));
+    }
+    // Every user pipelines 60 sends over its sessions at once, all four
+    // together; every tenth repeats the previous send (same client id and
+    // text): a retry, answered with the first acknowledgement.
+    let mut tasks = Vec::new();
+    for (u, user) in users.iter().enumerate() {
+        let mine: Vec<String> = sessions
+            .iter()
+            .filter(|(_, pair)| pair.contains(&u))
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut desktop = app.desktop(user, None).await;
+        tasks.push(tokio::spawn(async move {
+            let mut sent = Vec::new();
+            for i in 0..60 {
+                let n = if i % 10 == 9 { i - 1 } else { i };
+                let session = mine[n % mine.len()].clone();
+                let (cmid, text) = (format!("u{u}-{n}"), format!("from {u}: {n}"));
+                desktop
+                    .send(
+                        json!({"type": "send", "rid": format!("r{i}"), "session_id": session,
+                        "client_msg_id": cmid, "text": text}),
+                    )
+                    .await;
+                sent.push((session, cmid, text, n != i));
+            }
+            let mut acks = Vec::new();
+            while acks.len() < sent.len() {
+                let frame = desktop.next().await;
+                match frame["type"].as_str() {
+                    Some("ack") => acks.push(frame["ack"].clone()),
+                    Some("error") => panic!("a send was refused: {frame}"),
+                    _ => {}
+                }
+            }
+            sent.into_iter().zip(acks).collect::<Vec<_>>()
+        }));
+    }
+    let mut acked = std::collections::HashMap::new();
+    for task in tasks {
+        for ((session, cmid, text, retry), ack) in task.await.unwrap() {
+            assert_eq!(ack["session_id"], session.as_str());
+            assert_eq!(ack["duplicate"].as_bool(), Some(retry), "{cmid}: {ack}");
+            let seq = ack["seq"].as_u64().unwrap();
+            let first = acked.entry((session, cmid.clone())).or_insert((seq, text));
+            assert_eq!(
+                first.0, seq,
+                "a retry answers the first acknowledgement: {cmid}"
+            );
+        }
+    }
+    // Every session's transcript: seqs 1..n; each acknowledged message at
+    // its seq, once.
+    let mut messages = 0;
+    for (id, pair) in &sessions {
+        let entries = app.transcript(&users[pair[0]], id).await;
+        let seqs: Vec<u64> = entries.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+        assert_eq!(seqs, (1..=entries.len() as u64).collect::<Vec<_>>(), "{id}");
+        for entry in entries.iter().filter(|e| e["kind"] == "message") {
+            messages += 1;
+            let key = (
+                id.clone(),
+                entry["client_msg_id"].as_str().unwrap().to_owned(),
+            );
+            let (seq, text) = &acked[&key];
+            assert_eq!(
+                (entry["seq"].as_u64(), entry["text"].as_str()),
+                (Some(*seq), Some(text.as_str()))
+            );
+        }
+    }
+    assert_eq!(
+        messages,
+        acked.len(),
+        "every acknowledged message is stored once"
+    );
+    assert_eq!(messages, 4 * 54);
+    // Every user's stream, replayed from the start: seqs 1..head, and the
+    // event of every message of the user's sessions.
+    for (u, user) in users.iter().enumerate() {
+        let mut desktop = app.desktop(user, Some(0)).await;
+        let head = desktop.head;
+        let mut seqs = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        while seqs.len() < head as usize {
+            let frame = desktop.next().await;
+            if frame["type"] != "event" {
+                continue;
+            }
+            seqs.push(frame["seq"].as_u64().unwrap());
+            let event = &frame["event"];
+            if event["kind"] == "transcript" && event["entry"]["kind"] == "message" {
+                let entry = &event["entry"];
+                seen.insert((
+                    event["session_id"].as_str().unwrap().to_owned(),
+                    entry["client_msg_id"].as_str().unwrap().to_owned(),
+                    entry["seq"].as_u64().unwrap(),
+                ));
+            }
+        }
+        assert_eq!(seqs, (1..=head).collect::<Vec<_>>(), "stream of user {u}");
+        let expected: std::collections::HashSet<_> = acked
+            .iter()
+            .filter(|((session, _), _)| {
+                sessions
+                    .iter()
+                    .any(|(id, pair)| id == session && pair.contains(&u))
+            })
+            .map(|((session, cmid), (seq, _))| (session.clone(), cmid.clone(), *seq))
+            .collect();
+        assert_eq!(
+            seen, expected,
+            "user {u} heard of every message of their sessions"
+        );
+    }
+}

@@ -6,8 +6,8 @@ use backline_protocol::frames::ServerFrame;
 use backline_protocol::model::{EntryKind, MarkKind, MessageAck, TypingState};
 use backline_protocol::ErrorCode;
 use backline_store::types as stored;
-use backline_store::Locks;
 use backline_store::{sessions, transcript};
+use backline_store::{Locks, SendKey};
 use futures::future::BoxFuture;
 
 use super::tx::Tx;
@@ -52,13 +52,19 @@ impl Backline {
             (caller.id.clone(), caller.display_name.clone()),
         );
         let (cmid, body) = (client_msg_id.to_owned(), self.stored_text(text));
+        let send = SendKey {
+            session_id: sid.clone(),
+            actor_id: me.0.clone(),
+            client_msg_id: cmid.clone(),
+        };
         let pending = self
-            .enqueue_commit_locking(Locks::session(session_id), move |conn| {
+            .enqueue_commit_with(Locks::session(session_id), Some(send), move |conn| {
                 Box::pin(async move {
                     let mut tx = Tx::new(conn);
-                    // One round trip: the session, its participants, and an
-                    // earlier message with this client id (a retry).
-                    let context = sessions::load_for_send(&mut *tx.conn, &sid, &me.0, &cmid)
+                    // The session, its participants, and an earlier message
+                    // with this client id (a retry): one round trip, or none
+                    // when the batch read it ahead.
+                    let context = sessions::send_context(tx.conn, &sid, &me.0, &cmid)
                         .await?
                         .ok_or_else(|| {
                             err(ErrorCode::SessionNotFound, format!("no session {sid:?}"))

@@ -39,16 +39,7 @@ async fn a_backend_terminated_mid_batch_fails_the_whole_batch_and_the_writer_rec
                     Box::pin(async move {
                         users::insert(&mut *conn, new_user(&id)).await?;
                         if i == 0 {
-                            let pid: i64 = backline_store::db::query_scalar(
-                                "SELECT CAST(pg_backend_pid() AS BIGINT)",
-                            )
-                            .fetch_one(&mut *conn)
-                            .await?;
-                            backline_store::testing::postgres_execute(
-                                &admin,
-                                &format!("SELECT pg_terminate_backend({pid})"),
-                            )
-                            .await?;
+                            crate::terminate_own_backend(conn, &admin).await?;
                         }
                         Ok(())
                     })

@@ -24,6 +24,7 @@ macro_rules! tx {
 
 mod accounts;
 mod admin_console;
+mod batched_sends;
 mod calls;
 mod compliance;
 mod faults;
@@ -60,6 +61,19 @@ pub(crate) async fn stores() -> Vec<(&'static str, Store, Option<tempfile::TempD
 }
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Terminates the backend of the writer's own PostgreSQL connection, from
+/// another connection (`admin`), in the middle of a write.
+pub(crate) async fn terminate_own_backend(
+    conn: &mut backline_store::WriteTx,
+    admin: &str,
+) -> Result<(), StoreError> {
+    let pid: i64 = backline_store::db::query_scalar("SELECT CAST(pg_backend_pid() AS BIGINT)")
+        .fetch_one(&mut *conn)
+        .await?;
+    backline_store::testing::postgres_execute(admin, &format!("SELECT pg_terminate_backend({pid})"))
+        .await
+}
 
 /// `prefix-N`, unique in this run.
 pub(crate) fn unique(prefix: &str) -> String {
