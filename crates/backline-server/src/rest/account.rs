@@ -97,10 +97,26 @@ pub async fn sign_in_methods(State(state): State<AppState>) -> Json<SignInMethod
 pub async fn sso_start(
     State(state): State<AppState>,
     ClientAddr(from): ClientAddr,
+    jar: CookieJar,
 ) -> ApiResult<Response> {
-    let url = state.backline.sso_start(from).await?;
-    Ok(no_store(Redirect::to(&url).into_response()))
+    let start = state.backline.sso_start(from).await?;
+    // The browser keeps the state until the provider sends it back: only it
+    // may finish this sign-in. `Lax`, since it comes back by a top-level
+    // navigation from the provider's site; only the sign-in routes see it.
+    let cookie = Cookie::build((SSO_STATE_COOKIE, start.browser_state))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/api/v1/auth/oidc")
+        .max_age(time::Duration::minutes(10))
+        .secure(state.config.auth.secure_cookie)
+        .build();
+    Ok(no_store(
+        (jar.add(cookie), Redirect::to(&start.url)).into_response(),
+    ))
 }
+
+/// The cookie that binds a sign-in with the identity provider to its browser.
+const SSO_STATE_COOKIE: &str = "backline_sso_state";
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct SsoCallbackQuery {
@@ -125,9 +141,11 @@ pub struct SsoCallbackQuery {
 pub async fn sso_callback(
     State(state): State<AppState>,
     ClientAddr(from): ClientAddr,
+    jar: CookieJar,
     AppQuery(query): AppQuery<SsoCallbackQuery>,
 ) -> Response {
     let callback = SsoCallback {
+        browser_state: jar.get(SSO_STATE_COOKIE).map(|c| c.value().to_owned()),
         code: query.code,
         state: query.state,
         error: query.error,

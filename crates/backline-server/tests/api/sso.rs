@@ -511,16 +511,39 @@ async fn a_state_and_a_hand_off_code_work_once() {
         .await;
     let mut browser = Browser::new();
     let callback = browser.through_provider(&app, "carol").await;
+    // Login CSRF: another browser (a victim sent the link) cannot finish the
+    // sign-in this one started; the state stays for its own browser.
+    let victim = Browser::new().land(&callback).await;
+    assert_eq!(victim.error(), Some("sso_state_invalid"), "{victim:?}");
+    assert!(
+        victim.fragment["message"].contains("did not start"),
+        "{victim:?}"
+    );
     let landing = browser.land(&callback).await;
     assert_eq!(landing.error(), None, "{landing:?}");
 
-    // The same callback again (a replayed state): refused before any exchange.
-    let replay = Browser::new().land(&callback).await;
+    // The same callback again (a replayed state), even from the browser that
+    // started it: refused before any exchange.
+    let replay = browser.land(&callback).await;
     assert_eq!(replay.error(), Some("sso_state_invalid"), "{replay:?}");
+    assert!(
+        replay.fragment["message"].contains("already used"),
+        "{replay:?}"
+    );
     // A state the server never issued.
     let mut forged = callback.clone();
     forged.set_query(Some("code=x&state=forged"));
-    let landing_forged = Browser::new().land(&forged).await;
+    // (from a browser whose cookie holds that same state, so that the
+    // store's refusal is what is tested)
+    let mut forger = Browser::new();
+    forger
+        .cookies
+        .insert("backline_sso_state".into(), "forged".into());
+    let landing_forged = forger.land(&forged).await;
+    assert!(
+        landing_forged.fragment["message"].contains("unknown"),
+        "{landing_forged:?}"
+    );
     assert_eq!(landing_forged.error(), Some("sso_state_invalid"));
     // No state at all.
     forged.set_query(Some("code=x"));
@@ -541,7 +564,8 @@ async fn a_state_and_a_hand_off_code_work_once() {
 
     // The provider's own refusal (the user cancelled) consumes the state too.
     let start = Url::parse(&app.url("/api/v1/auth/oidc/start")).unwrap();
-    let authorize = Browser::new().follow(&start).await;
+    let mut cancelling = Browser::new();
+    let authorize = cancelling.follow(&start).await;
     let state: String = authorize
         .query_pairs()
         .find(|(k, _)| k == "state")
@@ -554,11 +578,11 @@ async fn a_state_and_a_hand_off_code_work_once() {
         .clear()
         .append_pair("error", "access_denied")
         .append_pair("state", &state);
-    let landing = Browser::new().land(&denied).await;
+    let landing = cancelling.land(&denied).await;
     assert_eq!(landing.error(), Some("sso_provider_error"), "{landing:?}");
     assert!(landing.fragment["message"].contains("access_denied"));
     assert_eq!(
-        Browser::new().land(&denied).await.error(),
+        cancelling.land(&denied).await.error(),
         Some("sso_state_invalid")
     );
 }

@@ -2,9 +2,14 @@
 //!
 //! 1. [`Backline::sso_start`]: a `state`, a nonce and a PKCE verifier are
 //!    kept in the store (any node can finish the sign-in; the state as
-//!    SHA-256), and the browser goes to the provider.
-//! 2. [`Backline::sso_callback`]: the state is consumed once (a replay is
-//!    `sso_state_invalid`), the code exchanged, the ID token validated
+//!    SHA-256), and the browser goes to the provider. The state is also
+//!    handed back to be kept in the browser (a cookie), which binds the
+//!    sign-in to the browser that started it.
+//! 2. [`Backline::sso_callback`]: only the browser that started the sign-in
+//!    may finish it (its cookie holds the state: otherwise someone could make
+//!    a victim's browser finish the sign-in the attacker started, and sign
+//!    the victim in as the attacker); the state is consumed once (a replay
+//!    is `sso_state_invalid`), the code exchanged, the ID token validated
 //!    (`provider.rs`), the claims mapped by `oidc.rules` (`rules.rs`) onto an
 //!    account created or updated just in time, and a one-time hand-off code
 //!    (SHA-256 in the store, 60 s) is left for the desktop.
@@ -52,6 +57,16 @@ pub struct SsoCallback {
     pub error_description: Option<String>,
     /// RFC 9207: the issuer of the answer, when the provider says it.
     pub iss: Option<String>,
+    /// The state the browser kept when it started the sign-in (its cookie).
+    pub browser_state: Option<String>,
+}
+
+/// A sign-in started: where to send the browser, and the state it keeps
+/// until it comes back (the caller puts it in a cookie).
+#[derive(Debug, Clone)]
+pub struct SsoStart {
+    pub url: String,
+    pub browser_state: String,
 }
 
 /// The account the claims describe.
@@ -82,13 +97,17 @@ impl Backline {
     }
 
     /// Starts a sign-in from a client address: returns the provider's
-    /// authorization URL. An address may start [`STARTS_PER_MINUTE`].
-    pub async fn sso_start(&self, from: IpAddr) -> Result<String> {
+    /// authorization URL and the state the browser keeps. An address may
+    /// start [`STARTS_PER_MINUTE`].
+    pub async fn sso_start(&self, from: IpAddr) -> Result<SsoStart> {
         let provider = self.provider()?;
         self.admit_sso_start(from)?;
         let authorization = provider.authorize().await?;
         let state_hash = token_hash(&authorization.state);
-        let url = authorization.url.clone();
+        let start = SsoStart {
+            url: authorization.url.clone(),
+            browser_state: authorization.state.clone(),
+        };
         let now = now_ms();
         self.commit(move |conn| {
             Box::pin(async move {
@@ -108,7 +127,7 @@ impl Backline {
             })
         })
         .await?;
-        Ok(url)
+        Ok(start)
     }
 
     /// Finishes a sign-in at the provider's callback: returns the one-time
@@ -147,6 +166,16 @@ impl Backline {
             return Err(err(
                 ErrorCode::SsoStateInvalid,
                 "the identity provider's answer has no valid state: start the sign-in again",
+            ));
+        }
+        // Login CSRF (RFC 6749 10.12): the state must come back to the
+        // browser that started the sign-in. Refused before the state is
+        // used, so the rightful browser can still finish.
+        if callback.browser_state.as_deref() != Some(state.as_str()) {
+            return Err(err(
+                ErrorCode::SsoStateInvalid,
+                "this browser did not start this sign-in (its sign-in cookie is missing \
+                 or belongs to another one): start it again",
             ));
         }
         let state_hash = token_hash(&state);
