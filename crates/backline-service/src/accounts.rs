@@ -764,7 +764,21 @@ impl Backline {
         };
         let user_id = account.id.clone();
         let online = self.hub().is_online(&user_id);
-        self.commit(move |conn| {
+        // The write appends to the user's stream and to their groups'
+        // supervisors' (the board): named, so that PostgreSQL locks them with
+        // the batch's other rows in one order, not one by one as it goes.
+        let mut streams: Vec<String> =
+            backline_store::groups::supervisors_of_member(self.store().reader(), &user_id)
+                .await?
+                .into_iter()
+                .map(|(supervisor, _)| supervisor)
+                .collect();
+        streams.push(user_id.clone());
+        let locks = backline_store::Locks {
+            sessions: Vec::new(),
+            users: streams,
+        };
+        self.commit_locking(locks, move |conn| {
             Box::pin(async move {
                 let was_ready = users::get(&mut *conn, &user_id)
                     .await?
