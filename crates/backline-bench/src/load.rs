@@ -241,6 +241,9 @@ pub struct PhaseReport {
     pub max_scheduler_lag_ms: f64,
     /// Time waited after the last send for answers and deliveries.
     pub grace_used_secs: f64,
+    /// Where the CPU time went (when the server's pid is known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<crate::report::CpuReport>,
 }
 
 impl PhaseReport {
@@ -356,6 +359,7 @@ pub async fn run_phase(
         latency,
         ack_latency,
         max_scheduler_lag_ms: (max_lag.as_secs_f64() * 1e6).round() / 1e3,
+        cpu: None,
         grace_used_secs: (grace_used.as_secs_f64() * 100.0).round() / 100.0,
     }
 }

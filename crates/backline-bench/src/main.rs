@@ -20,6 +20,7 @@ mod report;
 mod setup;
 mod sys;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -30,7 +31,7 @@ use clap::{Args, Parser, Subcommand};
 use tokio::sync::mpsc;
 
 use crate::load::{Latency, PhaseReport, PhaseSpec, Tracker};
-use crate::report::{RampReport, Report, RssReport, SignInReport};
+use crate::report::{CpuPart, CpuReport, RampReport, Report, RssReport, SignInReport};
 use crate::setup::{Api, SetupOptions};
 
 #[derive(Parser)]
@@ -114,6 +115,10 @@ struct Common {
     /// Do not look for the server's pid (RSS: n/a).
     #[arg(long)]
     no_rss: bool,
+    /// A database server's pid (PostgreSQL's postmaster): its CPU time and
+    /// its descendants' (the backends) are counted with the server's.
+    #[arg(long)]
+    db_pid: Option<u32>,
     #[arg(long, env = "BACKLINE_BENCH_ADMIN_USER", default_value = "admin")]
     admin_user: String,
     #[arg(
@@ -400,7 +405,12 @@ async fn bench(common: Common, mode: Mode) -> anyhow::Result<Report> {
     };
     eprintln!("pairs: {} sessions connected", pairs.len());
 
-    // 4. Load.
+    // 4. Load, with the CPU time each phase cost.
+    let cpu = CpuProbe {
+        server_pid,
+        db_pid: common.db_pid,
+        ticks_per_second: sys::ticks_per_second(),
+    };
     let grace = Duration::from_secs_f64(common.grace.max(0.0));
     let first_rate = match &mode {
         Mode::Setup => 0.0,
@@ -415,7 +425,10 @@ async fn bench(common: Common, mode: Mode) -> anyhow::Result<Report> {
             grace,
             message_bytes: common.message_bytes,
         };
-        Some(load::run_phase(&tracker, &senders, &pairs, &spec).await)
+        Some(
+            cpu.measure(load::run_phase(&tracker, &senders, &pairs, &spec))
+                .await,
+        )
     } else {
         None
     };
@@ -432,7 +445,10 @@ async fn bench(common: Common, mode: Mode) -> anyhow::Result<Report> {
                 message_bytes: common.message_bytes,
             };
             eprintln!("load: {rate}/s for {duration} s …");
-            phases.push(load::run_phase(&tracker, &senders, &pairs, &spec).await);
+            phases.push(
+                cpu.measure(load::run_phase(&tracker, &senders, &pairs, &spec))
+                    .await,
+            );
         }
         Mode::Ramp(r) => {
             let mut best: Option<(f64, f64)> = None;
@@ -451,7 +467,9 @@ async fn bench(common: Common, mode: Mode) -> anyhow::Result<Report> {
                     message_bytes: common.message_bytes,
                 };
                 eprintln!("ramp: step {} at {rate}/s …", step + 1);
-                let result = load::run_phase(&tracker, &senders, &pairs, &spec).await;
+                let result = cpu
+                    .measure(load::run_phase(&tracker, &senders, &pairs, &spec))
+                    .await;
                 let failure = ramp_failure(&result, r);
                 eprintln!(
                     "ramp: step {} sent {:.0}/s delivered {:.0}/s p99 {:.3} ms{}",
@@ -532,6 +550,87 @@ async fn bench(common: Common, mode: Mode) -> anyhow::Result<Report> {
         unparsed_frames: tracker.unparsed_frames.load(Ordering::Relaxed),
         sessions_not_ended,
     })
+}
+
+/// Reads the CPU time of the server's threads, the database and the tool
+/// around a phase.
+struct CpuProbe {
+    server_pid: Option<u32>,
+    db_pid: Option<u32>,
+    ticks_per_second: f64,
+}
+
+struct CpuSnapshot {
+    server: BTreeMap<String, sys::Ticks>,
+    db: Option<sys::Ticks>,
+    tool: sys::Ticks,
+}
+
+impl CpuProbe {
+    fn snapshot(&self) -> Option<CpuSnapshot> {
+        let server = sys::cpu_by_thread(self.server_pid?);
+        Some(CpuSnapshot {
+            server,
+            db: self.db_pid.map(sys::cpu_of_tree),
+            tool: sys::own_cpu(),
+        })
+    }
+
+    async fn measure(&self, phase: impl std::future::Future<Output = PhaseReport>) -> PhaseReport {
+        let before = self.snapshot();
+        let mut report = phase.await;
+        if let (Some(before), Some(after)) = (before, self.snapshot()) {
+            report.cpu = self.report(&before, &after, report.delivered);
+        }
+        report
+    }
+
+    fn report(
+        &self,
+        before: &CpuSnapshot,
+        after: &CpuSnapshot,
+        messages: u64,
+    ) -> Option<CpuReport> {
+        if messages == 0 {
+            return None;
+        }
+        let per_message = |ticks: u64| {
+            let us = ticks as f64 * 1e6 / self.ticks_per_second / messages as f64;
+            (us * 10.0).round() / 10.0
+        };
+        let part = |name: String, b: sys::Ticks, a: sys::Ticks| CpuPart {
+            name,
+            user_us_per_message: per_message(a.user.saturating_sub(b.user)),
+            kernel_us_per_message: per_message(a.kernel.saturating_sub(b.kernel)),
+        };
+        let mut parts = Vec::new();
+        for (name, a) in &after.server {
+            let b = before.server.get(name).copied().unwrap_or_default();
+            let p = part(format!("server: {name}"), b, *a);
+            if p.user_us_per_message + p.kernel_us_per_message > 0.0 {
+                parts.push(p);
+            }
+        }
+        if let (Some(b), Some(a)) = (before.db, after.db) {
+            parts.push(part("database".into(), b, a));
+        }
+        parts.push(part("load tool".into(), before.tool, after.tool));
+        let total: f64 = parts
+            .iter()
+            .map(|p| p.user_us_per_message + p.kernel_us_per_message)
+            .sum();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Some(CpuReport {
+            parts,
+            total_us_per_message: (total * 10.0).round() / 10.0,
+            cores,
+            ceiling_msgs_per_sec: if total > 0.0 {
+                (cores as f64 * 1e6 / total).round()
+            } else {
+                0.0
+            },
+        })
+    }
 }
 
 /// Why a ramp step does not count as sustained, if it does not.

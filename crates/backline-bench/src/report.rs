@@ -61,6 +61,30 @@ pub struct RampReport {
     pub max_p99_ms: f64,
 }
 
+/// Where a phase's CPU time went, per delivered message: what the figures of
+/// a phase cost the machine, and the rate its cores could carry at that cost.
+#[derive(Debug, Clone, Serialize)]
+pub struct CpuReport {
+    /// One line per part: the server's threads by name (`server: …`), the
+    /// database (`--db-pid` and its descendants) and the load tool.
+    pub parts: Vec<CpuPart>,
+    /// Everything measured, per delivered message.
+    pub total_us_per_message: f64,
+    /// The machine's cores.
+    pub cores: usize,
+    /// `cores` seconds of CPU per second divided by the total cost: the
+    /// highest rate these cores could carry if every message cost this much
+    /// (an upper bound; it ignores idle time lost to waiting).
+    pub ceiling_msgs_per_sec: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CpuPart {
+    pub name: String,
+    pub user_us_per_message: f64,
+    pub kernel_us_per_message: f64,
+}
+
 fn kib(v: Option<u64>) -> String {
     v.map(|k| format!("{k} KiB ({:.1} MiB)", k as f64 / 1024.0))
         .unwrap_or_else(|| "n/a".into())
@@ -108,6 +132,20 @@ fn phase_text(out: &mut String, p: &PhaseReport) {
         "      scheduler lag max {:.3} ms, grace used {:.2} s",
         p.max_scheduler_lag_ms, p.grace_used_secs
     );
+    if let Some(cpu) = &p.cpu {
+        let _ = writeln!(
+            out,
+            "      CPU per delivered message: {:.1} µs in all; at that cost {} cores carry at most {:.0} msgs/s",
+            cpu.total_us_per_message, cpu.cores, cpu.ceiling_msgs_per_sec
+        );
+        for part in &cpu.parts {
+            let _ = writeln!(
+                out,
+                "        {:<28} user {:>7.1} µs  kernel {:>7.1} µs",
+                part.name, part.user_us_per_message, part.kernel_us_per_message
+            );
+        }
+    }
 }
 
 impl Report {
