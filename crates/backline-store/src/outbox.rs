@@ -258,3 +258,39 @@ pub async fn requeue(conn: &mut WriteTx, id: &str, now: i64) -> Result<bool, Sto
     .rows_affected();
     Ok(changed > 0)
 }
+
+/// The stored events of one type about an interaction, sent or not, with
+/// their payloads: `(id, payload)`, oldest first.
+pub async fn payloads_of(
+    conn: &mut WriteTx,
+    integration_id: &str,
+    interaction_id: &str,
+    event_type: &str,
+) -> Result<Vec<(String, String)>, StoreError> {
+    crate::db::query_as::<(String, String)>(
+        "SELECT id, payload FROM webhook_outbox \
+         WHERE integration_id = $1 AND interaction_id = $2 AND event_type = $3 \
+         ORDER BY created_at, id",
+    )
+    .bind(integration_id)
+    .bind(interaction_id)
+    .bind(event_type)
+    .fetch_all(conn)
+    .await
+}
+
+/// Replaces a stored event's payload (a redaction): its next attempt, and
+/// any redelivery, send the new one. False when there is no such event.
+pub async fn replace_payload(
+    conn: &mut WriteTx,
+    id: &str,
+    payload: &str,
+) -> Result<bool, StoreError> {
+    let changed = crate::db::query("UPDATE webhook_outbox SET payload = $2 WHERE id = $1")
+        .bind(id)
+        .bind(payload)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    Ok(changed > 0)
+}

@@ -56,7 +56,7 @@ fn code(body: &Value) -> &str {
     body["code"].as_str().unwrap_or_default()
 }
 
-async fn deliveries(app: &TestApp, admin: &User, id: &str, query: &str) -> (u16, Value) {
+pub(crate) async fn deliveries(app: &TestApp, admin: &User, id: &str, query: &str) -> (u16, Value) {
     app.get(
         &admin.token,
         &format!("/api/v1/admin/integrations/{id}/deliveries{query}"),
@@ -65,7 +65,7 @@ async fn deliveries(app: &TestApp, admin: &User, id: &str, query: &str) -> (u16,
 }
 
 /// Polls the deliveries until one matches `check`, or panics after 20 s.
-async fn wait_delivery(
+pub(crate) async fn wait_delivery(
     app: &TestApp,
     admin: &User,
     id: &str,

@@ -3,8 +3,10 @@
 use backline_protocol::model::Role;
 use serde_json::json;
 
-use crate::helpers::{spawn_app_with, TestApp, User};
-use crate::interactions::{consultation_setup, Consultation};
+use crate::admin_console::{deliveries, integration, wait_delivery};
+use crate::helpers::{spawn_app, spawn_app_with, TestApp, User};
+use crate::interactions::{consultation_setup, open_consultation, Consultation};
+use crate::webhooks::{free_port, Receiver};
 
 const CARD: &str = "4111 1111 1111 1111";
 const MASKED: &str = "•••• •••• •••• 1111";
@@ -114,6 +116,21 @@ async fn an_invitations_first_message_is_masked_and_masking_can_be_switched_off(
     assert!(entries.iter().any(|e| e["text"] == CARD), "{entries:?}");
 }
 
+/// Alice tells Bob a secret (her message's seq is answered), Bob accepts,
+/// answers and ends the consultation.
+async fn share_a_secret_and_end(app: &TestApp, alice: &User, bob: &User, session: &str) -> u64 {
+    let (status, ack) = app
+        .send_message(alice, session, "m1", "Customer password is hunter2")
+        .await;
+    assert_eq!(status, 200, "{ack}");
+    let path = |action: &str| format!("/api/v1/sessions/{session}/{action}");
+    app.post(&bob.token, &path("accept"), json!({})).await;
+    app.send_message(bob, session, "b1", "Noted, thanks").await;
+    let (status, _) = app.post(&bob.token, &path("end"), json!({})).await;
+    assert_eq!(status, 200);
+    ack["seq"].as_u64().unwrap()
+}
+
 #[tokio::test]
 async fn an_administrator_redacts_a_message_and_every_desktop_sees_it_live() {
     let Consultation {
@@ -127,27 +144,7 @@ async fn an_administrator_redacts_a_message_and_every_desktop_sees_it_live() {
     let admin = app
         .user_with("auditor", "Ada Admin", true, vec![Role::Admin])
         .await;
-    let (status, ack) = app
-        .send_message(&alice, &session, "m1", "Customer password is hunter2")
-        .await;
-    assert_eq!(status, 200, "{ack}");
-    let seq = ack["seq"].as_u64().unwrap();
-    app.post(
-        &bob.token,
-        &format!("/api/v1/sessions/{session}/accept"),
-        json!({}),
-    )
-    .await;
-    app.send_message(&bob, &session, "b1", "Noted, thanks")
-        .await;
-    let (status, _) = app
-        .post(
-            &bob.token,
-            &format!("/api/v1/sessions/{session}/end"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let seq = share_a_secret_and_end(&app, &alice, &bob, &session).await;
     let mut alice_desktop = app.desktop(&alice, None).await;
     let mut bob_desktop = app.desktop(&bob, None).await;
 
@@ -258,6 +255,69 @@ async fn an_administrator_redacts_a_message_and_every_desktop_sees_it_live() {
         .as_str()
         .unwrap()
         .contains("credential shared"));
+}
+
+#[tokio::test]
+async fn a_redacted_message_is_not_sent_in_a_webhook_still_waiting_to_go() {
+    // The receiver refuses everything until told otherwise: the
+    // interaction's first event keeps failing, and the consultation's
+    // events wait behind it in the outbox.
+    let port = free_port();
+    let (receiver, _task) = Receiver::start(usize::MAX, port).await;
+    let app = spawn_app().await;
+    let root = app
+        .user_with("root", "Ada Admin", true, vec![Role::Admin])
+        .await;
+    let alice = app.user("alice", "Alice Agent").await;
+    let bob = app.user("bob", "Bob Builder").await;
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let (id, platform, _) = integration(&app, &root, &url).await;
+    let (_, session) = open_consultation(&app, &platform, &alice, &bob, "redact-hook").await;
+    let seq = share_a_secret_and_end(&app, &alice, &bob, &session).await;
+    wait_delivery(&app, &root, &id, "transcript_attached queued", |d| {
+        d["event_type"] == "consultation.transcript_attached"
+    })
+    .await;
+
+    let path = format!("/api/v1/admin/sessions/{session}/messages/{seq}/redact");
+    let (status, redacted) = app
+        .post(&root.token, &path, json!({"reason": "credential shared"}))
+        .await;
+    assert_eq!(status, 200, "{redacted}");
+
+    // The receiver accepts again; everything still waiting is sent now.
+    receiver.succeed_from_now();
+    let (status, page) = deliveries(&app, &root, &id, "").await;
+    assert_eq!(status, 200, "{page}");
+    for delivery in page["deliveries"].as_array().unwrap() {
+        if delivery["state"] == "pending" {
+            let event = delivery["id"].as_str().unwrap();
+            let redeliver = format!("/api/v1/admin/integrations/{id}/deliveries/{event}/redeliver");
+            let (status, queued) = app.post(&root.token, &redeliver, json!({})).await;
+            assert_eq!(status, 200, "{queued}");
+        }
+    }
+    let mut attached = None;
+    for _ in 0..200 {
+        attached = receiver
+            .bodies()
+            .into_iter()
+            .find(|b| b["type"] == "consultation.transcript_attached");
+        if attached.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let attached = attached.expect("the transcript_attached event is delivered");
+    let transcript = attached["transcript"].as_str().unwrap();
+    assert!(
+        transcript.contains("(message redacted by Ada Admin)"),
+        "{transcript}"
+    );
+    assert!(transcript.contains("Noted, thanks"), "{transcript}");
+    for (_, body) in receiver.requests() {
+        assert!(!body.contains("hunter2"), "{body}");
+    }
 }
 
 #[tokio::test]

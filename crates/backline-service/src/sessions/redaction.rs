@@ -3,12 +3,15 @@
 //! participant's desktops get the new entry live; the stored stream events
 //! that carried the text (its transcript event, the sessions' latest
 //! message) are rewritten, so no replay shows it again; for a consultation,
-//! the transcript attached to the interaction is rendered again and re-indexed.
+//! the transcript attached to the interaction is rendered again and re-indexed,
+//! and the `consultation.transcript_attached` webhooks kept in the outbox
+//! (waiting, or sent and open to a redelivery) carry the new rendering.
 
 use backline_protocol::events::EventBody;
+use backline_protocol::interactions::WebhookEvent;
 use backline_protocol::model::TranscriptEntry;
 use backline_protocol::ErrorCode;
-use backline_store::{audit, events, interactions, sessions, transcript, Locks, WriteTx};
+use backline_store::{audit, events, interactions, outbox, sessions, transcript, Locks, WriteTx};
 
 use super::tx::{render_transcript, Tx};
 use super::views::entry_from_row;
@@ -109,6 +112,7 @@ impl Backline {
                     {
                         reindex(tx.conn, parent).await?;
                     }
+                    scrub_webhooks(tx.conn, parent, &sid, &text).await?;
                 }
                 tx.done(entry)
             })
@@ -133,6 +137,45 @@ async fn scrub_stream(
             let payload = serde_json::to_string(&body)
                 .map_err(|e| crate::ServiceError::Internal(e.into()))?;
             events::replace_payload(conn, &user, seq, &payload).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Puts the transcript rendered again into the consultation's
+/// `consultation.transcript_attached` events still kept in the outbox.
+async fn scrub_webhooks(
+    conn: &mut WriteTx,
+    interaction_id: &str,
+    session_id: &str,
+    text: &str,
+) -> Result<()> {
+    let Some(integration_id) = interactions::get(&mut *conn, interaction_id)
+        .await?
+        .and_then(|interaction| interaction.integration_id)
+    else {
+        return Ok(());
+    };
+    let kept = outbox::payloads_of(
+        conn,
+        &integration_id,
+        interaction_id,
+        "consultation.transcript_attached",
+    )
+    .await?;
+    for (id, payload) in kept {
+        let Ok(mut event) = serde_json::from_str::<WebhookEvent>(&payload) else {
+            continue;
+        };
+        let about_this_session = event
+            .consultation
+            .as_ref()
+            .is_some_and(|c| c.session_id == session_id);
+        if about_this_session && event.transcript.as_deref() != Some(text) {
+            event.transcript = Some(text.to_owned());
+            let payload = serde_json::to_string(&event)
+                .map_err(|e| crate::ServiceError::Internal(e.into()))?;
+            outbox::replace_payload(conn, &id, &payload).await?;
         }
     }
     Ok(())

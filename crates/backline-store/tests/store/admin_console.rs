@@ -169,6 +169,64 @@ async fn deliveries_are_listed_newest_first_by_state_and_page_and_queued_again()
 }
 
 #[tokio::test]
+async fn an_events_payload_is_read_by_interaction_and_type_and_replaced() {
+    for (backend, store, _dir) in stores().await {
+        let (mine, other) = (unique("kept"), unique("kept"));
+        add_integration(&store, &mine).await;
+        add_integration(&store, &other).await;
+        let ids: Vec<String> = (0..4).map(|n| format!("{mine}-k{n}")).collect();
+        tx!(store, [mine, other, ids], |conn| {
+            let attached = "consultation.transcript_attached";
+            outbox::enqueue(conn, &ids[0], &mine, "i-1", attached, "first", 10).await?;
+            outbox::enqueue(conn, &ids[1], &mine, "i-1", "consultation.ended", "x", 11).await?;
+            outbox::enqueue(conn, &ids[2], &mine, "i-2", attached, "elsewhere", 12).await?;
+            outbox::enqueue(conn, &ids[3], &mine, "i-1", attached, "second", 13).await?;
+            outbox::enqueue(conn, &format!("{other}-k"), &other, "i-1", attached, "o", 9).await?;
+            outbox::mark_delivered(conn, &ids[0], 20).await
+        })
+        .unwrap();
+        let read = || {
+            let (store, mine) = (&store, &mine);
+            async move {
+                tx!(store, [mine], |conn| outbox::payloads_of(
+                    conn,
+                    &mine,
+                    "i-1",
+                    "consultation.transcript_attached"
+                )
+                .await)
+                .unwrap()
+            }
+        };
+        assert_eq!(
+            read().await,
+            [
+                (ids[0].clone(), "first".to_owned()),
+                (ids[3].clone(), "second".to_owned())
+            ],
+            "{backend}: this integration's, this interaction's, this type's, sent or not, oldest first"
+        );
+        let replaced = tx!(store, [ids], |conn| {
+            let sent = outbox::replace_payload(conn, &ids[0], "first, redacted").await?;
+            let unknown = outbox::replace_payload(conn, "nothing", "y").await?;
+            Ok((sent, unknown))
+        })
+        .unwrap();
+        assert_eq!(replaced, (true, false), "{backend}");
+        assert_eq!(read().await[0].1, "first, redacted", "{backend}");
+        let delivered = outbox::delivery(store.reader(), &mine, &ids[0])
+            .await
+            .unwrap()
+            .expect("the event");
+        assert_eq!(
+            delivered.delivered_at,
+            Some(20),
+            "{backend}: only the payload changes"
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_audit_log_is_searched_by_action_actor_resource_outcome_and_time_and_paged() {
     for (backend, store, _dir) in stores().await {
         let entries = [
