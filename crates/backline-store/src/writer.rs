@@ -43,9 +43,9 @@ type Job = Box<dyn for<'c> FnOnce(&'c mut WriteTx) -> BoxFuture<'c, (bool, Compl
 struct Queued {
     job: Job,
     locks: Locks,
-    /// A send: on PostgreSQL its context is read with the batch's and its
-    /// appends are written with the batch's (no savepoint unless it runs
-    /// statements of its own).
+    /// A send (or a mark, `SendKey::mark`): on PostgreSQL its context is
+    /// read with the batch's and its appends (or its mark) are written with
+    /// the batch's (no savepoint unless it runs statements of its own).
     send: Option<SendKey>,
     /// The readiness probe: its commit clears a fault.
     probe: bool,
@@ -463,9 +463,9 @@ async fn run_batch(
 /// hold them to the batch's commit).
 ///
 /// The same statements read each locked session's last seq and each locked
-/// user's stream head, and one more query the context of the batch's sends:
-/// what the batch's appends count on (`deferred`). Each finds its rows by
-/// key (`= ANY` of a `text[]`).
+/// user's stream head, and one more query the context of the batch's sends
+/// and marks: what the batch's appends count on (`deferred`). Each finds
+/// its rows by key (`= ANY` of a `text[]`).
 async fn read_ahead(
     tx: &mut WriteTx,
     mut locks: Locks,

@@ -695,3 +695,158 @@ async fn every_kind_of_append_leaves_the_stream_head_at_the_highest_event() {
         store.close().await;
     }
 }
+
+/// A mark as the service queues it (`SendKey::mark`): the session read
+/// ahead or queried, then the mark raised; `refuse` makes the write refuse
+/// itself after raising.
+fn queue_keyed_mark<'a>(
+    store: &'a Store,
+    session: &str,
+    user: &str,
+    read: bool,
+    seq: i64,
+    refuse: bool,
+) -> impl std::future::Future<Output = Result<Pending<bool>, StoreError>> + 'a {
+    let (s, u) = (session.to_owned(), user.to_owned());
+    store.enqueue_send_then(
+        Locks::session(session),
+        SendKey::mark(session, user),
+        Box::new(move |conn| {
+            Box::pin(async move {
+                let (found, _) = sessions::mark_context(conn, &s, &u)
+                    .await?
+                    .ok_or(StoreError::NotFound("session"))?;
+                assert_eq!(found.id, s);
+                let raised = sessions::raise_mark(conn, &s, &u, read, seq).await?;
+                if refuse {
+                    return Err(StoreError::Aborted("refused after marking".into()));
+                }
+                Ok(raised)
+            })
+        }),
+        Box::new(|_| {}),
+    )
+}
+
+/// Marks queued in one batch with sends around them: on PostgreSQL raised
+/// in what the batch read ahead and written with its appends, on SQLite by
+/// their statements; either way each answers whether it raised the mark,
+/// a send's context read ahead sees the marks raised before it, a mark
+/// rolled back with its write is not stored, and the stored marks are the
+/// highest raised.
+#[tokio::test]
+async fn marks_queued_with_their_key_raise_as_their_statement_does() {
+    for (backend, store, _dir) in stores().await {
+        let owner = add_user(&store, "marks").await;
+        let guest = add_user(&store, "marks").await;
+        let stranger = add_user(&store, "marks").await;
+        let sid = two_party_session(&store, &owner, &guest).await;
+        for n in 0..3 {
+            let key = SendKey {
+                session_id: sid.clone(),
+                actor_id: owner.clone(),
+                client_msg_id: format!("m{n}"),
+            };
+            queue_send(&store, key, format!("text {n}"), false)
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+
+        // All in one batch, behind a slow write.
+        let slow = queue_slow(&store).await;
+        let (o, g, x) = (owner.as_str(), guest.as_str(), stranger.as_str());
+        let mut marks = Vec::new();
+        for (user, read, seq) in [(g, false, 2), (g, false, 1), (g, true, 2), (x, false, 1)] {
+            marks.push(
+                queue_keyed_mark(&store, &sid, user, read, seq, false)
+                    .await
+                    .unwrap(),
+            );
+        }
+        let check_key = SendKey {
+            session_id: sid.clone(),
+            actor_id: owner.clone(),
+            client_msg_id: "check".into(),
+        };
+        let check = store
+            .enqueue_send_then(
+                Locks::session(&sid),
+                check_key.clone(),
+                Box::new(move |conn| {
+                    Box::pin(async move {
+                        let k = &check_key;
+                        let context = sessions::send_context(
+                            conn,
+                            &k.session_id,
+                            &k.actor_id,
+                            &k.client_msg_id,
+                        )
+                        .await?
+                        .ok_or(StoreError::NotFound("session"))?;
+                        Ok(context
+                            .participants
+                            .iter()
+                            .map(|p| (p.user_id.clone(), p.delivered_seq, p.read_seq))
+                            .collect::<Vec<_>>())
+                    })
+                }),
+                Box::new(|_| {}),
+            )
+            .await
+            .unwrap();
+        for (user, read, seq, refuse) in [
+            (g, false, 3, false),
+            (g, true, 3, false),
+            (o, false, 3, false),
+            (o, false, 2, false),
+            (o, true, 3, true),
+            (o, true, 1, false),
+        ] {
+            marks.push(
+                queue_keyed_mark(&store, &sid, user, read, seq, refuse)
+                    .await
+                    .unwrap(),
+            );
+        }
+        slow.await.unwrap();
+        let mut answers = Vec::new();
+        for pending in marks {
+            answers.push(pending.await.ok());
+        }
+        assert_eq!(
+            answers,
+            [
+                Some(true),
+                Some(false),
+                Some(true),
+                Some(false),
+                Some(true),
+                Some(true),
+                Some(true),
+                Some(false),
+                None,
+                Some(true)
+            ],
+            "{backend}: whether each mark was raised"
+        );
+        assert_eq!(
+            check.await.unwrap(),
+            vec![(owner.clone(), 0, 0), (guest.clone(), 2, 2)],
+            "{backend}: the marks a send's context saw"
+        );
+        let stored: Vec<_> = sessions::participants(store.reader(), &sid)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.user_id, p.delivered_seq, p.read_seq))
+            .collect();
+        assert_eq!(
+            stored,
+            vec![(owner.clone(), 3, 1), (guest.clone(), 3, 3)],
+            "{backend}: the stored marks"
+        );
+        store.close().await;
+    }
+}
