@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail};
 use backline_protocol::events::EventBody;
 use backline_protocol::frames::{ClientFrame, ServerFrame};
-use backline_protocol::model::EntryKind;
+use backline_protocol::model::{EntryKind, MarkKind};
 use futures::SinkExt;
 use futures::StreamExt;
 use hdrhistogram::Histogram;
@@ -188,6 +188,8 @@ fn spawn_conn(
 ) -> Conn {
     let (mut sink, mut source) = ws.split();
     let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
+    // Weak: the writer stops when the run drops `tx`, marks or not.
+    let marks = tx.downgrade();
     let writer = tokio::spawn(async move {
         while let Some(message) = rx.recv().await {
             if sink.send(message).await.is_err() {
@@ -200,7 +202,12 @@ fn spawn_conn(
     let reader = tokio::spawn(async move {
         let reason = loop {
             match source.next().await {
-                Some(Ok(Message::Text(body))) => handle_frame(&tracker, &my_id, body.as_str()),
+                Some(Ok(Message::Text(body))) => {
+                    let mark = handle_frame(&tracker, &my_id, body.as_str());
+                    if let (Some(mark), Some(marks)) = (mark, marks.upgrade()) {
+                        let _ = marks.send(Message::text(mark));
+                    }
+                }
                 Some(Ok(Message::Close(frame))) => {
                     break frame
                         .map(|f| format!("close {} {}", u16::from(f.code), f.reason))
@@ -218,12 +225,14 @@ fn spawn_conn(
     Conn { tx, reader, writer }
 }
 
-fn handle_frame(tracker: &Tracker, my_id: &str, body: &str) {
+/// Records what the frame answers or delivers; returns the `mark` frame
+/// to send back for a message received, with `--marks`.
+fn handle_frame(tracker: &Tracker, my_id: &str, body: &str) -> Option<String> {
     let frame = match serde_json::from_str::<ServerFrame>(body) {
         Ok(frame) => frame,
         Err(_) => {
             tracker.unparsed_frames.fetch_add(1, Ordering::Relaxed);
-            return;
+            return None;
         }
     };
     let now = tracker.now_ns();
@@ -231,16 +240,26 @@ fn handle_frame(tracker: &Tracker, my_id: &str, body: &str) {
         ServerFrame::Ack { rid, ack } => tracker.on_ack(&rid, ack.duplicate, now),
         ServerFrame::Error { rid, code, .. } => tracker.on_error(rid.as_deref(), code.as_str()),
         ServerFrame::Event { event, .. } => {
-            if let EventBody::Transcript { entry, .. } = *event {
+            if let EventBody::Transcript { session_id, entry } = *event {
                 if entry.kind == EntryKind::Message && entry.actor_id != my_id {
                     if let Some(cmid) = entry.client_msg_id.as_deref() {
                         tracker.on_delivery(cmid, now);
+                    }
+                    if tracker.marks.load(Ordering::Relaxed) {
+                        return serde_json::to_string(&ClientFrame::Mark {
+                            rid: None,
+                            session_id,
+                            kind: MarkKind::Delivered,
+                            seq: entry.seq,
+                        })
+                        .ok();
                     }
                 }
             }
         }
         _ => {}
     }
+    None
 }
 
 /// Closes every connection (bounded in time) and marks the end so that the

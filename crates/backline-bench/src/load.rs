@@ -40,6 +40,8 @@ pub struct Tracker {
     /// `error` frames without a bench `rid`.
     pub other_errors: Mutex<BTreeMap<String, u64>>,
     pub unparsed_frames: AtomicU64,
+    /// Receivers mark each message delivered, as a desktop does (`--marks`).
+    pub marks: AtomicBool,
 }
 
 impl Tracker {
@@ -53,6 +55,7 @@ impl Tracker {
             disconnects: Mutex::new(BTreeMap::new()),
             other_errors: Mutex::new(BTreeMap::new()),
             unparsed_frames: AtomicU64::new(0),
+            marks: AtomicBool::new(false),
         }
     }
 

@@ -154,6 +154,10 @@ struct Common {
     /// Longest wait, in seconds, for acks and deliveries after the last send.
     #[arg(long, default_value_t = 5.0)]
     grace: f64,
+    /// Receivers answer each message with a `mark` (delivered), as a desktop
+    /// does; the marks are not timed.
+    #[arg(long)]
+    marks: bool,
     /// Leave the pairs' sessions open instead of ending them.
     #[arg(long)]
     keep_sessions: bool,
@@ -358,6 +362,9 @@ async fn bench(common: Common, mode: Mode) -> anyhow::Result<Report> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_before = server_pid.and_then(sys::rss_kib);
     let tracker = Arc::new(Tracker::new());
+    tracker
+        .marks
+        .store(common.marks, std::sync::atomic::Ordering::Relaxed);
     eprintln!("sign-in: opening {} sockets …", agents.len());
     let storm = conn::sign_in_storm(&ws_urls, &agents, common.connect_concurrency, &tracker).await;
     let connected = storm.conns.iter().filter(|c| c.is_some()).count();

@@ -1,15 +1,17 @@
 //! PostgreSQL's set-based appends: what the writer knows of a batch's hot
-//! rows, and the transcript entries and stream events it has not yet sent.
+//! rows, and the transcript entries, stream events and participants' marks
+//! it has not yet sent.
 //!
 //! At the start of a batch the writer locks the rows its writes named
 //! (sessions, then users) and reads, in the same statements, each session's
 //! `last_seq` and each user's stream head; with the rows locked until the
 //! commit, nobody else can move them. It also reads the context of every
-//! send of the batch in one query. From then on a transcript entry or a
-//! stream event appended to those rows takes its seq from here and waits in
-//! memory; one statement writes all that waited (`UNNEST` of arrays) before
-//! any other statement runs and before the commit. A batch of sends thus
-//! costs a fixed number of round trips, not four per send.
+//! send and mark of the batch in one query. From then on a transcript entry
+//! or a stream event appended to those rows takes its seq from here and
+//! waits in memory, and so does a mark raised on a participant read ahead;
+//! one statement writes all that waited (`UNNEST` of arrays) before any
+//! other statement runs and before the commit. A batch of sends and marks
+//! thus costs a fixed number of round trips, not four or five per write.
 //!
 //! What is known stays true only while nothing else changes these rows: any
 //! statement a write runs that is not a `SELECT` clears it for the rest of
@@ -46,6 +48,14 @@ struct Event {
     payload: Arc<str>,
 }
 
+/// A participant's delivered or read mark waiting to be written.
+struct Mark {
+    session_id: String,
+    user_id: String,
+    read: bool,
+    seq: i64,
+}
+
 /// A seq given out by the current write, with what it replaced.
 enum Undo {
     Seq(String, i64),
@@ -61,19 +71,22 @@ pub(crate) struct Deferred {
     contexts: HashMap<SendKey, SendContext>,
     entries: Vec<Entry>,
     events: Vec<Event>,
+    marks: Vec<Mark>,
     /// Where the current write's waiting rows begin.
     entries_mark: usize,
     events_mark: usize,
+    marks_mark: usize,
     /// What the batch knows learnt of the current write's changes (its rows
     /// written inside its savepoint, a mark it raised).
     learnt_own: bool,
     undo: Vec<Undo>,
 }
 
-/// The rows one statement writes: entries and events.
+/// The rows one statement writes: entries, events and marks.
 pub(crate) struct Flush {
     entries: Vec<Entry>,
     events: Vec<Event>,
+    marks: Vec<Mark>,
 }
 
 impl Deferred {
@@ -109,6 +122,7 @@ impl Deferred {
     pub(crate) fn begin_write(&mut self) {
         self.entries_mark = self.entries.len();
         self.events_mark = self.events.len();
+        self.marks_mark = self.marks.len();
         self.learnt_own = false;
         self.undo.clear();
     }
@@ -124,6 +138,7 @@ impl Deferred {
     pub(crate) fn undo_write(&mut self) {
         self.entries.truncate(self.entries_mark);
         self.events.truncate(self.events_mark);
+        self.marks.truncate(self.marks_mark);
         if self.learnt_own {
             self.forget();
         }
@@ -136,36 +151,47 @@ impl Deferred {
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.entries.is_empty() && self.events.is_empty()
+        self.entries.is_empty() && self.events.is_empty() && self.marks.is_empty()
     }
 
     /// Whether rows of earlier writes wait (the current write's excluded).
     pub(crate) fn earlier_waiting(&self) -> bool {
-        self.entries_mark > 0 || self.events_mark > 0
+        self.entries_mark > 0 || self.events_mark > 0 || self.marks_mark > 0
     }
 
     /// Takes the rows of the writes before the current one.
     pub(crate) fn take_earlier(&mut self) -> Flush {
         let entries: Vec<Entry> = self.entries.drain(..self.entries_mark).collect();
         let events = self.events.drain(..self.events_mark).collect();
+        let marks = self.marks.drain(..self.marks_mark).collect();
         self.entries_mark = 0;
         self.events_mark = 0;
+        self.marks_mark = 0;
         self.note_written(&entries);
-        Flush { entries, events }
+        Flush {
+            entries,
+            events,
+            marks,
+        }
     }
 
     /// Takes every waiting row, the current write's too.
     pub(crate) fn take_all(&mut self) -> Flush {
-        if self.entries.len() > self.entries_mark || self.events.len() > self.events_mark {
+        if self.entries.len() > self.entries_mark
+            || self.events.len() > self.events_mark
+            || self.marks.len() > self.marks_mark
+        {
             self.learnt_own = true;
         }
         self.entries_mark = 0;
         self.events_mark = 0;
+        self.marks_mark = 0;
         let entries = std::mem::take(&mut self.entries);
         self.note_written(&entries);
         Flush {
             entries,
             events: std::mem::take(&mut self.events),
+            marks: std::mem::take(&mut self.marks),
         }
     }
 
@@ -209,6 +235,42 @@ impl Deferred {
                 self.learnt_own = true;
             }
         }
+    }
+
+    /// Raises a participant's mark as `sessions::raise_mark` does, from the
+    /// marks the batch read ahead with a context of the session, and keeps
+    /// the change for the batch's next write of appends: whether it was
+    /// raised, `None` when the batch knows no context of that participant.
+    pub(crate) fn mark(
+        &mut self,
+        session_id: &str,
+        user_id: &str,
+        read: bool,
+        seq: i64,
+    ) -> Option<bool> {
+        if !self.known {
+            return None;
+        }
+        let participant = self
+            .contexts
+            .iter()
+            .filter(|(key, _)| key.session_id == session_id)
+            .find_map(|(_, context)| context.participants.iter().find(|p| p.user_id == user_id))?;
+        let raised = if read {
+            participant.read_seq < seq
+        } else {
+            participant.delivered_seq < seq
+        };
+        if raised {
+            self.mark_raised(session_id, user_id, read, seq);
+            self.marks.push(Mark {
+                session_id: session_id.to_owned(),
+                user_id: user_id.to_owned(),
+                read,
+                seq,
+            });
+        }
+        Some(raised)
     }
 
     /// The send's context as the batch read it, brought up to date with the
@@ -287,9 +349,10 @@ impl Deferred {
     }
 }
 
-/// Writes waiting entries and events in one statement: the entries, the
-/// sessions' `last_seq`, the events and the users' `stream_head`. The
-/// `= ANY` conditions let the updates find their rows by key instead of
+/// Writes waiting entries, events and marks in one statement: the entries,
+/// the sessions' `last_seq`, the events, the users' `stream_head` and the
+/// participants' marks (one row per participant, each mark only raised).
+/// The `= ANY` conditions let the updates find their rows by key instead of
 /// scanning the tables.
 const FLUSH_SQL: &str = "WITH e AS (\
      SELECT * FROM unnest(CAST($1 AS text[]), CAST($2 AS bigint[]), CAST($3 AS bigint[]), \
@@ -309,13 +372,22 @@ const FLUSH_SQL: &str = "WITH e AS (\
  h AS (UPDATE users SET stream_head = m.seq \
      FROM (SELECT user_id, MAX(seq) AS seq FROM v GROUP BY user_id) m \
      WHERE users.id = m.user_id AND users.id = ANY(CAST($9 AS text[])) \
-     AND users.stream_head < m.seq RETURNING 1) \
+     AND users.stream_head < m.seq RETURNING 1), \
+ k AS (UPDATE session_participants SET \
+     delivered_seq = GREATEST(session_participants.delivered_seq, m.delivered_to), \
+     read_seq = GREATEST(session_participants.read_seq, m.read_to) \
+     FROM unnest(CAST($14 AS text[]), CAST($15 AS text[]), CAST($16 AS bigint[]), \
+     CAST($17 AS bigint[])) AS m(session_id, user_id, delivered_to, read_to) \
+     WHERE session_participants.session_id = m.session_id \
+     AND session_participants.user_id = m.user_id \
+     AND session_participants.session_id = ANY(CAST($14 AS text[])) RETURNING 1) \
  SELECT (SELECT COUNT(*) FROM t) AS entries, (SELECT COUNT(*) FROM s) AS sessions, \
-        (SELECT COUNT(*) FROM i) AS events, (SELECT COUNT(*) FROM h) AS users";
+        (SELECT COUNT(*) FROM i) AS events, (SELECT COUNT(*) FROM h) AS users, \
+        (SELECT COUNT(*) FROM k) AS marks";
 
 impl Flush {
     pub(crate) fn is_empty(&self) -> bool {
-        self.entries.is_empty() && self.events.is_empty()
+        self.entries.is_empty() && self.events.is_empty() && self.marks.is_empty()
     }
 
     /// Runs the statement on the writer's connection. Every row must land
@@ -338,6 +410,22 @@ impl Flush {
             previous = Some(&event.payload);
             payload_n.push(payloads.len() as i64);
         }
+        // One row per participant: the highest delivered and read marks.
+        let mut marks: Vec<(&str, &str, i64, i64)> = Vec::new();
+        for mark in &self.marks {
+            let read = if mark.read { mark.seq } else { 0 };
+            match marks
+                .iter_mut()
+                .find(|m| m.0 == mark.session_id && m.1 == mark.user_id)
+            {
+                Some(m) => {
+                    m.2 = m.2.max(mark.seq);
+                    m.3 = m.3.max(read);
+                }
+                None => marks.push((&mark.session_id, &mark.user_id, mark.seq, read)),
+            }
+        }
+        let mark_count = marks.len();
         let (entries, events) = (&self.entries, &self.events);
         let params = vec![
             texts(entries, |e| Some(e.session_id.clone())),
@@ -353,6 +441,10 @@ impl Flush {
             ints(events, |v| v.ts),
             Param::TextList(payloads),
             Param::IntList(payload_n),
+            texts(&marks, |m| Some(m.0.to_owned())),
+            texts(&marks, |m| Some(m.1.to_owned())),
+            ints(&marks, |m| m.2),
+            ints(&marks, |m| m.3),
         ];
         let rows = crate::postgres::run(&mut *conn, FLUSH_SQL.into(), params).await?;
         if rows.is_empty() {
@@ -361,25 +453,27 @@ impl Flush {
             ));
         }
         let written = rows.row(0);
-        let counts: [i64; 4] = [
+        let counts: [i64; 5] = [
             written.get("entries")?,
             written.get("sessions")?,
             written.get("events")?,
             written.get("users")?,
+            written.get("marks")?,
         ];
         let expected = [
             entry_count as i64,
             sessions as i64,
             event_count as i64,
             users as i64,
+            mark_count as i64,
         ];
         if counts != expected {
             return Err(StoreError::Fault(format!(
                 "the batch's appends did not land as counted: wrote {counts:?} \
-                 (entries, sessions, events, users), expected {expected:?}"
+                 (entries, sessions, events, users, marks), expected {expected:?}"
             )));
         }
-        Ok((entry_count + sessions + event_count + users) as u64)
+        Ok((entry_count + sessions + event_count + users + mark_count) as u64)
     }
 }
 

@@ -208,6 +208,22 @@ impl WriteTx {
         self.deferred.events(user_ids, ts, payload)
     }
 
+    /// PostgreSQL, a participant whose marks the batch read ahead: raises
+    /// the mark in what the batch knows and keeps it for the batch's next
+    /// write of appends; whether it was raised (`None`: not known here).
+    pub(crate) fn defer_mark(
+        &mut self,
+        session_id: &str,
+        user_id: &str,
+        read: bool,
+        seq: i64,
+    ) -> Option<bool> {
+        if self.postgres.is_none() || !self.in_batch {
+            return None;
+        }
+        self.deferred.mark(session_id, user_id, read, seq)
+    }
+
     /// The next statement changes no row the batch read ahead but the
     /// participants' marks, which the caller tells with [`WriteTx::mark_raised`]:
     /// it leaves what the batch knows.

@@ -3,7 +3,9 @@
 //! A user's head (the last seq given out) is the greater of
 //! `users.stream_head` and the user's highest stored event. On PostgreSQL
 //! appending bumps `stream_head` in the same transaction, so its row lock
-//! orders concurrent appends from several nodes. On SQLite the writer is the
+//! orders concurrent appends from several nodes; every append there moves
+//! it to the seq it gives out, so `stream_head` alone is the head (what
+//! the writer's lock statement reads). On SQLite the writer is the
 //! file's only writer and keeps the heads in memory ([`WriteTx`]), so an
 //! append writes only the event rows; there `stream_head` is a floor that
 //! pruning raises before it deletes events. Either way seqs have no gaps and

@@ -206,6 +206,20 @@ pub struct SendKey {
     pub client_msg_id: String,
 }
 
+impl SendKey {
+    /// The key of a participant's mark (`sessions::mark_context`,
+    /// `sessions::raise_mark`): the batch reads the session's context as
+    /// for a send, and finds no earlier message (no send has an empty
+    /// client id), and writes the mark with the batch's appends.
+    pub fn mark(session_id: &str, user_id: &str) -> SendKey {
+        SendKey {
+            session_id: session_id.to_owned(),
+            actor_id: user_id.to_owned(),
+            client_msg_id: String::new(),
+        }
+    }
+}
+
 /// A queued write's answer: its value once its batch committed.
 pub type Pending<T> = BoxFuture<'static, Result<T, StoreError>>;
 

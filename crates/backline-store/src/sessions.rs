@@ -429,6 +429,11 @@ pub async fn raise_mark(
         "UPDATE session_participants SET delivered_seq = $3 \
          WHERE session_id = $1 AND user_id = $2 AND delivered_seq < $3"
     };
+    // PostgreSQL, a participant the batch read ahead (a mark queued with
+    // its `SendKey::mark`): raised in memory, written with the batch.
+    if let Some(raised) = conn.defer_mark(session_id, user_id, read, seq) {
+        return Ok(raised);
+    }
     // A mark moves no seq and no head: the batch's sends read ahead stay
     // true once they learn of it.
     conn.keep_read_ahead();
@@ -444,6 +449,25 @@ pub async fn raise_mark(
         conn.mark_raised(session_id, user_id, read, seq);
     }
     Ok(raised)
+}
+
+/// What a mark reads inside its write: the session and its participants,
+/// from the batch's read-ahead when the writer has one for it (PostgreSQL,
+/// a mark queued with [`crate::SendKey::mark`]), else queried. `None` when
+/// there is no such session.
+pub async fn mark_context(
+    conn: &mut WriteTx,
+    session_id: &str,
+    user_id: &str,
+) -> Result<Option<(SessionRow, Vec<ParticipantRow>)>, StoreError> {
+    if let Some(context) = conn.read_ahead(&crate::SendKey::mark(session_id, user_id)) {
+        return Ok(Some((context.session, context.participants)));
+    }
+    let Some(session) = get(&mut *conn, session_id).await? else {
+        return Ok(None);
+    };
+    let participants = participants(&mut *conn, session_id).await?;
+    Ok(Some((session, participants)))
 }
 
 /// What the send path needs, read in one round trip: the session, its

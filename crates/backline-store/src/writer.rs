@@ -43,9 +43,9 @@ type Job = Box<dyn for<'c> FnOnce(&'c mut WriteTx) -> BoxFuture<'c, (bool, Compl
 struct Queued {
     job: Job,
     locks: Locks,
-    /// A send: on PostgreSQL its context is read with the batch's and its
-    /// appends are written with the batch's (no savepoint unless it runs
-    /// statements of its own).
+    /// A send (or a mark, `SendKey::mark`): on PostgreSQL its context is
+    /// read with the batch's and its appends (or its mark) are written with
+    /// the batch's (no savepoint unless it runs statements of its own).
     send: Option<SendKey>,
     /// The readiness probe: its commit clears a fault.
     probe: bool,
@@ -463,8 +463,9 @@ async fn run_batch(
 /// hold them to the batch's commit).
 ///
 /// The same statements read each locked session's last seq and each locked
-/// user's stream head, and one more query the context of the batch's sends:
-/// what the batch's appends count on (`deferred`).
+/// user's stream head, and one more query the context of the batch's sends
+/// and marks: what the batch's appends count on (`deferred`). Each finds
+/// its rows by key (`= ANY` of a `text[]`).
 async fn read_ahead(
     tx: &mut WriteTx,
     mut locks: Locks,
@@ -478,27 +479,28 @@ async fn read_ahead(
     locks.sessions.dedup();
     locks.users.sort();
     locks.users.dedup();
-    let sessions = serde_json::to_string(&locks.sessions).unwrap_or_else(|_| "[]".into());
-    let users = serde_json::to_string(&locks.users).unwrap_or_else(|_| "[]".into());
+    let sessions = crate::db::Param::TextList(locks.sessions.into_iter().map(Some).collect());
+    let users = crate::db::Param::TextList(locks.users.into_iter().map(Some).collect());
+    // Rows found by key (`= ANY` of an array: an index scan of the
+    // primary key), locked in id order.
     let last_seqs = crate::db::query_as::<(String, i64)>(
-        "SELECT id, last_seq FROM im_sessions \
-         WHERE id IN (SELECT value FROM json_array_elements_text(CAST($1 AS json))) \
+        "SELECT id, last_seq FROM im_sessions WHERE id = ANY(CAST($1 AS text[])) \
          ORDER BY id FOR UPDATE",
     )
-    .bind(sessions.as_str())
+    .bind(sessions.clone())
     .fetch_all(&mut *tx)
     .await?;
-    let heads = crate::db::query_as::<(String, i64)>(concat!(
-        "SELECT id, ",
-        crate::events::head_of_user!(),
-        " AS head FROM users \
-         WHERE id IN (SELECT value FROM json_array_elements_text(CAST($1 AS json)) \
-                      UNION SELECT user_id FROM session_participants \
-                            WHERE session_id IN (SELECT value FROM json_array_elements_text(CAST($2 AS json)))) \
-         ORDER BY id FOR UPDATE"
-    ))
-    .bind(users.as_str())
-    .bind(sessions.as_str())
+    // On PostgreSQL every append moves `stream_head` to the seq it gives
+    // out (`events::append_many`, `deferred`), and pruning only deletes
+    // events below it: the head is `stream_head` alone, no `MAX(seq)`.
+    let heads = crate::db::query_as::<(String, i64)>(
+        "SELECT id, stream_head FROM users \
+         WHERE id = ANY(CAST($1 AS text[]) || ARRAY(SELECT user_id FROM session_participants \
+                                                     WHERE session_id = ANY(CAST($2 AS text[])))) \
+         ORDER BY id FOR UPDATE",
+    )
+    .bind(users)
+    .bind(sessions)
     .fetch_all(&mut *tx)
     .await?;
     tx.know_locked(last_seqs, heads);

@@ -231,34 +231,44 @@ impl Backline {
     ) -> Result<()> {
         require_im(caller)?;
         let (sid, user) = (session_id.to_owned(), caller.id.clone());
-        self.commit_locking(Locks::session(session_id), move |conn| {
-            Box::pin(async move {
-                let mut tx = Tx::new(conn);
-                let (session, participants, _) = tx.load(&sid, &user).await?;
-                if seq == 0 || seq > session.last_seq as u64 {
-                    return Err(err(
-                        ErrorCode::InvalidRequest,
-                        format!("seq: must be between 1 and {}", session.last_seq),
-                    ));
-                }
-                let raised =
-                    sessions::raise_mark(tx.conn, &sid, &user, kind == MarkKind::Read, seq as i64)
-                        .await?;
-                if raised {
-                    let body = EventBody::Mark {
-                        session_id: sid.clone(),
-                        user_id: user.clone(),
-                        mark: kind,
-                        seq,
-                    };
-                    for p in participants.iter().filter(|p| is_active(p)) {
-                        tx.emit_to(&p.user_id, body.clone()).await?;
+        // Queued with its key: on PostgreSQL the batch reads the session
+        // and its participants ahead and writes the mark with its appends.
+        let key = SendKey::mark(session_id, &caller.id);
+        let pending = self
+            .enqueue_commit_with(Locks::session(session_id), Some(key), move |conn| {
+                Box::pin(async move {
+                    let mut tx = Tx::new(conn);
+                    let (session, participants, _) = tx.load_for_mark(&sid, &user).await?;
+                    if seq == 0 || seq > session.last_seq as u64 {
+                        return Err(err(
+                            ErrorCode::InvalidRequest,
+                            format!("seq: must be between 1 and {}", session.last_seq),
+                        ));
                     }
-                }
-                tx.done(())
+                    let raised = sessions::raise_mark(
+                        tx.conn,
+                        &sid,
+                        &user,
+                        kind == MarkKind::Read,
+                        seq as i64,
+                    )
+                    .await?;
+                    if raised {
+                        let body = EventBody::Mark {
+                            session_id: sid.clone(),
+                            user_id: user.clone(),
+                            mark: kind,
+                            seq,
+                        };
+                        for p in participants.iter().filter(|p| is_active(p)) {
+                            tx.emit_to(&p.user_id, body.clone()).await?;
+                        }
+                    }
+                    tx.done(())
+                })
             })
-        })
-        .await
+            .await?;
+        pending.await
     }
 
     /// Relays a typing indicator to the other participants' desktops (not stored).

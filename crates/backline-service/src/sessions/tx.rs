@@ -83,26 +83,23 @@ impl<'c> Tx<'c> {
         session_id: &str,
         caller: &str,
     ) -> Result<(SessionRow, Vec<ParticipantRow>, ParticipantRow)> {
-        let session = sessions::get(&mut *self.conn, session_id)
-            .await?
-            .ok_or_else(|| {
-                err(
-                    ErrorCode::SessionNotFound,
-                    format!("no session {session_id:?}"),
-                )
-            })?;
-        let participants = sessions::participants(&mut *self.conn, session_id).await?;
-        let me = participants
-            .iter()
-            .find(|p| p.user_id == caller)
-            .cloned()
-            .ok_or_else(|| {
-                err(
-                    ErrorCode::NotParticipant,
-                    "you do not take part in this session",
-                )
-            })?;
-        Ok((session, participants, me))
+        let session = sessions::get(&mut *self.conn, session_id).await?;
+        let participants = match &session {
+            Some(_) => sessions::participants(&mut *self.conn, session_id).await?,
+            None => Vec::new(),
+        };
+        with_caller(session_id, session.map(|s| (s, participants)), caller)
+    }
+
+    /// Like [`Tx::load`], for a mark: from the batch's read-ahead when the
+    /// writer has one (`sessions::mark_context`).
+    pub(super) async fn load_for_mark(
+        &mut self,
+        session_id: &str,
+        caller: &str,
+    ) -> Result<(SessionRow, Vec<ParticipantRow>, ParticipantRow)> {
+        let loaded = sessions::mark_context(self.conn, session_id, caller).await?;
+        with_caller(session_id, loaded, caller)
     }
 
     /// Loads a session in which the caller has a pending invitation (to accept
@@ -325,6 +322,32 @@ impl<'c> Tx<'c> {
     pub(super) fn done<T>(self, value: T) -> Result<(T, Vec<BusMessage>)> {
         Ok((value, self.out))
     }
+}
+
+/// A session loaded with its participants, and the caller's participation:
+/// `session_not_found` without the session, `not_participant` without the caller.
+fn with_caller(
+    session_id: &str,
+    loaded: Option<(SessionRow, Vec<ParticipantRow>)>,
+    caller: &str,
+) -> Result<(SessionRow, Vec<ParticipantRow>, ParticipantRow)> {
+    let (session, participants) = loaded.ok_or_else(|| {
+        err(
+            ErrorCode::SessionNotFound,
+            format!("no session {session_id:?}"),
+        )
+    })?;
+    let me = participants
+        .iter()
+        .find(|p| p.user_id == caller)
+        .cloned()
+        .ok_or_else(|| {
+            err(
+                ErrorCode::NotParticipant,
+                "you do not take part in this session",
+            )
+        })?;
+    Ok((session, participants, me))
 }
 
 /// A transcript as plain text: one line per entry, `[HH:MM:SS UTC] Name: text`.

@@ -323,14 +323,20 @@ async fn sends_queued_together_keep_seqs_gapless_retries_single_and_acknowledged
     }
 }
 
+/// A session of `owner` (color 0) with `guest` (color 1), both joined.
+async fn two_party_session(store: &Store, owner: &str, guest: &str) -> String {
+    let sid = add_session(store, owner).await;
+    join(store, &sid, owner, ParticipantRole::Initiator, 0).await;
+    join(store, &sid, guest, ParticipantRole::Invitee, 1).await;
+    sid
+}
+
 #[tokio::test]
 async fn a_sends_context_read_ahead_is_the_one_its_query_reads() {
     for (backend, store, _dir) in stores().await {
         let owner = add_user(&store, "ahead").await;
         let guest = add_user(&store, "ahead").await;
-        let sid = add_session(&store, &owner).await;
-        join(&store, &sid, &owner, ParticipantRole::Initiator, 0).await;
-        join(&store, &sid, &guest, ParticipantRole::Invitee, 1).await;
+        let sid = two_party_session(&store, &owner, &guest).await;
         let key = SendKey {
             session_id: sid.clone(),
             actor_id: owner.clone(),
@@ -522,4 +528,325 @@ async fn a_backend_terminated_while_sends_wait_fails_every_send_of_the_batch() {
         .await;
     assert!(matches!(after, Ok(Sent::Stored(..))), "{after:?}");
     store.close().await;
+}
+
+/// A write that takes 300 ms: the writes queued behind it make one batch.
+async fn queue_slow(store: &Store) -> Pending<()> {
+    store
+        .enqueue_then(
+            Locks::default(),
+            Box::new(|_conn| {
+                Box::pin(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                    Ok(())
+                })
+            }),
+            Box::new(|_| {}),
+        )
+        .await
+        .unwrap()
+}
+
+/// Each user's stored head and highest event: on PostgreSQL `stream_head`
+/// itself (what the batch's lock statement reads as the head), on both
+/// engines the head the store answers; and the highest stored seq.
+async fn heads(store: &Store, users: &[String]) -> Vec<(i64, i64, Option<i64>)> {
+    let mut out = Vec::new();
+    for user in users {
+        let (stored, highest) = backline_store::db::query_as::<(i64, Option<i64>)>(
+            "SELECT stream_head, (SELECT CAST(MAX(seq) AS BIGINT) FROM user_events \
+             WHERE user_id = $1) FROM users WHERE id = $1",
+        )
+        .bind(user.as_str())
+        .fetch_one(store.reader())
+        .await
+        .unwrap();
+        let head = events::head(store.reader(), user).await.unwrap();
+        out.push((stored, head, highest));
+    }
+    out
+}
+
+/// After every kind of append, each user's head is its highest event's seq;
+/// on PostgreSQL `stream_head` is that seq too (the batch's locks read the
+/// head from it alone). The appends: one at a time (no rows read ahead),
+/// to several users at once, read ahead and written with the batch, in a
+/// batch after a statement that makes the writer forget what it read,
+/// rolled back with their write, a send's, and after pruning every event.
+#[tokio::test]
+async fn every_kind_of_append_leaves_the_stream_head_at_the_highest_event() {
+    for (backend, store, _dir) in stores().await {
+        let owner = add_user(&store, "heads").await;
+        let guest = add_user(&store, "heads").await;
+        let users = vec![owner.clone(), guest.clone()];
+        let check = |step: &'static str, expected: [i64; 2]| {
+            let (store, users) = (store.clone(), users.clone());
+            async move {
+                let found = heads(&store, &users).await;
+                for ((stored, head, highest), want) in found.into_iter().zip(expected) {
+                    assert_eq!(head, want, "{backend}, {step}: the head");
+                    if step != "pruned" {
+                        let event = (want > 0).then_some(want);
+                        assert_eq!(highest, event, "{backend}, {step}: the highest event");
+                    }
+                    if backend == "postgres" {
+                        assert_eq!(stored, want, "{backend}, {step}: stream_head");
+                    }
+                }
+            }
+        };
+
+        // One at a time, and to several users at once: no rows read ahead.
+        let o = owner.clone();
+        tx!(store, |conn| events::append(conn, &o, 7, "{}").await).unwrap();
+        check("one", [1, 0]).await;
+        let u = users.clone();
+        tx!(store, |conn| events::append_many(conn, &u, 7, "{}").await).unwrap();
+        check("several", [2, 1]).await;
+
+        // Read ahead (the users named in the write's locks) and written with
+        // the batch; then a write that runs an update first, so that the
+        // writer forgets and the next appends run their own statements; a
+        // write that appends and refuses itself; all in one batch behind a
+        // slow write.
+        let names: Vec<&str> = users.iter().map(String::as_str).collect();
+        let slow = queue_slow(&store).await;
+        let mut queued = Vec::new();
+        for (n, (forget, refuse)) in [(false, false), (false, true), (true, false), (false, false)]
+            .into_iter()
+            .enumerate()
+        {
+            let u = users.clone();
+            queued.push(
+                store
+                    .enqueue_then(
+                        Locks::users(&names),
+                        Box::new(move |conn| {
+                            Box::pin(async move {
+                                if forget {
+                                    backline_store::users::set_zoom(conn, &u[0], 110).await?;
+                                }
+                                let seqs = events::append_many(conn, &u, 7, "{}").await?;
+                                if refuse {
+                                    return Err(StoreError::Aborted(format!("refused {n}").into()));
+                                }
+                                Ok(seqs)
+                            })
+                        }),
+                        Box::new(|_| {}),
+                    )
+                    .await
+                    .unwrap(),
+            );
+        }
+        slow.await.unwrap();
+        let mut answers = Vec::new();
+        for pending in queued {
+            answers.push(pending.await.map(|seqs| seqs[0].1).ok());
+        }
+        assert_eq!(answers, [Some(3), None, Some(4), Some(5)], "{backend}");
+        check("batched", [5, 4]).await;
+
+        // A send: its entry and events written with the batch.
+        let sid = two_party_session(&store, &owner, &guest).await;
+        let key = SendKey {
+            session_id: sid.clone(),
+            actor_id: owner.clone(),
+            client_msg_id: "heads".into(),
+        };
+        let sent = queue_send(&store, key, "hi".into(), false)
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        assert_eq!(
+            sent,
+            Sent::Stored(1, vec![(owner.clone(), 6), (guest.clone(), 5)]),
+            "{backend}"
+        );
+        check("sent", [6, 5]).await;
+
+        // Pruning every event keeps the heads; the next appends, read ahead
+        // or not, go on from them.
+        tx!(store, |conn| events::prune(conn, i64::MAX).await).unwrap();
+        check("pruned", [6, 5]).await;
+        let u = users.clone();
+        tx!(store, |conn| events::append_many(conn, &u, 7, "{}").await).unwrap();
+        check("after pruning", [7, 6]).await;
+        let u = users.clone();
+        let seqs = store
+            .enqueue_then(
+                Locks::users(&names),
+                Box::new(move |conn| {
+                    Box::pin(async move { events::append_many(conn, &u, 7, "{}").await })
+                }),
+                Box::new(|_| {}),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        assert_eq!(
+            seqs,
+            vec![(owner.clone(), 8), (guest.clone(), 7)],
+            "{backend}"
+        );
+        check("read ahead after pruning", [8, 7]).await;
+        store.close().await;
+    }
+}
+
+/// A mark as the service queues it (`SendKey::mark`): the session read
+/// ahead or queried, then the mark raised; `refuse` makes the write refuse
+/// itself after raising.
+fn queue_keyed_mark<'a>(
+    store: &'a Store,
+    session: &str,
+    user: &str,
+    read: bool,
+    seq: i64,
+    refuse: bool,
+) -> impl std::future::Future<Output = Result<Pending<bool>, StoreError>> + 'a {
+    let (s, u) = (session.to_owned(), user.to_owned());
+    store.enqueue_send_then(
+        Locks::session(session),
+        SendKey::mark(session, user),
+        Box::new(move |conn| {
+            Box::pin(async move {
+                let (found, _) = sessions::mark_context(conn, &s, &u)
+                    .await?
+                    .ok_or(StoreError::NotFound("session"))?;
+                assert_eq!(found.id, s);
+                let raised = sessions::raise_mark(conn, &s, &u, read, seq).await?;
+                if refuse {
+                    return Err(StoreError::Aborted("refused after marking".into()));
+                }
+                Ok(raised)
+            })
+        }),
+        Box::new(|_| {}),
+    )
+}
+
+/// Marks queued in one batch with sends around them: on PostgreSQL raised
+/// in what the batch read ahead and written with its appends, on SQLite by
+/// their statements; either way each answers whether it raised the mark,
+/// a send's context read ahead sees the marks raised before it, a mark
+/// rolled back with its write is not stored, and the stored marks are the
+/// highest raised.
+#[tokio::test]
+async fn marks_queued_with_their_key_raise_as_their_statement_does() {
+    for (backend, store, _dir) in stores().await {
+        let owner = add_user(&store, "marks").await;
+        let guest = add_user(&store, "marks").await;
+        let stranger = add_user(&store, "marks").await;
+        let sid = two_party_session(&store, &owner, &guest).await;
+        for n in 0..3 {
+            let key = SendKey {
+                session_id: sid.clone(),
+                actor_id: owner.clone(),
+                client_msg_id: format!("m{n}"),
+            };
+            queue_send(&store, key, format!("text {n}"), false)
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+
+        // All in one batch, behind a slow write.
+        let slow = queue_slow(&store).await;
+        let (o, g, x) = (owner.as_str(), guest.as_str(), stranger.as_str());
+        let mut marks = Vec::new();
+        for (user, read, seq) in [(g, false, 2), (g, false, 1), (g, true, 2), (x, false, 1)] {
+            marks.push(
+                queue_keyed_mark(&store, &sid, user, read, seq, false)
+                    .await
+                    .unwrap(),
+            );
+        }
+        let check_key = SendKey {
+            session_id: sid.clone(),
+            actor_id: owner.clone(),
+            client_msg_id: "check".into(),
+        };
+        let check = store
+            .enqueue_send_then(
+                Locks::session(&sid),
+                check_key.clone(),
+                Box::new(move |conn| {
+                    Box::pin(async move {
+                        let k = &check_key;
+                        let context = sessions::send_context(
+                            conn,
+                            &k.session_id,
+                            &k.actor_id,
+                            &k.client_msg_id,
+                        )
+                        .await?
+                        .ok_or(StoreError::NotFound("session"))?;
+                        Ok(context
+                            .participants
+                            .iter()
+                            .map(|p| (p.user_id.clone(), p.delivered_seq, p.read_seq))
+                            .collect::<Vec<_>>())
+                    })
+                }),
+                Box::new(|_| {}),
+            )
+            .await
+            .unwrap();
+        for (user, read, seq, refuse) in [
+            (g, false, 3, false),
+            (g, true, 3, false),
+            (o, false, 3, false),
+            (o, false, 2, false),
+            (o, true, 3, true),
+            (o, true, 1, false),
+        ] {
+            marks.push(
+                queue_keyed_mark(&store, &sid, user, read, seq, refuse)
+                    .await
+                    .unwrap(),
+            );
+        }
+        slow.await.unwrap();
+        let mut answers = Vec::new();
+        for pending in marks {
+            answers.push(pending.await.ok());
+        }
+        assert_eq!(
+            answers,
+            [
+                Some(true),
+                Some(false),
+                Some(true),
+                Some(false),
+                Some(true),
+                Some(true),
+                Some(true),
+                Some(false),
+                None,
+                Some(true)
+            ],
+            "{backend}: whether each mark was raised"
+        );
+        assert_eq!(
+            check.await.unwrap(),
+            vec![(owner.clone(), 0, 0), (guest.clone(), 2, 2)],
+            "{backend}: the marks a send's context saw"
+        );
+        let stored: Vec<_> = sessions::participants(store.reader(), &sid)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.user_id, p.delivered_seq, p.read_seq))
+            .collect();
+        assert_eq!(
+            stored,
+            vec![(owner.clone(), 3, 1), (guest.clone(), 3, 3)],
+            "{backend}: the stored marks"
+        );
+        store.close().await;
+    }
 }
