@@ -36,7 +36,7 @@ fn hold_view(row: LegalHoldRow) -> LegalHoldView {
         },
         target_id: row.target_id,
         reason: row.reason,
-        placed_by: row.placed_by,
+        placed_by: row.placed_by.into_string(),
         placed_at: row.placed_at,
     }
 }
@@ -149,7 +149,15 @@ impl Backline {
                 let now = now_ms();
                 if compliance::place_hold(conn, kind, &id, &reason, &by, now).await? {
                     let resource = format!("{kind}:{id}");
-                    audit_change(conn, &by, "legal_hold_placed", &resource, &reason, now).await?;
+                    audit_change(
+                        conn,
+                        by.as_str(),
+                        "legal_hold_placed",
+                        &resource,
+                        &reason,
+                        now,
+                    )
+                    .await?;
                 }
                 let row = compliance::hold(&mut *conn, kind, &id)
                     .await?
@@ -178,7 +186,15 @@ impl Backline {
                     ));
                 }
                 let resource = format!("{kind}:{id}");
-                audit_change(conn, &by, "legal_hold_lifted", &resource, "", now_ms()).await?;
+                audit_change(
+                    conn,
+                    by.as_str(),
+                    "legal_hold_lifted",
+                    &resource,
+                    "",
+                    now_ms(),
+                )
+                .await?;
                 Ok(((), Vec::new()))
             })
         })
@@ -252,7 +268,15 @@ impl Backline {
         );
         self.commit(move |conn| {
             Box::pin(async move {
-                audit_change(conn, &by, "contact_exported", &resource, &detail, now_ms()).await?;
+                audit_change(
+                    conn,
+                    by.as_str(),
+                    "contact_exported",
+                    &resource,
+                    &detail,
+                    now_ms(),
+                )
+                .await?;
                 Ok(((), Vec::new()))
             })
         })
@@ -284,7 +308,15 @@ impl Backline {
                     .ok_or_else(|| err(ErrorCode::ContactNotFound, format!("no contact {id:?}")))?;
                 let detail = format!("{erased} interactions erased");
                 let resource = format!("contact:{id}");
-                audit_change(conn, &by, "contact_erased", &resource, &detail, now_ms()).await?;
+                audit_change(
+                    conn,
+                    by.as_str(),
+                    "contact_erased",
+                    &resource,
+                    &detail,
+                    now_ms(),
+                )
+                .await?;
                 Ok((
                     ContactErasure {
                         contact_id: id.clone(),

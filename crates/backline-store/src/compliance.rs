@@ -7,6 +7,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::UserId;
 use crate::rows::LegalHoldRow;
 use crate::{Backend, StoreError};
 
@@ -16,7 +17,7 @@ pub async fn place_hold(
     target_kind: &str,
     target_id: &str,
     reason: &str,
-    placed_by: &str,
+    placed_by: &UserId,
     placed_at: i64,
 ) -> Result<bool, StoreError> {
     let done = crate::db::query(

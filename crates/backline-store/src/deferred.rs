@@ -200,7 +200,7 @@ impl Deferred {
             for p in context
                 .participants
                 .iter_mut()
-                .filter(|p| p.user_id == user_id)
+                .filter(|p| p.user_id.as_str() == user_id)
             {
                 if read && p.read_seq < seq {
                     p.read_seq = seq;
@@ -246,8 +246,8 @@ impl Deferred {
             seq,
             ts: entry.ts,
             kind: entry.kind.to_owned(),
-            actor_id: entry.actor_id.to_owned(),
-            subject_id: entry.subject_id.map(str::to_owned),
+            actor_id: entry.actor_id.as_str().to_owned(),
+            subject_id: entry.subject_id.map(|id| id.as_str().to_owned()),
             body: entry.body.map(str::to_owned),
             client_msg_id: entry.client_msg_id.map(str::to_owned),
         });

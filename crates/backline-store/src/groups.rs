@@ -2,6 +2,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::UserId;
 
 use crate::rows::{GroupRow, GroupSettingsRow};
 use crate::StoreError;
@@ -88,7 +89,7 @@ pub async fn delete(conn: &mut WriteTx, id: &str) -> Result<bool, StoreError> {
 pub async fn add_member(
     conn: &mut WriteTx,
     group_id: &str,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<(), StoreError> {
     add_to("group_members", conn, group_id, user_id).await
 }
@@ -96,7 +97,7 @@ pub async fn add_member(
 pub async fn remove_member(
     conn: &mut WriteTx,
     group_id: &str,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<bool, StoreError> {
     remove_from("group_members", conn, group_id, user_id).await
 }
@@ -106,7 +107,7 @@ async fn add_to(
     table: &str,
     conn: &mut WriteTx,
     group_id: &str,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<(), StoreError> {
     crate::db::query(format!(
         "INSERT INTO {table} (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
@@ -123,7 +124,7 @@ async fn remove_from(
     table: &str,
     conn: &mut WriteTx,
     group_id: &str,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<bool, StoreError> {
     Ok(crate::db::query(format!(
         "DELETE FROM {table} WHERE group_id = $1 AND user_id = $2"
@@ -137,8 +138,8 @@ async fn remove_from(
 }
 
 /// Member ids of a group.
-pub async fn members<E: Exec>(executor: E, group_id: &str) -> Result<Vec<String>, StoreError> {
-    crate::db::query_scalar::<String>(
+pub async fn members<E: Exec>(executor: E, group_id: &str) -> Result<Vec<UserId>, StoreError> {
+    crate::db::query_scalar::<UserId>(
         "SELECT user_id FROM group_members WHERE group_id = $1 ORDER BY user_id",
     )
     .bind(group_id)
@@ -149,8 +150,8 @@ pub async fn members<E: Exec>(executor: E, group_id: &str) -> Result<Vec<String>
 /// Every (user id, group) membership pair, for rendering many accounts at once.
 pub async fn memberships<E: Exec>(
     executor: E,
-) -> Result<Vec<(String, String, String)>, StoreError> {
-    crate::db::query_as::<(String, String, String)>(
+) -> Result<Vec<(UserId, String, String)>, StoreError> {
+    crate::db::query_as::<(UserId, String, String)>(
         "SELECT m.user_id, g.id, g.name FROM group_members m JOIN user_groups g ON g.id = m.group_id \
          ORDER BY g.name",
     )
@@ -159,7 +160,7 @@ pub async fn memberships<E: Exec>(
 }
 
 /// The groups one account belongs to.
-pub async fn of_user<E: Exec>(executor: E, user_id: &str) -> Result<Vec<GroupRow>, StoreError> {
+pub async fn of_user<E: Exec>(executor: E, user_id: &UserId) -> Result<Vec<GroupRow>, StoreError> {
     crate::db::query_as::<GroupRow>(
         "SELECT g.id, g.name FROM user_groups g JOIN group_members m ON m.group_id = g.id \
          WHERE m.user_id = $1 ORDER BY g.name",
@@ -172,7 +173,7 @@ pub async fn of_user<E: Exec>(executor: E, user_id: &str) -> Result<Vec<GroupRow
 /// The groups one account supervises.
 pub async fn supervised_by<E: Exec>(
     executor: E,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<Vec<GroupRow>, StoreError> {
     crate::db::query_as::<GroupRow>(
         "SELECT g.id, g.name FROM user_groups g JOIN group_supervisors s ON s.group_id = g.id \
@@ -232,7 +233,7 @@ pub async fn set_settings(
 pub async fn add_supervisor(
     conn: &mut WriteTx,
     group_id: &str,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<(), StoreError> {
     add_to("group_supervisors", conn, group_id, user_id).await
 }
@@ -240,14 +241,14 @@ pub async fn add_supervisor(
 pub async fn remove_supervisor(
     conn: &mut WriteTx,
     group_id: &str,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<bool, StoreError> {
     remove_from("group_supervisors", conn, group_id, user_id).await
 }
 
 /// Supervisor ids of a group.
-pub async fn supervisors<E: Exec>(executor: E, group_id: &str) -> Result<Vec<String>, StoreError> {
-    crate::db::query_scalar::<String>(
+pub async fn supervisors<E: Exec>(executor: E, group_id: &str) -> Result<Vec<UserId>, StoreError> {
+    crate::db::query_scalar::<UserId>(
         "SELECT user_id FROM group_supervisors WHERE group_id = $1 ORDER BY user_id",
     )
     .bind(group_id)
@@ -259,9 +260,9 @@ pub async fn supervisors<E: Exec>(executor: E, group_id: &str) -> Result<Vec<Str
 /// group)`, whose boards show the member's status.
 pub async fn supervisors_of_member<E: Exec>(
     executor: E,
-    user_id: &str,
-) -> Result<Vec<(String, String)>, StoreError> {
-    crate::db::query_as::<(String, String)>(
+    user_id: &UserId,
+) -> Result<Vec<(UserId, String)>, StoreError> {
+    crate::db::query_as::<(UserId, String)>(
         "SELECT s.user_id, s.group_id FROM group_supervisors s \
          JOIN group_members m ON m.group_id = s.group_id WHERE m.user_id = $1 \
          ORDER BY s.user_id, s.group_id",
@@ -275,8 +276,8 @@ pub async fn supervisors_of_member<E: Exec>(
 pub async fn supervisor_pairs<E: Exec>(
     executor: E,
     group_id: &str,
-) -> Result<Vec<(String, String)>, StoreError> {
-    crate::db::query_as::<(String, String)>(
+) -> Result<Vec<(UserId, String)>, StoreError> {
+    crate::db::query_as::<(UserId, String)>(
         "SELECT user_id, group_id FROM group_supervisors WHERE group_id = $1 ORDER BY user_id",
     )
     .bind(group_id)

@@ -4,6 +4,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::UserId;
 
 use crate::rows::{AttachedTranscriptRow, InteractionRow};
 use crate::{Backend, StoreError};
@@ -21,7 +22,7 @@ pub struct NewInteraction<'a> {
     pub external_id: Option<&'a str>,
     pub media: &'a str,
     pub state: &'a str,
-    pub agent_id: Option<&'a str>,
+    pub agent_id: Option<&'a UserId>,
     pub contact_id: Option<&'a str>,
     pub subject: &'a str,
     pub case_data: &'a str,
@@ -79,7 +80,7 @@ pub async fn by_external_id<E: Exec>(
 /// The interactions in an agent's workspace (not closed with *Done*), newest first.
 pub async fn workspace<E: Exec>(
     executor: E,
-    agent_id: &str,
+    agent_id: &UserId,
 ) -> Result<Vec<InteractionRow>, StoreError> {
     let sql = format!(
         "{SELECT} WHERE i.agent_id = $1 AND i.agent_done = 0 ORDER BY i.created_at DESC LIMIT 100"
@@ -247,7 +248,7 @@ pub struct HistoryQuery {
     /// Unix ms, inclusive.
     pub from: Option<i64>,
     pub to: Option<i64>,
-    pub agent_id: Option<String>,
+    pub agent_id: Option<UserId>,
     /// Folded search words (letters and digits only); each must match as a prefix.
     pub words: Vec<String>,
     pub limit: i64,
@@ -272,7 +273,7 @@ pub async fn history<E: Exec>(
     }
     if let Some(agent) = &query.agent_id {
         sql.push_str(&format!(" AND i.agent_id = ${next}"));
-        binds.push(agent.clone());
+        binds.push(agent.as_str().to_owned());
         next += 1;
     }
     if !query.words.is_empty() {
@@ -352,7 +353,7 @@ pub async fn append_log(
 }
 
 /// Reassigns an interaction to another agent (a completed transfer).
-pub async fn set_agent(conn: &mut WriteTx, id: &str, agent_id: &str) -> Result<(), StoreError> {
+pub async fn set_agent(conn: &mut WriteTx, id: &str, agent_id: &UserId) -> Result<(), StoreError> {
     crate::db::query("UPDATE interactions SET agent_id = $2, agent_done = 0 WHERE id = $1")
         .bind(id)
         .bind(agent_id)

@@ -4,6 +4,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::UserId;
 use crate::rows::{OfferReportRow, OfferRow};
 use crate::types::OfferStage;
 use crate::StoreError;
@@ -50,7 +51,7 @@ pub async fn get<E: Exec>(executor: E, session_id: &str) -> Result<Option<OfferR
 pub async fn take(
     conn: &mut WriteTx,
     session_id: &str,
-    user_id: &str,
+    user_id: &UserId,
     at: i64,
 ) -> Result<bool, StoreError> {
     Ok(crate::db::query(
@@ -161,7 +162,7 @@ pub async fn candidates<E: Exec>(
     session_id: &str,
     group_id: &str,
     stage: OfferStage,
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Vec<UserId>, StoreError> {
     let (table, ready) = match stage {
         OfferStage::Members | OfferStage::Overflow => ("group_members", " AND u.status = 'ready'"),
         OfferStage::Supervisors => ("group_supervisors", ""),
@@ -172,7 +173,7 @@ pub async fn candidates<E: Exec>(
          AND NOT EXISTS (SELECT 1 FROM session_participants p WHERE p.session_id = $2 AND p.user_id = u.id) \
          ORDER BY u.idle_since, u.id"
     );
-    crate::db::query_scalar::<String>(sql)
+    crate::db::query_scalar::<UserId>(sql)
         .bind(group_id)
         .bind(session_id)
         .fetch_all(executor)
@@ -182,8 +183,8 @@ pub async fn candidates<E: Exec>(
 /// Everyone an offer to `group_id` could ever reach: its members, its
 /// supervisors and its overflow group's members (the rows a write on the
 /// offer may lock).
-pub async fn reach<E: Exec>(executor: E, group_id: &str) -> Result<Vec<String>, StoreError> {
-    crate::db::query_scalar::<String>(
+pub async fn reach<E: Exec>(executor: E, group_id: &str) -> Result<Vec<UserId>, StoreError> {
+    crate::db::query_scalar::<UserId>(
         "SELECT user_id FROM group_members WHERE group_id = $1 \
          UNION SELECT user_id FROM group_supervisors WHERE group_id = $1 \
          UNION SELECT m.user_id FROM group_members m JOIN user_groups g ON g.overflow_group_id = m.group_id \
@@ -198,7 +199,7 @@ pub async fn reach<E: Exec>(executor: E, group_id: &str) -> Result<Vec<String>, 
 /// The open offers in which `user_id` has a pending invitation: `(session, group)`.
 pub async fn pending_for<E: Exec>(
     executor: E,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<Vec<(String, String)>, StoreError> {
     crate::db::query_as::<(String, String)>(
         "SELECT o.session_id, o.group_id FROM group_offers o \
@@ -211,7 +212,11 @@ pub async fn pending_for<E: Exec>(
 }
 
 /// Marks an account idle from `at` (it became Ready, or took an offer).
-pub async fn set_idle_since(conn: &mut WriteTx, user_id: &str, at: i64) -> Result<(), StoreError> {
+pub async fn set_idle_since(
+    conn: &mut WriteTx,
+    user_id: &UserId,
+    at: i64,
+) -> Result<(), StoreError> {
     crate::db::query("UPDATE users SET idle_since = $2 WHERE id = $1")
         .bind(user_id)
         .bind(at)

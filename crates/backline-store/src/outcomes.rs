@@ -2,6 +2,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::UserId;
 use crate::rows::OutcomeRow;
 use crate::types::ConsultationOutcome;
 use crate::StoreError;
@@ -12,7 +13,7 @@ pub async fn record(
     session_id: &str,
     outcome: ConsultationOutcome,
     note: Option<&str>,
-    recorded_by: &str,
+    recorded_by: &UserId,
     at: i64,
 ) -> Result<(), StoreError> {
     crate::db::query(

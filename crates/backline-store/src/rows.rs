@@ -3,6 +3,7 @@
 //! Booleans are BIGINT 0/1 (the portable subset); helpers turn them into `bool`.
 
 use crate::db::row_struct;
+use crate::ids::UserId;
 use crate::types::{
     CallKind, CallState, ConsultationOutcome, OfferStage, OfferState, ParticipantRole,
     ParticipantState, PartyKind, PartyState, SessionState,
@@ -12,7 +13,7 @@ row_struct! {
 /// `users`.
 #[derive(Debug, Clone)]
 pub struct UserRow {
-    pub id: String,
+    pub id: UserId,
     pub username: String,
     pub display_name: String,
     pub password_hash: String,
@@ -65,7 +66,7 @@ pub struct OfferRow {
     pub stage: OfferStage,
     pub wave: i64,
     pub wave_expires_at: i64,
-    pub taken_by: Option<String>,
+    pub taken_by: Option<UserId>,
     pub taken_by_name: Option<String>,
     pub taken_at: Option<i64>,
     pub created_at: i64,
@@ -95,7 +96,7 @@ pub struct OutcomeRow {
     pub session_id: String,
     pub outcome: ConsultationOutcome,
     pub note: Option<String>,
-    pub recorded_by: String,
+    pub recorded_by: UserId,
     pub recorded_at: i64,
 }
 }
@@ -104,7 +105,7 @@ row_struct! {
 /// `auth_tokens` joined with the account's `disabled` flag.
 #[derive(Debug, Clone)]
 pub struct TokenRow {
-    pub user_id: String,
+    pub user_id: UserId,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
 }
@@ -125,10 +126,10 @@ row_struct! {
 pub struct SessionRow {
     pub id: String,
     pub state: SessionState,
-    pub created_by: String,
+    pub created_by: UserId,
     pub created_at: i64,
     pub ended_at: Option<i64>,
-    pub ended_by: Option<String>,
+    pub ended_by: Option<UserId>,
     pub last_seq: i64,
     pub parent_interaction_id: Option<String>,
 }
@@ -139,7 +140,7 @@ row_struct! {
 #[derive(Debug, Clone)]
 pub struct ParticipantRow {
     pub session_id: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub display_name: String,
     /// The account's Internal IM permission, read with the participation.
     pub im_permitted: bool,
@@ -162,14 +163,14 @@ pub struct EntryRow {
     pub seq: i64,
     pub ts: i64,
     pub kind: String,
-    pub actor_id: String,
+    pub actor_id: UserId,
     pub actor_name: String,
-    pub subject_id: Option<String>,
+    pub subject_id: Option<UserId>,
     pub subject_name: Option<String>,
     pub body: Option<String>,
     pub client_msg_id: Option<String>,
     /// Who redacted the message, their name, and when (`None` when not redacted).
-    pub redacted_by: Option<String>,
+    pub redacted_by: Option<UserId>,
     pub redacted_by_name: Option<String>,
     pub redacted_at: Option<i64>,
 }
@@ -203,7 +204,7 @@ row_struct! {
 /// `scim_users`: an account as a SCIM resource.
 #[derive(Debug, Clone)]
 pub struct ScimUserRow {
-    pub user_id: String,
+    pub user_id: UserId,
     pub external_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -245,7 +246,7 @@ pub struct InteractionRow {
     pub external_id: Option<String>,
     pub media: String,
     pub state: String,
-    pub agent_id: Option<String>,
+    pub agent_id: Option<UserId>,
     pub agent_name: Option<String>,
     pub contact_id: Option<String>,
     pub contact_first_name: Option<String>,
@@ -365,7 +366,7 @@ pub struct LegalHoldRow {
     pub target_kind: String,
     pub target_id: String,
     pub reason: String,
-    pub placed_by: String,
+    pub placed_by: UserId,
     pub placed_at: i64,
 }
 }

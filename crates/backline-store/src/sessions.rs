@@ -2,6 +2,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::UserId;
 use crate::types::{ParticipantRole, ParticipantState, SessionState};
 
 use crate::rows::{ParticipantRow, SessionRow};
@@ -18,7 +19,7 @@ const PARTICIPANT_SELECT: &str =
 pub struct NewSession<'a> {
     pub id: &'a str,
     pub state: SessionState,
-    pub created_by: &'a str,
+    pub created_by: &'a UserId,
     pub created_at: i64,
     pub client_id: Option<&'a str>,
     /// For a consultation: the interaction it is about.
@@ -76,7 +77,7 @@ pub enum ConsultationAccess {
 pub async fn accepted_consultation<E: Exec>(
     executor: E,
     interaction_id: &str,
-    user_id: &str,
+    user_id: &UserId,
     ended_since: i64,
 ) -> Result<Option<ConsultationAccess>, StoreError> {
     let found = crate::db::query_as::<(Option<i64>, String)>(
@@ -103,7 +104,7 @@ pub async fn accepted_consultation<E: Exec>(
 pub async fn may_supervise<E: Exec>(
     executor: E,
     session_id: &str,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<bool, StoreError> {
     let found = crate::db::query_scalar::<i64>(format!(
         "SELECT COUNT(*) FROM group_supervisors gs WHERE gs.user_id = $2 \
@@ -131,8 +132,8 @@ pub async fn board_watchers<E: Exec>(
     executor: E,
     session_id: &str,
     ended_since: i64,
-) -> Result<Vec<(String, String)>, StoreError> {
-    crate::db::query_as::<(String, String)>(format!(
+) -> Result<Vec<(UserId, String)>, StoreError> {
+    crate::db::query_as::<(UserId, String)>(format!(
         "SELECT gs.user_id, gs.group_id FROM group_supervisors gs WHERE gs.group_id IN ({SUPERVISING_GROUPS}) \
          AND EXISTS (SELECT 1 FROM im_sessions s WHERE s.id = $1 AND s.parent_interaction_id IS NOT NULL \
          AND (s.ended_at IS NULL OR s.ended_at >= $2)) ORDER BY gs.user_id, gs.group_id"
@@ -161,7 +162,7 @@ pub async fn open_consultations_of<E: Exec>(
 /// and when its first invitee joined (none while it waits).
 pub async fn supervised<E: Exec>(
     executor: E,
-    user_id: &str,
+    user_id: &UserId,
     limit: i64,
 ) -> Result<Vec<(String, Option<i64>)>, StoreError> {
     crate::db::query_as::<(String, Option<i64>)>(
@@ -185,7 +186,7 @@ pub async fn supervised<E: Exec>(
 /// A participant row; `invited_at`/`invite_expires_at` only for invitees.
 pub struct NewParticipant<'a> {
     pub session_id: &'a str,
-    pub user_id: &'a str,
+    pub user_id: &'a UserId,
     pub role: ParticipantRole,
     pub state: ParticipantState,
     pub color: i64,
@@ -225,7 +226,7 @@ pub async fn get<E: Exec>(executor: E, id: &str) -> Result<Option<SessionRow>, S
 
 pub async fn by_client_id<E: Exec>(
     executor: E,
-    created_by: &str,
+    created_by: &UserId,
     client_id: &str,
 ) -> Result<Option<SessionRow>, StoreError> {
     let sql = format!(
@@ -250,7 +251,7 @@ pub async fn participants<E: Exec>(
 }
 
 /// Ids of the sessions in a user's workspace (not *Done*), newest first.
-pub async fn workspace<E: Exec>(executor: E, user_id: &str) -> Result<Vec<String>, StoreError> {
+pub async fn workspace<E: Exec>(executor: E, user_id: &UserId) -> Result<Vec<String>, StoreError> {
     crate::db::query_scalar::<String>(
         "SELECT s.id FROM im_sessions s JOIN session_participants p ON p.session_id = s.id \
          WHERE p.user_id = $1 AND p.done = 0 ORDER BY s.created_at DESC LIMIT 200",
@@ -263,10 +264,10 @@ pub async fn workspace<E: Exec>(executor: E, user_id: &str) -> Result<Vec<String
 /// The other participants of a user's sessions, most recent first.
 pub async fn recent_partners<E: Exec>(
     executor: E,
-    user_id: &str,
+    user_id: &UserId,
     limit: i64,
-) -> Result<Vec<String>, StoreError> {
-    crate::db::query_scalar::<String>(
+) -> Result<Vec<UserId>, StoreError> {
+    crate::db::query_scalar::<UserId>(
         "SELECT other.user_id FROM session_participants mine \
          JOIN im_sessions s ON s.id = mine.session_id \
          JOIN session_participants other ON other.session_id = mine.session_id AND other.user_id <> mine.user_id \
@@ -306,7 +307,7 @@ pub async fn end(
     conn: &mut WriteTx,
     session_id: &str,
     at: i64,
-    by: &str,
+    by: &UserId,
 ) -> Result<(), StoreError> {
     crate::db::query(
         "UPDATE im_sessions SET state = 'ended', ended_at = $2, ended_by = $3 WHERE id = $1",
@@ -323,7 +324,7 @@ pub async fn end(
 pub async fn set_participant_state(
     conn: &mut WriteTx,
     session_id: &str,
-    user_id: &str,
+    user_id: &UserId,
     state: ParticipantState,
     at: i64,
 ) -> Result<(), StoreError> {
@@ -346,7 +347,7 @@ pub async fn set_participant_state(
 pub async fn invite(
     conn: &mut WriteTx,
     session_id: &str,
-    user_id: &str,
+    user_id: &UserId,
     at: i64,
     expires_at: i64,
 ) -> Result<(), StoreError> {
@@ -366,7 +367,7 @@ pub async fn invite(
 pub async fn set_done(
     conn: &mut WriteTx,
     session_id: &str,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<(), StoreError> {
     crate::db::query(
         "UPDATE session_participants SET done = 1 WHERE session_id = $1 AND user_id = $2",
@@ -383,8 +384,8 @@ pub async fn expired_invitations<E: Exec>(
     executor: E,
     now: i64,
     limit: i64,
-) -> Result<Vec<(String, String)>, StoreError> {
-    crate::db::query_as::<(String, String)>(
+) -> Result<Vec<(String, UserId)>, StoreError> {
+    crate::db::query_as::<(String, UserId)>(
         "SELECT session_id, user_id FROM session_participants \
          WHERE state = 'invited' AND invite_timed_out = 0 AND invite_expires_at <= $1 LIMIT $2",
     )
@@ -399,7 +400,7 @@ pub async fn expired_invitations<E: Exec>(
 pub async fn mark_timed_out(
     conn: &mut WriteTx,
     session_id: &str,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<bool, StoreError> {
     Ok(crate::db::query(
         "UPDATE session_participants SET invite_timed_out = 1 \
@@ -417,7 +418,7 @@ pub async fn mark_timed_out(
 pub async fn raise_mark(
     conn: &mut WriteTx,
     session_id: &str,
-    user_id: &str,
+    user_id: &UserId,
     read: bool,
     seq: i64,
 ) -> Result<bool, StoreError> {
@@ -441,7 +442,7 @@ pub async fn raise_mark(
         .rows_affected()
         > 0;
     if raised {
-        conn.mark_raised(session_id, user_id, read, seq);
+        conn.mark_raised(session_id, user_id.as_str(), read, seq);
     }
     Ok(raised)
 }
@@ -459,10 +460,10 @@ pub struct SendContext {
 struct SendRow {
     s_id: String,
     s_state: SessionState,
-    s_created_by: String,
+    s_created_by: UserId,
     s_created_at: i64,
     s_ended_at: Option<i64>,
-    s_ended_by: Option<String>,
+    s_ended_by: Option<UserId>,
     s_last_seq: i64,
     s_parent_interaction_id: Option<String>,
     participant: ParticipantRow,
@@ -534,7 +535,7 @@ pub(crate) const READ_SENDS_SQL: &str = concat!(
 pub async fn load_for_send<E: Exec>(
     executor: E,
     session_id: &str,
-    actor_id: &str,
+    actor_id: &UserId,
     client_msg_id: &str,
 ) -> Result<Option<SendContext>, StoreError> {
     let rows = crate::db::query_as::<SendRow>(concat!(
@@ -560,12 +561,12 @@ pub async fn load_for_send<E: Exec>(
 pub async fn send_context(
     conn: &mut WriteTx,
     session_id: &str,
-    actor_id: &str,
+    actor_id: &UserId,
     client_msg_id: &str,
 ) -> Result<Option<SendContext>, StoreError> {
     let key = crate::SendKey {
         session_id: session_id.to_owned(),
-        actor_id: actor_id.to_owned(),
+        actor_id: actor_id.as_str().to_owned(),
         client_msg_id: client_msg_id.to_owned(),
     };
     if let Some(context) = conn.read_ahead(&key) {
@@ -626,7 +627,7 @@ fn context(rows: Vec<SendRow>) -> Option<SendContext> {
 /// A user's missed invitations, newest first: invitations that timed out and
 /// were never answered (not joined, not rejected) and that nobody else took
 /// (a group offer), not yet replied to or dismissed.
-pub async fn missed<E: Exec>(executor: E, user_id: &str) -> Result<Vec<String>, StoreError> {
+pub async fn missed<E: Exec>(executor: E, user_id: &UserId) -> Result<Vec<String>, StoreError> {
     crate::db::query_scalar::<String>(
         "SELECT p.session_id FROM session_participants p JOIN im_sessions s ON s.id = p.session_id \
          WHERE p.user_id = $1 AND p.role = 'invitee' AND p.invite_timed_out = 1 \
@@ -643,7 +644,7 @@ pub async fn missed<E: Exec>(executor: E, user_id: &str) -> Result<Vec<String>, 
 pub async fn clear_missed(
     conn: &mut WriteTx,
     session_id: &str,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<bool, StoreError> {
     Ok(crate::db::query(
         "UPDATE session_participants SET missed_cleared = 1 \

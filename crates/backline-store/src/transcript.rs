@@ -2,6 +2,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::UserId;
 
 use crate::rows::EntryRow;
 use crate::{Backend, StoreError};
@@ -19,8 +20,8 @@ pub struct NewEntry<'a> {
     pub seq: i64,
     pub ts: i64,
     pub kind: &'a str,
-    pub actor_id: &'a str,
-    pub subject_id: Option<&'a str>,
+    pub actor_id: &'a UserId,
+    pub subject_id: Option<&'a UserId>,
     pub body: Option<&'a str>,
     pub client_msg_id: Option<&'a str>,
 }
@@ -48,8 +49,8 @@ pub struct AppendEntry<'a> {
     pub session_id: &'a str,
     pub ts: i64,
     pub kind: &'a str,
-    pub actor_id: &'a str,
-    pub subject_id: Option<&'a str>,
+    pub actor_id: &'a UserId,
+    pub subject_id: Option<&'a UserId>,
     pub body: Option<&'a str>,
     pub client_msg_id: Option<&'a str>,
 }
@@ -110,7 +111,7 @@ pub async fn redact(
     session_id: &str,
     seq: i64,
     body: &str,
-    redacted_by: &str,
+    redacted_by: &UserId,
     redacted_at: i64,
 ) -> Result<bool, StoreError> {
     let changed = crate::db::query(
@@ -131,7 +132,7 @@ pub async fn redact(
 pub async fn by_client_msg_id<E: Exec>(
     executor: E,
     session_id: &str,
-    actor_id: &str,
+    actor_id: &UserId,
     client_msg_id: &str,
 ) -> Result<Option<EntryRow>, StoreError> {
     let sql =
@@ -185,7 +186,7 @@ pub async fn page<E: Exec>(
 pub async fn page_for<E: Exec>(
     executor: E,
     session_id: &str,
-    viewer: &str,
+    viewer: &UserId,
     after: i64,
     before: i64,
     limit: i64,
@@ -206,7 +207,7 @@ pub async fn page_for<E: Exec>(
 async fn page_seen_by<E: Exec>(
     executor: E,
     session_id: &str,
-    viewer: Option<&str>,
+    viewer: Option<&UserId>,
     after: i64,
     before: i64,
     limit: i64,
@@ -254,7 +255,7 @@ pub async fn last_message<E: Exec>(
 pub async fn count_unread<E: Exec>(
     executor: E,
     session_id: &str,
-    user_id: &str,
+    user_id: &UserId,
     after_seq: i64,
 ) -> Result<i64, StoreError> {
     crate::db::query_scalar::<i64>(

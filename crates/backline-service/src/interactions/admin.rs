@@ -129,7 +129,7 @@ impl Backline {
                         external_id: record.external_id.as_deref(),
                         media: record.media.as_str(),
                         state: "ended",
-                        agent_id: agent_id.as_deref(),
+                        agent_id: agent_id.as_ref(),
                         contact_id: Some(&contact.id),
                         subject: &record.subject,
                         case_data: "[]",

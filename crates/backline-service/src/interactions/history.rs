@@ -12,6 +12,7 @@ use backline_protocol::interactions::{
 use backline_protocol::ErrorCode;
 use backline_store::interactions;
 use backline_store::rows::{AttachedTranscriptRow, InteractionRow};
+use backline_store::UserId;
 
 use crate::auth::Account;
 use crate::error::{err, Result, ServiceError};
@@ -315,7 +316,7 @@ fn history_items(
                 state: interaction_state(&row),
                 created_at: row.created_at,
                 ended_at: row.ended_at,
-                agent_id: row.agent_id,
+                agent_id: row.agent_id.map(UserId::into_string),
                 agent_name: row.agent_name,
                 subject: row.subject,
                 outcome: row.outcome,
@@ -348,7 +349,7 @@ impl Backline {
             media: search.media.map(|m| m.as_str().to_owned()),
             from: search.from,
             to: search.to,
-            agent_id: search.agent_id.clone(),
+            agent_id: search.agent_id.clone().map(UserId::from),
             words: words.clone(),
             limit: search.limit.clamp(1, 200) as i64,
         };

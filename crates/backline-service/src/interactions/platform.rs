@@ -256,7 +256,7 @@ impl Backline {
                     backline_store::calls::add_party(
                         conn,
                         &call_id,
-                        &agent.id,
+                        agent.id.as_str(),
                         stored::PartyKind::Agent,
                         &agent.display_name,
                         stored::PartyState::Connected,

@@ -1,7 +1,7 @@
 //! `/Groups`: groups as SCIM resources, their members through the groups model.
 
 use backline_store::rows::{GroupRow, ScimGroupRow};
-use backline_store::{audit, groups, now_ms, scim, users, StoreError, WriteTx};
+use backline_store::{audit, groups, now_ms, scim, users, StoreError, UserId, WriteTx};
 use serde_json::{json, Value};
 
 use super::{
@@ -226,6 +226,7 @@ async fn apply(
         }
     }
     for member in change.set_members.iter().flatten().chain(&change.add) {
+        let member = &UserId::from(member.clone());
         if users::get(&mut *conn, member).await?.is_none() {
             return Err(err(
                 backline_protocol::ErrorCode::InvalidRequest,
@@ -235,7 +236,7 @@ async fn apply(
         groups::add_member(conn, id, member).await?;
     }
     for member in &change.remove {
-        groups::remove_member(conn, id, member).await?;
+        groups::remove_member(conn, id, &UserId::from(member.clone())).await?;
     }
     scim::put_group(conn, id, external_id, now).await?;
     write_audit(conn, entry, now).await?;
@@ -255,7 +256,10 @@ impl Backline {
     async fn scim_members(&self, group_id: &str) -> ScimResult<Vec<(String, String)>> {
         let ids = groups::members(self.store().reader(), group_id).await?;
         let rows = users::get_many(self.store().reader(), &ids).await?;
-        Ok(rows.into_iter().map(|r| (r.id, r.username)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.id.into_string(), r.username))
+            .collect())
     }
 
     /// `GET /Groups/{id}`.

@@ -8,6 +8,7 @@ use backline_store::rows::ParticipantRow;
 use backline_store::sessions;
 use backline_store::types as stored;
 use backline_store::Locks;
+use backline_store::UserId;
 
 use super::tx::Tx;
 use super::{is_active, require_im};
@@ -40,7 +41,7 @@ impl Backline {
                         "only a joined participant can end the session",
                     ));
                 }
-                let recipients: Vec<String> = participants
+                let recipients: Vec<UserId> = participants
                     .iter()
                     .filter(|p| is_active(p))
                     .map(|p| p.user_id.clone())
@@ -82,7 +83,7 @@ impl Backline {
         let me = view
             .participants
             .iter()
-            .find(|p| p.user_id == caller.id)
+            .find(|p| p.user_id == caller.id.as_str())
             .cloned();
         if view.state != SessionState::Ended {
             match me.map(|p| (p.role, p.state)) {

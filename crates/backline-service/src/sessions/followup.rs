@@ -53,7 +53,7 @@ impl Backline {
         let mine = view
             .participants
             .iter()
-            .find(|p| p.user_id == caller.id)
+            .find(|p| p.user_id == caller.id.as_str())
             .map(|p| p.state);
         let opened = if mine == Some(backline_protocol::model::ParticipantState::Invited)
             && view.state != backline_protocol::model::SessionState::Ended

@@ -9,8 +9,8 @@ use backline_protocol::ErrorCode;
 use backline_store::rows::GroupSettingsRow;
 use backline_store::rows::ParticipantRow;
 use backline_store::types as stored;
-use backline_store::Locks;
 use backline_store::{groups, offers, sessions, transcript, users};
+use backline_store::{Locks, UserId};
 
 use super::tx::Tx;
 use super::{is_active, require_im, validate_client_id, validate_text};
@@ -42,19 +42,23 @@ impl Backline {
                 return self.same_create_request(caller, &request, view).await;
             }
         }
-        self.check_rate(&caller.id)?;
+        self.check_rate(caller.id.as_str())?;
         if let Some(group) = groups::settings(self.store().reader(), &request.target_id).await? {
             return self.create_group_session(caller, request, group).await;
         }
-        let target = users::get(self.store().reader(), &request.target_id)
-            .await?
-            .filter(|t| t.disabled == 0)
-            .ok_or_else(|| {
-                err(
-                    ErrorCode::UserNotFound,
-                    format!("no account {:?}", request.target_id),
-                )
-            })?;
+        // Not a group: an account.
+        let target = users::get(
+            self.store().reader(),
+            &UserId::from(request.target_id.clone()),
+        )
+        .await?
+        .filter(|t| t.disabled == 0)
+        .ok_or_else(|| {
+            err(
+                ErrorCode::UserNotFound,
+                format!("no account {:?}", request.target_id),
+            )
+        })?;
         if target.id == caller.id {
             return Err(err(
                 ErrorCode::InvalidRequest,
@@ -85,9 +89,7 @@ impl Backline {
         let mut locks = Locks::users(&[&me.0, &them.0]);
         if parent.is_some() {
             // A consultation appears on its supervisors' boards.
-            locks
-                .users
-                .extend(self.board_locks_of_members(&[&me.0, &them.0]).await?);
+            locks.add_users(&self.board_locks_of_members(&[&me.0, &them.0]).await?);
         }
         self.commit_locking(locks, move |conn| {
             Box::pin(async move {
@@ -205,13 +207,9 @@ impl Backline {
             request.client_id.clone(),
             request.parent_interaction_id.clone(),
         );
-        let mut lock_users = reach;
-        lock_users.push(me.0.clone());
-        lock_users.extend(self.board_locks_of_members(&[&me.0]).await?);
-        let locks = Locks {
-            sessions: Vec::new(),
-            users: lock_users,
-        };
+        let mut locks = Locks::users(&[&me.0]);
+        locks.add_users(&reach);
+        locks.add_users(&self.board_locks_of_members(&[&me.0]).await?);
         self.commit_locking(locks, move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
@@ -265,7 +263,7 @@ impl Backline {
             None => view
                 .participants
                 .iter()
-                .any(|p| p.user_id == request.target_id && p.user_id != caller.id),
+                .any(|p| p.user_id == request.target_id && p.user_id != caller.id.as_str()),
         };
         let mut same = same_target && view.parent_interaction_id == request.parent_interaction_id;
         if let (true, Some(first)) = (same, &request.first_message) {
@@ -371,7 +369,7 @@ impl Backline {
         if let Some(offer) = offers::get(self.store().reader(), session_id).await? {
             let (reachable, reach) = self.offer_reach(&offer.group_id).await?;
             allowed = reachable;
-            locks.users.extend(reach);
+            locks.add_users(&reach);
         }
         self.commit_locking(locks, move |conn| {
             Box::pin(async move {
@@ -394,7 +392,7 @@ impl Backline {
                 .await?;
                 let passed_on = tx.pass_on(&sid, &allowed).await?;
                 let offer_open = offer.is_some_and(|o| o.state == stored::OfferState::Open);
-                let mut recipients: Vec<String> = participants
+                let mut recipients: Vec<UserId> = participants
                     .iter()
                     .filter(|p| is_active(p))
                     .map(|p| p.user_id.clone())
@@ -481,7 +479,7 @@ impl Backline {
                         "there is no pending invitation to cancel",
                     ));
                 }
-                let recipients: Vec<String> = participants
+                let recipients: Vec<UserId> = participants
                     .iter()
                     .filter(|p| is_active(p))
                     .map(|p| p.user_id.clone())
@@ -550,8 +548,12 @@ impl Backline {
 
     /// Marks one expired invitation timed out (the worker calls this). The
     /// invitation stays pending and can still be accepted or rejected.
-    pub(crate) async fn time_out_invitation(&self, session_id: &str, user_id: &str) -> Result<()> {
-        let (sid, user) = (session_id.to_owned(), user_id.to_owned());
+    pub(crate) async fn time_out_invitation(
+        &self,
+        session_id: &str,
+        user_id: &UserId,
+    ) -> Result<()> {
+        let (sid, user) = (session_id.to_owned(), user_id.clone());
         let locks = self.session_locks(session_id).await?;
         self.commit_locking(locks, move |conn| {
             Box::pin(async move {

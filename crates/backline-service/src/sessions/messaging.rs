@@ -6,6 +6,7 @@ use backline_protocol::frames::ServerFrame;
 use backline_protocol::model::{EntryKind, MarkKind, MessageAck, TypingState};
 use backline_protocol::ErrorCode;
 use backline_store::types as stored;
+use backline_store::UserId;
 use backline_store::{sessions, transcript};
 use backline_store::{Locks, SendKey};
 use futures::future::BoxFuture;
@@ -45,18 +46,14 @@ impl Backline {
         require_im(caller)?;
         validate_client_id("client_msg_id", client_msg_id)?;
         validate_text(text, self.config().max_message_bytes)?;
-        self.check_rate(&caller.id)?;
+        self.check_rate(caller.id.as_str())?;
         let timeout_ms = self.config().invite_timeout_secs as i64 * 1000;
         let (sid, me) = (
             session_id.to_owned(),
             (caller.id.clone(), caller.display_name.clone()),
         );
         let (cmid, body) = (client_msg_id.to_owned(), self.stored_text(text));
-        let send = SendKey {
-            session_id: sid.clone(),
-            actor_id: me.0.clone(),
-            client_msg_id: cmid.clone(),
-        };
+        let send = SendKey::new(&sid, &me.0, &cmid);
         let pending = self
             .enqueue_commit_with(Locks::session(session_id), Some(send), move |conn| {
                 Box::pin(async move {
@@ -168,7 +165,7 @@ impl Backline {
                         duplicate: false,
                     };
                     entries.push(message);
-                    let recipients: Vec<String> = if invited {
+                    let recipients: Vec<UserId> = if invited {
                         tx.active(&sid).await?
                     } else {
                         participants
@@ -247,7 +244,7 @@ impl Backline {
                 if raised {
                     let body = EventBody::Mark {
                         session_id: sid.clone(),
-                        user_id: user.clone(),
+                        user_id: user.to_string(),
                         mark: kind,
                         seq,
                     };
@@ -288,11 +285,11 @@ impl Backline {
         let users: Vec<String> = participants
             .iter()
             .filter(|p| p.user_id != caller.id && is_active(p))
-            .map(|p| p.user_id.clone())
+            .map(|p| p.user_id.to_string())
             .collect();
         let frame = serde_json::to_string(&ServerFrame::Typing {
             session_id: session_id.to_owned(),
-            user_id: caller.id.clone(),
+            user_id: caller.id.to_string(),
             state,
         })
         .map_err(|e| crate::ServiceError::Internal(e.into()))?;

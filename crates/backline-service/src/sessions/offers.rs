@@ -20,6 +20,7 @@ use backline_protocol::model::{EntryKind, OfferStage, OfferState, OfferView};
 use backline_store::rows::{OfferRow, ParticipantRow};
 use backline_store::types as stored;
 use backline_store::Locks;
+use backline_store::UserId;
 use backline_store::{groups, offers, sessions, users};
 
 use super::tx::Tx;
@@ -57,7 +58,7 @@ pub(super) fn offer_view(offer: OfferRow, participants: &[ParticipantRow]) -> Of
         declined,
         started_at: offer.created_at,
         wave_expires_at: open.then_some(offer.wave_expires_at),
-        taken_by: offer.taken_by,
+        taken_by: offer.taken_by.map(UserId::into_string),
         taken_by_name: offer.taken_by_name,
         taken_at: offer.taken_at,
         escalated_at: offer.escalated_at,
@@ -83,10 +84,10 @@ impl Tx<'_> {
     pub(super) async fn offer_to_next(
         &mut self,
         offer: &OfferRow,
-        initiator: (&str, &str),
+        initiator: (&UserId, &str),
         count: usize,
         expires_at: i64,
-        allowed: &HashSet<String>,
+        allowed: &HashSet<UserId>,
     ) -> Result<
         Option<(
             stored::OfferStage,
@@ -130,13 +131,13 @@ impl Tx<'_> {
     async fn offer_from(
         &mut self,
         offer: &OfferRow,
-        initiator: (&str, &str),
+        initiator: (&UserId, &str),
         (stage, source): (stored::OfferStage, &str),
         count: usize,
         expires_at: i64,
-        allowed: &HashSet<String>,
+        allowed: &HashSet<UserId>,
     ) -> Result<Option<Vec<backline_protocol::model::TranscriptEntry>>> {
-        let chosen: Vec<String> =
+        let chosen: Vec<UserId> =
             offers::candidates(&mut *self.conn, &offer.session_id, source, stage)
                 .await?
                 .into_iter()
@@ -194,7 +195,7 @@ impl Tx<'_> {
     pub(super) async fn send_wave(
         &mut self,
         offer: &OfferRow,
-        allowed: &HashSet<String>,
+        allowed: &HashSet<UserId>,
     ) -> Result<()> {
         let Some(group) = groups::settings(&mut *self.conn, &offer.group_id).await? else {
             return Ok(());
@@ -234,7 +235,7 @@ impl Tx<'_> {
     pub(super) async fn pass_on(
         &mut self,
         session_id: &str,
-        allowed: &HashSet<String>,
+        allowed: &HashSet<UserId>,
     ) -> Result<Vec<backline_protocol::model::TranscriptEntry>> {
         let Some(offer) = offers::get(&mut *self.conn, session_id).await? else {
             return Ok(Vec::new());
@@ -252,13 +253,13 @@ impl Tx<'_> {
     }
 
     /// The session's initiator: (id, display name).
-    async fn initiator(&mut self, session_id: &str) -> Result<(String, String)> {
+    async fn initiator(&mut self, session_id: &str) -> Result<(UserId, String)> {
         Ok(sessions::participants(&mut *self.conn, session_id)
             .await?
             .into_iter()
             .find(|p| p.role == stored::ParticipantRole::Initiator)
             .map(|p| (p.user_id, p.display_name))
-            .unwrap_or_default())
+            .unwrap_or_else(|| (UserId::from(String::new()), String::new())))
     }
 
     /// Withdraws every pending invitation of the session but `keep`'s (the
@@ -269,13 +270,13 @@ impl Tx<'_> {
     pub(super) async fn withdraw_others(
         &mut self,
         session_id: &str,
-        keep: &str,
+        keep: &UserId,
         participants: &[ParticipantRow],
-    ) -> Result<(Vec<backline_protocol::model::TranscriptEntry>, Vec<String>)> {
+    ) -> Result<(Vec<backline_protocol::model::TranscriptEntry>, Vec<UserId>)> {
         let mut entries = Vec::new();
         let mut withdrawn = Vec::new();
         for p in participants.iter().filter(|p| {
-            p.user_id != keep
+            &p.user_id != keep
                 && p.role == stored::ParticipantRole::Invitee
                 && p.state == stored::ParticipantState::Invited
         }) {
@@ -290,7 +291,7 @@ impl Tx<'_> {
         &mut self,
         session_id: &str,
         member: &ParticipantRow,
-        actor: &str,
+        actor: &UserId,
     ) -> Result<backline_protocol::model::TranscriptEntry> {
         sessions::set_participant_state(
             self.conn,
@@ -301,7 +302,7 @@ impl Tx<'_> {
         )
         .await?;
         sessions::set_done(self.conn, session_id, &member.user_id).await?;
-        let actor_name = if actor == member.user_id {
+        let actor_name = if *actor == member.user_id {
             member.display_name.clone()
         } else {
             users::get(&mut *self.conn, actor)
@@ -328,11 +329,11 @@ impl Backline {
     pub(super) async fn offer_reach(
         &self,
         group_id: &str,
-    ) -> Result<(HashSet<String>, Vec<String>)> {
+    ) -> Result<(HashSet<UserId>, Vec<UserId>)> {
         let reach = offers::reach(self.store().reader(), group_id).await?;
         let allowed = reach
             .iter()
-            .filter(|id| self.hub().is_online(id))
+            .filter(|id| self.hub().is_online(id.as_str()))
             .cloned()
             .collect();
         Ok((allowed, reach))
@@ -347,10 +348,8 @@ impl Backline {
         };
         let (allowed, reach) = self.offer_reach(&offer.group_id).await?;
         let sid = session_id.to_owned();
-        let locks = Locks {
-            sessions: vec![sid.clone()],
-            users: reach,
-        };
+        let mut locks = Locks::session(&sid);
+        locks.add_users(&reach);
         self.commit_locking(locks, move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
@@ -379,14 +378,11 @@ impl Backline {
         let Some(offer) = offers::get(self.store().reader(), session_id).await? else {
             return Ok(());
         };
-        let (allowed, mut users) = self.offer_reach(&offer.group_id).await?;
-        users.extend(self.session_locks(session_id).await?.users);
+        let (allowed, reach) = self.offer_reach(&offer.group_id).await?;
+        let mut locks = self.session_locks(session_id).await?;
+        locks.add_users(&reach);
         let sid = session_id.to_owned();
         let group_name = offer.group_name.clone();
-        let locks = Locks {
-            sessions: vec![sid.clone()],
-            users,
-        };
         let escalated = self
             .commit_locking(locks, move |conn| {
                 Box::pin(async move {
@@ -428,14 +424,12 @@ impl Backline {
 
     /// Withdraws a member's pending group invitations (they went Not Ready
     /// or signed out) and passes each offer on.
-    pub(crate) async fn withdraw_offers(&self, user_id: &str, why: Withdrawal) -> Result<()> {
+    pub(crate) async fn withdraw_offers(&self, user_id: &UserId, why: Withdrawal) -> Result<()> {
         for (session_id, group_id) in offers::pending_for(self.store().reader(), user_id).await? {
             let (allowed, reach) = self.offer_reach(&group_id).await?;
-            let (sid, user) = (session_id.clone(), user_id.to_owned());
-            let locks = Locks {
-                sessions: vec![sid.clone()],
-                users: reach,
-            };
+            let (sid, user) = (session_id.clone(), user_id.clone());
+            let mut locks = Locks::session(&sid);
+            locks.add_users(&reach);
             tracing::debug!(session_id, ?why, "group invitation withdrawn");
             self.commit_locking(locks, move |conn| {
                 Box::pin(async move {

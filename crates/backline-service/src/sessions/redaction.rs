@@ -8,6 +8,7 @@
 use backline_protocol::events::EventBody;
 use backline_protocol::model::TranscriptEntry;
 use backline_protocol::ErrorCode;
+use backline_store::UserId;
 use backline_store::{audit, events, interactions, sessions, transcript, Locks, WriteTx};
 
 use super::tx::{render_transcript, Tx};
@@ -69,7 +70,7 @@ impl Backline {
                     audit::NewAudit {
                         id: &uuid::Uuid::now_v7().to_string(),
                         ts: tx.now,
-                        actor_id: &admin.id,
+                        actor_id: admin.id.as_str(),
                         action: "redact_message",
                         resource: &format!("session:{sid}/message:{seq}"),
                         allowed: true,
@@ -84,7 +85,7 @@ impl Backline {
                     .await?
                     .ok_or_else(not_found)?;
                 let entry = entry_from_row(entry);
-                let participants: Vec<String> = sessions::participants(&mut *tx.conn, &sid)
+                let participants: Vec<UserId> = sessions::participants(&mut *tx.conn, &sid)
                     .await?
                     .into_iter()
                     .map(|p| p.user_id)
@@ -121,7 +122,7 @@ impl Backline {
 /// message (from its commit on), putting the redacted entry in its place.
 async fn scrub_stream(
     conn: &mut WriteTx,
-    participants: &[String],
+    participants: &[UserId],
     redacted: &TranscriptEntry,
 ) -> Result<()> {
     let sid = redacted.session_id.as_str();

@@ -22,8 +22,8 @@ use backline_protocol::model::{
 };
 use backline_protocol::ErrorCode;
 use backline_store::types as stored;
-use backline_store::Locks;
 use backline_store::{calls, groups, interactions, sessions, transcript, users};
+use backline_store::{Locks, UserId};
 
 use super::tx::Tx;
 use super::views::load_view;
@@ -127,13 +127,13 @@ impl Backline {
         require_im(caller)?;
         validate_client_id("client_msg_id", &request.client_msg_id)?;
         validate_text(&request.text, self.config().max_message_bytes)?;
-        self.check_rate(&caller.id)?;
+        self.check_rate(caller.id.as_str())?;
         let (sid, me) = (
             session_id.to_owned(),
             (caller.id.clone(), caller.display_name.clone()),
         );
         let (to, cmid, body) = (
-            request.to,
+            UserId::from(request.to),
             request.client_msg_id,
             self.stored_text(&request.text),
         );
@@ -154,7 +154,7 @@ impl Backline {
                 {
                     if prior.kind != EntryKind::Whisper.as_str()
                         || prior.body.as_deref() != Some(body.as_str())
-                        || prior.subject_id.as_deref() != Some(to.as_str())
+                        || prior.subject_id.as_ref() != Some(&to)
                     {
                         return Err(err(
                             ErrorCode::IdempotencyConflict,
@@ -229,7 +229,7 @@ impl Backline {
                 .map(|row| {
                     let (status, reason) = self.effective_status(row);
                     BoardMember {
-                        user_id: row.id.clone(),
+                        user_id: row.id.to_string(),
                         display_name: row.display_name.clone(),
                         status,
                         reason,

@@ -8,8 +8,8 @@ use backline_protocol::model::{EntryKind, TranscriptEntry};
 use backline_protocol::ErrorCode;
 use backline_store::rows::{EntryRow, ParticipantRow, SessionRow};
 use backline_store::types as stored;
-use backline_store::WriteTx;
 use backline_store::{interactions, now_ms, offers, sessions, transcript};
+use backline_store::{UserId, WriteTx};
 
 use super::is_active;
 use super::views::load_view;
@@ -44,7 +44,7 @@ impl<'c> Tx<'c> {
         &mut self,
         session_id: &str,
         state: stored::SessionState,
-        initiator: &str,
+        initiator: &UserId,
         client_id: Option<&str>,
         parent_interaction_id: Option<&str>,
     ) -> Result<()> {
@@ -81,7 +81,7 @@ impl<'c> Tx<'c> {
     pub(super) async fn load(
         &mut self,
         session_id: &str,
-        caller: &str,
+        caller: &UserId,
     ) -> Result<(SessionRow, Vec<ParticipantRow>, ParticipantRow)> {
         let session = sessions::get(&mut *self.conn, session_id)
             .await?
@@ -94,7 +94,7 @@ impl<'c> Tx<'c> {
         let participants = sessions::participants(&mut *self.conn, session_id).await?;
         let me = participants
             .iter()
-            .find(|p| p.user_id == caller)
+            .find(|p| &p.user_id == caller)
             .cloned()
             .ok_or_else(|| {
                 err(
@@ -110,7 +110,7 @@ impl<'c> Tx<'c> {
     pub(super) async fn pending_invitation(
         &mut self,
         session_id: &str,
-        caller: &str,
+        caller: &UserId,
     ) -> Result<Vec<ParticipantRow>> {
         let (session, participants, part) = self.load(session_id, caller).await?;
         if session.state == stored::SessionState::Ended {
@@ -129,7 +129,7 @@ impl<'c> Tx<'c> {
     pub(super) async fn end(
         &mut self,
         session_id: &str,
-        actor: (&str, &str),
+        actor: (&UserId, &str),
     ) -> Result<TranscriptEntry> {
         sessions::end(self.conn, session_id, self.now, actor.0).await?;
         // A group offer still open closes with its session.
@@ -144,8 +144,8 @@ impl<'c> Tx<'c> {
         &mut self,
         session_id: &str,
         kind: EntryKind,
-        actor: (&str, &str),
-        subject: Option<(&str, &str)>,
+        actor: (&UserId, &str),
+        subject: Option<(&UserId, &str)>,
         text: Option<&str>,
         client_msg_id: Option<&str>,
     ) -> Result<TranscriptEntry> {
@@ -167,9 +167,9 @@ impl<'c> Tx<'c> {
             seq: seq as u64,
             ts: self.now,
             kind,
-            actor_id: actor.0.to_owned(),
+            actor_id: actor.0.to_string(),
             actor_name: actor.1.to_owned(),
-            subject_id: subject.map(|s| s.0.to_owned()),
+            subject_id: subject.map(|s| s.0.to_string()),
             subject_name: subject.map(|s| s.1.to_owned()),
             text: text.map(str::to_owned),
             client_msg_id: client_msg_id.map(str::to_owned),
@@ -181,7 +181,7 @@ impl<'c> Tx<'c> {
 
     /// Emits the session's current view to each recipient (each sees their
     /// own unread count), and tells the supervisors whose board shows it.
-    pub(super) async fn notify(&mut self, session_id: &str, recipients: &[String]) -> Result<()> {
+    pub(super) async fn notify(&mut self, session_id: &str, recipients: &[UserId]) -> Result<()> {
         self.board
             .session(self.conn, &mut self.out, self.now, session_id)
             .await?;
@@ -203,7 +203,7 @@ impl<'c> Tx<'c> {
     pub(super) async fn emit_entries(
         &mut self,
         entries: &[TranscriptEntry],
-        recipients: &[String],
+        recipients: &[UserId],
     ) -> Result<()> {
         for entry in entries {
             let body = EventBody::Transcript {
@@ -215,16 +215,16 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
-    pub(super) async fn emit_to_all(&mut self, users: &[String], body: EventBody) -> Result<()> {
+    pub(super) async fn emit_to_all(&mut self, users: &[UserId], body: EventBody) -> Result<()> {
         emit_many(self.conn, &mut self.out, users, self.now, &body).await
     }
 
-    pub(super) async fn emit_to(&mut self, user: &str, body: EventBody) -> Result<()> {
+    pub(super) async fn emit_to(&mut self, user: &UserId, body: EventBody) -> Result<()> {
         emit(self.conn, &mut self.out, user, self.now, &body).await?;
         Ok(())
     }
 
-    pub(super) async fn active(&mut self, session_id: &str) -> Result<Vec<String>> {
+    pub(super) async fn active(&mut self, session_id: &str) -> Result<Vec<UserId>> {
         Ok(sessions::participants(&mut *self.conn, session_id)
             .await?
             .iter()

@@ -7,7 +7,7 @@ use backline_protocol::model::{
 use backline_protocol::ErrorCode;
 use backline_store::rows::{EntryRow, ParticipantRow, SessionRow};
 use backline_store::types as stored;
-use backline_store::{offers, outcomes, sessions, transcript};
+use backline_store::{offers, outcomes, sessions, transcript, UserId};
 
 use crate::auth::Account;
 use crate::error::{err, Result};
@@ -23,13 +23,13 @@ pub(crate) fn entry_from_row(row: EntryRow) -> TranscriptEntry {
         seq: row.seq as u64,
         ts: row.ts,
         kind: EntryKind::parse(&row.kind).unwrap_or(EntryKind::Message),
-        actor_id: row.actor_id,
+        actor_id: row.actor_id.into_string(),
         actor_name: row.actor_name,
-        subject_id: row.subject_id,
+        subject_id: row.subject_id.map(UserId::into_string),
         subject_name: row.subject_name,
         text: row.body,
         client_msg_id: row.client_msg_id,
-        redacted_by: row.redacted_by,
+        redacted_by: row.redacted_by.map(UserId::into_string),
         redacted_by_name: row.redacted_by_name,
         redacted_at: row.redacted_at,
     }
@@ -39,7 +39,7 @@ pub(crate) fn entry_from_row(row: EntryRow) -> TranscriptEntry {
 pub(super) async fn load_view<C>(
     conn: &mut C,
     session_id: &str,
-    viewer: &str,
+    viewer: &UserId,
 ) -> Result<Option<SessionView>>
 where
     C: Send,
@@ -54,7 +54,7 @@ where
         .map(entry_from_row);
     let read_seq = participants
         .iter()
-        .find(|p| p.user_id == viewer)
+        .find(|p| &p.user_id == viewer)
         .map(|p| p.read_seq)
         .unwrap_or(0);
     let unread = transcript::count_unread(&mut *conn, session_id, viewer, read_seq).await?;
@@ -82,14 +82,14 @@ fn build_view(
     SessionView {
         id: session.id,
         state: session_state(session.state),
-        created_by: session.created_by,
+        created_by: session.created_by.into_string(),
         created_at: session.created_at,
         ended_at: session.ended_at,
-        ended_by: session.ended_by,
+        ended_by: session.ended_by.map(UserId::into_string),
         participants: participants
             .into_iter()
             .map(|p| ParticipantView {
-                user_id: p.user_id,
+                user_id: p.user_id.into_string(),
                 display_name: p.display_name,
                 role: match p.role {
                     stored::ParticipantRole::Initiator => ParticipantRole::Initiator,
@@ -125,7 +125,11 @@ impl Backline {
                     format!("no session {session_id:?}"),
                 )
             })?;
-        if !view.participants.iter().any(|p| p.user_id == caller.id) {
+        if !view
+            .participants
+            .iter()
+            .any(|p| p.user_id == caller.id.as_str())
+        {
             return Err(err(
                 ErrorCode::NotParticipant,
                 "you do not take part in this session",

@@ -43,7 +43,7 @@ impl Backline {
                     format!("no interaction {id:?}"),
                 )
             })?;
-        if row.agent_id.as_deref() == Some(account.id.as_str()) {
+        if row.agent_id.as_ref() == Some(&account.id) {
             return Ok((row, Access::Owner));
         }
         let grace_ms = i64::try_from(self.config().consultation_access_grace_secs)
@@ -99,7 +99,7 @@ impl Backline {
         detail: String,
     ) -> Result<()> {
         self.audit_alone(super::AuditEntry {
-            actor: account.id.clone(),
+            actor: account.id.to_string(),
             action: action.to_owned(),
             resource: format!("interaction:{id}"),
             allowed,

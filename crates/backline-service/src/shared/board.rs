@@ -11,8 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use backline_protocol::events::EventBody;
-use backline_store::WriteTx;
 use backline_store::{groups, sessions};
+use backline_store::{UserId, WriteTx};
 
 use crate::bus::BusMessage;
 use crate::error::Result;
@@ -22,7 +22,7 @@ use crate::stream::emit;
 /// the whole board again anyway).
 #[derive(Debug, Default)]
 pub(crate) struct BoardNotices {
-    told: HashSet<String>,
+    told: HashSet<UserId>,
 }
 
 impl BoardNotices {
@@ -59,7 +59,7 @@ impl BoardNotices {
         conn: &mut WriteTx,
         out: &mut Vec<BusMessage>,
         now: i64,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<()> {
         let watchers = groups::supervisors_of_member(&mut *conn, user_id).await?;
         self.tell(conn, out, now, watchers).await
@@ -73,11 +73,11 @@ impl BoardNotices {
         out: &mut Vec<BusMessage>,
         now: i64,
         group_id: &str,
-        also: Option<&str>,
+        also: Option<&UserId>,
     ) -> Result<()> {
         let mut watchers = groups::supervisor_pairs(&mut *conn, group_id).await?;
         if let Some(user) = also {
-            watchers.push((user.to_owned(), group_id.to_owned()));
+            watchers.push((user.clone(), group_id.to_owned()));
         }
         self.tell(conn, out, now, watchers).await
     }
@@ -89,9 +89,9 @@ impl BoardNotices {
         conn: &mut WriteTx,
         out: &mut Vec<BusMessage>,
         now: i64,
-        watchers: Vec<(String, String)>,
+        watchers: Vec<(UserId, String)>,
     ) -> Result<()> {
-        let mut by_user: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut by_user: BTreeMap<UserId, BTreeSet<String>> = BTreeMap::new();
         for (user, group) in watchers {
             if !self.told.contains(&user) {
                 by_user.entry(user).or_default().insert(group);

@@ -5,6 +5,7 @@ use backline_protocol::interactions::{ConsultationView, InteractionState, Intera
 use backline_protocol::ErrorCode;
 use backline_store::rows::InteractionRow;
 use backline_store::types as stored;
+use backline_store::UserId;
 use backline_store::{interactions, outcomes, sessions};
 
 use crate::error::{err, Result};
@@ -45,7 +46,7 @@ pub(crate) fn base_view(
         external_id: row.external_id.clone(),
         media: Media::parse(&row.media).unwrap_or(Media::Voice),
         state: interaction_state(row),
-        agent_id: row.agent_id.clone(),
+        agent_id: row.agent_id.as_ref().map(UserId::to_string),
         agent_name: row.agent_name.clone(),
         contact_id: row.contact_id.clone(),
         contact_name: contact_name(row),
@@ -85,8 +86,8 @@ where
         if let Some(target) = target {
             out.push(ConsultationView {
                 session_id: session.id.clone(),
-                initiator_id: session.created_by.clone(),
-                target_id: target.user_id.clone(),
+                initiator_id: session.created_by.to_string(),
+                target_id: target.user_id.to_string(),
                 target_name: target.display_name.clone(),
                 state: session_state(session.state),
                 created_at: session.created_at,

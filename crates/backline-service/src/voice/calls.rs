@@ -126,8 +126,9 @@ impl Backline {
         let max_rings = self.config().public_call_rings_per_agent.max(1) as usize;
         let mut candidates = Vec::new();
         for row in users::with_status(self.store().reader(), Status::Ready.as_str()).await? {
-            if self.hub().is_online(&row.id) {
-                let active = calls::active_for_party(self.store().reader(), &row.id).await?;
+            if self.hub().is_online(row.id.as_str()) {
+                let active =
+                    calls::active_for_party(self.store().reader(), row.id.as_str()).await?;
                 let ringing = ringing_web_calls(&active);
                 candidates.push((active.len(), ringing, rand::random::<u32>(), row));
             }
@@ -156,7 +157,7 @@ impl Backline {
                     let now = tx.now;
                     // Checked again in the write: the writer runs one write at
                     // a time, so concurrent calls cannot both take the last ring.
-                    let active = calls::active_for_party(&mut *tx.conn, &agent.id).await?;
+                    let active = calls::active_for_party(&mut *tx.conn, agent.id.as_str()).await?;
                     if ringing_web_calls(&active) >= max_rings {
                         return Err(no_agent());
                     }
@@ -220,7 +221,7 @@ impl Backline {
                     calls::add_party(
                         tx.conn,
                         &cid,
-                        &agent.id,
+                        agent.id.as_str(),
                         stored::PartyKind::Agent,
                         &agent.display_name,
                         stored::PartyState::Ringing,

@@ -4,7 +4,7 @@
 use backline_protocol::voice::CallView;
 use backline_protocol::ErrorCode;
 use backline_store::types as stored;
-use backline_store::{calls, interactions, sessions};
+use backline_store::{calls, interactions, sessions, UserId};
 
 use super::{validate_device, Actor};
 use crate::auth::Account;
@@ -108,9 +108,9 @@ impl Backline {
                         )
                     })?;
                 let parties = calls::parties(&mut *tx.conn, &contact_call.id).await?;
-                let mine = parties
-                    .iter()
-                    .find(|p| p.party_id == me.id && p.state == stored::PartyState::Connected);
+                let mine = parties.iter().find(|p| {
+                    p.party_id == me.id.as_str() && p.state == stored::PartyState::Connected
+                });
                 if mine.is_none() {
                     return Err(err(
                         ErrorCode::InvalidState,
@@ -130,7 +130,7 @@ impl Backline {
                     calls::set_party(
                         tx.conn,
                         &contact_call.id,
-                        &me.id,
+                        me.id.as_str(),
                         stored::PartyState::Connected,
                         Some(&device),
                         tx.now,
@@ -156,7 +156,7 @@ impl Backline {
                 calls::add_party(
                     tx.conn,
                     &consultation_id,
-                    &me.id,
+                    me.id.as_str(),
                     stored::PartyKind::Agent,
                     &me.display_name,
                     stored::PartyState::Connected,
@@ -167,7 +167,7 @@ impl Backline {
                 calls::add_party(
                     tx.conn,
                     &consultation_id,
-                    &target.user_id,
+                    target.user_id.as_str(),
                     stored::PartyKind::Agent,
                     &target.display_name,
                     stored::PartyState::Ringing,
@@ -238,8 +238,8 @@ impl Backline {
                     .cloned()
                     .ok_or_else(|| err(ErrorCode::InvalidState, "no parties"))?;
                 if let Actor::Agent(account) = &actor {
-                    if account.id != initiator.party_id {
-                        let party = parties.iter().any(|p| p.party_id == account.id);
+                    if account.id.as_str() != initiator.party_id {
+                        let party = parties.iter().any(|p| p.party_id == account.id.as_str());
                         return Err(if party {
                             err(
                                 ErrorCode::InvalidState,
@@ -288,7 +288,9 @@ impl Backline {
                     )
                     .await?;
                     if let Some(interaction_id) = &call.interaction_id {
-                        interactions::set_agent(tx.conn, interaction_id, &target.party_id).await?;
+                        // The transfer's target is an agent party: its id is an account's.
+                        let agent = UserId::from(target.party_id.clone());
+                        interactions::set_agent(tx.conn, interaction_id, &agent).await?;
                         announce(
                             tx.conn,
                             &mut tx.out,

@@ -9,8 +9,8 @@ use backline_protocol::voice::CallView;
 use backline_protocol::ErrorCode;
 use backline_store::rows::{CallPartyRow, CallRow};
 use backline_store::types as stored;
-use backline_store::WriteTx;
 use backline_store::{calls, interactions, now_ms, users};
+use backline_store::{UserId, WriteTx};
 
 use super::views::load_view;
 use super::Actor;
@@ -272,14 +272,14 @@ impl<'c> CallTx<'c> {
 
     /// Busy while on a call: an agent connected (or holding) in a call that has
     /// not ended is Busy; when their last call ends, the status they had comes back.
-    async fn update_busy(&mut self, agent_id: &str) -> Result<()> {
+    async fn update_busy(&mut self, agent_id: &UserId) -> Result<()> {
         let mut on_call = false;
-        for call in calls::active_for_party(&mut *self.conn, agent_id).await? {
+        for call in calls::active_for_party(&mut *self.conn, agent_id.as_str()).await? {
             let parties = calls::parties(&mut *self.conn, &call.id).await?;
             if call.state == stored::CallState::Active
-                && parties
-                    .iter()
-                    .any(|p| p.party_id == agent_id && p.state == stored::PartyState::Connected)
+                && parties.iter().any(|p| {
+                    p.party_id == agent_id.as_str() && p.state == stored::PartyState::Connected
+                })
             {
                 on_call = true;
                 break;
@@ -309,9 +309,9 @@ impl<'c> CallTx<'c> {
                 self.board
                     .member(self.conn, &mut self.out, self.now, agent_id)
                     .await?;
-                if self.hub.is_online(agent_id) {
+                if self.hub.is_online(agent_id.as_str()) {
                     self.out.push(BusMessage::Presence {
-                        user: agent_id.to_owned(),
+                        user: agent_id.to_string(),
                         status,
                         reason,
                     });
@@ -323,11 +323,13 @@ impl<'c> CallTx<'c> {
 
     /// Tells every party of every changed call (agents: stream; caller page: frame).
     async fn publish(&mut self) -> Result<()> {
-        let mut agents: Vec<String> = Vec::new();
+        let mut agents: Vec<UserId> = Vec::new();
         for call_id in self.changed.clone() {
             for party in calls::parties(&mut *self.conn, &call_id).await? {
-                if party.kind == stored::PartyKind::Agent && !agents.contains(&party.party_id) {
-                    agents.push(party.party_id);
+                // An agent party's id is the agent's account id.
+                let agent = UserId::from(party.party_id);
+                if party.kind == stored::PartyKind::Agent && !agents.contains(&agent) {
+                    agents.push(agent);
                 }
             }
         }
@@ -341,14 +343,12 @@ impl<'c> CallTx<'c> {
             let call_view = load_view(&mut *self.conn, &call, &parties).await?;
             for party in &parties {
                 if party.kind == stored::PartyKind::Agent {
-                    if users::get(&mut *self.conn, &party.party_id)
-                        .await?
-                        .is_some()
-                    {
+                    let agent = UserId::from(party.party_id.clone());
+                    if users::get(&mut *self.conn, &agent).await?.is_some() {
                         emit(
                             self.conn,
                             &mut self.out,
-                            &party.party_id,
+                            &agent,
                             self.now,
                             &EventBody::Call {
                                 call: call_view.clone(),

@@ -92,7 +92,7 @@ impl Backline {
     /// The account's calls that have not ended.
     pub async fn my_calls(&self, account: &Account) -> Result<Vec<CallView>> {
         let mut out = Vec::new();
-        for call in calls::active_for_party(self.store().reader(), &account.id).await? {
+        for call in calls::active_for_party(self.store().reader(), account.id.as_str()).await? {
             let parties = calls::parties(self.store().reader(), &call.id).await?;
             out.push(load_view(self.store().reader(), &call, &parties).await?);
         }

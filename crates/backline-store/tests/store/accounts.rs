@@ -1,6 +1,7 @@
 //! Accounts and what hangs off them: users, groups, tokens, favourites,
 //! Not Ready reasons and the audit log.
 
+use backline_store::UserId;
 use backline_store::{audit, favourites, groups, tokens, users, StoreError};
 
 use crate::{add_user, stores, unique};
@@ -10,7 +11,7 @@ async fn accounts_are_found_by_username_and_listed_in_username_order() {
     for (backend, store, _dir) in stores().await {
         let zed = add_user(&store, "zed").await;
         let amy = add_user(&store, "amy").await;
-        let found = users::get_by_username(store.reader(), &amy)
+        let found = users::get_by_username(store.reader(), amy.as_str())
             .await
             .unwrap()
             .unwrap();
@@ -43,9 +44,13 @@ async fn accounts_are_found_by_username_and_listed_in_username_order() {
             .unwrap()
             .into_iter()
             .map(|u| u.username)
-            .filter(|name| *name == zed || *name == amy)
+            .filter(|name| name == zed.as_str() || name == amy.as_str())
             .collect();
-        assert_eq!(listed, [amy.clone(), zed.clone()], "{backend}: by username");
+        assert_eq!(
+            listed,
+            [amy.as_str(), zed.as_str()],
+            "{backend}: by username"
+        );
     }
 }
 
@@ -85,7 +90,7 @@ async fn account_settings_are_written_and_a_missing_account_is_not_found() {
 
         for setter in 0..7 {
             let result = tx!(store, |conn| {
-                let missing = "no-such-user";
+                let missing = &crate::uid("no-such-user");
                 match setter {
                     0 => users::set_password(conn, missing, "h").await,
                     1 => users::set_roles(conn, missing, "agent").await,
@@ -118,7 +123,7 @@ async fn accounts_with_a_status_are_the_enabled_ones_that_chose_it() {
         })
         .unwrap();
         let mine = |rows: Vec<backline_store::rows::UserRow>| {
-            let mut ids: Vec<String> = rows
+            let mut ids: Vec<UserId> = rows
                 .into_iter()
                 .map(|u| u.id)
                 .filter(|id| [&ready, &disabled, &away].contains(&id))
@@ -128,7 +133,7 @@ async fn accounts_with_a_status_are_the_enabled_ones_that_chose_it() {
         };
         assert_eq!(
             mine(users::with_status(store.reader(), "ready").await.unwrap()),
-            [ready.as_str()],
+            std::slice::from_ref(&ready),
             "{backend}: disabled accounts are left out"
         );
         assert_eq!(
@@ -137,7 +142,7 @@ async fn accounts_with_a_status_are_the_enabled_ones_that_chose_it() {
                     .await
                     .unwrap()
             ),
-            [away.as_str()],
+            std::slice::from_ref(&away),
             "{backend}"
         );
         let user = users::get(store.reader(), &away).await.unwrap().unwrap();
@@ -153,7 +158,7 @@ async fn accounts_with_a_status_are_the_enabled_ones_that_chose_it() {
 async fn a_call_makes_an_agent_busy_once_and_restores_the_status_chosen_before() {
     for (backend, store, _dir) in stores().await {
         let id = add_user(&store, "caller").await;
-        let status = |store: backline_store::Store, id: String| async move {
+        let status = |store: backline_store::Store, id: UserId| async move {
             let user = users::get(store.reader(), &id).await.unwrap().unwrap();
             (user.status, user.status_reason)
         };
@@ -211,8 +216,8 @@ async fn a_call_makes_an_agent_busy_once_and_restores_the_status_chosen_before()
 
         let missing = tx!(store, |conn| {
             Ok((
-                users::enter_call_busy(conn, "no-such-user").await?,
-                users::leave_call_busy(conn, "no-such-user").await?,
+                users::enter_call_busy(conn, &crate::uid("no-such-user")).await?,
+                users::leave_call_busy(conn, &crate::uid("no-such-user")).await?,
             ))
         })
         .unwrap();
@@ -364,7 +369,7 @@ async fn groups_list_their_members_and_adding_a_member_twice_is_harmless() {
             ],
             "{backend}: by group name"
         );
-        let memberships: Vec<(String, String, String)> = groups::memberships(store.reader())
+        let memberships: Vec<(UserId, String, String)> = groups::memberships(store.reader())
             .await
             .unwrap()
             .into_iter()
@@ -384,7 +389,7 @@ async fn groups_list_their_members_and_adding_a_member_twice_is_harmless() {
             .unwrap();
         assert_eq!(
             hits.into_iter().map(|u| u.id).collect::<Vec<_>>(),
-            [bob.as_str()],
+            std::slice::from_ref(&bob),
             "{backend}"
         );
         for expected in [true, false] {
@@ -396,7 +401,7 @@ async fn groups_list_their_members_and_adding_a_member_twice_is_harmless() {
         }
         assert_eq!(
             groups::members(store.reader(), &first).await.unwrap(),
-            [ann.as_str()],
+            std::slice::from_ref(&ann),
             "{backend}"
         );
         assert_eq!(

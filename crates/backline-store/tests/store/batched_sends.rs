@@ -8,17 +8,31 @@ use std::collections::{BTreeMap, HashMap};
 
 use backline_store::{
     events, sessions, transcript, Locks, ParticipantRole, Pending, SendKey, Store, StoreError,
-    WriteTx,
+    UserId, WriteTx,
 };
 
 use crate::im_sessions::join;
 use crate::{add_session, add_user, stores};
 
+/// A send's key, readable by the test ([`SendKey`] keeps its parts).
+#[derive(Debug, Clone)]
+struct Key {
+    session_id: String,
+    actor_id: UserId,
+    client_msg_id: String,
+}
+
+impl Key {
+    fn send_key(&self) -> SendKey {
+        SendKey::new(&self.session_id, &self.actor_id, &self.client_msg_id)
+    }
+}
+
 /// What a send did, as its write reports it.
 #[derive(Debug, Clone, PartialEq)]
 enum Sent {
     /// Appended with this seq; each participant's stream seq.
-    Stored(i64, Vec<(String, i64)>),
+    Stored(i64, Vec<(UserId, i64)>),
     /// A retry: the first send's seq.
     Duplicate(i64),
 }
@@ -26,12 +40,7 @@ enum Sent {
 /// The send path as the service runs it: the context (read ahead or
 /// queried), idempotency, the entry, one event to every participant.
 /// `refuse` makes the write refuse itself after appending.
-async fn send(
-    conn: &mut WriteTx,
-    key: &SendKey,
-    body: &str,
-    refuse: bool,
-) -> Result<Sent, StoreError> {
+async fn send(conn: &mut WriteTx, key: &Key, body: &str, refuse: bool) -> Result<Sent, StoreError> {
     let context = sessions::send_context(conn, &key.session_id, &key.actor_id, &key.client_msg_id)
         .await?
         .ok_or(StoreError::NotFound("session"))?;
@@ -60,7 +69,7 @@ async fn send(
             context.session.last_seq
         )));
     }
-    let users: Vec<String> = context
+    let users: Vec<UserId> = context
         .participants
         .iter()
         .map(|p| p.user_id.clone())
@@ -75,14 +84,14 @@ async fn send(
 
 fn queue_send(
     store: &Store,
-    key: SendKey,
+    key: Key,
     body: String,
     refuse: bool,
 ) -> impl std::future::Future<Output = Result<Pending<Sent>, StoreError>> + '_ {
     let write_key = key.clone();
     store.enqueue_send_then(
         Locks::session(&key.session_id),
-        key,
+        key.send_key(),
         Box::new(move |conn| Box::pin(async move { send(conn, &write_key, &body, refuse).await })),
         Box::new(|_| {}),
     )
@@ -95,7 +104,7 @@ fn queue_send(
 fn queue_mark(
     store: &Store,
     session: String,
-    user: String,
+    user: UserId,
     forget: bool,
 ) -> impl std::future::Future<Output = Result<Pending<Sent>, StoreError>> + '_ {
     store.enqueue_then(
@@ -122,7 +131,7 @@ async fn sends_queued_together_keep_seqs_gapless_retries_single_and_acknowledged
         for _ in 0..6 {
             users.push(add_user(&store, "batch").await);
         }
-        let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut members: BTreeMap<String, Vec<UserId>> = BTreeMap::new();
         for s in 0..4 {
             let owner = users[s].clone();
             let sid = add_session(&store, &owner).await;
@@ -165,7 +174,7 @@ async fn sends_queued_together_keep_seqs_gapless_retries_single_and_acknowledged
                     };
                     let sid = sids[(orig + t) % sids.len()].clone();
                     let actor = members[&sid][orig % 3].clone();
-                    let key = SendKey {
+                    let key = Key {
                         session_id: sid.clone(),
                         actor_id: actor.clone(),
                         client_msg_id: format!("c{t}-{orig}"),
@@ -192,7 +201,7 @@ async fn sends_queued_together_keep_seqs_gapless_retries_single_and_acknowledged
         }
 
         // Every session's transcript: seqs 1..n, no gap, no duplicate.
-        let mut stored: HashMap<(String, String, String), (i64, String)> = HashMap::new();
+        let mut stored: HashMap<(String, UserId, String), (i64, String)> = HashMap::new();
         for sid in members.keys() {
             let entries = transcript::page(store.reader(), sid, 0, i64::MAX, 10_000, false)
                 .await
@@ -272,7 +281,7 @@ async fn sends_queued_together_keep_seqs_gapless_retries_single_and_acknowledged
 
         // Every user's stream: seqs 1..head without a gap, the head where the
         // account says, and each stored message's event at the seq its write got.
-        let mut events_of: HashMap<(String, i64), String> = HashMap::new();
+        let mut events_of: HashMap<(UserId, i64), String> = HashMap::new();
         for user in &users {
             let head = events::head(store.reader(), user).await.unwrap();
             let stream = events::range(store.reader(), user, 0, head, 100_000)
@@ -331,7 +340,7 @@ async fn a_sends_context_read_ahead_is_the_one_its_query_reads() {
         let sid = add_session(&store, &owner).await;
         join(&store, &sid, &owner, ParticipantRole::Initiator, 0).await;
         join(&store, &sid, &guest, ParticipantRole::Invitee, 1).await;
-        let key = SendKey {
+        let key = Key {
             session_id: sid.clone(),
             actor_id: owner.clone(),
             client_msg_id: "same".into(),
@@ -349,7 +358,7 @@ async fn a_sends_context_read_ahead_is_the_one_its_query_reads() {
         let check = store
             .enqueue_send_then(
                 Locks::session(&sid),
-                key.clone(),
+                key.send_key(),
                 Box::new(move |conn| {
                     Box::pin(async move {
                         let k = &check_key;
@@ -434,7 +443,7 @@ async fn a_backend_terminated_while_sends_wait_fails_every_send_of_the_batch() {
     join(&store, &sid, &owner, ParticipantRole::Initiator, 0).await;
     join(&store, &sid, &guest, ParticipantRole::Invitee, 1).await;
 
-    let key = |i: usize| SendKey {
+    let key = |i: usize| Key {
         session_id: sid.clone(),
         actor_id: if i.is_multiple_of(2) {
             owner.clone()
@@ -451,7 +460,7 @@ async fn a_backend_terminated_while_sends_wait_fails_every_send_of_the_batch() {
             store
                 .enqueue_send_then(
                     Locks::session(&sid),
-                    k.clone(),
+                    k.send_key(),
                     Box::new(move |conn| {
                         Box::pin(async move {
                             let sent = send(conn, &k, "text", false).await?;

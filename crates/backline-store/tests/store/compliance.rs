@@ -1,6 +1,7 @@
 //! Legal holds and retention.
 
 use backline_store::compliance::{self, Counts, Cutoffs};
+use backline_store::UserId;
 use backline_store::{audit, contacts, interactions, sessions, transcript, Store};
 
 use crate::im_sessions::add_session_at;
@@ -56,7 +57,7 @@ async fn ended_interaction_of(store: &Store, contact: Option<&str>, ended_at: i6
 }
 
 /// An ended consultation about `parent` with one message.
-async fn ended_consultation(store: &Store, owner: &str, parent: &str, ended_at: i64) -> String {
+async fn ended_consultation(store: &Store, owner: &UserId, parent: &str, ended_at: i64) -> String {
     let sid = add_session_at(store, owner, ended_at - 10, Some(parent)).await;
     let owner = owner.to_owned();
     tx!(store, [sid, owner], |conn| {

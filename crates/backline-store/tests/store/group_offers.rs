@@ -2,6 +2,7 @@
 //! (take, cancel, waves), who it may go to next, missed invitations, and
 //! consultation outcomes.
 
+use backline_store::UserId;
 use backline_store::{
     groups, offers, outcomes, sessions, users, ConsultationOutcome, OfferStage, OfferState,
     ParticipantState, Store,
@@ -18,13 +19,13 @@ async fn add_group(store: &Store) -> String {
     id
 }
 
-async fn add_member(store: &Store, group: &str, user: &str) {
+async fn add_member(store: &Store, group: &str, user: &UserId) {
     let (g, u) = (group.to_owned(), user.to_owned());
     tx!(store, |conn| groups::add_member(conn, &g, &u).await).unwrap();
 }
 
 /// Sets `user` Ready, idle since `since`.
-async fn ready(store: &Store, user: &str, since: i64) {
+async fn ready(store: &Store, user: &UserId, since: i64) {
     let u = user.to_owned();
     tx!(store, |conn| {
         users::set_status(conn, &u, "ready", None).await?;
@@ -190,7 +191,7 @@ async fn an_offer_is_taken_once_and_moves_on_wave_by_wave() {
         assert_eq!(
             (
                 taken.state,
-                taken.taken_by.as_deref(),
+                taken.taken_by.as_ref().map(UserId::as_str),
                 taken.taken_by_name.as_deref(),
                 taken.taken_at
             ),

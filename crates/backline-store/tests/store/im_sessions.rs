@@ -1,5 +1,6 @@
 //! IM sessions, their participants and their transcripts.
 
+use backline_store::UserId;
 use backline_store::{
     sessions, transcript, users, ParticipantRole, ParticipantState, SessionState, Store, StoreError,
 };
@@ -9,7 +10,7 @@ use crate::{add_session, add_user, stores, unique};
 /// A session created by `owner` at `created_at`, about `parent` if given.
 pub(crate) async fn add_session_at(
     store: &Store,
-    owner: &str,
+    owner: &UserId,
     created_at: i64,
     parent: Option<&str>,
 ) -> String {
@@ -34,7 +35,13 @@ pub(crate) async fn add_session_at(
 }
 
 /// Adds `user` to a session as a joined participant (`role`, `color`).
-pub(crate) async fn join(store: &Store, sid: &str, user: &str, role: ParticipantRole, color: i64) {
+pub(crate) async fn join(
+    store: &Store,
+    sid: &str,
+    user: &UserId,
+    role: ParticipantRole,
+    color: i64,
+) {
     let (sid, user) = (sid.to_owned(), user.to_owned());
     tx!(store, |conn| {
         sessions::insert_participant(
@@ -56,7 +63,7 @@ pub(crate) async fn join(store: &Store, sid: &str, user: &str, role: Participant
 }
 
 /// Invites `user` to a session, the invitation expiring at `expires_at`.
-pub(crate) async fn invite(store: &Store, sid: &str, user: &str, color: i64, expires_at: i64) {
+pub(crate) async fn invite(store: &Store, sid: &str, user: &UserId, color: i64, expires_at: i64) {
     let (sid, user) = (sid.to_owned(), user.to_owned());
     tx!(store, |conn| {
         sessions::insert_participant(
@@ -197,7 +204,7 @@ async fn only_an_invitee_who_joined_has_accepted_a_consultation() {
         let sid = add_session_at(&store, &agent, 10, Some(&parent)).await;
         join(&store, &sid, &agent, ParticipantRole::Initiator, 0).await;
         invite(&store, &sid, &expert, 1, 1_000).await;
-        let accepted = |user: String, interaction: String| {
+        let accepted = |user: UserId, interaction: String| {
             let store = store.clone();
             async move {
                 sessions::accepted_consultation(store.reader(), &interaction, &user, 0)
@@ -322,7 +329,7 @@ async fn an_invitee_who_rejected_can_be_invited_again_with_a_fresh_expiry() {
                 .await
         })
         .unwrap();
-        let guest_row = |store: Store, sid: String, guest: String| async move {
+        let guest_row = |store: Store, sid: String, guest: UserId| async move {
             sessions::participants(store.reader(), &sid)
                 .await
                 .unwrap()
@@ -384,7 +391,11 @@ async fn ending_a_session_records_when_and_by_whom() {
         .unwrap();
         let session = sessions::get(store.reader(), &sid).await.unwrap().unwrap();
         assert_eq!(
-            (session.state, session.ended_at, session.ended_by.as_deref()),
+            (
+                session.state,
+                session.ended_at,
+                session.ended_by.as_ref().map(UserId::as_str)
+            ),
             (SessionState::Ended, Some(77), Some(ender.as_str())),
             "{backend}"
         );
@@ -568,7 +579,7 @@ async fn transcript_entries_are_read_by_seq_with_their_names() {
         tx!(store, [sid, owner, guest], |conn| {
             for (kind, subject, body) in [
                 ("message", None, Some("first")),
-                ("invited", Some(guest.as_str()), None),
+                ("invited", Some(&guest), None),
             ] {
                 let seq = sessions::next_seq(conn, &sid).await?;
                 transcript::insert(
@@ -611,7 +622,7 @@ async fn transcript_entries_are_read_by_seq_with_their_names() {
         assert_eq!(
             (
                 event.kind.as_str(),
-                event.subject_id.as_deref(),
+                event.subject_id.as_ref().map(UserId::as_str),
                 event.subject_name.as_deref(),
                 event.body
             ),
@@ -745,7 +756,7 @@ async fn a_redacted_message_keeps_its_seq_and_records_who_and_when() {
                 (
                     e.seq,
                     e.body.as_deref(),
-                    e.redacted_by.as_deref(),
+                    e.redacted_by.as_ref().map(UserId::as_str),
                     e.redacted_by_name.as_deref(),
                     e.redacted_at,
                 )

@@ -1,6 +1,7 @@
 //! Contacts, interactions and their transcripts, integrations and the webhook outbox.
 
 use backline_store::rows::InteractionRow;
+use backline_store::UserId;
 use backline_store::{contacts, integrations, interactions, outbox, users, Store, StoreError};
 
 use crate::{add_user, stores, unique};
@@ -27,9 +28,9 @@ pub(crate) async fn add_integration(store: &Store, id: &str) {
 }
 
 /// An open chat interaction of `agent` created at `created_at`.
-async fn add_interaction(store: &Store, agent: Option<&str>, created_at: i64) -> String {
+async fn add_interaction(store: &Store, agent: Option<&UserId>, created_at: i64) -> String {
     let id = unique("interaction");
-    let agent = agent.map(str::to_owned);
+    let agent = agent.cloned();
     tx!(store, [id], |conn| {
         interactions::insert(
             conn,
@@ -39,7 +40,7 @@ async fn add_interaction(store: &Store, agent: Option<&str>, created_at: i64) ->
                 external_id: None,
                 media: "chat",
                 state: "active",
-                agent_id: agent.as_deref(),
+                agent_id: agent.as_ref(),
                 contact_id: None,
                 subject: "Question",
                 case_data: "[]",

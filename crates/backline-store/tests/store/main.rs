@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use backline_store::{
     events, sessions, transcript, users, ParticipantRole, ParticipantState, SessionState, Store,
-    StoreError, StoreOptions,
+    StoreError, StoreOptions, UserId,
 };
 
 /// Runs `$body` as one write of `$store`, `$conn` being the write's
@@ -80,9 +80,14 @@ pub(crate) fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
-pub(crate) async fn add_user(store: &Store, name: &str) -> String {
-    let id = format!("{name}-{}", NEXT.fetch_add(1, Ordering::Relaxed));
-    let (user_id, username) = (id.clone(), id.clone());
+/// A user id from its text.
+pub(crate) fn uid(text: &str) -> UserId {
+    UserId::from(text.to_owned())
+}
+
+pub(crate) async fn add_user(store: &Store, name: &str) -> UserId {
+    let id = uid(&format!("{name}-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
+    let (user_id, username) = (id.clone(), id.to_string());
     store
         .write(Box::new(move |conn| {
             Box::pin(async move {
@@ -107,7 +112,7 @@ pub(crate) async fn add_user(store: &Store, name: &str) -> String {
     id
 }
 
-pub(crate) async fn add_session(store: &Store, owner: &str) -> String {
+pub(crate) async fn add_session(store: &Store, owner: &UserId) -> String {
     let sid = format!("s-{}", NEXT.fetch_add(1, Ordering::Relaxed));
     let (s, o) = (sid.clone(), owner.to_owned());
     store
@@ -168,14 +173,14 @@ async fn opening_twice_runs_migrations_once() {
 async fn unique_usernames_are_enforced_as_conflicts() {
     for (backend, store, _dir) in stores().await {
         let id = add_user(&store, "dup").await;
-        let username = id.clone();
+        let username = id.to_string();
         let result = store
             .write(Box::new(move |conn| {
                 Box::pin(async move {
                     users::insert(
                         conn,
                         users::NewUser {
-                            id: "other-id",
+                            id: &uid("other-id"),
                             username: &username,
                             display_name: "x",
                             search_key: "x",
@@ -194,7 +199,7 @@ async fn unique_usernames_are_enforced_as_conflicts() {
             "{backend}: {result:?}"
         );
         assert!(
-            users::get(store.reader(), "other-id")
+            users::get(store.reader(), &uid("other-id"))
                 .await
                 .unwrap()
                 .is_none(),
@@ -253,7 +258,7 @@ async fn stream_seqs_are_gapless_and_ranges_read_back_in_order() {
             10,
             "{backend}"
         );
-        let unknown = events::head(store.reader(), "nobody").await;
+        let unknown = events::head(store.reader(), &uid("nobody")).await;
         assert!(matches!(unknown, Err(StoreError::NotFound(_))), "{backend}");
     }
 }
@@ -296,7 +301,7 @@ async fn stored_events_that_mention_a_text_are_found_and_rewritten_in_place() {
             }))
             .await
             .unwrap();
-        let seqs: Vec<(String, i64)> = found.iter().map(|(u, s, _)| (u.clone(), *s)).collect();
+        let seqs: Vec<(UserId, i64)> = found.iter().map(|(u, s, _)| (u.clone(), *s)).collect();
         let mut expected = vec![
             (a.clone(), 2),
             (a.clone(), 4),
@@ -426,7 +431,7 @@ async fn transcript_seqs_pages_and_client_ids() {
         let session = sessions::get(store.reader(), &sid).await.unwrap().unwrap();
         assert_eq!(session.last_seq, 6, "{backend}");
         assert_eq!(
-            transcript::count_unread(store.reader(), &sid, "someone-else", 4)
+            transcript::count_unread(store.reader(), &sid, &uid("someone-else"), 4)
                 .await
                 .unwrap(),
             2,
@@ -577,7 +582,7 @@ async fn search_folds_and_escapes() {
             none.iter().all(|u| u.id != id),
             "{backend}: escaped underscore is literal"
         );
-        let many = users::get_many(store.reader(), &[id.clone(), "missing".into()])
+        let many = users::get_many(store.reader(), &[id.clone(), uid("missing")])
             .await
             .unwrap();
         assert_eq!(many.len(), 1, "{backend}");
@@ -829,7 +834,7 @@ async fn one_event_appended_to_several_streams_gets_each_users_next_seq() {
             [(1, "{}"), (2, "{\"x\":1}")],
             "{backend}"
         );
-        let missing = vec![a.clone(), "nobody".to_owned()];
+        let missing = vec![a.clone(), uid("nobody")];
         let refused = store
             .write(Box::new(move |conn| {
                 Box::pin(async move { events::append_many(conn, &missing, 3, "{}").await })

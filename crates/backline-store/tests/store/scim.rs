@@ -71,7 +71,7 @@ async fn scim_accounts_keep_their_external_id_times_and_deletion() {
             "{backend}"
         );
         let missing = tx!(store, |conn| {
-            scim::delete_user(conn, "no-such-user", 1).await
+            scim::delete_user(conn, &crate::uid("no-such-user"), 1).await
         })
         .unwrap();
         assert!(!missing, "{backend}");

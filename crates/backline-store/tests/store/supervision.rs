@@ -1,16 +1,17 @@
 //! Supervision: who may join a session as its supervisor, the access a
 //! joined supervisor has to the interaction, and whispers in transcript pages.
 
+use backline_store::UserId;
 use backline_store::{groups, offers, sessions, transcript, ParticipantRole, Store};
 
 use crate::im_sessions::{add_session_at, join};
 use crate::{add_user, stores, unique};
 
-async fn add_group(store: &Store, members: &[&str], supervisor: &str) -> String {
+async fn add_group(store: &Store, members: &[&UserId], supervisor: &UserId) -> String {
     let id = unique("g");
-    let (members, supervisor): (Vec<String>, String) = (
-        members.iter().map(|m| m.to_string()).collect(),
-        supervisor.to_owned(),
+    let (members, supervisor): (Vec<UserId>, UserId) = (
+        members.iter().map(|m| (*m).clone()).collect(),
+        supervisor.clone(),
     );
     tx!(store, [id], |conn| {
         groups::insert(conn, &id, &id, &id, 1).await?;
@@ -37,7 +38,7 @@ async fn a_supervisor_of_a_participants_group_or_of_the_offered_group_may_superv
         let offered = add_group(&store, &[], &lou).await;
         let sid = add_session_at(&store, &agent, 1, Some("i-1")).await;
         join(&store, &sid, &agent, ParticipantRole::Initiator, 0).await;
-        let may = |user: String| {
+        let may = |user: UserId| {
             let (store, sid) = (store.clone(), sid.clone());
             async move {
                 sessions::may_supervise(store.reader(), &sid, &user)
@@ -67,7 +68,7 @@ async fn a_supervisor_of_a_participants_group_or_of_the_offered_group_may_superv
 
         // The board: the same circle, open consultations only, with when the
         // first invitee joined; and the groups each one supervises.
-        let board = |user: String| {
+        let board = |user: UserId| {
             let store = store.clone();
             async move {
                 sessions::supervised(store.reader(), &user, 10)
@@ -127,7 +128,7 @@ async fn a_joined_supervisor_has_access_and_a_whisper_is_for_its_two_ends_only()
         join(&store, &sid, &agent, ParticipantRole::Initiator, 0).await;
         join(&store, &sid, &expert, ParticipantRole::Invitee, 1).await;
         join(&store, &sid, &judy, ParticipantRole::Supervisor, 2).await;
-        let access = |user: String| {
+        let access = |user: UserId| {
             let (store, parent) = (store.clone(), parent.clone());
             async move {
                 sessions::accepted_consultation(store.reader(), &parent, &user, 0)
@@ -159,7 +160,7 @@ async fn a_joined_supervisor_has_access_and_a_whisper_is_for_its_two_ends_only()
                         ts: 5,
                         kind,
                         actor_id: actor,
-                        subject_id: subject.map(String::as_str),
+                        subject_id: subject,
                         body: Some("text"),
                         client_msg_id: None,
                     },
