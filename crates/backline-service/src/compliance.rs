@@ -236,7 +236,7 @@ impl Backline {
                     .collect();
                 consultations.push(ConsultationTranscript {
                     interaction_id: id.clone(),
-                    session_id: session.id,
+                    session_id: session.id.into_string(),
                     entries,
                 });
             }

@@ -3,6 +3,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::SessionId;
 use crate::types::{CallKind, CallState, PartyKind, PartyState};
 
 use crate::rows::{CallPartyRow, CallRow};
@@ -19,7 +20,7 @@ pub struct NewCall<'a> {
     pub kind: CallKind,
     pub state: CallState,
     pub interaction_id: Option<&'a str>,
-    pub consultation_session_id: Option<&'a str>,
+    pub consultation_session_id: Option<&'a SessionId>,
     pub contact_call_id: Option<&'a str>,
     pub created_at: i64,
     pub ring_expires_at: Option<i64>,

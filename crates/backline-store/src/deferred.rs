@@ -236,13 +236,13 @@ impl Deferred {
         if !self.known {
             return None;
         }
-        let last = self.last_seqs.get_mut(entry.session_id)?;
+        let last = self.last_seqs.get_mut(entry.session_id.as_str())?;
         self.undo
-            .push(Undo::Seq(entry.session_id.to_owned(), *last));
+            .push(Undo::Seq(entry.session_id.as_str().to_owned(), *last));
         *last += 1;
         let seq = *last;
         self.entries.push(Entry {
-            session_id: entry.session_id.to_owned(),
+            session_id: entry.session_id.as_str().to_owned(),
             seq,
             ts: entry.ts,
             kind: entry.kind.to_owned(),

@@ -9,7 +9,7 @@ macro_rules! text_id {
     ($(#[$meta:meta])* pub struct $name:ident;) => {
         $(#[$meta])*
         #[derive(
-            Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+            Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
         )]
         #[serde(transparent)]
         pub struct $name(String);
@@ -23,6 +23,14 @@ macro_rules! text_id {
             /// The id's text, taken out.
             pub fn into_string(self) -> String {
                 self.0
+            }
+        }
+
+        /// As the text's: an id in a message (`{id:?}`) reads as it did
+        /// when ids were strings.
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(&self.0, f)
             }
         }
 
@@ -84,6 +92,11 @@ text_id! {
     pub struct UserId;
 }
 
+text_id! {
+    /// An IM session, a consultation included (`im_sessions.id`).
+    pub struct SessionId;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +120,10 @@ mod tests {
         let back: UserId = serde_json::from_str(&json).expect("deserialise");
         assert_eq!(back, id);
         assert_eq!(back.to_string(), back.as_str());
+        assert_eq!(
+            format!("{back:?}"),
+            "\"0190a1b2-user\"",
+            "debug reads as the text"
+        );
     }
 }

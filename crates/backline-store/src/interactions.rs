@@ -4,7 +4,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
-use crate::ids::UserId;
+use crate::ids::{SessionId, UserId};
 
 use crate::rows::{AttachedTranscriptRow, InteractionRow};
 use crate::{Backend, StoreError};
@@ -138,7 +138,7 @@ pub async fn set_agent_done(conn: &mut WriteTx, id: &str) -> Result<(), StoreErr
 pub async fn replace_attached_transcript(
     conn: &mut WriteTx,
     interaction_id: &str,
-    session_id: &str,
+    session_id: &SessionId,
     body: &str,
 ) -> Result<bool, StoreError> {
     let changed = crate::db::query(

@@ -60,7 +60,7 @@ use futures::future::BoxFuture;
 
 pub use db::Exec;
 pub use engine::{ReadConn, Reader, WriteTx};
-pub use ids::UserId;
+pub use ids::{SessionId, UserId};
 pub use types::{
     CallKind, CallState, ConsultationOutcome, OfferStage, OfferState, ParticipantRole,
     ParticipantState, PartyKind, PartyState, SessionState,
@@ -180,9 +180,9 @@ pub struct Locks {
 
 impl Locks {
     /// A write on one session (and its participants' streams).
-    pub fn session(id: &str) -> Locks {
+    pub fn session(id: &SessionId) -> Locks {
         Locks {
-            sessions: vec![id.to_owned()],
+            sessions: vec![id.as_str().to_owned()],
             users: Vec::new(),
         }
     }
@@ -216,9 +216,9 @@ pub struct SendKey {
 
 impl SendKey {
     /// The send of `client_msg_id` by `actor` in `session`.
-    pub fn new(session: &str, actor: &UserId, client_msg_id: &str) -> SendKey {
+    pub fn new(session: &SessionId, actor: &UserId, client_msg_id: &str) -> SendKey {
         SendKey {
-            session_id: session.to_owned(),
+            session_id: session.as_str().to_owned(),
             actor_id: actor.as_str().to_owned(),
             client_msg_id: client_msg_id.to_owned(),
         }

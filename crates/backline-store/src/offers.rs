@@ -4,7 +4,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
-use crate::ids::UserId;
+use crate::ids::{SessionId, UserId};
 use crate::rows::{OfferReportRow, OfferRow};
 use crate::types::OfferStage;
 use crate::StoreError;
@@ -19,7 +19,7 @@ const OFFER_SELECT: &str =
 /// if still open then (none: the group has no answer-time target).
 pub async fn insert(
     conn: &mut WriteTx,
-    session_id: &str,
+    session_id: &SessionId,
     group_id: &str,
     created_at: i64,
     escalate_at: Option<i64>,
@@ -37,7 +37,10 @@ pub async fn insert(
     Ok(())
 }
 
-pub async fn get<E: Exec>(executor: E, session_id: &str) -> Result<Option<OfferRow>, StoreError> {
+pub async fn get<E: Exec>(
+    executor: E,
+    session_id: &SessionId,
+) -> Result<Option<OfferRow>, StoreError> {
     let sql = format!("{OFFER_SELECT} WHERE o.session_id = $1");
     crate::db::query_as::<OfferRow>(sql)
         .bind(session_id)
@@ -50,7 +53,7 @@ pub async fn get<E: Exec>(executor: E, session_id: &str) -> Result<Option<OfferR
 /// that makes one member win however many accept at once.
 pub async fn take(
     conn: &mut WriteTx,
-    session_id: &str,
+    session_id: &SessionId,
     user_id: &UserId,
     at: i64,
 ) -> Result<bool, StoreError> {
@@ -68,7 +71,7 @@ pub async fn take(
 }
 
 /// Closes an open offer untaken; false when it was not open.
-pub async fn cancel(conn: &mut WriteTx, session_id: &str) -> Result<bool, StoreError> {
+pub async fn cancel(conn: &mut WriteTx, session_id: &SessionId) -> Result<bool, StoreError> {
     Ok(crate::db::query(
         "UPDATE group_offers SET state = 'cancelled' WHERE session_id = $1 AND state = 'open'",
     )
@@ -85,7 +88,7 @@ pub async fn cancel(conn: &mut WriteTx, session_id: &str) -> Result<bool, StoreE
 /// first (so one node widens an offer once).
 pub async fn advance(
     conn: &mut WriteTx,
-    session_id: &str,
+    session_id: &SessionId,
     from_wave: i64,
     wave: i64,
     stage: OfferStage,
@@ -111,8 +114,8 @@ pub async fn due<E: Exec>(
     executor: E,
     now: i64,
     limit: i64,
-) -> Result<Vec<(String, i64)>, StoreError> {
-    crate::db::query_as::<(String, i64)>(
+) -> Result<Vec<(SessionId, i64)>, StoreError> {
+    crate::db::query_as::<(SessionId, i64)>(
         "SELECT session_id, wave FROM group_offers WHERE state = 'open' AND wave_expires_at <= $1 \
          ORDER BY wave_expires_at LIMIT $2",
     )
@@ -127,8 +130,8 @@ pub async fn escalation_due<E: Exec>(
     executor: E,
     now: i64,
     limit: i64,
-) -> Result<Vec<String>, StoreError> {
-    crate::db::query_scalar::<String>(
+) -> Result<Vec<SessionId>, StoreError> {
+    crate::db::query_scalar::<SessionId>(
         "SELECT session_id FROM group_offers WHERE state = 'open' AND escalate_at <= $1 \
          AND escalated_at IS NULL ORDER BY escalate_at LIMIT $2",
     )
@@ -140,7 +143,11 @@ pub async fn escalation_due<E: Exec>(
 
 /// Marks an open offer escalated at `at`: true for exactly one caller,
 /// false when it is no longer open, not yet due, or escalated already.
-pub async fn escalate(conn: &mut WriteTx, session_id: &str, at: i64) -> Result<bool, StoreError> {
+pub async fn escalate(
+    conn: &mut WriteTx,
+    session_id: &SessionId,
+    at: i64,
+) -> Result<bool, StoreError> {
     Ok(crate::db::query(
         "UPDATE group_offers SET escalated_at = $2 WHERE session_id = $1 AND state = 'open' \
          AND escalate_at <= $2 AND escalated_at IS NULL",
@@ -159,7 +166,7 @@ pub async fn escalate(conn: &mut WriteTx, session_id: &str, at: i64) -> Result<b
 /// permission, and not yet in the session.
 pub async fn candidates<E: Exec>(
     executor: E,
-    session_id: &str,
+    session_id: &SessionId,
     group_id: &str,
     stage: OfferStage,
 ) -> Result<Vec<UserId>, StoreError> {
@@ -200,8 +207,8 @@ pub async fn reach<E: Exec>(executor: E, group_id: &str) -> Result<Vec<UserId>, 
 pub async fn pending_for<E: Exec>(
     executor: E,
     user_id: &UserId,
-) -> Result<Vec<(String, String)>, StoreError> {
-    crate::db::query_as::<(String, String)>(
+) -> Result<Vec<(SessionId, String)>, StoreError> {
+    crate::db::query_as::<(SessionId, String)>(
         "SELECT o.session_id, o.group_id FROM group_offers o \
          JOIN session_participants p ON p.session_id = o.session_id \
          WHERE p.user_id = $1 AND p.state = 'invited' AND o.state = 'open' ORDER BY o.session_id",

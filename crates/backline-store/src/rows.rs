@@ -3,7 +3,7 @@
 //! Booleans are BIGINT 0/1 (the portable subset); helpers turn them into `bool`.
 
 use crate::db::row_struct;
-use crate::ids::UserId;
+use crate::ids::{SessionId, UserId};
 use crate::types::{
     CallKind, CallState, ConsultationOutcome, OfferStage, OfferState, ParticipantRole,
     ParticipantState, PartyKind, PartyState, SessionState,
@@ -59,7 +59,7 @@ row_struct! {
 /// `group_offers` with the group's name and the name of who took it.
 #[derive(Debug, Clone)]
 pub struct OfferRow {
-    pub session_id: String,
+    pub session_id: SessionId,
     pub group_id: String,
     pub group_name: String,
     pub state: OfferState,
@@ -93,7 +93,7 @@ row_struct! {
 /// `consultation_outcomes`.
 #[derive(Debug, Clone)]
 pub struct OutcomeRow {
-    pub session_id: String,
+    pub session_id: SessionId,
     pub outcome: ConsultationOutcome,
     pub note: Option<String>,
     pub recorded_by: UserId,
@@ -124,7 +124,7 @@ row_struct! {
 /// `im_sessions`.
 #[derive(Debug, Clone)]
 pub struct SessionRow {
-    pub id: String,
+    pub id: SessionId,
     pub state: SessionState,
     pub created_by: UserId,
     pub created_at: i64,
@@ -139,7 +139,7 @@ row_struct! {
 /// `session_participants` joined with the participant's display name.
 #[derive(Debug, Clone)]
 pub struct ParticipantRow {
-    pub session_id: String,
+    pub session_id: SessionId,
     pub user_id: UserId,
     pub display_name: String,
     /// The account's Internal IM permission, read with the participation.
@@ -159,7 +159,7 @@ row_struct! {
 /// `transcript` joined with actor and subject display names.
 #[derive(Debug, Clone)]
 pub struct EntryRow {
-    pub session_id: String,
+    pub session_id: SessionId,
     pub seq: i64,
     pub ts: i64,
     pub kind: String,
@@ -268,6 +268,8 @@ row_struct! {
 pub struct AttachedTranscriptRow {
     pub interaction_id: String,
     pub position: i64,
+    /// A consultation's session id, or another transcript's key (`call:<id>`
+    /// for a call log): text, not a [`SessionId`].
     pub session_id: Option<String>,
     pub title: String,
     pub body: String,
@@ -333,7 +335,7 @@ pub struct CallRow {
     pub kind: CallKind,
     pub state: CallState,
     pub interaction_id: Option<String>,
-    pub consultation_session_id: Option<String>,
+    pub consultation_session_id: Option<SessionId>,
     pub contact_call_id: Option<String>,
     pub created_at: i64,
     pub answered_at: Option<i64>,

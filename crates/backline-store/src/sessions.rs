@@ -2,7 +2,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
-use crate::ids::UserId;
+use crate::ids::{SessionId, UserId};
 use crate::types::{ParticipantRole, ParticipantState, SessionState};
 
 use crate::rows::{ParticipantRow, SessionRow};
@@ -17,7 +17,7 @@ const PARTICIPANT_SELECT: &str =
 
 /// A new session row.
 pub struct NewSession<'a> {
-    pub id: &'a str,
+    pub id: &'a SessionId,
     pub state: SessionState,
     pub created_by: &'a UserId,
     pub created_at: i64,
@@ -103,7 +103,7 @@ pub async fn accepted_consultation<E: Exec>(
 /// its supervisor.
 pub async fn may_supervise<E: Exec>(
     executor: E,
-    session_id: &str,
+    session_id: &SessionId,
     user_id: &UserId,
 ) -> Result<bool, StoreError> {
     let found = crate::db::query_scalar::<i64>(format!(
@@ -130,7 +130,7 @@ const SUPERVISING_GROUPS: &str = "SELECT o.group_id FROM group_offers o WHERE o.
 /// reaches the boards). Nothing for a session that is not a consultation.
 pub async fn board_watchers<E: Exec>(
     executor: E,
-    session_id: &str,
+    session_id: &SessionId,
     ended_since: i64,
 ) -> Result<Vec<(UserId, String)>, StoreError> {
     crate::db::query_as::<(UserId, String)>(format!(
@@ -148,8 +148,8 @@ pub async fn board_watchers<E: Exec>(
 pub async fn open_consultations_of<E: Exec>(
     executor: E,
     interaction_id: &str,
-) -> Result<Vec<String>, StoreError> {
-    crate::db::query_scalar::<String>(
+) -> Result<Vec<SessionId>, StoreError> {
+    crate::db::query_scalar::<SessionId>(
         "SELECT id FROM im_sessions WHERE parent_interaction_id = $1 AND ended_at IS NULL ORDER BY id",
     )
     .bind(interaction_id)
@@ -164,8 +164,8 @@ pub async fn supervised<E: Exec>(
     executor: E,
     user_id: &UserId,
     limit: i64,
-) -> Result<Vec<(String, Option<i64>)>, StoreError> {
-    crate::db::query_as::<(String, Option<i64>)>(
+) -> Result<Vec<(SessionId, Option<i64>)>, StoreError> {
+    crate::db::query_as::<(SessionId, Option<i64>)>(
         "SELECT s.id, (SELECT MIN(j.joined_at) FROM session_participants j \
          WHERE j.session_id = s.id AND j.role = 'invitee') AS connected_at \
          FROM im_sessions s WHERE s.ended_at IS NULL AND s.parent_interaction_id IS NOT NULL AND (\
@@ -185,7 +185,7 @@ pub async fn supervised<E: Exec>(
 
 /// A participant row; `invited_at`/`invite_expires_at` only for invitees.
 pub struct NewParticipant<'a> {
-    pub session_id: &'a str,
+    pub session_id: &'a SessionId,
     pub user_id: &'a UserId,
     pub role: ParticipantRole,
     pub state: ParticipantState,
@@ -216,7 +216,7 @@ pub async fn insert_participant(
     Ok(())
 }
 
-pub async fn get<E: Exec>(executor: E, id: &str) -> Result<Option<SessionRow>, StoreError> {
+pub async fn get<E: Exec>(executor: E, id: &SessionId) -> Result<Option<SessionRow>, StoreError> {
     let sql = format!("SELECT {SESSION_COLUMNS} FROM im_sessions WHERE id = $1");
     crate::db::query_as::<SessionRow>(sql)
         .bind(id)
@@ -241,7 +241,7 @@ pub async fn by_client_id<E: Exec>(
 
 pub async fn participants<E: Exec>(
     executor: E,
-    session_id: &str,
+    session_id: &SessionId,
 ) -> Result<Vec<ParticipantRow>, StoreError> {
     let sql = format!("{PARTICIPANT_SELECT} WHERE p.session_id = $1 ORDER BY p.color");
     crate::db::query_as::<ParticipantRow>(sql)
@@ -251,8 +251,11 @@ pub async fn participants<E: Exec>(
 }
 
 /// Ids of the sessions in a user's workspace (not *Done*), newest first.
-pub async fn workspace<E: Exec>(executor: E, user_id: &UserId) -> Result<Vec<String>, StoreError> {
-    crate::db::query_scalar::<String>(
+pub async fn workspace<E: Exec>(
+    executor: E,
+    user_id: &UserId,
+) -> Result<Vec<SessionId>, StoreError> {
+    crate::db::query_scalar::<SessionId>(
         "SELECT s.id FROM im_sessions s JOIN session_participants p ON p.session_id = s.id \
          WHERE p.user_id = $1 AND p.done = 0 ORDER BY s.created_at DESC LIMIT 200",
     )
@@ -280,7 +283,7 @@ pub async fn recent_partners<E: Exec>(
 }
 
 /// Allocates the next transcript seq of a session.
-pub async fn next_seq(conn: &mut WriteTx, session_id: &str) -> Result<i64, StoreError> {
+pub async fn next_seq(conn: &mut WriteTx, session_id: &SessionId) -> Result<i64, StoreError> {
     crate::db::query_scalar::<i64>(
         "UPDATE im_sessions SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
     )
@@ -292,7 +295,7 @@ pub async fn next_seq(conn: &mut WriteTx, session_id: &str) -> Result<i64, Store
 
 pub async fn set_state(
     conn: &mut WriteTx,
-    session_id: &str,
+    session_id: &SessionId,
     state: SessionState,
 ) -> Result<(), StoreError> {
     crate::db::query("UPDATE im_sessions SET state = $2 WHERE id = $1")
@@ -305,7 +308,7 @@ pub async fn set_state(
 
 pub async fn end(
     conn: &mut WriteTx,
-    session_id: &str,
+    session_id: &SessionId,
     at: i64,
     by: &UserId,
 ) -> Result<(), StoreError> {
@@ -323,7 +326,7 @@ pub async fn end(
 /// Moves a participant to `state`, stamping `joined_at` or `left_at` as fits.
 pub async fn set_participant_state(
     conn: &mut WriteTx,
-    session_id: &str,
+    session_id: &SessionId,
     user_id: &UserId,
     state: ParticipantState,
     at: i64,
@@ -346,7 +349,7 @@ pub async fn set_participant_state(
 /// Re-invites a participant (sets the invitation and its expiry).
 pub async fn invite(
     conn: &mut WriteTx,
-    session_id: &str,
+    session_id: &SessionId,
     user_id: &UserId,
     at: i64,
     expires_at: i64,
@@ -366,7 +369,7 @@ pub async fn invite(
 
 pub async fn set_done(
     conn: &mut WriteTx,
-    session_id: &str,
+    session_id: &SessionId,
     user_id: &UserId,
 ) -> Result<(), StoreError> {
     crate::db::query(
@@ -384,8 +387,8 @@ pub async fn expired_invitations<E: Exec>(
     executor: E,
     now: i64,
     limit: i64,
-) -> Result<Vec<(String, UserId)>, StoreError> {
-    crate::db::query_as::<(String, UserId)>(
+) -> Result<Vec<(SessionId, UserId)>, StoreError> {
+    crate::db::query_as::<(SessionId, UserId)>(
         "SELECT session_id, user_id FROM session_participants \
          WHERE state = 'invited' AND invite_timed_out = 0 AND invite_expires_at <= $1 LIMIT $2",
     )
@@ -399,7 +402,7 @@ pub async fn expired_invitations<E: Exec>(
 /// or the invitation was answered meanwhile.
 pub async fn mark_timed_out(
     conn: &mut WriteTx,
-    session_id: &str,
+    session_id: &SessionId,
     user_id: &UserId,
 ) -> Result<bool, StoreError> {
     Ok(crate::db::query(
@@ -417,7 +420,7 @@ pub async fn mark_timed_out(
 /// Raises a participant's delivered or read mark; false when it was already at or past `seq`.
 pub async fn raise_mark(
     conn: &mut WriteTx,
-    session_id: &str,
+    session_id: &SessionId,
     user_id: &UserId,
     read: bool,
     seq: i64,
@@ -442,7 +445,7 @@ pub async fn raise_mark(
         .rows_affected()
         > 0;
     if raised {
-        conn.mark_raised(session_id, user_id.as_str(), read, seq);
+        conn.mark_raised(session_id.as_str(), user_id.as_str(), read, seq);
     }
     Ok(raised)
 }
@@ -458,7 +461,7 @@ pub struct SendContext {
 }
 
 struct SendRow {
-    s_id: String,
+    s_id: SessionId,
     s_state: SessionState,
     s_created_by: UserId,
     s_created_at: i64,
@@ -534,7 +537,7 @@ pub(crate) const READ_SENDS_SQL: &str = concat!(
 
 pub async fn load_for_send<E: Exec>(
     executor: E,
-    session_id: &str,
+    session_id: &SessionId,
     actor_id: &UserId,
     client_msg_id: &str,
 ) -> Result<Option<SendContext>, StoreError> {
@@ -560,12 +563,12 @@ pub async fn load_for_send<E: Exec>(
 /// [`crate::SendKey`]), else [`load_for_send`].
 pub async fn send_context(
     conn: &mut WriteTx,
-    session_id: &str,
+    session_id: &SessionId,
     actor_id: &UserId,
     client_msg_id: &str,
 ) -> Result<Option<SendContext>, StoreError> {
     let key = crate::SendKey {
-        session_id: session_id.to_owned(),
+        session_id: session_id.as_str().to_owned(),
         actor_id: actor_id.as_str().to_owned(),
         client_msg_id: client_msg_id.to_owned(),
     };
@@ -627,8 +630,8 @@ fn context(rows: Vec<SendRow>) -> Option<SendContext> {
 /// A user's missed invitations, newest first: invitations that timed out and
 /// were never answered (not joined, not rejected) and that nobody else took
 /// (a group offer), not yet replied to or dismissed.
-pub async fn missed<E: Exec>(executor: E, user_id: &UserId) -> Result<Vec<String>, StoreError> {
-    crate::db::query_scalar::<String>(
+pub async fn missed<E: Exec>(executor: E, user_id: &UserId) -> Result<Vec<SessionId>, StoreError> {
+    crate::db::query_scalar::<SessionId>(
         "SELECT p.session_id FROM session_participants p JOIN im_sessions s ON s.id = p.session_id \
          WHERE p.user_id = $1 AND p.role = 'invitee' AND p.invite_timed_out = 1 \
          AND p.joined_at IS NULL AND p.state <> 'rejected' AND p.missed_cleared = 0 \
@@ -643,7 +646,7 @@ pub async fn missed<E: Exec>(executor: E, user_id: &UserId) -> Result<Vec<String
 /// Takes a session out of a user's missed list; false when it was not in it.
 pub async fn clear_missed(
     conn: &mut WriteTx,
-    session_id: &str,
+    session_id: &SessionId,
     user_id: &UserId,
 ) -> Result<bool, StoreError> {
     Ok(crate::db::query(

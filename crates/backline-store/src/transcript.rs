@@ -2,7 +2,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
-use crate::ids::UserId;
+use crate::ids::{SessionId, UserId};
 
 use crate::rows::EntryRow;
 use crate::{Backend, StoreError};
@@ -16,7 +16,7 @@ const SELECT: &str =
 
 /// A new entry; its seq was allocated with `sessions::next_seq` in the same transaction.
 pub struct NewEntry<'a> {
-    pub session_id: &'a str,
+    pub session_id: &'a SessionId,
     pub seq: i64,
     pub ts: i64,
     pub kind: &'a str,
@@ -46,7 +46,7 @@ pub async fn insert(conn: &mut WriteTx, entry: NewEntry<'_>) -> Result<(), Store
 
 /// A new entry whose seq [`append`] allocates.
 pub struct AppendEntry<'a> {
-    pub session_id: &'a str,
+    pub session_id: &'a SessionId,
     pub ts: i64,
     pub kind: &'a str,
     pub actor_id: &'a UserId,
@@ -108,7 +108,7 @@ pub async fn append(conn: &mut WriteTx, entry: AppendEntry<'_>) -> Result<i64, S
 /// the entry keeps its seq. False when the session has no message `seq`.
 pub async fn redact(
     conn: &mut WriteTx,
-    session_id: &str,
+    session_id: &SessionId,
     seq: i64,
     body: &str,
     redacted_by: &UserId,
@@ -131,7 +131,7 @@ pub async fn redact(
 /// The message a sender already committed with this client id, if any.
 pub async fn by_client_msg_id<E: Exec>(
     executor: E,
-    session_id: &str,
+    session_id: &SessionId,
     actor_id: &UserId,
     client_msg_id: &str,
 ) -> Result<Option<EntryRow>, StoreError> {
@@ -147,7 +147,7 @@ pub async fn by_client_msg_id<E: Exec>(
 
 pub async fn get<E: Exec>(
     executor: E,
-    session_id: &str,
+    session_id: &SessionId,
     seq: i64,
 ) -> Result<Option<EntryRow>, StoreError> {
     let sql = format!("{SELECT} WHERE t.session_id = $1 AND t.seq = $2");
@@ -163,7 +163,7 @@ pub async fn get<E: Exec>(
 /// returned ascending.
 pub async fn page<E: Exec>(
     executor: E,
-    session_id: &str,
+    session_id: &SessionId,
     after: i64,
     before: i64,
     limit: i64,
@@ -185,7 +185,7 @@ pub async fn page<E: Exec>(
 /// its addressee.
 pub async fn page_for<E: Exec>(
     executor: E,
-    session_id: &str,
+    session_id: &SessionId,
     viewer: &UserId,
     after: i64,
     before: i64,
@@ -206,7 +206,7 @@ pub async fn page_for<E: Exec>(
 
 async fn page_seen_by<E: Exec>(
     executor: E,
-    session_id: &str,
+    session_id: &SessionId,
     viewer: Option<&UserId>,
     after: i64,
     before: i64,
@@ -240,7 +240,7 @@ async fn page_seen_by<E: Exec>(
 /// The latest message of a session.
 pub async fn last_message<E: Exec>(
     executor: E,
-    session_id: &str,
+    session_id: &SessionId,
 ) -> Result<Option<EntryRow>, StoreError> {
     let sql = format!(
         "{SELECT} WHERE t.session_id = $1 AND t.kind = 'message' ORDER BY t.seq DESC LIMIT 1"
@@ -254,7 +254,7 @@ pub async fn last_message<E: Exec>(
 /// Messages from others after `after_seq`: a participant's unread count.
 pub async fn count_unread<E: Exec>(
     executor: E,
-    session_id: &str,
+    session_id: &SessionId,
     user_id: &UserId,
     after_seq: i64,
 ) -> Result<i64, StoreError> {

@@ -9,6 +9,7 @@ use backline_protocol::ErrorCode;
 use backline_store::rows::GroupSettingsRow;
 use backline_store::rows::ParticipantRow;
 use backline_store::types as stored;
+use backline_store::SessionId;
 use backline_store::{groups, offers, sessions, transcript, users};
 use backline_store::{Locks, UserId};
 
@@ -38,7 +39,7 @@ impl Backline {
             if let Some(existing) =
                 sessions::by_client_id(self.store().reader(), &caller.id, client_id).await?
             {
-                let view = self.session(caller, &existing.id).await?;
+                let view = self.session(caller, existing.id.as_str()).await?;
                 return self.same_create_request(caller, &request, view).await;
             }
         }
@@ -79,7 +80,7 @@ impl Backline {
         }
         let defer = request.defer_invite && request.first_message.is_none();
         let parent = request.parent_interaction_id.clone();
-        let session_id = uuid::Uuid::now_v7().to_string();
+        let session_id = SessionId::from(uuid::Uuid::now_v7().to_string());
         let timeout_ms = self.config().invite_timeout_secs as i64 * 1000;
         let me = (caller.id.clone(), caller.display_name.clone());
         let them = (target.id.clone(), target.display_name.clone());
@@ -158,7 +159,7 @@ impl Backline {
             })
         })
         .await?;
-        self.session(caller, &session_id).await
+        self.session(caller, session_id.as_str()).await
     }
 
     /// Only the interaction's agent starts a consultation about it, while it is active.
@@ -198,7 +199,7 @@ impl Backline {
         let (allowed, reach) = self.offer_reach(&group.id).await?;
         let mut allowed = allowed;
         allowed.remove(&caller.id);
-        let session_id = uuid::Uuid::now_v7().to_string();
+        let session_id = SessionId::from(uuid::Uuid::now_v7().to_string());
         let me = (caller.id.clone(), caller.display_name.clone());
         let (sid, group_id) = (session_id.clone(), group.id.clone());
         // The answer-time target: past it, the offer escalates.
@@ -244,7 +245,7 @@ impl Backline {
         .await?;
         metrics::counter!("backline_group_consultations_total", "group" => group.name.clone())
             .increment(1);
-        self.session(caller, &session_id).await
+        self.session(caller, session_id.as_str()).await
     }
 
     /// A retry of `create_session` with a `client_id` already used: the
@@ -269,7 +270,7 @@ impl Backline {
         if let (true, Some(first)) = (same, &request.first_message) {
             let prior = transcript::by_client_msg_id(
                 self.store().reader(),
-                &view.id,
+                &SessionId::from(view.id.clone()),
                 &caller.id,
                 &first.client_msg_id,
             )
@@ -289,6 +290,7 @@ impl Backline {
 
     /// Accepts the caller's pending invitation (timed out or not).
     pub async fn accept(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         let (sid, me) = (
             session_id.to_owned(),
@@ -352,11 +354,12 @@ impl Backline {
             metrics::histogram!("backline_group_consultation_accept_seconds", "group" => group)
                 .record(waited_ms as f64 / 1000.0);
         }
-        self.session(caller, session_id).await
+        self.session(caller, session_id.as_str()).await
     }
 
     /// Refuses the caller's pending invitation; the session leaves the caller's workspace.
     pub async fn reject(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         let (sid, me) = (
             session_id.to_owned(),
@@ -430,7 +433,7 @@ impl Backline {
                 tx.emit_to(
                     &me.0,
                     EventBody::SessionRemoved {
-                        session_id: sid.clone(),
+                        session_id: sid.to_string(),
                     },
                 )
                 .await?;
@@ -442,11 +445,12 @@ impl Backline {
             })
         })
         .await?;
-        self.session(caller, session_id).await
+        self.session(caller, session_id.as_str()).await
     }
 
     /// Withdraws the caller's pending invitations (initiator only); without anyone joined the session ends.
     pub async fn cancel(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         let (sid, me) = (
             session_id.to_owned(),
@@ -524,7 +528,7 @@ impl Backline {
                     tx.emit_to(
                         &p.user_id,
                         EventBody::SessionRemoved {
-                            session_id: sid.clone(),
+                            session_id: sid.to_string(),
                         },
                     )
                     .await?;
@@ -543,14 +547,14 @@ impl Backline {
             })
         })
         .await?;
-        self.session(caller, session_id).await
+        self.session(caller, session_id.as_str()).await
     }
 
     /// Marks one expired invitation timed out (the worker calls this). The
     /// invitation stays pending and can still be accepted or rejected.
     pub(crate) async fn time_out_invitation(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         user_id: &UserId,
     ) -> Result<()> {
         let (sid, user) = (session_id.to_owned(), user_id.clone());

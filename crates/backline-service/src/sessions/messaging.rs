@@ -6,6 +6,7 @@ use backline_protocol::frames::ServerFrame;
 use backline_protocol::model::{EntryKind, MarkKind, MessageAck, TypingState};
 use backline_protocol::ErrorCode;
 use backline_store::types as stored;
+use backline_store::SessionId;
 use backline_store::UserId;
 use backline_store::{sessions, transcript};
 use backline_store::{Locks, SendKey};
@@ -28,7 +29,8 @@ impl Backline {
         client_msg_id: &str,
         text: &str,
     ) -> Result<MessageAck> {
-        self.start_send_message(caller, session_id, client_msg_id, text)
+        let session_id = &SessionId::from(session_id.to_owned());
+        self.start_send_message(caller, session_id.as_str(), client_msg_id, text)
             .await?
             .await
     }
@@ -43,6 +45,7 @@ impl Backline {
         client_msg_id: &str,
         text: &str,
     ) -> Result<BoxFuture<'static, Result<MessageAck>>> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         validate_client_id("client_msg_id", client_msg_id)?;
         validate_text(text, self.config().max_message_bytes)?;
@@ -74,7 +77,7 @@ impl Backline {
                             ));
                         }
                         let ack = MessageAck {
-                            session_id: sid.clone(),
+                            session_id: sid.to_string(),
                             client_msg_id: cmid.clone(),
                             seq: seq as u64,
                             ts,
@@ -158,7 +161,7 @@ impl Backline {
                         )
                         .await?;
                     let ack = MessageAck {
-                        session_id: sid.clone(),
+                        session_id: sid.to_string(),
                         client_msg_id: cmid.clone(),
                         seq: message.seq,
                         ts: message.ts,
@@ -204,7 +207,7 @@ impl Backline {
                     .await?
                     {
                         Some(prior) => Ok(MessageAck {
-                            session_id,
+                            session_id: session_id.into_string(),
                             client_msg_id,
                             seq: prior.seq as u64,
                             ts: prior.ts,
@@ -226,6 +229,7 @@ impl Backline {
         kind: MarkKind,
         seq: u64,
     ) -> Result<()> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         let (sid, user) = (session_id.to_owned(), caller.id.clone());
         self.commit_locking(Locks::session(session_id), move |conn| {
@@ -243,7 +247,7 @@ impl Backline {
                         .await?;
                 if raised {
                     let body = EventBody::Mark {
-                        session_id: sid.clone(),
+                        session_id: sid.to_string(),
                         user_id: user.to_string(),
                         mark: kind,
                         seq,
@@ -265,6 +269,7 @@ impl Backline {
         session_id: &str,
         state: TypingState,
     ) -> Result<()> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         let participants = sessions::participants(self.store().reader(), session_id).await?;
         if participants.is_empty() {
@@ -288,7 +293,7 @@ impl Backline {
             .map(|p| p.user_id.to_string())
             .collect();
         let frame = serde_json::to_string(&ServerFrame::Typing {
-            session_id: session_id.to_owned(),
+            session_id: session_id.to_string(),
             user_id: caller.id.to_string(),
             state,
         })

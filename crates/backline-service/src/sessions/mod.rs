@@ -33,6 +33,7 @@ pub(crate) use views::entry_from_row;
 use backline_protocol::ErrorCode;
 use backline_store::rows::ParticipantRow;
 use backline_store::types as stored;
+use backline_store::SessionId;
 use backline_store::{Backend, Locks, UserId};
 
 use crate::auth::Account;
@@ -48,7 +49,7 @@ impl Backline {
     /// The rows a change of a session's state locks (see [`Locks`]): the
     /// session (and so its participants), and on PostgreSQL the supervisors
     /// whose board shows it, whose streams the change appends to.
-    async fn session_locks(&self, session_id: &str) -> Result<Locks> {
+    async fn session_locks(&self, session_id: &SessionId) -> Result<Locks> {
         let mut locks = Locks::session(session_id);
         if self.store().backend() == Backend::Postgres {
             let watchers =

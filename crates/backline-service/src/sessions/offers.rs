@@ -20,6 +20,7 @@ use backline_protocol::model::{EntryKind, OfferStage, OfferState, OfferView};
 use backline_store::rows::{OfferRow, ParticipantRow};
 use backline_store::types as stored;
 use backline_store::Locks;
+use backline_store::SessionId;
 use backline_store::UserId;
 use backline_store::{groups, offers, sessions, users};
 
@@ -234,7 +235,7 @@ impl Tx<'_> {
     /// unaccepted (declined or withdrawn), within the current wave's time.
     pub(super) async fn pass_on(
         &mut self,
-        session_id: &str,
+        session_id: &SessionId,
         allowed: &HashSet<UserId>,
     ) -> Result<Vec<backline_protocol::model::TranscriptEntry>> {
         let Some(offer) = offers::get(&mut *self.conn, session_id).await? else {
@@ -253,7 +254,7 @@ impl Tx<'_> {
     }
 
     /// The session's initiator: (id, display name).
-    async fn initiator(&mut self, session_id: &str) -> Result<(UserId, String)> {
+    async fn initiator(&mut self, session_id: &SessionId) -> Result<(UserId, String)> {
         Ok(sessions::participants(&mut *self.conn, session_id)
             .await?
             .into_iter()
@@ -269,7 +270,7 @@ impl Tx<'_> {
     /// view names who took it).
     pub(super) async fn withdraw_others(
         &mut self,
-        session_id: &str,
+        session_id: &SessionId,
         keep: &UserId,
         participants: &[ParticipantRow],
     ) -> Result<(Vec<backline_protocol::model::TranscriptEntry>, Vec<UserId>)> {
@@ -289,7 +290,7 @@ impl Tx<'_> {
     /// Withdraws one pending invitation; `actor` is who caused it.
     async fn withdraw(
         &mut self,
-        session_id: &str,
+        session_id: &SessionId,
         member: &ParticipantRow,
         actor: &UserId,
     ) -> Result<backline_protocol::model::TranscriptEntry> {
@@ -342,7 +343,7 @@ impl Backline {
     /// Widens an open offer whose wave went unanswered (the worker calls
     /// this on every node; the first write moves the wave on, the others
     /// find it moved and do nothing).
-    pub(crate) async fn widen_offer(&self, session_id: &str, wave: i64) -> Result<()> {
+    pub(crate) async fn widen_offer(&self, session_id: &SessionId, wave: i64) -> Result<()> {
         let Some(offer) = offers::get(self.store().reader(), session_id).await? else {
             return Ok(());
         };
@@ -374,7 +375,7 @@ impl Backline {
     /// write do it): marks it escalated, which the supervisors' boards show,
     /// and when the group says so offers it at once to the group's
     /// supervisors who have a desktop connected. The waves go on as before.
-    pub(crate) async fn escalate_offer(&self, session_id: &str) -> Result<()> {
+    pub(crate) async fn escalate_offer(&self, session_id: &SessionId) -> Result<()> {
         let Some(offer) = offers::get(self.store().reader(), session_id).await? else {
             return Ok(());
         };
@@ -430,7 +431,7 @@ impl Backline {
             let (sid, user) = (session_id.clone(), user_id.clone());
             let mut locks = Locks::session(&sid);
             locks.add_users(&reach);
-            tracing::debug!(session_id, ?why, "group invitation withdrawn");
+            tracing::debug!(%session_id, ?why, "group invitation withdrawn");
             self.commit_locking(locks, move |conn| {
                 Box::pin(async move {
                     let mut tx = Tx::new(conn);

@@ -8,6 +8,7 @@
 use backline_protocol::events::EventBody;
 use backline_protocol::model::TranscriptEntry;
 use backline_protocol::ErrorCode;
+use backline_store::SessionId;
 use backline_store::UserId;
 use backline_store::{audit, events, interactions, sessions, transcript, Locks, WriteTx};
 
@@ -31,6 +32,7 @@ impl Backline {
         seq: u64,
         reason: Option<String>,
     ) -> Result<TranscriptEntry> {
+        let session_id = &SessionId::from(session_id.to_owned());
         if !caller.is_admin() {
             return Err(err(
                 ErrorCode::Forbidden,
@@ -94,7 +96,7 @@ impl Backline {
                 tx.emit_to_all(
                     &participants,
                     EventBody::TranscriptRedacted {
-                        session_id: sid.clone(),
+                        session_id: sid.to_string(),
                         entry: entry.clone(),
                     },
                 )

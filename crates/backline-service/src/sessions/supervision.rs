@@ -22,6 +22,7 @@ use backline_protocol::model::{
 };
 use backline_protocol::ErrorCode;
 use backline_store::types as stored;
+use backline_store::SessionId;
 use backline_store::{calls, groups, interactions, sessions, transcript, users};
 use backline_store::{Locks, UserId};
 
@@ -40,6 +41,7 @@ impl Backline {
         caller: &Account,
         session_id: &str,
     ) -> Result<SessionView> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         let (sid, me) = (
             session_id.to_owned(),
@@ -124,6 +126,7 @@ impl Backline {
         session_id: &str,
         request: WhisperRequest,
     ) -> Result<MessageAck> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         validate_client_id("client_msg_id", &request.client_msg_id)?;
         validate_text(&request.text, self.config().max_message_bytes)?;
@@ -162,7 +165,7 @@ impl Backline {
                         ));
                     }
                     let ack = MessageAck {
-                        session_id: sid.clone(),
+                        session_id: sid.to_string(),
                         client_msg_id: cmid.clone(),
                         seq: prior.seq as u64,
                         ts: prior.ts,
@@ -200,7 +203,7 @@ impl Backline {
                     )
                     .await?;
                 let ack = MessageAck {
-                    session_id: sid.clone(),
+                    session_id: sid.to_string(),
                     client_msg_id: cmid.clone(),
                     seq: entry.seq,
                     ts: entry.ts,

@@ -9,7 +9,7 @@ use backline_protocol::ErrorCode;
 use backline_store::rows::{EntryRow, ParticipantRow, SessionRow};
 use backline_store::types as stored;
 use backline_store::{interactions, now_ms, offers, sessions, transcript};
-use backline_store::{UserId, WriteTx};
+use backline_store::{SessionId, UserId, WriteTx};
 
 use super::is_active;
 use super::views::load_view;
@@ -42,7 +42,7 @@ impl<'c> Tx<'c> {
     /// Inserts a new session and its initiator, joined.
     pub(super) async fn open(
         &mut self,
-        session_id: &str,
+        session_id: &SessionId,
         state: stored::SessionState,
         initiator: &UserId,
         client_id: Option<&str>,
@@ -80,7 +80,7 @@ impl<'c> Tx<'c> {
     /// Loads a session and its participants, and the caller's participation.
     pub(super) async fn load(
         &mut self,
-        session_id: &str,
+        session_id: &SessionId,
         caller: &UserId,
     ) -> Result<(SessionRow, Vec<ParticipantRow>, ParticipantRow)> {
         let session = sessions::get(&mut *self.conn, session_id)
@@ -109,7 +109,7 @@ impl<'c> Tx<'c> {
     /// or reject); returns its participants.
     pub(super) async fn pending_invitation(
         &mut self,
-        session_id: &str,
+        session_id: &SessionId,
         caller: &UserId,
     ) -> Result<Vec<ParticipantRow>> {
         let (session, participants, part) = self.load(session_id, caller).await?;
@@ -128,7 +128,7 @@ impl<'c> Tx<'c> {
     /// Ends the session by `actor`: its state, and the `ended` entry (returned, not yet emitted).
     pub(super) async fn end(
         &mut self,
-        session_id: &str,
+        session_id: &SessionId,
         actor: (&UserId, &str),
     ) -> Result<TranscriptEntry> {
         sessions::end(self.conn, session_id, self.now, actor.0).await?;
@@ -142,7 +142,7 @@ impl<'c> Tx<'c> {
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn entry(
         &mut self,
-        session_id: &str,
+        session_id: &SessionId,
         kind: EntryKind,
         actor: (&UserId, &str),
         subject: Option<(&UserId, &str)>,
@@ -163,7 +163,7 @@ impl<'c> Tx<'c> {
         )
         .await?;
         Ok(TranscriptEntry {
-            session_id: session_id.to_owned(),
+            session_id: session_id.to_string(),
             seq: seq as u64,
             ts: self.now,
             kind,
@@ -181,7 +181,11 @@ impl<'c> Tx<'c> {
 
     /// Emits the session's current view to each recipient (each sees their
     /// own unread count), and tells the supervisors whose board shows it.
-    pub(super) async fn notify(&mut self, session_id: &str, recipients: &[UserId]) -> Result<()> {
+    pub(super) async fn notify(
+        &mut self,
+        session_id: &SessionId,
+        recipients: &[UserId],
+    ) -> Result<()> {
         self.board
             .session(self.conn, &mut self.out, self.now, session_id)
             .await?;
@@ -224,7 +228,7 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
-    pub(super) async fn active(&mut self, session_id: &str) -> Result<Vec<UserId>> {
+    pub(super) async fn active(&mut self, session_id: &SessionId) -> Result<Vec<UserId>> {
         Ok(sessions::participants(&mut *self.conn, session_id)
             .await?
             .iter()
@@ -236,7 +240,7 @@ impl<'c> Tx<'c> {
     /// For a consultation: queues the platform's webhook for a lifecycle step.
     pub(super) async fn consultation_event(
         &mut self,
-        session_id: &str,
+        session_id: &SessionId,
         event_type: &str,
     ) -> Result<()> {
         let Some(session) = sessions::get(&mut *self.conn, session_id).await? else {
@@ -251,7 +255,7 @@ impl<'c> Tx<'c> {
         let consultation = consultation_views(self.conn, &parent)
             .await?
             .into_iter()
-            .find(|c| c.session_id == session_id);
+            .find(|c| c.session_id == session_id.as_str());
         enqueue_webhook(
             self.conn,
             &interaction,
@@ -266,7 +270,7 @@ impl<'c> Tx<'c> {
     /// After a session ended: for a consultation, tells the platform and
     /// attaches the transcript to the parent interaction (and so to the
     /// contact's history), once.
-    pub(super) async fn session_ended(&mut self, session_id: &str) -> Result<()> {
+    pub(super) async fn session_ended(&mut self, session_id: &SessionId) -> Result<()> {
         let Some(session) = sessions::get(&mut *self.conn, session_id).await? else {
             return Ok(());
         };
@@ -295,7 +299,7 @@ impl<'c> Tx<'c> {
         let attached = interactions::attach_transcript(
             self.conn,
             &parent,
-            Some(session_id),
+            Some(session_id.as_str()),
             &title,
             &text,
             self.now,
@@ -307,7 +311,7 @@ impl<'c> Tx<'c> {
                 let consultation = consultation_views(self.conn, &parent)
                     .await?
                     .into_iter()
-                    .find(|c| c.session_id == session_id);
+                    .find(|c| c.session_id == session_id.as_str());
                 enqueue_webhook(
                     self.conn,
                     &interaction,

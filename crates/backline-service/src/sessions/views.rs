@@ -7,6 +7,7 @@ use backline_protocol::model::{
 use backline_protocol::ErrorCode;
 use backline_store::rows::{EntryRow, ParticipantRow, SessionRow};
 use backline_store::types as stored;
+use backline_store::SessionId;
 use backline_store::{offers, outcomes, sessions, transcript, UserId};
 
 use crate::auth::Account;
@@ -19,7 +20,7 @@ use super::require_im;
 
 pub(crate) fn entry_from_row(row: EntryRow) -> TranscriptEntry {
     TranscriptEntry {
-        session_id: row.session_id,
+        session_id: row.session_id.into_string(),
         seq: row.seq as u64,
         ts: row.ts,
         kind: EntryKind::parse(&row.kind).unwrap_or(EntryKind::Message),
@@ -38,7 +39,7 @@ pub(crate) fn entry_from_row(row: EntryRow) -> TranscriptEntry {
 /// A session's view as `viewer` sees it, read on `conn` (inside a write or on a read connection).
 pub(super) async fn load_view<C>(
     conn: &mut C,
-    session_id: &str,
+    session_id: &SessionId,
     viewer: &UserId,
 ) -> Result<Option<SessionView>>
 where
@@ -80,7 +81,7 @@ fn build_view(
     unread: u32,
 ) -> SessionView {
     SessionView {
-        id: session.id,
+        id: session.id.into_string(),
         state: session_state(session.state),
         created_by: session.created_by.into_string(),
         created_at: session.created_at,
@@ -115,6 +116,7 @@ fn build_view(
 impl Backline {
     /// One session as the caller sees it.
     pub async fn session(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         let mut conn = self.read_conn().await?;
         let view = load_view(&mut conn, session_id, &caller.id)
@@ -161,6 +163,7 @@ impl Backline {
         before: Option<u64>,
         limit: usize,
     ) -> Result<TranscriptPage> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         let participants = sessions::participants(self.store().reader(), session_id).await?;
         if participants.is_empty() {

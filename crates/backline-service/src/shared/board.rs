@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use backline_protocol::events::EventBody;
+use backline_store::SessionId;
 use backline_store::{groups, sessions};
 use backline_store::{UserId, WriteTx};
 
@@ -32,7 +33,7 @@ impl BoardNotices {
         conn: &mut WriteTx,
         out: &mut Vec<BusMessage>,
         now: i64,
-        session_id: &str,
+        session_id: &SessionId,
     ) -> Result<()> {
         let watchers = sessions::board_watchers(&mut *conn, session_id, now).await?;
         self.tell(conn, out, now, watchers).await

@@ -85,7 +85,7 @@ where
             .or_else(|| invitees().next());
         if let Some(target) = target {
             out.push(ConsultationView {
-                session_id: session.id.clone(),
+                session_id: session.id.to_string(),
                 initiator_id: session.created_by.to_string(),
                 target_id: target.user_id.to_string(),
                 target_name: target.display_name.clone(),

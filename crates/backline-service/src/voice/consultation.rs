@@ -4,6 +4,7 @@
 use backline_protocol::voice::CallView;
 use backline_protocol::ErrorCode;
 use backline_store::types as stored;
+use backline_store::SessionId;
 use backline_store::{calls, interactions, sessions, UserId};
 
 use super::{validate_device, Actor};
@@ -53,6 +54,7 @@ impl Backline {
         session_id: &str,
         device_id: &str,
     ) -> Result<CallView> {
+        let session_id = &SessionId::from(session_id.to_owned());
         validate_device(device_id)?;
         let session = sessions::get(self.store().reader(), session_id)
             .await?

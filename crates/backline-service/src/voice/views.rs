@@ -37,7 +37,10 @@ fn view(call: &CallRow, parties: &[CallPartyRow]) -> CallView {
         },
         state: call_state(call.state),
         interaction_id: call.interaction_id.clone(),
-        consultation_session_id: call.consultation_session_id.clone(),
+        consultation_session_id: call
+            .consultation_session_id
+            .as_ref()
+            .map(|id| id.to_string()),
         contact_call_id: call.contact_call_id.clone(),
         parties: parties
             .iter()

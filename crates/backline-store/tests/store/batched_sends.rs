@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use backline_store::{
-    events, sessions, transcript, Locks, ParticipantRole, Pending, SendKey, Store, StoreError,
-    UserId, WriteTx,
+    events, sessions, transcript, Locks, ParticipantRole, Pending, SendKey, SessionId, Store,
+    StoreError, UserId, WriteTx,
 };
 
 use crate::im_sessions::join;
@@ -17,7 +17,7 @@ use crate::{add_session, add_user, stores};
 /// A send's key, readable by the test ([`SendKey`] keeps its parts).
 #[derive(Debug, Clone)]
 struct Key {
-    session_id: String,
+    session_id: SessionId,
     actor_id: UserId,
     client_msg_id: String,
 }
@@ -103,7 +103,7 @@ fn queue_send(
 /// forget what it read ahead, so the writes after it run their statements.
 fn queue_mark(
     store: &Store,
-    session: String,
+    session: SessionId,
     user: UserId,
     forget: bool,
 ) -> impl std::future::Future<Output = Result<Pending<Sent>, StoreError>> + '_ {
@@ -131,7 +131,7 @@ async fn sends_queued_together_keep_seqs_gapless_retries_single_and_acknowledged
         for _ in 0..6 {
             users.push(add_user(&store, "batch").await);
         }
-        let mut members: BTreeMap<String, Vec<UserId>> = BTreeMap::new();
+        let mut members: BTreeMap<SessionId, Vec<UserId>> = BTreeMap::new();
         for s in 0..4 {
             let owner = users[s].clone();
             let sid = add_session(&store, &owner).await;
@@ -150,7 +150,7 @@ async fn sends_queued_together_keep_seqs_gapless_retries_single_and_acknowledged
             }
             members.insert(sid, others.to_vec());
         }
-        let sids: Vec<String> = members.keys().cloned().collect();
+        let sids: Vec<SessionId> = members.keys().cloned().collect();
 
         // Four tasks queue 150 writes each without waiting for answers, so
         // that batches are large and interleave: sends, retries of earlier
@@ -201,7 +201,7 @@ async fn sends_queued_together_keep_seqs_gapless_retries_single_and_acknowledged
         }
 
         // Every session's transcript: seqs 1..n, no gap, no duplicate.
-        let mut stored: HashMap<(String, UserId, String), (i64, String)> = HashMap::new();
+        let mut stored: HashMap<(SessionId, UserId, String), (i64, String)> = HashMap::new();
         for sid in members.keys() {
             let entries = transcript::page(store.reader(), sid, 0, i64::MAX, 10_000, false)
                 .await

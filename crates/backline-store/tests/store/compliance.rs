@@ -57,7 +57,12 @@ async fn ended_interaction_of(store: &Store, contact: Option<&str>, ended_at: i6
 }
 
 /// An ended consultation about `parent` with one message.
-async fn ended_consultation(store: &Store, owner: &UserId, parent: &str, ended_at: i64) -> String {
+async fn ended_consultation(
+    store: &Store,
+    owner: &UserId,
+    parent: &str,
+    ended_at: i64,
+) -> backline_store::SessionId {
     let sid = add_session_at(store, owner, ended_at - 10, Some(parent)).await;
     let owner = owner.to_owned();
     tx!(store, [sid, owner], |conn| {

@@ -493,7 +493,7 @@ async fn an_offer_escalates_once_when_due_and_only_while_open() {
             offers::escalation_due(store.reader(), 999, 10)
                 .await
                 .unwrap(),
-            Vec::<String>::new(),
+            Vec::<backline_store::SessionId>::new(),
             "{backend}"
         );
         assert_eq!(

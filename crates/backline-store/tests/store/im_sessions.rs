@@ -1,5 +1,6 @@
 //! IM sessions, their participants and their transcripts.
 
+use backline_store::SessionId;
 use backline_store::UserId;
 use backline_store::{
     sessions, transcript, users, ParticipantRole, ParticipantState, SessionState, Store, StoreError,
@@ -13,8 +14,8 @@ pub(crate) async fn add_session_at(
     owner: &UserId,
     created_at: i64,
     parent: Option<&str>,
-) -> String {
-    let sid = unique("s");
+) -> SessionId {
+    let sid = crate::sid(&unique("s"));
     let (owner, parent) = (owner.to_owned(), parent.map(str::to_owned));
     tx!(store, [sid], |conn| {
         sessions::insert(
@@ -37,7 +38,7 @@ pub(crate) async fn add_session_at(
 /// Adds `user` to a session as a joined participant (`role`, `color`).
 pub(crate) async fn join(
     store: &Store,
-    sid: &str,
+    sid: &SessionId,
     user: &UserId,
     role: ParticipantRole,
     color: i64,
@@ -63,7 +64,13 @@ pub(crate) async fn join(
 }
 
 /// Invites `user` to a session, the invitation expiring at `expires_at`.
-pub(crate) async fn invite(store: &Store, sid: &str, user: &UserId, color: i64, expires_at: i64) {
+pub(crate) async fn invite(
+    store: &Store,
+    sid: &SessionId,
+    user: &UserId,
+    color: i64,
+    expires_at: i64,
+) {
     let (sid, user) = (sid.to_owned(), user.to_owned());
     tx!(store, |conn| {
         sessions::insert_participant(
@@ -89,7 +96,7 @@ async fn sessions_are_found_by_their_creators_client_id() {
     for (backend, store, _dir) in stores().await {
         let alice = add_user(&store, "alice").await;
         let bob = add_user(&store, "bob").await;
-        let (mine, theirs) = (unique("s"), unique("s"));
+        let (mine, theirs) = (crate::sid(&unique("s")), crate::sid(&unique("s")));
         tx!(store, [alice, bob, mine, theirs], |conn| {
             for (sid, by) in [(&mine, &alice), (&theirs, &bob)] {
                 sessions::insert(
@@ -137,7 +144,7 @@ async fn sessions_are_found_by_their_creators_client_id() {
             sessions::insert(
                 conn,
                 sessions::NewSession {
-                    id: "another-session",
+                    id: &crate::sid("another-session"),
                     state: SessionState::Connected,
                     created_by: &alice,
                     created_at: 6,
@@ -152,7 +159,7 @@ async fn sessions_are_found_by_their_creators_client_id() {
             "{backend}: {dup:?}"
         );
         assert!(
-            sessions::get(store.reader(), "another-session")
+            sessions::get(store.reader(), &crate::sid("another-session"))
                 .await
                 .unwrap()
                 .is_none(),
@@ -329,7 +336,7 @@ async fn an_invitee_who_rejected_can_be_invited_again_with_a_fresh_expiry() {
                 .await
         })
         .unwrap();
-        let guest_row = |store: Store, sid: String, guest: UserId| async move {
+        let guest_row = |store: Store, sid: SessionId, guest: UserId| async move {
             sessions::participants(store.reader(), &sid)
                 .await
                 .unwrap()
@@ -557,7 +564,7 @@ async fn load_for_send_reads_the_session_its_participants_and_the_prior_message(
             .unwrap();
         assert_eq!(fresh_id.prior, None, "{backend}");
         assert!(
-            sessions::load_for_send(store.reader(), "no-such-session", &owner, "m1")
+            sessions::load_for_send(store.reader(), &crate::sid("no-such-session"), &owner, "m1")
                 .await
                 .unwrap()
                 .is_none(),
@@ -690,7 +697,7 @@ async fn appended_entries_take_the_sessions_next_seq_and_a_missing_session_is_no
                     transcript::append(
                         conn,
                         transcript::AppendEntry {
-                            session_id: "no-such-session",
+                            session_id: &crate::sid("no-such-session"),
                             ts: 5,
                             kind: "message",
                             actor_id: &u,

@@ -462,9 +462,15 @@ async fn an_attached_transcript_is_replaced_in_place() {
             interactions::attach_transcript(conn, &id, Some("s-chat"), "Chat", "secret\n", 5)
                 .await?;
             Ok((
-                interactions::replace_attached_transcript(conn, &id, "s-chat", "redacted\n")
+                interactions::replace_attached_transcript(
+                    conn,
+                    &id,
+                    &crate::sid("s-chat"),
+                    "redacted\n",
+                )
+                .await?,
+                interactions::replace_attached_transcript(conn, &id, &crate::sid("s-other"), "x")
                     .await?,
-                interactions::replace_attached_transcript(conn, &id, "s-other", "x").await?,
             ))
         })
         .unwrap();

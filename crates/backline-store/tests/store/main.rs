@@ -4,8 +4,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use backline_store::{
-    events, sessions, transcript, users, ParticipantRole, ParticipantState, SessionState, Store,
-    StoreError, StoreOptions, UserId,
+    events, sessions, transcript, users, ParticipantRole, ParticipantState, SessionId,
+    SessionState, Store, StoreError, StoreOptions, UserId,
 };
 
 /// Runs `$body` as one write of `$store`, `$conn` being the write's
@@ -112,8 +112,13 @@ pub(crate) async fn add_user(store: &Store, name: &str) -> UserId {
     id
 }
 
-pub(crate) async fn add_session(store: &Store, owner: &UserId) -> String {
-    let sid = format!("s-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+/// A session id from its text.
+pub(crate) fn sid(text: &str) -> SessionId {
+    SessionId::from(text.to_owned())
+}
+
+pub(crate) async fn add_session(store: &Store, owner: &UserId) -> SessionId {
+    let sid = sid(&format!("s-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
     let (s, o) = (sid.clone(), owner.to_owned());
     store
         .write(Box::new(move |conn| {
