@@ -7,7 +7,7 @@ use backline_protocol::interactions::{ConsultationTranscript, ContactErasure, Co
 use backline_protocol::ErrorCode;
 use backline_store::compliance::{self, Cutoffs};
 use backline_store::rows::LegalHoldRow;
-use backline_store::{contacts, interactions, now_ms, sessions, transcript};
+use backline_store::{contacts, interactions, now_ms, sessions, transcript, InteractionId};
 
 use crate::auth::Account;
 use crate::error::{err, Result};
@@ -134,7 +134,11 @@ impl Backline {
         let reader = self.store().reader();
         let exists = match kind {
             HoldTarget::Contact => contacts::get(reader, id).await?.is_some(),
-            HoldTarget::Interaction => interactions::get(reader, id).await?.is_some(),
+            HoldTarget::Interaction => {
+                interactions::get(reader, &InteractionId::from(id.to_owned()))
+                    .await?
+                    .is_some()
+            }
         };
         if !exists {
             let code = match kind {
@@ -235,7 +239,7 @@ impl Backline {
                     .map(crate::sessions::entry_from_row)
                     .collect();
                 consultations.push(ConsultationTranscript {
-                    interaction_id: id.clone(),
+                    interaction_id: id.to_string(),
                     session_id: session.id.into_string(),
                     entries,
                 });

@@ -40,7 +40,8 @@ impl Backline {
     ) -> Result<DirectoryResponse> {
         let mut active_consultations = Vec::new();
         if let Some(id) = interaction_id {
-            let (_, access) = self.interaction_access(caller, id, "consult").await?;
+            let (row, access) = self.interaction_access(caller, id, "consult").await?;
+            let id = &row.id;
             if access != crate::shared::access::Access::Owner {
                 return Err(err(
                     ErrorCode::NotShared,

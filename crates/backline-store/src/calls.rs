@@ -3,7 +3,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
-use crate::ids::SessionId;
+use crate::ids::{InteractionId, SessionId};
 use crate::types::{CallKind, CallState, PartyKind, PartyState};
 
 use crate::rows::{CallPartyRow, CallRow};
@@ -19,7 +19,7 @@ pub struct NewCall<'a> {
     pub id: &'a str,
     pub kind: CallKind,
     pub state: CallState,
-    pub interaction_id: Option<&'a str>,
+    pub interaction_id: Option<&'a InteractionId>,
     pub consultation_session_id: Option<&'a SessionId>,
     pub contact_call_id: Option<&'a str>,
     pub created_at: i64,
@@ -121,7 +121,7 @@ pub async fn active_for_party<E: Exec>(
 /// The interaction's contact call that has not ended.
 pub async fn contact_call_of<E: Exec>(
     executor: E,
-    interaction_id: &str,
+    interaction_id: &InteractionId,
 ) -> Result<Option<CallRow>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM calls WHERE interaction_id = $1 AND kind = 'contact' AND state <> 'ended' \
@@ -239,7 +239,7 @@ pub async fn set_party(
 /// (unix ms); none when no call of it holds its contact.
 pub async fn held_since<E: Exec>(
     executor: E,
-    interaction_id: &str,
+    interaction_id: &InteractionId,
 ) -> Result<Option<i64>, StoreError> {
     crate::db::query_scalar::<Option<i64>>(
         "SELECT MIN(hold_started_at) FROM calls WHERE interaction_id = $1 AND kind = 'contact' \

@@ -7,7 +7,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
-use crate::ids::UserId;
+use crate::ids::{InteractionId, UserId};
 use crate::rows::LegalHoldRow;
 use crate::{Backend, StoreError};
 
@@ -178,8 +178,8 @@ async fn count(conn: &mut WriteTx, from: &str, cutoff: i64) -> Result<i64, Store
 pub async fn contact_interactions<E: Exec>(
     executor: E,
     contact_id: &str,
-) -> Result<Vec<String>, StoreError> {
-    crate::db::query_scalar::<String>(
+) -> Result<Vec<InteractionId>, StoreError> {
+    crate::db::query_scalar::<InteractionId>(
         "SELECT id FROM interactions WHERE contact_id = $1 ORDER BY created_at, id",
     )
     .bind(contact_id)

@@ -97,6 +97,11 @@ text_id! {
     pub struct SessionId;
 }
 
+text_id! {
+    /// An interaction (`interactions.id`): a contact's chat, call or case.
+    pub struct InteractionId;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

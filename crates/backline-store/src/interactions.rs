@@ -4,7 +4,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
-use crate::ids::{SessionId, UserId};
+use crate::ids::{InteractionId, SessionId, UserId};
 
 use crate::rows::{AttachedTranscriptRow, InteractionRow};
 use crate::{Backend, StoreError};
@@ -17,7 +17,7 @@ const SELECT: &str = "SELECT i.id, i.integration_id, i.external_id, i.media, i.s
 
 /// A new interaction.
 pub struct NewInteraction<'a> {
-    pub id: &'a str,
+    pub id: &'a InteractionId,
     pub integration_id: Option<&'a str>,
     pub external_id: Option<&'a str>,
     pub media: &'a str,
@@ -56,7 +56,10 @@ pub async fn insert(conn: &mut WriteTx, new: NewInteraction<'_>) -> Result<(), S
     Ok(())
 }
 
-pub async fn get<E: Exec>(executor: E, id: &str) -> Result<Option<InteractionRow>, StoreError> {
+pub async fn get<E: Exec>(
+    executor: E,
+    id: &InteractionId,
+) -> Result<Option<InteractionRow>, StoreError> {
     let sql = format!("{SELECT} WHERE i.id = $1");
     crate::db::query_as::<InteractionRow>(sql)
         .bind(id)
@@ -93,7 +96,7 @@ pub async fn workspace<E: Exec>(
 
 pub async fn update(
     conn: &mut WriteTx,
-    id: &str,
+    id: &InteractionId,
     subject: &str,
     case_data: &str,
 ) -> Result<(), StoreError> {
@@ -108,7 +111,7 @@ pub async fn update(
 
 pub async fn end(
     conn: &mut WriteTx,
-    id: &str,
+    id: &InteractionId,
     outcome: Option<&str>,
     notes: Option<&str>,
     at: i64,
@@ -123,7 +126,7 @@ pub async fn end(
     Ok(())
 }
 
-pub async fn set_agent_done(conn: &mut WriteTx, id: &str) -> Result<(), StoreError> {
+pub async fn set_agent_done(conn: &mut WriteTx, id: &InteractionId) -> Result<(), StoreError> {
     crate::db::query("UPDATE interactions SET agent_done = 1 WHERE id = $1")
         .bind(id)
         .execute(conn)
@@ -137,7 +140,7 @@ pub async fn set_agent_done(conn: &mut WriteTx, id: &str) -> Result<(), StoreErr
 /// redaction); false when none is attached.
 pub async fn replace_attached_transcript(
     conn: &mut WriteTx,
-    interaction_id: &str,
+    interaction_id: &InteractionId,
     session_id: &SessionId,
     body: &str,
 ) -> Result<bool, StoreError> {
@@ -154,7 +157,7 @@ pub async fn replace_attached_transcript(
 
 pub async fn attach_transcript(
     conn: &mut WriteTx,
-    interaction_id: &str,
+    interaction_id: &InteractionId,
     session_id: Option<&str>,
     title: &str,
     body: &str,
@@ -189,7 +192,7 @@ pub async fn attach_transcript(
 /// Transcripts attached to any of `ids`, in order, with their consultations' outcomes.
 pub async fn transcripts<E: Exec>(
     executor: E,
-    ids: &[String],
+    ids: &[InteractionId],
 ) -> Result<Vec<AttachedTranscriptRow>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -211,7 +214,7 @@ pub async fn transcripts<E: Exec>(
 /// Replaces the searchable text of an interaction (already folded by the caller).
 pub async fn index_for_search(
     conn: &mut WriteTx,
-    interaction_id: &str,
+    interaction_id: &InteractionId,
     folded_text: &str,
 ) -> Result<(), StoreError> {
     match conn.backend() {
@@ -321,7 +324,7 @@ pub async fn history<E: Exec>(
 /// e.g. a call's steps), creating it with `title` on first use.
 pub async fn append_log(
     conn: &mut WriteTx,
-    interaction_id: &str,
+    interaction_id: &InteractionId,
     key: &str,
     title: &str,
     line: &str,
@@ -353,7 +356,11 @@ pub async fn append_log(
 }
 
 /// Reassigns an interaction to another agent (a completed transfer).
-pub async fn set_agent(conn: &mut WriteTx, id: &str, agent_id: &UserId) -> Result<(), StoreError> {
+pub async fn set_agent(
+    conn: &mut WriteTx,
+    id: &InteractionId,
+    agent_id: &UserId,
+) -> Result<(), StoreError> {
     crate::db::query("UPDATE interactions SET agent_id = $2, agent_done = 0 WHERE id = $1")
         .bind(id)
         .bind(agent_id)

@@ -4,6 +4,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::InteractionId;
 
 use crate::rows::{DeliveryRow, OutboxRow};
 use crate::StoreError;
@@ -13,7 +14,7 @@ pub async fn enqueue(
     conn: &mut WriteTx,
     id: &str,
     integration_id: &str,
-    interaction_id: &str,
+    interaction_id: &InteractionId,
     event_type: &str,
     payload: &str,
     now: i64,

@@ -3,7 +3,7 @@
 //! Booleans are BIGINT 0/1 (the portable subset); helpers turn them into `bool`.
 
 use crate::db::row_struct;
-use crate::ids::{SessionId, UserId};
+use crate::ids::{InteractionId, SessionId, UserId};
 use crate::types::{
     CallKind, CallState, ConsultationOutcome, OfferStage, OfferState, ParticipantRole,
     ParticipantState, PartyKind, PartyState, SessionState,
@@ -131,7 +131,7 @@ pub struct SessionRow {
     pub ended_at: Option<i64>,
     pub ended_by: Option<UserId>,
     pub last_seq: i64,
-    pub parent_interaction_id: Option<String>,
+    pub parent_interaction_id: Option<InteractionId>,
 }
 }
 
@@ -241,7 +241,7 @@ row_struct! {
 /// `interactions` joined with the agent's and the contact's names.
 #[derive(Debug, Clone)]
 pub struct InteractionRow {
-    pub id: String,
+    pub id: InteractionId,
     pub integration_id: Option<String>,
     pub external_id: Option<String>,
     pub media: String,
@@ -266,7 +266,7 @@ row_struct! {
 /// `interaction_transcripts`.
 #[derive(Debug, Clone)]
 pub struct AttachedTranscriptRow {
-    pub interaction_id: String,
+    pub interaction_id: InteractionId,
     pub position: i64,
     /// A consultation's session id, or another transcript's key (`call:<id>`
     /// for a call log): text, not a [`SessionId`].
@@ -300,7 +300,7 @@ row_struct! {
 pub struct OutboxRow {
     pub id: String,
     pub integration_id: String,
-    pub interaction_id: String,
+    pub interaction_id: InteractionId,
     pub event_type: String,
     pub payload: String,
     pub created_at: i64,
@@ -316,7 +316,7 @@ row_struct! {
 pub struct DeliveryRow {
     pub id: String,
     pub integration_id: String,
-    pub interaction_id: String,
+    pub interaction_id: InteractionId,
     pub event_type: String,
     pub created_at: i64,
     pub attempts: i64,
@@ -334,7 +334,7 @@ pub struct CallRow {
     pub id: String,
     pub kind: CallKind,
     pub state: CallState,
-    pub interaction_id: Option<String>,
+    pub interaction_id: Option<InteractionId>,
     pub consultation_session_id: Option<SessionId>,
     pub contact_call_id: Option<String>,
     pub created_at: i64,

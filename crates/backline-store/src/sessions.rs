@@ -2,7 +2,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
-use crate::ids::{SessionId, UserId};
+use crate::ids::{InteractionId, SessionId, UserId};
 use crate::types::{ParticipantRole, ParticipantState, SessionState};
 
 use crate::rows::{ParticipantRow, SessionRow};
@@ -23,7 +23,7 @@ pub struct NewSession<'a> {
     pub created_at: i64,
     pub client_id: Option<&'a str>,
     /// For a consultation: the interaction it is about.
-    pub parent_interaction_id: Option<&'a str>,
+    pub parent_interaction_id: Option<&'a InteractionId>,
 }
 
 pub async fn insert(conn: &mut WriteTx, session: NewSession<'_>) -> Result<(), StoreError> {
@@ -45,7 +45,7 @@ pub async fn insert(conn: &mut WriteTx, session: NewSession<'_>) -> Result<(), S
 /// The consultations opened from an interaction, newest first.
 pub async fn consultations<E: Exec>(
     executor: E,
-    interaction_id: &str,
+    interaction_id: &InteractionId,
 ) -> Result<Vec<SessionRow>, StoreError> {
     let sql = format!(
         "SELECT {SESSION_COLUMNS} FROM im_sessions WHERE parent_interaction_id = $1 ORDER BY created_at DESC"
@@ -76,7 +76,7 @@ pub enum ConsultationAccess {
 /// interaction's agent.
 pub async fn accepted_consultation<E: Exec>(
     executor: E,
-    interaction_id: &str,
+    interaction_id: &InteractionId,
     user_id: &UserId,
     ended_since: i64,
 ) -> Result<Option<ConsultationAccess>, StoreError> {
@@ -147,7 +147,7 @@ pub async fn board_watchers<E: Exec>(
 /// The consultations not yet ended about an interaction.
 pub async fn open_consultations_of<E: Exec>(
     executor: E,
-    interaction_id: &str,
+    interaction_id: &InteractionId,
 ) -> Result<Vec<SessionId>, StoreError> {
     crate::db::query_scalar::<SessionId>(
         "SELECT id FROM im_sessions WHERE parent_interaction_id = $1 AND ended_at IS NULL ORDER BY id",
@@ -468,7 +468,7 @@ struct SendRow {
     s_ended_at: Option<i64>,
     s_ended_by: Option<UserId>,
     s_last_seq: i64,
-    s_parent_interaction_id: Option<String>,
+    s_parent_interaction_id: Option<InteractionId>,
     participant: ParticipantRow,
     prior_seq: Option<i64>,
     prior_ts: Option<i64>,

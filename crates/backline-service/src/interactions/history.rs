@@ -12,6 +12,7 @@ use backline_protocol::interactions::{
 use backline_protocol::ErrorCode;
 use backline_store::interactions;
 use backline_store::rows::{AttachedTranscriptRow, InteractionRow};
+use backline_store::InteractionId;
 use backline_store::UserId;
 
 use crate::auth::Account;
@@ -311,7 +312,7 @@ fn history_items(
                 snippet(&haystack, words)
             };
             HistoryItem {
-                interaction_id: row.id.clone(),
+                interaction_id: row.id.to_string(),
                 media: Media::parse(&row.media).unwrap_or(Media::Voice),
                 state: interaction_state(&row),
                 created_at: row.created_at,
@@ -355,7 +356,7 @@ impl Backline {
         };
         let rows =
             interactions::history(self.store().reader(), self.store().backend(), &query).await?;
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let ids: Vec<InteractionId> = rows.iter().map(|r| r.id.clone()).collect();
         let attached = interactions::transcripts(self.store().reader(), &ids).await?;
         let _permit = snippet_permits()
             .acquire()

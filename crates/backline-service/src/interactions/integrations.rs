@@ -74,7 +74,7 @@ fn delivery_view(row: DeliveryRow) -> WebhookDelivery {
     WebhookDelivery {
         id: row.id,
         event_type: row.event_type,
-        interaction_id: row.interaction_id,
+        interaction_id: row.interaction_id.into_string(),
         created_at: row.created_at,
         state,
         attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),

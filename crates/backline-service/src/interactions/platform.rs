@@ -8,7 +8,7 @@ use backline_protocol::interactions::{
 use backline_protocol::ErrorCode;
 use backline_store::rows::InteractionRow;
 use backline_store::types as stored;
-use backline_store::{contacts, interactions, now_ms};
+use backline_store::{contacts, interactions, now_ms, InteractionId};
 
 use super::contact_view;
 use super::integrations::Integration;
@@ -110,7 +110,7 @@ impl Backline {
         id: &str,
     ) -> Result<InteractionRow> {
         let reader = self.store().reader();
-        let row = match interactions::get(reader, id).await? {
+        let row = match interactions::get(reader, &InteractionId::from(id.to_owned())).await? {
             Some(row) if row.integration_id.as_deref() == Some(integration.id.as_str()) => {
                 Some(row)
             }
@@ -183,7 +183,7 @@ impl Backline {
                 format!("agent {:?} is disabled", request.agent),
             ));
         }
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = InteractionId::from(uuid::Uuid::now_v7().to_string());
         let (iid, integration_id) = (id.clone(), integration.id.clone());
         self.commit(move |conn| {
             Box::pin(async move {

@@ -11,7 +11,7 @@ use backline_store::rows::ParticipantRow;
 use backline_store::types as stored;
 use backline_store::SessionId;
 use backline_store::{groups, offers, sessions, transcript, users};
-use backline_store::{Locks, UserId};
+use backline_store::{InteractionId, Locks, UserId};
 
 use super::tx::Tx;
 use super::{is_active, require_im, validate_client_id, validate_text};
@@ -79,7 +79,10 @@ impl Backline {
             self.check_consultation_parent(caller, parent).await?;
         }
         let defer = request.defer_invite && request.first_message.is_none();
-        let parent = request.parent_interaction_id.clone();
+        let parent = request
+            .parent_interaction_id
+            .clone()
+            .map(InteractionId::from);
         let session_id = SessionId::from(uuid::Uuid::now_v7().to_string());
         let timeout_ms = self.config().invite_timeout_secs as i64 * 1000;
         let me = (caller.id.clone(), caller.display_name.clone());
@@ -101,7 +104,7 @@ impl Backline {
                 } else {
                     stored::SessionState::Inviting
                 };
-                tx.open(&sid, state, &me.0, client_id.as_deref(), parent.as_deref())
+                tx.open(&sid, state, &me.0, client_id.as_deref(), parent.as_ref())
                     .await?;
                 sessions::insert_participant(
                     tx.conn,
@@ -206,7 +209,10 @@ impl Backline {
         let escalate_ms = (group.escalate_secs > 0).then_some(group.escalate_secs * 1000);
         let (client_id, parent) = (
             request.client_id.clone(),
-            request.parent_interaction_id.clone(),
+            request
+                .parent_interaction_id
+                .clone()
+                .map(InteractionId::from),
         );
         let mut locks = Locks::users(&[&me.0]);
         locks.add_users(&reach);
@@ -216,7 +222,7 @@ impl Backline {
                 let mut tx = Tx::new(conn);
                 let now = tx.now;
                 let state = stored::SessionState::Inviting;
-                tx.open(&sid, state, &me.0, client_id.as_deref(), parent.as_deref())
+                tx.open(&sid, state, &me.0, client_id.as_deref(), parent.as_ref())
                     .await?;
                 let escalate_at = escalate_ms.map(|ms| now + ms);
                 offers::insert(tx.conn, &sid, &group_id, now, escalate_at).await?;

@@ -24,7 +24,7 @@ use backline_protocol::ErrorCode;
 use backline_store::types as stored;
 use backline_store::SessionId;
 use backline_store::{calls, groups, interactions, sessions, transcript, users};
-use backline_store::{Locks, UserId};
+use backline_store::{InteractionId, Locks, UserId};
 
 use super::tx::Tx;
 use super::views::load_view;
@@ -253,10 +253,13 @@ impl Backline {
                 continue;
             };
             let (interaction_subject, on_hold_since) = match &session.parent_interaction_id {
-                Some(parent) => (
-                    interactions::get(reader, parent).await?.map(|i| i.subject),
-                    calls::held_since(reader, parent).await?,
-                ),
+                Some(parent) => {
+                    let parent = &InteractionId::from(parent.clone());
+                    (
+                        interactions::get(reader, parent).await?.map(|i| i.subject),
+                        calls::held_since(reader, parent).await?,
+                    )
+                }
                 None => (None, None),
             };
             consultations.push(BoardConsultation {

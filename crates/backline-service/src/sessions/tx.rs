@@ -8,7 +8,7 @@ use backline_protocol::model::{EntryKind, TranscriptEntry};
 use backline_protocol::ErrorCode;
 use backline_store::rows::{EntryRow, ParticipantRow, SessionRow};
 use backline_store::types as stored;
-use backline_store::{interactions, now_ms, offers, sessions, transcript};
+use backline_store::{interactions, now_ms, offers, sessions, transcript, InteractionId};
 use backline_store::{SessionId, UserId, WriteTx};
 
 use super::is_active;
@@ -46,7 +46,7 @@ impl<'c> Tx<'c> {
         state: stored::SessionState,
         initiator: &UserId,
         client_id: Option<&str>,
-        parent_interaction_id: Option<&str>,
+        parent_interaction_id: Option<&InteractionId>,
     ) -> Result<()> {
         sessions::insert(
             self.conn,

@@ -107,7 +107,7 @@ fn build_view(
         last_seq: session.last_seq as u64,
         unread,
         last_message,
-        parent_interaction_id: session.parent_interaction_id,
+        parent_interaction_id: session.parent_interaction_id.map(|id| id.into_string()),
         offer: None,
         outcome: None,
     }

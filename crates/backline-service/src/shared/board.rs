@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use backline_protocol::events::EventBody;
 use backline_store::SessionId;
-use backline_store::{groups, sessions};
+use backline_store::{groups, sessions, InteractionId};
 use backline_store::{UserId, WriteTx};
 
 use crate::bus::BusMessage;
@@ -46,7 +46,7 @@ impl BoardNotices {
         conn: &mut WriteTx,
         out: &mut Vec<BusMessage>,
         now: i64,
-        interaction_id: &str,
+        interaction_id: &InteractionId,
     ) -> Result<()> {
         for session_id in sessions::open_consultations_of(&mut *conn, interaction_id).await? {
             self.session(conn, out, now, &session_id).await?;

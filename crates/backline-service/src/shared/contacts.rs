@@ -3,7 +3,7 @@
 
 use backline_protocol::interactions::ContactInput;
 use backline_store::WriteTx;
-use backline_store::{contacts, interactions};
+use backline_store::{contacts, interactions, InteractionId};
 
 use crate::error::Result;
 use crate::shared::json;
@@ -38,11 +38,12 @@ pub(crate) async fn upsert_contact(
 
 /// Rebuilds the searchable text of an interaction: subject, outcome, notes,
 /// agent and transcripts, folded for case- and accent-insensitive search.
-pub(crate) async fn reindex(conn: &mut WriteTx, interaction_id: &str) -> Result<()> {
+pub(crate) async fn reindex(conn: &mut WriteTx, interaction_id: &InteractionId) -> Result<()> {
     let Some(row) = interactions::get(&mut *conn, interaction_id).await? else {
         return Ok(());
     };
-    let attached = interactions::transcripts(&mut *conn, &[interaction_id.to_owned()]).await?;
+    let attached =
+        interactions::transcripts(&mut *conn, std::slice::from_ref(interaction_id)).await?;
     let mut text = format!(
         "{} {} {} {}",
         row.subject,

@@ -6,7 +6,7 @@ use backline_protocol::ErrorCode;
 use backline_store::rows::InteractionRow;
 use backline_store::types as stored;
 use backline_store::UserId;
-use backline_store::{interactions, outcomes, sessions};
+use backline_store::{interactions, outcomes, sessions, InteractionId};
 
 use crate::error::{err, Result};
 use crate::shared::access::Access;
@@ -42,7 +42,7 @@ pub(crate) fn base_view(
     read_only: bool,
 ) -> InteractionView {
     InteractionView {
-        id: row.id.clone(),
+        id: row.id.to_string(),
         external_id: row.external_id.clone(),
         media: Media::parse(&row.media).unwrap_or(Media::Voice),
         state: interaction_state(row),
@@ -64,7 +64,7 @@ pub(crate) fn base_view(
 /// The consultations of an interaction, as *Active Consultations* shows them.
 pub(crate) async fn consultation_views<C>(
     conn: &mut C,
-    interaction_id: &str,
+    interaction_id: &InteractionId,
 ) -> Result<Vec<ConsultationView>>
 where
     C: Send,
@@ -101,7 +101,11 @@ where
 }
 
 /// Loads and renders an interaction inside a write or on a read connection.
-pub(crate) async fn load_view<C>(conn: &mut C, id: &str, access: Access) -> Result<InteractionView>
+pub(crate) async fn load_view<C>(
+    conn: &mut C,
+    id: &InteractionId,
+    access: Access,
+) -> Result<InteractionView>
 where
     C: Send,
     for<'a> &'a mut C: backline_store::Exec,

@@ -7,7 +7,7 @@ use backline_protocol::voice::{CallView, PublicCallResponse};
 use backline_protocol::ErrorCode;
 use backline_store::rows::UserRow;
 use backline_store::types as stored;
-use backline_store::{calls, interactions, users};
+use backline_store::{calls, interactions, users, InteractionId};
 use base64::Engine;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -141,7 +141,7 @@ impl Backline {
         };
         let agent = pick_agent(&mut candidates, max_rings).ok_or_else(no_agent)?;
         let call_id = uuid::Uuid::now_v7().to_string();
-        let interaction_id = uuid::Uuid::now_v7().to_string();
+        let interaction_id = InteractionId::from(uuid::Uuid::now_v7().to_string());
         let token = random_token("blc_");
         let (cid, iid, hash, device, ring_ms) = (
             call_id.clone(),

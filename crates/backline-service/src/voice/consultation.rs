@@ -71,7 +71,7 @@ impl Backline {
             )
         })?;
         let (interaction, access) = self
-            .interaction_access(account, &interaction_id, "start_voice_consultation")
+            .interaction_access(account, interaction_id.as_str(), "start_voice_consultation")
             .await?;
         if access != Access::Owner {
             return Err(err(

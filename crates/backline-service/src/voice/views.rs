@@ -36,7 +36,7 @@ fn view(call: &CallRow, parties: &[CallPartyRow]) -> CallView {
             CallKind::Contact
         },
         state: call_state(call.state),
-        interaction_id: call.interaction_id.clone(),
+        interaction_id: call.interaction_id.as_ref().map(|id| id.to_string()),
         consultation_session_id: call
             .consultation_session_id
             .as_ref()

@@ -51,7 +51,7 @@ async fn deliveries_are_listed_newest_first_by_state_and_page_and_queued_again()
         let events: Vec<String> = (0..4).map(|n| format!("{mine}-e{n}")).collect();
         tx!(store, [mine, other, events], |conn| {
             for (n, id) in events.iter().enumerate() {
-                let interaction = format!("interaction-{n}");
+                let interaction = crate::iid(&format!("interaction-{n}"));
                 outbox::enqueue(
                     conn,
                     id,
@@ -63,7 +63,16 @@ async fn deliveries_are_listed_newest_first_by_state_and_page_and_queued_again()
                 )
                 .await?;
             }
-            outbox::enqueue(conn, &format!("{other}-e"), &other, "i", "t", "{}", 50).await?;
+            outbox::enqueue(
+                conn,
+                &format!("{other}-e"),
+                &other,
+                &crate::iid("i"),
+                "t",
+                "{}",
+                50,
+            )
+            .await?;
             outbox::mark_delivered(conn, &events[0], 20).await?;
             outbox::mark_failed(conn, &events[1], 21, "HTTP 500").await?;
             outbox::mark_retry(conn, &events[2], 99, "connection refused").await

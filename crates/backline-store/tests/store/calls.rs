@@ -1,6 +1,7 @@
 //! Calls (voice) and their parties.
 
 use backline_store::rows::CallRow;
+use backline_store::InteractionId;
 use backline_store::{calls, CallKind, CallState, PartyKind, PartyState, Store, StoreError};
 
 use crate::{stores, unique};
@@ -10,7 +11,7 @@ use crate::{stores, unique};
 struct Call<'a> {
     kind: CallKind,
     state: CallState,
-    interaction_id: Option<&'a str>,
+    interaction_id: Option<&'a InteractionId>,
     contact_call_id: Option<&'a str>,
     created_at: i64,
     ring_expires_at: Option<i64>,
@@ -27,7 +28,7 @@ const CONTACT: Call<'static> = Call {
 
 async fn add_call(store: &Store, call: Call<'_>) -> String {
     let id = unique("call");
-    let interaction = call.interaction_id.map(str::to_owned);
+    let interaction = call.interaction_id.cloned();
     let contact_call = call.contact_call_id.map(str::to_owned);
     let (created_at, ring_expires_at) = (call.created_at, call.ring_expires_at);
     tx!(store, [id], |conn| {
@@ -37,7 +38,7 @@ async fn add_call(store: &Store, call: Call<'_>) -> String {
                 id: &id,
                 kind: call.kind,
                 state: call.state,
-                interaction_id: interaction.as_deref(),
+                interaction_id: interaction.as_ref(),
                 consultation_session_id: None,
                 contact_call_id: contact_call.as_deref(),
                 created_at,
@@ -90,7 +91,7 @@ async fn calls_read_back_as_inserted_and_by_their_caller_token() {
                     id: &id,
                     kind: CallKind::Contact,
                     state: CallState::Ringing,
-                    interaction_id: Some("interaction-x"),
+                    interaction_id: Some(&crate::iid("interaction-x")),
                     consultation_session_id: Some(&crate::sid("session-x")),
                     contact_call_id: Some("call-x"),
                     created_at: 100,
@@ -106,7 +107,7 @@ async fn calls_read_back_as_inserted_and_by_their_caller_token() {
             (
                 call.kind,
                 call.state,
-                call.interaction_id.as_deref(),
+                call.interaction_id.as_ref().map(|i| i.as_str()),
                 call.consultation_session_id.as_ref().map(|s| s.as_str()),
                 call.contact_call_id.as_deref(),
                 call.created_at,
@@ -335,7 +336,7 @@ async fn a_partys_active_calls_leave_out_ended_calls_and_calls_it_left() {
 #[tokio::test]
 async fn an_interactions_contact_call_is_its_newest_open_one() {
     for (backend, store, _dir) in stores().await {
-        let interaction = unique("interaction");
+        let interaction = crate::iid(&unique("interaction"));
         let on = |created_at: i64, kind: CallKind| Call {
             kind,
             interaction_id: Some(&interaction),
@@ -349,12 +350,12 @@ async fn an_interactions_contact_call_is_its_newest_open_one() {
             &store,
             Call {
                 created_at: 40,
-                interaction_id: Some("another-interaction"),
+                interaction_id: Some(&crate::iid("another-interaction")),
                 ..CONTACT
             },
         )
         .await;
-        let current = |store: Store, interaction: String| async move {
+        let current = |store: Store, interaction: InteractionId| async move {
             calls::contact_call_of(store.reader(), &interaction)
                 .await
                 .unwrap()
@@ -581,8 +582,8 @@ async fn ending_a_call_twice_keeps_the_first_end() {
 #[tokio::test]
 async fn an_interaction_is_on_hold_since_its_open_contact_call_held_the_contact() {
     for (backend, store, _dir) in stores().await {
-        let interaction = unique("interaction");
-        let held = |store: Store, interaction: String| async move {
+        let interaction = crate::iid(&unique("interaction"));
+        let held = |store: Store, interaction: InteractionId| async move {
             calls::held_since(store.reader(), &interaction)
                 .await
                 .unwrap()
@@ -614,7 +615,7 @@ async fn an_interaction_is_on_hold_since_its_open_contact_call_held_the_contact(
             "{backend}"
         );
         assert_eq!(
-            held(store.clone(), unique("other")).await,
+            held(store.clone(), crate::iid(&unique("other"))).await,
             None,
             "{backend}"
         );

@@ -1,10 +1,10 @@
 //! IM sessions, their participants and their transcripts.
 
-use backline_store::SessionId;
 use backline_store::UserId;
 use backline_store::{
     sessions, transcript, users, ParticipantRole, ParticipantState, SessionState, Store, StoreError,
 };
+use backline_store::{InteractionId, SessionId};
 
 use crate::{add_session, add_user, stores, unique};
 
@@ -13,10 +13,10 @@ pub(crate) async fn add_session_at(
     store: &Store,
     owner: &UserId,
     created_at: i64,
-    parent: Option<&str>,
+    parent: Option<&InteractionId>,
 ) -> SessionId {
     let sid = crate::sid(&unique("s"));
-    let (owner, parent) = (owner.to_owned(), parent.map(str::to_owned));
+    let (owner, parent) = (owner.to_owned(), parent.cloned());
     tx!(store, [sid], |conn| {
         sessions::insert(
             conn,
@@ -26,7 +26,7 @@ pub(crate) async fn add_session_at(
                 created_by: &owner,
                 created_at,
                 client_id: None,
-                parent_interaction_id: parent.as_deref(),
+                parent_interaction_id: parent.as_ref(),
             },
         )
         .await
@@ -172,7 +172,10 @@ async fn sessions_are_found_by_their_creators_client_id() {
 async fn consultations_of_an_interaction_are_listed_newest_first() {
     for (backend, store, _dir) in stores().await {
         let agent = add_user(&store, "consulting").await;
-        let (parent, elsewhere) = (unique("interaction"), unique("interaction"));
+        let (parent, elsewhere) = (
+            crate::iid(&unique("interaction")),
+            crate::iid(&unique("interaction")),
+        );
         let old = add_session_at(&store, &agent, 10, Some(&parent)).await;
         let newest = add_session_at(&store, &agent, 30, Some(&parent)).await;
         let middle = add_session_at(&store, &agent, 20, Some(&parent)).await;
@@ -189,11 +192,11 @@ async fn consultations_of_an_interaction_are_listed_newest_first() {
         assert!(
             found
                 .iter()
-                .all(|s| s.parent_interaction_id.as_deref() == Some(parent.as_str())),
+                .all(|s| s.parent_interaction_id.as_ref() == Some(&parent)),
             "{backend}"
         );
         assert!(
-            sessions::consultations(store.reader(), "no-such-interaction")
+            sessions::consultations(store.reader(), &crate::iid("no-such-interaction"))
                 .await
                 .unwrap()
                 .is_empty(),
@@ -207,11 +210,11 @@ async fn only_an_invitee_who_joined_has_accepted_a_consultation() {
     for (backend, store, _dir) in stores().await {
         let agent = add_user(&store, "initiator").await;
         let expert = add_user(&store, "expert").await;
-        let parent = unique("interaction");
+        let parent = crate::iid(&unique("interaction"));
         let sid = add_session_at(&store, &agent, 10, Some(&parent)).await;
         join(&store, &sid, &agent, ParticipantRole::Initiator, 0).await;
         invite(&store, &sid, &expert, 1, 1_000).await;
-        let accepted = |user: UserId, interaction: String| {
+        let accepted = |user: UserId, interaction: InteractionId| {
             let store = store.clone();
             async move {
                 sessions::accepted_consultation(store.reader(), &interaction, &user, 0)
@@ -234,7 +237,7 @@ async fn only_an_invitee_who_joined_has_accepted_a_consultation() {
         .unwrap();
         assert!(accepted(expert.clone(), parent.clone()).await, "{backend}");
         assert!(
-            !accepted(expert.clone(), "another-interaction".to_owned()).await,
+            !accepted(expert.clone(), crate::iid("another-interaction")).await,
             "{backend}"
         );
         let participants = sessions::participants(store.reader(), &sid).await.unwrap();
@@ -265,7 +268,7 @@ async fn an_ended_consultation_grants_access_only_if_it_ended_since_the_given_ti
     for (backend, store, _dir) in stores().await {
         let agent = add_user(&store, "initiator").await;
         let expert = add_user(&store, "expert").await;
-        let parent = unique("interaction");
+        let parent = crate::iid(&unique("interaction"));
         let first = add_session_at(&store, &agent, 10, Some(&parent)).await;
         let second = add_session_at(&store, &agent, 20, Some(&parent)).await;
         for sid in [&first, &second] {

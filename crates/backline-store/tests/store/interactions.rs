@@ -1,6 +1,7 @@
 //! Contacts, interactions and their transcripts, integrations and the webhook outbox.
 
 use backline_store::rows::InteractionRow;
+use backline_store::InteractionId;
 use backline_store::UserId;
 use backline_store::{contacts, integrations, interactions, outbox, users, Store, StoreError};
 
@@ -28,8 +29,8 @@ pub(crate) async fn add_integration(store: &Store, id: &str) {
 }
 
 /// An open chat interaction of `agent` created at `created_at`.
-async fn add_interaction(store: &Store, agent: Option<&UserId>, created_at: i64) -> String {
-    let id = unique("interaction");
+async fn add_interaction(store: &Store, agent: Option<&UserId>, created_at: i64) -> InteractionId {
+    let id = crate::iid(&unique("interaction"));
     let agent = agent.cloned();
     tx!(store, [id], |conn| {
         interactions::insert(
@@ -56,7 +57,7 @@ async fn add_interaction(store: &Store, agent: Option<&UserId>, created_at: i64)
     id
 }
 
-fn ids(rows: Vec<InteractionRow>) -> Vec<String> {
+fn ids(rows: Vec<InteractionRow>) -> Vec<InteractionId> {
     rows.into_iter().map(|r| r.id).collect()
 }
 
@@ -114,7 +115,7 @@ async fn interactions_read_back_with_agent_and_contact_names() {
         let (integration, contact, id) = (
             unique("integration"),
             unique("contact"),
-            unique("interaction"),
+            crate::iid(&unique("interaction")),
         );
         add_integration(&store, &integration).await;
         tx!(store, [agent, integration, contact, id], |conn| {
@@ -210,7 +211,7 @@ async fn interactions_read_back_with_agent_and_contact_names() {
             "{backend}"
         );
         assert!(
-            interactions::get(store.reader(), "no-such-interaction")
+            interactions::get(store.reader(), &crate::iid("no-such-interaction"))
                 .await
                 .unwrap()
                 .is_none(),
@@ -231,7 +232,7 @@ async fn interactions_read_back_with_agent_and_contact_names() {
             interactions::insert(
                 conn,
                 interactions::NewInteraction {
-                    id: "another-interaction",
+                    id: &crate::iid("another-interaction"),
                     integration_id: Some(&integration),
                     external_id: Some("EXT-1"),
                     media: "voice",
@@ -404,7 +405,7 @@ async fn transcripts_are_attached_in_order_and_a_session_only_once() {
         let rows = interactions::transcripts(store.reader(), &asked)
             .await
             .unwrap();
-        let got: Vec<(String, i64, Option<String>, String, i64)> = rows
+        let got: Vec<(InteractionId, i64, Option<String>, String, i64)> = rows
             .into_iter()
             .map(|r| {
                 assert_eq!(r.body, format!("body {}", r.attached_at), "{backend}");
@@ -418,15 +419,16 @@ async fn transcripts_are_attached_in_order_and_a_session_only_once() {
             })
             .collect();
         asked.sort();
-        let row = |interaction: &String, position, session: Option<&str>, title: &str, at| {
-            (
-                interaction.clone(),
-                position,
-                session.map(str::to_owned),
-                title.to_owned(),
-                at,
-            )
-        };
+        let row =
+            |interaction: &InteractionId, position, session: Option<&str>, title: &str, at| {
+                (
+                    interaction.clone(),
+                    position,
+                    session.map(str::to_owned),
+                    title.to_owned(),
+                    at,
+                )
+            };
         let mut expected = vec![
             row(&first, 0, Some("s-a"), "Chat A", 10),
             row(&first, 1, Some("s-b"), "Chat B", 20),
@@ -630,7 +632,7 @@ async fn a_failed_webhook_event_lets_the_next_one_go_and_counts_follow_the_state
                     conn,
                     id,
                     &integration,
-                    "interaction-1",
+                    &crate::iid("interaction-1"),
                     "interaction.ended",
                     "{}",
                     10 + n as i64,
@@ -730,9 +732,9 @@ async fn claim(store: &Store, now: i64, lease_ms: i64) -> Vec<backline_store::ro
 /// Queues `(id, interaction, created_at)` events for `integration`.
 async fn enqueue(store: &Store, integration: &str, events: &[(&str, &str, i64)]) {
     let integration = integration.to_owned();
-    let events: Vec<(String, String, i64)> = events
+    let events: Vec<(String, InteractionId, i64)> = events
         .iter()
-        .map(|(id, interaction, at)| (id.to_string(), interaction.to_string(), *at))
+        .map(|(id, interaction, at)| (id.to_string(), crate::iid(interaction), *at))
         .collect();
     tx!(store, |conn| {
         for (id, interaction, at) in &events {
@@ -861,7 +863,7 @@ async fn nodes_claiming_together_send_each_webhook_event_once_in_order() {
     let (a, b) = tokio::join!(tokio::spawn(node(one)), tokio::spawn(node(two)));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert!(!a.is_empty() && !b.is_empty(), "both nodes took part");
-    let mut all: Vec<&(String, String)> = a.iter().chain(b.iter()).collect();
+    let mut all: Vec<&(InteractionId, String)> = a.iter().chain(b.iter()).collect();
     assert_eq!(all.len(), 240, "every event once");
     all.sort_by(|x, y| x.1.cmp(&y.1));
     all.dedup_by(|x, y| x.1 == y.1);
@@ -869,7 +871,7 @@ async fn nodes_claiming_together_send_each_webhook_event_once_in_order() {
     // Per interaction, each node sent its share in created order, and an
     // event was claimable only once the one before it was delivered.
     for sent in [&a, &b] {
-        for interaction in (0..24).map(|n| format!("i{n}")) {
+        for interaction in (0..24).map(|n| crate::iid(&format!("i{n}"))) {
             let order: Vec<&String> = sent
                 .iter()
                 .filter(|(i, _)| *i == interaction)

@@ -4,8 +4,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use backline_store::{
-    events, sessions, transcript, users, ParticipantRole, ParticipantState, SessionId,
-    SessionState, Store, StoreError, StoreOptions, UserId,
+    events, sessions, transcript, users, InteractionId, ParticipantRole, ParticipantState,
+    SessionId, SessionState, Store, StoreError, StoreOptions, UserId,
 };
 
 /// Runs `$body` as one write of `$store`, `$conn` being the write's
@@ -110,6 +110,11 @@ pub(crate) async fn add_user(store: &Store, name: &str) -> UserId {
         .await
         .unwrap();
     id
+}
+
+/// An interaction id from its text.
+pub(crate) fn iid(text: &str) -> InteractionId {
+    InteractionId::from(text.to_owned())
 }
 
 /// A session id from its text.
@@ -630,7 +635,7 @@ async fn history_search_matches_prefixes_and_filters_on_both_backends() {
                     .into_iter()
                     .enumerate()
                     {
-                        let id = format!("{c}-i{n}");
+                        let id = iid(&format!("{c}-i{n}"));
                         interactions::insert(
                             conn,
                             interactions::NewInteraction {
@@ -655,7 +660,7 @@ async fn history_search_matches_prefixes_and_filters_on_both_backends() {
                     // Re-indexing replaces the text.
                     interactions::index_for_search(
                         conn,
-                        &format!("{c}-i1"),
+                        &iid(&format!("{c}-i1")),
                         "invoice address corrected goodwill",
                     )
                     .await

@@ -36,7 +36,7 @@ async fn a_supervisor_of_a_participants_group_or_of_the_offered_group_may_superv
         add_group(&store, &[&expert], &judy).await;
         add_group(&store, &[&outsider], &kim).await;
         let offered = add_group(&store, &[], &lou).await;
-        let sid = add_session_at(&store, &agent, 1, Some("i-1")).await;
+        let sid = add_session_at(&store, &agent, 1, Some(&crate::iid("i-1"))).await;
         join(&store, &sid, &agent, ParticipantRole::Initiator, 0).await;
         let may = |user: UserId| {
             let (store, sid) = (store.clone(), sid.clone());
@@ -89,7 +89,7 @@ async fn a_supervisor_of_a_participants_group_or_of_the_offered_group_may_superv
         assert_eq!(board(kim.clone()).await, [], "{backend}");
         let plain = add_session_at(&store, &agent, 2, None).await;
         join(&store, &plain, &agent, ParticipantRole::Initiator, 0).await;
-        let waiting = add_session_at(&store, &expert, 3, Some("i-2")).await;
+        let waiting = add_session_at(&store, &expert, 3, Some(&crate::iid("i-2"))).await;
         join(&store, &waiting, &expert, ParticipantRole::Initiator, 0).await;
         assert_eq!(
             board(judy.clone()).await,
@@ -123,7 +123,7 @@ async fn a_joined_supervisor_has_access_and_a_whisper_is_for_its_two_ends_only()
         let agent = add_user(&store, "agent").await;
         let expert = add_user(&store, "expert").await;
         let judy = add_user(&store, "judy").await;
-        let parent = unique("interaction");
+        let parent = crate::iid(&unique("interaction"));
         let sid = add_session_at(&store, &agent, 1, Some(&parent)).await;
         join(&store, &sid, &agent, ParticipantRole::Initiator, 0).await;
         join(&store, &sid, &expert, ParticipantRole::Invitee, 1).await;
@@ -211,7 +211,7 @@ async fn a_consultations_board_watchers_are_its_groups_supervisors_until_it_ende
         let lou = add_user(&store, "lou").await;
         let experts = add_group(&store, &[&expert], &judy).await;
         let offered = add_group(&store, &[], &lou).await;
-        let parent = unique("interaction");
+        let parent = crate::iid(&unique("interaction"));
         let sid = add_session_at(&store, &agent, 1, Some(&parent)).await;
         join(&store, &sid, &agent, ParticipantRole::Initiator, 0).await;
         let watchers = |since: i64| {
