@@ -9,7 +9,7 @@ use backline_protocol::model::{
 };
 use backline_protocol::ErrorCode;
 use backline_store::rows::UserRow;
-use backline_store::{audit, groups, now_ms, scim, users, Locks, UserId, WriteTx};
+use backline_store::{audit, groups, now_ms, scim, users, GroupId, Locks, UserId, WriteTx};
 
 use crate::shared::audit_change;
 use crate::shared::board::BoardNotices;
@@ -75,7 +75,7 @@ fn user_view(row: &UserRow, groups: Vec<GroupRef>) -> UserView {
 fn group_refs(rows: Vec<backline_store::rows::GroupRow>) -> Vec<GroupRef> {
     rows.into_iter()
         .map(|g| GroupRef {
-            id: g.id,
+            id: g.id.into_string(),
             name: g.name,
         })
         .collect()
@@ -299,7 +299,7 @@ impl Backline {
                     .iter()
                     .filter(|(user, _, _)| *user == row.id)
                     .map(|(_, id, name)| GroupRef {
-                        id: id.clone(),
+                        id: id.to_string(),
                         name: name.clone(),
                     })
                     .collect();
@@ -425,7 +425,7 @@ impl Backline {
     /// Creates a group (admin API and CLI), audited.
     pub async fn create_group(&self, by: Option<&Account>, name: &str) -> Result<GroupView> {
         let name = single_line_name("name", name, 100, false)?;
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = GroupId::from(uuid::Uuid::now_v7().to_string());
         let group_id = id.clone();
         let group_name = name.clone();
         let actor = crate::shared::actor(by);
@@ -449,13 +449,13 @@ impl Backline {
             })
         })
         .await?;
-        self.group_view(&id).await
+        self.group_view(id.as_str()).await
     }
 
     pub async fn list_groups(&self) -> Result<Vec<GroupView>> {
         let mut out = Vec::new();
         for group in groups::list(self.store().reader()).await? {
-            out.push(self.group_view(&group.id).await?);
+            out.push(self.group_view(group.id.as_str()).await?);
         }
         Ok(out)
     }
@@ -463,7 +463,7 @@ impl Backline {
     /// A group with its members, supervisors and offer settings.
     pub async fn group_view(&self, id: &str) -> Result<GroupView> {
         let reader = self.store().reader();
-        let group = groups::settings(reader, id)
+        let group = groups::settings(reader, &GroupId::from(id.to_owned()))
             .await?
             .ok_or_else(|| err(ErrorCode::GroupNotFound, format!("no group {id:?}")))?;
         Ok(GroupView {
@@ -471,10 +471,10 @@ impl Backline {
             supervisors: ids_text(groups::supervisors(reader, &group.id).await?),
             wave_size: group.wave_size as u32,
             answer_secs: group.answer_secs as u32,
-            overflow_group_id: group.overflow_group_id,
+            overflow_group_id: group.overflow_group_id.map(|id| id.into_string()),
             escalate_secs: group.escalate_secs as u32,
             escalate_to_supervisors: group.escalate_to_supervisors != 0,
-            id: group.id,
+            id: group.id.into_string(),
             name: group.name,
         })
     }
@@ -540,7 +540,7 @@ impl Backline {
         let actor = crate::shared::actor(by);
         let detail = format!(
             "wave size {wave_size}, answer time {answer_secs} s, overflow {}, escalation {}",
-            overflow.as_deref().unwrap_or("none"),
+            overflow.as_ref().map_or("none", GroupId::as_str),
             match (escalate_secs, escalate_to_supervisors) {
                 (0, _) => "none".to_owned(),
                 (secs, true) => format!("after {secs} s, to the supervisors"),
@@ -552,7 +552,7 @@ impl Backline {
                 let settings = groups::OfferSettings {
                     wave_size,
                     answer_secs,
-                    overflow_group_id: overflow.as_deref(),
+                    overflow_group_id: overflow.as_ref(),
                     escalate_secs,
                     escalate_to_supervisors,
                 };
@@ -563,7 +563,7 @@ impl Backline {
             })
         })
         .await?;
-        self.group_view(&group.id).await
+        self.group_view(group.id.as_str()).await
     }
 
     /// Adds or removes a group's supervisor (offered its unanswered consultations last), audited.
@@ -580,7 +580,8 @@ impl Backline {
 
     /// Finds a group by id or name.
     pub async fn find_group(&self, id_or_name: &str) -> Result<backline_store::rows::GroupRow> {
-        if let Some(group) = groups::get(self.store().reader(), id_or_name).await? {
+        let id = GroupId::from(id_or_name.to_owned());
+        if let Some(group) = groups::get(self.store().reader(), &id).await? {
             return Ok(group);
         }
         groups::list(self.store().reader())
@@ -617,7 +618,7 @@ impl Backline {
         let actor = crate::shared::actor(by);
         self.commit(move |conn| {
             Box::pin(async move {
-                let (group_id, user_id) = (group.id.as_str(), &user.id);
+                let (group_id, user_id) = (&group.id, &user.id);
                 let action = match (role, on) {
                     (GroupRole::Member, true) => {
                         groups::add_member(conn, group_id, user_id).await?;

@@ -8,7 +8,7 @@ use backline_protocol::model::{
 };
 use backline_protocol::ErrorCode;
 use backline_store::rows::UserRow;
-use backline_store::{favourites, groups, now_ms, sessions, users, UserId};
+use backline_store::{favourites, groups, now_ms, sessions, users, GroupId, UserId};
 
 use crate::auth::Account;
 use crate::error::{err, Result};
@@ -200,7 +200,7 @@ impl Backline {
                     favourite_ids.iter().cloned().map(UserId::from).collect();
                 user_rows = users::get_many(reader, &as_users).await?;
                 for id in &favourite_ids {
-                    if let Some(group) = groups::get(reader, id).await? {
+                    if let Some(group) = groups::get(reader, &GroupId::from(id.clone())).await? {
                         group_rows.push(group);
                     }
                 }
@@ -247,14 +247,14 @@ impl Backline {
             if !folded.is_empty() && !fold(&group.name).contains(&folded) {
                 continue;
             }
-            let favourite = favourite_ids.contains(&group.id);
+            let favourite = favourite_ids.iter().any(|f| f == group.id.as_str());
             let member_count = memberships
                 .iter()
                 .filter(|(_, id, _)| *id == group.id)
                 .count() as u32;
             entries.push(DirectoryEntry {
                 kind: TargetKind::Group,
-                id: group.id.clone(),
+                id: group.id.to_string(),
                 display_name: group.name.clone(),
                 username: None,
                 groups: Vec::new(),
@@ -299,7 +299,9 @@ impl Backline {
         let exists = users::get(reader, &UserId::from(target_id.to_owned()))
             .await?
             .is_some()
-            || groups::get(reader, target_id).await?.is_some();
+            || groups::get(reader, &GroupId::from(target_id.to_owned()))
+                .await?
+                .is_some();
         if !exists {
             return Err(err(
                 ErrorCode::UserNotFound,

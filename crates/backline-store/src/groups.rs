@@ -2,14 +2,14 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
-use crate::ids::UserId;
+use crate::ids::{GroupId, UserId};
 
 use crate::rows::{GroupRow, GroupSettingsRow};
 use crate::StoreError;
 
 pub async fn insert(
     conn: &mut WriteTx,
-    id: &str,
+    id: &GroupId,
     name: &str,
     search_key: &str,
     created_at: i64,
@@ -26,7 +26,7 @@ pub async fn insert(
     Ok(())
 }
 
-pub async fn get<E: Exec>(executor: E, id: &str) -> Result<Option<GroupRow>, StoreError> {
+pub async fn get<E: Exec>(executor: E, id: &GroupId) -> Result<Option<GroupRow>, StoreError> {
     crate::db::query_as::<GroupRow>("SELECT id, name FROM user_groups WHERE id = $1")
         .bind(id)
         .fetch_optional(executor)
@@ -56,7 +56,7 @@ pub async fn search<E: Exec>(
 /// Renames a group; `Conflict` when the name is taken.
 pub async fn rename(
     conn: &mut WriteTx,
-    id: &str,
+    id: &GroupId,
     name: &str,
     search_key: &str,
 ) -> Result<bool, StoreError> {
@@ -73,7 +73,7 @@ pub async fn rename(
 }
 
 /// Deletes a group and its memberships.
-pub async fn delete(conn: &mut WriteTx, id: &str) -> Result<bool, StoreError> {
+pub async fn delete(conn: &mut WriteTx, id: &GroupId) -> Result<bool, StoreError> {
     crate::db::query("DELETE FROM group_members WHERE group_id = $1")
         .bind(id)
         .execute(&mut *conn)
@@ -88,7 +88,7 @@ pub async fn delete(conn: &mut WriteTx, id: &str) -> Result<bool, StoreError> {
 
 pub async fn add_member(
     conn: &mut WriteTx,
-    group_id: &str,
+    group_id: &GroupId,
     user_id: &UserId,
 ) -> Result<(), StoreError> {
     add_to("group_members", conn, group_id, user_id).await
@@ -96,7 +96,7 @@ pub async fn add_member(
 
 pub async fn remove_member(
     conn: &mut WriteTx,
-    group_id: &str,
+    group_id: &GroupId,
     user_id: &UserId,
 ) -> Result<bool, StoreError> {
     remove_from("group_members", conn, group_id, user_id).await
@@ -106,7 +106,7 @@ pub async fn remove_member(
 async fn add_to(
     table: &str,
     conn: &mut WriteTx,
-    group_id: &str,
+    group_id: &GroupId,
     user_id: &UserId,
 ) -> Result<(), StoreError> {
     crate::db::query(format!(
@@ -123,7 +123,7 @@ async fn add_to(
 async fn remove_from(
     table: &str,
     conn: &mut WriteTx,
-    group_id: &str,
+    group_id: &GroupId,
     user_id: &UserId,
 ) -> Result<bool, StoreError> {
     Ok(crate::db::query(format!(
@@ -138,7 +138,7 @@ async fn remove_from(
 }
 
 /// Member ids of a group.
-pub async fn members<E: Exec>(executor: E, group_id: &str) -> Result<Vec<UserId>, StoreError> {
+pub async fn members<E: Exec>(executor: E, group_id: &GroupId) -> Result<Vec<UserId>, StoreError> {
     crate::db::query_scalar::<UserId>(
         "SELECT user_id FROM group_members WHERE group_id = $1 ORDER BY user_id",
     )
@@ -150,8 +150,8 @@ pub async fn members<E: Exec>(executor: E, group_id: &str) -> Result<Vec<UserId>
 /// Every (user id, group) membership pair, for rendering many accounts at once.
 pub async fn memberships<E: Exec>(
     executor: E,
-) -> Result<Vec<(UserId, String, String)>, StoreError> {
-    crate::db::query_as::<(UserId, String, String)>(
+) -> Result<Vec<(UserId, GroupId, String)>, StoreError> {
+    crate::db::query_as::<(UserId, GroupId, String)>(
         "SELECT m.user_id, g.id, g.name FROM group_members m JOIN user_groups g ON g.id = m.group_id \
          ORDER BY g.name",
     )
@@ -187,7 +187,7 @@ pub async fn supervised_by<E: Exec>(
 /// A group's consultation offer settings.
 pub async fn settings<E: Exec>(
     executor: E,
-    id: &str,
+    id: &GroupId,
 ) -> Result<Option<GroupSettingsRow>, StoreError> {
     crate::db::query_as::<GroupSettingsRow>(
         "SELECT id, name, wave_size, answer_secs, overflow_group_id, escalate_secs, \
@@ -202,7 +202,7 @@ pub async fn settings<E: Exec>(
 pub struct OfferSettings<'a> {
     pub wave_size: i64,
     pub answer_secs: i64,
-    pub overflow_group_id: Option<&'a str>,
+    pub overflow_group_id: Option<&'a GroupId>,
     /// Seconds before an unanswered offer escalates; 0: no target.
     pub escalate_secs: i64,
     pub escalate_to_supervisors: bool,
@@ -211,7 +211,7 @@ pub struct OfferSettings<'a> {
 /// Sets a group's offer settings; false when there is no such group.
 pub async fn set_settings(
     conn: &mut WriteTx,
-    id: &str,
+    id: &GroupId,
     settings: OfferSettings<'_>,
 ) -> Result<bool, StoreError> {
     Ok(crate::db::query(
@@ -232,7 +232,7 @@ pub async fn set_settings(
 
 pub async fn add_supervisor(
     conn: &mut WriteTx,
-    group_id: &str,
+    group_id: &GroupId,
     user_id: &UserId,
 ) -> Result<(), StoreError> {
     add_to("group_supervisors", conn, group_id, user_id).await
@@ -240,14 +240,17 @@ pub async fn add_supervisor(
 
 pub async fn remove_supervisor(
     conn: &mut WriteTx,
-    group_id: &str,
+    group_id: &GroupId,
     user_id: &UserId,
 ) -> Result<bool, StoreError> {
     remove_from("group_supervisors", conn, group_id, user_id).await
 }
 
 /// Supervisor ids of a group.
-pub async fn supervisors<E: Exec>(executor: E, group_id: &str) -> Result<Vec<UserId>, StoreError> {
+pub async fn supervisors<E: Exec>(
+    executor: E,
+    group_id: &GroupId,
+) -> Result<Vec<UserId>, StoreError> {
     crate::db::query_scalar::<UserId>(
         "SELECT user_id FROM group_supervisors WHERE group_id = $1 ORDER BY user_id",
     )
@@ -261,8 +264,8 @@ pub async fn supervisors<E: Exec>(executor: E, group_id: &str) -> Result<Vec<Use
 pub async fn supervisors_of_member<E: Exec>(
     executor: E,
     user_id: &UserId,
-) -> Result<Vec<(UserId, String)>, StoreError> {
-    crate::db::query_as::<(UserId, String)>(
+) -> Result<Vec<(UserId, GroupId)>, StoreError> {
+    crate::db::query_as::<(UserId, GroupId)>(
         "SELECT s.user_id, s.group_id FROM group_supervisors s \
          JOIN group_members m ON m.group_id = s.group_id WHERE m.user_id = $1 \
          ORDER BY s.user_id, s.group_id",
@@ -275,9 +278,9 @@ pub async fn supervisors_of_member<E: Exec>(
 /// A group's supervisors: `(supervisor, group)`.
 pub async fn supervisor_pairs<E: Exec>(
     executor: E,
-    group_id: &str,
-) -> Result<Vec<(UserId, String)>, StoreError> {
-    crate::db::query_as::<(UserId, String)>(
+    group_id: &GroupId,
+) -> Result<Vec<(UserId, GroupId)>, StoreError> {
+    crate::db::query_as::<(UserId, GroupId)>(
         "SELECT user_id, group_id FROM group_supervisors WHERE group_id = $1 ORDER BY user_id",
     )
     .bind(group_id)

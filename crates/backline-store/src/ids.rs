@@ -102,6 +102,11 @@ text_id! {
     pub struct InteractionId;
 }
 
+text_id! {
+    /// A group of accounts (`user_groups.id`).
+    pub struct GroupId;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

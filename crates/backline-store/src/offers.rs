@@ -4,7 +4,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
-use crate::ids::{SessionId, UserId};
+use crate::ids::{GroupId, SessionId, UserId};
 use crate::rows::{OfferReportRow, OfferRow};
 use crate::types::OfferStage;
 use crate::StoreError;
@@ -20,7 +20,7 @@ const OFFER_SELECT: &str =
 pub async fn insert(
     conn: &mut WriteTx,
     session_id: &SessionId,
-    group_id: &str,
+    group_id: &GroupId,
     created_at: i64,
     escalate_at: Option<i64>,
 ) -> Result<(), StoreError> {
@@ -167,7 +167,7 @@ pub async fn escalate(
 pub async fn candidates<E: Exec>(
     executor: E,
     session_id: &SessionId,
-    group_id: &str,
+    group_id: &GroupId,
     stage: OfferStage,
 ) -> Result<Vec<UserId>, StoreError> {
     let (table, ready) = match stage {
@@ -190,7 +190,7 @@ pub async fn candidates<E: Exec>(
 /// Everyone an offer to `group_id` could ever reach: its members, its
 /// supervisors and its overflow group's members (the rows a write on the
 /// offer may lock).
-pub async fn reach<E: Exec>(executor: E, group_id: &str) -> Result<Vec<UserId>, StoreError> {
+pub async fn reach<E: Exec>(executor: E, group_id: &GroupId) -> Result<Vec<UserId>, StoreError> {
     crate::db::query_scalar::<UserId>(
         "SELECT user_id FROM group_members WHERE group_id = $1 \
          UNION SELECT user_id FROM group_supervisors WHERE group_id = $1 \
@@ -207,8 +207,8 @@ pub async fn reach<E: Exec>(executor: E, group_id: &str) -> Result<Vec<UserId>, 
 pub async fn pending_for<E: Exec>(
     executor: E,
     user_id: &UserId,
-) -> Result<Vec<(SessionId, String)>, StoreError> {
-    crate::db::query_as::<(SessionId, String)>(
+) -> Result<Vec<(SessionId, GroupId)>, StoreError> {
+    crate::db::query_as::<(SessionId, GroupId)>(
         "SELECT o.session_id, o.group_id FROM group_offers o \
          JOIN session_participants p ON p.session_id = o.session_id \
          WHERE p.user_id = $1 AND p.state = 'invited' AND o.state = 'open' ORDER BY o.session_id",

@@ -3,7 +3,7 @@
 //! Booleans are BIGINT 0/1 (the portable subset); helpers turn them into `bool`.
 
 use crate::db::row_struct;
-use crate::ids::{InteractionId, SessionId, UserId};
+use crate::ids::{GroupId, InteractionId, SessionId, UserId};
 use crate::types::{
     CallKind, CallState, ConsultationOutcome, OfferStage, OfferState, ParticipantRole,
     ParticipantState, PartyKind, PartyState, SessionState,
@@ -32,7 +32,7 @@ row_struct! {
 /// `user_groups`.
 #[derive(Debug, Clone)]
 pub struct GroupRow {
-    pub id: String,
+    pub id: GroupId,
     pub name: String,
 }
 }
@@ -41,13 +41,13 @@ row_struct! {
 /// A group's consultation offer settings (`user_groups`).
 #[derive(Debug, Clone)]
 pub struct GroupSettingsRow {
-    pub id: String,
+    pub id: GroupId,
     pub name: String,
     /// Members offered per wave (at least 1).
     pub wave_size: i64,
     /// How long a wave waits for an answer before the offer widens.
     pub answer_secs: i64,
-    pub overflow_group_id: Option<String>,
+    pub overflow_group_id: Option<GroupId>,
     /// The answer-time target: seconds before an unanswered offer escalates (0: none).
     pub escalate_secs: i64,
     /// 1: an escalated offer goes to the group's supervisors at once.
@@ -60,7 +60,7 @@ row_struct! {
 #[derive(Debug, Clone)]
 pub struct OfferRow {
     pub session_id: SessionId,
-    pub group_id: String,
+    pub group_id: GroupId,
     pub group_name: String,
     pub state: OfferState,
     pub stage: OfferStage,
@@ -79,7 +79,7 @@ row_struct! {
 /// One group offer for a report: its group, how it went, its outcome.
 #[derive(Debug, Clone)]
 pub struct OfferReportRow {
-    pub group_id: String,
+    pub group_id: GroupId,
     pub group_name: String,
     pub state: OfferState,
     pub created_at: i64,
@@ -216,7 +216,7 @@ row_struct! {
 /// `scim_groups`: a group as a SCIM resource.
 #[derive(Debug, Clone)]
 pub struct ScimGroupRow {
-    pub group_id: String,
+    pub group_id: GroupId,
     pub external_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,

@@ -3,7 +3,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
-use crate::ids::UserId;
+use crate::ids::{GroupId, UserId};
 
 use crate::rows::{ScimGroupRow, ScimUserRow};
 use crate::StoreError;
@@ -84,7 +84,7 @@ pub async fn users<E: Exec>(executor: E) -> Result<Vec<ScimUserRow>, StoreError>
 /// Records a change of a group by SCIM (as [`put_user`]).
 pub async fn put_group(
     conn: &mut WriteTx,
-    group_id: &str,
+    group_id: &GroupId,
     external_id: Option<&str>,
     now: i64,
 ) -> Result<(), StoreError> {
@@ -103,7 +103,7 @@ pub async fn put_group(
 
 pub async fn group<E: Exec>(
     executor: E,
-    group_id: &str,
+    group_id: &GroupId,
 ) -> Result<Option<ScimGroupRow>, StoreError> {
     let sql = format!("SELECT {GROUP_COLUMNS} FROM scim_groups WHERE group_id = $1");
     crate::db::query_as::<ScimGroupRow>(sql)

@@ -2,7 +2,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
-use crate::ids::{InteractionId, SessionId, UserId};
+use crate::ids::{GroupId, InteractionId, SessionId, UserId};
 use crate::types::{ParticipantRole, ParticipantState, SessionState};
 
 use crate::rows::{ParticipantRow, SessionRow};
@@ -132,8 +132,8 @@ pub async fn board_watchers<E: Exec>(
     executor: E,
     session_id: &SessionId,
     ended_since: i64,
-) -> Result<Vec<(UserId, String)>, StoreError> {
-    crate::db::query_as::<(UserId, String)>(format!(
+) -> Result<Vec<(UserId, GroupId)>, StoreError> {
+    crate::db::query_as::<(UserId, GroupId)>(format!(
         "SELECT gs.user_id, gs.group_id FROM group_supervisors gs WHERE gs.group_id IN ({SUPERVISING_GROUPS}) \
          AND EXISTS (SELECT 1 FROM im_sessions s WHERE s.id = $1 AND s.parent_interaction_id IS NOT NULL \
          AND (s.ended_at IS NULL OR s.ended_at >= $2)) ORDER BY gs.user_id, gs.group_id"

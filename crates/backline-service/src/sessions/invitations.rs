@@ -10,7 +10,7 @@ use backline_store::rows::GroupSettingsRow;
 use backline_store::rows::ParticipantRow;
 use backline_store::types as stored;
 use backline_store::SessionId;
-use backline_store::{groups, offers, sessions, transcript, users};
+use backline_store::{groups, offers, sessions, transcript, users, GroupId};
 use backline_store::{InteractionId, Locks, UserId};
 
 use super::tx::Tx;
@@ -44,7 +44,9 @@ impl Backline {
             }
         }
         self.check_rate(caller.id.as_str())?;
-        if let Some(group) = groups::settings(self.store().reader(), &request.target_id).await? {
+        // The target is a group or an account.
+        let group_id = GroupId::from(request.target_id.clone());
+        if let Some(group) = groups::settings(self.store().reader(), &group_id).await? {
             return self.create_group_session(caller, request, group).await;
         }
         // Not a group: an account.

@@ -22,7 +22,7 @@ use backline_store::types as stored;
 use backline_store::Locks;
 use backline_store::SessionId;
 use backline_store::UserId;
-use backline_store::{groups, offers, sessions, users};
+use backline_store::{groups, offers, sessions, users, GroupId};
 
 use super::tx::Tx;
 use crate::error::Result;
@@ -42,7 +42,7 @@ pub(super) fn offer_view(offer: OfferRow, participants: &[ParticipantRow]) -> Of
     }
     let open = offer.state == stored::OfferState::Open;
     OfferView {
-        group_id: offer.group_id,
+        group_id: offer.group_id.into_string(),
         group_name: offer.group_name,
         state: match offer.state {
             stored::OfferState::Open => OfferState::Open,
@@ -133,7 +133,7 @@ impl Tx<'_> {
         &mut self,
         offer: &OfferRow,
         initiator: (&UserId, &str),
-        (stage, source): (stored::OfferStage, &str),
+        (stage, source): (stored::OfferStage, &GroupId),
         count: usize,
         expires_at: i64,
         allowed: &HashSet<UserId>,
@@ -329,7 +329,7 @@ impl Backline {
     /// on the offer locks.
     pub(super) async fn offer_reach(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
     ) -> Result<(HashSet<UserId>, Vec<UserId>)> {
         let reach = offers::reach(self.store().reader(), group_id).await?;
         let allowed = reach
@@ -396,7 +396,7 @@ impl Backline {
                     if let Some(group) = group.filter(|g| g.escalate_to_supervisors != 0) {
                         let initiator = tx.initiator(&sid).await?;
                         let expires_at = tx.now + group.answer_secs * 1000;
-                        let source = (stored::OfferStage::Supervisors, group.id.as_str());
+                        let source = (stored::OfferStage::Supervisors, &group.id);
                         entries = tx
                             .offer_from(
                                 &offer,

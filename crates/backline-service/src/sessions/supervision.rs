@@ -241,7 +241,7 @@ impl Backline {
                 .collect();
             members.sort_by(|a, b| a.display_name.cmp(&b.display_name));
             groups_out.push(BoardGroup {
-                id: group.id,
+                id: group.id.into_string(),
                 name: group.name,
                 members,
             });

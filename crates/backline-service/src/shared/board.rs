@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use backline_protocol::events::EventBody;
 use backline_store::SessionId;
-use backline_store::{groups, sessions, InteractionId};
+use backline_store::{groups, sessions, GroupId, InteractionId};
 use backline_store::{UserId, WriteTx};
 
 use crate::bus::BusMessage;
@@ -73,12 +73,12 @@ impl BoardNotices {
         conn: &mut WriteTx,
         out: &mut Vec<BusMessage>,
         now: i64,
-        group_id: &str,
+        group_id: &GroupId,
         also: Option<&UserId>,
     ) -> Result<()> {
         let mut watchers = groups::supervisor_pairs(&mut *conn, group_id).await?;
         if let Some(user) = also {
-            watchers.push((user.clone(), group_id.to_owned()));
+            watchers.push((user.clone(), group_id.clone()));
         }
         self.tell(conn, out, now, watchers).await
     }
@@ -90,9 +90,9 @@ impl BoardNotices {
         conn: &mut WriteTx,
         out: &mut Vec<BusMessage>,
         now: i64,
-        watchers: Vec<(UserId, String)>,
+        watchers: Vec<(UserId, GroupId)>,
     ) -> Result<()> {
-        let mut by_user: BTreeMap<UserId, BTreeSet<String>> = BTreeMap::new();
+        let mut by_user: BTreeMap<UserId, BTreeSet<GroupId>> = BTreeMap::new();
         for (user, group) in watchers {
             if !self.told.contains(&user) {
                 by_user.entry(user).or_default().insert(group);
@@ -100,7 +100,7 @@ impl BoardNotices {
         }
         for (user, group_ids) in by_user {
             let body = EventBody::BoardChanged {
-                group_ids: group_ids.into_iter().collect(),
+                group_ids: group_ids.into_iter().map(GroupId::into_string).collect(),
             };
             emit(conn, out, &user, now, &body).await?;
             self.told.insert(user);

@@ -26,7 +26,7 @@ mod rules;
 use std::net::IpAddr;
 
 use backline_protocol::ErrorCode;
-use backline_store::{groups, now_ms, oidc, users, UserId};
+use backline_store::{groups, now_ms, oidc, users, GroupId, UserId};
 use serde_json::{Map, Value};
 
 use crate::accounts::{user_search_key, validate_display_name, validate_username};
@@ -462,7 +462,7 @@ async fn sync_groups(
     if grant.managed_groups.is_empty() {
         return Ok(Vec::new());
     }
-    let current: Vec<String> = groups::of_user(&mut *conn, user_id)
+    let current: Vec<GroupId> = groups::of_user(&mut *conn, user_id)
         .await?
         .into_iter()
         .map(|g| g.id)

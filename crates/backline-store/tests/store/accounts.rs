@@ -1,8 +1,8 @@
 //! Accounts and what hangs off them: users, groups, tokens, favourites,
 //! Not Ready reasons and the audit log.
 
-use backline_store::UserId;
 use backline_store::{audit, favourites, groups, tokens, users, StoreError};
+use backline_store::{GroupId, UserId};
 
 use crate::{add_user, stores, unique};
 
@@ -264,7 +264,11 @@ async fn not_ready_reasons_keep_their_insertion_order_and_codes_are_unique() {
 async fn groups_are_listed_and_searched_in_name_order() {
     for (backend, store, _dir) in stores().await {
         let tag = unique("tag");
-        let (beta, alpha, other) = (unique("g"), unique("g"), unique("g"));
+        let (beta, alpha, other) = (
+            crate::gid(&unique("g")),
+            crate::gid(&unique("g")),
+            crate::gid(&unique("g")),
+        );
         let (beta_name, alpha_name, other_name) = (
             format!("Beta {tag}"),
             format!("Alpha {tag}"),
@@ -287,13 +291,13 @@ async fn groups_are_listed_and_searched_in_name_order() {
             "{backend}"
         );
         assert!(
-            groups::get(store.reader(), "no-such-group")
+            groups::get(store.reader(), &crate::gid("no-such-group"))
                 .await
                 .unwrap()
                 .is_none(),
             "{backend}"
         );
-        let mine: Vec<String> = groups::list(store.reader())
+        let mine: Vec<GroupId> = groups::list(store.reader())
             .await
             .unwrap()
             .into_iter()
@@ -316,11 +320,11 @@ async fn groups_are_listed_and_searched_in_name_order() {
         );
         assert_eq!(
             ids(groups::search(store.reader(), &pattern, 1).await.unwrap()),
-            [alpha.as_str()],
+            std::slice::from_ref(&alpha),
             "{backend}: limited"
         );
         let dup = tx!(store, [alpha_name], |conn| {
-            groups::insert(conn, "another-id", &alpha_name, "x", 4).await
+            groups::insert(conn, &crate::gid("another-id"), &alpha_name, "x", 4).await
         });
         assert!(
             matches!(dup, Err(StoreError::Conflict(_))),
@@ -333,7 +337,7 @@ async fn groups_are_listed_and_searched_in_name_order() {
 async fn groups_list_their_members_and_adding_a_member_twice_is_harmless() {
     for (backend, store, _dir) in stores().await {
         let tag = unique("crew");
-        let (first, second) = (unique("g"), unique("g"));
+        let (first, second) = (crate::gid(&unique("g")), crate::gid(&unique("g")));
         let (first_name, second_name) = (format!("A {tag}"), format!("B {tag}"));
         let bob = add_user(&store, "bob").await;
         let ann = add_user(&store, "ann").await;
@@ -355,7 +359,7 @@ async fn groups_list_their_members_and_adding_a_member_twice_is_harmless() {
             [ann.clone(), bob.clone()],
             "{backend}: once each, by id"
         );
-        let of_bob: Vec<(String, String)> = groups::of_user(store.reader(), &bob)
+        let of_bob: Vec<(GroupId, String)> = groups::of_user(store.reader(), &bob)
             .await
             .unwrap()
             .into_iter()
@@ -369,7 +373,7 @@ async fn groups_list_their_members_and_adding_a_member_twice_is_harmless() {
             ],
             "{backend}: by group name"
         );
-        let memberships: Vec<(UserId, String, String)> = groups::memberships(store.reader())
+        let memberships: Vec<(UserId, GroupId, String)> = groups::memberships(store.reader())
             .await
             .unwrap()
             .into_iter()
@@ -411,7 +415,7 @@ async fn groups_list_their_members_and_adding_a_member_twice_is_harmless() {
                 .into_iter()
                 .map(|g| g.id)
                 .collect::<Vec<_>>(),
-            [second.as_str()],
+            std::slice::from_ref(&second),
             "{backend}"
         );
     }

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use backline_store::{
-    events, sessions, transcript, users, InteractionId, ParticipantRole, ParticipantState,
+    events, sessions, transcript, users, GroupId, InteractionId, ParticipantRole, ParticipantState,
     SessionId, SessionState, Store, StoreError, StoreOptions, UserId,
 };
 
@@ -115,6 +115,11 @@ pub(crate) async fn add_user(store: &Store, name: &str) -> UserId {
 /// An interaction id from its text.
 pub(crate) fn iid(text: &str) -> InteractionId {
     InteractionId::from(text.to_owned())
+}
+
+/// A group id from its text.
+pub(crate) fn gid(text: &str) -> GroupId {
+    GroupId::from(text.to_owned())
 }
 
 /// A session id from its text.

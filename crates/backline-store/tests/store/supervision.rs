@@ -1,20 +1,21 @@
 //! Supervision: who may join a session as its supervisor, the access a
 //! joined supervisor has to the interaction, and whispers in transcript pages.
 
+use backline_store::GroupId;
 use backline_store::UserId;
 use backline_store::{groups, offers, sessions, transcript, ParticipantRole, Store};
 
 use crate::im_sessions::{add_session_at, join};
 use crate::{add_user, stores, unique};
 
-async fn add_group(store: &Store, members: &[&UserId], supervisor: &UserId) -> String {
-    let id = unique("g");
+async fn add_group(store: &Store, members: &[&UserId], supervisor: &UserId) -> GroupId {
+    let id = crate::gid(&unique("g"));
     let (members, supervisor): (Vec<UserId>, UserId) = (
         members.iter().map(|m| (*m).clone()).collect(),
         supervisor.clone(),
     );
     tx!(store, [id], |conn| {
-        groups::insert(conn, &id, &id, &id, 1).await?;
+        groups::insert(conn, &id, id.as_str(), id.as_str(), 1).await?;
         for member in &members {
             groups::add_member(conn, &id, member).await?;
         }
@@ -103,7 +104,7 @@ async fn a_supervisor_of_a_participants_group_or_of_the_offered_group_may_superv
             [(waiting, None)],
             "{backend}: ended"
         );
-        let names: Vec<String> = groups::supervised_by(store.reader(), &kim)
+        let names: Vec<GroupId> = groups::supervised_by(store.reader(), &kim)
             .await
             .unwrap()
             .into_iter()
