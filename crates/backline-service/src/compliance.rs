@@ -7,7 +7,9 @@ use backline_protocol::interactions::{ConsultationTranscript, ContactErasure, Co
 use backline_protocol::ErrorCode;
 use backline_store::compliance::{self, Cutoffs};
 use backline_store::rows::LegalHoldRow;
-use backline_store::{contacts, interactions, now_ms, sessions, transcript, InteractionId};
+use backline_store::{
+    contacts, interactions, now_ms, sessions, transcript, ContactId, InteractionId,
+};
 
 use crate::auth::Account;
 use crate::error::{err, Result};
@@ -133,7 +135,9 @@ impl Backline {
         let reason = crate::input::single_line_name("reason", reason, MAX_REASON_BYTES, false)?;
         let reader = self.store().reader();
         let exists = match kind {
-            HoldTarget::Contact => contacts::get(reader, id).await?.is_some(),
+            HoldTarget::Contact => contacts::get(reader, &ContactId::from(id.to_owned()))
+                .await?
+                .is_some(),
             HoldTarget::Interaction => {
                 interactions::get(reader, &InteractionId::from(id.to_owned()))
                     .await?
@@ -210,6 +214,7 @@ impl Backline {
     /// Everything about one contact, for a subject-access request
     /// (administrators). The export itself is audited.
     pub async fn export_contact(&self, admin: &Account, contact_id: &str) -> Result<ContactExport> {
+        let contact_id = &ContactId::from(contact_id.to_owned());
         if !admin.is_admin() {
             return Err(err(
                 ErrorCode::Forbidden,
@@ -298,7 +303,7 @@ impl Backline {
                 "only administrators erase contacts",
             ));
         }
-        let (id, by) = (contact_id.to_owned(), admin.id.clone());
+        let (id, by) = (ContactId::from(contact_id.to_owned()), admin.id.clone());
         self.commit(move |conn| {
             Box::pin(async move {
                 if compliance::contact_held(&mut *conn, &id).await? {
@@ -323,7 +328,7 @@ impl Backline {
                 .await?;
                 Ok((
                     ContactErasure {
-                        contact_id: id.clone(),
+                        contact_id: id.to_string(),
                         interactions: erased as u64,
                     },
                     Vec::new(),

@@ -107,6 +107,11 @@ text_id! {
     pub struct GroupId;
 }
 
+text_id! {
+    /// A contact: a customer the interactions are with (`contacts.id`).
+    pub struct ContactId;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
-use crate::ids::{InteractionId, SessionId, UserId};
+use crate::ids::{ContactId, InteractionId, SessionId, UserId};
 
 use crate::rows::{AttachedTranscriptRow, InteractionRow};
 use crate::{Backend, StoreError};
@@ -23,7 +23,7 @@ pub struct NewInteraction<'a> {
     pub media: &'a str,
     pub state: &'a str,
     pub agent_id: Option<&'a UserId>,
-    pub contact_id: Option<&'a str>,
+    pub contact_id: Option<&'a ContactId>,
     pub subject: &'a str,
     pub case_data: &'a str,
     pub outcome: Option<&'a str>,
@@ -244,9 +244,9 @@ pub async fn index_for_search(
 }
 
 /// What to look for in a contact's history.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct HistoryQuery {
-    pub contact_id: String,
+    pub contact_id: ContactId,
     pub media: Option<String>,
     /// Unix ms, inclusive.
     pub from: Option<i64>,
@@ -264,7 +264,7 @@ pub async fn history<E: Exec>(
     query: &HistoryQuery,
 ) -> Result<Vec<InteractionRow>, StoreError> {
     let mut sql = format!("{SELECT} WHERE i.contact_id = $1");
-    let mut binds: Vec<String> = vec![query.contact_id.clone()];
+    let mut binds: Vec<String> = vec![query.contact_id.as_str().to_owned()];
     // Placeholders are numbered as they are appended: every text condition
     // comes before every number, so the two bind lists keep that order.
     let mut numbers: Vec<i64> = Vec::new();

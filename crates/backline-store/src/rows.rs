@@ -3,7 +3,7 @@
 //! Booleans are BIGINT 0/1 (the portable subset); helpers turn them into `bool`.
 
 use crate::db::row_struct;
-use crate::ids::{GroupId, InteractionId, SessionId, UserId};
+use crate::ids::{ContactId, GroupId, InteractionId, SessionId, UserId};
 use crate::types::{
     CallKind, CallState, ConsultationOutcome, OfferStage, OfferState, ParticipantRole,
     ParticipantState, PartyKind, PartyState, SessionState,
@@ -227,7 +227,7 @@ row_struct! {
 /// `contacts`; `phones`, `emails` and `attributes` are JSON arrays.
 #[derive(Debug, Clone)]
 pub struct ContactRow {
-    pub id: String,
+    pub id: ContactId,
     pub external_id: Option<String>,
     pub first_name: String,
     pub last_name: String,
@@ -248,7 +248,7 @@ pub struct InteractionRow {
     pub state: String,
     pub agent_id: Option<UserId>,
     pub agent_name: Option<String>,
-    pub contact_id: Option<String>,
+    pub contact_id: Option<ContactId>,
     pub contact_first_name: Option<String>,
     pub contact_last_name: Option<String>,
     pub subject: String,

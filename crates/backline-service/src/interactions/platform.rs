@@ -201,7 +201,7 @@ impl Backline {
                         media: request.media.as_str(),
                         state: "active",
                         agent_id: Some(&agent.id),
-                        contact_id: contact_id.as_deref(),
+                        contact_id: contact_id.as_ref(),
                         subject: request.subject.trim(),
                         case_data: &json(&request.case_data)?,
                         outcome: None,

@@ -3,7 +3,7 @@
 
 use backline_protocol::interactions::ContactInput;
 use backline_store::WriteTx;
-use backline_store::{contacts, interactions, InteractionId};
+use backline_store::{contacts, interactions, ContactId, InteractionId};
 
 use crate::error::Result;
 use crate::shared::json;
@@ -14,7 +14,7 @@ pub(crate) async fn upsert_contact(
     conn: &mut WriteTx,
     input: &ContactInput,
     now: i64,
-) -> Result<String> {
+) -> Result<ContactId> {
     let phones = json(&input.phones)?;
     let emails = json(&input.emails)?;
     let attributes = json(&input.attributes)?;
@@ -31,7 +31,7 @@ pub(crate) async fn upsert_contact(
             return Ok(existing.id);
         }
     }
-    let id = uuid::Uuid::now_v7().to_string();
+    let id = ContactId::from(uuid::Uuid::now_v7().to_string());
     contacts::insert(conn, &id, input.external_id.as_deref(), &fields, now).await?;
     Ok(id)
 }

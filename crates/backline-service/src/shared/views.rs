@@ -48,7 +48,7 @@ pub(crate) fn base_view(
         state: interaction_state(row),
         agent_id: row.agent_id.as_ref().map(UserId::to_string),
         agent_name: row.agent_name.clone(),
-        contact_id: row.contact_id.clone(),
+        contact_id: row.contact_id.as_ref().map(|id| id.to_string()),
         contact_name: contact_name(row),
         subject: row.subject.clone(),
         case_data: parse_list(&row.case_data),

@@ -1,9 +1,9 @@
 //! Legal holds and retention.
 
 use backline_store::compliance::{self, Counts, Cutoffs};
-use backline_store::InteractionId;
 use backline_store::UserId;
 use backline_store::{audit, contacts, interactions, sessions, transcript, Store};
+use backline_store::{ContactId, InteractionId};
 
 use crate::im_sessions::add_session_at;
 use crate::{add_user, stores, unique};
@@ -17,11 +17,11 @@ async fn ended_interaction(store: &Store, ended_at: i64) -> InteractionId {
 /// transcript and an audit entry about it.
 async fn ended_interaction_of(
     store: &Store,
-    contact: Option<&str>,
+    contact: Option<&ContactId>,
     ended_at: i64,
 ) -> InteractionId {
     let id = crate::iid(&unique("interaction"));
-    let contact = contact.map(str::to_owned);
+    let contact = contact.cloned();
     tx!(store, [id], |conn| {
         interactions::insert(
             conn,
@@ -32,7 +32,7 @@ async fn ended_interaction_of(
                 media: "chat",
                 state: "ended",
                 agent_id: None,
-                contact_id: contact.as_deref(),
+                contact_id: contact.as_ref(),
                 subject: "Question",
                 case_data: "[]",
                 outcome: None,
@@ -224,8 +224,8 @@ async fn retention_deletes_what_is_past_its_age_except_what_is_held() {
     }
 }
 
-async fn add_contact(store: &Store) -> String {
-    let id = unique("contact");
+async fn add_contact(store: &Store) -> ContactId {
+    let id = crate::cid(&unique("contact"));
     tx!(store, [id], |conn| {
         let fields = contacts::ContactFields {
             first_name: "Zoë",
@@ -297,7 +297,7 @@ async fn a_contact_is_listed_checked_for_holds_and_erased_with_its_history() {
         let c = contact.clone();
         let erased = tx!(store, [c], |conn| Ok((
             compliance::erase_contact(conn, &c).await?,
-            compliance::erase_contact(conn, "no-such-contact").await?,
+            compliance::erase_contact(conn, &crate::cid("no-such-contact")).await?,
         )))
         .unwrap();
         assert_eq!(erased, (Some(2), None), "{backend}");

@@ -64,7 +64,7 @@ fn ids(rows: Vec<InteractionRow>) -> Vec<InteractionId> {
 #[tokio::test]
 async fn contacts_are_read_by_id_and_a_missing_one_is_none() {
     for (backend, store, _dir) in stores().await {
-        let id = unique("contact");
+        let id = crate::cid(&unique("contact"));
         tx!(store, [id], |conn| {
             let fields = contacts::ContactFields {
                 first_name: "Ana",
@@ -99,7 +99,7 @@ async fn contacts_are_read_by_id_and_a_missing_one_is_none() {
             "{backend}"
         );
         assert!(
-            contacts::get(store.reader(), "no-such-contact")
+            contacts::get(store.reader(), &crate::cid("no-such-contact"))
                 .await
                 .unwrap()
                 .is_none(),
@@ -114,7 +114,7 @@ async fn interactions_read_back_with_agent_and_contact_names() {
         let agent = add_user(&store, "named-agent").await;
         let (integration, contact, id) = (
             unique("integration"),
-            unique("contact"),
+            crate::cid(&unique("contact")),
             crate::iid(&unique("interaction")),
         );
         add_integration(&store, &integration).await;

@@ -4,8 +4,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use backline_store::{
-    events, sessions, transcript, users, GroupId, InteractionId, ParticipantRole, ParticipantState,
-    SessionId, SessionState, Store, StoreError, StoreOptions, UserId,
+    events, sessions, transcript, users, ContactId, GroupId, InteractionId, ParticipantRole,
+    ParticipantState, SessionId, SessionState, Store, StoreError, StoreOptions, UserId,
 };
 
 /// Runs `$body` as one write of `$store`, `$conn` being the write's
@@ -120,6 +120,11 @@ pub(crate) fn iid(text: &str) -> InteractionId {
 /// A group id from its text.
 pub(crate) fn gid(text: &str) -> GroupId {
     GroupId::from(text.to_owned())
+}
+
+/// A contact id from its text.
+pub(crate) fn cid(text: &str) -> ContactId {
+    ContactId::from(text.to_owned())
 }
 
 /// A session id from its text.
@@ -609,7 +614,7 @@ async fn history_search_matches_prefixes_and_filters_on_both_backends() {
     use backline_store::{contacts, interactions};
     for (backend, store, _dir) in stores().await {
         let agent = add_user(&store, "histagent").await;
-        let contact = format!("contact-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        let contact = cid(&format!("contact-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
         let (c, a) = (contact.clone(), agent.clone());
         store
             .write(Box::new(move |conn| {
@@ -675,9 +680,12 @@ async fn history_search_matches_prefixes_and_filters_on_both_backends() {
             .unwrap();
         let search = |words: &[&str]| interactions::HistoryQuery {
             contact_id: contact.clone(),
+            media: None,
+            from: None,
+            to: None,
+            agent_id: None,
             words: words.iter().map(|w| w.to_string()).collect(),
             limit: 50,
-            ..Default::default()
         };
         let subjects = |rows: Vec<backline_store::rows::InteractionRow>| {
             rows.into_iter().map(|r| r.subject).collect::<Vec<_>>()
@@ -761,7 +769,7 @@ async fn history_search_matches_prefixes_and_filters_on_both_backends() {
 async fn contacts_are_found_by_external_id_and_updated_in_place() {
     use backline_store::contacts;
     for (backend, store, _dir) in stores().await {
-        let id = format!("contact-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        let id = cid(&format!("contact-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
         let external = format!("EXT-{id}");
         let (i, e) = (id.clone(), external.clone());
         store
@@ -795,7 +803,7 @@ async fn contacts_are_found_by_external_id_and_updated_in_place() {
             "{backend}"
         );
         assert_eq!(found.phones, "[\"+1 555\"]", "{backend}");
-        let (i, e) = (format!("{id}-dup"), external.clone());
+        let (i, e) = (cid(&format!("{id}-dup")), external.clone());
         let dup = store
             .write(Box::new(move |conn| {
                 Box::pin(async move {
