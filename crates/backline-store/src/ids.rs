@@ -112,6 +112,11 @@ text_id! {
     pub struct ContactId;
 }
 
+text_id! {
+    /// A voice call, with a contact or between two agents (`calls.id`).
+    pub struct CallId;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 //! Booleans are BIGINT 0/1 (the portable subset); helpers turn them into `bool`.
 
 use crate::db::row_struct;
-use crate::ids::{ContactId, GroupId, InteractionId, SessionId, UserId};
+use crate::ids::{CallId, ContactId, GroupId, InteractionId, SessionId, UserId};
 use crate::types::{
     CallKind, CallState, ConsultationOutcome, OfferStage, OfferState, ParticipantRole,
     ParticipantState, PartyKind, PartyState, SessionState,
@@ -331,12 +331,12 @@ row_struct! {
 /// `calls`.
 #[derive(Debug, Clone)]
 pub struct CallRow {
-    pub id: String,
+    pub id: CallId,
     pub kind: CallKind,
     pub state: CallState,
     pub interaction_id: Option<InteractionId>,
     pub consultation_session_id: Option<SessionId>,
-    pub contact_call_id: Option<String>,
+    pub contact_call_id: Option<CallId>,
     pub created_at: i64,
     pub answered_at: Option<i64>,
     pub ended_at: Option<i64>,
@@ -351,7 +351,7 @@ row_struct! {
 /// `call_parties`.
 #[derive(Debug, Clone)]
 pub struct CallPartyRow {
-    pub call_id: String,
+    pub call_id: CallId,
     pub party_id: String,
     pub position: i64,
     pub kind: PartyKind,

@@ -8,7 +8,7 @@ use backline_protocol::interactions::{
 use backline_protocol::ErrorCode;
 use backline_store::rows::InteractionRow;
 use backline_store::types as stored;
-use backline_store::{contacts, interactions, now_ms, InteractionId};
+use backline_store::{contacts, interactions, now_ms, CallId, InteractionId};
 
 use super::contact_view;
 use super::integrations::Integration;
@@ -215,7 +215,7 @@ impl Backline {
                 // The platform's telephony carries a voice interaction's audio:
                 // its contact call has a contact party without a browser.
                 if request.media == Media::Voice {
-                    let call_id = uuid::Uuid::now_v7().to_string();
+                    let call_id = CallId::from(uuid::Uuid::now_v7().to_string());
                     backline_store::calls::insert(
                         conn,
                         backline_store::calls::NewCall {
@@ -241,7 +241,7 @@ impl Backline {
                         })
                         .filter(|n| !n.is_empty())
                         .unwrap_or_else(|| "Contact".into());
-                    let party = contact_party_id(&call_id);
+                    let party = contact_party_id(call_id.as_str());
                     backline_store::calls::add_party(
                         conn,
                         &call_id,

@@ -7,7 +7,7 @@ use backline_protocol::voice::{CallView, PublicCallResponse};
 use backline_protocol::ErrorCode;
 use backline_store::rows::UserRow;
 use backline_store::types as stored;
-use backline_store::{calls, interactions, users, InteractionId};
+use backline_store::{calls, interactions, users, CallId, InteractionId};
 use base64::Engine;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -140,7 +140,7 @@ impl Backline {
             )
         };
         let agent = pick_agent(&mut candidates, max_rings).ok_or_else(no_agent)?;
-        let call_id = uuid::Uuid::now_v7().to_string();
+        let call_id = CallId::from(uuid::Uuid::now_v7().to_string());
         let interaction_id = InteractionId::from(uuid::Uuid::now_v7().to_string());
         let token = random_token("blc_");
         let (cid, iid, hash, device, ring_ms) = (
@@ -210,7 +210,7 @@ impl Backline {
                     calls::add_party(
                         tx.conn,
                         &cid,
-                        &contact_party_id(&cid),
+                        &contact_party_id(cid.as_str()),
                         stored::PartyKind::Contact,
                         &caller_name,
                         stored::PartyState::Connected,
@@ -272,21 +272,22 @@ impl Backline {
         if call.state == stored::CallState::Ended {
             return Err(err(ErrorCode::CallEnded, "this call has ended"));
         }
-        Ok((call.id.clone(), contact_party_id(&call.id)))
+        Ok((call.id.to_string(), contact_party_id(call.id.as_str())))
     }
 
     /// The caller page's view of its call.
     pub async fn caller_call(&self, token: &str, call_id: &str) -> Result<CallView> {
+        let call_id = &CallId::from(call_id.to_owned());
         let call = calls::by_caller_token(self.store().reader(), &token_hash(token))
             .await?
             .ok_or_else(|| err(ErrorCode::Unauthenticated, "unknown caller token"))?;
-        if call.id != call_id {
+        if call.id != *call_id {
             return Err(err(
                 ErrorCode::NotCallParty,
                 "this token is for another call",
             ));
         }
-        self.call_view(call_id).await
+        self.view_of_call(call_id).await
     }
 
     /// *Accept* on a ringing call, on the tab `device_id`.
@@ -296,6 +297,7 @@ impl Backline {
         call_id: &str,
         device_id: &str,
     ) -> Result<CallView> {
+        let call_id = &CallId::from(call_id.to_owned());
         validate_device(device_id)?;
         let (cid, actor, device) = (
             call_id.to_owned(),
@@ -334,6 +336,7 @@ impl Backline {
 
     /// *Reject* on a ringing call; a rejected consultation retrieves the contact.
     pub async fn reject_call(&self, account: &Account, call_id: &str) -> Result<CallView> {
+        let call_id = &CallId::from(call_id.to_owned());
         let (cid, actor) = (call_id.to_owned(), Actor::Agent(account.clone()));
         self.call_write(move |tx| {
             Box::pin(async move {
@@ -357,6 +360,7 @@ impl Backline {
 
     /// *Hang Up*: the actor leaves; a call with fewer than two parties left ends.
     pub async fn hang_up(&self, actor: Actor, call_id: &str) -> Result<CallView> {
+        let call_id = &CallId::from(call_id.to_owned());
         let cid = call_id.to_owned();
         self.call_write(move |tx| {
             Box::pin(async move {

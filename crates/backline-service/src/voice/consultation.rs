@@ -5,7 +5,7 @@ use backline_protocol::voice::CallView;
 use backline_protocol::ErrorCode;
 use backline_store::types as stored;
 use backline_store::SessionId;
-use backline_store::{calls, interactions, sessions, UserId};
+use backline_store::{calls, interactions, sessions, CallId, UserId};
 
 use super::{validate_device, Actor};
 use crate::auth::Account;
@@ -22,6 +22,7 @@ impl Backline {
         call_id: &str,
         hold: bool,
     ) -> Result<CallView> {
+        let call_id = &CallId::from(call_id.to_owned());
         let (cid, actor) = (call_id.to_owned(), Actor::Agent(account.clone()));
         self.call_write(move |tx| {
             Box::pin(async move {
@@ -96,7 +97,7 @@ impl Backline {
                     "the IM consultation has no connected target",
                 )
             })?;
-        let consultation_id = uuid::Uuid::now_v7().to_string();
+        let consultation_id = CallId::from(uuid::Uuid::now_v7().to_string());
         let ring_ms = self.config().voice.ring_timeout_secs as i64 * 1000;
         let (me, sid, device) = (account.clone(), session_id.to_owned(), device_id.to_owned());
         self.call_write(move |tx| {
@@ -198,6 +199,7 @@ impl Backline {
 
     /// *End Consultation*: back to the contact, who is retrieved.
     pub async fn end_consultation(&self, account: &Account, call_id: &str) -> Result<CallView> {
+        let call_id = &CallId::from(call_id.to_owned());
         let (cid, actor) = (call_id.to_owned(), Actor::Agent(account.clone()));
         self.call_write(move |tx| {
             Box::pin(async move {
@@ -223,6 +225,7 @@ impl Backline {
         call_id: &str,
         transfer: bool,
     ) -> Result<CallView> {
+        let call_id = &CallId::from(call_id.to_owned());
         let cid = call_id.to_owned();
         self.call_write(move |tx| {
             Box::pin(async move {

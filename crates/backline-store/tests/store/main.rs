@@ -4,8 +4,9 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use backline_store::{
-    events, sessions, transcript, users, ContactId, GroupId, InteractionId, ParticipantRole,
-    ParticipantState, SessionId, SessionState, Store, StoreError, StoreOptions, UserId,
+    events, sessions, transcript, users, CallId, ContactId, GroupId, InteractionId,
+    ParticipantRole, ParticipantState, SessionId, SessionState, Store, StoreError, StoreOptions,
+    UserId,
 };
 
 /// Runs `$body` as one write of `$store`, `$conn` being the write's
@@ -120,6 +121,11 @@ pub(crate) fn iid(text: &str) -> InteractionId {
 /// A group id from its text.
 pub(crate) fn gid(text: &str) -> GroupId {
     GroupId::from(text.to_owned())
+}
+
+/// A call id from its text.
+pub(crate) fn callid(text: &str) -> CallId {
+    CallId::from(text.to_owned())
 }
 
 /// A contact id from its text.
