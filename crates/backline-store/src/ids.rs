@@ -117,6 +117,11 @@ text_id! {
     pub struct CallId;
 }
 
+text_id! {
+    /// An integration: a platform or identity provider's credentials (`integrations.id`).
+    pub struct IntegrationId;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
-use crate::ids::{ContactId, InteractionId, SessionId, UserId};
+use crate::ids::{ContactId, IntegrationId, InteractionId, SessionId, UserId};
 
 use crate::rows::{AttachedTranscriptRow, InteractionRow};
 use crate::{Backend, StoreError};
@@ -18,7 +18,7 @@ const SELECT: &str = "SELECT i.id, i.integration_id, i.external_id, i.media, i.s
 /// A new interaction.
 pub struct NewInteraction<'a> {
     pub id: &'a InteractionId,
-    pub integration_id: Option<&'a str>,
+    pub integration_id: Option<&'a IntegrationId>,
     pub external_id: Option<&'a str>,
     pub media: &'a str,
     pub state: &'a str,
@@ -69,7 +69,7 @@ pub async fn get<E: Exec>(
 
 pub async fn by_external_id<E: Exec>(
     executor: E,
-    integration_id: &str,
+    integration_id: &IntegrationId,
     external_id: &str,
 ) -> Result<Option<InteractionRow>, StoreError> {
     let sql = format!("{SELECT} WHERE i.integration_id = $1 AND i.external_id = $2");

@@ -60,7 +60,7 @@ use futures::future::BoxFuture;
 
 pub use db::Exec;
 pub use engine::{ReadConn, Reader, WriteTx};
-pub use ids::{CallId, ContactId, GroupId, InteractionId, SessionId, UserId};
+pub use ids::{CallId, ContactId, GroupId, IntegrationId, InteractionId, SessionId, UserId};
 pub use types::{
     CallKind, CallState, ConsultationOutcome, OfferStage, OfferState, ParticipantRole,
     ParticipantState, PartyKind, PartyState, SessionState,

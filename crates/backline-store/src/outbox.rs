@@ -4,7 +4,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
-use crate::ids::InteractionId;
+use crate::ids::{IntegrationId, InteractionId};
 
 use crate::rows::{DeliveryRow, OutboxRow};
 use crate::StoreError;
@@ -13,7 +13,7 @@ use crate::StoreError;
 pub async fn enqueue(
     conn: &mut WriteTx,
     id: &str,
-    integration_id: &str,
+    integration_id: &IntegrationId,
     interaction_id: &InteractionId,
     event_type: &str,
     payload: &str,
@@ -196,7 +196,7 @@ pub enum DeliveryFilter {
 /// event `before` when given.
 pub async fn deliveries<E: Exec>(
     executor: E,
-    integration_id: &str,
+    integration_id: &IntegrationId,
     filter: DeliveryFilter,
     before: Option<&str>,
     limit: i64,
@@ -230,7 +230,7 @@ pub async fn deliveries<E: Exec>(
 /// One event of an integration.
 pub async fn delivery<E: Exec>(
     executor: E,
-    integration_id: &str,
+    integration_id: &IntegrationId,
     id: &str,
 ) -> Result<Option<DeliveryRow>, StoreError> {
     let sql = format!(

@@ -3,7 +3,7 @@
 //! Booleans are BIGINT 0/1 (the portable subset); helpers turn them into `bool`.
 
 use crate::db::row_struct;
-use crate::ids::{CallId, ContactId, GroupId, InteractionId, SessionId, UserId};
+use crate::ids::{CallId, ContactId, GroupId, IntegrationId, InteractionId, SessionId, UserId};
 use crate::types::{
     CallKind, CallState, ConsultationOutcome, OfferStage, OfferState, ParticipantRole,
     ParticipantState, PartyKind, PartyState, SessionState,
@@ -190,7 +190,7 @@ row_struct! {
 /// `integrations`.
 #[derive(Debug, Clone)]
 pub struct IntegrationRow {
-    pub id: String,
+    pub id: IntegrationId,
     pub name: String,
     pub webhook_url: Option<String>,
     pub webhook_secret: String,
@@ -242,7 +242,7 @@ row_struct! {
 #[derive(Debug, Clone)]
 pub struct InteractionRow {
     pub id: InteractionId,
-    pub integration_id: Option<String>,
+    pub integration_id: Option<IntegrationId>,
     pub external_id: Option<String>,
     pub media: String,
     pub state: String,
@@ -299,7 +299,7 @@ row_struct! {
 #[derive(Debug, Clone)]
 pub struct OutboxRow {
     pub id: String,
-    pub integration_id: String,
+    pub integration_id: IntegrationId,
     pub interaction_id: InteractionId,
     pub event_type: String,
     pub payload: String,
@@ -315,7 +315,7 @@ row_struct! {
 #[derive(Debug, Clone)]
 pub struct DeliveryRow {
     pub id: String,
-    pub integration_id: String,
+    pub integration_id: IntegrationId,
     pub interaction_id: InteractionId,
     pub event_type: String,
     pub created_at: i64,

@@ -111,9 +111,7 @@ impl Backline {
     ) -> Result<InteractionRow> {
         let reader = self.store().reader();
         let row = match interactions::get(reader, &InteractionId::from(id.to_owned())).await? {
-            Some(row) if row.integration_id.as_deref() == Some(integration.id.as_str()) => {
-                Some(row)
-            }
+            Some(row) if row.integration_id.as_ref() == Some(&integration.id) => Some(row),
             _ => interactions::by_external_id(reader, &integration.id, id).await?,
         };
         row.ok_or_else(|| {

@@ -12,13 +12,15 @@ use crate::{stores, unique};
 #[tokio::test]
 async fn an_integrations_token_and_webhook_secret_are_replaced() {
     for (backend, store, _dir) in stores().await {
-        let id = unique("rotated");
+        let id = crate::intid(&unique("rotated"));
         add_integration(&store, &id).await;
         let changed = tx!(store, [id], |conn| {
             let token = integrations::set_token_hash(conn, &id, "new-hash").await?;
             let secret = integrations::set_webhook_secret(conn, &id, "new-secret").await?;
-            let unknown = integrations::set_token_hash(conn, "nobody", "other").await?;
-            let unknown_secret = integrations::set_webhook_secret(conn, "nobody", "x").await?;
+            let unknown =
+                integrations::set_token_hash(conn, &crate::intid("nobody"), "other").await?;
+            let unknown_secret =
+                integrations::set_webhook_secret(conn, &crate::intid("nobody"), "x").await?;
             Ok((token, secret, unknown, unknown_secret))
         })
         .unwrap();
@@ -45,7 +47,10 @@ async fn an_integrations_token_and_webhook_secret_are_replaced() {
 #[tokio::test]
 async fn deliveries_are_listed_newest_first_by_state_and_page_and_queued_again() {
     for (backend, store, _dir) in stores().await {
-        let (mine, other) = (unique("hooks"), unique("hooks"));
+        let (mine, other) = (
+            crate::intid(&unique("hooks")),
+            crate::intid(&unique("hooks")),
+        );
         add_integration(&store, &mine).await;
         add_integration(&store, &other).await;
         let events: Vec<String> = (0..4).map(|n| format!("{mine}-e{n}")).collect();

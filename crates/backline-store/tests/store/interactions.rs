@@ -1,21 +1,21 @@
 //! Contacts, interactions and their transcripts, integrations and the webhook outbox.
 
 use backline_store::rows::InteractionRow;
-use backline_store::InteractionId;
 use backline_store::UserId;
 use backline_store::{contacts, integrations, interactions, outbox, users, Store, StoreError};
+use backline_store::{IntegrationId, InteractionId};
 
 use crate::{add_user, stores, unique};
 
 /// An integration named `id`, with the token hash `token-{id}`.
-pub(crate) async fn add_integration(store: &Store, id: &str) {
-    let id = id.to_owned();
+pub(crate) async fn add_integration(store: &Store, id: &IntegrationId) {
+    let id = id.clone();
     tx!(store, |conn| {
         integrations::insert(
             conn,
             integrations::NewIntegration {
                 id: &id,
-                name: &id,
+                name: id.as_str(),
                 token_hash: &format!("token-{id}"),
                 webhook_url: Some("http://127.0.0.1:9/hook"),
                 webhook_secret: "secret",
@@ -113,7 +113,7 @@ async fn interactions_read_back_with_agent_and_contact_names() {
     for (backend, store, _dir) in stores().await {
         let agent = add_user(&store, "named-agent").await;
         let (integration, contact, id) = (
-            unique("integration"),
+            crate::intid(&unique("integration")),
             crate::cid(&unique("contact")),
             crate::iid(&unique("interaction")),
         );
@@ -155,7 +155,7 @@ async fn interactions_read_back_with_agent_and_contact_names() {
             .unwrap();
         assert_eq!(
             (
-                row.integration_id.as_deref(),
+                row.integration_id.as_ref().map(|i| i.as_str()),
                 row.external_id.as_deref(),
                 row.media.as_str(),
                 row.state.as_str(),
@@ -204,10 +204,14 @@ async fn interactions_read_back_with_agent_and_contact_names() {
             "{backend}"
         );
         assert!(
-            interactions::by_external_id(store.reader(), "other-integration", "EXT-1")
-                .await
-                .unwrap()
-                .is_none(),
+            interactions::by_external_id(
+                store.reader(),
+                &crate::intid("other-integration"),
+                "EXT-1"
+            )
+            .await
+            .unwrap()
+            .is_none(),
             "{backend}"
         );
         assert!(
@@ -538,7 +542,10 @@ async fn call_logs_grow_line_by_line_under_their_key() {
 async fn integrations_are_found_by_token_hash_and_listed_by_name() {
     for (backend, store, _dir) in stores().await {
         let tag = unique("int");
-        let (zulu, alpha) = (format!("zulu-{tag}"), format!("alpha-{tag}"));
+        let (zulu, alpha) = (
+            crate::intid(&format!("zulu-{tag}")),
+            crate::intid(&format!("alpha-{tag}")),
+        );
         add_integration(&store, &zulu).await;
         add_integration(&store, &alpha).await;
         let found = integrations::by_token_hash(store.reader(), &format!("token-{alpha}"))
@@ -566,16 +573,16 @@ async fn integrations_are_found_by_token_hash_and_listed_by_name() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(got.name, zulu, "{backend}");
+        assert_eq!(got.name, zulu.as_str(), "{backend}");
         assert!(
-            integrations::get(store.reader(), "no-such-integration")
+            integrations::get(store.reader(), &crate::intid("no-such-integration"))
                 .await
                 .unwrap()
                 .is_none(),
             "{backend}"
         );
         assert!(
-            integrations::by_token_hash(store.reader(), &zulu)
+            integrations::by_token_hash(store.reader(), zulu.as_str())
                 .await
                 .unwrap()
                 .is_none(),
@@ -588,9 +595,13 @@ async fn integrations_are_found_by_token_hash_and_listed_by_name() {
             .map(|i| i.name)
             .filter(|name| name.ends_with(&tag))
             .collect();
-        assert_eq!(listed, [alpha.clone(), zulu.clone()], "{backend}: by name");
+        assert_eq!(
+            listed,
+            [alpha.as_str(), zulu.as_str()],
+            "{backend}: by name"
+        );
         for (n, (name, token)) in [
-            (alpha.clone(), "fresh-token".to_owned()),
+            (alpha.to_string(), "fresh-token".to_owned()),
             ("fresh-name".to_owned(), format!("token-{zulu}")),
         ]
         .into_iter()
@@ -600,7 +611,7 @@ async fn integrations_are_found_by_token_hash_and_listed_by_name() {
                 integrations::insert(
                     conn,
                     integrations::NewIntegration {
-                        id: &format!("dup-{n}"),
+                        id: &crate::intid(&format!("dup-{n}")),
                         name: &name,
                         token_hash: &token,
                         webhook_url: None,
@@ -623,7 +634,7 @@ async fn integrations_are_found_by_token_hash_and_listed_by_name() {
 async fn a_failed_webhook_event_lets_the_next_one_go_and_counts_follow_the_states() {
     for (backend, store, _dir) in stores().await {
         let before = outbox::counts(store.reader()).await.unwrap();
-        let integration = unique("hooks");
+        let integration = crate::intid(&unique("hooks"));
         add_integration(&store, &integration).await;
         let events: Vec<String> = (0..3).map(|i| format!("{integration}-e{i}")).collect();
         tx!(store, [integration, events], |conn| {
@@ -730,8 +741,8 @@ async fn claim(store: &Store, now: i64, lease_ms: i64) -> Vec<backline_store::ro
 }
 
 /// Queues `(id, interaction, created_at)` events for `integration`.
-async fn enqueue(store: &Store, integration: &str, events: &[(&str, &str, i64)]) {
-    let integration = integration.to_owned();
+async fn enqueue(store: &Store, integration: &IntegrationId, events: &[(&str, &str, i64)]) {
+    let integration = integration.clone();
     let events: Vec<(String, InteractionId, i64)> = events
         .iter()
         .map(|(id, interaction, at)| (id.to_string(), crate::iid(interaction), *at))
@@ -748,7 +759,7 @@ async fn enqueue(store: &Store, integration: &str, events: &[(&str, &str, i64)])
 #[tokio::test]
 async fn webhook_events_are_leased_one_interaction_at_a_time_in_order() {
     for (backend, store, _dir) in stores().await {
-        let hooks = unique("hooks");
+        let hooks = crate::intid(&unique("hooks"));
         add_integration(&store, &hooks).await;
         let id = |name: &str| format!("{hooks}-{name}");
         let (a0, a1, b0) = (id("a0"), id("a1"), id("b0"));
@@ -822,7 +833,7 @@ async fn nodes_claiming_together_send_each_webhook_event_once_in_order() {
         Store::open(&options).await.unwrap(),
         Store::open(&options).await.unwrap(),
     );
-    let hooks = unique("hooks");
+    let hooks = crate::intid(&unique("hooks"));
     add_integration(&one, &hooks).await;
     let events: Vec<(String, String, i64)> = (0..240)
         .map(|n| (format!("e{n:03}"), format!("i{}", n % 24), n as i64))

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use backline_store::{
-    events, sessions, transcript, users, CallId, ContactId, GroupId, InteractionId,
+    events, sessions, transcript, users, CallId, ContactId, GroupId, IntegrationId, InteractionId,
     ParticipantRole, ParticipantState, SessionId, SessionState, Store, StoreError, StoreOptions,
     UserId,
 };
@@ -126,6 +126,11 @@ pub(crate) fn gid(text: &str) -> GroupId {
 /// A call id from its text.
 pub(crate) fn callid(text: &str) -> CallId {
     CallId::from(text.to_owned())
+}
+
+/// An integration id from its text.
+pub(crate) fn intid(text: &str) -> IntegrationId {
+    IntegrationId::from(text.to_owned())
 }
 
 /// A contact id from its text.

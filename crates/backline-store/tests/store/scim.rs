@@ -151,7 +151,7 @@ async fn scim_groups_are_renamed_and_deleted_with_their_members() {
 #[tokio::test]
 async fn integrations_keep_their_scopes() {
     for (backend, store, _dir) in stores().await {
-        let (id, name) = (unique("int"), unique("idp"));
+        let (id, name) = (crate::intid(&unique("int")), unique("idp"));
         tx!(store, [id, name], |conn| {
             integrations::insert(
                 conn,
