@@ -31,6 +31,7 @@ use backline_service::auth::Account;
 use backline_service::hub::{kill_reason, Cut, Outbound, Registration};
 use backline_service::stream::ResumeFrom;
 use backline_service::{Backline, ServiceError};
+use backline_store::UserId;
 use futures::future::BoxFuture;
 use futures::stream::FuturesOrdered;
 use futures::StreamExt;
@@ -124,7 +125,7 @@ impl Connection {
         let account = agent.account.clone();
         let (mut registration, edge) = backline
             .hub()
-            .register(&account.id, Some(&agent.token_hash));
+            .register(account.id.as_str(), Some(&agent.token_hash));
         conn.cut = registration.cut.clone();
         if edge == backline_service::hub::Edge::Up {
             Box::pin(backline.announce_presence(&account.id, true)).await;
@@ -449,7 +450,7 @@ impl Connection {
     }
 
     /// Sends what the store holds beyond `self.last_sent`, up to the stream head.
-    async fn catch_up(&mut self, backline: &Backline, user_id: &str) -> Result<(), axum::Error> {
+    async fn catch_up(&mut self, backline: &Backline, user_id: &UserId) -> Result<(), axum::Error> {
         if let Ok(head) = Box::pin(backline.stream_head(user_id)).await {
             if head > self.last_sent {
                 Box::pin(self.replay(backline, user_id, head)).await?;
@@ -462,7 +463,7 @@ impl Connection {
     async fn replay(
         &mut self,
         backline: &Backline,
-        user_id: &str,
+        user_id: &UserId,
         head: u64,
     ) -> Result<(), axum::Error> {
         while self.last_sent < head {
@@ -491,7 +492,7 @@ impl Connection {
     async fn live_event(
         &mut self,
         backline: &Backline,
-        user_id: &str,
+        user_id: &UserId,
         seq: u64,
         frame: &str,
     ) -> Result<(), axum::Error> {
@@ -623,7 +624,7 @@ impl Connection {
                 signal,
             } => {
                 if let Err(error) = backline
-                    .relay_signal(&account.id, &call_id, &to, signal)
+                    .relay_signal(account.id.as_str(), &call_id, &to, signal)
                     .await
                 {
                     self.service_error(None, error).await?;

@@ -9,7 +9,7 @@ use backline_protocol::model::{
 };
 use backline_protocol::ErrorCode;
 use backline_store::rows::UserRow;
-use backline_store::{audit, groups, now_ms, scim, users, WriteTx};
+use backline_store::{audit, groups, now_ms, scim, users, GroupId, Locks, UserId, WriteTx};
 
 use crate::shared::audit_change;
 use crate::shared::board::BoardNotices;
@@ -62,7 +62,7 @@ pub(crate) fn user_search_key(display_name: &str, username: &str) -> String {
 fn user_view(row: &UserRow, groups: Vec<GroupRef>) -> UserView {
     let account = Account::from_row(row);
     UserView {
-        id: account.id,
+        id: account.id.into_string(),
         username: account.username,
         display_name: account.display_name,
         roles: account.roles,
@@ -75,7 +75,7 @@ fn user_view(row: &UserRow, groups: Vec<GroupRef>) -> UserView {
 fn group_refs(rows: Vec<backline_store::rows::GroupRow>) -> Vec<GroupRef> {
     rows.into_iter()
         .map(|g| GroupRef {
-            id: g.id,
+            id: g.id.into_string(),
             name: g.name,
         })
         .collect()
@@ -97,7 +97,7 @@ pub(crate) struct Provisioned {
 }
 
 impl Provisioned {
-    pub(crate) async fn record(&self, conn: &mut WriteTx, user_id: &str) -> Result<()> {
+    pub(crate) async fn record(&self, conn: &mut WriteTx, user_id: &UserId) -> Result<()> {
         let now = now_ms();
         scim::put_user(&mut *conn, user_id, self.external_id.as_deref(), now).await?;
         if self.deleted {
@@ -137,7 +137,7 @@ impl ChangedBy {
     async fn record(
         &self,
         conn: &mut WriteTx,
-        user_id: &str,
+        user_id: &UserId,
         action: &str,
         detail: &str,
     ) -> Result<()> {
@@ -187,7 +187,7 @@ pub(crate) fn chosen_status(row: &UserRow) -> Status {
 impl Backline {
     /// What others see: the chosen status while a desktop is connected, else `offline`.
     pub(crate) fn effective_status(&self, row: &UserRow) -> (Status, Option<String>) {
-        if self.hub().is_online(&row.id) {
+        if self.hub().is_online(row.id.as_str()) {
             let status = chosen_status(row);
             let reason = if status == Status::NotReady {
                 row.status_reason.clone()
@@ -244,7 +244,7 @@ impl Backline {
         } else {
             roles
         };
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = UserId::from(uuid::Uuid::now_v7().to_string());
         let row = {
             let id = id.clone();
             let username = username.clone();
@@ -299,7 +299,7 @@ impl Backline {
                     .iter()
                     .filter(|(user, _, _)| *user == row.id)
                     .map(|(_, id, name)| GroupRef {
-                        id: id.clone(),
+                        id: id.to_string(),
                         name: name.clone(),
                     })
                     .collect();
@@ -310,7 +310,8 @@ impl Backline {
 
     /// Finds an account by id or username.
     pub async fn find_user(&self, id_or_username: &str) -> Result<UserRow> {
-        if let Some(row) = users::get(self.store().reader(), id_or_username).await? {
+        let id = UserId::from(id_or_username.to_owned());
+        if let Some(row) = users::get(self.store().reader(), &id).await? {
             return Ok(row);
         }
         users::get_by_username(self.store().reader(), id_or_username)
@@ -418,13 +419,13 @@ impl Backline {
         if disable || request.password.is_some() {
             self.sign_out_everywhere(&row.id).await?;
         }
-        self.user_view(&row.id).await
+        self.user_view(row.id.as_str()).await
     }
 
     /// Creates a group (admin API and CLI), audited.
     pub async fn create_group(&self, by: Option<&Account>, name: &str) -> Result<GroupView> {
         let name = single_line_name("name", name, 100, false)?;
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = GroupId::from(uuid::Uuid::now_v7().to_string());
         let group_id = id.clone();
         let group_name = name.clone();
         let actor = crate::shared::actor(by);
@@ -448,13 +449,13 @@ impl Backline {
             })
         })
         .await?;
-        self.group_view(&id).await
+        self.group_view(id.as_str()).await
     }
 
     pub async fn list_groups(&self) -> Result<Vec<GroupView>> {
         let mut out = Vec::new();
         for group in groups::list(self.store().reader()).await? {
-            out.push(self.group_view(&group.id).await?);
+            out.push(self.group_view(group.id.as_str()).await?);
         }
         Ok(out)
     }
@@ -462,18 +463,18 @@ impl Backline {
     /// A group with its members, supervisors and offer settings.
     pub async fn group_view(&self, id: &str) -> Result<GroupView> {
         let reader = self.store().reader();
-        let group = groups::settings(reader, id)
+        let group = groups::settings(reader, &GroupId::from(id.to_owned()))
             .await?
             .ok_or_else(|| err(ErrorCode::GroupNotFound, format!("no group {id:?}")))?;
         Ok(GroupView {
-            members: groups::members(reader, &group.id).await?,
-            supervisors: groups::supervisors(reader, &group.id).await?,
+            members: ids_text(groups::members(reader, &group.id).await?),
+            supervisors: ids_text(groups::supervisors(reader, &group.id).await?),
             wave_size: group.wave_size as u32,
             answer_secs: group.answer_secs as u32,
-            overflow_group_id: group.overflow_group_id,
+            overflow_group_id: group.overflow_group_id.map(|id| id.into_string()),
             escalate_secs: group.escalate_secs as u32,
             escalate_to_supervisors: group.escalate_to_supervisors != 0,
-            id: group.id,
+            id: group.id.into_string(),
             name: group.name,
         })
     }
@@ -539,7 +540,7 @@ impl Backline {
         let actor = crate::shared::actor(by);
         let detail = format!(
             "wave size {wave_size}, answer time {answer_secs} s, overflow {}, escalation {}",
-            overflow.as_deref().unwrap_or("none"),
+            overflow.as_ref().map_or("none", GroupId::as_str),
             match (escalate_secs, escalate_to_supervisors) {
                 (0, _) => "none".to_owned(),
                 (secs, true) => format!("after {secs} s, to the supervisors"),
@@ -551,7 +552,7 @@ impl Backline {
                 let settings = groups::OfferSettings {
                     wave_size,
                     answer_secs,
-                    overflow_group_id: overflow.as_deref(),
+                    overflow_group_id: overflow.as_ref(),
                     escalate_secs,
                     escalate_to_supervisors,
                 };
@@ -562,7 +563,7 @@ impl Backline {
             })
         })
         .await?;
-        self.group_view(&group.id).await
+        self.group_view(group.id.as_str()).await
     }
 
     /// Adds or removes a group's supervisor (offered its unanswered consultations last), audited.
@@ -579,7 +580,8 @@ impl Backline {
 
     /// Finds a group by id or name.
     pub async fn find_group(&self, id_or_name: &str) -> Result<backline_store::rows::GroupRow> {
-        if let Some(group) = groups::get(self.store().reader(), id_or_name).await? {
+        let id = GroupId::from(id_or_name.to_owned());
+        if let Some(group) = groups::get(self.store().reader(), &id).await? {
             return Ok(group);
         }
         groups::list(self.store().reader())
@@ -616,7 +618,7 @@ impl Backline {
         let actor = crate::shared::actor(by);
         self.commit(move |conn| {
             Box::pin(async move {
-                let (group_id, user_id) = (group.id.as_str(), user.id.as_str());
+                let (group_id, user_id) = (&group.id, &user.id);
                 let action = match (role, on) {
                     (GroupRole::Member, true) => {
                         groups::add_member(conn, group_id, user_id).await?;
@@ -703,7 +705,7 @@ impl Backline {
     }
 
     /// The signed-in account's own view.
-    pub async fn me(&self, user_id: &str) -> Result<Me> {
+    pub async fn me(&self, user_id: &UserId) -> Result<Me> {
         let row = users::get(self.store().reader(), user_id)
             .await?
             .ok_or_else(|| err(ErrorCode::UserNotFound, "account not found"))?;
@@ -711,7 +713,7 @@ impl Backline {
         let account = Account::from_row(&row);
         let status = chosen_status(&row);
         Ok(Me {
-            id: account.id,
+            id: account.id.into_string(),
             username: account.username,
             display_name: account.display_name,
             roles: account.roles,
@@ -763,21 +765,18 @@ impl Backline {
             (_, None) => None,
         };
         let user_id = account.id.clone();
-        let online = self.hub().is_online(&user_id);
+        let online = self.hub().is_online(user_id.as_str());
         // The write appends to the user's stream and to their groups'
         // supervisors' (the board): named, so that PostgreSQL locks them with
         // the batch's other rows in one order, not one by one as it goes.
-        let mut streams: Vec<String> =
+        let mut streams: Vec<UserId> =
             backline_store::groups::supervisors_of_member(self.store().reader(), &user_id)
                 .await?
                 .into_iter()
                 .map(|(supervisor, _)| supervisor)
                 .collect();
         streams.push(user_id.clone());
-        let locks = backline_store::Locks {
-            sessions: Vec::new(),
-            users: streams,
-        };
+        let locks = Locks::users(&streams.iter().collect::<Vec<_>>());
         self.commit_locking(locks, move |conn| {
             Box::pin(async move {
                 let was_ready = users::get(&mut *conn, &user_id)
@@ -800,7 +799,7 @@ impl Backline {
                     .await?;
                 if online {
                     out.push(BusMessage::Presence {
-                        user: user_id.clone(),
+                        user: user_id.to_string(),
                         status,
                         reason,
                     });
@@ -842,13 +841,14 @@ impl Backline {
 
     /// Effective statuses of some users.
     pub async fn presence(&self, ids: &[String]) -> Result<Vec<PresenceView>> {
-        let rows = users::get_many(self.store().reader(), ids).await?;
+        let ids: Vec<UserId> = ids.iter().cloned().map(UserId::from).collect();
+        let rows = users::get_many(self.store().reader(), &ids).await?;
         Ok(rows
             .iter()
             .map(|row| {
                 let (status, reason) = self.effective_status(row);
                 PresenceView {
-                    user_id: row.id.clone(),
+                    user_id: row.id.to_string(),
                     status,
                     reason,
                 }
@@ -868,11 +868,12 @@ impl Backline {
         if sweep.revived.is_empty() {
             return;
         }
-        match users::get_many(self.store().reader(), &sweep.revived).await {
+        let revived: Vec<UserId> = sweep.revived.iter().cloned().map(UserId::from).collect();
+        match users::get_many(self.store().reader(), &revived).await {
             Ok(rows) => {
                 for row in &rows {
                     let (status, reason) = self.effective_status(row);
-                    self.hub().deliver_presence(&row.id, status, reason);
+                    self.hub().deliver_presence(row.id.as_str(), status, reason);
                 }
             }
             Err(error) => tracing::warn!(error.message = %error, "presence sweep failed"),
@@ -880,7 +881,7 @@ impl Backline {
     }
 
     /// Announces a user's effective status after their connectedness changed on this node.
-    pub async fn announce_presence(&self, user_id: &str, online_here: bool) {
+    pub async fn announce_presence(&self, user_id: &UserId, online_here: bool) {
         let row = match users::get(self.store().reader(), user_id).await {
             Ok(Some(row)) => row,
             _ => return,
@@ -888,14 +889,19 @@ impl Backline {
         let (status, reason) = self.effective_status(&row);
         self.bus().publish(vec![
             BusMessage::Online {
-                user: user_id.to_owned(),
+                user: user_id.to_string(),
                 online: online_here,
             },
             BusMessage::Presence {
-                user: user_id.to_owned(),
+                user: user_id.to_string(),
                 status,
                 reason,
             },
         ]);
     }
+}
+
+/// Ids as the wire carries them.
+fn ids_text(ids: Vec<UserId>) -> Vec<String> {
+    ids.into_iter().map(UserId::into_string).collect()
 }

@@ -11,7 +11,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
 use backline_protocol::model::Role;
 use backline_protocol::ErrorCode;
-use backline_store::{audit, now_ms, tokens, users};
+use backline_store::{audit, now_ms, tokens, users, UserId};
 use base64::Engine;
 use sha2::Digest;
 use std::net::IpAddr;
@@ -32,7 +32,7 @@ use throttle::{Failure, Refusal, Rule};
 /// A signed-in account, as handlers see it.
 #[derive(Debug, Clone)]
 pub struct Account {
-    pub id: String,
+    pub id: UserId,
     pub username: String,
     pub display_name: String,
     pub roles: Vec<Role>,
@@ -248,7 +248,7 @@ impl Backline {
                     audit::NewAudit {
                         id: &uuid::Uuid::now_v7().to_string(),
                         ts: now,
-                        actor_id: &user_id,
+                        actor_id: user_id.as_str(),
                         action: "sign_in",
                         resource: &format!("user:{user_id}"),
                         allowed: true,
@@ -324,7 +324,7 @@ impl Backline {
                     Ok((
                         Some(row.user_id.clone()),
                         vec![BusMessage::KillToken {
-                            user: row.user_id,
+                            user: row.user_id.into_string(),
                             token_hash: hash,
                         }],
                     ))
@@ -378,12 +378,17 @@ impl Backline {
     }
 
     /// Revokes every token of an account and closes its connections on every node.
-    pub async fn sign_out_everywhere(&self, user_id: &str) -> Result<()> {
-        let user_id = user_id.to_owned();
+    pub async fn sign_out_everywhere(&self, user_id: &UserId) -> Result<()> {
+        let user_id = user_id.clone();
         self.commit(move |conn| {
             Box::pin(async move {
                 tokens::revoke_all(conn, &user_id, now_ms()).await?;
-                Ok(((), vec![BusMessage::Kill { user: user_id }]))
+                Ok((
+                    (),
+                    vec![BusMessage::Kill {
+                        user: user_id.into_string(),
+                    }],
+                ))
             })
         })
         .await

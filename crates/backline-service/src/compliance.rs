@@ -7,7 +7,9 @@ use backline_protocol::interactions::{ConsultationTranscript, ContactErasure, Co
 use backline_protocol::ErrorCode;
 use backline_store::compliance::{self, Cutoffs};
 use backline_store::rows::LegalHoldRow;
-use backline_store::{contacts, interactions, now_ms, sessions, transcript};
+use backline_store::{
+    contacts, interactions, now_ms, sessions, transcript, ContactId, InteractionId,
+};
 
 use crate::auth::Account;
 use crate::error::{err, Result};
@@ -36,7 +38,7 @@ fn hold_view(row: LegalHoldRow) -> LegalHoldView {
         },
         target_id: row.target_id,
         reason: row.reason,
-        placed_by: row.placed_by,
+        placed_by: row.placed_by.into_string(),
         placed_at: row.placed_at,
     }
 }
@@ -133,8 +135,14 @@ impl Backline {
         let reason = crate::input::single_line_name("reason", reason, MAX_REASON_BYTES, false)?;
         let reader = self.store().reader();
         let exists = match kind {
-            HoldTarget::Contact => contacts::get(reader, id).await?.is_some(),
-            HoldTarget::Interaction => interactions::get(reader, id).await?.is_some(),
+            HoldTarget::Contact => contacts::get(reader, &ContactId::from(id.to_owned()))
+                .await?
+                .is_some(),
+            HoldTarget::Interaction => {
+                interactions::get(reader, &InteractionId::from(id.to_owned()))
+                    .await?
+                    .is_some()
+            }
         };
         if !exists {
             let code = match kind {
@@ -149,7 +157,15 @@ impl Backline {
                 let now = now_ms();
                 if compliance::place_hold(conn, kind, &id, &reason, &by, now).await? {
                     let resource = format!("{kind}:{id}");
-                    audit_change(conn, &by, "legal_hold_placed", &resource, &reason, now).await?;
+                    audit_change(
+                        conn,
+                        by.as_str(),
+                        "legal_hold_placed",
+                        &resource,
+                        &reason,
+                        now,
+                    )
+                    .await?;
                 }
                 let row = compliance::hold(&mut *conn, kind, &id)
                     .await?
@@ -178,7 +194,15 @@ impl Backline {
                     ));
                 }
                 let resource = format!("{kind}:{id}");
-                audit_change(conn, &by, "legal_hold_lifted", &resource, "", now_ms()).await?;
+                audit_change(
+                    conn,
+                    by.as_str(),
+                    "legal_hold_lifted",
+                    &resource,
+                    "",
+                    now_ms(),
+                )
+                .await?;
                 Ok(((), Vec::new()))
             })
         })
@@ -190,6 +214,7 @@ impl Backline {
     /// Everything about one contact, for a subject-access request
     /// (administrators). The export itself is audited.
     pub async fn export_contact(&self, admin: &Account, contact_id: &str) -> Result<ContactExport> {
+        let contact_id = &ContactId::from(contact_id.to_owned());
         if !admin.is_admin() {
             return Err(err(
                 ErrorCode::Forbidden,
@@ -219,8 +244,8 @@ impl Backline {
                     .map(crate::sessions::entry_from_row)
                     .collect();
                 consultations.push(ConsultationTranscript {
-                    interaction_id: id.clone(),
-                    session_id: session.id,
+                    interaction_id: id.to_string(),
+                    session_id: session.id.into_string(),
                     entries,
                 });
             }
@@ -252,7 +277,15 @@ impl Backline {
         );
         self.commit(move |conn| {
             Box::pin(async move {
-                audit_change(conn, &by, "contact_exported", &resource, &detail, now_ms()).await?;
+                audit_change(
+                    conn,
+                    by.as_str(),
+                    "contact_exported",
+                    &resource,
+                    &detail,
+                    now_ms(),
+                )
+                .await?;
                 Ok(((), Vec::new()))
             })
         })
@@ -270,7 +303,7 @@ impl Backline {
                 "only administrators erase contacts",
             ));
         }
-        let (id, by) = (contact_id.to_owned(), admin.id.clone());
+        let (id, by) = (ContactId::from(contact_id.to_owned()), admin.id.clone());
         self.commit(move |conn| {
             Box::pin(async move {
                 if compliance::contact_held(&mut *conn, &id).await? {
@@ -284,10 +317,18 @@ impl Backline {
                     .ok_or_else(|| err(ErrorCode::ContactNotFound, format!("no contact {id:?}")))?;
                 let detail = format!("{erased} interactions erased");
                 let resource = format!("contact:{id}");
-                audit_change(conn, &by, "contact_erased", &resource, &detail, now_ms()).await?;
+                audit_change(
+                    conn,
+                    by.as_str(),
+                    "contact_erased",
+                    &resource,
+                    &detail,
+                    now_ms(),
+                )
+                .await?;
                 Ok((
                     ContactErasure {
-                        contact_id: id.clone(),
+                        contact_id: id.to_string(),
                         interactions: erased as u64,
                     },
                     Vec::new(),

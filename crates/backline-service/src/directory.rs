@@ -8,7 +8,7 @@ use backline_protocol::model::{
 };
 use backline_protocol::ErrorCode;
 use backline_store::rows::UserRow;
-use backline_store::{favourites, groups, now_ms, sessions, users};
+use backline_store::{favourites, groups, now_ms, sessions, users, GroupId, UserId};
 
 use crate::auth::Account;
 use crate::error::{err, Result};
@@ -40,7 +40,8 @@ impl Backline {
     ) -> Result<DirectoryResponse> {
         let mut active_consultations = Vec::new();
         if let Some(id) = interaction_id {
-            let (_, access) = self.interaction_access(caller, id, "consult").await?;
+            let (row, access) = self.interaction_access(caller, id, "consult").await?;
+            let id = &row.id;
             if access != crate::shared::access::Access::Owner {
                 return Err(err(
                     ErrorCode::NotShared,
@@ -56,9 +57,10 @@ impl Backline {
                 .collect();
             drop(conn);
             let mut seen = std::collections::HashSet::new();
-            let ids: Vec<String> = open
+            let ids: Vec<UserId> = open
                 .into_iter()
                 .filter(|t| seen.insert(t.clone()))
+                .map(UserId::from)
                 .collect();
             let rows = users::get_many(self.store().reader(), &ids).await?;
             let favourite_ids = favourites::list(self.store().reader(), &caller.id).await?;
@@ -104,7 +106,7 @@ impl Backline {
         in_interaction: bool,
     ) -> DirectoryEntry {
         let (status, reason) = self.effective_status(row);
-        let favourite = favourite_ids.contains(&row.id);
+        let favourite = favourite_ids.iter().any(|f| f == row.id.as_str());
         let mut actions = Vec::new();
         let mut unavailable = Vec::new();
         if caller.im_permitted && row.im_permitted != 0 {
@@ -132,7 +134,7 @@ impl Backline {
         });
         DirectoryEntry {
             kind: TargetKind::User,
-            id: row.id.clone(),
+            id: row.id.to_string(),
             display_name: row.display_name.clone(),
             username: Some(row.username.clone()),
             groups,
@@ -193,9 +195,12 @@ impl Backline {
                 group_rows = groups::search(reader, &contains, limit as i64).await?;
             }
             DirectoryFilter::Favourites => {
-                user_rows = users::get_many(reader, &favourite_ids).await?;
+                // A favourite is an account or a group: looked up as both.
+                let as_users: Vec<UserId> =
+                    favourite_ids.iter().cloned().map(UserId::from).collect();
+                user_rows = users::get_many(reader, &as_users).await?;
                 for id in &favourite_ids {
-                    if let Some(group) = groups::get(reader, id).await? {
+                    if let Some(group) = groups::get(reader, &GroupId::from(id.clone())).await? {
                         group_rows.push(group);
                     }
                 }
@@ -242,14 +247,14 @@ impl Backline {
             if !folded.is_empty() && !fold(&group.name).contains(&folded) {
                 continue;
             }
-            let favourite = favourite_ids.contains(&group.id);
+            let favourite = favourite_ids.iter().any(|f| f == group.id.as_str());
             let member_count = memberships
                 .iter()
                 .filter(|(_, id, _)| *id == group.id)
                 .count() as u32;
             entries.push(DirectoryEntry {
                 kind: TargetKind::Group,
-                id: group.id.clone(),
+                id: group.id.to_string(),
                 display_name: group.name.clone(),
                 username: None,
                 groups: Vec::new(),
@@ -291,8 +296,12 @@ impl Backline {
         favourite: bool,
     ) -> Result<()> {
         let reader = self.store().reader();
-        let exists = users::get(reader, target_id).await?.is_some()
-            || groups::get(reader, target_id).await?.is_some();
+        let exists = users::get(reader, &UserId::from(target_id.to_owned()))
+            .await?
+            .is_some()
+            || groups::get(reader, &GroupId::from(target_id.to_owned()))
+                .await?
+                .is_some();
         if !exists {
             return Err(err(
                 ErrorCode::UserNotFound,

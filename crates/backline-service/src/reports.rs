@@ -51,7 +51,7 @@ impl Backline {
         let mut by_group: BTreeMap<(String, String), Vec<_>> = BTreeMap::new();
         for row in rows {
             by_group
-                .entry((row.group_name.clone(), row.group_id.clone()))
+                .entry((row.group_name.clone(), row.group_id.to_string()))
                 .or_default()
                 .push(row);
         }

@@ -3,7 +3,7 @@
 use backline_protocol::events::{EventBody, StreamEvent};
 use backline_protocol::ErrorCode;
 use backline_store::events;
-use backline_store::WriteTx;
+use backline_store::{UserId, WriteTx};
 
 use crate::bus::BusMessage;
 use crate::error::{err, Result};
@@ -14,7 +14,7 @@ use crate::Backline;
 pub(crate) async fn emit(
     conn: &mut WriteTx,
     out: &mut Vec<BusMessage>,
-    user_id: &str,
+    user_id: &UserId,
     ts: i64,
     body: &EventBody,
 ) -> Result<u64> {
@@ -22,7 +22,7 @@ pub(crate) async fn emit(
         serde_json::to_string(body).map_err(|e| crate::ServiceError::Internal(e.into()))?;
     let seq = events::append(conn, user_id, ts, &payload).await? as u64;
     out.push(BusMessage::Event {
-        user: user_id.to_owned(),
+        user: user_id.to_string(),
         seq,
         frame: event_frame(seq, ts, &payload),
     });
@@ -33,7 +33,7 @@ pub(crate) async fn emit(
 pub(crate) async fn emit_many(
     conn: &mut WriteTx,
     out: &mut Vec<BusMessage>,
-    user_ids: &[String],
+    user_ids: &[UserId],
     ts: i64,
     body: &EventBody,
 ) -> Result<()> {
@@ -43,7 +43,7 @@ pub(crate) async fn emit_many(
         let seq = seq as u64;
         out.push(BusMessage::Event {
             frame: event_frame(seq, ts, &payload),
-            user,
+            user: user.into_string(),
             seq,
         });
     }
@@ -66,14 +66,14 @@ pub enum ResumeFrom {
 
 impl Backline {
     /// The latest seq of a user's stream.
-    pub async fn stream_head(&self, user_id: &str) -> Result<u64> {
+    pub async fn stream_head(&self, user_id: &UserId) -> Result<u64> {
         Ok(events::head(self.store().reader(), user_id).await? as u64)
     }
 
     /// Decides how a desktop that processed up to `last_seq` resumes.
     pub async fn resume_point(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         last_seq: u64,
         head: u64,
     ) -> Result<ResumeFrom> {
@@ -103,7 +103,7 @@ impl Backline {
     /// Stored events in `(after, up_to]` as ready-made frames, ascending.
     pub async fn event_frames(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         after: u64,
         up_to: u64,
         limit: i64,
@@ -130,7 +130,7 @@ impl Backline {
     /// `GET /events`: the stream over HTTP.
     pub async fn events_page(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         after: u64,
         limit: i64,
     ) -> Result<(Vec<StreamEvent>, u64)> {

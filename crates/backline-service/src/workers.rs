@@ -85,7 +85,7 @@ impl Backline {
                 };
             for (session_id, user_id) in expired {
                 if let Err(error) = self.time_out_invitation(&session_id, &user_id).await {
-                    tracing::warn!(error.message = %error, session_id, "invitation time-out failed");
+                    tracing::warn!(error.message = %error, %session_id, "invitation time-out failed");
                 }
             }
             // Group offers whose wave went unanswered widen (a conditional
@@ -99,7 +99,7 @@ impl Backline {
             };
             for (session_id, wave) in due {
                 if let Err(error) = self.widen_offer(&session_id, wave).await {
-                    tracing::warn!(error.message = %error, session_id, "widening a group offer failed");
+                    tracing::warn!(error.message = %error, %session_id, "widening a group offer failed");
                 }
             }
             // Open offers past their group's answer-time target escalate
@@ -113,7 +113,7 @@ impl Backline {
             };
             for session_id in due {
                 if let Err(error) = self.escalate_offer(&session_id).await {
-                    tracing::warn!(error.message = %error, session_id, "escalating a group offer failed");
+                    tracing::warn!(error.message = %error, %session_id, "escalating a group offer failed");
                 }
             }
         }

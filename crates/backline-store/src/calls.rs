@@ -3,6 +3,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::{CallId, InteractionId, SessionId};
 use crate::types::{CallKind, CallState, PartyKind, PartyState};
 
 use crate::rows::{CallPartyRow, CallRow};
@@ -15,12 +16,12 @@ const PARTY_COLUMNS: &str = "call_id, party_id, position, kind, display_name, st
 
 /// A new call.
 pub struct NewCall<'a> {
-    pub id: &'a str,
+    pub id: &'a CallId,
     pub kind: CallKind,
     pub state: CallState,
-    pub interaction_id: Option<&'a str>,
-    pub consultation_session_id: Option<&'a str>,
-    pub contact_call_id: Option<&'a str>,
+    pub interaction_id: Option<&'a InteractionId>,
+    pub consultation_session_id: Option<&'a SessionId>,
+    pub contact_call_id: Option<&'a CallId>,
     pub created_at: i64,
     pub ring_expires_at: Option<i64>,
     pub caller_token_hash: Option<&'a str>,
@@ -49,7 +50,7 @@ pub async fn insert(conn: &mut WriteTx, call: NewCall<'_>) -> Result<(), StoreEr
 #[allow(clippy::too_many_arguments)]
 pub async fn add_party(
     conn: &mut WriteTx,
-    call_id: &str,
+    call_id: &CallId,
     party_id: &str,
     kind: PartyKind,
     display_name: &str,
@@ -73,7 +74,7 @@ pub async fn add_party(
     Ok(())
 }
 
-pub async fn get<E: Exec>(executor: E, id: &str) -> Result<Option<CallRow>, StoreError> {
+pub async fn get<E: Exec>(executor: E, id: &CallId) -> Result<Option<CallRow>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM calls WHERE id = $1");
     crate::db::query_as::<CallRow>(sql)
         .bind(id)
@@ -81,7 +82,10 @@ pub async fn get<E: Exec>(executor: E, id: &str) -> Result<Option<CallRow>, Stor
         .await
 }
 
-pub async fn parties<E: Exec>(executor: E, call_id: &str) -> Result<Vec<CallPartyRow>, StoreError> {
+pub async fn parties<E: Exec>(
+    executor: E,
+    call_id: &CallId,
+) -> Result<Vec<CallPartyRow>, StoreError> {
     let sql =
         format!("SELECT {PARTY_COLUMNS} FROM call_parties WHERE call_id = $1 ORDER BY position");
     crate::db::query_as::<CallPartyRow>(sql)
@@ -120,7 +124,7 @@ pub async fn active_for_party<E: Exec>(
 /// The interaction's contact call that has not ended.
 pub async fn contact_call_of<E: Exec>(
     executor: E,
-    interaction_id: &str,
+    interaction_id: &InteractionId,
 ) -> Result<Option<CallRow>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM calls WHERE interaction_id = $1 AND kind = 'contact' AND state <> 'ended' \
@@ -135,7 +139,7 @@ pub async fn contact_call_of<E: Exec>(
 /// Consultation calls of a contact call that have not ended.
 pub async fn open_consultations<E: Exec>(
     executor: E,
-    contact_call_id: &str,
+    contact_call_id: &CallId,
 ) -> Result<Vec<CallRow>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM calls WHERE contact_call_id = $1 AND state <> 'ended' ORDER BY created_at"
@@ -147,8 +151,8 @@ pub async fn open_consultations<E: Exec>(
 }
 
 /// Ringing calls whose ring time-out has passed.
-pub async fn ring_expired<E: Exec>(executor: E, now: i64) -> Result<Vec<String>, StoreError> {
-    crate::db::query_scalar::<String>(
+pub async fn ring_expired<E: Exec>(executor: E, now: i64) -> Result<Vec<CallId>, StoreError> {
+    crate::db::query_scalar::<CallId>(
         "SELECT id FROM calls WHERE state = 'ringing' AND ring_expires_at <= $1 LIMIT 100",
     )
     .bind(now)
@@ -166,7 +170,7 @@ pub async fn held_contact_calls<E: Exec>(executor: E) -> Result<Vec<CallRow>, St
         .await
 }
 
-pub async fn answer(conn: &mut WriteTx, id: &str, now: i64) -> Result<(), StoreError> {
+pub async fn answer(conn: &mut WriteTx, id: &CallId, now: i64) -> Result<(), StoreError> {
     crate::db::query("UPDATE calls SET state = 'active', answered_at = COALESCE(answered_at, $2), ring_expires_at = NULL WHERE id = $1")
         .bind(id)
         .bind(now)
@@ -175,7 +179,12 @@ pub async fn answer(conn: &mut WriteTx, id: &str, now: i64) -> Result<(), StoreE
     Ok(())
 }
 
-pub async fn end(conn: &mut WriteTx, id: &str, reason: &str, now: i64) -> Result<(), StoreError> {
+pub async fn end(
+    conn: &mut WriteTx,
+    id: &CallId,
+    reason: &str,
+    now: i64,
+) -> Result<(), StoreError> {
     crate::db::query(
         "UPDATE calls SET state = 'ended', ended_at = $3, ended_reason = $2, hold_started_at = NULL, \
          ring_expires_at = NULL WHERE id = $1 AND state <> 'ended'",
@@ -189,7 +198,11 @@ pub async fn end(conn: &mut WriteTx, id: &str, reason: &str, now: i64) -> Result
 }
 
 /// Sets or clears the hold start of a contact call.
-pub async fn set_hold(conn: &mut WriteTx, id: &str, since: Option<i64>) -> Result<(), StoreError> {
+pub async fn set_hold(
+    conn: &mut WriteTx,
+    id: &CallId,
+    since: Option<i64>,
+) -> Result<(), StoreError> {
     crate::db::query("UPDATE calls SET hold_started_at = $2, orphaned_since = NULL WHERE id = $1")
         .bind(id)
         .bind(since)
@@ -200,7 +213,7 @@ pub async fn set_hold(conn: &mut WriteTx, id: &str, since: Option<i64>) -> Resul
 
 pub async fn set_orphaned_since(
     conn: &mut WriteTx,
-    id: &str,
+    id: &CallId,
     since: Option<i64>,
 ) -> Result<(), StoreError> {
     crate::db::query("UPDATE calls SET orphaned_since = $2 WHERE id = $1")
@@ -214,7 +227,7 @@ pub async fn set_orphaned_since(
 /// Moves a party to `state`; `device_id` is kept unless a new one is given.
 pub async fn set_party(
     conn: &mut WriteTx,
-    call_id: &str,
+    call_id: &CallId,
     party_id: &str,
     state: PartyState,
     device_id: Option<&str>,
@@ -238,7 +251,7 @@ pub async fn set_party(
 /// (unix ms); none when no call of it holds its contact.
 pub async fn held_since<E: Exec>(
     executor: E,
-    interaction_id: &str,
+    interaction_id: &InteractionId,
 ) -> Result<Option<i64>, StoreError> {
     crate::db::query_scalar::<Option<i64>>(
         "SELECT MIN(hold_started_at) FROM calls WHERE interaction_id = $1 AND kind = 'contact' \

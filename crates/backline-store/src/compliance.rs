@@ -7,6 +7,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::{ContactId, InteractionId, UserId};
 use crate::rows::LegalHoldRow;
 use crate::{Backend, StoreError};
 
@@ -16,7 +17,7 @@ pub async fn place_hold(
     target_kind: &str,
     target_id: &str,
     reason: &str,
-    placed_by: &str,
+    placed_by: &UserId,
     placed_at: i64,
 ) -> Result<bool, StoreError> {
     let done = crate::db::query(
@@ -176,9 +177,9 @@ async fn count(conn: &mut WriteTx, from: &str, cutoff: i64) -> Result<i64, Store
 /// The ids of a contact's interactions, oldest first.
 pub async fn contact_interactions<E: Exec>(
     executor: E,
-    contact_id: &str,
-) -> Result<Vec<String>, StoreError> {
-    crate::db::query_scalar::<String>(
+    contact_id: &ContactId,
+) -> Result<Vec<InteractionId>, StoreError> {
+    crate::db::query_scalar::<InteractionId>(
         "SELECT id FROM interactions WHERE contact_id = $1 ORDER BY created_at, id",
     )
     .bind(contact_id)
@@ -187,7 +188,10 @@ pub async fn contact_interactions<E: Exec>(
 }
 
 /// Whether a contact or any of its interactions is under a legal hold.
-pub async fn contact_held<E: Exec>(executor: E, contact_id: &str) -> Result<bool, StoreError> {
+pub async fn contact_held<E: Exec>(
+    executor: E,
+    contact_id: &ContactId,
+) -> Result<bool, StoreError> {
     let held = crate::db::query_scalar::<i64>(
         "SELECT COUNT(*) FROM legal_holds h WHERE (h.target_kind = 'contact' AND h.target_id = $1) \
          OR (h.target_kind = 'interaction' AND h.target_id IN \
@@ -202,7 +206,7 @@ pub async fn contact_held<E: Exec>(executor: E, contact_id: &str) -> Result<bool
 /// Audit entries about a contact or one of its interactions, oldest first.
 pub async fn contact_audit<E: Exec>(
     executor: E,
-    contact_id: &str,
+    contact_id: &ContactId,
 ) -> Result<Vec<crate::rows::AuditRow>, StoreError> {
     crate::db::query_as::<crate::rows::AuditRow>(
         "SELECT id, ts, actor_id, action, resource, allowed, detail FROM audit_log a \
@@ -221,7 +225,7 @@ pub async fn contact_audit<E: Exec>(
 /// `None` when there is no such contact. The caller checks legal holds.
 pub async fn erase_contact(
     conn: &mut WriteTx,
-    contact_id: &str,
+    contact_id: &ContactId,
 ) -> Result<Option<i64>, StoreError> {
     if crate::contacts::get(&mut *conn, contact_id)
         .await?

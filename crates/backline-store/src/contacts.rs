@@ -2,6 +2,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::ContactId;
 
 use crate::rows::ContactRow;
 use crate::StoreError;
@@ -19,7 +20,7 @@ pub struct ContactFields<'a> {
 
 pub async fn insert(
     conn: &mut WriteTx,
-    id: &str,
+    id: &ContactId,
     external_id: Option<&str>,
     fields: &ContactFields<'_>,
     now: i64,
@@ -43,7 +44,7 @@ pub async fn insert(
 
 pub async fn update(
     conn: &mut WriteTx,
-    id: &str,
+    id: &ContactId,
     fields: &ContactFields<'_>,
     now: i64,
 ) -> Result<(), StoreError> {
@@ -63,7 +64,7 @@ pub async fn update(
     Ok(())
 }
 
-pub async fn get<E: Exec>(executor: E, id: &str) -> Result<Option<ContactRow>, StoreError> {
+pub async fn get<E: Exec>(executor: E, id: &ContactId) -> Result<Option<ContactRow>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM contacts WHERE id = $1");
     crate::db::query_as::<ContactRow>(sql)
         .bind(id)

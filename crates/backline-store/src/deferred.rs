@@ -226,7 +226,7 @@ impl Deferred {
             for p in context
                 .participants
                 .iter_mut()
-                .filter(|p| p.user_id == user_id)
+                .filter(|p| p.user_id.as_str() == user_id)
             {
                 if read && p.read_seq < seq {
                     p.read_seq = seq;
@@ -255,7 +255,12 @@ impl Deferred {
             .contexts
             .iter()
             .filter(|(key, _)| key.session_id == session_id)
-            .find_map(|(_, context)| context.participants.iter().find(|p| p.user_id == user_id))?;
+            .find_map(|(_, context)| {
+                context
+                    .participants
+                    .iter()
+                    .find(|p| p.user_id.as_str() == user_id)
+            })?;
         let raised = if read {
             participant.read_seq < seq
         } else {
@@ -298,18 +303,18 @@ impl Deferred {
         if !self.known {
             return None;
         }
-        let last = self.last_seqs.get_mut(entry.session_id)?;
+        let last = self.last_seqs.get_mut(entry.session_id.as_str())?;
         self.undo
-            .push(Undo::Seq(entry.session_id.to_owned(), *last));
+            .push(Undo::Seq(entry.session_id.as_str().to_owned(), *last));
         *last += 1;
         let seq = *last;
         self.entries.push(Entry {
-            session_id: entry.session_id.to_owned(),
+            session_id: entry.session_id.as_str().to_owned(),
             seq,
             ts: entry.ts,
             kind: entry.kind.to_owned(),
-            actor_id: entry.actor_id.to_owned(),
-            subject_id: entry.subject_id.map(str::to_owned),
+            actor_id: entry.actor_id.as_str().to_owned(),
+            subject_id: entry.subject_id.map(|id| id.as_str().to_owned()),
             body: entry.body.map(str::to_owned),
             client_msg_id: entry.client_msg_id.map(str::to_owned),
         });

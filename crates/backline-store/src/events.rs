@@ -13,6 +13,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::UserId;
 
 use crate::rows::EventRow;
 use crate::StoreError;
@@ -34,7 +35,7 @@ pub(crate) const HEAD_SQL: &str = concat!("SELECT ", head_of_user!(), " FROM use
 /// Appends one event to a user's stream and returns its seq.
 pub async fn append(
     conn: &mut WriteTx,
-    user_id: &str,
+    user_id: &UserId,
     ts: i64,
     payload: &str,
 ) -> Result<i64, StoreError> {
@@ -48,17 +49,24 @@ pub async fn append(
 /// callers' order.
 pub async fn append_many(
     conn: &mut WriteTx,
-    user_ids: &[String],
+    user_ids: &[UserId],
     ts: i64,
     payload: &str,
-) -> Result<Vec<(String, i64)>, StoreError> {
+) -> Result<Vec<(UserId, i64)>, StoreError> {
     if user_ids.is_empty() {
         return Ok(Vec::new());
     }
-    if let Some(seqs) = conn.defer_events(user_ids, ts, payload) {
+    // The writer's internals keep ids as text.
+    let user_ids: Vec<String> = user_ids.iter().map(|u| u.as_str().to_owned()).collect();
+    let typed = |seqs: Vec<(String, i64)>| {
+        seqs.into_iter()
+            .map(|(id, seq)| (UserId::from(id), seq))
+            .collect()
+    };
+    if let Some(seqs) = conn.defer_events(&user_ids, ts, payload) {
         // PostgreSQL, heads the batch's locks read: written with the
         // batch's other appends.
-        return Ok(seqs);
+        return Ok(typed(seqs));
     }
     if !conn.caches_heads() {
         // PostgreSQL: the heads' UPDATE and the events' INSERT in one round trip.
@@ -72,7 +80,7 @@ pub async fn append_many(
         let mut append = crate::db::query_as::<(String, i64)>(sql)
             .bind(ts)
             .bind(payload);
-        for id in user_ids {
+        for id in &user_ids {
             append = append.bind(id.as_str());
         }
         let mut seqs = append.fetch_all(&mut *conn).await?;
@@ -80,11 +88,11 @@ pub async fn append_many(
             return Err(StoreError::NotFound("user"));
         }
         seqs.sort_by_key(|(id, _)| user_ids.iter().position(|u| u == id));
-        return Ok(seqs);
+        return Ok(typed(seqs));
     }
     // SQLite: the writer's heads, then one multi-row INSERT sharing the
     // time and the payload.
-    let seqs = conn.next_stream_seqs(user_ids).await?;
+    let seqs = conn.next_stream_seqs(&user_ids).await?;
     let rows: Vec<String> = (0..seqs.len())
         .map(|i| format!("(${}, ${}, $1, $2)", 2 * i + 3, 2 * i + 4))
         .collect();
@@ -97,13 +105,13 @@ pub async fn append_many(
         insert = insert.bind(id.as_str()).bind(*seq);
     }
     insert.execute(conn).await?;
-    Ok(seqs)
+    Ok(typed(seqs))
 }
 
 /// Events with seq in `(after, up_to]`, ascending, at most `limit`.
 pub async fn range<E: Exec>(
     executor: E,
-    user_id: &str,
+    user_id: &UserId,
     after: i64,
     up_to: i64,
     limit: i64,
@@ -125,10 +133,10 @@ pub async fn range<E: Exec>(
 /// (a redaction takes the text out of the events that carried it).
 pub async fn mentioning(
     conn: &mut WriteTx,
-    user_ids: &[String],
+    user_ids: &[UserId],
     since: i64,
     needle: &str,
-) -> Result<Vec<(String, i64, String)>, StoreError> {
+) -> Result<Vec<(UserId, i64, String)>, StoreError> {
     if user_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -144,7 +152,7 @@ pub async fn mentioning(
             .replace('%', "!%")
             .replace('_', "!_")
     );
-    let mut select = crate::db::query_as::<(String, i64, String)>(sql)
+    let mut select = crate::db::query_as::<(UserId, i64, String)>(sql)
         .bind(since)
         .bind(pattern);
     for id in user_ids {
@@ -157,7 +165,7 @@ pub async fn mentioning(
 /// user has no event `seq` (pruned meanwhile).
 pub async fn replace_payload(
     conn: &mut WriteTx,
-    user_id: &str,
+    user_id: &UserId,
     seq: i64,
     payload: &str,
 ) -> Result<bool, StoreError> {
@@ -172,7 +180,7 @@ pub async fn replace_payload(
 }
 
 /// The last seq given out for a user.
-pub async fn head<E: Exec>(executor: E, user_id: &str) -> Result<i64, StoreError> {
+pub async fn head<E: Exec>(executor: E, user_id: &UserId) -> Result<i64, StoreError> {
     crate::db::query_scalar::<i64>(HEAD_SQL)
         .bind(user_id)
         .fetch_optional(executor)
@@ -181,7 +189,7 @@ pub async fn head<E: Exec>(executor: E, user_id: &str) -> Result<i64, StoreError
 }
 
 /// The oldest retained seq of a user, if any event is retained.
-pub async fn oldest<E: Exec>(executor: E, user_id: &str) -> Result<Option<i64>, StoreError> {
+pub async fn oldest<E: Exec>(executor: E, user_id: &UserId) -> Result<Option<i64>, StoreError> {
     crate::db::query_scalar::<Option<i64>>(
         "SELECT CAST(MIN(seq) AS BIGINT) FROM user_events WHERE user_id = $1",
     )

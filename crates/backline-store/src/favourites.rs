@@ -2,12 +2,13 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::UserId;
 
 use crate::StoreError;
 
 pub async fn add(
     conn: &mut WriteTx,
-    user_id: &str,
+    user_id: &UserId,
     target_id: &str,
     at: i64,
 ) -> Result<(), StoreError> {
@@ -22,7 +23,11 @@ pub async fn add(
     Ok(())
 }
 
-pub async fn remove(conn: &mut WriteTx, user_id: &str, target_id: &str) -> Result<(), StoreError> {
+pub async fn remove(
+    conn: &mut WriteTx,
+    user_id: &UserId,
+    target_id: &str,
+) -> Result<(), StoreError> {
     crate::db::query("DELETE FROM favourites WHERE user_id = $1 AND target_id = $2")
         .bind(user_id)
         .bind(target_id)
@@ -31,7 +36,7 @@ pub async fn remove(conn: &mut WriteTx, user_id: &str, target_id: &str) -> Resul
     Ok(())
 }
 
-pub async fn list<E: Exec>(executor: E, user_id: &str) -> Result<Vec<String>, StoreError> {
+pub async fn list<E: Exec>(executor: E, user_id: &UserId) -> Result<Vec<String>, StoreError> {
     crate::db::query_scalar::<String>(
         "SELECT target_id FROM favourites WHERE user_id = $1 ORDER BY created_at",
     )

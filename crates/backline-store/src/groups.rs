@@ -2,13 +2,14 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::{GroupId, UserId};
 
 use crate::rows::{GroupRow, GroupSettingsRow};
 use crate::StoreError;
 
 pub async fn insert(
     conn: &mut WriteTx,
-    id: &str,
+    id: &GroupId,
     name: &str,
     search_key: &str,
     created_at: i64,
@@ -25,7 +26,7 @@ pub async fn insert(
     Ok(())
 }
 
-pub async fn get<E: Exec>(executor: E, id: &str) -> Result<Option<GroupRow>, StoreError> {
+pub async fn get<E: Exec>(executor: E, id: &GroupId) -> Result<Option<GroupRow>, StoreError> {
     crate::db::query_as::<GroupRow>("SELECT id, name FROM user_groups WHERE id = $1")
         .bind(id)
         .fetch_optional(executor)
@@ -55,7 +56,7 @@ pub async fn search<E: Exec>(
 /// Renames a group; `Conflict` when the name is taken.
 pub async fn rename(
     conn: &mut WriteTx,
-    id: &str,
+    id: &GroupId,
     name: &str,
     search_key: &str,
 ) -> Result<bool, StoreError> {
@@ -72,7 +73,7 @@ pub async fn rename(
 }
 
 /// Deletes a group and its memberships.
-pub async fn delete(conn: &mut WriteTx, id: &str) -> Result<bool, StoreError> {
+pub async fn delete(conn: &mut WriteTx, id: &GroupId) -> Result<bool, StoreError> {
     crate::db::query("DELETE FROM group_members WHERE group_id = $1")
         .bind(id)
         .execute(&mut *conn)
@@ -87,16 +88,16 @@ pub async fn delete(conn: &mut WriteTx, id: &str) -> Result<bool, StoreError> {
 
 pub async fn add_member(
     conn: &mut WriteTx,
-    group_id: &str,
-    user_id: &str,
+    group_id: &GroupId,
+    user_id: &UserId,
 ) -> Result<(), StoreError> {
     add_to("group_members", conn, group_id, user_id).await
 }
 
 pub async fn remove_member(
     conn: &mut WriteTx,
-    group_id: &str,
-    user_id: &str,
+    group_id: &GroupId,
+    user_id: &UserId,
 ) -> Result<bool, StoreError> {
     remove_from("group_members", conn, group_id, user_id).await
 }
@@ -105,8 +106,8 @@ pub async fn remove_member(
 async fn add_to(
     table: &str,
     conn: &mut WriteTx,
-    group_id: &str,
-    user_id: &str,
+    group_id: &GroupId,
+    user_id: &UserId,
 ) -> Result<(), StoreError> {
     crate::db::query(format!(
         "INSERT INTO {table} (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
@@ -122,8 +123,8 @@ async fn add_to(
 async fn remove_from(
     table: &str,
     conn: &mut WriteTx,
-    group_id: &str,
-    user_id: &str,
+    group_id: &GroupId,
+    user_id: &UserId,
 ) -> Result<bool, StoreError> {
     Ok(crate::db::query(format!(
         "DELETE FROM {table} WHERE group_id = $1 AND user_id = $2"
@@ -137,8 +138,8 @@ async fn remove_from(
 }
 
 /// Member ids of a group.
-pub async fn members<E: Exec>(executor: E, group_id: &str) -> Result<Vec<String>, StoreError> {
-    crate::db::query_scalar::<String>(
+pub async fn members<E: Exec>(executor: E, group_id: &GroupId) -> Result<Vec<UserId>, StoreError> {
+    crate::db::query_scalar::<UserId>(
         "SELECT user_id FROM group_members WHERE group_id = $1 ORDER BY user_id",
     )
     .bind(group_id)
@@ -149,8 +150,8 @@ pub async fn members<E: Exec>(executor: E, group_id: &str) -> Result<Vec<String>
 /// Every (user id, group) membership pair, for rendering many accounts at once.
 pub async fn memberships<E: Exec>(
     executor: E,
-) -> Result<Vec<(String, String, String)>, StoreError> {
-    crate::db::query_as::<(String, String, String)>(
+) -> Result<Vec<(UserId, GroupId, String)>, StoreError> {
+    crate::db::query_as::<(UserId, GroupId, String)>(
         "SELECT m.user_id, g.id, g.name FROM group_members m JOIN user_groups g ON g.id = m.group_id \
          ORDER BY g.name",
     )
@@ -159,7 +160,7 @@ pub async fn memberships<E: Exec>(
 }
 
 /// The groups one account belongs to.
-pub async fn of_user<E: Exec>(executor: E, user_id: &str) -> Result<Vec<GroupRow>, StoreError> {
+pub async fn of_user<E: Exec>(executor: E, user_id: &UserId) -> Result<Vec<GroupRow>, StoreError> {
     crate::db::query_as::<GroupRow>(
         "SELECT g.id, g.name FROM user_groups g JOIN group_members m ON m.group_id = g.id \
          WHERE m.user_id = $1 ORDER BY g.name",
@@ -172,7 +173,7 @@ pub async fn of_user<E: Exec>(executor: E, user_id: &str) -> Result<Vec<GroupRow
 /// The groups one account supervises.
 pub async fn supervised_by<E: Exec>(
     executor: E,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<Vec<GroupRow>, StoreError> {
     crate::db::query_as::<GroupRow>(
         "SELECT g.id, g.name FROM user_groups g JOIN group_supervisors s ON s.group_id = g.id \
@@ -186,7 +187,7 @@ pub async fn supervised_by<E: Exec>(
 /// A group's consultation offer settings.
 pub async fn settings<E: Exec>(
     executor: E,
-    id: &str,
+    id: &GroupId,
 ) -> Result<Option<GroupSettingsRow>, StoreError> {
     crate::db::query_as::<GroupSettingsRow>(
         "SELECT id, name, wave_size, answer_secs, overflow_group_id, escalate_secs, \
@@ -201,7 +202,7 @@ pub async fn settings<E: Exec>(
 pub struct OfferSettings<'a> {
     pub wave_size: i64,
     pub answer_secs: i64,
-    pub overflow_group_id: Option<&'a str>,
+    pub overflow_group_id: Option<&'a GroupId>,
     /// Seconds before an unanswered offer escalates; 0: no target.
     pub escalate_secs: i64,
     pub escalate_to_supervisors: bool,
@@ -210,7 +211,7 @@ pub struct OfferSettings<'a> {
 /// Sets a group's offer settings; false when there is no such group.
 pub async fn set_settings(
     conn: &mut WriteTx,
-    id: &str,
+    id: &GroupId,
     settings: OfferSettings<'_>,
 ) -> Result<bool, StoreError> {
     Ok(crate::db::query(
@@ -231,23 +232,26 @@ pub async fn set_settings(
 
 pub async fn add_supervisor(
     conn: &mut WriteTx,
-    group_id: &str,
-    user_id: &str,
+    group_id: &GroupId,
+    user_id: &UserId,
 ) -> Result<(), StoreError> {
     add_to("group_supervisors", conn, group_id, user_id).await
 }
 
 pub async fn remove_supervisor(
     conn: &mut WriteTx,
-    group_id: &str,
-    user_id: &str,
+    group_id: &GroupId,
+    user_id: &UserId,
 ) -> Result<bool, StoreError> {
     remove_from("group_supervisors", conn, group_id, user_id).await
 }
 
 /// Supervisor ids of a group.
-pub async fn supervisors<E: Exec>(executor: E, group_id: &str) -> Result<Vec<String>, StoreError> {
-    crate::db::query_scalar::<String>(
+pub async fn supervisors<E: Exec>(
+    executor: E,
+    group_id: &GroupId,
+) -> Result<Vec<UserId>, StoreError> {
+    crate::db::query_scalar::<UserId>(
         "SELECT user_id FROM group_supervisors WHERE group_id = $1 ORDER BY user_id",
     )
     .bind(group_id)
@@ -259,9 +263,9 @@ pub async fn supervisors<E: Exec>(executor: E, group_id: &str) -> Result<Vec<Str
 /// group)`, whose boards show the member's status.
 pub async fn supervisors_of_member<E: Exec>(
     executor: E,
-    user_id: &str,
-) -> Result<Vec<(String, String)>, StoreError> {
-    crate::db::query_as::<(String, String)>(
+    user_id: &UserId,
+) -> Result<Vec<(UserId, GroupId)>, StoreError> {
+    crate::db::query_as::<(UserId, GroupId)>(
         "SELECT s.user_id, s.group_id FROM group_supervisors s \
          JOIN group_members m ON m.group_id = s.group_id WHERE m.user_id = $1 \
          ORDER BY s.user_id, s.group_id",
@@ -274,9 +278,9 @@ pub async fn supervisors_of_member<E: Exec>(
 /// A group's supervisors: `(supervisor, group)`.
 pub async fn supervisor_pairs<E: Exec>(
     executor: E,
-    group_id: &str,
-) -> Result<Vec<(String, String)>, StoreError> {
-    crate::db::query_as::<(String, String)>(
+    group_id: &GroupId,
+) -> Result<Vec<(UserId, GroupId)>, StoreError> {
+    crate::db::query_as::<(UserId, GroupId)>(
         "SELECT user_id, group_id FROM group_supervisors WHERE group_id = $1 ORDER BY user_id",
     )
     .bind(group_id)

@@ -3,6 +3,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::IntegrationId;
 
 use crate::rows::IntegrationRow;
 use crate::StoreError;
@@ -11,7 +12,7 @@ const COLUMNS: &str = "id, name, webhook_url, webhook_secret, scopes, created_at
 
 /// A new integration.
 pub struct NewIntegration<'a> {
-    pub id: &'a str,
+    pub id: &'a IntegrationId,
     pub name: &'a str,
     pub token_hash: &'a str,
     pub webhook_url: Option<&'a str>,
@@ -49,7 +50,10 @@ pub async fn by_token_hash<E: Exec>(
         .await
 }
 
-pub async fn get<E: Exec>(executor: E, id: &str) -> Result<Option<IntegrationRow>, StoreError> {
+pub async fn get<E: Exec>(
+    executor: E,
+    id: &IntegrationId,
+) -> Result<Option<IntegrationRow>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM integrations WHERE id = $1");
     crate::db::query_as::<IntegrationRow>(sql)
         .bind(id)
@@ -68,7 +72,7 @@ pub async fn list<E: Exec>(executor: E) -> Result<Vec<IntegrationRow>, StoreErro
 /// authenticating with this write. False when there is no such integration.
 pub async fn set_token_hash(
     conn: &mut WriteTx,
-    id: &str,
+    id: &IntegrationId,
     token_hash: &str,
 ) -> Result<bool, StoreError> {
     let changed = crate::db::query("UPDATE integrations SET token_hash = $2 WHERE id = $1")
@@ -84,7 +88,7 @@ pub async fn set_token_hash(
 /// queued event is signed with it. False when there is no such integration.
 pub async fn set_webhook_secret(
     conn: &mut WriteTx,
-    id: &str,
+    id: &IntegrationId,
     secret: &str,
 ) -> Result<bool, StoreError> {
     let changed = crate::db::query("UPDATE integrations SET webhook_secret = $2 WHERE id = $1")

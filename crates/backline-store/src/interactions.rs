@@ -4,6 +4,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::{ContactId, IntegrationId, InteractionId, SessionId, UserId};
 
 use crate::rows::{AttachedTranscriptRow, InteractionRow};
 use crate::{Backend, StoreError};
@@ -16,13 +17,13 @@ const SELECT: &str = "SELECT i.id, i.integration_id, i.external_id, i.media, i.s
 
 /// A new interaction.
 pub struct NewInteraction<'a> {
-    pub id: &'a str,
-    pub integration_id: Option<&'a str>,
+    pub id: &'a InteractionId,
+    pub integration_id: Option<&'a IntegrationId>,
     pub external_id: Option<&'a str>,
     pub media: &'a str,
     pub state: &'a str,
-    pub agent_id: Option<&'a str>,
-    pub contact_id: Option<&'a str>,
+    pub agent_id: Option<&'a UserId>,
+    pub contact_id: Option<&'a ContactId>,
     pub subject: &'a str,
     pub case_data: &'a str,
     pub outcome: Option<&'a str>,
@@ -55,7 +56,10 @@ pub async fn insert(conn: &mut WriteTx, new: NewInteraction<'_>) -> Result<(), S
     Ok(())
 }
 
-pub async fn get<E: Exec>(executor: E, id: &str) -> Result<Option<InteractionRow>, StoreError> {
+pub async fn get<E: Exec>(
+    executor: E,
+    id: &InteractionId,
+) -> Result<Option<InteractionRow>, StoreError> {
     let sql = format!("{SELECT} WHERE i.id = $1");
     crate::db::query_as::<InteractionRow>(sql)
         .bind(id)
@@ -65,7 +69,7 @@ pub async fn get<E: Exec>(executor: E, id: &str) -> Result<Option<InteractionRow
 
 pub async fn by_external_id<E: Exec>(
     executor: E,
-    integration_id: &str,
+    integration_id: &IntegrationId,
     external_id: &str,
 ) -> Result<Option<InteractionRow>, StoreError> {
     let sql = format!("{SELECT} WHERE i.integration_id = $1 AND i.external_id = $2");
@@ -79,7 +83,7 @@ pub async fn by_external_id<E: Exec>(
 /// The interactions in an agent's workspace (not closed with *Done*), newest first.
 pub async fn workspace<E: Exec>(
     executor: E,
-    agent_id: &str,
+    agent_id: &UserId,
 ) -> Result<Vec<InteractionRow>, StoreError> {
     let sql = format!(
         "{SELECT} WHERE i.agent_id = $1 AND i.agent_done = 0 ORDER BY i.created_at DESC LIMIT 100"
@@ -92,7 +96,7 @@ pub async fn workspace<E: Exec>(
 
 pub async fn update(
     conn: &mut WriteTx,
-    id: &str,
+    id: &InteractionId,
     subject: &str,
     case_data: &str,
 ) -> Result<(), StoreError> {
@@ -107,7 +111,7 @@ pub async fn update(
 
 pub async fn end(
     conn: &mut WriteTx,
-    id: &str,
+    id: &InteractionId,
     outcome: Option<&str>,
     notes: Option<&str>,
     at: i64,
@@ -122,7 +126,7 @@ pub async fn end(
     Ok(())
 }
 
-pub async fn set_agent_done(conn: &mut WriteTx, id: &str) -> Result<(), StoreError> {
+pub async fn set_agent_done(conn: &mut WriteTx, id: &InteractionId) -> Result<(), StoreError> {
     crate::db::query("UPDATE interactions SET agent_done = 1 WHERE id = $1")
         .bind(id)
         .execute(conn)
@@ -136,8 +140,8 @@ pub async fn set_agent_done(conn: &mut WriteTx, id: &str) -> Result<(), StoreErr
 /// redaction); false when none is attached.
 pub async fn replace_attached_transcript(
     conn: &mut WriteTx,
-    interaction_id: &str,
-    session_id: &str,
+    interaction_id: &InteractionId,
+    session_id: &SessionId,
     body: &str,
 ) -> Result<bool, StoreError> {
     let changed = crate::db::query(
@@ -153,7 +157,7 @@ pub async fn replace_attached_transcript(
 
 pub async fn attach_transcript(
     conn: &mut WriteTx,
-    interaction_id: &str,
+    interaction_id: &InteractionId,
     session_id: Option<&str>,
     title: &str,
     body: &str,
@@ -188,7 +192,7 @@ pub async fn attach_transcript(
 /// Transcripts attached to any of `ids`, in order, with their consultations' outcomes.
 pub async fn transcripts<E: Exec>(
     executor: E,
-    ids: &[String],
+    ids: &[InteractionId],
 ) -> Result<Vec<AttachedTranscriptRow>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -210,7 +214,7 @@ pub async fn transcripts<E: Exec>(
 /// Replaces the searchable text of an interaction (already folded by the caller).
 pub async fn index_for_search(
     conn: &mut WriteTx,
-    interaction_id: &str,
+    interaction_id: &InteractionId,
     folded_text: &str,
 ) -> Result<(), StoreError> {
     match conn.backend() {
@@ -240,14 +244,14 @@ pub async fn index_for_search(
 }
 
 /// What to look for in a contact's history.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct HistoryQuery {
-    pub contact_id: String,
+    pub contact_id: ContactId,
     pub media: Option<String>,
     /// Unix ms, inclusive.
     pub from: Option<i64>,
     pub to: Option<i64>,
-    pub agent_id: Option<String>,
+    pub agent_id: Option<UserId>,
     /// Folded search words (letters and digits only); each must match as a prefix.
     pub words: Vec<String>,
     pub limit: i64,
@@ -260,7 +264,7 @@ pub async fn history<E: Exec>(
     query: &HistoryQuery,
 ) -> Result<Vec<InteractionRow>, StoreError> {
     let mut sql = format!("{SELECT} WHERE i.contact_id = $1");
-    let mut binds: Vec<String> = vec![query.contact_id.clone()];
+    let mut binds: Vec<String> = vec![query.contact_id.as_str().to_owned()];
     // Placeholders are numbered as they are appended: every text condition
     // comes before every number, so the two bind lists keep that order.
     let mut numbers: Vec<i64> = Vec::new();
@@ -272,7 +276,7 @@ pub async fn history<E: Exec>(
     }
     if let Some(agent) = &query.agent_id {
         sql.push_str(&format!(" AND i.agent_id = ${next}"));
-        binds.push(agent.clone());
+        binds.push(agent.as_str().to_owned());
         next += 1;
     }
     if !query.words.is_empty() {
@@ -320,7 +324,7 @@ pub async fn history<E: Exec>(
 /// e.g. a call's steps), creating it with `title` on first use.
 pub async fn append_log(
     conn: &mut WriteTx,
-    interaction_id: &str,
+    interaction_id: &InteractionId,
     key: &str,
     title: &str,
     line: &str,
@@ -352,7 +356,11 @@ pub async fn append_log(
 }
 
 /// Reassigns an interaction to another agent (a completed transfer).
-pub async fn set_agent(conn: &mut WriteTx, id: &str, agent_id: &str) -> Result<(), StoreError> {
+pub async fn set_agent(
+    conn: &mut WriteTx,
+    id: &InteractionId,
+    agent_id: &UserId,
+) -> Result<(), StoreError> {
     crate::db::query("UPDATE interactions SET agent_id = $2, agent_done = 0 WHERE id = $1")
         .bind(id)
         .bind(agent_id)

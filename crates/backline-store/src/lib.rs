@@ -33,6 +33,7 @@ mod engine;
 pub mod events;
 pub mod favourites;
 pub mod groups;
+pub mod ids;
 pub mod integrations;
 pub mod interactions;
 mod migrate;
@@ -59,6 +60,7 @@ use futures::future::BoxFuture;
 
 pub use db::Exec;
 pub use engine::{ReadConn, Reader, WriteTx};
+pub use ids::{CallId, ContactId, GroupId, IntegrationId, InteractionId, SessionId, UserId};
 pub use types::{
     CallKind, CallState, ConsultationOutcome, OfferStage, OfferState, ParticipantRole,
     ParticipantState, PartyKind, PartyState, SessionState,
@@ -172,25 +174,31 @@ pub type WriteFn<T> =
 /// in a cycle (a deadlock). SQLite has one writer and ignores them.
 #[derive(Debug, Clone, Default)]
 pub struct Locks {
-    pub sessions: Vec<String>,
-    pub users: Vec<String>,
+    pub(crate) sessions: Vec<String>,
+    pub(crate) users: Vec<String>,
 }
 
 impl Locks {
     /// A write on one session (and its participants' streams).
-    pub fn session(id: &str) -> Locks {
+    pub fn session(id: &SessionId) -> Locks {
         Locks {
-            sessions: vec![id.to_owned()],
+            sessions: vec![id.as_str().to_owned()],
             users: Vec::new(),
         }
     }
 
     /// A write that appends to these users' streams.
-    pub fn users(ids: &[&str]) -> Locks {
+    pub fn users(ids: &[&UserId]) -> Locks {
         Locks {
             sessions: Vec::new(),
-            users: ids.iter().map(|id| (*id).to_owned()).collect(),
+            users: ids.iter().map(|id| id.as_str().to_owned()).collect(),
         }
+    }
+
+    /// Also appends to these users' streams.
+    pub fn add_users<'a>(&mut self, ids: impl IntoIterator<Item = &'a UserId>) {
+        self.users
+            .extend(ids.into_iter().map(|id| id.as_str().to_owned()));
     }
 }
 
@@ -201,9 +209,20 @@ impl Locks {
 /// batch's in one statement (see `deferred`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SendKey {
-    pub session_id: String,
-    pub actor_id: String,
-    pub client_msg_id: String,
+    pub(crate) session_id: String,
+    pub(crate) actor_id: String,
+    pub(crate) client_msg_id: String,
+}
+
+impl SendKey {
+    /// The send of `client_msg_id` by `actor` in `session`.
+    pub fn new(session: &SessionId, actor: &UserId, client_msg_id: &str) -> SendKey {
+        SendKey {
+            session_id: session.as_str().to_owned(),
+            actor_id: actor.as_str().to_owned(),
+            client_msg_id: client_msg_id.to_owned(),
+        }
+    }
 }
 
 impl SendKey {
@@ -211,10 +230,10 @@ impl SendKey {
     /// `sessions::raise_mark`): the batch reads the session's context as
     /// for a send, and finds no earlier message (no send has an empty
     /// client id), and writes the mark with the batch's appends.
-    pub fn mark(session_id: &str, user_id: &str) -> SendKey {
+    pub fn mark(session_id: &SessionId, user_id: &UserId) -> SendKey {
         SendKey {
-            session_id: session_id.to_owned(),
-            actor_id: user_id.to_owned(),
+            session_id: session_id.as_str().to_owned(),
+            actor_id: user_id.as_str().to_owned(),
             client_msg_id: String::new(),
         }
     }

@@ -4,6 +4,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::{GroupId, SessionId, UserId};
 use crate::rows::{OfferReportRow, OfferRow};
 use crate::types::OfferStage;
 use crate::StoreError;
@@ -18,8 +19,8 @@ const OFFER_SELECT: &str =
 /// if still open then (none: the group has no answer-time target).
 pub async fn insert(
     conn: &mut WriteTx,
-    session_id: &str,
-    group_id: &str,
+    session_id: &SessionId,
+    group_id: &GroupId,
     created_at: i64,
     escalate_at: Option<i64>,
 ) -> Result<(), StoreError> {
@@ -36,7 +37,10 @@ pub async fn insert(
     Ok(())
 }
 
-pub async fn get<E: Exec>(executor: E, session_id: &str) -> Result<Option<OfferRow>, StoreError> {
+pub async fn get<E: Exec>(
+    executor: E,
+    session_id: &SessionId,
+) -> Result<Option<OfferRow>, StoreError> {
     let sql = format!("{OFFER_SELECT} WHERE o.session_id = $1");
     crate::db::query_as::<OfferRow>(sql)
         .bind(session_id)
@@ -49,8 +53,8 @@ pub async fn get<E: Exec>(executor: E, session_id: &str) -> Result<Option<OfferR
 /// that makes one member win however many accept at once.
 pub async fn take(
     conn: &mut WriteTx,
-    session_id: &str,
-    user_id: &str,
+    session_id: &SessionId,
+    user_id: &UserId,
     at: i64,
 ) -> Result<bool, StoreError> {
     Ok(crate::db::query(
@@ -67,7 +71,7 @@ pub async fn take(
 }
 
 /// Closes an open offer untaken; false when it was not open.
-pub async fn cancel(conn: &mut WriteTx, session_id: &str) -> Result<bool, StoreError> {
+pub async fn cancel(conn: &mut WriteTx, session_id: &SessionId) -> Result<bool, StoreError> {
     Ok(crate::db::query(
         "UPDATE group_offers SET state = 'cancelled' WHERE session_id = $1 AND state = 'open'",
     )
@@ -84,7 +88,7 @@ pub async fn cancel(conn: &mut WriteTx, session_id: &str) -> Result<bool, StoreE
 /// first (so one node widens an offer once).
 pub async fn advance(
     conn: &mut WriteTx,
-    session_id: &str,
+    session_id: &SessionId,
     from_wave: i64,
     wave: i64,
     stage: OfferStage,
@@ -110,8 +114,8 @@ pub async fn due<E: Exec>(
     executor: E,
     now: i64,
     limit: i64,
-) -> Result<Vec<(String, i64)>, StoreError> {
-    crate::db::query_as::<(String, i64)>(
+) -> Result<Vec<(SessionId, i64)>, StoreError> {
+    crate::db::query_as::<(SessionId, i64)>(
         "SELECT session_id, wave FROM group_offers WHERE state = 'open' AND wave_expires_at <= $1 \
          ORDER BY wave_expires_at LIMIT $2",
     )
@@ -126,8 +130,8 @@ pub async fn escalation_due<E: Exec>(
     executor: E,
     now: i64,
     limit: i64,
-) -> Result<Vec<String>, StoreError> {
-    crate::db::query_scalar::<String>(
+) -> Result<Vec<SessionId>, StoreError> {
+    crate::db::query_scalar::<SessionId>(
         "SELECT session_id FROM group_offers WHERE state = 'open' AND escalate_at <= $1 \
          AND escalated_at IS NULL ORDER BY escalate_at LIMIT $2",
     )
@@ -139,7 +143,11 @@ pub async fn escalation_due<E: Exec>(
 
 /// Marks an open offer escalated at `at`: true for exactly one caller,
 /// false when it is no longer open, not yet due, or escalated already.
-pub async fn escalate(conn: &mut WriteTx, session_id: &str, at: i64) -> Result<bool, StoreError> {
+pub async fn escalate(
+    conn: &mut WriteTx,
+    session_id: &SessionId,
+    at: i64,
+) -> Result<bool, StoreError> {
     Ok(crate::db::query(
         "UPDATE group_offers SET escalated_at = $2 WHERE session_id = $1 AND state = 'open' \
          AND escalate_at <= $2 AND escalated_at IS NULL",
@@ -158,10 +166,10 @@ pub async fn escalate(conn: &mut WriteTx, session_id: &str, at: i64) -> Result<b
 /// permission, and not yet in the session.
 pub async fn candidates<E: Exec>(
     executor: E,
-    session_id: &str,
-    group_id: &str,
+    session_id: &SessionId,
+    group_id: &GroupId,
     stage: OfferStage,
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Vec<UserId>, StoreError> {
     let (table, ready) = match stage {
         OfferStage::Members | OfferStage::Overflow => ("group_members", " AND u.status = 'ready'"),
         OfferStage::Supervisors => ("group_supervisors", ""),
@@ -172,7 +180,7 @@ pub async fn candidates<E: Exec>(
          AND NOT EXISTS (SELECT 1 FROM session_participants p WHERE p.session_id = $2 AND p.user_id = u.id) \
          ORDER BY u.idle_since, u.id"
     );
-    crate::db::query_scalar::<String>(sql)
+    crate::db::query_scalar::<UserId>(sql)
         .bind(group_id)
         .bind(session_id)
         .fetch_all(executor)
@@ -182,8 +190,8 @@ pub async fn candidates<E: Exec>(
 /// Everyone an offer to `group_id` could ever reach: its members, its
 /// supervisors and its overflow group's members (the rows a write on the
 /// offer may lock).
-pub async fn reach<E: Exec>(executor: E, group_id: &str) -> Result<Vec<String>, StoreError> {
-    crate::db::query_scalar::<String>(
+pub async fn reach<E: Exec>(executor: E, group_id: &GroupId) -> Result<Vec<UserId>, StoreError> {
+    crate::db::query_scalar::<UserId>(
         "SELECT user_id FROM group_members WHERE group_id = $1 \
          UNION SELECT user_id FROM group_supervisors WHERE group_id = $1 \
          UNION SELECT m.user_id FROM group_members m JOIN user_groups g ON g.overflow_group_id = m.group_id \
@@ -198,9 +206,9 @@ pub async fn reach<E: Exec>(executor: E, group_id: &str) -> Result<Vec<String>, 
 /// The open offers in which `user_id` has a pending invitation: `(session, group)`.
 pub async fn pending_for<E: Exec>(
     executor: E,
-    user_id: &str,
-) -> Result<Vec<(String, String)>, StoreError> {
-    crate::db::query_as::<(String, String)>(
+    user_id: &UserId,
+) -> Result<Vec<(SessionId, GroupId)>, StoreError> {
+    crate::db::query_as::<(SessionId, GroupId)>(
         "SELECT o.session_id, o.group_id FROM group_offers o \
          JOIN session_participants p ON p.session_id = o.session_id \
          WHERE p.user_id = $1 AND p.state = 'invited' AND o.state = 'open' ORDER BY o.session_id",
@@ -211,7 +219,11 @@ pub async fn pending_for<E: Exec>(
 }
 
 /// Marks an account idle from `at` (it became Ready, or took an offer).
-pub async fn set_idle_since(conn: &mut WriteTx, user_id: &str, at: i64) -> Result<(), StoreError> {
+pub async fn set_idle_since(
+    conn: &mut WriteTx,
+    user_id: &UserId,
+    at: i64,
+) -> Result<(), StoreError> {
     crate::db::query("UPDATE users SET idle_since = $2 WHERE id = $1")
         .bind(user_id)
         .bind(at)

@@ -3,6 +3,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::UserId;
 
 use crate::rows::OidcLoginRow;
 use crate::StoreError;
@@ -55,7 +56,7 @@ pub async fn set_handoff(
     conn: &mut WriteTx,
     state_hash: &str,
     code_hash: &str,
-    user_id: &str,
+    user_id: &UserId,
     code_expires_at: i64,
 ) -> Result<(), StoreError> {
     crate::db::query(
@@ -76,8 +77,8 @@ pub async fn take_handoff(
     conn: &mut WriteTx,
     code_hash: &str,
     now: i64,
-) -> Result<Option<String>, StoreError> {
-    crate::db::query_scalar::<String>(
+) -> Result<Option<UserId>, StoreError> {
+    crate::db::query_scalar::<UserId>(
         "UPDATE oidc_logins SET code_used_at = $2 \
          WHERE code_hash = $1 AND code_used_at IS NULL AND code_expires_at > $2 \
          RETURNING user_id",
@@ -105,8 +106,8 @@ pub async fn identity<E: Exec>(
     executor: E,
     issuer: &str,
     subject: &str,
-) -> Result<Option<String>, StoreError> {
-    crate::db::query_scalar::<String>(
+) -> Result<Option<UserId>, StoreError> {
+    crate::db::query_scalar::<UserId>(
         "SELECT user_id FROM oidc_identities WHERE issuer = $1 AND subject = $2",
     )
     .bind(issuer)
@@ -120,7 +121,7 @@ pub async fn link(
     conn: &mut WriteTx,
     issuer: &str,
     subject: &str,
-    user_id: &str,
+    user_id: &UserId,
     now: i64,
 ) -> Result<(), StoreError> {
     crate::db::query(
@@ -141,7 +142,7 @@ pub async fn link(
 pub async fn is_linked<E: Exec>(
     executor: E,
     issuer: &str,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<bool, StoreError> {
     Ok(crate::db::query_scalar::<i64>(
         "SELECT COUNT(*) FROM oidc_identities WHERE issuer = $1 AND user_id = $2",

@@ -4,6 +4,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::{IntegrationId, InteractionId};
 
 use crate::rows::{DeliveryRow, OutboxRow};
 use crate::StoreError;
@@ -12,8 +13,8 @@ use crate::StoreError;
 pub async fn enqueue(
     conn: &mut WriteTx,
     id: &str,
-    integration_id: &str,
-    interaction_id: &str,
+    integration_id: &IntegrationId,
+    interaction_id: &InteractionId,
     event_type: &str,
     payload: &str,
     now: i64,
@@ -195,7 +196,7 @@ pub enum DeliveryFilter {
 /// event `before` when given.
 pub async fn deliveries<E: Exec>(
     executor: E,
-    integration_id: &str,
+    integration_id: &IntegrationId,
     filter: DeliveryFilter,
     before: Option<&str>,
     limit: i64,
@@ -229,7 +230,7 @@ pub async fn deliveries<E: Exec>(
 /// One event of an integration.
 pub async fn delivery<E: Exec>(
     executor: E,
-    integration_id: &str,
+    integration_id: &IntegrationId,
     id: &str,
 ) -> Result<Option<DeliveryRow>, StoreError> {
     let sql = format!(
@@ -263,8 +264,8 @@ pub async fn requeue(conn: &mut WriteTx, id: &str, now: i64) -> Result<bool, Sto
 /// their payloads: `(id, payload)`, oldest first.
 pub async fn payloads_of(
     conn: &mut WriteTx,
-    integration_id: &str,
-    interaction_id: &str,
+    integration_id: &IntegrationId,
+    interaction_id: &InteractionId,
     event_type: &str,
 ) -> Result<Vec<(String, String)>, StoreError> {
     crate::db::query_as::<(String, String)>(

@@ -2,6 +2,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::{SessionId, UserId};
 use crate::rows::OutcomeRow;
 use crate::types::ConsultationOutcome;
 use crate::StoreError;
@@ -9,10 +10,10 @@ use crate::StoreError;
 /// Records (or replaces) a consultation's outcome.
 pub async fn record(
     conn: &mut WriteTx,
-    session_id: &str,
+    session_id: &SessionId,
     outcome: ConsultationOutcome,
     note: Option<&str>,
-    recorded_by: &str,
+    recorded_by: &UserId,
     at: i64,
 ) -> Result<(), StoreError> {
     crate::db::query(
@@ -31,7 +32,10 @@ pub async fn record(
     Ok(())
 }
 
-pub async fn get<E: Exec>(executor: E, session_id: &str) -> Result<Option<OutcomeRow>, StoreError> {
+pub async fn get<E: Exec>(
+    executor: E,
+    session_id: &SessionId,
+) -> Result<Option<OutcomeRow>, StoreError> {
     crate::db::query_as::<OutcomeRow>(
         "SELECT session_id, outcome, note, recorded_by, recorded_at FROM consultation_outcomes \
          WHERE session_id = $1",

@@ -3,6 +3,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::{GroupId, UserId};
 
 use crate::rows::{ScimGroupRow, ScimUserRow};
 use crate::StoreError;
@@ -15,7 +16,7 @@ const GROUP_COLUMNS: &str = "group_id, external_id, created_at, updated_at";
 /// provisioned again.
 pub async fn put_user(
     conn: &mut WriteTx,
-    user_id: &str,
+    user_id: &UserId,
     external_id: Option<&str>,
     now: i64,
 ) -> Result<(), StoreError> {
@@ -33,7 +34,11 @@ pub async fn put_user(
 }
 
 /// Marks an account deleted by its identity provider; false if it has no SCIM row.
-pub async fn delete_user(conn: &mut WriteTx, user_id: &str, now: i64) -> Result<bool, StoreError> {
+pub async fn delete_user(
+    conn: &mut WriteTx,
+    user_id: &UserId,
+    now: i64,
+) -> Result<bool, StoreError> {
     Ok(crate::db::query(
         "UPDATE scim_users SET deleted_at = $2, updated_at = $2 WHERE user_id = $1",
     )
@@ -45,7 +50,10 @@ pub async fn delete_user(conn: &mut WriteTx, user_id: &str, now: i64) -> Result<
         > 0)
 }
 
-pub async fn user<E: Exec>(executor: E, user_id: &str) -> Result<Option<ScimUserRow>, StoreError> {
+pub async fn user<E: Exec>(
+    executor: E,
+    user_id: &UserId,
+) -> Result<Option<ScimUserRow>, StoreError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM scim_users WHERE user_id = $1");
     crate::db::query_as::<ScimUserRow>(sql)
         .bind(user_id)
@@ -76,7 +84,7 @@ pub async fn users<E: Exec>(executor: E) -> Result<Vec<ScimUserRow>, StoreError>
 /// Records a change of a group by SCIM (as [`put_user`]).
 pub async fn put_group(
     conn: &mut WriteTx,
-    group_id: &str,
+    group_id: &GroupId,
     external_id: Option<&str>,
     now: i64,
 ) -> Result<(), StoreError> {
@@ -95,7 +103,7 @@ pub async fn put_group(
 
 pub async fn group<E: Exec>(
     executor: E,
-    group_id: &str,
+    group_id: &GroupId,
 ) -> Result<Option<ScimGroupRow>, StoreError> {
     let sql = format!("SELECT {GROUP_COLUMNS} FROM scim_groups WHERE group_id = $1");
     crate::db::query_as::<ScimGroupRow>(sql)

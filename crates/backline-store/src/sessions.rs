@@ -2,6 +2,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::{GroupId, InteractionId, SessionId, UserId};
 use crate::types::{ParticipantRole, ParticipantState, SessionState};
 
 use crate::rows::{ParticipantRow, SessionRow};
@@ -16,13 +17,13 @@ const PARTICIPANT_SELECT: &str =
 
 /// A new session row.
 pub struct NewSession<'a> {
-    pub id: &'a str,
+    pub id: &'a SessionId,
     pub state: SessionState,
-    pub created_by: &'a str,
+    pub created_by: &'a UserId,
     pub created_at: i64,
     pub client_id: Option<&'a str>,
     /// For a consultation: the interaction it is about.
-    pub parent_interaction_id: Option<&'a str>,
+    pub parent_interaction_id: Option<&'a InteractionId>,
 }
 
 pub async fn insert(conn: &mut WriteTx, session: NewSession<'_>) -> Result<(), StoreError> {
@@ -44,7 +45,7 @@ pub async fn insert(conn: &mut WriteTx, session: NewSession<'_>) -> Result<(), S
 /// The consultations opened from an interaction, newest first.
 pub async fn consultations<E: Exec>(
     executor: E,
-    interaction_id: &str,
+    interaction_id: &InteractionId,
 ) -> Result<Vec<SessionRow>, StoreError> {
     let sql = format!(
         "SELECT {SESSION_COLUMNS} FROM im_sessions WHERE parent_interaction_id = $1 ORDER BY created_at DESC"
@@ -75,8 +76,8 @@ pub enum ConsultationAccess {
 /// interaction's agent.
 pub async fn accepted_consultation<E: Exec>(
     executor: E,
-    interaction_id: &str,
-    user_id: &str,
+    interaction_id: &InteractionId,
+    user_id: &UserId,
     ended_since: i64,
 ) -> Result<Option<ConsultationAccess>, StoreError> {
     let found = crate::db::query_as::<(Option<i64>, String)>(
@@ -102,8 +103,8 @@ pub async fn accepted_consultation<E: Exec>(
 /// its supervisor.
 pub async fn may_supervise<E: Exec>(
     executor: E,
-    session_id: &str,
-    user_id: &str,
+    session_id: &SessionId,
+    user_id: &UserId,
 ) -> Result<bool, StoreError> {
     let found = crate::db::query_scalar::<i64>(format!(
         "SELECT COUNT(*) FROM group_supervisors gs WHERE gs.user_id = $2 \
@@ -129,10 +130,10 @@ const SUPERVISING_GROUPS: &str = "SELECT o.group_id FROM group_offers o WHERE o.
 /// reaches the boards). Nothing for a session that is not a consultation.
 pub async fn board_watchers<E: Exec>(
     executor: E,
-    session_id: &str,
+    session_id: &SessionId,
     ended_since: i64,
-) -> Result<Vec<(String, String)>, StoreError> {
-    crate::db::query_as::<(String, String)>(format!(
+) -> Result<Vec<(UserId, GroupId)>, StoreError> {
+    crate::db::query_as::<(UserId, GroupId)>(format!(
         "SELECT gs.user_id, gs.group_id FROM group_supervisors gs WHERE gs.group_id IN ({SUPERVISING_GROUPS}) \
          AND EXISTS (SELECT 1 FROM im_sessions s WHERE s.id = $1 AND s.parent_interaction_id IS NOT NULL \
          AND (s.ended_at IS NULL OR s.ended_at >= $2)) ORDER BY gs.user_id, gs.group_id"
@@ -146,9 +147,9 @@ pub async fn board_watchers<E: Exec>(
 /// The consultations not yet ended about an interaction.
 pub async fn open_consultations_of<E: Exec>(
     executor: E,
-    interaction_id: &str,
-) -> Result<Vec<String>, StoreError> {
-    crate::db::query_scalar::<String>(
+    interaction_id: &InteractionId,
+) -> Result<Vec<SessionId>, StoreError> {
+    crate::db::query_scalar::<SessionId>(
         "SELECT id FROM im_sessions WHERE parent_interaction_id = $1 AND ended_at IS NULL ORDER BY id",
     )
     .bind(interaction_id)
@@ -161,10 +162,10 @@ pub async fn open_consultations_of<E: Exec>(
 /// and when its first invitee joined (none while it waits).
 pub async fn supervised<E: Exec>(
     executor: E,
-    user_id: &str,
+    user_id: &UserId,
     limit: i64,
-) -> Result<Vec<(String, Option<i64>)>, StoreError> {
-    crate::db::query_as::<(String, Option<i64>)>(
+) -> Result<Vec<(SessionId, Option<i64>)>, StoreError> {
+    crate::db::query_as::<(SessionId, Option<i64>)>(
         "SELECT s.id, (SELECT MIN(j.joined_at) FROM session_participants j \
          WHERE j.session_id = s.id AND j.role = 'invitee') AS connected_at \
          FROM im_sessions s WHERE s.ended_at IS NULL AND s.parent_interaction_id IS NOT NULL AND (\
@@ -184,8 +185,8 @@ pub async fn supervised<E: Exec>(
 
 /// A participant row; `invited_at`/`invite_expires_at` only for invitees.
 pub struct NewParticipant<'a> {
-    pub session_id: &'a str,
-    pub user_id: &'a str,
+    pub session_id: &'a SessionId,
+    pub user_id: &'a UserId,
     pub role: ParticipantRole,
     pub state: ParticipantState,
     pub color: i64,
@@ -215,7 +216,7 @@ pub async fn insert_participant(
     Ok(())
 }
 
-pub async fn get<E: Exec>(executor: E, id: &str) -> Result<Option<SessionRow>, StoreError> {
+pub async fn get<E: Exec>(executor: E, id: &SessionId) -> Result<Option<SessionRow>, StoreError> {
     let sql = format!("SELECT {SESSION_COLUMNS} FROM im_sessions WHERE id = $1");
     crate::db::query_as::<SessionRow>(sql)
         .bind(id)
@@ -225,7 +226,7 @@ pub async fn get<E: Exec>(executor: E, id: &str) -> Result<Option<SessionRow>, S
 
 pub async fn by_client_id<E: Exec>(
     executor: E,
-    created_by: &str,
+    created_by: &UserId,
     client_id: &str,
 ) -> Result<Option<SessionRow>, StoreError> {
     let sql = format!(
@@ -240,7 +241,7 @@ pub async fn by_client_id<E: Exec>(
 
 pub async fn participants<E: Exec>(
     executor: E,
-    session_id: &str,
+    session_id: &SessionId,
 ) -> Result<Vec<ParticipantRow>, StoreError> {
     let sql = format!("{PARTICIPANT_SELECT} WHERE p.session_id = $1 ORDER BY p.color");
     crate::db::query_as::<ParticipantRow>(sql)
@@ -250,8 +251,11 @@ pub async fn participants<E: Exec>(
 }
 
 /// Ids of the sessions in a user's workspace (not *Done*), newest first.
-pub async fn workspace<E: Exec>(executor: E, user_id: &str) -> Result<Vec<String>, StoreError> {
-    crate::db::query_scalar::<String>(
+pub async fn workspace<E: Exec>(
+    executor: E,
+    user_id: &UserId,
+) -> Result<Vec<SessionId>, StoreError> {
+    crate::db::query_scalar::<SessionId>(
         "SELECT s.id FROM im_sessions s JOIN session_participants p ON p.session_id = s.id \
          WHERE p.user_id = $1 AND p.done = 0 ORDER BY s.created_at DESC LIMIT 200",
     )
@@ -263,10 +267,10 @@ pub async fn workspace<E: Exec>(executor: E, user_id: &str) -> Result<Vec<String
 /// The other participants of a user's sessions, most recent first.
 pub async fn recent_partners<E: Exec>(
     executor: E,
-    user_id: &str,
+    user_id: &UserId,
     limit: i64,
-) -> Result<Vec<String>, StoreError> {
-    crate::db::query_scalar::<String>(
+) -> Result<Vec<UserId>, StoreError> {
+    crate::db::query_scalar::<UserId>(
         "SELECT other.user_id FROM session_participants mine \
          JOIN im_sessions s ON s.id = mine.session_id \
          JOIN session_participants other ON other.session_id = mine.session_id AND other.user_id <> mine.user_id \
@@ -279,7 +283,7 @@ pub async fn recent_partners<E: Exec>(
 }
 
 /// Allocates the next transcript seq of a session.
-pub async fn next_seq(conn: &mut WriteTx, session_id: &str) -> Result<i64, StoreError> {
+pub async fn next_seq(conn: &mut WriteTx, session_id: &SessionId) -> Result<i64, StoreError> {
     crate::db::query_scalar::<i64>(
         "UPDATE im_sessions SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
     )
@@ -291,7 +295,7 @@ pub async fn next_seq(conn: &mut WriteTx, session_id: &str) -> Result<i64, Store
 
 pub async fn set_state(
     conn: &mut WriteTx,
-    session_id: &str,
+    session_id: &SessionId,
     state: SessionState,
 ) -> Result<(), StoreError> {
     crate::db::query("UPDATE im_sessions SET state = $2 WHERE id = $1")
@@ -304,9 +308,9 @@ pub async fn set_state(
 
 pub async fn end(
     conn: &mut WriteTx,
-    session_id: &str,
+    session_id: &SessionId,
     at: i64,
-    by: &str,
+    by: &UserId,
 ) -> Result<(), StoreError> {
     crate::db::query(
         "UPDATE im_sessions SET state = 'ended', ended_at = $2, ended_by = $3 WHERE id = $1",
@@ -322,8 +326,8 @@ pub async fn end(
 /// Moves a participant to `state`, stamping `joined_at` or `left_at` as fits.
 pub async fn set_participant_state(
     conn: &mut WriteTx,
-    session_id: &str,
-    user_id: &str,
+    session_id: &SessionId,
+    user_id: &UserId,
     state: ParticipantState,
     at: i64,
 ) -> Result<(), StoreError> {
@@ -345,8 +349,8 @@ pub async fn set_participant_state(
 /// Re-invites a participant (sets the invitation and its expiry).
 pub async fn invite(
     conn: &mut WriteTx,
-    session_id: &str,
-    user_id: &str,
+    session_id: &SessionId,
+    user_id: &UserId,
     at: i64,
     expires_at: i64,
 ) -> Result<(), StoreError> {
@@ -365,8 +369,8 @@ pub async fn invite(
 
 pub async fn set_done(
     conn: &mut WriteTx,
-    session_id: &str,
-    user_id: &str,
+    session_id: &SessionId,
+    user_id: &UserId,
 ) -> Result<(), StoreError> {
     crate::db::query(
         "UPDATE session_participants SET done = 1 WHERE session_id = $1 AND user_id = $2",
@@ -383,8 +387,8 @@ pub async fn expired_invitations<E: Exec>(
     executor: E,
     now: i64,
     limit: i64,
-) -> Result<Vec<(String, String)>, StoreError> {
-    crate::db::query_as::<(String, String)>(
+) -> Result<Vec<(SessionId, UserId)>, StoreError> {
+    crate::db::query_as::<(SessionId, UserId)>(
         "SELECT session_id, user_id FROM session_participants \
          WHERE state = 'invited' AND invite_timed_out = 0 AND invite_expires_at <= $1 LIMIT $2",
     )
@@ -398,8 +402,8 @@ pub async fn expired_invitations<E: Exec>(
 /// or the invitation was answered meanwhile.
 pub async fn mark_timed_out(
     conn: &mut WriteTx,
-    session_id: &str,
-    user_id: &str,
+    session_id: &SessionId,
+    user_id: &UserId,
 ) -> Result<bool, StoreError> {
     Ok(crate::db::query(
         "UPDATE session_participants SET invite_timed_out = 1 \
@@ -416,8 +420,8 @@ pub async fn mark_timed_out(
 /// Raises a participant's delivered or read mark; false when it was already at or past `seq`.
 pub async fn raise_mark(
     conn: &mut WriteTx,
-    session_id: &str,
-    user_id: &str,
+    session_id: &SessionId,
+    user_id: &UserId,
     read: bool,
     seq: i64,
 ) -> Result<bool, StoreError> {
@@ -431,7 +435,7 @@ pub async fn raise_mark(
     };
     // PostgreSQL, a participant the batch read ahead (a mark queued with
     // its `SendKey::mark`): raised in memory, written with the batch.
-    if let Some(raised) = conn.defer_mark(session_id, user_id, read, seq) {
+    if let Some(raised) = conn.defer_mark(session_id.as_str(), user_id.as_str(), read, seq) {
         return Ok(raised);
     }
     // A mark moves no seq and no head: the batch's sends read ahead stay
@@ -446,7 +450,7 @@ pub async fn raise_mark(
         .rows_affected()
         > 0;
     if raised {
-        conn.mark_raised(session_id, user_id, read, seq);
+        conn.mark_raised(session_id.as_str(), user_id.as_str(), read, seq);
     }
     Ok(raised)
 }
@@ -457,8 +461,8 @@ pub async fn raise_mark(
 /// there is no such session.
 pub async fn mark_context(
     conn: &mut WriteTx,
-    session_id: &str,
-    user_id: &str,
+    session_id: &SessionId,
+    user_id: &UserId,
 ) -> Result<Option<(SessionRow, Vec<ParticipantRow>)>, StoreError> {
     if let Some(context) = conn.read_ahead(&crate::SendKey::mark(session_id, user_id)) {
         return Ok(Some((context.session, context.participants)));
@@ -481,14 +485,14 @@ pub struct SendContext {
 }
 
 struct SendRow {
-    s_id: String,
+    s_id: SessionId,
     s_state: SessionState,
-    s_created_by: String,
+    s_created_by: UserId,
     s_created_at: i64,
     s_ended_at: Option<i64>,
-    s_ended_by: Option<String>,
+    s_ended_by: Option<UserId>,
     s_last_seq: i64,
-    s_parent_interaction_id: Option<String>,
+    s_parent_interaction_id: Option<InteractionId>,
     participant: ParticipantRow,
     prior_seq: Option<i64>,
     prior_ts: Option<i64>,
@@ -557,8 +561,8 @@ pub(crate) const READ_SENDS_SQL: &str = concat!(
 
 pub async fn load_for_send<E: Exec>(
     executor: E,
-    session_id: &str,
-    actor_id: &str,
+    session_id: &SessionId,
+    actor_id: &UserId,
     client_msg_id: &str,
 ) -> Result<Option<SendContext>, StoreError> {
     let rows = crate::db::query_as::<SendRow>(concat!(
@@ -583,13 +587,13 @@ pub async fn load_for_send<E: Exec>(
 /// [`crate::SendKey`]), else [`load_for_send`].
 pub async fn send_context(
     conn: &mut WriteTx,
-    session_id: &str,
-    actor_id: &str,
+    session_id: &SessionId,
+    actor_id: &UserId,
     client_msg_id: &str,
 ) -> Result<Option<SendContext>, StoreError> {
     let key = crate::SendKey {
-        session_id: session_id.to_owned(),
-        actor_id: actor_id.to_owned(),
+        session_id: session_id.as_str().to_owned(),
+        actor_id: actor_id.as_str().to_owned(),
         client_msg_id: client_msg_id.to_owned(),
     };
     if let Some(context) = conn.read_ahead(&key) {
@@ -650,8 +654,8 @@ fn context(rows: Vec<SendRow>) -> Option<SendContext> {
 /// A user's missed invitations, newest first: invitations that timed out and
 /// were never answered (not joined, not rejected) and that nobody else took
 /// (a group offer), not yet replied to or dismissed.
-pub async fn missed<E: Exec>(executor: E, user_id: &str) -> Result<Vec<String>, StoreError> {
-    crate::db::query_scalar::<String>(
+pub async fn missed<E: Exec>(executor: E, user_id: &UserId) -> Result<Vec<SessionId>, StoreError> {
+    crate::db::query_scalar::<SessionId>(
         "SELECT p.session_id FROM session_participants p JOIN im_sessions s ON s.id = p.session_id \
          WHERE p.user_id = $1 AND p.role = 'invitee' AND p.invite_timed_out = 1 \
          AND p.joined_at IS NULL AND p.state <> 'rejected' AND p.missed_cleared = 0 \
@@ -666,8 +670,8 @@ pub async fn missed<E: Exec>(executor: E, user_id: &str) -> Result<Vec<String>, 
 /// Takes a session out of a user's missed list; false when it was not in it.
 pub async fn clear_missed(
     conn: &mut WriteTx,
-    session_id: &str,
-    user_id: &str,
+    session_id: &SessionId,
+    user_id: &UserId,
 ) -> Result<bool, StoreError> {
     Ok(crate::db::query(
         "UPDATE session_participants SET missed_cleared = 1 \

@@ -2,6 +2,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::UserId;
 
 use crate::rows::{TokenRow, UserRow};
 use crate::StoreError;
@@ -9,7 +10,7 @@ use crate::StoreError;
 pub async fn insert(
     conn: &mut WriteTx,
     token_hash: &str,
-    user_id: &str,
+    user_id: &UserId,
     created_at: i64,
     expires_at: i64,
 ) -> Result<(), StoreError> {
@@ -79,7 +80,7 @@ pub async fn revoke(conn: &mut WriteTx, token_hash: &str, at: i64) -> Result<(),
     Ok(())
 }
 
-pub async fn revoke_all(conn: &mut WriteTx, user_id: &str, at: i64) -> Result<(), StoreError> {
+pub async fn revoke_all(conn: &mut WriteTx, user_id: &UserId, at: i64) -> Result<(), StoreError> {
     crate::db::query(
         "UPDATE auth_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
     )

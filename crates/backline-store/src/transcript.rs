@@ -2,6 +2,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::{SessionId, UserId};
 
 use crate::rows::EntryRow;
 use crate::{Backend, StoreError};
@@ -15,12 +16,12 @@ const SELECT: &str =
 
 /// A new entry; its seq was allocated with `sessions::next_seq` in the same transaction.
 pub struct NewEntry<'a> {
-    pub session_id: &'a str,
+    pub session_id: &'a SessionId,
     pub seq: i64,
     pub ts: i64,
     pub kind: &'a str,
-    pub actor_id: &'a str,
-    pub subject_id: Option<&'a str>,
+    pub actor_id: &'a UserId,
+    pub subject_id: Option<&'a UserId>,
     pub body: Option<&'a str>,
     pub client_msg_id: Option<&'a str>,
 }
@@ -45,11 +46,11 @@ pub async fn insert(conn: &mut WriteTx, entry: NewEntry<'_>) -> Result<(), Store
 
 /// A new entry whose seq [`append`] allocates.
 pub struct AppendEntry<'a> {
-    pub session_id: &'a str,
+    pub session_id: &'a SessionId,
     pub ts: i64,
     pub kind: &'a str,
-    pub actor_id: &'a str,
-    pub subject_id: Option<&'a str>,
+    pub actor_id: &'a UserId,
+    pub subject_id: Option<&'a UserId>,
     pub body: Option<&'a str>,
     pub client_msg_id: Option<&'a str>,
 }
@@ -107,10 +108,10 @@ pub async fn append(conn: &mut WriteTx, entry: AppendEntry<'_>) -> Result<i64, S
 /// the entry keeps its seq. False when the session has no message `seq`.
 pub async fn redact(
     conn: &mut WriteTx,
-    session_id: &str,
+    session_id: &SessionId,
     seq: i64,
     body: &str,
-    redacted_by: &str,
+    redacted_by: &UserId,
     redacted_at: i64,
 ) -> Result<bool, StoreError> {
     let changed = crate::db::query(
@@ -130,8 +131,8 @@ pub async fn redact(
 /// The message a sender already committed with this client id, if any.
 pub async fn by_client_msg_id<E: Exec>(
     executor: E,
-    session_id: &str,
-    actor_id: &str,
+    session_id: &SessionId,
+    actor_id: &UserId,
     client_msg_id: &str,
 ) -> Result<Option<EntryRow>, StoreError> {
     let sql =
@@ -146,7 +147,7 @@ pub async fn by_client_msg_id<E: Exec>(
 
 pub async fn get<E: Exec>(
     executor: E,
-    session_id: &str,
+    session_id: &SessionId,
     seq: i64,
 ) -> Result<Option<EntryRow>, StoreError> {
     let sql = format!("{SELECT} WHERE t.session_id = $1 AND t.seq = $2");
@@ -162,7 +163,7 @@ pub async fn get<E: Exec>(
 /// returned ascending.
 pub async fn page<E: Exec>(
     executor: E,
-    session_id: &str,
+    session_id: &SessionId,
     after: i64,
     before: i64,
     limit: i64,
@@ -184,8 +185,8 @@ pub async fn page<E: Exec>(
 /// its addressee.
 pub async fn page_for<E: Exec>(
     executor: E,
-    session_id: &str,
-    viewer: &str,
+    session_id: &SessionId,
+    viewer: &UserId,
     after: i64,
     before: i64,
     limit: i64,
@@ -205,8 +206,8 @@ pub async fn page_for<E: Exec>(
 
 async fn page_seen_by<E: Exec>(
     executor: E,
-    session_id: &str,
-    viewer: Option<&str>,
+    session_id: &SessionId,
+    viewer: Option<&UserId>,
     after: i64,
     before: i64,
     limit: i64,
@@ -239,7 +240,7 @@ async fn page_seen_by<E: Exec>(
 /// The latest message of a session.
 pub async fn last_message<E: Exec>(
     executor: E,
-    session_id: &str,
+    session_id: &SessionId,
 ) -> Result<Option<EntryRow>, StoreError> {
     let sql = format!(
         "{SELECT} WHERE t.session_id = $1 AND t.kind = 'message' ORDER BY t.seq DESC LIMIT 1"
@@ -253,8 +254,8 @@ pub async fn last_message<E: Exec>(
 /// Messages from others after `after_seq`: a participant's unread count.
 pub async fn count_unread<E: Exec>(
     executor: E,
-    session_id: &str,
-    user_id: &str,
+    session_id: &SessionId,
+    user_id: &UserId,
     after_seq: i64,
 ) -> Result<i64, StoreError> {
     crate::db::query_scalar::<i64>(

@@ -2,6 +2,7 @@
 
 use crate::db::Exec;
 use crate::engine::WriteTx;
+use crate::ids::UserId;
 
 use crate::rows::UserRow;
 use crate::StoreError;
@@ -17,7 +18,7 @@ pub(crate) const COLUMNS: &str = concat!(
 
 /// A new account.
 pub struct NewUser<'a> {
-    pub id: &'a str,
+    pub id: &'a UserId,
     pub username: &'a str,
     pub display_name: &'a str,
     pub search_key: &'a str,
@@ -45,7 +46,7 @@ pub async fn insert(conn: &mut WriteTx, user: NewUser<'_>) -> Result<(), StoreEr
     Ok(())
 }
 
-pub async fn get<E: Exec>(executor: E, id: &str) -> Result<Option<UserRow>, StoreError> {
+pub async fn get<E: Exec>(executor: E, id: &UserId) -> Result<Option<UserRow>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
     crate::db::query_as::<UserRow>(sql)
         .bind(id)
@@ -107,7 +108,7 @@ pub async fn search<E: Exec>(
         .await
 }
 
-pub async fn get_many<E: Exec>(executor: E, ids: &[String]) -> Result<Vec<UserRow>, StoreError> {
+pub async fn get_many<E: Exec>(executor: E, ids: &[UserId]) -> Result<Vec<UserRow>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -124,7 +125,7 @@ pub async fn get_many<E: Exec>(executor: E, ids: &[String]) -> Result<Vec<UserRo
 
 pub async fn set_profile(
     conn: &mut WriteTx,
-    id: &str,
+    id: &UserId,
     display_name: &str,
     search_key: &str,
 ) -> Result<(), StoreError> {
@@ -139,7 +140,7 @@ pub async fn set_profile(
     )
 }
 
-pub async fn set_password(conn: &mut WriteTx, id: &str, hash: &str) -> Result<(), StoreError> {
+pub async fn set_password(conn: &mut WriteTx, id: &UserId, hash: &str) -> Result<(), StoreError> {
     affected(
         crate::db::query("UPDATE users SET password_hash = $2 WHERE id = $1")
             .bind(id)
@@ -150,7 +151,7 @@ pub async fn set_password(conn: &mut WriteTx, id: &str, hash: &str) -> Result<()
     )
 }
 
-pub async fn set_roles(conn: &mut WriteTx, id: &str, roles: &str) -> Result<(), StoreError> {
+pub async fn set_roles(conn: &mut WriteTx, id: &UserId, roles: &str) -> Result<(), StoreError> {
     affected(
         crate::db::query("UPDATE users SET roles = $2 WHERE id = $1")
             .bind(id)
@@ -161,7 +162,11 @@ pub async fn set_roles(conn: &mut WriteTx, id: &str, roles: &str) -> Result<(), 
     )
 }
 
-pub async fn set_im_permitted(conn: &mut WriteTx, id: &str, value: bool) -> Result<(), StoreError> {
+pub async fn set_im_permitted(
+    conn: &mut WriteTx,
+    id: &UserId,
+    value: bool,
+) -> Result<(), StoreError> {
     affected(
         crate::db::query("UPDATE users SET im_permitted = $2 WHERE id = $1")
             .bind(id)
@@ -172,7 +177,7 @@ pub async fn set_im_permitted(conn: &mut WriteTx, id: &str, value: bool) -> Resu
     )
 }
 
-pub async fn set_disabled(conn: &mut WriteTx, id: &str, value: bool) -> Result<(), StoreError> {
+pub async fn set_disabled(conn: &mut WriteTx, id: &UserId, value: bool) -> Result<(), StoreError> {
     affected(
         crate::db::query("UPDATE users SET disabled = $2 WHERE id = $1")
             .bind(id)
@@ -185,7 +190,7 @@ pub async fn set_disabled(conn: &mut WriteTx, id: &str, value: bool) -> Result<(
 
 pub async fn set_status(
     conn: &mut WriteTx,
-    id: &str,
+    id: &UserId,
     status: &str,
     reason: Option<&str>,
 ) -> Result<(), StoreError> {
@@ -201,7 +206,7 @@ pub async fn set_status(
     )
 }
 
-pub async fn set_zoom(conn: &mut WriteTx, id: &str, zoom: i64) -> Result<(), StoreError> {
+pub async fn set_zoom(conn: &mut WriteTx, id: &UserId, zoom: i64) -> Result<(), StoreError> {
     affected(
         crate::db::query("UPDATE users SET zoom = $2 WHERE id = $1")
             .bind(id)
@@ -242,7 +247,7 @@ fn affected(rows: u64) -> Result<(), StoreError> {
 }
 
 /// Marks an agent Busy for a call, keeping the status chosen before (once).
-pub async fn enter_call_busy(conn: &mut WriteTx, id: &str) -> Result<bool, StoreError> {
+pub async fn enter_call_busy(conn: &mut WriteTx, id: &UserId) -> Result<bool, StoreError> {
     Ok(crate::db::query(
         "UPDATE users SET status_before_call = status || '|' || COALESCE(status_reason, ''), \
          status = 'busy', status_reason = NULL WHERE id = $1 AND status_before_call IS NULL",
@@ -255,7 +260,7 @@ pub async fn enter_call_busy(conn: &mut WriteTx, id: &str) -> Result<bool, Store
 }
 
 /// Restores the status an agent had before their calls; false when not in call-Busy.
-pub async fn leave_call_busy(conn: &mut WriteTx, id: &str) -> Result<bool, StoreError> {
+pub async fn leave_call_busy(conn: &mut WriteTx, id: &UserId) -> Result<bool, StoreError> {
     let before: Option<Option<String>> = crate::db::query_scalar::<Option<String>>(
         "SELECT status_before_call FROM users WHERE id = $1",
     )

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use backline_store::UserId;
 use serde_json::json;
 
 use crate::helpers::{spawn_app, spawn_app_with, Desktop};
@@ -66,7 +67,11 @@ async fn resume_replays_in_order_before_live_events() {
     let alice = app.user("alice", "Alice Agent").await;
     let bob = app.user("bob", "Bob Builder").await;
     let id = app.connected_session(&alice, &bob).await;
-    let head = app.backline.stream_head(&bob.id).await.unwrap();
+    let head = app
+        .backline
+        .stream_head(&UserId::from(bob.id.clone()))
+        .await
+        .unwrap();
     for i in 0..20 {
         app.send_message(&alice, &id, &format!("m{i}"), "x").await;
     }
@@ -97,7 +102,11 @@ async fn a_resume_older_than_retention_gets_resume_gap() {
         .prune(backline_store::now_ms() + 1)
         .await
         .unwrap();
-    let head = app.backline.stream_head(&bob.id).await.unwrap();
+    let head = app
+        .backline
+        .stream_head(&UserId::from(bob.id.clone()))
+        .await
+        .unwrap();
     let mut b = app.desktop(&bob, Some(0)).await;
     let gap = b.next().await;
     assert_eq!(gap["type"], "resume_gap");
@@ -206,7 +215,11 @@ async fn a_desktop_that_stops_reading_is_cut_off_and_resumes_without_loss() {
             got.insert(seq);
         }
     }
-    let head = app.backline.stream_head(&bob.id).await.unwrap();
+    let head = app
+        .backline
+        .stream_head(&UserId::from(bob.id.clone()))
+        .await
+        .unwrap();
     let expected: HashSet<u64> = (start + 1..=head).collect();
     assert_eq!(got, expected, "every event arrived after the resume");
 }
@@ -245,7 +258,7 @@ async fn an_event_whose_notification_was_lost_arrives_at_the_next_ping() {
     let alice = app.user("alice", "Alice Agent").await;
     let mut desktop = app.desktop(&alice, None).await;
     // Committed without any bus message, as if the notification between nodes was lost.
-    let user = alice.id.clone();
+    let user = UserId::from(alice.id.clone());
     let seq = app
         .backline
         .store()

@@ -510,7 +510,7 @@ async fn escalating_group(
     app.backline
         .update_group(
             None,
-            &group.id,
+            group.id.as_str(),
             backline_protocol::admin::UpdateGroupRequest {
                 answer_secs: Some(600),
                 escalate_secs: Some(1),
@@ -520,7 +520,13 @@ async fn escalating_group(
         )
         .await
         .expect("settings");
-    group.id
+    group.id.into_string()
+}
+
+/// The id of the group named `name`.
+async fn group_id(app: &TestApp, name: &str) -> String {
+    let group = app.backline.find_group(name).await.expect("group");
+    group.id.into_string()
 }
 
 /// Alice's group consultation about `interaction`; returns the session id.
@@ -702,7 +708,7 @@ async fn every_change_the_board_shows_reaches_its_supervisors_live_and_on_replay
     ready(&app, &dave).await;
     supervised_group(&app, "Support", &[&dave], &judy).await;
     supervised_group(&app, "Billing", &[&carol], &kim).await;
-    let support = app.backline.find_group("Support").await.unwrap().id;
+    let support = group_id(&app, "Support").await;
     let mut judy_ws = app.desktop(&judy, None).await;
     let mut kim_ws = app.desktop(&kim, None).await;
     let from = judy_ws.head;
@@ -782,7 +788,7 @@ async fn a_board_notice_written_on_one_node_reaches_the_supervisor_on_another_an
     let dave = node_b.user("dave", "Dave Durand").await;
     let judy = node_b.user("judy", "Judy Jensen").await;
     supervised_group(&node_b, "Support", &[&dave], &judy).await;
-    let support = node_b.backline.find_group("Support").await.unwrap().id;
+    let support = group_id(&node_b, "Support").await;
     // Judy's desktop is on node A; everything else happens on node B.
     let mut judy_ws = node_a.desktop(&judy, None).await;
     let from = judy_ws.head;

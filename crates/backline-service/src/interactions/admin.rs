@@ -4,7 +4,7 @@
 use backline_protocol::admin::AuditQuery;
 use backline_protocol::interactions::{AuditEntry, ContactInput, ContactView, Media};
 use backline_protocol::ErrorCode;
-use backline_store::{audit, contacts, interactions};
+use backline_store::{audit, contacts, interactions, InteractionId};
 
 use crate::error::{err, Result};
 use crate::shared::contacts::reindex;
@@ -117,7 +117,7 @@ impl Backline {
             Some(agent) if !agent.is_empty() => Some(self.find_user(agent).await?.id),
             _ => None,
         };
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = InteractionId::from(uuid::Uuid::now_v7().to_string());
         let iid = id.clone();
         self.commit(move |conn| {
             Box::pin(async move {
@@ -129,7 +129,7 @@ impl Backline {
                         external_id: record.external_id.as_deref(),
                         media: record.media.as_str(),
                         state: "ended",
-                        agent_id: agent_id.as_deref(),
+                        agent_id: agent_id.as_ref(),
                         contact_id: Some(&contact.id),
                         subject: &record.subject,
                         case_data: "[]",
@@ -162,7 +162,7 @@ impl Backline {
             })
         })
         .await?;
-        Ok(id)
+        Ok(id.into_string())
     }
 }
 

@@ -12,6 +12,8 @@ use backline_protocol::interactions::{
 use backline_protocol::ErrorCode;
 use backline_store::interactions;
 use backline_store::rows::{AttachedTranscriptRow, InteractionRow};
+use backline_store::InteractionId;
+use backline_store::UserId;
 
 use crate::auth::Account;
 use crate::error::{err, Result, ServiceError};
@@ -310,12 +312,12 @@ fn history_items(
                 snippet(&haystack, words)
             };
             HistoryItem {
-                interaction_id: row.id.clone(),
+                interaction_id: row.id.to_string(),
                 media: Media::parse(&row.media).unwrap_or(Media::Voice),
                 state: interaction_state(&row),
                 created_at: row.created_at,
                 ended_at: row.ended_at,
-                agent_id: row.agent_id,
+                agent_id: row.agent_id.map(UserId::into_string),
                 agent_name: row.agent_name,
                 subject: row.subject,
                 outcome: row.outcome,
@@ -348,13 +350,13 @@ impl Backline {
             media: search.media.map(|m| m.as_str().to_owned()),
             from: search.from,
             to: search.to,
-            agent_id: search.agent_id.clone(),
+            agent_id: search.agent_id.clone().map(UserId::from),
             words: words.clone(),
             limit: search.limit.clamp(1, 200) as i64,
         };
         let rows =
             interactions::history(self.store().reader(), self.store().backend(), &query).await?;
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let ids: Vec<InteractionId> = rows.iter().map(|r| r.id.clone()).collect();
         let attached = interactions::transcripts(self.store().reader(), &ids).await?;
         let _permit = snippet_permits()
             .acquire()

@@ -7,7 +7,7 @@ use backline_protocol::admin::{
 use backline_protocol::interactions::{CreatedIntegration, IntegrationScope, IntegrationView};
 use backline_protocol::ErrorCode;
 use backline_store::rows::{DeliveryRow, IntegrationRow};
-use backline_store::{integrations, now_ms, outbox};
+use backline_store::{integrations, now_ms, outbox, IntegrationId};
 
 use crate::auth::{token_hash, Account};
 use crate::error::{err, Result};
@@ -17,7 +17,7 @@ use crate::Backline;
 /// An authenticated platform integration.
 #[derive(Debug, Clone)]
 pub struct Integration {
-    pub id: String,
+    pub id: IntegrationId,
     pub name: String,
     pub scopes: Vec<IntegrationScope>,
 }
@@ -55,7 +55,7 @@ fn format_scopes(scopes: &[IntegrationScope]) -> String {
 
 fn integration_view(row: &IntegrationRow) -> IntegrationView {
     IntegrationView {
-        id: row.id.clone(),
+        id: row.id.to_string(),
         name: row.name.clone(),
         webhook_url: row.webhook_url.clone(),
         scopes: parse_scopes(&row.scopes),
@@ -74,7 +74,7 @@ fn delivery_view(row: DeliveryRow) -> WebhookDelivery {
     WebhookDelivery {
         id: row.id,
         event_type: row.event_type,
-        interaction_id: row.interaction_id,
+        interaction_id: row.interaction_id.into_string(),
         created_at: row.created_at,
         state,
         attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
@@ -85,7 +85,7 @@ fn delivery_view(row: DeliveryRow) -> WebhookDelivery {
     }
 }
 
-fn integration_not_found(id: &str) -> crate::error::ServiceError {
+fn integration_not_found(id: &IntegrationId) -> crate::error::ServiceError {
     err(
         ErrorCode::IntegrationNotFound,
         format!("no integration {id:?}"),
@@ -135,7 +135,7 @@ impl Backline {
         }
         let token = format!("bli_{}", random_secret());
         let secret = random_secret();
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = IntegrationId::from(uuid::Uuid::now_v7().to_string());
         let (i, n, t, u, s, sc) = (
             id.clone(),
             name.clone(),
@@ -191,7 +191,7 @@ impl Backline {
         .await?;
         Ok(CreatedIntegration {
             integration: IntegrationView {
-                id,
+                id: id.into_string(),
                 name,
                 webhook_url,
                 scopes: parse_scopes(&scope_text),
@@ -264,7 +264,7 @@ impl Backline {
         };
         let (actor, iid, stored) = (
             crate::shared::actor(Some(by)),
-            id.to_owned(),
+            IntegrationId::from(id.to_owned()),
             match credential {
                 Credential::Token => token_hash(&value),
                 Credential::WebhookSecret => value.clone(),
@@ -317,6 +317,7 @@ impl Backline {
         before: Option<&str>,
         limit: u32,
     ) -> Result<WebhookDeliveryPage> {
+        let integration_id = &IntegrationId::from(integration_id.to_owned());
         integrations::get(self.store().reader(), integration_id)
             .await?
             .ok_or_else(|| integration_not_found(integration_id))?;
@@ -360,7 +361,7 @@ impl Backline {
     ) -> Result<WebhookDelivery> {
         let (actor, iid, did) = (
             crate::shared::actor(Some(by)),
-            integration_id.to_owned(),
+            IntegrationId::from(integration_id.to_owned()),
             delivery_id.to_owned(),
         );
         let row = self

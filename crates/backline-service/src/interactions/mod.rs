@@ -30,7 +30,7 @@ use crate::shared::parse_list;
 
 pub(crate) fn contact_view(row: &ContactRow) -> ContactView {
     ContactView {
-        id: row.id.clone(),
+        id: row.id.to_string(),
         external_id: row.external_id.clone(),
         first_name: row.first_name.clone(),
         last_name: row.last_name.clone(),

@@ -8,7 +8,7 @@ use backline_protocol::interactions::{
 use backline_protocol::ErrorCode;
 use backline_store::rows::InteractionRow;
 use backline_store::types as stored;
-use backline_store::{contacts, interactions, now_ms};
+use backline_store::{contacts, interactions, now_ms, CallId, InteractionId};
 
 use super::contact_view;
 use super::integrations::Integration;
@@ -110,10 +110,8 @@ impl Backline {
         id: &str,
     ) -> Result<InteractionRow> {
         let reader = self.store().reader();
-        let row = match interactions::get(reader, id).await? {
-            Some(row) if row.integration_id.as_deref() == Some(integration.id.as_str()) => {
-                Some(row)
-            }
+        let row = match interactions::get(reader, &InteractionId::from(id.to_owned())).await? {
+            Some(row) if row.integration_id.as_ref() == Some(&integration.id) => Some(row),
             _ => interactions::by_external_id(reader, &integration.id, id).await?,
         };
         row.ok_or_else(|| {
@@ -183,7 +181,7 @@ impl Backline {
                 format!("agent {:?} is disabled", request.agent),
             ));
         }
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = InteractionId::from(uuid::Uuid::now_v7().to_string());
         let (iid, integration_id) = (id.clone(), integration.id.clone());
         self.commit(move |conn| {
             Box::pin(async move {
@@ -201,7 +199,7 @@ impl Backline {
                         media: request.media.as_str(),
                         state: "active",
                         agent_id: Some(&agent.id),
-                        contact_id: contact_id.as_deref(),
+                        contact_id: contact_id.as_ref(),
                         subject: request.subject.trim(),
                         case_data: &json(&request.case_data)?,
                         outcome: None,
@@ -215,7 +213,7 @@ impl Backline {
                 // The platform's telephony carries a voice interaction's audio:
                 // its contact call has a contact party without a browser.
                 if request.media == Media::Voice {
-                    let call_id = uuid::Uuid::now_v7().to_string();
+                    let call_id = CallId::from(uuid::Uuid::now_v7().to_string());
                     backline_store::calls::insert(
                         conn,
                         backline_store::calls::NewCall {
@@ -241,7 +239,7 @@ impl Backline {
                         })
                         .filter(|n| !n.is_empty())
                         .unwrap_or_else(|| "Contact".into());
-                    let party = contact_party_id(&call_id);
+                    let party = contact_party_id(call_id.as_str());
                     backline_store::calls::add_party(
                         conn,
                         &call_id,
@@ -256,7 +254,7 @@ impl Backline {
                     backline_store::calls::add_party(
                         conn,
                         &call_id,
-                        &agent.id,
+                        agent.id.as_str(),
                         stored::PartyKind::Agent,
                         &agent.display_name,
                         stored::PartyState::Connected,

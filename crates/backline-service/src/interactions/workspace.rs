@@ -27,11 +27,11 @@ impl Backline {
 
     /// One interaction (its agent, or an accepted consultation target, read-only).
     pub async fn interaction(&self, account: &Account, id: &str) -> Result<InteractionView> {
-        let (_, access) = self
+        let (row, access) = self
             .interaction_access(account, id, "read_case_data")
             .await?;
         let mut conn = self.read_conn().await?;
-        load_view(&mut conn, id, access).await
+        load_view(&mut conn, &row.id, access).await
     }
 
     /// *Done* on an ended interaction: it leaves the agent's workspace.

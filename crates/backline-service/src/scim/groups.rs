@@ -1,7 +1,7 @@
 //! `/Groups`: groups as SCIM resources, their members through the groups model.
 
 use backline_store::rows::{GroupRow, ScimGroupRow};
-use backline_store::{audit, groups, now_ms, scim, users, StoreError, WriteTx};
+use backline_store::{audit, groups, now_ms, scim, users, GroupId, StoreError, UserId, WriteTx};
 use serde_json::{json, Value};
 
 use super::{
@@ -168,7 +168,7 @@ impl GroupChange {
 fn audit_entry(
     integration: &Integration,
     action: &'static str,
-    group_id: &str,
+    group_id: &GroupId,
     detail: String,
 ) -> (String, &'static str, String, String) {
     (
@@ -203,7 +203,7 @@ async fn write_audit(
 /// (each must be an account), the SCIM row and the audit entry.
 async fn apply(
     conn: &mut WriteTx,
-    id: &str,
+    id: &GroupId,
     change: &GroupChange,
     external_id: Option<&str>,
     entry: &(String, &'static str, String, String),
@@ -226,6 +226,7 @@ async fn apply(
         }
     }
     for member in change.set_members.iter().flatten().chain(&change.add) {
+        let member = &UserId::from(member.clone());
         if users::get(&mut *conn, member).await?.is_none() {
             return Err(err(
                 backline_protocol::ErrorCode::InvalidRequest,
@@ -235,7 +236,7 @@ async fn apply(
         groups::add_member(conn, id, member).await?;
     }
     for member in &change.remove {
-        groups::remove_member(conn, id, member).await?;
+        groups::remove_member(conn, id, &UserId::from(member.clone())).await?;
     }
     scim::put_group(conn, id, external_id, now).await?;
     write_audit(conn, entry, now).await?;
@@ -244,24 +245,28 @@ async fn apply(
 
 impl Backline {
     async fn scim_find_group(&self, id: &str) -> ScimResult<(GroupRow, Option<ScimGroupRow>)> {
-        let group = groups::get(self.store().reader(), id)
+        let group_id = GroupId::from(id.to_owned());
+        let group = groups::get(self.store().reader(), &group_id)
             .await?
             .ok_or_else(|| ScimError::not_found("Group", id))?;
-        let scim_row = scim::group(self.store().reader(), id).await?;
+        let scim_row = scim::group(self.store().reader(), &group_id).await?;
         Ok((group, scim_row))
     }
 
     /// Members as `(id, username)`.
-    async fn scim_members(&self, group_id: &str) -> ScimResult<Vec<(String, String)>> {
+    async fn scim_members(&self, group_id: &GroupId) -> ScimResult<Vec<(String, String)>> {
         let ids = groups::members(self.store().reader(), group_id).await?;
         let rows = users::get_many(self.store().reader(), &ids).await?;
-        Ok(rows.into_iter().map(|r| (r.id, r.username)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.id.into_string(), r.username))
+            .collect())
     }
 
     /// `GET /Groups/{id}`.
     pub async fn scim_get_group(&self, base: &str, id: &str) -> ScimResult<Value> {
         let (group, scim_row) = self.scim_find_group(id).await?;
-        let members = self.scim_members(id).await?;
+        let members = self.scim_members(&group.id).await?;
         Ok(group_resource(
             base,
             &group,
@@ -305,7 +310,7 @@ impl Backline {
                 "externalid" => {
                     scim_row.and_then(|s| s.external_id.as_deref()) == Some(c.value.as_str())
                 }
-                _ => group.id == c.value,
+                _ => group.id.as_str() == c.value,
             });
             if !matches {
                 continue;
@@ -341,7 +346,7 @@ impl Backline {
             },
             ..Default::default()
         };
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = GroupId::from(uuid::Uuid::now_v7().to_string());
         let entry = audit_entry(
             integration,
             "scim.group.create",
@@ -365,7 +370,7 @@ impl Backline {
             })
         })
         .await?;
-        self.scim_get_group(base, &id).await
+        self.scim_get_group(base, id.as_str()).await
     }
 
     /// `PATCH /Groups/{id}`: members added and removed (Okta's

@@ -2,7 +2,7 @@
 
 use backline_protocol::admin::UpdateUserRequest;
 use backline_store::rows::{GroupRow, ScimUserRow, UserRow};
-use backline_store::{groups, scim, users};
+use backline_store::{groups, scim, users, UserId};
 use serde_json::{json, Value};
 
 use super::{
@@ -165,10 +165,11 @@ impl Backline {
     /// An account not deleted by its identity provider, with its SCIM row.
     async fn scim_find_user(&self, id: &str) -> ScimResult<(UserRow, Option<ScimUserRow>)> {
         let reader = self.store().reader();
-        let row = users::get(reader, id)
+        let user_id = UserId::from(id.to_owned());
+        let row = users::get(reader, &user_id)
             .await?
             .ok_or_else(|| ScimError::not_found("User", id))?;
-        let scim_row = scim::user(self.store().reader(), id).await?;
+        let scim_row = scim::user(self.store().reader(), &user_id).await?;
         if scim_row.as_ref().is_some_and(|s| s.deleted_at.is_some()) {
             return Err(ScimError::not_found("User", id));
         }
@@ -177,7 +178,7 @@ impl Backline {
 
     async fn scim_user_resource(&self, base: &str, id: &str) -> ScimResult<Value> {
         let (row, scim_row) = self.scim_find_user(id).await?;
-        let groups = groups::of_user(self.store().reader(), id).await?;
+        let groups = groups::of_user(self.store().reader(), &row.id).await?;
         Ok(user_resource(base, &row, scim_row.as_ref(), &groups))
     }
 
@@ -211,7 +212,7 @@ impl Backline {
         let rows = users::list(self.store().reader()).await?;
         let scim_rows = scim::users(self.store().reader()).await?;
         let memberships = groups::memberships(self.store().reader()).await?;
-        let scim_of = |id: &str| scim_rows.iter().find(|s| s.user_id == id);
+        let scim_of = |id: &UserId| scim_rows.iter().find(|s| &s.user_id == id);
         let mut resources = Vec::new();
         for row in &rows {
             let scim_row = scim_of(&row.id);
@@ -223,7 +224,7 @@ impl Backline {
                 "externalid" => {
                     scim_row.and_then(|s| s.external_id.as_deref()) == Some(c.value.as_str())
                 }
-                "id" => row.id == c.value,
+                "id" => row.id.as_str() == c.value,
                 "displayname" => row.display_name == c.value,
                 _ => (row.disabled == 0).to_string() == c.value,
             });
@@ -311,7 +312,7 @@ impl Backline {
         };
         let detail = describe(&request, &input.external_id);
         self.update_account(
-            &row.id,
+            row.id.as_str(),
             request,
             ChangedBy::Provisioned(provisioned(
                 integration,
@@ -321,7 +322,7 @@ impl Backline {
             )),
         )
         .await?;
-        self.scim_user_resource(base, &row.id).await
+        self.scim_user_resource(base, row.id.as_str()).await
     }
 
     /// `PATCH /Users/{id}`: `add`, `replace` and `remove` of `active`,
@@ -385,7 +386,7 @@ impl Backline {
         }
         let detail = describe(&request, &external);
         self.update_account(
-            &row.id,
+            row.id.as_str(),
             request,
             ChangedBy::Provisioned(provisioned(
                 integration,
@@ -395,7 +396,7 @@ impl Backline {
             )),
         )
         .await?;
-        self.scim_user_resource(base, &row.id).await
+        self.scim_user_resource(base, row.id.as_str()).await
     }
 
     /// `DELETE /Users/{id}`: the account is disabled (its tokens revoked, its
@@ -414,8 +415,12 @@ impl Backline {
             disabled: Some(true),
             ..Default::default()
         };
-        self.update_account(&row.id, request, ChangedBy::Provisioned(provisioned))
-            .await?;
+        self.update_account(
+            row.id.as_str(),
+            request,
+            ChangedBy::Provisioned(provisioned),
+        )
+        .await?;
         Ok(())
     }
 }

@@ -8,6 +8,8 @@ use backline_store::rows::ParticipantRow;
 use backline_store::sessions;
 use backline_store::types as stored;
 use backline_store::Locks;
+use backline_store::SessionId;
+use backline_store::UserId;
 
 use super::tx::Tx;
 use super::{is_active, require_im};
@@ -18,6 +20,7 @@ use crate::Backline;
 impl Backline {
     /// *End Session*: ends it for everyone; pending invitations are withdrawn.
     pub async fn end_session(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         let (sid, me) = (
             session_id.to_owned(),
@@ -40,7 +43,7 @@ impl Backline {
                         "only a joined participant can end the session",
                     ));
                 }
-                let recipients: Vec<String> = participants
+                let recipients: Vec<UserId> = participants
                     .iter()
                     .filter(|p| is_active(p))
                     .map(|p| p.user_id.clone())
@@ -70,30 +73,31 @@ impl Backline {
             })
         })
         .await?;
-        self.session(caller, session_id).await
+        self.session(caller, session_id.as_str()).await
     }
 
     /// *Done*: closes the session in the caller's workspace only. A session
     /// still open is first ended (a pending invitation is rejected, an
     /// unsent consultation cancelled); the transcript stays.
     pub async fn done(&self, caller: &Account, session_id: &str) -> Result<()> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
-        let view = self.session(caller, session_id).await?;
+        let view = self.session(caller, session_id.as_str()).await?;
         let me = view
             .participants
             .iter()
-            .find(|p| p.user_id == caller.id)
+            .find(|p| p.user_id == caller.id.as_str())
             .cloned();
         if view.state != SessionState::Ended {
             match me.map(|p| (p.role, p.state)) {
                 Some((_, ParticipantState::Invited)) => {
-                    self.reject(caller, session_id).await?;
+                    self.reject(caller, session_id.as_str()).await?;
                 }
                 Some((ParticipantRole::Initiator, _)) if view.state != SessionState::Connected => {
-                    self.cancel(caller, session_id).await?;
+                    self.cancel(caller, session_id.as_str()).await?;
                 }
                 Some((_, ParticipantState::Joined)) => {
-                    self.end_session(caller, session_id).await?;
+                    self.end_session(caller, session_id.as_str()).await?;
                 }
                 _ => {}
             }
@@ -106,7 +110,7 @@ impl Backline {
                 tx.emit_to(
                     &user,
                     EventBody::SessionRemoved {
-                        session_id: sid.clone(),
+                        session_id: sid.to_string(),
                     },
                 )
                 .await?;

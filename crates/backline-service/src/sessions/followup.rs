@@ -8,6 +8,7 @@ use backline_protocol::model::{CreateSessionRequest, EntryKind, MissedView, Sess
 use backline_protocol::ErrorCode;
 use backline_store::types as stored;
 use backline_store::Locks;
+use backline_store::SessionId;
 use backline_store::{outcomes, sessions, transcript};
 
 use super::require_im;
@@ -49,16 +50,17 @@ impl Backline {
     /// otherwise opens a new session with its initiator, who is invited (so
     /// told). Either way it leaves the Missed list. Answers the session opened.
     pub async fn reply_missed(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
+        let session_id = &SessionId::from(session_id.to_owned());
         let view = self.missed_session(caller, session_id).await?;
         let mine = view
             .participants
             .iter()
-            .find(|p| p.user_id == caller.id)
+            .find(|p| p.user_id == caller.id.as_str())
             .map(|p| p.state);
         let opened = if mine == Some(backline_protocol::model::ParticipantState::Invited)
             && view.state != backline_protocol::model::SessionState::Ended
         {
-            self.accept(caller, session_id).await?
+            self.accept(caller, session_id.as_str()).await?
         } else {
             let request = CreateSessionRequest {
                 target_id: view.created_by.clone(),
@@ -75,12 +77,17 @@ impl Backline {
 
     /// *Dismiss* a missed invitation.
     pub async fn dismiss_missed(&self, caller: &Account, session_id: &str) -> Result<()> {
+        let session_id = &SessionId::from(session_id.to_owned());
         self.missed_session(caller, session_id).await?;
         self.clear_missed(caller, session_id).await
     }
 
     /// The session of one of the caller's missed invitations (`not_found` otherwise).
-    async fn missed_session(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
+    async fn missed_session(
+        &self,
+        caller: &Account,
+        session_id: &SessionId,
+    ) -> Result<SessionView> {
         require_im(caller)?;
         let missed = sessions::missed(self.store().reader(), &caller.id).await?;
         if !missed.iter().any(|id| id == session_id) {
@@ -100,7 +107,7 @@ impl Backline {
             })
     }
 
-    async fn clear_missed(&self, caller: &Account, session_id: &str) -> Result<()> {
+    async fn clear_missed(&self, caller: &Account, session_id: &SessionId) -> Result<()> {
         let (sid, me) = (session_id.to_owned(), caller.id.clone());
         self.commit_locking(Locks::users(&[&caller.id]), move |conn| {
             Box::pin(async move {
@@ -109,7 +116,7 @@ impl Backline {
                     tx.emit_to(
                         &me,
                         EventBody::MissedCleared {
-                            session_id: sid.clone(),
+                            session_id: sid.to_string(),
                         },
                     )
                     .await?;
@@ -129,6 +136,7 @@ impl Backline {
         session_id: &str,
         request: SetOutcomeRequest,
     ) -> Result<OutcomeView> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         let note = request
             .note

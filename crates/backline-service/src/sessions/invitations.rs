@@ -9,8 +9,9 @@ use backline_protocol::ErrorCode;
 use backline_store::rows::GroupSettingsRow;
 use backline_store::rows::ParticipantRow;
 use backline_store::types as stored;
-use backline_store::Locks;
-use backline_store::{groups, offers, sessions, transcript, users};
+use backline_store::SessionId;
+use backline_store::{groups, offers, sessions, transcript, users, GroupId};
+use backline_store::{InteractionId, Locks, UserId};
 
 use super::tx::Tx;
 use super::{is_active, require_im, validate_client_id, validate_text};
@@ -38,23 +39,29 @@ impl Backline {
             if let Some(existing) =
                 sessions::by_client_id(self.store().reader(), &caller.id, client_id).await?
             {
-                let view = self.session(caller, &existing.id).await?;
+                let view = self.session(caller, existing.id.as_str()).await?;
                 return self.same_create_request(caller, &request, view).await;
             }
         }
-        self.check_rate(&caller.id)?;
-        if let Some(group) = groups::settings(self.store().reader(), &request.target_id).await? {
+        self.check_rate(caller.id.as_str())?;
+        // The target is a group or an account.
+        let group_id = GroupId::from(request.target_id.clone());
+        if let Some(group) = groups::settings(self.store().reader(), &group_id).await? {
             return self.create_group_session(caller, request, group).await;
         }
-        let target = users::get(self.store().reader(), &request.target_id)
-            .await?
-            .filter(|t| t.disabled == 0)
-            .ok_or_else(|| {
-                err(
-                    ErrorCode::UserNotFound,
-                    format!("no account {:?}", request.target_id),
-                )
-            })?;
+        // Not a group: an account.
+        let target = users::get(
+            self.store().reader(),
+            &UserId::from(request.target_id.clone()),
+        )
+        .await?
+        .filter(|t| t.disabled == 0)
+        .ok_or_else(|| {
+            err(
+                ErrorCode::UserNotFound,
+                format!("no account {:?}", request.target_id),
+            )
+        })?;
         if target.id == caller.id {
             return Err(err(
                 ErrorCode::InvalidRequest,
@@ -74,8 +81,11 @@ impl Backline {
             self.check_consultation_parent(caller, parent).await?;
         }
         let defer = request.defer_invite && request.first_message.is_none();
-        let parent = request.parent_interaction_id.clone();
-        let session_id = uuid::Uuid::now_v7().to_string();
+        let parent = request
+            .parent_interaction_id
+            .clone()
+            .map(InteractionId::from);
+        let session_id = SessionId::from(uuid::Uuid::now_v7().to_string());
         let timeout_ms = self.config().invite_timeout_secs as i64 * 1000;
         let me = (caller.id.clone(), caller.display_name.clone());
         let them = (target.id.clone(), target.display_name.clone());
@@ -85,9 +95,7 @@ impl Backline {
         let mut locks = Locks::users(&[&me.0, &them.0]);
         if parent.is_some() {
             // A consultation appears on its supervisors' boards.
-            locks
-                .users
-                .extend(self.board_locks_of_members(&[&me.0, &them.0]).await?);
+            locks.add_users(&self.board_locks_of_members(&[&me.0, &them.0]).await?);
         }
         self.commit_locking(locks, move |conn| {
             Box::pin(async move {
@@ -98,7 +106,7 @@ impl Backline {
                 } else {
                     stored::SessionState::Inviting
                 };
-                tx.open(&sid, state, &me.0, client_id.as_deref(), parent.as_deref())
+                tx.open(&sid, state, &me.0, client_id.as_deref(), parent.as_ref())
                     .await?;
                 sessions::insert_participant(
                     tx.conn,
@@ -156,7 +164,7 @@ impl Backline {
             })
         })
         .await?;
-        self.session(caller, &session_id).await
+        self.session(caller, session_id.as_str()).await
     }
 
     /// Only the interaction's agent starts a consultation about it, while it is active.
@@ -196,28 +204,27 @@ impl Backline {
         let (allowed, reach) = self.offer_reach(&group.id).await?;
         let mut allowed = allowed;
         allowed.remove(&caller.id);
-        let session_id = uuid::Uuid::now_v7().to_string();
+        let session_id = SessionId::from(uuid::Uuid::now_v7().to_string());
         let me = (caller.id.clone(), caller.display_name.clone());
         let (sid, group_id) = (session_id.clone(), group.id.clone());
         // The answer-time target: past it, the offer escalates.
         let escalate_ms = (group.escalate_secs > 0).then_some(group.escalate_secs * 1000);
         let (client_id, parent) = (
             request.client_id.clone(),
-            request.parent_interaction_id.clone(),
+            request
+                .parent_interaction_id
+                .clone()
+                .map(InteractionId::from),
         );
-        let mut lock_users = reach;
-        lock_users.push(me.0.clone());
-        lock_users.extend(self.board_locks_of_members(&[&me.0]).await?);
-        let locks = Locks {
-            sessions: Vec::new(),
-            users: lock_users,
-        };
+        let mut locks = Locks::users(&[&me.0]);
+        locks.add_users(&reach);
+        locks.add_users(&self.board_locks_of_members(&[&me.0]).await?);
         self.commit_locking(locks, move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
                 let now = tx.now;
                 let state = stored::SessionState::Inviting;
-                tx.open(&sid, state, &me.0, client_id.as_deref(), parent.as_deref())
+                tx.open(&sid, state, &me.0, client_id.as_deref(), parent.as_ref())
                     .await?;
                 let escalate_at = escalate_ms.map(|ms| now + ms);
                 offers::insert(tx.conn, &sid, &group_id, now, escalate_at).await?;
@@ -246,7 +253,7 @@ impl Backline {
         .await?;
         metrics::counter!("backline_group_consultations_total", "group" => group.name.clone())
             .increment(1);
-        self.session(caller, &session_id).await
+        self.session(caller, session_id.as_str()).await
     }
 
     /// A retry of `create_session` with a `client_id` already used: the
@@ -265,13 +272,13 @@ impl Backline {
             None => view
                 .participants
                 .iter()
-                .any(|p| p.user_id == request.target_id && p.user_id != caller.id),
+                .any(|p| p.user_id == request.target_id && p.user_id != caller.id.as_str()),
         };
         let mut same = same_target && view.parent_interaction_id == request.parent_interaction_id;
         if let (true, Some(first)) = (same, &request.first_message) {
             let prior = transcript::by_client_msg_id(
                 self.store().reader(),
-                &view.id,
+                &SessionId::from(view.id.clone()),
                 &caller.id,
                 &first.client_msg_id,
             )
@@ -291,6 +298,7 @@ impl Backline {
 
     /// Accepts the caller's pending invitation (timed out or not).
     pub async fn accept(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         let (sid, me) = (
             session_id.to_owned(),
@@ -354,11 +362,12 @@ impl Backline {
             metrics::histogram!("backline_group_consultation_accept_seconds", "group" => group)
                 .record(waited_ms as f64 / 1000.0);
         }
-        self.session(caller, session_id).await
+        self.session(caller, session_id.as_str()).await
     }
 
     /// Refuses the caller's pending invitation; the session leaves the caller's workspace.
     pub async fn reject(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         let (sid, me) = (
             session_id.to_owned(),
@@ -371,7 +380,7 @@ impl Backline {
         if let Some(offer) = offers::get(self.store().reader(), session_id).await? {
             let (reachable, reach) = self.offer_reach(&offer.group_id).await?;
             allowed = reachable;
-            locks.users.extend(reach);
+            locks.add_users(&reach);
         }
         self.commit_locking(locks, move |conn| {
             Box::pin(async move {
@@ -394,7 +403,7 @@ impl Backline {
                 .await?;
                 let passed_on = tx.pass_on(&sid, &allowed).await?;
                 let offer_open = offer.is_some_and(|o| o.state == stored::OfferState::Open);
-                let mut recipients: Vec<String> = participants
+                let mut recipients: Vec<UserId> = participants
                     .iter()
                     .filter(|p| is_active(p))
                     .map(|p| p.user_id.clone())
@@ -432,7 +441,7 @@ impl Backline {
                 tx.emit_to(
                     &me.0,
                     EventBody::SessionRemoved {
-                        session_id: sid.clone(),
+                        session_id: sid.to_string(),
                     },
                 )
                 .await?;
@@ -444,11 +453,12 @@ impl Backline {
             })
         })
         .await?;
-        self.session(caller, session_id).await
+        self.session(caller, session_id.as_str()).await
     }
 
     /// Withdraws the caller's pending invitations (initiator only); without anyone joined the session ends.
     pub async fn cancel(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         let (sid, me) = (
             session_id.to_owned(),
@@ -481,7 +491,7 @@ impl Backline {
                         "there is no pending invitation to cancel",
                     ));
                 }
-                let recipients: Vec<String> = participants
+                let recipients: Vec<UserId> = participants
                     .iter()
                     .filter(|p| is_active(p))
                     .map(|p| p.user_id.clone())
@@ -526,7 +536,7 @@ impl Backline {
                     tx.emit_to(
                         &p.user_id,
                         EventBody::SessionRemoved {
-                            session_id: sid.clone(),
+                            session_id: sid.to_string(),
                         },
                     )
                     .await?;
@@ -545,13 +555,17 @@ impl Backline {
             })
         })
         .await?;
-        self.session(caller, session_id).await
+        self.session(caller, session_id.as_str()).await
     }
 
     /// Marks one expired invitation timed out (the worker calls this). The
     /// invitation stays pending and can still be accepted or rejected.
-    pub(crate) async fn time_out_invitation(&self, session_id: &str, user_id: &str) -> Result<()> {
-        let (sid, user) = (session_id.to_owned(), user_id.to_owned());
+    pub(crate) async fn time_out_invitation(
+        &self,
+        session_id: &SessionId,
+        user_id: &UserId,
+    ) -> Result<()> {
+        let (sid, user) = (session_id.to_owned(), user_id.clone());
         let locks = self.session_locks(session_id).await?;
         self.commit_locking(locks, move |conn| {
             Box::pin(async move {

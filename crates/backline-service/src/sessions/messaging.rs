@@ -6,6 +6,8 @@ use backline_protocol::frames::ServerFrame;
 use backline_protocol::model::{EntryKind, MarkKind, MessageAck, TypingState};
 use backline_protocol::ErrorCode;
 use backline_store::types as stored;
+use backline_store::SessionId;
+use backline_store::UserId;
 use backline_store::{sessions, transcript};
 use backline_store::{Locks, SendKey};
 use futures::future::BoxFuture;
@@ -27,7 +29,8 @@ impl Backline {
         client_msg_id: &str,
         text: &str,
     ) -> Result<MessageAck> {
-        self.start_send_message(caller, session_id, client_msg_id, text)
+        let session_id = &SessionId::from(session_id.to_owned());
+        self.start_send_message(caller, session_id.as_str(), client_msg_id, text)
             .await?
             .await
     }
@@ -42,21 +45,18 @@ impl Backline {
         client_msg_id: &str,
         text: &str,
     ) -> Result<BoxFuture<'static, Result<MessageAck>>> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         validate_client_id("client_msg_id", client_msg_id)?;
         validate_text(text, self.config().max_message_bytes)?;
-        self.check_rate(&caller.id)?;
+        self.check_rate(caller.id.as_str())?;
         let timeout_ms = self.config().invite_timeout_secs as i64 * 1000;
         let (sid, me) = (
             session_id.to_owned(),
             (caller.id.clone(), caller.display_name.clone()),
         );
         let (cmid, body) = (client_msg_id.to_owned(), self.stored_text(text));
-        let send = SendKey {
-            session_id: sid.clone(),
-            actor_id: me.0.clone(),
-            client_msg_id: cmid.clone(),
-        };
+        let send = SendKey::new(&sid, &me.0, &cmid);
         let pending = self
             .enqueue_commit_with(Locks::session(session_id), Some(send), move |conn| {
                 Box::pin(async move {
@@ -77,7 +77,7 @@ impl Backline {
                             ));
                         }
                         let ack = MessageAck {
-                            session_id: sid.clone(),
+                            session_id: sid.to_string(),
                             client_msg_id: cmid.clone(),
                             seq: seq as u64,
                             ts,
@@ -161,14 +161,14 @@ impl Backline {
                         )
                         .await?;
                     let ack = MessageAck {
-                        session_id: sid.clone(),
+                        session_id: sid.to_string(),
                         client_msg_id: cmid.clone(),
                         seq: message.seq,
                         ts: message.ts,
                         duplicate: false,
                     };
                     entries.push(message);
-                    let recipients: Vec<String> = if invited {
+                    let recipients: Vec<UserId> = if invited {
                         tx.active(&sid).await?
                     } else {
                         participants
@@ -207,7 +207,7 @@ impl Backline {
                     .await?
                     {
                         Some(prior) => Ok(MessageAck {
-                            session_id,
+                            session_id: session_id.into_string(),
                             client_msg_id,
                             seq: prior.seq as u64,
                             ts: prior.ts,
@@ -229,6 +229,7 @@ impl Backline {
         kind: MarkKind,
         seq: u64,
     ) -> Result<()> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         let (sid, user) = (session_id.to_owned(), caller.id.clone());
         // Queued with its key: on PostgreSQL the batch reads the session
@@ -255,8 +256,8 @@ impl Backline {
                     .await?;
                     if raised {
                         let body = EventBody::Mark {
-                            session_id: sid.clone(),
-                            user_id: user.clone(),
+                            session_id: sid.to_string(),
+                            user_id: user.to_string(),
                             mark: kind,
                             seq,
                         };
@@ -278,6 +279,7 @@ impl Backline {
         session_id: &str,
         state: TypingState,
     ) -> Result<()> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         let participants = sessions::participants(self.store().reader(), session_id).await?;
         if participants.is_empty() {
@@ -298,11 +300,11 @@ impl Backline {
         let users: Vec<String> = participants
             .iter()
             .filter(|p| p.user_id != caller.id && is_active(p))
-            .map(|p| p.user_id.clone())
+            .map(|p| p.user_id.to_string())
             .collect();
         let frame = serde_json::to_string(&ServerFrame::Typing {
-            session_id: session_id.to_owned(),
-            user_id: caller.id.clone(),
+            session_id: session_id.to_string(),
+            user_id: caller.id.to_string(),
             state,
         })
         .map_err(|e| crate::ServiceError::Internal(e.into()))?;

@@ -33,7 +33,8 @@ pub(crate) use views::entry_from_row;
 use backline_protocol::ErrorCode;
 use backline_store::rows::ParticipantRow;
 use backline_store::types as stored;
-use backline_store::{Backend, Locks};
+use backline_store::SessionId;
+use backline_store::{Backend, Locks, UserId};
 
 use crate::auth::Account;
 use crate::error::{err, Result};
@@ -48,15 +49,13 @@ impl Backline {
     /// The rows a change of a session's state locks (see [`Locks`]): the
     /// session (and so its participants), and on PostgreSQL the supervisors
     /// whose board shows it, whose streams the change appends to.
-    async fn session_locks(&self, session_id: &str) -> Result<Locks> {
+    async fn session_locks(&self, session_id: &SessionId) -> Result<Locks> {
         let mut locks = Locks::session(session_id);
         if self.store().backend() == Backend::Postgres {
-            locks.users =
+            let watchers =
                 backline_store::sessions::board_watchers(self.store().reader(), session_id, 0)
-                    .await?
-                    .into_iter()
-                    .map(|(user, _)| user)
-                    .collect();
+                    .await?;
+            locks.add_users(watchers.iter().map(|(user, _)| user));
         }
         Ok(locks)
     }
@@ -64,7 +63,7 @@ impl Backline {
     /// On PostgreSQL, the supervisors of these users' groups: the streams a
     /// new consultation between them appends its board notice to (see
     /// [`Locks`]); nothing on SQLite, whose single writer locks nothing.
-    async fn board_locks_of_members(&self, users: &[&str]) -> Result<Vec<String>> {
+    async fn board_locks_of_members(&self, users: &[&UserId]) -> Result<Vec<UserId>> {
         let mut out = Vec::new();
         if self.store().backend() == Backend::Postgres {
             for user in users {

@@ -20,7 +20,9 @@ use backline_protocol::model::{EntryKind, OfferStage, OfferState, OfferView};
 use backline_store::rows::{OfferRow, ParticipantRow};
 use backline_store::types as stored;
 use backline_store::Locks;
-use backline_store::{groups, offers, sessions, users};
+use backline_store::SessionId;
+use backline_store::UserId;
+use backline_store::{groups, offers, sessions, users, GroupId};
 
 use super::tx::Tx;
 use crate::error::Result;
@@ -40,7 +42,7 @@ pub(super) fn offer_view(offer: OfferRow, participants: &[ParticipantRow]) -> Of
     }
     let open = offer.state == stored::OfferState::Open;
     OfferView {
-        group_id: offer.group_id,
+        group_id: offer.group_id.into_string(),
         group_name: offer.group_name,
         state: match offer.state {
             stored::OfferState::Open => OfferState::Open,
@@ -57,7 +59,7 @@ pub(super) fn offer_view(offer: OfferRow, participants: &[ParticipantRow]) -> Of
         declined,
         started_at: offer.created_at,
         wave_expires_at: open.then_some(offer.wave_expires_at),
-        taken_by: offer.taken_by,
+        taken_by: offer.taken_by.map(UserId::into_string),
         taken_by_name: offer.taken_by_name,
         taken_at: offer.taken_at,
         escalated_at: offer.escalated_at,
@@ -83,10 +85,10 @@ impl Tx<'_> {
     pub(super) async fn offer_to_next(
         &mut self,
         offer: &OfferRow,
-        initiator: (&str, &str),
+        initiator: (&UserId, &str),
         count: usize,
         expires_at: i64,
-        allowed: &HashSet<String>,
+        allowed: &HashSet<UserId>,
     ) -> Result<
         Option<(
             stored::OfferStage,
@@ -130,13 +132,13 @@ impl Tx<'_> {
     async fn offer_from(
         &mut self,
         offer: &OfferRow,
-        initiator: (&str, &str),
-        (stage, source): (stored::OfferStage, &str),
+        initiator: (&UserId, &str),
+        (stage, source): (stored::OfferStage, &GroupId),
         count: usize,
         expires_at: i64,
-        allowed: &HashSet<String>,
+        allowed: &HashSet<UserId>,
     ) -> Result<Option<Vec<backline_protocol::model::TranscriptEntry>>> {
-        let chosen: Vec<String> =
+        let chosen: Vec<UserId> =
             offers::candidates(&mut *self.conn, &offer.session_id, source, stage)
                 .await?
                 .into_iter()
@@ -194,7 +196,7 @@ impl Tx<'_> {
     pub(super) async fn send_wave(
         &mut self,
         offer: &OfferRow,
-        allowed: &HashSet<String>,
+        allowed: &HashSet<UserId>,
     ) -> Result<()> {
         let Some(group) = groups::settings(&mut *self.conn, &offer.group_id).await? else {
             return Ok(());
@@ -233,8 +235,8 @@ impl Tx<'_> {
     /// unaccepted (declined or withdrawn), within the current wave's time.
     pub(super) async fn pass_on(
         &mut self,
-        session_id: &str,
-        allowed: &HashSet<String>,
+        session_id: &SessionId,
+        allowed: &HashSet<UserId>,
     ) -> Result<Vec<backline_protocol::model::TranscriptEntry>> {
         let Some(offer) = offers::get(&mut *self.conn, session_id).await? else {
             return Ok(Vec::new());
@@ -252,13 +254,13 @@ impl Tx<'_> {
     }
 
     /// The session's initiator: (id, display name).
-    async fn initiator(&mut self, session_id: &str) -> Result<(String, String)> {
+    async fn initiator(&mut self, session_id: &SessionId) -> Result<(UserId, String)> {
         Ok(sessions::participants(&mut *self.conn, session_id)
             .await?
             .into_iter()
             .find(|p| p.role == stored::ParticipantRole::Initiator)
             .map(|p| (p.user_id, p.display_name))
-            .unwrap_or_default())
+            .unwrap_or_else(|| (UserId::from(String::new()), String::new())))
     }
 
     /// Withdraws every pending invitation of the session but `keep`'s (the
@@ -268,14 +270,14 @@ impl Tx<'_> {
     /// view names who took it).
     pub(super) async fn withdraw_others(
         &mut self,
-        session_id: &str,
-        keep: &str,
+        session_id: &SessionId,
+        keep: &UserId,
         participants: &[ParticipantRow],
-    ) -> Result<(Vec<backline_protocol::model::TranscriptEntry>, Vec<String>)> {
+    ) -> Result<(Vec<backline_protocol::model::TranscriptEntry>, Vec<UserId>)> {
         let mut entries = Vec::new();
         let mut withdrawn = Vec::new();
         for p in participants.iter().filter(|p| {
-            p.user_id != keep
+            &p.user_id != keep
                 && p.role == stored::ParticipantRole::Invitee
                 && p.state == stored::ParticipantState::Invited
         }) {
@@ -288,9 +290,9 @@ impl Tx<'_> {
     /// Withdraws one pending invitation; `actor` is who caused it.
     async fn withdraw(
         &mut self,
-        session_id: &str,
+        session_id: &SessionId,
         member: &ParticipantRow,
-        actor: &str,
+        actor: &UserId,
     ) -> Result<backline_protocol::model::TranscriptEntry> {
         sessions::set_participant_state(
             self.conn,
@@ -301,7 +303,7 @@ impl Tx<'_> {
         )
         .await?;
         sessions::set_done(self.conn, session_id, &member.user_id).await?;
-        let actor_name = if actor == member.user_id {
+        let actor_name = if *actor == member.user_id {
             member.display_name.clone()
         } else {
             users::get(&mut *self.conn, actor)
@@ -327,12 +329,12 @@ impl Backline {
     /// on the offer locks.
     pub(super) async fn offer_reach(
         &self,
-        group_id: &str,
-    ) -> Result<(HashSet<String>, Vec<String>)> {
+        group_id: &GroupId,
+    ) -> Result<(HashSet<UserId>, Vec<UserId>)> {
         let reach = offers::reach(self.store().reader(), group_id).await?;
         let allowed = reach
             .iter()
-            .filter(|id| self.hub().is_online(id))
+            .filter(|id| self.hub().is_online(id.as_str()))
             .cloned()
             .collect();
         Ok((allowed, reach))
@@ -341,16 +343,14 @@ impl Backline {
     /// Widens an open offer whose wave went unanswered (the worker calls
     /// this on every node; the first write moves the wave on, the others
     /// find it moved and do nothing).
-    pub(crate) async fn widen_offer(&self, session_id: &str, wave: i64) -> Result<()> {
+    pub(crate) async fn widen_offer(&self, session_id: &SessionId, wave: i64) -> Result<()> {
         let Some(offer) = offers::get(self.store().reader(), session_id).await? else {
             return Ok(());
         };
         let (allowed, reach) = self.offer_reach(&offer.group_id).await?;
         let sid = session_id.to_owned();
-        let locks = Locks {
-            sessions: vec![sid.clone()],
-            users: reach,
-        };
+        let mut locks = Locks::session(&sid);
+        locks.add_users(&reach);
         self.commit_locking(locks, move |conn| {
             Box::pin(async move {
                 let mut tx = Tx::new(conn);
@@ -375,18 +375,15 @@ impl Backline {
     /// write do it): marks it escalated, which the supervisors' boards show,
     /// and when the group says so offers it at once to the group's
     /// supervisors who have a desktop connected. The waves go on as before.
-    pub(crate) async fn escalate_offer(&self, session_id: &str) -> Result<()> {
+    pub(crate) async fn escalate_offer(&self, session_id: &SessionId) -> Result<()> {
         let Some(offer) = offers::get(self.store().reader(), session_id).await? else {
             return Ok(());
         };
-        let (allowed, mut users) = self.offer_reach(&offer.group_id).await?;
-        users.extend(self.session_locks(session_id).await?.users);
+        let (allowed, reach) = self.offer_reach(&offer.group_id).await?;
+        let mut locks = self.session_locks(session_id).await?;
+        locks.add_users(&reach);
         let sid = session_id.to_owned();
         let group_name = offer.group_name.clone();
-        let locks = Locks {
-            sessions: vec![sid.clone()],
-            users,
-        };
         let escalated = self
             .commit_locking(locks, move |conn| {
                 Box::pin(async move {
@@ -399,7 +396,7 @@ impl Backline {
                     if let Some(group) = group.filter(|g| g.escalate_to_supervisors != 0) {
                         let initiator = tx.initiator(&sid).await?;
                         let expires_at = tx.now + group.answer_secs * 1000;
-                        let source = (stored::OfferStage::Supervisors, group.id.as_str());
+                        let source = (stored::OfferStage::Supervisors, &group.id);
                         entries = tx
                             .offer_from(
                                 &offer,
@@ -428,15 +425,13 @@ impl Backline {
 
     /// Withdraws a member's pending group invitations (they went Not Ready
     /// or signed out) and passes each offer on.
-    pub(crate) async fn withdraw_offers(&self, user_id: &str, why: Withdrawal) -> Result<()> {
+    pub(crate) async fn withdraw_offers(&self, user_id: &UserId, why: Withdrawal) -> Result<()> {
         for (session_id, group_id) in offers::pending_for(self.store().reader(), user_id).await? {
             let (allowed, reach) = self.offer_reach(&group_id).await?;
-            let (sid, user) = (session_id.clone(), user_id.to_owned());
-            let locks = Locks {
-                sessions: vec![sid.clone()],
-                users: reach,
-            };
-            tracing::debug!(session_id, ?why, "group invitation withdrawn");
+            let (sid, user) = (session_id.clone(), user_id.clone());
+            let mut locks = Locks::session(&sid);
+            locks.add_users(&reach);
+            tracing::debug!(%session_id, ?why, "group invitation withdrawn");
             self.commit_locking(locks, move |conn| {
                 Box::pin(async move {
                     let mut tx = Tx::new(conn);

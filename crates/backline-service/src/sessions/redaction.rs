@@ -12,6 +12,7 @@ use backline_protocol::interactions::WebhookEvent;
 use backline_protocol::model::TranscriptEntry;
 use backline_protocol::ErrorCode;
 use backline_store::{audit, events, interactions, outbox, sessions, transcript, Locks, WriteTx};
+use backline_store::{InteractionId, SessionId, UserId};
 
 use super::tx::{render_transcript, Tx};
 use super::views::entry_from_row;
@@ -33,6 +34,7 @@ impl Backline {
         seq: u64,
         reason: Option<String>,
     ) -> Result<TranscriptEntry> {
+        let session_id = &SessionId::from(session_id.to_owned());
         if !caller.is_admin() {
             return Err(err(
                 ErrorCode::Forbidden,
@@ -72,7 +74,7 @@ impl Backline {
                     audit::NewAudit {
                         id: &uuid::Uuid::now_v7().to_string(),
                         ts: tx.now,
-                        actor_id: &admin.id,
+                        actor_id: admin.id.as_str(),
                         action: "redact_message",
                         resource: &format!("session:{sid}/message:{seq}"),
                         allowed: true,
@@ -87,7 +89,7 @@ impl Backline {
                     .await?
                     .ok_or_else(not_found)?;
                 let entry = entry_from_row(entry);
-                let participants: Vec<String> = sessions::participants(&mut *tx.conn, &sid)
+                let participants: Vec<UserId> = sessions::participants(&mut *tx.conn, &sid)
                     .await?
                     .into_iter()
                     .map(|p| p.user_id)
@@ -96,7 +98,7 @@ impl Backline {
                 tx.emit_to_all(
                     &participants,
                     EventBody::TranscriptRedacted {
-                        session_id: sid.clone(),
+                        session_id: sid.to_string(),
                         entry: entry.clone(),
                     },
                 )
@@ -125,7 +127,7 @@ impl Backline {
 /// message (from its commit on), putting the redacted entry in its place.
 async fn scrub_stream(
     conn: &mut WriteTx,
-    participants: &[String],
+    participants: &[UserId],
     redacted: &TranscriptEntry,
 ) -> Result<()> {
     let sid = redacted.session_id.as_str();
@@ -146,8 +148,8 @@ async fn scrub_stream(
 /// `consultation.transcript_attached` events still kept in the outbox.
 async fn scrub_webhooks(
     conn: &mut WriteTx,
-    interaction_id: &str,
-    session_id: &str,
+    interaction_id: &InteractionId,
+    session_id: &SessionId,
     text: &str,
 ) -> Result<()> {
     let Some(integration_id) = interactions::get(&mut *conn, interaction_id)
@@ -170,7 +172,7 @@ async fn scrub_webhooks(
         let about_this_session = event
             .consultation
             .as_ref()
-            .is_some_and(|c| c.session_id == session_id);
+            .is_some_and(|c| c.session_id == session_id.as_str());
         if about_this_session && event.transcript.as_deref() != Some(text) {
             event.transcript = Some(text.to_owned());
             let payload = serde_json::to_string(&event)

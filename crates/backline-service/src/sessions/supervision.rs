@@ -22,8 +22,9 @@ use backline_protocol::model::{
 };
 use backline_protocol::ErrorCode;
 use backline_store::types as stored;
-use backline_store::Locks;
+use backline_store::SessionId;
 use backline_store::{calls, groups, interactions, sessions, transcript, users};
+use backline_store::{InteractionId, Locks, UserId};
 
 use super::tx::Tx;
 use super::views::load_view;
@@ -40,6 +41,7 @@ impl Backline {
         caller: &Account,
         session_id: &str,
     ) -> Result<SessionView> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         let (sid, me) = (
             session_id.to_owned(),
@@ -124,16 +126,17 @@ impl Backline {
         session_id: &str,
         request: WhisperRequest,
     ) -> Result<MessageAck> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         validate_client_id("client_msg_id", &request.client_msg_id)?;
         validate_text(&request.text, self.config().max_message_bytes)?;
-        self.check_rate(&caller.id)?;
+        self.check_rate(caller.id.as_str())?;
         let (sid, me) = (
             session_id.to_owned(),
             (caller.id.clone(), caller.display_name.clone()),
         );
         let (to, cmid, body) = (
-            request.to,
+            UserId::from(request.to),
             request.client_msg_id,
             self.stored_text(&request.text),
         );
@@ -154,7 +157,7 @@ impl Backline {
                 {
                     if prior.kind != EntryKind::Whisper.as_str()
                         || prior.body.as_deref() != Some(body.as_str())
-                        || prior.subject_id.as_deref() != Some(to.as_str())
+                        || prior.subject_id.as_ref() != Some(&to)
                     {
                         return Err(err(
                             ErrorCode::IdempotencyConflict,
@@ -162,7 +165,7 @@ impl Backline {
                         ));
                     }
                     let ack = MessageAck {
-                        session_id: sid.clone(),
+                        session_id: sid.to_string(),
                         client_msg_id: cmid.clone(),
                         seq: prior.seq as u64,
                         ts: prior.ts,
@@ -200,7 +203,7 @@ impl Backline {
                     )
                     .await?;
                 let ack = MessageAck {
-                    session_id: sid.clone(),
+                    session_id: sid.to_string(),
                     client_msg_id: cmid.clone(),
                     seq: entry.seq,
                     ts: entry.ts,
@@ -229,7 +232,7 @@ impl Backline {
                 .map(|row| {
                     let (status, reason) = self.effective_status(row);
                     BoardMember {
-                        user_id: row.id.clone(),
+                        user_id: row.id.to_string(),
                         display_name: row.display_name.clone(),
                         status,
                         reason,
@@ -238,7 +241,7 @@ impl Backline {
                 .collect();
             members.sort_by(|a, b| a.display_name.cmp(&b.display_name));
             groups_out.push(BoardGroup {
-                id: group.id,
+                id: group.id.into_string(),
                 name: group.name,
                 members,
             });
@@ -250,10 +253,13 @@ impl Backline {
                 continue;
             };
             let (interaction_subject, on_hold_since) = match &session.parent_interaction_id {
-                Some(parent) => (
-                    interactions::get(reader, parent).await?.map(|i| i.subject),
-                    calls::held_since(reader, parent).await?,
-                ),
+                Some(parent) => {
+                    let parent = &InteractionId::from(parent.clone());
+                    (
+                        interactions::get(reader, parent).await?.map(|i| i.subject),
+                        calls::held_since(reader, parent).await?,
+                    )
+                }
                 None => (None, None),
             };
             consultations.push(BoardConsultation {

@@ -8,8 +8,8 @@ use backline_protocol::model::{EntryKind, TranscriptEntry};
 use backline_protocol::ErrorCode;
 use backline_store::rows::{EntryRow, ParticipantRow, SessionRow};
 use backline_store::types as stored;
-use backline_store::WriteTx;
-use backline_store::{interactions, now_ms, offers, sessions, transcript};
+use backline_store::{interactions, now_ms, offers, sessions, transcript, InteractionId};
+use backline_store::{SessionId, UserId, WriteTx};
 
 use super::is_active;
 use super::views::load_view;
@@ -42,11 +42,11 @@ impl<'c> Tx<'c> {
     /// Inserts a new session and its initiator, joined.
     pub(super) async fn open(
         &mut self,
-        session_id: &str,
+        session_id: &SessionId,
         state: stored::SessionState,
-        initiator: &str,
+        initiator: &UserId,
         client_id: Option<&str>,
-        parent_interaction_id: Option<&str>,
+        parent_interaction_id: Option<&InteractionId>,
     ) -> Result<()> {
         sessions::insert(
             self.conn,
@@ -80,8 +80,8 @@ impl<'c> Tx<'c> {
     /// Loads a session and its participants, and the caller's participation.
     pub(super) async fn load(
         &mut self,
-        session_id: &str,
-        caller: &str,
+        session_id: &SessionId,
+        caller: &UserId,
     ) -> Result<(SessionRow, Vec<ParticipantRow>, ParticipantRow)> {
         let session = sessions::get(&mut *self.conn, session_id).await?;
         let participants = match &session {
@@ -95,8 +95,8 @@ impl<'c> Tx<'c> {
     /// writer has one (`sessions::mark_context`).
     pub(super) async fn load_for_mark(
         &mut self,
-        session_id: &str,
-        caller: &str,
+        session_id: &SessionId,
+        caller: &UserId,
     ) -> Result<(SessionRow, Vec<ParticipantRow>, ParticipantRow)> {
         let loaded = sessions::mark_context(self.conn, session_id, caller).await?;
         with_caller(session_id, loaded, caller)
@@ -106,8 +106,8 @@ impl<'c> Tx<'c> {
     /// or reject); returns its participants.
     pub(super) async fn pending_invitation(
         &mut self,
-        session_id: &str,
-        caller: &str,
+        session_id: &SessionId,
+        caller: &UserId,
     ) -> Result<Vec<ParticipantRow>> {
         let (session, participants, part) = self.load(session_id, caller).await?;
         if session.state == stored::SessionState::Ended {
@@ -125,8 +125,8 @@ impl<'c> Tx<'c> {
     /// Ends the session by `actor`: its state, and the `ended` entry (returned, not yet emitted).
     pub(super) async fn end(
         &mut self,
-        session_id: &str,
-        actor: (&str, &str),
+        session_id: &SessionId,
+        actor: (&UserId, &str),
     ) -> Result<TranscriptEntry> {
         sessions::end(self.conn, session_id, self.now, actor.0).await?;
         // A group offer still open closes with its session.
@@ -139,10 +139,10 @@ impl<'c> Tx<'c> {
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn entry(
         &mut self,
-        session_id: &str,
+        session_id: &SessionId,
         kind: EntryKind,
-        actor: (&str, &str),
-        subject: Option<(&str, &str)>,
+        actor: (&UserId, &str),
+        subject: Option<(&UserId, &str)>,
         text: Option<&str>,
         client_msg_id: Option<&str>,
     ) -> Result<TranscriptEntry> {
@@ -160,13 +160,13 @@ impl<'c> Tx<'c> {
         )
         .await?;
         Ok(TranscriptEntry {
-            session_id: session_id.to_owned(),
+            session_id: session_id.to_string(),
             seq: seq as u64,
             ts: self.now,
             kind,
-            actor_id: actor.0.to_owned(),
+            actor_id: actor.0.to_string(),
             actor_name: actor.1.to_owned(),
-            subject_id: subject.map(|s| s.0.to_owned()),
+            subject_id: subject.map(|s| s.0.to_string()),
             subject_name: subject.map(|s| s.1.to_owned()),
             text: text.map(str::to_owned),
             client_msg_id: client_msg_id.map(str::to_owned),
@@ -178,7 +178,11 @@ impl<'c> Tx<'c> {
 
     /// Emits the session's current view to each recipient (each sees their
     /// own unread count), and tells the supervisors whose board shows it.
-    pub(super) async fn notify(&mut self, session_id: &str, recipients: &[String]) -> Result<()> {
+    pub(super) async fn notify(
+        &mut self,
+        session_id: &SessionId,
+        recipients: &[UserId],
+    ) -> Result<()> {
         self.board
             .session(self.conn, &mut self.out, self.now, session_id)
             .await?;
@@ -200,7 +204,7 @@ impl<'c> Tx<'c> {
     pub(super) async fn emit_entries(
         &mut self,
         entries: &[TranscriptEntry],
-        recipients: &[String],
+        recipients: &[UserId],
     ) -> Result<()> {
         for entry in entries {
             let body = EventBody::Transcript {
@@ -212,16 +216,16 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
-    pub(super) async fn emit_to_all(&mut self, users: &[String], body: EventBody) -> Result<()> {
+    pub(super) async fn emit_to_all(&mut self, users: &[UserId], body: EventBody) -> Result<()> {
         emit_many(self.conn, &mut self.out, users, self.now, &body).await
     }
 
-    pub(super) async fn emit_to(&mut self, user: &str, body: EventBody) -> Result<()> {
+    pub(super) async fn emit_to(&mut self, user: &UserId, body: EventBody) -> Result<()> {
         emit(self.conn, &mut self.out, user, self.now, &body).await?;
         Ok(())
     }
 
-    pub(super) async fn active(&mut self, session_id: &str) -> Result<Vec<String>> {
+    pub(super) async fn active(&mut self, session_id: &SessionId) -> Result<Vec<UserId>> {
         Ok(sessions::participants(&mut *self.conn, session_id)
             .await?
             .iter()
@@ -233,7 +237,7 @@ impl<'c> Tx<'c> {
     /// For a consultation: queues the platform's webhook for a lifecycle step.
     pub(super) async fn consultation_event(
         &mut self,
-        session_id: &str,
+        session_id: &SessionId,
         event_type: &str,
     ) -> Result<()> {
         let Some(session) = sessions::get(&mut *self.conn, session_id).await? else {
@@ -248,7 +252,7 @@ impl<'c> Tx<'c> {
         let consultation = consultation_views(self.conn, &parent)
             .await?
             .into_iter()
-            .find(|c| c.session_id == session_id);
+            .find(|c| c.session_id == session_id.as_str());
         enqueue_webhook(
             self.conn,
             &interaction,
@@ -263,7 +267,7 @@ impl<'c> Tx<'c> {
     /// After a session ended: for a consultation, tells the platform and
     /// attaches the transcript to the parent interaction (and so to the
     /// contact's history), once.
-    pub(super) async fn session_ended(&mut self, session_id: &str) -> Result<()> {
+    pub(super) async fn session_ended(&mut self, session_id: &SessionId) -> Result<()> {
         let Some(session) = sessions::get(&mut *self.conn, session_id).await? else {
             return Ok(());
         };
@@ -292,7 +296,7 @@ impl<'c> Tx<'c> {
         let attached = interactions::attach_transcript(
             self.conn,
             &parent,
-            Some(session_id),
+            Some(session_id.as_str()),
             &title,
             &text,
             self.now,
@@ -304,7 +308,7 @@ impl<'c> Tx<'c> {
                 let consultation = consultation_views(self.conn, &parent)
                     .await?
                     .into_iter()
-                    .find(|c| c.session_id == session_id);
+                    .find(|c| c.session_id == session_id.as_str());
                 enqueue_webhook(
                     self.conn,
                     &interaction,
@@ -327,9 +331,9 @@ impl<'c> Tx<'c> {
 /// A session loaded with its participants, and the caller's participation:
 /// `session_not_found` without the session, `not_participant` without the caller.
 fn with_caller(
-    session_id: &str,
+    session_id: &SessionId,
     loaded: Option<(SessionRow, Vec<ParticipantRow>)>,
-    caller: &str,
+    caller: &UserId,
 ) -> Result<(SessionRow, Vec<ParticipantRow>, ParticipantRow)> {
     let (session, participants) = loaded.ok_or_else(|| {
         err(
@@ -339,7 +343,7 @@ fn with_caller(
     })?;
     let me = participants
         .iter()
-        .find(|p| p.user_id == caller)
+        .find(|p| &p.user_id == caller)
         .cloned()
         .ok_or_else(|| {
             err(

@@ -7,7 +7,8 @@ use backline_protocol::model::{
 use backline_protocol::ErrorCode;
 use backline_store::rows::{EntryRow, ParticipantRow, SessionRow};
 use backline_store::types as stored;
-use backline_store::{offers, outcomes, sessions, transcript};
+use backline_store::SessionId;
+use backline_store::{offers, outcomes, sessions, transcript, UserId};
 
 use crate::auth::Account;
 use crate::error::{err, Result};
@@ -19,17 +20,17 @@ use super::require_im;
 
 pub(crate) fn entry_from_row(row: EntryRow) -> TranscriptEntry {
     TranscriptEntry {
-        session_id: row.session_id,
+        session_id: row.session_id.into_string(),
         seq: row.seq as u64,
         ts: row.ts,
         kind: EntryKind::parse(&row.kind).unwrap_or(EntryKind::Message),
-        actor_id: row.actor_id,
+        actor_id: row.actor_id.into_string(),
         actor_name: row.actor_name,
-        subject_id: row.subject_id,
+        subject_id: row.subject_id.map(UserId::into_string),
         subject_name: row.subject_name,
         text: row.body,
         client_msg_id: row.client_msg_id,
-        redacted_by: row.redacted_by,
+        redacted_by: row.redacted_by.map(UserId::into_string),
         redacted_by_name: row.redacted_by_name,
         redacted_at: row.redacted_at,
     }
@@ -38,8 +39,8 @@ pub(crate) fn entry_from_row(row: EntryRow) -> TranscriptEntry {
 /// A session's view as `viewer` sees it, read on `conn` (inside a write or on a read connection).
 pub(super) async fn load_view<C>(
     conn: &mut C,
-    session_id: &str,
-    viewer: &str,
+    session_id: &SessionId,
+    viewer: &UserId,
 ) -> Result<Option<SessionView>>
 where
     C: Send,
@@ -54,7 +55,7 @@ where
         .map(entry_from_row);
     let read_seq = participants
         .iter()
-        .find(|p| p.user_id == viewer)
+        .find(|p| &p.user_id == viewer)
         .map(|p| p.read_seq)
         .unwrap_or(0);
     let unread = transcript::count_unread(&mut *conn, session_id, viewer, read_seq).await?;
@@ -80,16 +81,16 @@ fn build_view(
     unread: u32,
 ) -> SessionView {
     SessionView {
-        id: session.id,
+        id: session.id.into_string(),
         state: session_state(session.state),
-        created_by: session.created_by,
+        created_by: session.created_by.into_string(),
         created_at: session.created_at,
         ended_at: session.ended_at,
-        ended_by: session.ended_by,
+        ended_by: session.ended_by.map(UserId::into_string),
         participants: participants
             .into_iter()
             .map(|p| ParticipantView {
-                user_id: p.user_id,
+                user_id: p.user_id.into_string(),
                 display_name: p.display_name,
                 role: match p.role {
                     stored::ParticipantRole::Initiator => ParticipantRole::Initiator,
@@ -106,7 +107,7 @@ fn build_view(
         last_seq: session.last_seq as u64,
         unread,
         last_message,
-        parent_interaction_id: session.parent_interaction_id,
+        parent_interaction_id: session.parent_interaction_id.map(|id| id.into_string()),
         offer: None,
         outcome: None,
     }
@@ -115,6 +116,7 @@ fn build_view(
 impl Backline {
     /// One session as the caller sees it.
     pub async fn session(&self, caller: &Account, session_id: &str) -> Result<SessionView> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         let mut conn = self.read_conn().await?;
         let view = load_view(&mut conn, session_id, &caller.id)
@@ -125,7 +127,11 @@ impl Backline {
                     format!("no session {session_id:?}"),
                 )
             })?;
-        if !view.participants.iter().any(|p| p.user_id == caller.id) {
+        if !view
+            .participants
+            .iter()
+            .any(|p| p.user_id == caller.id.as_str())
+        {
             return Err(err(
                 ErrorCode::NotParticipant,
                 "you do not take part in this session",
@@ -157,6 +163,7 @@ impl Backline {
         before: Option<u64>,
         limit: usize,
     ) -> Result<TranscriptPage> {
+        let session_id = &SessionId::from(session_id.to_owned());
         require_im(caller)?;
         let participants = sessions::participants(self.store().reader(), session_id).await?;
         if participants.is_empty() {

@@ -10,7 +10,7 @@
 use backline_protocol::ErrorCode;
 use backline_store::rows::InteractionRow;
 use backline_store::sessions::{self, ConsultationAccess};
-use backline_store::{interactions, now_ms};
+use backline_store::{interactions, now_ms, InteractionId};
 
 use crate::auth::Account;
 use crate::error::{err, Result};
@@ -35,6 +35,7 @@ impl Backline {
         id: &str,
         action: &str,
     ) -> Result<(InteractionRow, Access)> {
+        let id = &InteractionId::from(id.to_owned());
         let row = interactions::get(self.store().reader(), id)
             .await?
             .ok_or_else(|| {
@@ -43,7 +44,7 @@ impl Backline {
                     format!("no interaction {id:?}"),
                 )
             })?;
-        if row.agent_id.as_deref() == Some(account.id.as_str()) {
+        if row.agent_id.as_ref() == Some(&account.id) {
             return Ok((row, Access::Owner));
         }
         let grace_ms = i64::try_from(self.config().consultation_access_grace_secs)
@@ -59,7 +60,8 @@ impl Backline {
                     "{} read shared data as the supervisor who joined an open consultation",
                     account.username
                 );
-                self.audit_access(account, id, action, true, detail).await?;
+                self.audit_access(account, id.as_str(), action, true, detail)
+                    .await?;
                 return Ok((row, Access::ConsultTarget));
             }
             Some(ConsultationAccess::EndedAt(ended_at)) => {
@@ -67,7 +69,8 @@ impl Backline {
                     "{} read shared data of a consultation that ended at {ended_at} (unix ms), within the grace period",
                     account.username
                 );
-                self.audit_access(account, id, action, true, detail).await?;
+                self.audit_access(account, id.as_str(), action, true, detail)
+                    .await?;
                 return Ok((row, Access::ConsultTarget));
             }
             None => {}
@@ -76,9 +79,9 @@ impl Backline {
             "{} is neither the interaction's agent nor a consultation target within its access period",
             account.username
         );
-        self.audit_access(account, id, action, false, detail)
+        self.audit_access(account, id.as_str(), action, false, detail)
             .await?;
-        tracing::warn!(user = %account.username, interaction = id, action, "refused access to shared interaction data");
+        tracing::warn!(user = %account.username, interaction = %id, action, "refused access to shared interaction data");
         Err(err(
             ErrorCode::NotShared,
             format!(
@@ -99,7 +102,7 @@ impl Backline {
         detail: String,
     ) -> Result<()> {
         self.audit_alone(super::AuditEntry {
-            actor: account.id.clone(),
+            actor: account.id.to_string(),
             action: action.to_owned(),
             resource: format!("interaction:{id}"),
             allowed,

@@ -7,7 +7,7 @@ use backline_protocol::interactions::{ConsultationView, WebhookEvent};
 use backline_protocol::ErrorCode;
 use backline_store::rows::InteractionRow;
 use backline_store::WriteTx;
-use backline_store::{integrations, interactions, outbox, users};
+use backline_store::{integrations, interactions, outbox, users, InteractionId};
 
 use crate::bus::BusMessage;
 use crate::error::{err, Result};
@@ -21,7 +21,7 @@ use crate::stream::emit;
 pub(crate) async fn announce(
     conn: &mut WriteTx,
     out: &mut Vec<BusMessage>,
-    interaction_id: &str,
+    interaction_id: &InteractionId,
     webhook_event: &str,
     now: i64,
 ) -> Result<()> {
@@ -72,7 +72,7 @@ pub(crate) async fn enqueue_webhook(
         id: uuid::Uuid::now_v7().to_string(),
         event_type: event_type.to_owned(),
         ts: now,
-        interaction_id: interaction.id.clone(),
+        interaction_id: interaction.id.to_string(),
         interaction_external_id: interaction.external_id.clone(),
         consultation,
         transcript,

@@ -11,8 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use backline_protocol::events::EventBody;
-use backline_store::WriteTx;
-use backline_store::{groups, sessions};
+use backline_store::SessionId;
+use backline_store::{groups, sessions, GroupId, InteractionId};
+use backline_store::{UserId, WriteTx};
 
 use crate::bus::BusMessage;
 use crate::error::Result;
@@ -22,7 +23,7 @@ use crate::stream::emit;
 /// the whole board again anyway).
 #[derive(Debug, Default)]
 pub(crate) struct BoardNotices {
-    told: HashSet<String>,
+    told: HashSet<UserId>,
 }
 
 impl BoardNotices {
@@ -32,7 +33,7 @@ impl BoardNotices {
         conn: &mut WriteTx,
         out: &mut Vec<BusMessage>,
         now: i64,
-        session_id: &str,
+        session_id: &SessionId,
     ) -> Result<()> {
         let watchers = sessions::board_watchers(&mut *conn, session_id, now).await?;
         self.tell(conn, out, now, watchers).await
@@ -45,7 +46,7 @@ impl BoardNotices {
         conn: &mut WriteTx,
         out: &mut Vec<BusMessage>,
         now: i64,
-        interaction_id: &str,
+        interaction_id: &InteractionId,
     ) -> Result<()> {
         for session_id in sessions::open_consultations_of(&mut *conn, interaction_id).await? {
             self.session(conn, out, now, &session_id).await?;
@@ -59,7 +60,7 @@ impl BoardNotices {
         conn: &mut WriteTx,
         out: &mut Vec<BusMessage>,
         now: i64,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<()> {
         let watchers = groups::supervisors_of_member(&mut *conn, user_id).await?;
         self.tell(conn, out, now, watchers).await
@@ -72,12 +73,12 @@ impl BoardNotices {
         conn: &mut WriteTx,
         out: &mut Vec<BusMessage>,
         now: i64,
-        group_id: &str,
-        also: Option<&str>,
+        group_id: &GroupId,
+        also: Option<&UserId>,
     ) -> Result<()> {
         let mut watchers = groups::supervisor_pairs(&mut *conn, group_id).await?;
         if let Some(user) = also {
-            watchers.push((user.to_owned(), group_id.to_owned()));
+            watchers.push((user.clone(), group_id.clone()));
         }
         self.tell(conn, out, now, watchers).await
     }
@@ -89,9 +90,9 @@ impl BoardNotices {
         conn: &mut WriteTx,
         out: &mut Vec<BusMessage>,
         now: i64,
-        watchers: Vec<(String, String)>,
+        watchers: Vec<(UserId, GroupId)>,
     ) -> Result<()> {
-        let mut by_user: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut by_user: BTreeMap<UserId, BTreeSet<GroupId>> = BTreeMap::new();
         for (user, group) in watchers {
             if !self.told.contains(&user) {
                 by_user.entry(user).or_default().insert(group);
@@ -99,7 +100,7 @@ impl BoardNotices {
         }
         for (user, group_ids) in by_user {
             let body = EventBody::BoardChanged {
-                group_ids: group_ids.into_iter().collect(),
+                group_ids: group_ids.into_iter().map(GroupId::into_string).collect(),
             };
             emit(conn, out, &user, now, &body).await?;
             self.told.insert(user);

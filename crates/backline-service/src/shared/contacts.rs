@@ -3,7 +3,7 @@
 
 use backline_protocol::interactions::ContactInput;
 use backline_store::WriteTx;
-use backline_store::{contacts, interactions};
+use backline_store::{contacts, interactions, ContactId, InteractionId};
 
 use crate::error::Result;
 use crate::shared::json;
@@ -14,7 +14,7 @@ pub(crate) async fn upsert_contact(
     conn: &mut WriteTx,
     input: &ContactInput,
     now: i64,
-) -> Result<String> {
+) -> Result<ContactId> {
     let phones = json(&input.phones)?;
     let emails = json(&input.emails)?;
     let attributes = json(&input.attributes)?;
@@ -31,18 +31,19 @@ pub(crate) async fn upsert_contact(
             return Ok(existing.id);
         }
     }
-    let id = uuid::Uuid::now_v7().to_string();
+    let id = ContactId::from(uuid::Uuid::now_v7().to_string());
     contacts::insert(conn, &id, input.external_id.as_deref(), &fields, now).await?;
     Ok(id)
 }
 
 /// Rebuilds the searchable text of an interaction: subject, outcome, notes,
 /// agent and transcripts, folded for case- and accent-insensitive search.
-pub(crate) async fn reindex(conn: &mut WriteTx, interaction_id: &str) -> Result<()> {
+pub(crate) async fn reindex(conn: &mut WriteTx, interaction_id: &InteractionId) -> Result<()> {
     let Some(row) = interactions::get(&mut *conn, interaction_id).await? else {
         return Ok(());
     };
-    let attached = interactions::transcripts(&mut *conn, &[interaction_id.to_owned()]).await?;
+    let attached =
+        interactions::transcripts(&mut *conn, std::slice::from_ref(interaction_id)).await?;
     let mut text = format!(
         "{} {} {} {}",
         row.subject,

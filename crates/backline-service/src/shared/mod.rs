@@ -40,7 +40,7 @@ pub(crate) fn audit_entry(
 /// Who an audit entry names for a change made by `by`: the administrator,
 /// or `system` for the operator's command line and the workers.
 pub(crate) fn actor(by: Option<&crate::auth::Account>) -> String {
-    by.map_or_else(|| "system".to_owned(), |a| a.id.clone())
+    by.map_or_else(|| "system".to_owned(), |a| a.id.to_string())
 }
 
 /// Writes one audit entry of an administrator's (or the system's) change,

@@ -46,7 +46,7 @@ pub(crate) fn outcome_view(row: backline_store::rows::OutcomeRow) -> OutcomeView
     OutcomeView {
         outcome: outcome(row.outcome),
         note: row.note,
-        recorded_by: row.recorded_by,
+        recorded_by: row.recorded_by.into_string(),
         recorded_at: row.recorded_at,
     }
 }

@@ -5,7 +5,8 @@ use backline_protocol::interactions::{ConsultationView, InteractionState, Intera
 use backline_protocol::ErrorCode;
 use backline_store::rows::InteractionRow;
 use backline_store::types as stored;
-use backline_store::{interactions, outcomes, sessions};
+use backline_store::UserId;
+use backline_store::{interactions, outcomes, sessions, InteractionId};
 
 use crate::error::{err, Result};
 use crate::shared::access::Access;
@@ -41,13 +42,13 @@ pub(crate) fn base_view(
     read_only: bool,
 ) -> InteractionView {
     InteractionView {
-        id: row.id.clone(),
+        id: row.id.to_string(),
         external_id: row.external_id.clone(),
         media: Media::parse(&row.media).unwrap_or(Media::Voice),
         state: interaction_state(row),
-        agent_id: row.agent_id.clone(),
+        agent_id: row.agent_id.as_ref().map(UserId::to_string),
         agent_name: row.agent_name.clone(),
-        contact_id: row.contact_id.clone(),
+        contact_id: row.contact_id.as_ref().map(|id| id.to_string()),
         contact_name: contact_name(row),
         subject: row.subject.clone(),
         case_data: parse_list(&row.case_data),
@@ -63,7 +64,7 @@ pub(crate) fn base_view(
 /// The consultations of an interaction, as *Active Consultations* shows them.
 pub(crate) async fn consultation_views<C>(
     conn: &mut C,
-    interaction_id: &str,
+    interaction_id: &InteractionId,
 ) -> Result<Vec<ConsultationView>>
 where
     C: Send,
@@ -84,9 +85,9 @@ where
             .or_else(|| invitees().next());
         if let Some(target) = target {
             out.push(ConsultationView {
-                session_id: session.id.clone(),
-                initiator_id: session.created_by.clone(),
-                target_id: target.user_id.clone(),
+                session_id: session.id.to_string(),
+                initiator_id: session.created_by.to_string(),
+                target_id: target.user_id.to_string(),
                 target_name: target.display_name.clone(),
                 state: session_state(session.state),
                 created_at: session.created_at,
@@ -100,7 +101,11 @@ where
 }
 
 /// Loads and renders an interaction inside a write or on a read connection.
-pub(crate) async fn load_view<C>(conn: &mut C, id: &str, access: Access) -> Result<InteractionView>
+pub(crate) async fn load_view<C>(
+    conn: &mut C,
+    id: &InteractionId,
+    access: Access,
+) -> Result<InteractionView>
 where
     C: Send,
     for<'a> &'a mut C: backline_store::Exec,

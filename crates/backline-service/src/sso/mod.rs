@@ -26,7 +26,7 @@ mod rules;
 use std::net::IpAddr;
 
 use backline_protocol::ErrorCode;
-use backline_store::{groups, now_ms, oidc, users};
+use backline_store::{groups, now_ms, oidc, users, GroupId, UserId};
 use serde_json::{Map, Value};
 
 use crate::accounts::{user_search_key, validate_display_name, validate_username};
@@ -331,7 +331,7 @@ impl Backline {
                             row.id
                         }
                         None => {
-                            let id = uuid::Uuid::now_v7().to_string();
+                            let id = UserId::from(uuid::Uuid::now_v7().to_string());
                             users::insert(
                                 conn,
                                 users::NewUser {
@@ -456,13 +456,13 @@ impl Backline {
 /// exist is skipped (an administrator creates groups).
 async fn sync_groups(
     conn: &mut backline_store::WriteTx,
-    user_id: &str,
+    user_id: &UserId,
     grant: &rules::Grant,
 ) -> Result<Vec<String>> {
     if grant.managed_groups.is_empty() {
         return Ok(Vec::new());
     }
-    let current: Vec<String> = groups::of_user(&mut *conn, user_id)
+    let current: Vec<GroupId> = groups::of_user(&mut *conn, user_id)
         .await?
         .into_iter()
         .map(|g| g.id)

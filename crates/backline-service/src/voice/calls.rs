@@ -7,7 +7,7 @@ use backline_protocol::voice::{CallView, PublicCallResponse};
 use backline_protocol::ErrorCode;
 use backline_store::rows::UserRow;
 use backline_store::types as stored;
-use backline_store::{calls, interactions, users};
+use backline_store::{calls, interactions, users, CallId, InteractionId};
 use base64::Engine;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -126,8 +126,9 @@ impl Backline {
         let max_rings = self.config().public_call_rings_per_agent.max(1) as usize;
         let mut candidates = Vec::new();
         for row in users::with_status(self.store().reader(), Status::Ready.as_str()).await? {
-            if self.hub().is_online(&row.id) {
-                let active = calls::active_for_party(self.store().reader(), &row.id).await?;
+            if self.hub().is_online(row.id.as_str()) {
+                let active =
+                    calls::active_for_party(self.store().reader(), row.id.as_str()).await?;
                 let ringing = ringing_web_calls(&active);
                 candidates.push((active.len(), ringing, rand::random::<u32>(), row));
             }
@@ -139,8 +140,8 @@ impl Backline {
             )
         };
         let agent = pick_agent(&mut candidates, max_rings).ok_or_else(no_agent)?;
-        let call_id = uuid::Uuid::now_v7().to_string();
-        let interaction_id = uuid::Uuid::now_v7().to_string();
+        let call_id = CallId::from(uuid::Uuid::now_v7().to_string());
+        let interaction_id = InteractionId::from(uuid::Uuid::now_v7().to_string());
         let token = random_token("blc_");
         let (cid, iid, hash, device, ring_ms) = (
             call_id.clone(),
@@ -156,7 +157,7 @@ impl Backline {
                     let now = tx.now;
                     // Checked again in the write: the writer runs one write at
                     // a time, so concurrent calls cannot both take the last ring.
-                    let active = calls::active_for_party(&mut *tx.conn, &agent.id).await?;
+                    let active = calls::active_for_party(&mut *tx.conn, agent.id.as_str()).await?;
                     if ringing_web_calls(&active) >= max_rings {
                         return Err(no_agent());
                     }
@@ -209,7 +210,7 @@ impl Backline {
                     calls::add_party(
                         tx.conn,
                         &cid,
-                        &contact_party_id(&cid),
+                        &contact_party_id(cid.as_str()),
                         stored::PartyKind::Contact,
                         &caller_name,
                         stored::PartyState::Connected,
@@ -220,7 +221,7 @@ impl Backline {
                     calls::add_party(
                         tx.conn,
                         &cid,
-                        &agent.id,
+                        agent.id.as_str(),
                         stored::PartyKind::Agent,
                         &agent.display_name,
                         stored::PartyState::Ringing,
@@ -271,21 +272,22 @@ impl Backline {
         if call.state == stored::CallState::Ended {
             return Err(err(ErrorCode::CallEnded, "this call has ended"));
         }
-        Ok((call.id.clone(), contact_party_id(&call.id)))
+        Ok((call.id.to_string(), contact_party_id(call.id.as_str())))
     }
 
     /// The caller page's view of its call.
     pub async fn caller_call(&self, token: &str, call_id: &str) -> Result<CallView> {
+        let call_id = &CallId::from(call_id.to_owned());
         let call = calls::by_caller_token(self.store().reader(), &token_hash(token))
             .await?
             .ok_or_else(|| err(ErrorCode::Unauthenticated, "unknown caller token"))?;
-        if call.id != call_id {
+        if call.id != *call_id {
             return Err(err(
                 ErrorCode::NotCallParty,
                 "this token is for another call",
             ));
         }
-        self.call_view(call_id).await
+        self.view_of_call(call_id).await
     }
 
     /// *Accept* on a ringing call, on the tab `device_id`.
@@ -295,6 +297,7 @@ impl Backline {
         call_id: &str,
         device_id: &str,
     ) -> Result<CallView> {
+        let call_id = &CallId::from(call_id.to_owned());
         validate_device(device_id)?;
         let (cid, actor, device) = (
             call_id.to_owned(),
@@ -333,6 +336,7 @@ impl Backline {
 
     /// *Reject* on a ringing call; a rejected consultation retrieves the contact.
     pub async fn reject_call(&self, account: &Account, call_id: &str) -> Result<CallView> {
+        let call_id = &CallId::from(call_id.to_owned());
         let (cid, actor) = (call_id.to_owned(), Actor::Agent(account.clone()));
         self.call_write(move |tx| {
             Box::pin(async move {
@@ -356,6 +360,7 @@ impl Backline {
 
     /// *Hang Up*: the actor leaves; a call with fewer than two parties left ends.
     pub async fn hang_up(&self, actor: Actor, call_id: &str) -> Result<CallView> {
+        let call_id = &CallId::from(call_id.to_owned());
         let cid = call_id.to_owned();
         self.call_write(move |tx| {
             Box::pin(async move {

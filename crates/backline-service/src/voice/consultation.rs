@@ -4,7 +4,8 @@
 use backline_protocol::voice::CallView;
 use backline_protocol::ErrorCode;
 use backline_store::types as stored;
-use backline_store::{calls, interactions, sessions};
+use backline_store::SessionId;
+use backline_store::{calls, interactions, sessions, CallId, UserId};
 
 use super::{validate_device, Actor};
 use crate::auth::Account;
@@ -21,6 +22,7 @@ impl Backline {
         call_id: &str,
         hold: bool,
     ) -> Result<CallView> {
+        let call_id = &CallId::from(call_id.to_owned());
         let (cid, actor) = (call_id.to_owned(), Actor::Agent(account.clone()));
         self.call_write(move |tx| {
             Box::pin(async move {
@@ -53,6 +55,7 @@ impl Backline {
         session_id: &str,
         device_id: &str,
     ) -> Result<CallView> {
+        let session_id = &SessionId::from(session_id.to_owned());
         validate_device(device_id)?;
         let session = sessions::get(self.store().reader(), session_id)
             .await?
@@ -69,7 +72,7 @@ impl Backline {
             )
         })?;
         let (interaction, access) = self
-            .interaction_access(account, &interaction_id, "start_voice_consultation")
+            .interaction_access(account, interaction_id.as_str(), "start_voice_consultation")
             .await?;
         if access != Access::Owner {
             return Err(err(
@@ -94,7 +97,7 @@ impl Backline {
                     "the IM consultation has no connected target",
                 )
             })?;
-        let consultation_id = uuid::Uuid::now_v7().to_string();
+        let consultation_id = CallId::from(uuid::Uuid::now_v7().to_string());
         let ring_ms = self.config().voice.ring_timeout_secs as i64 * 1000;
         let (me, sid, device) = (account.clone(), session_id.to_owned(), device_id.to_owned());
         self.call_write(move |tx| {
@@ -108,9 +111,9 @@ impl Backline {
                         )
                     })?;
                 let parties = calls::parties(&mut *tx.conn, &contact_call.id).await?;
-                let mine = parties
-                    .iter()
-                    .find(|p| p.party_id == me.id && p.state == stored::PartyState::Connected);
+                let mine = parties.iter().find(|p| {
+                    p.party_id == me.id.as_str() && p.state == stored::PartyState::Connected
+                });
                 if mine.is_none() {
                     return Err(err(
                         ErrorCode::InvalidState,
@@ -130,7 +133,7 @@ impl Backline {
                     calls::set_party(
                         tx.conn,
                         &contact_call.id,
-                        &me.id,
+                        me.id.as_str(),
                         stored::PartyState::Connected,
                         Some(&device),
                         tx.now,
@@ -156,7 +159,7 @@ impl Backline {
                 calls::add_party(
                     tx.conn,
                     &consultation_id,
-                    &me.id,
+                    me.id.as_str(),
                     stored::PartyKind::Agent,
                     &me.display_name,
                     stored::PartyState::Connected,
@@ -167,7 +170,7 @@ impl Backline {
                 calls::add_party(
                     tx.conn,
                     &consultation_id,
-                    &target.user_id,
+                    target.user_id.as_str(),
                     stored::PartyKind::Agent,
                     &target.display_name,
                     stored::PartyState::Ringing,
@@ -196,6 +199,7 @@ impl Backline {
 
     /// *End Consultation*: back to the contact, who is retrieved.
     pub async fn end_consultation(&self, account: &Account, call_id: &str) -> Result<CallView> {
+        let call_id = &CallId::from(call_id.to_owned());
         let (cid, actor) = (call_id.to_owned(), Actor::Agent(account.clone()));
         self.call_write(move |tx| {
             Box::pin(async move {
@@ -221,6 +225,7 @@ impl Backline {
         call_id: &str,
         transfer: bool,
     ) -> Result<CallView> {
+        let call_id = &CallId::from(call_id.to_owned());
         let cid = call_id.to_owned();
         self.call_write(move |tx| {
             Box::pin(async move {
@@ -238,8 +243,8 @@ impl Backline {
                     .cloned()
                     .ok_or_else(|| err(ErrorCode::InvalidState, "no parties"))?;
                 if let Actor::Agent(account) = &actor {
-                    if account.id != initiator.party_id {
-                        let party = parties.iter().any(|p| p.party_id == account.id);
+                    if account.id.as_str() != initiator.party_id {
+                        let party = parties.iter().any(|p| p.party_id == account.id.as_str());
                         return Err(if party {
                             err(
                                 ErrorCode::InvalidState,
@@ -288,7 +293,9 @@ impl Backline {
                     )
                     .await?;
                     if let Some(interaction_id) = &call.interaction_id {
-                        interactions::set_agent(tx.conn, interaction_id, &target.party_id).await?;
+                        // The transfer's target is an agent party: its id is an account's.
+                        let agent = UserId::from(target.party_id.clone());
+                        interactions::set_agent(tx.conn, interaction_id, &agent).await?;
                         announce(
                             tx.conn,
                             &mut tx.out,

@@ -45,7 +45,7 @@ pub enum Actor {
 impl Actor {
     fn party_id(&self) -> Option<&str> {
         match self {
-            Actor::Agent(account) => Some(&account.id),
+            Actor::Agent(account) => Some(account.id.as_str()),
             Actor::Caller { party_id, .. } => Some(party_id),
             Actor::System => None,
         }

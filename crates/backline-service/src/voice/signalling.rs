@@ -6,7 +6,7 @@ use backline_protocol::voice::{IceConfig, IceServer, Signal};
 use backline_protocol::ErrorCode;
 use backline_store::rows::CallPartyRow;
 use backline_store::types as stored;
-use backline_store::{calls, now_ms};
+use backline_store::{calls, now_ms, CallId};
 use base64::Engine;
 use hmac::{KeyInit, Mac};
 
@@ -52,6 +52,7 @@ impl Backline {
         to: &str,
         signal: Signal,
     ) -> Result<()> {
+        let call_id = &CallId::from(call_id.to_owned());
         let parties = calls::parties(self.store().reader(), call_id).await?;
         if parties.is_empty() {
             return Err(err(ErrorCode::CallNotFound, format!("no call {call_id:?}")));
@@ -81,7 +82,7 @@ impl Backline {
             }
         }
         let frame = serde_json::to_string(&ServerFrame::Signal {
-            call_id: call_id.to_owned(),
+            call_id: call_id.to_string(),
             from: from.to_owned(),
             to_device: recipient.device_id.clone(),
             signal,

@@ -9,8 +9,8 @@ use backline_protocol::voice::CallView;
 use backline_protocol::ErrorCode;
 use backline_store::rows::{CallPartyRow, CallRow};
 use backline_store::types as stored;
-use backline_store::WriteTx;
-use backline_store::{calls, interactions, now_ms, users};
+use backline_store::{calls, interactions, now_ms, users, CallId};
+use backline_store::{UserId, WriteTx};
 
 use super::views::load_view;
 use super::Actor;
@@ -39,7 +39,7 @@ pub(super) struct CallTx<'c> {
     hub: std::sync::Arc<crate::hub::Hub>,
     pub(super) now: i64,
     pub(super) out: Vec<BusMessage>,
-    changed: Vec<String>,
+    changed: Vec<CallId>,
     board: BoardNotices,
 }
 
@@ -55,7 +55,7 @@ impl<'c> CallTx<'c> {
         }
     }
 
-    pub(super) async fn load(&mut self, call_id: &str) -> Result<(CallRow, Vec<CallPartyRow>)> {
+    pub(super) async fn load(&mut self, call_id: &CallId) -> Result<(CallRow, Vec<CallPartyRow>)> {
         let call = calls::get(&mut *self.conn, call_id)
             .await?
             .ok_or_else(|| err(ErrorCode::CallNotFound, format!("no call {call_id:?}")))?;
@@ -66,7 +66,7 @@ impl<'c> CallTx<'c> {
     /// Loads a call the actor is a party of (not left), refusing others.
     pub(super) async fn load_as(
         &mut self,
-        call_id: &str,
+        call_id: &CallId,
         actor: &Actor,
     ) -> Result<(CallRow, Vec<CallPartyRow>, CallPartyRow)> {
         let (call, parties) = self.load(call_id).await?;
@@ -88,7 +88,7 @@ impl<'c> CallTx<'c> {
     /// Loads a call that rings for the actor (to accept or reject).
     pub(super) async fn ringing_for(
         &mut self,
-        call_id: &str,
+        call_id: &CallId,
         actor: &Actor,
     ) -> Result<(CallRow, CallPartyRow)> {
         let (call, _, me) = self.load_as(call_id, actor).await?;
@@ -102,14 +102,14 @@ impl<'c> CallTx<'c> {
     }
 
     /// The open consultation calls of a contact call show its hold: they change with it.
-    async fn touch_consultations(&mut self, contact_call_id: &str) -> Result<()> {
+    async fn touch_consultations(&mut self, contact_call_id: &CallId) -> Result<()> {
         for consultation in calls::open_consultations(&mut *self.conn, contact_call_id).await? {
             self.touch(&consultation.id);
         }
         Ok(())
     }
 
-    pub(super) fn touch(&mut self, call_id: &str) {
+    pub(super) fn touch(&mut self, call_id: &CallId) {
         if !self.changed.iter().any(|c| c == call_id) {
             self.changed.push(call_id.to_owned());
         }
@@ -272,14 +272,14 @@ impl<'c> CallTx<'c> {
 
     /// Busy while on a call: an agent connected (or holding) in a call that has
     /// not ended is Busy; when their last call ends, the status they had comes back.
-    async fn update_busy(&mut self, agent_id: &str) -> Result<()> {
+    async fn update_busy(&mut self, agent_id: &UserId) -> Result<()> {
         let mut on_call = false;
-        for call in calls::active_for_party(&mut *self.conn, agent_id).await? {
+        for call in calls::active_for_party(&mut *self.conn, agent_id.as_str()).await? {
             let parties = calls::parties(&mut *self.conn, &call.id).await?;
             if call.state == stored::CallState::Active
-                && parties
-                    .iter()
-                    .any(|p| p.party_id == agent_id && p.state == stored::PartyState::Connected)
+                && parties.iter().any(|p| {
+                    p.party_id == agent_id.as_str() && p.state == stored::PartyState::Connected
+                })
             {
                 on_call = true;
                 break;
@@ -309,9 +309,9 @@ impl<'c> CallTx<'c> {
                 self.board
                     .member(self.conn, &mut self.out, self.now, agent_id)
                     .await?;
-                if self.hub.is_online(agent_id) {
+                if self.hub.is_online(agent_id.as_str()) {
                     self.out.push(BusMessage::Presence {
-                        user: agent_id.to_owned(),
+                        user: agent_id.to_string(),
                         status,
                         reason,
                     });
@@ -323,11 +323,13 @@ impl<'c> CallTx<'c> {
 
     /// Tells every party of every changed call (agents: stream; caller page: frame).
     async fn publish(&mut self) -> Result<()> {
-        let mut agents: Vec<String> = Vec::new();
+        let mut agents: Vec<UserId> = Vec::new();
         for call_id in self.changed.clone() {
             for party in calls::parties(&mut *self.conn, &call_id).await? {
-                if party.kind == stored::PartyKind::Agent && !agents.contains(&party.party_id) {
-                    agents.push(party.party_id);
+                // An agent party's id is the agent's account id.
+                let agent = UserId::from(party.party_id);
+                if party.kind == stored::PartyKind::Agent && !agents.contains(&agent) {
+                    agents.push(agent);
                 }
             }
         }
@@ -341,14 +343,12 @@ impl<'c> CallTx<'c> {
             let call_view = load_view(&mut *self.conn, &call, &parties).await?;
             for party in &parties {
                 if party.kind == stored::PartyKind::Agent {
-                    if users::get(&mut *self.conn, &party.party_id)
-                        .await?
-                        .is_some()
-                    {
+                    let agent = UserId::from(party.party_id.clone());
+                    if users::get(&mut *self.conn, &agent).await?.is_some() {
                         emit(
                             self.conn,
                             &mut self.out,
-                            &party.party_id,
+                            &agent,
                             self.now,
                             &EventBody::Call {
                                 call: call_view.clone(),
@@ -381,7 +381,7 @@ impl Backline {
     /// Runs a call write and answers with the view of `answer_call`.
     pub(super) async fn call_write<F>(&self, write: F) -> Result<CallView>
     where
-        F: for<'c> FnOnce(&'c mut CallTx<'_>) -> futures::future::BoxFuture<'c, Result<String>>
+        F: for<'c> FnOnce(&'c mut CallTx<'_>) -> futures::future::BoxFuture<'c, Result<CallId>>
             + Send
             + 'static,
     {
@@ -395,6 +395,6 @@ impl Backline {
                 })
             })
             .await?;
-        self.call_view(&call_id).await
+        self.view_of_call(&call_id).await
     }
 }

@@ -5,6 +5,7 @@ use backline_protocol::ErrorCode;
 use backline_store::calls;
 use backline_store::rows::{CallPartyRow, CallRow};
 use backline_store::types as stored;
+use backline_store::CallId;
 
 use crate::auth::Account;
 use crate::error::{err, Result};
@@ -29,16 +30,19 @@ fn leg_state(state: stored::PartyState) -> LegState {
 
 fn view(call: &CallRow, parties: &[CallPartyRow]) -> CallView {
     CallView {
-        id: call.id.clone(),
+        id: call.id.to_string(),
         kind: if call.kind == stored::CallKind::Consultation {
             CallKind::Consultation
         } else {
             CallKind::Contact
         },
         state: call_state(call.state),
-        interaction_id: call.interaction_id.clone(),
-        consultation_session_id: call.consultation_session_id.clone(),
-        contact_call_id: call.contact_call_id.clone(),
+        interaction_id: call.interaction_id.as_ref().map(|id| id.to_string()),
+        consultation_session_id: call
+            .consultation_session_id
+            .as_ref()
+            .map(|id| id.to_string()),
+        contact_call_id: call.contact_call_id.as_ref().map(|id| id.to_string()),
         parties: parties
             .iter()
             .map(|p| CallParty {
@@ -82,6 +86,11 @@ pub(super) async fn load_view<E: backline_store::Exec>(
 impl Backline {
     /// A call's current state (no access check: callers of this check it).
     pub async fn call_view(&self, call_id: &str) -> Result<CallView> {
+        self.view_of_call(&CallId::from(call_id.to_owned())).await
+    }
+
+    /// A call's current state, by its typed id.
+    pub(crate) async fn view_of_call(&self, call_id: &CallId) -> Result<CallView> {
         let call = calls::get(self.store().reader(), call_id)
             .await?
             .ok_or_else(|| err(ErrorCode::CallNotFound, format!("no call {call_id:?}")))?;
@@ -92,7 +101,7 @@ impl Backline {
     /// The account's calls that have not ended.
     pub async fn my_calls(&self, account: &Account) -> Result<Vec<CallView>> {
         let mut out = Vec::new();
-        for call in calls::active_for_party(self.store().reader(), &account.id).await? {
+        for call in calls::active_for_party(self.store().reader(), account.id.as_str()).await? {
             let parties = calls::parties(self.store().reader(), &call.id).await?;
             out.push(load_view(self.store().reader(), &call, &parties).await?);
         }

@@ -99,7 +99,11 @@ impl Backline {
                                     });
                             target_online
                                 && self
-                                    .complete_consultation(Actor::System, &consultation.id, true)
+                                    .complete_consultation(
+                                        Actor::System,
+                                        consultation.id.as_str(),
+                                        true,
+                                    )
                                     .await
                                     .is_ok()
                         }

@@ -2,6 +2,7 @@
 //! Not Ready reasons and the audit log.
 
 use backline_store::{audit, favourites, groups, tokens, users, StoreError};
+use backline_store::{GroupId, UserId};
 
 use crate::{add_user, stores, unique};
 
@@ -10,7 +11,7 @@ async fn accounts_are_found_by_username_and_listed_in_username_order() {
     for (backend, store, _dir) in stores().await {
         let zed = add_user(&store, "zed").await;
         let amy = add_user(&store, "amy").await;
-        let found = users::get_by_username(store.reader(), &amy)
+        let found = users::get_by_username(store.reader(), amy.as_str())
             .await
             .unwrap()
             .unwrap();
@@ -43,9 +44,13 @@ async fn accounts_are_found_by_username_and_listed_in_username_order() {
             .unwrap()
             .into_iter()
             .map(|u| u.username)
-            .filter(|name| *name == zed || *name == amy)
+            .filter(|name| name == zed.as_str() || name == amy.as_str())
             .collect();
-        assert_eq!(listed, [amy.clone(), zed.clone()], "{backend}: by username");
+        assert_eq!(
+            listed,
+            [amy.as_str(), zed.as_str()],
+            "{backend}: by username"
+        );
     }
 }
 
@@ -85,7 +90,7 @@ async fn account_settings_are_written_and_a_missing_account_is_not_found() {
 
         for setter in 0..7 {
             let result = tx!(store, |conn| {
-                let missing = "no-such-user";
+                let missing = &crate::uid("no-such-user");
                 match setter {
                     0 => users::set_password(conn, missing, "h").await,
                     1 => users::set_roles(conn, missing, "agent").await,
@@ -118,7 +123,7 @@ async fn accounts_with_a_status_are_the_enabled_ones_that_chose_it() {
         })
         .unwrap();
         let mine = |rows: Vec<backline_store::rows::UserRow>| {
-            let mut ids: Vec<String> = rows
+            let mut ids: Vec<UserId> = rows
                 .into_iter()
                 .map(|u| u.id)
                 .filter(|id| [&ready, &disabled, &away].contains(&id))
@@ -128,7 +133,7 @@ async fn accounts_with_a_status_are_the_enabled_ones_that_chose_it() {
         };
         assert_eq!(
             mine(users::with_status(store.reader(), "ready").await.unwrap()),
-            [ready.as_str()],
+            std::slice::from_ref(&ready),
             "{backend}: disabled accounts are left out"
         );
         assert_eq!(
@@ -137,7 +142,7 @@ async fn accounts_with_a_status_are_the_enabled_ones_that_chose_it() {
                     .await
                     .unwrap()
             ),
-            [away.as_str()],
+            std::slice::from_ref(&away),
             "{backend}"
         );
         let user = users::get(store.reader(), &away).await.unwrap().unwrap();
@@ -153,7 +158,7 @@ async fn accounts_with_a_status_are_the_enabled_ones_that_chose_it() {
 async fn a_call_makes_an_agent_busy_once_and_restores_the_status_chosen_before() {
     for (backend, store, _dir) in stores().await {
         let id = add_user(&store, "caller").await;
-        let status = |store: backline_store::Store, id: String| async move {
+        let status = |store: backline_store::Store, id: UserId| async move {
             let user = users::get(store.reader(), &id).await.unwrap().unwrap();
             (user.status, user.status_reason)
         };
@@ -211,8 +216,8 @@ async fn a_call_makes_an_agent_busy_once_and_restores_the_status_chosen_before()
 
         let missing = tx!(store, |conn| {
             Ok((
-                users::enter_call_busy(conn, "no-such-user").await?,
-                users::leave_call_busy(conn, "no-such-user").await?,
+                users::enter_call_busy(conn, &crate::uid("no-such-user")).await?,
+                users::leave_call_busy(conn, &crate::uid("no-such-user")).await?,
             ))
         })
         .unwrap();
@@ -259,7 +264,11 @@ async fn not_ready_reasons_keep_their_insertion_order_and_codes_are_unique() {
 async fn groups_are_listed_and_searched_in_name_order() {
     for (backend, store, _dir) in stores().await {
         let tag = unique("tag");
-        let (beta, alpha, other) = (unique("g"), unique("g"), unique("g"));
+        let (beta, alpha, other) = (
+            crate::gid(&unique("g")),
+            crate::gid(&unique("g")),
+            crate::gid(&unique("g")),
+        );
         let (beta_name, alpha_name, other_name) = (
             format!("Beta {tag}"),
             format!("Alpha {tag}"),
@@ -282,13 +291,13 @@ async fn groups_are_listed_and_searched_in_name_order() {
             "{backend}"
         );
         assert!(
-            groups::get(store.reader(), "no-such-group")
+            groups::get(store.reader(), &crate::gid("no-such-group"))
                 .await
                 .unwrap()
                 .is_none(),
             "{backend}"
         );
-        let mine: Vec<String> = groups::list(store.reader())
+        let mine: Vec<GroupId> = groups::list(store.reader())
             .await
             .unwrap()
             .into_iter()
@@ -311,11 +320,11 @@ async fn groups_are_listed_and_searched_in_name_order() {
         );
         assert_eq!(
             ids(groups::search(store.reader(), &pattern, 1).await.unwrap()),
-            [alpha.as_str()],
+            std::slice::from_ref(&alpha),
             "{backend}: limited"
         );
         let dup = tx!(store, [alpha_name], |conn| {
-            groups::insert(conn, "another-id", &alpha_name, "x", 4).await
+            groups::insert(conn, &crate::gid("another-id"), &alpha_name, "x", 4).await
         });
         assert!(
             matches!(dup, Err(StoreError::Conflict(_))),
@@ -328,7 +337,7 @@ async fn groups_are_listed_and_searched_in_name_order() {
 async fn groups_list_their_members_and_adding_a_member_twice_is_harmless() {
     for (backend, store, _dir) in stores().await {
         let tag = unique("crew");
-        let (first, second) = (unique("g"), unique("g"));
+        let (first, second) = (crate::gid(&unique("g")), crate::gid(&unique("g")));
         let (first_name, second_name) = (format!("A {tag}"), format!("B {tag}"));
         let bob = add_user(&store, "bob").await;
         let ann = add_user(&store, "ann").await;
@@ -350,7 +359,7 @@ async fn groups_list_their_members_and_adding_a_member_twice_is_harmless() {
             [ann.clone(), bob.clone()],
             "{backend}: once each, by id"
         );
-        let of_bob: Vec<(String, String)> = groups::of_user(store.reader(), &bob)
+        let of_bob: Vec<(GroupId, String)> = groups::of_user(store.reader(), &bob)
             .await
             .unwrap()
             .into_iter()
@@ -364,7 +373,7 @@ async fn groups_list_their_members_and_adding_a_member_twice_is_harmless() {
             ],
             "{backend}: by group name"
         );
-        let memberships: Vec<(String, String, String)> = groups::memberships(store.reader())
+        let memberships: Vec<(UserId, GroupId, String)> = groups::memberships(store.reader())
             .await
             .unwrap()
             .into_iter()
@@ -384,7 +393,7 @@ async fn groups_list_their_members_and_adding_a_member_twice_is_harmless() {
             .unwrap();
         assert_eq!(
             hits.into_iter().map(|u| u.id).collect::<Vec<_>>(),
-            [bob.as_str()],
+            std::slice::from_ref(&bob),
             "{backend}"
         );
         for expected in [true, false] {
@@ -396,7 +405,7 @@ async fn groups_list_their_members_and_adding_a_member_twice_is_harmless() {
         }
         assert_eq!(
             groups::members(store.reader(), &first).await.unwrap(),
-            [ann.as_str()],
+            std::slice::from_ref(&ann),
             "{backend}"
         );
         assert_eq!(
@@ -406,7 +415,7 @@ async fn groups_list_their_members_and_adding_a_member_twice_is_harmless() {
                 .into_iter()
                 .map(|g| g.id)
                 .collect::<Vec<_>>(),
-            [second.as_str()],
+            std::slice::from_ref(&second),
             "{backend}"
         );
     }

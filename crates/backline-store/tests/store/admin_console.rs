@@ -12,13 +12,15 @@ use crate::{stores, unique};
 #[tokio::test]
 async fn an_integrations_token_and_webhook_secret_are_replaced() {
     for (backend, store, _dir) in stores().await {
-        let id = unique("rotated");
+        let id = crate::intid(&unique("rotated"));
         add_integration(&store, &id).await;
         let changed = tx!(store, [id], |conn| {
             let token = integrations::set_token_hash(conn, &id, "new-hash").await?;
             let secret = integrations::set_webhook_secret(conn, &id, "new-secret").await?;
-            let unknown = integrations::set_token_hash(conn, "nobody", "other").await?;
-            let unknown_secret = integrations::set_webhook_secret(conn, "nobody", "x").await?;
+            let unknown =
+                integrations::set_token_hash(conn, &crate::intid("nobody"), "other").await?;
+            let unknown_secret =
+                integrations::set_webhook_secret(conn, &crate::intid("nobody"), "x").await?;
             Ok((token, secret, unknown, unknown_secret))
         })
         .unwrap();
@@ -45,13 +47,16 @@ async fn an_integrations_token_and_webhook_secret_are_replaced() {
 #[tokio::test]
 async fn deliveries_are_listed_newest_first_by_state_and_page_and_queued_again() {
     for (backend, store, _dir) in stores().await {
-        let (mine, other) = (unique("hooks"), unique("hooks"));
+        let (mine, other) = (
+            crate::intid(&unique("hooks")),
+            crate::intid(&unique("hooks")),
+        );
         add_integration(&store, &mine).await;
         add_integration(&store, &other).await;
         let events: Vec<String> = (0..4).map(|n| format!("{mine}-e{n}")).collect();
         tx!(store, [mine, other, events], |conn| {
             for (n, id) in events.iter().enumerate() {
-                let interaction = format!("interaction-{n}");
+                let interaction = crate::iid(&format!("interaction-{n}"));
                 outbox::enqueue(
                     conn,
                     id,
@@ -63,7 +68,16 @@ async fn deliveries_are_listed_newest_first_by_state_and_page_and_queued_again()
                 )
                 .await?;
             }
-            outbox::enqueue(conn, &format!("{other}-e"), &other, "i", "t", "{}", 50).await?;
+            outbox::enqueue(
+                conn,
+                &format!("{other}-e"),
+                &other,
+                &crate::iid("i"),
+                "t",
+                "{}",
+                50,
+            )
+            .await?;
             outbox::mark_delivered(conn, &events[0], 20).await?;
             outbox::mark_failed(conn, &events[1], 21, "HTTP 500").await?;
             outbox::mark_retry(conn, &events[2], 99, "connection refused").await
@@ -171,27 +185,28 @@ async fn deliveries_are_listed_newest_first_by_state_and_page_and_queued_again()
 #[tokio::test]
 async fn an_events_payload_is_read_by_interaction_and_type_and_replaced() {
     for (backend, store, _dir) in stores().await {
-        let (mine, other) = (unique("kept"), unique("kept"));
+        let (mine, other) = (crate::intid(&unique("kept")), crate::intid(&unique("kept")));
         add_integration(&store, &mine).await;
         add_integration(&store, &other).await;
         let ids: Vec<String> = (0..4).map(|n| format!("{mine}-k{n}")).collect();
-        tx!(store, [mine, other, ids], |conn| {
+        let (i1, i2) = (crate::iid("i-1"), crate::iid("i-2"));
+        tx!(store, [mine, other, ids, i1, i2], |conn| {
             let attached = "consultation.transcript_attached";
-            outbox::enqueue(conn, &ids[0], &mine, "i-1", attached, "first", 10).await?;
-            outbox::enqueue(conn, &ids[1], &mine, "i-1", "consultation.ended", "x", 11).await?;
-            outbox::enqueue(conn, &ids[2], &mine, "i-2", attached, "elsewhere", 12).await?;
-            outbox::enqueue(conn, &ids[3], &mine, "i-1", attached, "second", 13).await?;
-            outbox::enqueue(conn, &format!("{other}-k"), &other, "i-1", attached, "o", 9).await?;
+            outbox::enqueue(conn, &ids[0], &mine, &i1, attached, "first", 10).await?;
+            outbox::enqueue(conn, &ids[1], &mine, &i1, "consultation.ended", "x", 11).await?;
+            outbox::enqueue(conn, &ids[2], &mine, &i2, attached, "elsewhere", 12).await?;
+            outbox::enqueue(conn, &ids[3], &mine, &i1, attached, "second", 13).await?;
+            outbox::enqueue(conn, &format!("{other}-k"), &other, &i1, attached, "o", 9).await?;
             outbox::mark_delivered(conn, &ids[0], 20).await
         })
         .unwrap();
         let read = || {
-            let (store, mine) = (&store, &mine);
+            let (store, mine, i1) = (&store, &mine, &i1);
             async move {
-                tx!(store, [mine], |conn| outbox::payloads_of(
+                tx!(store, [mine, i1], |conn| outbox::payloads_of(
                     conn,
                     &mine,
-                    "i-1",
+                    &i1,
                     "consultation.transcript_attached"
                 )
                 .await)

@@ -7,18 +7,32 @@
 use std::collections::{BTreeMap, HashMap};
 
 use backline_store::{
-    events, sessions, transcript, Locks, ParticipantRole, Pending, SendKey, Store, StoreError,
-    WriteTx,
+    events, sessions, transcript, Locks, ParticipantRole, Pending, SendKey, SessionId, Store,
+    StoreError, UserId, WriteTx,
 };
 
 use crate::im_sessions::join;
 use crate::{add_session, add_user, stores};
 
+/// A send's key, readable by the test ([`SendKey`] keeps its parts).
+#[derive(Debug, Clone)]
+struct Key {
+    session_id: SessionId,
+    actor_id: UserId,
+    client_msg_id: String,
+}
+
+impl Key {
+    fn send_key(&self) -> SendKey {
+        SendKey::new(&self.session_id, &self.actor_id, &self.client_msg_id)
+    }
+}
+
 /// What a send did, as its write reports it.
 #[derive(Debug, Clone, PartialEq)]
 enum Sent {
     /// Appended with this seq; each participant's stream seq.
-    Stored(i64, Vec<(String, i64)>),
+    Stored(i64, Vec<(UserId, i64)>),
     /// A retry: the first send's seq.
     Duplicate(i64),
 }
@@ -26,12 +40,7 @@ enum Sent {
 /// The send path as the service runs it: the context (read ahead or
 /// queried), idempotency, the entry, one event to every participant.
 /// `refuse` makes the write refuse itself after appending.
-async fn send(
-    conn: &mut WriteTx,
-    key: &SendKey,
-    body: &str,
-    refuse: bool,
-) -> Result<Sent, StoreError> {
+async fn send(conn: &mut WriteTx, key: &Key, body: &str, refuse: bool) -> Result<Sent, StoreError> {
     let context = sessions::send_context(conn, &key.session_id, &key.actor_id, &key.client_msg_id)
         .await?
         .ok_or(StoreError::NotFound("session"))?;
@@ -60,7 +69,7 @@ async fn send(
             context.session.last_seq
         )));
     }
-    let users: Vec<String> = context
+    let users: Vec<UserId> = context
         .participants
         .iter()
         .map(|p| p.user_id.clone())
@@ -75,14 +84,14 @@ async fn send(
 
 fn queue_send(
     store: &Store,
-    key: SendKey,
+    key: Key,
     body: String,
     refuse: bool,
 ) -> impl std::future::Future<Output = Result<Pending<Sent>, StoreError>> + '_ {
     let write_key = key.clone();
     store.enqueue_send_then(
         Locks::session(&key.session_id),
-        key,
+        key.send_key(),
         Box::new(move |conn| Box::pin(async move { send(conn, &write_key, &body, refuse).await })),
         Box::new(|_| {}),
     )
@@ -94,8 +103,8 @@ fn queue_send(
 /// forget what it read ahead, so the writes after it run their statements.
 fn queue_mark(
     store: &Store,
-    session: String,
-    user: String,
+    session: SessionId,
+    user: UserId,
     forget: bool,
 ) -> impl std::future::Future<Output = Result<Pending<Sent>, StoreError>> + '_ {
     store.enqueue_then(
@@ -122,7 +131,7 @@ async fn sends_queued_together_keep_seqs_gapless_retries_single_and_acknowledged
         for _ in 0..6 {
             users.push(add_user(&store, "batch").await);
         }
-        let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut members: BTreeMap<SessionId, Vec<UserId>> = BTreeMap::new();
         for s in 0..4 {
             let owner = users[s].clone();
             let sid = add_session(&store, &owner).await;
@@ -141,7 +150,7 @@ async fn sends_queued_together_keep_seqs_gapless_retries_single_and_acknowledged
             }
             members.insert(sid, others.to_vec());
         }
-        let sids: Vec<String> = members.keys().cloned().collect();
+        let sids: Vec<SessionId> = members.keys().cloned().collect();
 
         // Four tasks queue 150 writes each without waiting for answers, so
         // that batches are large and interleave: sends, retries of earlier
@@ -165,7 +174,7 @@ async fn sends_queued_together_keep_seqs_gapless_retries_single_and_acknowledged
                     };
                     let sid = sids[(orig + t) % sids.len()].clone();
                     let actor = members[&sid][orig % 3].clone();
-                    let key = SendKey {
+                    let key = Key {
                         session_id: sid.clone(),
                         actor_id: actor.clone(),
                         client_msg_id: format!("c{t}-{orig}"),
@@ -192,7 +201,7 @@ async fn sends_queued_together_keep_seqs_gapless_retries_single_and_acknowledged
         }
 
         // Every session's transcript: seqs 1..n, no gap, no duplicate.
-        let mut stored: HashMap<(String, String, String), (i64, String)> = HashMap::new();
+        let mut stored: HashMap<(SessionId, UserId, String), (i64, String)> = HashMap::new();
         for sid in members.keys() {
             let entries = transcript::page(store.reader(), sid, 0, i64::MAX, 10_000, false)
                 .await
@@ -272,7 +281,7 @@ async fn sends_queued_together_keep_seqs_gapless_retries_single_and_acknowledged
 
         // Every user's stream: seqs 1..head without a gap, the head where the
         // account says, and each stored message's event at the seq its write got.
-        let mut events_of: HashMap<(String, i64), String> = HashMap::new();
+        let mut events_of: HashMap<(UserId, i64), String> = HashMap::new();
         for user in &users {
             let head = events::head(store.reader(), user).await.unwrap();
             let stream = events::range(store.reader(), user, 0, head, 100_000)
@@ -324,7 +333,7 @@ async fn sends_queued_together_keep_seqs_gapless_retries_single_and_acknowledged
 }
 
 /// A session of `owner` (color 0) with `guest` (color 1), both joined.
-async fn two_party_session(store: &Store, owner: &str, guest: &str) -> String {
+async fn two_party_session(store: &Store, owner: &UserId, guest: &UserId) -> SessionId {
     let sid = add_session(store, owner).await;
     join(store, &sid, owner, ParticipantRole::Initiator, 0).await;
     join(store, &sid, guest, ParticipantRole::Invitee, 1).await;
@@ -337,7 +346,7 @@ async fn a_sends_context_read_ahead_is_the_one_its_query_reads() {
         let owner = add_user(&store, "ahead").await;
         let guest = add_user(&store, "ahead").await;
         let sid = two_party_session(&store, &owner, &guest).await;
-        let key = SendKey {
+        let key = Key {
             session_id: sid.clone(),
             actor_id: owner.clone(),
             client_msg_id: "same".into(),
@@ -355,7 +364,7 @@ async fn a_sends_context_read_ahead_is_the_one_its_query_reads() {
         let check = store
             .enqueue_send_then(
                 Locks::session(&sid),
-                key.clone(),
+                key.send_key(),
                 Box::new(move |conn| {
                     Box::pin(async move {
                         let k = &check_key;
@@ -440,7 +449,7 @@ async fn a_backend_terminated_while_sends_wait_fails_every_send_of_the_batch() {
     join(&store, &sid, &owner, ParticipantRole::Initiator, 0).await;
     join(&store, &sid, &guest, ParticipantRole::Invitee, 1).await;
 
-    let key = |i: usize| SendKey {
+    let key = |i: usize| Key {
         session_id: sid.clone(),
         actor_id: if i.is_multiple_of(2) {
             owner.clone()
@@ -457,7 +466,7 @@ async fn a_backend_terminated_while_sends_wait_fails_every_send_of_the_batch() {
             store
                 .enqueue_send_then(
                     Locks::session(&sid),
-                    k.clone(),
+                    k.send_key(),
                     Box::new(move |conn| {
                         Box::pin(async move {
                             let sent = send(conn, &k, "text", false).await?;
@@ -550,7 +559,7 @@ async fn queue_slow(store: &Store) -> Pending<()> {
 /// Each user's stored head and highest event: on PostgreSQL `stream_head`
 /// itself (what the batch's lock statement reads as the head), on both
 /// engines the head the store answers; and the highest stored seq.
-async fn heads(store: &Store, users: &[String]) -> Vec<(i64, i64, Option<i64>)> {
+async fn heads(store: &Store, users: &[UserId]) -> Vec<(i64, i64, Option<i64>)> {
     let mut out = Vec::new();
     for user in users {
         let (stored, highest) = backline_store::db::query_as::<(i64, Option<i64>)>(
@@ -609,7 +618,7 @@ async fn every_kind_of_append_leaves_the_stream_head_at_the_highest_event() {
         // writer forgets and the next appends run their own statements; a
         // write that appends and refuses itself; all in one batch behind a
         // slow write.
-        let names: Vec<&str> = users.iter().map(String::as_str).collect();
+        let names: Vec<&UserId> = users.iter().collect();
         let slow = queue_slow(&store).await;
         let mut queued = Vec::new();
         for (n, (forget, refuse)) in [(false, false), (false, true), (true, false), (false, false)]
@@ -649,7 +658,7 @@ async fn every_kind_of_append_leaves_the_stream_head_at_the_highest_event() {
 
         // A send: its entry and events written with the batch.
         let sid = two_party_session(&store, &owner, &guest).await;
-        let key = SendKey {
+        let key = Key {
             session_id: sid.clone(),
             actor_id: owner.clone(),
             client_msg_id: "heads".into(),
@@ -701,13 +710,13 @@ async fn every_kind_of_append_leaves_the_stream_head_at_the_highest_event() {
 /// itself after raising.
 fn queue_keyed_mark<'a>(
     store: &'a Store,
-    session: &str,
-    user: &str,
+    session: &SessionId,
+    user: &UserId,
     read: bool,
     seq: i64,
     refuse: bool,
 ) -> impl std::future::Future<Output = Result<Pending<bool>, StoreError>> + 'a {
-    let (s, u) = (session.to_owned(), user.to_owned());
+    let (s, u) = (session.clone(), user.clone());
     store.enqueue_send_then(
         Locks::session(session),
         SendKey::mark(session, user),
@@ -742,7 +751,7 @@ async fn marks_queued_with_their_key_raise_as_their_statement_does() {
         let stranger = add_user(&store, "marks").await;
         let sid = two_party_session(&store, &owner, &guest).await;
         for n in 0..3 {
-            let key = SendKey {
+            let key = Key {
                 session_id: sid.clone(),
                 actor_id: owner.clone(),
                 client_msg_id: format!("m{n}"),
@@ -756,7 +765,7 @@ async fn marks_queued_with_their_key_raise_as_their_statement_does() {
 
         // All in one batch, behind a slow write.
         let slow = queue_slow(&store).await;
-        let (o, g, x) = (owner.as_str(), guest.as_str(), stranger.as_str());
+        let (o, g, x) = (&owner, &guest, &stranger);
         let mut marks = Vec::new();
         for (user, read, seq) in [(g, false, 2), (g, false, 1), (g, true, 2), (x, false, 1)] {
             marks.push(
@@ -765,7 +774,7 @@ async fn marks_queued_with_their_key_raise_as_their_statement_does() {
                     .unwrap(),
             );
         }
-        let check_key = SendKey {
+        let check_key = Key {
             session_id: sid.clone(),
             actor_id: owner.clone(),
             client_msg_id: "check".into(),
@@ -773,7 +782,7 @@ async fn marks_queued_with_their_key_raise_as_their_statement_does() {
         let check = store
             .enqueue_send_then(
                 Locks::session(&sid),
-                check_key.clone(),
+                check_key.send_key(),
                 Box::new(move |conn| {
                     Box::pin(async move {
                         let k = &check_key;

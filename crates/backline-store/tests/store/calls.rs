@@ -2,6 +2,7 @@
 
 use backline_store::rows::CallRow;
 use backline_store::{calls, CallKind, CallState, PartyKind, PartyState, Store, StoreError};
+use backline_store::{CallId, InteractionId};
 
 use crate::{stores, unique};
 
@@ -10,8 +11,8 @@ use crate::{stores, unique};
 struct Call<'a> {
     kind: CallKind,
     state: CallState,
-    interaction_id: Option<&'a str>,
-    contact_call_id: Option<&'a str>,
+    interaction_id: Option<&'a InteractionId>,
+    contact_call_id: Option<&'a CallId>,
     created_at: i64,
     ring_expires_at: Option<i64>,
 }
@@ -25,10 +26,10 @@ const CONTACT: Call<'static> = Call {
     ring_expires_at: None,
 };
 
-async fn add_call(store: &Store, call: Call<'_>) -> String {
-    let id = unique("call");
-    let interaction = call.interaction_id.map(str::to_owned);
-    let contact_call = call.contact_call_id.map(str::to_owned);
+async fn add_call(store: &Store, call: Call<'_>) -> CallId {
+    let id = crate::callid(&unique("call"));
+    let interaction = call.interaction_id.cloned();
+    let contact_call = call.contact_call_id.cloned();
     let (created_at, ring_expires_at) = (call.created_at, call.ring_expires_at);
     tx!(store, [id], |conn| {
         calls::insert(
@@ -37,9 +38,9 @@ async fn add_call(store: &Store, call: Call<'_>) -> String {
                 id: &id,
                 kind: call.kind,
                 state: call.state,
-                interaction_id: interaction.as_deref(),
+                interaction_id: interaction.as_ref(),
                 consultation_session_id: None,
-                contact_call_id: contact_call.as_deref(),
+                contact_call_id: contact_call.as_ref(),
                 created_at,
                 ring_expires_at,
                 caller_token_hash: None,
@@ -51,7 +52,7 @@ async fn add_call(store: &Store, call: Call<'_>) -> String {
     id
 }
 
-async fn add_party(store: &Store, call_id: &str, party_id: &str, state: PartyState) {
+async fn add_party(store: &Store, call_id: &CallId, party_id: &str, state: PartyState) {
     let (call_id, party_id) = (call_id.to_owned(), party_id.to_owned());
     tx!(store, |conn| {
         calls::add_party(
@@ -69,11 +70,11 @@ async fn add_party(store: &Store, call_id: &str, party_id: &str, state: PartySta
     .unwrap();
 }
 
-async fn get(store: &Store, id: &str) -> CallRow {
+async fn get(store: &Store, id: &CallId) -> CallRow {
     calls::get(store.reader(), id).await.unwrap().unwrap()
 }
 
-fn ids(rows: Vec<CallRow>) -> Vec<String> {
+fn ids(rows: Vec<CallRow>) -> Vec<CallId> {
     rows.into_iter().map(|r| r.id).collect()
 }
 
@@ -82,7 +83,7 @@ async fn calls_read_back_as_inserted_and_by_their_caller_token() {
     for (backend, store, _dir) in stores().await {
         add_call(&store, CONTACT).await;
         add_call(&store, CONTACT).await;
-        let (id, token) = (unique("call"), unique("caller-token"));
+        let (id, token) = (crate::callid(&unique("call")), unique("caller-token"));
         tx!(store, [id, token], |conn| {
             calls::insert(
                 conn,
@@ -90,9 +91,9 @@ async fn calls_read_back_as_inserted_and_by_their_caller_token() {
                     id: &id,
                     kind: CallKind::Contact,
                     state: CallState::Ringing,
-                    interaction_id: Some("interaction-x"),
-                    consultation_session_id: Some("session-x"),
-                    contact_call_id: Some("call-x"),
+                    interaction_id: Some(&crate::iid("interaction-x")),
+                    consultation_session_id: Some(&crate::sid("session-x")),
+                    contact_call_id: Some(&crate::callid("call-x")),
                     created_at: 100,
                     ring_expires_at: Some(130),
                     caller_token_hash: Some(&token),
@@ -106,9 +107,9 @@ async fn calls_read_back_as_inserted_and_by_their_caller_token() {
             (
                 call.kind,
                 call.state,
-                call.interaction_id.as_deref(),
-                call.consultation_session_id.as_deref(),
-                call.contact_call_id.as_deref(),
+                call.interaction_id.as_ref().map(|i| i.as_str()),
+                call.consultation_session_id.as_ref().map(|s| s.as_str()),
+                call.contact_call_id.as_ref().map(|c| c.as_str()),
                 call.created_at,
                 call.ring_expires_at,
             ),
@@ -147,7 +148,7 @@ async fn calls_read_back_as_inserted_and_by_their_caller_token() {
             "{backend}"
         );
         assert!(
-            calls::get(store.reader(), "no-such-call")
+            calls::get(store.reader(), &crate::callid("no-such-call"))
                 .await
                 .unwrap()
                 .is_none(),
@@ -158,7 +159,7 @@ async fn calls_read_back_as_inserted_and_by_their_caller_token() {
             calls::insert(
                 conn,
                 calls::NewCall {
-                    id: "another-call",
+                    id: &crate::callid("another-call"),
                     kind: CallKind::Contact,
                     state: CallState::Ringing,
                     interaction_id: None,
@@ -212,7 +213,7 @@ async fn parties_are_listed_in_the_order_they_joined_and_keep_their_device() {
         .unwrap();
         let other = add_call(&store, CONTACT).await;
         add_party(&store, &other, "agent-1", Connected).await;
-        let parties = |store: Store, id: String| async move {
+        let parties = |store: Store, id: CallId| async move {
             calls::parties(store.reader(), &id)
                 .await
                 .unwrap()
@@ -301,7 +302,7 @@ async fn a_partys_active_calls_leave_out_ended_calls_and_calls_it_left() {
             add_party(&store, &id, &me, PartyState::Connected).await;
             made.push(id);
         }
-        let [old, new, mid, newest] = <[String; 4]>::try_from(made).unwrap();
+        let [old, new, mid, newest] = <[CallId; 4]>::try_from(made).unwrap();
         let not_mine = add_call(
             &store,
             Call {
@@ -335,7 +336,7 @@ async fn a_partys_active_calls_leave_out_ended_calls_and_calls_it_left() {
 #[tokio::test]
 async fn an_interactions_contact_call_is_its_newest_open_one() {
     for (backend, store, _dir) in stores().await {
-        let interaction = unique("interaction");
+        let interaction = crate::iid(&unique("interaction"));
         let on = |created_at: i64, kind: CallKind| Call {
             kind,
             interaction_id: Some(&interaction),
@@ -349,12 +350,12 @@ async fn an_interactions_contact_call_is_its_newest_open_one() {
             &store,
             Call {
                 created_at: 40,
-                interaction_id: Some("another-interaction"),
+                interaction_id: Some(&crate::iid("another-interaction")),
                 ..CONTACT
             },
         )
         .await;
-        let current = |store: Store, interaction: String| async move {
+        let current = |store: Store, interaction: InteractionId| async move {
             calls::contact_call_of(store.reader(), &interaction)
                 .await
                 .unwrap()
@@ -405,7 +406,7 @@ async fn open_consultations_of_a_contact_call_are_listed_oldest_first() {
             &store,
             Call {
                 kind: CallKind::Consultation,
-                contact_call_id: Some("another-call"),
+                contact_call_id: Some(&crate::callid("another-call")),
                 created_at: 5,
                 ..CONTACT
             },
@@ -452,7 +453,7 @@ async fn ringing_calls_expire_and_answering_stops_the_ring_once() {
                 not_ringing.clone(),
             ];
             async move {
-                let mut got: Vec<String> = calls::ring_expired(store.reader(), now)
+                let mut got: Vec<CallId> = calls::ring_expired(store.reader(), now)
                     .await
                     .unwrap()
                     .into_iter()
@@ -462,11 +463,11 @@ async fn ringing_calls_expire_and_answering_stops_the_ring_once() {
                 got
             }
         };
-        let sorted = |mut v: Vec<String>| {
+        let sorted = |mut v: Vec<CallId>| {
             v.sort();
             v
         };
-        assert_eq!(expired(99).await, Vec::<String>::new(), "{backend}");
+        assert_eq!(expired(99).await, Vec::<CallId>::new(), "{backend}");
         assert_eq!(
             expired(100).await,
             sorted(vec![soon.clone(), answered.clone()]),
@@ -517,7 +518,7 @@ async fn held_contact_calls_are_listed_until_resumed_or_ended() {
         })
         .unwrap();
         let mine = [&held, &resumed, &ended, &consultation];
-        let listed: Vec<(String, Option<i64>)> = calls::held_contact_calls(store.reader())
+        let listed: Vec<(CallId, Option<i64>)> = calls::held_contact_calls(store.reader())
             .await
             .unwrap()
             .into_iter()
@@ -581,8 +582,8 @@ async fn ending_a_call_twice_keeps_the_first_end() {
 #[tokio::test]
 async fn an_interaction_is_on_hold_since_its_open_contact_call_held_the_contact() {
     for (backend, store, _dir) in stores().await {
-        let interaction = unique("interaction");
-        let held = |store: Store, interaction: String| async move {
+        let interaction = crate::iid(&unique("interaction"));
+        let held = |store: Store, interaction: InteractionId| async move {
             calls::held_since(store.reader(), &interaction)
                 .await
                 .unwrap()
@@ -614,7 +615,7 @@ async fn an_interaction_is_on_hold_since_its_open_contact_call_held_the_contact(
             "{backend}"
         );
         assert_eq!(
-            held(store.clone(), unique("other")).await,
+            held(store.clone(), crate::iid(&unique("other"))).await,
             None,
             "{backend}"
         );

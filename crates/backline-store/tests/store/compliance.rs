@@ -1,21 +1,27 @@
 //! Legal holds and retention.
 
 use backline_store::compliance::{self, Counts, Cutoffs};
+use backline_store::UserId;
 use backline_store::{audit, contacts, interactions, sessions, transcript, Store};
+use backline_store::{ContactId, InteractionId};
 
 use crate::im_sessions::add_session_at;
 use crate::{add_user, stores, unique};
 
 /// An interaction that ended at `ended_at`.
-async fn ended_interaction(store: &Store, ended_at: i64) -> String {
+async fn ended_interaction(store: &Store, ended_at: i64) -> InteractionId {
     ended_interaction_of(store, None, ended_at).await
 }
 
 /// An interaction of `contact` that ended at `ended_at`, with an attached
 /// transcript and an audit entry about it.
-async fn ended_interaction_of(store: &Store, contact: Option<&str>, ended_at: i64) -> String {
-    let id = unique("interaction");
-    let contact = contact.map(str::to_owned);
+async fn ended_interaction_of(
+    store: &Store,
+    contact: Option<&ContactId>,
+    ended_at: i64,
+) -> InteractionId {
+    let id = crate::iid(&unique("interaction"));
+    let contact = contact.cloned();
     tx!(store, [id], |conn| {
         interactions::insert(
             conn,
@@ -26,7 +32,7 @@ async fn ended_interaction_of(store: &Store, contact: Option<&str>, ended_at: i6
                 media: "chat",
                 state: "ended",
                 agent_id: None,
-                contact_id: contact.as_deref(),
+                contact_id: contact.as_ref(),
                 subject: "Question",
                 case_data: "[]",
                 outcome: None,
@@ -56,7 +62,12 @@ async fn ended_interaction_of(store: &Store, contact: Option<&str>, ended_at: i6
 }
 
 /// An ended consultation about `parent` with one message.
-async fn ended_consultation(store: &Store, owner: &str, parent: &str, ended_at: i64) -> String {
+async fn ended_consultation(
+    store: &Store,
+    owner: &UserId,
+    parent: &InteractionId,
+    ended_at: i64,
+) -> backline_store::SessionId {
     let sid = add_session_at(store, owner, ended_at - 10, Some(parent)).await;
     let owner = owner.to_owned();
     tx!(store, [sid, owner], |conn| {
@@ -93,13 +104,13 @@ async fn retention_deletes_what_is_past_its_age_except_what_is_held() {
         let (h, o) = (held.clone(), owner.clone());
         let placed = tx!(store, [h, o], |conn| {
             Ok((
-                compliance::place_hold(conn, "interaction", &h, "case 7", &o, 50).await?,
-                compliance::place_hold(conn, "interaction", &h, "again", &o, 60).await?,
+                compliance::place_hold(conn, "interaction", h.as_str(), "case 7", &o, 50).await?,
+                compliance::place_hold(conn, "interaction", h.as_str(), "again", &o, 60).await?,
             ))
         })
         .unwrap();
         assert_eq!(placed, (true, false), "{backend}: the first hold stands");
-        let hold = compliance::hold(store.reader(), "interaction", &held)
+        let hold = compliance::hold(store.reader(), "interaction", held.as_str())
             .await
             .unwrap()
             .unwrap();
@@ -193,8 +204,8 @@ async fn retention_deletes_what_is_past_its_age_except_what_is_held() {
         let h = held.clone();
         let lifted = tx!(store, [h], |conn| {
             Ok((
-                compliance::lift_hold(conn, "interaction", &h).await?,
-                compliance::lift_hold(conn, "interaction", &h).await?,
+                compliance::lift_hold(conn, "interaction", h.as_str()).await?,
+                compliance::lift_hold(conn, "interaction", h.as_str()).await?,
             ))
         })
         .unwrap();
@@ -213,8 +224,8 @@ async fn retention_deletes_what_is_past_its_age_except_what_is_held() {
     }
 }
 
-async fn add_contact(store: &Store) -> String {
-    let id = unique("contact");
+async fn add_contact(store: &Store) -> ContactId {
+    let id = crate::cid(&unique("contact"));
     tx!(store, [id], |conn| {
         let fields = contacts::ContactFields {
             first_name: "Zoë",
@@ -267,7 +278,7 @@ async fn a_contact_is_listed_checked_for_holds_and_erased_with_its_history() {
         );
         let (s, o) = (second.clone(), owner.clone());
         tx!(store, [s, o], |conn| {
-            compliance::place_hold(conn, "interaction", &s, "m", &o, 1).await
+            compliance::place_hold(conn, "interaction", s.as_str(), "m", &o, 1).await
         })
         .unwrap();
         assert!(
@@ -286,7 +297,7 @@ async fn a_contact_is_listed_checked_for_holds_and_erased_with_its_history() {
         let c = contact.clone();
         let erased = tx!(store, [c], |conn| Ok((
             compliance::erase_contact(conn, &c).await?,
-            compliance::erase_contact(conn, "no-such-contact").await?,
+            compliance::erase_contact(conn, &crate::cid("no-such-contact")).await?,
         )))
         .unwrap();
         assert_eq!(erased, (Some(2), None), "{backend}");

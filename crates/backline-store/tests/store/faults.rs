@@ -2,12 +2,13 @@
 //! the middle of a batch fails every write of that batch (none is
 //! acknowledged, none is stored), and the next batch writes again.
 
+use backline_store::UserId;
 use backline_store::{users, Store, StoreError, StoreOptions};
 
-fn new_user<'a>(id: &'a str) -> users::NewUser<'a> {
+fn new_user(id: &UserId) -> users::NewUser<'_> {
     users::NewUser {
         id,
-        username: id,
+        username: id.as_str(),
         display_name: "Fault Test",
         search_key: "fault test",
         password_hash: "x",
@@ -32,7 +33,11 @@ async fn a_backend_terminated_mid_batch_fails_the_whole_batch_and_the_writer_rec
     // then has its own backend terminated from another connection.
     let mut writes = Vec::new();
     for i in 0..10 {
-        let (store, admin, id) = (store.clone(), admin.clone(), format!("{prefix}-{i}"));
+        let (store, admin, id) = (
+            store.clone(),
+            admin.clone(),
+            crate::uid(&format!("{prefix}-{i}")),
+        );
         writes.push(tokio::spawn(async move {
             let result = store
                 .write(Box::new(move |conn| {
@@ -67,7 +72,7 @@ async fn a_backend_terminated_mid_batch_fails_the_whole_batch_and_the_writer_rec
 
     // The next write goes through on a new connection; a small write proves
     // little, so the store stays unhealthy until the readiness probe commits.
-    let after = format!("{prefix}-after");
+    let after = crate::uid(&format!("{prefix}-after"));
     let id = after.clone();
     store
         .write(Box::new(move |conn| {
@@ -81,7 +86,7 @@ async fn a_backend_terminated_mid_batch_fails_the_whole_batch_and_the_writer_rec
 
     // Acknowledged means stored; refused means not stored.
     for (i, result) in &outcomes {
-        let stored = users::get(store.reader(), &format!("{prefix}-{i}"))
+        let stored = users::get(store.reader(), &crate::uid(&format!("{prefix}-{i}")))
             .await
             .unwrap()
             .is_some();
@@ -120,7 +125,7 @@ async fn a_second_store_on_the_same_sqlite_file_is_refused_until_the_first_close
 
 /// Appends one event to `user` in its own write; `fail` makes the write
 /// refuse itself after appending (its savepoint is rolled back).
-async fn append(store: &Store, user: &str, fail: bool) -> Result<i64, StoreError> {
+async fn append(store: &Store, user: &UserId, fail: bool) -> Result<i64, StoreError> {
     let user = user.to_owned();
     store
         .write(Box::new(move |conn| {

@@ -2,6 +2,8 @@
 //! (take, cancel, waves), who it may go to next, missed invitations, and
 //! consultation outcomes.
 
+use backline_store::GroupId;
+use backline_store::UserId;
 use backline_store::{
     groups, offers, outcomes, sessions, users, ConsultationOutcome, OfferStage, OfferState,
     ParticipantState, Store,
@@ -10,21 +12,27 @@ use backline_store::{
 use crate::im_sessions::invite;
 use crate::{add_session, add_user, stores, unique};
 
-async fn add_group(store: &Store) -> String {
-    let id = unique("g");
-    tx!(store, [id], |conn| groups::insert(conn, &id, &id, &id, 1)
-        .await)
+async fn add_group(store: &Store) -> GroupId {
+    let id = crate::gid(&unique("g"));
+    tx!(store, [id], |conn| groups::insert(
+        conn,
+        &id,
+        id.as_str(),
+        id.as_str(),
+        1
+    )
+    .await)
     .unwrap();
     id
 }
 
-async fn add_member(store: &Store, group: &str, user: &str) {
+async fn add_member(store: &Store, group: &GroupId, user: &UserId) {
     let (g, u) = (group.to_owned(), user.to_owned());
     tx!(store, |conn| groups::add_member(conn, &g, &u).await).unwrap();
 }
 
 /// Sets `user` Ready, idle since `since`.
-async fn ready(store: &Store, user: &str, since: i64) {
+async fn ready(store: &Store, user: &UserId, since: i64) {
     let u = user.to_owned();
     tx!(store, |conn| {
         users::set_status(conn, &u, "ready", None).await?;
@@ -64,7 +72,7 @@ async fn group_settings_and_supervisors_are_kept() {
         assert!(changed, "{backend}");
         let missing = tx!(store, |conn| groups::set_settings(
             conn,
-            "nope",
+            &crate::gid("nope"),
             groups::OfferSettings {
                 wave_size: 1,
                 answer_secs: 1,
@@ -81,14 +89,14 @@ async fn group_settings_and_supervisors_are_kept() {
             (
                 now.wave_size,
                 now.answer_secs,
-                now.overflow_group_id.as_deref(),
+                now.overflow_group_id.as_ref().map(|g| g.as_str()),
                 now.escalate_secs,
                 now.escalate_to_supervisors
             ),
             (3, 12, Some(overflow.as_str()), 45, 1),
             "{backend}"
         );
-        assert!(groups::settings(store.reader(), "nope")
+        assert!(groups::settings(store.reader(), &crate::gid("nope"))
             .await
             .unwrap()
             .is_none());
@@ -190,7 +198,7 @@ async fn an_offer_is_taken_once_and_moves_on_wave_by_wave() {
         assert_eq!(
             (
                 taken.state,
-                taken.taken_by.as_deref(),
+                taken.taken_by.as_ref().map(UserId::as_str),
                 taken.taken_by_name.as_deref(),
                 taken.taken_at
             ),
@@ -492,7 +500,7 @@ async fn an_offer_escalates_once_when_due_and_only_while_open() {
             offers::escalation_due(store.reader(), 999, 10)
                 .await
                 .unwrap(),
-            Vec::<String>::new(),
+            Vec::<backline_store::SessionId>::new(),
             "{backend}"
         );
         assert_eq!(

@@ -1,20 +1,22 @@
 //! IM sessions, their participants and their transcripts.
 
+use backline_store::UserId;
 use backline_store::{
     sessions, transcript, users, ParticipantRole, ParticipantState, SessionState, Store, StoreError,
 };
+use backline_store::{InteractionId, SessionId};
 
 use crate::{add_session, add_user, stores, unique};
 
 /// A session created by `owner` at `created_at`, about `parent` if given.
 pub(crate) async fn add_session_at(
     store: &Store,
-    owner: &str,
+    owner: &UserId,
     created_at: i64,
-    parent: Option<&str>,
-) -> String {
-    let sid = unique("s");
-    let (owner, parent) = (owner.to_owned(), parent.map(str::to_owned));
+    parent: Option<&InteractionId>,
+) -> SessionId {
+    let sid = crate::sid(&unique("s"));
+    let (owner, parent) = (owner.to_owned(), parent.cloned());
     tx!(store, [sid], |conn| {
         sessions::insert(
             conn,
@@ -24,7 +26,7 @@ pub(crate) async fn add_session_at(
                 created_by: &owner,
                 created_at,
                 client_id: None,
-                parent_interaction_id: parent.as_deref(),
+                parent_interaction_id: parent.as_ref(),
             },
         )
         .await
@@ -34,7 +36,13 @@ pub(crate) async fn add_session_at(
 }
 
 /// Adds `user` to a session as a joined participant (`role`, `color`).
-pub(crate) async fn join(store: &Store, sid: &str, user: &str, role: ParticipantRole, color: i64) {
+pub(crate) async fn join(
+    store: &Store,
+    sid: &SessionId,
+    user: &UserId,
+    role: ParticipantRole,
+    color: i64,
+) {
     let (sid, user) = (sid.to_owned(), user.to_owned());
     tx!(store, |conn| {
         sessions::insert_participant(
@@ -56,7 +64,13 @@ pub(crate) async fn join(store: &Store, sid: &str, user: &str, role: Participant
 }
 
 /// Invites `user` to a session, the invitation expiring at `expires_at`.
-pub(crate) async fn invite(store: &Store, sid: &str, user: &str, color: i64, expires_at: i64) {
+pub(crate) async fn invite(
+    store: &Store,
+    sid: &SessionId,
+    user: &UserId,
+    color: i64,
+    expires_at: i64,
+) {
     let (sid, user) = (sid.to_owned(), user.to_owned());
     tx!(store, |conn| {
         sessions::insert_participant(
@@ -82,7 +96,7 @@ async fn sessions_are_found_by_their_creators_client_id() {
     for (backend, store, _dir) in stores().await {
         let alice = add_user(&store, "alice").await;
         let bob = add_user(&store, "bob").await;
-        let (mine, theirs) = (unique("s"), unique("s"));
+        let (mine, theirs) = (crate::sid(&unique("s")), crate::sid(&unique("s")));
         tx!(store, [alice, bob, mine, theirs], |conn| {
             for (sid, by) in [(&mine, &alice), (&theirs, &bob)] {
                 sessions::insert(
@@ -130,7 +144,7 @@ async fn sessions_are_found_by_their_creators_client_id() {
             sessions::insert(
                 conn,
                 sessions::NewSession {
-                    id: "another-session",
+                    id: &crate::sid("another-session"),
                     state: SessionState::Connected,
                     created_by: &alice,
                     created_at: 6,
@@ -145,7 +159,7 @@ async fn sessions_are_found_by_their_creators_client_id() {
             "{backend}: {dup:?}"
         );
         assert!(
-            sessions::get(store.reader(), "another-session")
+            sessions::get(store.reader(), &crate::sid("another-session"))
                 .await
                 .unwrap()
                 .is_none(),
@@ -158,7 +172,10 @@ async fn sessions_are_found_by_their_creators_client_id() {
 async fn consultations_of_an_interaction_are_listed_newest_first() {
     for (backend, store, _dir) in stores().await {
         let agent = add_user(&store, "consulting").await;
-        let (parent, elsewhere) = (unique("interaction"), unique("interaction"));
+        let (parent, elsewhere) = (
+            crate::iid(&unique("interaction")),
+            crate::iid(&unique("interaction")),
+        );
         let old = add_session_at(&store, &agent, 10, Some(&parent)).await;
         let newest = add_session_at(&store, &agent, 30, Some(&parent)).await;
         let middle = add_session_at(&store, &agent, 20, Some(&parent)).await;
@@ -175,11 +192,11 @@ async fn consultations_of_an_interaction_are_listed_newest_first() {
         assert!(
             found
                 .iter()
-                .all(|s| s.parent_interaction_id.as_deref() == Some(parent.as_str())),
+                .all(|s| s.parent_interaction_id.as_ref() == Some(&parent)),
             "{backend}"
         );
         assert!(
-            sessions::consultations(store.reader(), "no-such-interaction")
+            sessions::consultations(store.reader(), &crate::iid("no-such-interaction"))
                 .await
                 .unwrap()
                 .is_empty(),
@@ -193,11 +210,11 @@ async fn only_an_invitee_who_joined_has_accepted_a_consultation() {
     for (backend, store, _dir) in stores().await {
         let agent = add_user(&store, "initiator").await;
         let expert = add_user(&store, "expert").await;
-        let parent = unique("interaction");
+        let parent = crate::iid(&unique("interaction"));
         let sid = add_session_at(&store, &agent, 10, Some(&parent)).await;
         join(&store, &sid, &agent, ParticipantRole::Initiator, 0).await;
         invite(&store, &sid, &expert, 1, 1_000).await;
-        let accepted = |user: String, interaction: String| {
+        let accepted = |user: UserId, interaction: InteractionId| {
             let store = store.clone();
             async move {
                 sessions::accepted_consultation(store.reader(), &interaction, &user, 0)
@@ -220,7 +237,7 @@ async fn only_an_invitee_who_joined_has_accepted_a_consultation() {
         .unwrap();
         assert!(accepted(expert.clone(), parent.clone()).await, "{backend}");
         assert!(
-            !accepted(expert.clone(), "another-interaction".to_owned()).await,
+            !accepted(expert.clone(), crate::iid("another-interaction")).await,
             "{backend}"
         );
         let participants = sessions::participants(store.reader(), &sid).await.unwrap();
@@ -251,7 +268,7 @@ async fn an_ended_consultation_grants_access_only_if_it_ended_since_the_given_ti
     for (backend, store, _dir) in stores().await {
         let agent = add_user(&store, "initiator").await;
         let expert = add_user(&store, "expert").await;
-        let parent = unique("interaction");
+        let parent = crate::iid(&unique("interaction"));
         let first = add_session_at(&store, &agent, 10, Some(&parent)).await;
         let second = add_session_at(&store, &agent, 20, Some(&parent)).await;
         for sid in [&first, &second] {
@@ -322,7 +339,7 @@ async fn an_invitee_who_rejected_can_be_invited_again_with_a_fresh_expiry() {
                 .await
         })
         .unwrap();
-        let guest_row = |store: Store, sid: String, guest: String| async move {
+        let guest_row = |store: Store, sid: SessionId, guest: UserId| async move {
             sessions::participants(store.reader(), &sid)
                 .await
                 .unwrap()
@@ -384,7 +401,11 @@ async fn ending_a_session_records_when_and_by_whom() {
         .unwrap();
         let session = sessions::get(store.reader(), &sid).await.unwrap().unwrap();
         assert_eq!(
-            (session.state, session.ended_at, session.ended_by.as_deref()),
+            (
+                session.state,
+                session.ended_at,
+                session.ended_by.as_ref().map(UserId::as_str)
+            ),
             (SessionState::Ended, Some(77), Some(ender.as_str())),
             "{backend}"
         );
@@ -546,7 +567,7 @@ async fn load_for_send_reads_the_session_its_participants_and_the_prior_message(
             .unwrap();
         assert_eq!(fresh_id.prior, None, "{backend}");
         assert!(
-            sessions::load_for_send(store.reader(), "no-such-session", &owner, "m1")
+            sessions::load_for_send(store.reader(), &crate::sid("no-such-session"), &owner, "m1")
                 .await
                 .unwrap()
                 .is_none(),
@@ -568,7 +589,7 @@ async fn transcript_entries_are_read_by_seq_with_their_names() {
         tx!(store, [sid, owner, guest], |conn| {
             for (kind, subject, body) in [
                 ("message", None, Some("first")),
-                ("invited", Some(guest.as_str()), None),
+                ("invited", Some(&guest), None),
             ] {
                 let seq = sessions::next_seq(conn, &sid).await?;
                 transcript::insert(
@@ -611,7 +632,7 @@ async fn transcript_entries_are_read_by_seq_with_their_names() {
         assert_eq!(
             (
                 event.kind.as_str(),
-                event.subject_id.as_deref(),
+                event.subject_id.as_ref().map(UserId::as_str),
                 event.subject_name.as_deref(),
                 event.body
             ),
@@ -679,7 +700,7 @@ async fn appended_entries_take_the_sessions_next_seq_and_a_missing_session_is_no
                     transcript::append(
                         conn,
                         transcript::AppendEntry {
-                            session_id: "no-such-session",
+                            session_id: &crate::sid("no-such-session"),
                             ts: 5,
                             kind: "message",
                             actor_id: &u,
@@ -745,7 +766,7 @@ async fn a_redacted_message_keeps_its_seq_and_records_who_and_when() {
                 (
                     e.seq,
                     e.body.as_deref(),
-                    e.redacted_by.as_deref(),
+                    e.redacted_by.as_ref().map(UserId::as_str),
                     e.redacted_by_name.as_deref(),
                     e.redacted_at,
                 )

@@ -1,19 +1,21 @@
 //! Contacts, interactions and their transcripts, integrations and the webhook outbox.
 
 use backline_store::rows::InteractionRow;
+use backline_store::UserId;
 use backline_store::{contacts, integrations, interactions, outbox, users, Store, StoreError};
+use backline_store::{IntegrationId, InteractionId};
 
 use crate::{add_user, stores, unique};
 
 /// An integration named `id`, with the token hash `token-{id}`.
-pub(crate) async fn add_integration(store: &Store, id: &str) {
-    let id = id.to_owned();
+pub(crate) async fn add_integration(store: &Store, id: &IntegrationId) {
+    let id = id.clone();
     tx!(store, |conn| {
         integrations::insert(
             conn,
             integrations::NewIntegration {
                 id: &id,
-                name: &id,
+                name: id.as_str(),
                 token_hash: &format!("token-{id}"),
                 webhook_url: Some("http://127.0.0.1:9/hook"),
                 webhook_secret: "secret",
@@ -27,9 +29,9 @@ pub(crate) async fn add_integration(store: &Store, id: &str) {
 }
 
 /// An open chat interaction of `agent` created at `created_at`.
-async fn add_interaction(store: &Store, agent: Option<&str>, created_at: i64) -> String {
-    let id = unique("interaction");
-    let agent = agent.map(str::to_owned);
+async fn add_interaction(store: &Store, agent: Option<&UserId>, created_at: i64) -> InteractionId {
+    let id = crate::iid(&unique("interaction"));
+    let agent = agent.cloned();
     tx!(store, [id], |conn| {
         interactions::insert(
             conn,
@@ -39,7 +41,7 @@ async fn add_interaction(store: &Store, agent: Option<&str>, created_at: i64) ->
                 external_id: None,
                 media: "chat",
                 state: "active",
-                agent_id: agent.as_deref(),
+                agent_id: agent.as_ref(),
                 contact_id: None,
                 subject: "Question",
                 case_data: "[]",
@@ -55,14 +57,14 @@ async fn add_interaction(store: &Store, agent: Option<&str>, created_at: i64) ->
     id
 }
 
-fn ids(rows: Vec<InteractionRow>) -> Vec<String> {
+fn ids(rows: Vec<InteractionRow>) -> Vec<InteractionId> {
     rows.into_iter().map(|r| r.id).collect()
 }
 
 #[tokio::test]
 async fn contacts_are_read_by_id_and_a_missing_one_is_none() {
     for (backend, store, _dir) in stores().await {
-        let id = unique("contact");
+        let id = crate::cid(&unique("contact"));
         tx!(store, [id], |conn| {
             let fields = contacts::ContactFields {
                 first_name: "Ana",
@@ -97,7 +99,7 @@ async fn contacts_are_read_by_id_and_a_missing_one_is_none() {
             "{backend}"
         );
         assert!(
-            contacts::get(store.reader(), "no-such-contact")
+            contacts::get(store.reader(), &crate::cid("no-such-contact"))
                 .await
                 .unwrap()
                 .is_none(),
@@ -111,9 +113,9 @@ async fn interactions_read_back_with_agent_and_contact_names() {
     for (backend, store, _dir) in stores().await {
         let agent = add_user(&store, "named-agent").await;
         let (integration, contact, id) = (
-            unique("integration"),
-            unique("contact"),
-            unique("interaction"),
+            crate::intid(&unique("integration")),
+            crate::cid(&unique("contact")),
+            crate::iid(&unique("interaction")),
         );
         add_integration(&store, &integration).await;
         tx!(store, [agent, integration, contact, id], |conn| {
@@ -153,7 +155,7 @@ async fn interactions_read_back_with_agent_and_contact_names() {
             .unwrap();
         assert_eq!(
             (
-                row.integration_id.as_deref(),
+                row.integration_id.as_ref().map(|i| i.as_str()),
                 row.external_id.as_deref(),
                 row.media.as_str(),
                 row.state.as_str(),
@@ -202,14 +204,18 @@ async fn interactions_read_back_with_agent_and_contact_names() {
             "{backend}"
         );
         assert!(
-            interactions::by_external_id(store.reader(), "other-integration", "EXT-1")
-                .await
-                .unwrap()
-                .is_none(),
+            interactions::by_external_id(
+                store.reader(),
+                &crate::intid("other-integration"),
+                "EXT-1"
+            )
+            .await
+            .unwrap()
+            .is_none(),
             "{backend}"
         );
         assert!(
-            interactions::get(store.reader(), "no-such-interaction")
+            interactions::get(store.reader(), &crate::iid("no-such-interaction"))
                 .await
                 .unwrap()
                 .is_none(),
@@ -230,7 +236,7 @@ async fn interactions_read_back_with_agent_and_contact_names() {
             interactions::insert(
                 conn,
                 interactions::NewInteraction {
-                    id: "another-interaction",
+                    id: &crate::iid("another-interaction"),
                     integration_id: Some(&integration),
                     external_id: Some("EXT-1"),
                     media: "voice",
@@ -403,7 +409,7 @@ async fn transcripts_are_attached_in_order_and_a_session_only_once() {
         let rows = interactions::transcripts(store.reader(), &asked)
             .await
             .unwrap();
-        let got: Vec<(String, i64, Option<String>, String, i64)> = rows
+        let got: Vec<(InteractionId, i64, Option<String>, String, i64)> = rows
             .into_iter()
             .map(|r| {
                 assert_eq!(r.body, format!("body {}", r.attached_at), "{backend}");
@@ -417,15 +423,16 @@ async fn transcripts_are_attached_in_order_and_a_session_only_once() {
             })
             .collect();
         asked.sort();
-        let row = |interaction: &String, position, session: Option<&str>, title: &str, at| {
-            (
-                interaction.clone(),
-                position,
-                session.map(str::to_owned),
-                title.to_owned(),
-                at,
-            )
-        };
+        let row =
+            |interaction: &InteractionId, position, session: Option<&str>, title: &str, at| {
+                (
+                    interaction.clone(),
+                    position,
+                    session.map(str::to_owned),
+                    title.to_owned(),
+                    at,
+                )
+            };
         let mut expected = vec![
             row(&first, 0, Some("s-a"), "Chat A", 10),
             row(&first, 1, Some("s-b"), "Chat B", 20),
@@ -461,9 +468,15 @@ async fn an_attached_transcript_is_replaced_in_place() {
             interactions::attach_transcript(conn, &id, Some("s-chat"), "Chat", "secret\n", 5)
                 .await?;
             Ok((
-                interactions::replace_attached_transcript(conn, &id, "s-chat", "redacted\n")
+                interactions::replace_attached_transcript(
+                    conn,
+                    &id,
+                    &crate::sid("s-chat"),
+                    "redacted\n",
+                )
+                .await?,
+                interactions::replace_attached_transcript(conn, &id, &crate::sid("s-other"), "x")
                     .await?,
-                interactions::replace_attached_transcript(conn, &id, "s-other", "x").await?,
             ))
         })
         .unwrap();
@@ -529,7 +542,10 @@ async fn call_logs_grow_line_by_line_under_their_key() {
 async fn integrations_are_found_by_token_hash_and_listed_by_name() {
     for (backend, store, _dir) in stores().await {
         let tag = unique("int");
-        let (zulu, alpha) = (format!("zulu-{tag}"), format!("alpha-{tag}"));
+        let (zulu, alpha) = (
+            crate::intid(&format!("zulu-{tag}")),
+            crate::intid(&format!("alpha-{tag}")),
+        );
         add_integration(&store, &zulu).await;
         add_integration(&store, &alpha).await;
         let found = integrations::by_token_hash(store.reader(), &format!("token-{alpha}"))
@@ -557,16 +573,16 @@ async fn integrations_are_found_by_token_hash_and_listed_by_name() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(got.name, zulu, "{backend}");
+        assert_eq!(got.name, zulu.as_str(), "{backend}");
         assert!(
-            integrations::get(store.reader(), "no-such-integration")
+            integrations::get(store.reader(), &crate::intid("no-such-integration"))
                 .await
                 .unwrap()
                 .is_none(),
             "{backend}"
         );
         assert!(
-            integrations::by_token_hash(store.reader(), &zulu)
+            integrations::by_token_hash(store.reader(), zulu.as_str())
                 .await
                 .unwrap()
                 .is_none(),
@@ -579,9 +595,13 @@ async fn integrations_are_found_by_token_hash_and_listed_by_name() {
             .map(|i| i.name)
             .filter(|name| name.ends_with(&tag))
             .collect();
-        assert_eq!(listed, [alpha.clone(), zulu.clone()], "{backend}: by name");
+        assert_eq!(
+            listed,
+            [alpha.as_str(), zulu.as_str()],
+            "{backend}: by name"
+        );
         for (n, (name, token)) in [
-            (alpha.clone(), "fresh-token".to_owned()),
+            (alpha.to_string(), "fresh-token".to_owned()),
             ("fresh-name".to_owned(), format!("token-{zulu}")),
         ]
         .into_iter()
@@ -591,7 +611,7 @@ async fn integrations_are_found_by_token_hash_and_listed_by_name() {
                 integrations::insert(
                     conn,
                     integrations::NewIntegration {
-                        id: &format!("dup-{n}"),
+                        id: &crate::intid(&format!("dup-{n}")),
                         name: &name,
                         token_hash: &token,
                         webhook_url: None,
@@ -614,7 +634,7 @@ async fn integrations_are_found_by_token_hash_and_listed_by_name() {
 async fn a_failed_webhook_event_lets_the_next_one_go_and_counts_follow_the_states() {
     for (backend, store, _dir) in stores().await {
         let before = outbox::counts(store.reader()).await.unwrap();
-        let integration = unique("hooks");
+        let integration = crate::intid(&unique("hooks"));
         add_integration(&store, &integration).await;
         let events: Vec<String> = (0..3).map(|i| format!("{integration}-e{i}")).collect();
         tx!(store, [integration, events], |conn| {
@@ -623,7 +643,7 @@ async fn a_failed_webhook_event_lets_the_next_one_go_and_counts_follow_the_state
                     conn,
                     id,
                     &integration,
-                    "interaction-1",
+                    &crate::iid("interaction-1"),
                     "interaction.ended",
                     "{}",
                     10 + n as i64,
@@ -721,11 +741,11 @@ async fn claim(store: &Store, now: i64, lease_ms: i64) -> Vec<backline_store::ro
 }
 
 /// Queues `(id, interaction, created_at)` events for `integration`.
-async fn enqueue(store: &Store, integration: &str, events: &[(&str, &str, i64)]) {
-    let integration = integration.to_owned();
-    let events: Vec<(String, String, i64)> = events
+async fn enqueue(store: &Store, integration: &IntegrationId, events: &[(&str, &str, i64)]) {
+    let integration = integration.clone();
+    let events: Vec<(String, InteractionId, i64)> = events
         .iter()
-        .map(|(id, interaction, at)| (id.to_string(), interaction.to_string(), *at))
+        .map(|(id, interaction, at)| (id.to_string(), crate::iid(interaction), *at))
         .collect();
     tx!(store, |conn| {
         for (id, interaction, at) in &events {
@@ -739,7 +759,7 @@ async fn enqueue(store: &Store, integration: &str, events: &[(&str, &str, i64)])
 #[tokio::test]
 async fn webhook_events_are_leased_one_interaction_at_a_time_in_order() {
     for (backend, store, _dir) in stores().await {
-        let hooks = unique("hooks");
+        let hooks = crate::intid(&unique("hooks"));
         add_integration(&store, &hooks).await;
         let id = |name: &str| format!("{hooks}-{name}");
         let (a0, a1, b0) = (id("a0"), id("a1"), id("b0"));
@@ -813,7 +833,7 @@ async fn nodes_claiming_together_send_each_webhook_event_once_in_order() {
         Store::open(&options).await.unwrap(),
         Store::open(&options).await.unwrap(),
     );
-    let hooks = unique("hooks");
+    let hooks = crate::intid(&unique("hooks"));
     add_integration(&one, &hooks).await;
     let events: Vec<(String, String, i64)> = (0..240)
         .map(|n| (format!("e{n:03}"), format!("i{}", n % 24), n as i64))
@@ -854,7 +874,7 @@ async fn nodes_claiming_together_send_each_webhook_event_once_in_order() {
     let (a, b) = tokio::join!(tokio::spawn(node(one)), tokio::spawn(node(two)));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert!(!a.is_empty() && !b.is_empty(), "both nodes took part");
-    let mut all: Vec<&(String, String)> = a.iter().chain(b.iter()).collect();
+    let mut all: Vec<&(InteractionId, String)> = a.iter().chain(b.iter()).collect();
     assert_eq!(all.len(), 240, "every event once");
     all.sort_by(|x, y| x.1.cmp(&y.1));
     all.dedup_by(|x, y| x.1 == y.1);
@@ -862,7 +882,7 @@ async fn nodes_claiming_together_send_each_webhook_event_once_in_order() {
     // Per interaction, each node sent its share in created order, and an
     // event was claimable only once the one before it was delivered.
     for sent in [&a, &b] {
-        for interaction in (0..24).map(|n| format!("i{n}")) {
+        for interaction in (0..24).map(|n| crate::iid(&format!("i{n}"))) {
             let order: Vec<&String> = sent
                 .iter()
                 .filter(|(i, _)| *i == interaction)

@@ -4,8 +4,9 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use backline_store::{
-    events, sessions, transcript, users, ParticipantRole, ParticipantState, SessionState, Store,
-    StoreError, StoreOptions,
+    events, sessions, transcript, users, CallId, ContactId, GroupId, IntegrationId, InteractionId,
+    ParticipantRole, ParticipantState, SessionId, SessionState, Store, StoreError, StoreOptions,
+    UserId,
 };
 
 /// Runs `$body` as one write of `$store`, `$conn` being the write's
@@ -80,9 +81,14 @@ pub(crate) fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
-pub(crate) async fn add_user(store: &Store, name: &str) -> String {
-    let id = format!("{name}-{}", NEXT.fetch_add(1, Ordering::Relaxed));
-    let (user_id, username) = (id.clone(), id.clone());
+/// A user id from its text.
+pub(crate) fn uid(text: &str) -> UserId {
+    UserId::from(text.to_owned())
+}
+
+pub(crate) async fn add_user(store: &Store, name: &str) -> UserId {
+    let id = uid(&format!("{name}-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
+    let (user_id, username) = (id.clone(), id.to_string());
     store
         .write(Box::new(move |conn| {
             Box::pin(async move {
@@ -107,8 +113,38 @@ pub(crate) async fn add_user(store: &Store, name: &str) -> String {
     id
 }
 
-pub(crate) async fn add_session(store: &Store, owner: &str) -> String {
-    let sid = format!("s-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+/// An interaction id from its text.
+pub(crate) fn iid(text: &str) -> InteractionId {
+    InteractionId::from(text.to_owned())
+}
+
+/// A group id from its text.
+pub(crate) fn gid(text: &str) -> GroupId {
+    GroupId::from(text.to_owned())
+}
+
+/// A call id from its text.
+pub(crate) fn callid(text: &str) -> CallId {
+    CallId::from(text.to_owned())
+}
+
+/// An integration id from its text.
+pub(crate) fn intid(text: &str) -> IntegrationId {
+    IntegrationId::from(text.to_owned())
+}
+
+/// A contact id from its text.
+pub(crate) fn cid(text: &str) -> ContactId {
+    ContactId::from(text.to_owned())
+}
+
+/// A session id from its text.
+pub(crate) fn sid(text: &str) -> SessionId {
+    SessionId::from(text.to_owned())
+}
+
+pub(crate) async fn add_session(store: &Store, owner: &UserId) -> SessionId {
+    let sid = sid(&format!("s-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
     let (s, o) = (sid.clone(), owner.to_owned());
     store
         .write(Box::new(move |conn| {
@@ -168,14 +204,14 @@ async fn opening_twice_runs_migrations_once() {
 async fn unique_usernames_are_enforced_as_conflicts() {
     for (backend, store, _dir) in stores().await {
         let id = add_user(&store, "dup").await;
-        let username = id.clone();
+        let username = id.to_string();
         let result = store
             .write(Box::new(move |conn| {
                 Box::pin(async move {
                     users::insert(
                         conn,
                         users::NewUser {
-                            id: "other-id",
+                            id: &uid("other-id"),
                             username: &username,
                             display_name: "x",
                             search_key: "x",
@@ -194,7 +230,7 @@ async fn unique_usernames_are_enforced_as_conflicts() {
             "{backend}: {result:?}"
         );
         assert!(
-            users::get(store.reader(), "other-id")
+            users::get(store.reader(), &uid("other-id"))
                 .await
                 .unwrap()
                 .is_none(),
@@ -253,7 +289,7 @@ async fn stream_seqs_are_gapless_and_ranges_read_back_in_order() {
             10,
             "{backend}"
         );
-        let unknown = events::head(store.reader(), "nobody").await;
+        let unknown = events::head(store.reader(), &uid("nobody")).await;
         assert!(matches!(unknown, Err(StoreError::NotFound(_))), "{backend}");
     }
 }
@@ -296,7 +332,7 @@ async fn stored_events_that_mention_a_text_are_found_and_rewritten_in_place() {
             }))
             .await
             .unwrap();
-        let seqs: Vec<(String, i64)> = found.iter().map(|(u, s, _)| (u.clone(), *s)).collect();
+        let seqs: Vec<(UserId, i64)> = found.iter().map(|(u, s, _)| (u.clone(), *s)).collect();
         let mut expected = vec![
             (a.clone(), 2),
             (a.clone(), 4),
@@ -426,7 +462,7 @@ async fn transcript_seqs_pages_and_client_ids() {
         let session = sessions::get(store.reader(), &sid).await.unwrap().unwrap();
         assert_eq!(session.last_seq, 6, "{backend}");
         assert_eq!(
-            transcript::count_unread(store.reader(), &sid, "someone-else", 4)
+            transcript::count_unread(store.reader(), &sid, &uid("someone-else"), 4)
                 .await
                 .unwrap(),
             2,
@@ -577,7 +613,7 @@ async fn search_folds_and_escapes() {
             none.iter().all(|u| u.id != id),
             "{backend}: escaped underscore is literal"
         );
-        let many = users::get_many(store.reader(), &[id.clone(), "missing".into()])
+        let many = users::get_many(store.reader(), &[id.clone(), uid("missing")])
             .await
             .unwrap();
         assert_eq!(many.len(), 1, "{backend}");
@@ -589,7 +625,7 @@ async fn history_search_matches_prefixes_and_filters_on_both_backends() {
     use backline_store::{contacts, interactions};
     for (backend, store, _dir) in stores().await {
         let agent = add_user(&store, "histagent").await;
-        let contact = format!("contact-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        let contact = cid(&format!("contact-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
         let (c, a) = (contact.clone(), agent.clone());
         store
             .write(Box::new(move |conn| {
@@ -620,7 +656,7 @@ async fn history_search_matches_prefixes_and_filters_on_both_backends() {
                     .into_iter()
                     .enumerate()
                     {
-                        let id = format!("{c}-i{n}");
+                        let id = iid(&format!("{c}-i{n}"));
                         interactions::insert(
                             conn,
                             interactions::NewInteraction {
@@ -645,7 +681,7 @@ async fn history_search_matches_prefixes_and_filters_on_both_backends() {
                     // Re-indexing replaces the text.
                     interactions::index_for_search(
                         conn,
-                        &format!("{c}-i1"),
+                        &iid(&format!("{c}-i1")),
                         "invoice address corrected goodwill",
                     )
                     .await
@@ -655,9 +691,12 @@ async fn history_search_matches_prefixes_and_filters_on_both_backends() {
             .unwrap();
         let search = |words: &[&str]| interactions::HistoryQuery {
             contact_id: contact.clone(),
+            media: None,
+            from: None,
+            to: None,
+            agent_id: None,
             words: words.iter().map(|w| w.to_string()).collect(),
             limit: 50,
-            ..Default::default()
         };
         let subjects = |rows: Vec<backline_store::rows::InteractionRow>| {
             rows.into_iter().map(|r| r.subject).collect::<Vec<_>>()
@@ -741,7 +780,7 @@ async fn history_search_matches_prefixes_and_filters_on_both_backends() {
 async fn contacts_are_found_by_external_id_and_updated_in_place() {
     use backline_store::contacts;
     for (backend, store, _dir) in stores().await {
-        let id = format!("contact-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        let id = cid(&format!("contact-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
         let external = format!("EXT-{id}");
         let (i, e) = (id.clone(), external.clone());
         store
@@ -775,7 +814,7 @@ async fn contacts_are_found_by_external_id_and_updated_in_place() {
             "{backend}"
         );
         assert_eq!(found.phones, "[\"+1 555\"]", "{backend}");
-        let (i, e) = (format!("{id}-dup"), external.clone());
+        let (i, e) = (cid(&format!("{id}-dup")), external.clone());
         let dup = store
             .write(Box::new(move |conn| {
                 Box::pin(async move {
@@ -829,7 +868,7 @@ async fn one_event_appended_to_several_streams_gets_each_users_next_seq() {
             [(1, "{}"), (2, "{\"x\":1}")],
             "{backend}"
         );
-        let missing = vec![a.clone(), "nobody".to_owned()];
+        let missing = vec![a.clone(), uid("nobody")];
         let refused = store
             .write(Box::new(move |conn| {
                 Box::pin(async move { events::append_many(conn, &missing, 3, "{}").await })

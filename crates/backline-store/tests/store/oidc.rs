@@ -55,7 +55,7 @@ async fn a_sign_in_state_and_its_hand_off_code_are_used_once() {
             oidc::take_handoff(conn, &code, 600).await
         })
         .unwrap();
-        assert_eq!(taken.as_deref(), Some(user.as_str()), "{backend}");
+        assert_eq!(taken.as_ref(), Some(&user), "{backend}");
         let again = tx!(store, [code], |conn| {
             oidc::take_handoff(conn, &code, 601).await
         })
@@ -99,8 +99,8 @@ async fn an_identity_links_a_subject_to_one_account() {
             oidc::identity(store.reader(), issuer, &subject)
                 .await
                 .unwrap()
-                .as_deref(),
-            Some(user.as_str()),
+                .as_ref(),
+            Some(&user),
             "{backend}"
         );
         assert!(oidc::is_linked(store.reader(), issuer, &user)

@@ -71,7 +71,7 @@ async fn scim_accounts_keep_their_external_id_times_and_deletion() {
             "{backend}"
         );
         let missing = tx!(store, |conn| {
-            scim::delete_user(conn, "no-such-user", 1).await
+            scim::delete_user(conn, &crate::uid("no-such-user"), 1).await
         })
         .unwrap();
         assert!(!missing, "{backend}");
@@ -82,10 +82,10 @@ async fn scim_accounts_keep_their_external_id_times_and_deletion() {
 async fn scim_groups_are_renamed_and_deleted_with_their_members() {
     for (backend, store, _dir) in stores().await {
         let user = add_user(&store, "member").await;
-        let (group, name, taken) = (unique("g"), unique("Team"), unique("Taken"));
+        let (group, name, taken) = (crate::gid(&unique("g")), unique("Team"), unique("Taken"));
         tx!(store, [user, group, name, taken], |conn| {
             groups::insert(conn, &group, &name, "team", 1).await?;
-            groups::insert(conn, &unique("other"), &taken, "taken", 1).await?;
+            groups::insert(conn, &crate::gid(&unique("other")), &taken, "taken", 1).await?;
             groups::add_member(conn, &group, &user).await?;
             scim::put_group(conn, &group, Some("okta-1"), 5).await?;
             Ok::<_, StoreError>(())
@@ -151,7 +151,7 @@ async fn scim_groups_are_renamed_and_deleted_with_their_members() {
 #[tokio::test]
 async fn integrations_keep_their_scopes() {
     for (backend, store, _dir) in stores().await {
-        let (id, name) = (unique("int"), unique("idp"));
+        let (id, name) = (crate::intid(&unique("int")), unique("idp"));
         tx!(store, [id, name], |conn| {
             integrations::insert(
                 conn,

@@ -1,19 +1,21 @@
 //! Supervision: who may join a session as its supervisor, the access a
 //! joined supervisor has to the interaction, and whispers in transcript pages.
 
+use backline_store::GroupId;
+use backline_store::UserId;
 use backline_store::{groups, offers, sessions, transcript, ParticipantRole, Store};
 
 use crate::im_sessions::{add_session_at, join};
 use crate::{add_user, stores, unique};
 
-async fn add_group(store: &Store, members: &[&str], supervisor: &str) -> String {
-    let id = unique("g");
-    let (members, supervisor): (Vec<String>, String) = (
-        members.iter().map(|m| m.to_string()).collect(),
-        supervisor.to_owned(),
+async fn add_group(store: &Store, members: &[&UserId], supervisor: &UserId) -> GroupId {
+    let id = crate::gid(&unique("g"));
+    let (members, supervisor): (Vec<UserId>, UserId) = (
+        members.iter().map(|m| (*m).clone()).collect(),
+        supervisor.clone(),
     );
     tx!(store, [id], |conn| {
-        groups::insert(conn, &id, &id, &id, 1).await?;
+        groups::insert(conn, &id, id.as_str(), id.as_str(), 1).await?;
         for member in &members {
             groups::add_member(conn, &id, member).await?;
         }
@@ -35,9 +37,9 @@ async fn a_supervisor_of_a_participants_group_or_of_the_offered_group_may_superv
         add_group(&store, &[&expert], &judy).await;
         add_group(&store, &[&outsider], &kim).await;
         let offered = add_group(&store, &[], &lou).await;
-        let sid = add_session_at(&store, &agent, 1, Some("i-1")).await;
+        let sid = add_session_at(&store, &agent, 1, Some(&crate::iid("i-1"))).await;
         join(&store, &sid, &agent, ParticipantRole::Initiator, 0).await;
-        let may = |user: String| {
+        let may = |user: UserId| {
             let (store, sid) = (store.clone(), sid.clone());
             async move {
                 sessions::may_supervise(store.reader(), &sid, &user)
@@ -67,7 +69,7 @@ async fn a_supervisor_of_a_participants_group_or_of_the_offered_group_may_superv
 
         // The board: the same circle, open consultations only, with when the
         // first invitee joined; and the groups each one supervises.
-        let board = |user: String| {
+        let board = |user: UserId| {
             let store = store.clone();
             async move {
                 sessions::supervised(store.reader(), &user, 10)
@@ -88,7 +90,7 @@ async fn a_supervisor_of_a_participants_group_or_of_the_offered_group_may_superv
         assert_eq!(board(kim.clone()).await, [], "{backend}");
         let plain = add_session_at(&store, &agent, 2, None).await;
         join(&store, &plain, &agent, ParticipantRole::Initiator, 0).await;
-        let waiting = add_session_at(&store, &expert, 3, Some("i-2")).await;
+        let waiting = add_session_at(&store, &expert, 3, Some(&crate::iid("i-2"))).await;
         join(&store, &waiting, &expert, ParticipantRole::Initiator, 0).await;
         assert_eq!(
             board(judy.clone()).await,
@@ -102,7 +104,7 @@ async fn a_supervisor_of_a_participants_group_or_of_the_offered_group_may_superv
             [(waiting, None)],
             "{backend}: ended"
         );
-        let names: Vec<String> = groups::supervised_by(store.reader(), &kim)
+        let names: Vec<GroupId> = groups::supervised_by(store.reader(), &kim)
             .await
             .unwrap()
             .into_iter()
@@ -122,12 +124,12 @@ async fn a_joined_supervisor_has_access_and_a_whisper_is_for_its_two_ends_only()
         let agent = add_user(&store, "agent").await;
         let expert = add_user(&store, "expert").await;
         let judy = add_user(&store, "judy").await;
-        let parent = unique("interaction");
+        let parent = crate::iid(&unique("interaction"));
         let sid = add_session_at(&store, &agent, 1, Some(&parent)).await;
         join(&store, &sid, &agent, ParticipantRole::Initiator, 0).await;
         join(&store, &sid, &expert, ParticipantRole::Invitee, 1).await;
         join(&store, &sid, &judy, ParticipantRole::Supervisor, 2).await;
-        let access = |user: String| {
+        let access = |user: UserId| {
             let (store, parent) = (store.clone(), parent.clone());
             async move {
                 sessions::accepted_consultation(store.reader(), &parent, &user, 0)
@@ -159,7 +161,7 @@ async fn a_joined_supervisor_has_access_and_a_whisper_is_for_its_two_ends_only()
                         ts: 5,
                         kind,
                         actor_id: actor,
-                        subject_id: subject.map(String::as_str),
+                        subject_id: subject,
                         body: Some("text"),
                         client_msg_id: None,
                     },
@@ -210,7 +212,7 @@ async fn a_consultations_board_watchers_are_its_groups_supervisors_until_it_ende
         let lou = add_user(&store, "lou").await;
         let experts = add_group(&store, &[&expert], &judy).await;
         let offered = add_group(&store, &[], &lou).await;
-        let parent = unique("interaction");
+        let parent = crate::iid(&unique("interaction"));
         let sid = add_session_at(&store, &agent, 1, Some(&parent)).await;
         join(&store, &sid, &agent, ParticipantRole::Initiator, 0).await;
         let watchers = |since: i64| {
