@@ -25,7 +25,7 @@ use std::sync::Arc;
 use crate::db::Param;
 use crate::sessions::SendContext;
 use crate::transcript::AppendEntry;
-use crate::{SendKey, StoreError};
+use crate::{SendKey, StoreError, UserId};
 
 /// A transcript entry waiting to be written.
 struct Entry {
@@ -326,12 +326,14 @@ impl Deferred {
     /// named twice).
     pub(crate) fn events(
         &mut self,
-        user_ids: &[String],
+        user_ids: &[UserId],
         ts: i64,
         payload: &str,
-    ) -> Option<Vec<(String, i64)>> {
+    ) -> Option<Vec<(UserId, i64)>> {
         if !self.known
-            || user_ids.iter().any(|u| !self.heads.contains_key(u))
+            || user_ids
+                .iter()
+                .any(|u| !self.heads.contains_key(u.as_str()))
             || (1..user_ids.len()).any(|i| user_ids[..i].contains(&user_ids[i]))
         {
             return None;
@@ -339,12 +341,12 @@ impl Deferred {
         let payload: Arc<str> = Arc::from(payload);
         let mut out = Vec::with_capacity(user_ids.len());
         for user in user_ids {
-            let head = self.heads.get_mut(user)?;
-            self.undo.push(Undo::Head(user.clone(), *head));
+            let head = self.heads.get_mut(user.as_str())?;
+            self.undo.push(Undo::Head(user.as_str().to_owned(), *head));
             *head += 1;
             out.push((user.clone(), *head));
             self.events.push(Event {
-                user_id: user.clone(),
+                user_id: user.as_str().to_owned(),
                 seq: *head,
                 ts,
                 payload: payload.clone(),

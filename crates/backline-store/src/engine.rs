@@ -13,7 +13,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool};
 use crate::db::{Exec, Param, Rows, Sql};
 use crate::deferred::{Deferred, Flush};
 use crate::sessions::SendContext;
-use crate::{postgres, sqlite, SendKey, StoreError};
+use crate::{postgres, sqlite, SendKey, StoreError, UserId};
 
 /// Where the writer's connection comes from.
 #[derive(Clone)]
@@ -198,10 +198,10 @@ impl WriteTx {
     /// stream seq and keeps the events for the batch's next write of appends.
     pub(crate) fn defer_events(
         &mut self,
-        user_ids: &[String],
+        user_ids: &[UserId],
         ts: i64,
         payload: &str,
-    ) -> Option<Vec<(String, i64)>> {
+    ) -> Option<Vec<(UserId, i64)>> {
         if self.postgres.is_none() || !self.in_batch {
             return None;
         }
@@ -393,24 +393,24 @@ impl WriteTx {
     /// `NotFound` when a user does not exist.
     pub(crate) async fn next_stream_seqs(
         &mut self,
-        user_ids: &[String],
-    ) -> Result<Vec<(String, i64)>, StoreError> {
+        user_ids: &[UserId],
+    ) -> Result<Vec<(UserId, i64)>, StoreError> {
         let mut out = Vec::with_capacity(user_ids.len());
         for user in user_ids {
-            let head = match self.heads.get(user) {
+            let head = match self.heads.get(user.as_str()) {
                 Some(head) => *head,
                 None => {
                     let head = crate::db::query_scalar::<i64>(crate::events::HEAD_SQL)
-                        .bind(user.as_str())
+                        .bind(user)
                         .fetch_optional(&mut *self)
                         .await?
                         .ok_or(StoreError::NotFound("user"))?;
-                    self.heads.insert(user.clone(), head);
+                    self.heads.insert(user.as_str().to_owned(), head);
                     head
                 }
             };
-            let old = self.heads.insert(user.clone(), head + 1);
-            self.undo_write.push((user.clone(), old));
+            let old = self.heads.insert(user.as_str().to_owned(), head + 1);
+            self.undo_write.push((user.as_str().to_owned(), old));
             out.push((user.clone(), head + 1));
         }
         Ok(out)

@@ -56,17 +56,10 @@ pub async fn append_many(
     if user_ids.is_empty() {
         return Ok(Vec::new());
     }
-    // The writer's internals keep ids as text.
-    let user_ids: Vec<String> = user_ids.iter().map(|u| u.as_str().to_owned()).collect();
-    let typed = |seqs: Vec<(String, i64)>| {
-        seqs.into_iter()
-            .map(|(id, seq)| (UserId::from(id), seq))
-            .collect()
-    };
-    if let Some(seqs) = conn.defer_events(&user_ids, ts, payload) {
+    if let Some(seqs) = conn.defer_events(user_ids, ts, payload) {
         // PostgreSQL, heads the batch's locks read: written with the
         // batch's other appends.
-        return Ok(typed(seqs));
+        return Ok(seqs);
     }
     if !conn.caches_heads() {
         // PostgreSQL: the heads' UPDATE and the events' INSERT in one round trip.
@@ -77,22 +70,22 @@ pub async fn append_many(
              SELECT id, stream_head, $1, $2 FROM heads RETURNING user_id, seq",
             crate::placeholders_from(3, user_ids.len())
         );
-        let mut append = crate::db::query_as::<(String, i64)>(sql)
+        let mut append = crate::db::query_as::<(UserId, i64)>(sql)
             .bind(ts)
             .bind(payload);
-        for id in &user_ids {
-            append = append.bind(id.as_str());
+        for id in user_ids {
+            append = append.bind(id);
         }
         let mut seqs = append.fetch_all(&mut *conn).await?;
         if seqs.len() != user_ids.len() {
             return Err(StoreError::NotFound("user"));
         }
         seqs.sort_by_key(|(id, _)| user_ids.iter().position(|u| u == id));
-        return Ok(typed(seqs));
+        return Ok(seqs);
     }
     // SQLite: the writer's heads, then one multi-row INSERT sharing the
     // time and the payload.
-    let seqs = conn.next_stream_seqs(&user_ids).await?;
+    let seqs = conn.next_stream_seqs(user_ids).await?;
     let rows: Vec<String> = (0..seqs.len())
         .map(|i| format!("(${}, ${}, $1, $2)", 2 * i + 3, 2 * i + 4))
         .collect();
@@ -102,10 +95,10 @@ pub async fn append_many(
     );
     let mut insert = crate::db::query(sql).bind(ts).bind(payload);
     for (id, seq) in &seqs {
-        insert = insert.bind(id.as_str()).bind(*seq);
+        insert = insert.bind(id).bind(*seq);
     }
     insert.execute(conn).await?;
-    Ok(typed(seqs))
+    Ok(seqs)
 }
 
 /// Events with seq in `(after, up_to]`, ascending, at most `limit`.
