@@ -12,7 +12,7 @@ use backline_store::{sessions, transcript};
 use backline_store::{Locks, SendKey};
 use futures::future::BoxFuture;
 
-use super::tx::Tx;
+use super::tx::{participation, Tx};
 use super::{is_active, require_im, validate_client_id, validate_text};
 use crate::auth::Account;
 use crate::bus::BusMessage;
@@ -86,16 +86,7 @@ impl Backline {
                         return tx.done(ack);
                     }
                     let (session, participants) = (context.session, context.participants);
-                    let part = participants
-                        .iter()
-                        .find(|p| p.user_id == me.0)
-                        .cloned()
-                        .ok_or_else(|| {
-                            err(
-                                ErrorCode::NotParticipant,
-                                "you do not take part in this session",
-                            )
-                        })?;
+                    let part = participation(&participants, &me.0)?;
                     if session.state == stored::SessionState::Ended {
                         return Err(err(
                             ErrorCode::SessionEnded,

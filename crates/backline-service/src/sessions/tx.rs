@@ -341,7 +341,16 @@ fn with_caller(
             format!("no session {session_id:?}"),
         )
     })?;
-    let me = participants
+    let me = participation(&participants, caller)?;
+    Ok((session, participants, me))
+}
+
+/// The caller's participation in a session: `not_participant` without it.
+pub(super) fn participation(
+    participants: &[ParticipantRow],
+    caller: &UserId,
+) -> Result<ParticipantRow> {
+    participants
         .iter()
         .find(|p| &p.user_id == caller)
         .cloned()
@@ -350,8 +359,7 @@ fn with_caller(
                 ErrorCode::NotParticipant,
                 "you do not take part in this session",
             )
-        })?;
-    Ok((session, participants, me))
+        })
 }
 
 /// A transcript as plain text: one line per entry, `[HH:MM:SS UTC] Name: text`.
