@@ -1,6 +1,6 @@
-//! PostgreSQL's set-based appends: what the writer knows of a batch's hot
-//! rows, and the transcript entries, stream events and participants' marks
-//! it has not yet sent.
+//! Set-based appends: what the writer knows of a batch's hot rows, and the
+//! transcript entries, stream events and participants' marks it has not
+//! yet written.
 //!
 //! At the start of a batch the writer locks the rows its writes named
 //! (sessions, then users) and reads, in the same statements, each session's
@@ -12,6 +12,11 @@
 //! one statement writes all that waited (`UNNEST` of arrays) before any
 //! other statement runs and before the commit. A batch of sends and marks
 //! thus costs a fixed number of round trips, not four or five per write.
+//!
+//! SQLite's writer is the file's only writer: it reads the same things
+//! ahead without locks (heads from its cache), and writes what waits with
+//! cached single-row statements ([`Flush::write_sqlite`]). There the gain is
+//! not round trips but the savepoint a send no longer takes.
 //!
 //! What is known stays true only while nothing else changes these rows: any
 //! statement a write runs that is not a `SELECT` clears it for the rest of
@@ -482,6 +487,127 @@ impl Flush {
         }
         Ok((entry_count + sessions + event_count + users + mark_count) as u64)
     }
+}
+
+impl Flush {
+    /// SQLite: writes the waiting rows with cached single-row statements
+    /// (a statement costs no round trip there), entries and events in key
+    /// order. Every row must land and every session and mark move:
+    /// anything else is an error, and the batch fails as a whole. Returns
+    /// the rows changed and each user's new head, for the writer's cache
+    /// (SQLite keeps heads there, not in `users.stream_head`).
+    pub(crate) fn write_sqlite(
+        mut self,
+        conn: &rusqlite::Connection,
+    ) -> Result<(u64, Vec<(String, i64)>), StoreError> {
+        use crate::sqlite::run;
+        let mut changed = 0u64;
+        let mut expect = |rows: crate::db::Rows, what: &str| {
+            if rows.affected != 1 {
+                return Err(StoreError::Fault(format!(
+                    "the batch's appends did not land as counted: {what} changed {} rows",
+                    rows.affected
+                )));
+            }
+            changed += 1;
+            Ok(())
+        };
+        self.entries
+            .sort_by(|a, b| (&a.session_id, a.seq).cmp(&(&b.session_id, b.seq)));
+        let mut last: Option<(&str, i64)> = None;
+        for entry in &self.entries {
+            expect(
+                run(
+                    conn,
+                    "INSERT INTO transcript (session_id, seq, ts, kind, actor_id, subject_id, body, \
+                     client_msg_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    &[
+                        Param::Text(Some(entry.session_id.clone())),
+                        Param::Int(Some(entry.seq)),
+                        Param::Int(Some(entry.ts)),
+                        Param::Text(Some(entry.kind.clone())),
+                        Param::Text(Some(entry.actor_id.clone())),
+                        nullable(&entry.subject_id),
+                        nullable(&entry.body),
+                        nullable(&entry.client_msg_id),
+                    ],
+                )?,
+                "an entry",
+            )?;
+            // Sorted: a session's last entry comes right before the next session's first.
+            if let Some((session, seq)) = last.filter(|(s, _)| *s != entry.session_id) {
+                expect(set_last_seq(conn, session, seq)?, "a session's last seq")?;
+            }
+            last = Some((&entry.session_id, entry.seq));
+        }
+        if let Some((session, seq)) = last {
+            expect(set_last_seq(conn, session, seq)?, "a session's last seq")?;
+        }
+        self.events
+            .sort_by(|a, b| (&a.user_id, a.seq).cmp(&(&b.user_id, b.seq)));
+        let mut heads: Vec<(String, i64)> = Vec::new();
+        for event in &self.events {
+            expect(
+                run(
+                    conn,
+                    "INSERT INTO user_events (user_id, seq, ts, payload) VALUES ($1, $2, $3, $4)",
+                    &[
+                        Param::Text(Some(event.user_id.clone())),
+                        Param::Int(Some(event.seq)),
+                        Param::Int(Some(event.ts)),
+                        Param::Text(Some(event.payload.to_string())),
+                    ],
+                )?,
+                "an event",
+            )?;
+            match heads.last_mut() {
+                Some((user, head)) if *user == event.user_id => *head = event.seq,
+                _ => heads.push((event.user_id.clone(), event.seq)),
+            }
+        }
+        for mark in &self.marks {
+            let sql = if mark.read {
+                "UPDATE session_participants SET read_seq = MAX(read_seq, $3), \
+                 delivered_seq = MAX(delivered_seq, $3) WHERE session_id = $1 AND user_id = $2"
+            } else {
+                "UPDATE session_participants SET delivered_seq = MAX(delivered_seq, $3) \
+                 WHERE session_id = $1 AND user_id = $2"
+            };
+            expect(
+                run(
+                    conn,
+                    sql,
+                    &[
+                        Param::Text(Some(mark.session_id.clone())),
+                        Param::Text(Some(mark.user_id.clone())),
+                        Param::Int(Some(mark.seq)),
+                    ],
+                )?,
+                "a mark",
+            )?;
+        }
+        Ok((changed, heads))
+    }
+}
+
+/// SQLite: moves a session's `last_seq` to the last entry the batch gave it.
+fn set_last_seq(
+    conn: &rusqlite::Connection,
+    session_id: &str,
+    seq: i64,
+) -> Result<crate::db::Rows, StoreError> {
+    crate::sqlite::run(
+        conn,
+        "UPDATE im_sessions SET last_seq = $2 WHERE id = $1 AND last_seq < $2",
+        &[
+            Param::Text(Some(session_id.to_owned())),
+            Param::Int(Some(seq)),
+        ],
+    )
+}
+
+fn nullable(value: &Option<String>) -> Param {
+    Param::Text(value.clone())
 }
 
 /// One column of rows, as a `text[]`.

@@ -49,19 +49,21 @@ pub struct WriteTx {
     /// start of the batch, and PostgreSQL's sum of rows affected.
     changes_at_begin: u64,
     rows_affected: u64,
-    /// PostgreSQL only: what the batch's locks read and the appends that
-    /// wait to be written together (`deferred`).
+    /// What the batch read ahead and the appends that wait to be written
+    /// together (`deferred`).
     deferred: Deferred,
-    /// PostgreSQL only: the current write's savepoint.
+    /// The current write's savepoint.
     savepoint: Savepoint,
-    /// PostgreSQL only: the last write's savepoint waits for its `RELEASE`
-    /// (sent with the next `SAVEPOINT`; `COMMIT` needs none).
+    /// The last write's savepoint waits for its `RELEASE` (sent with the
+    /// next `SAVEPOINT`; `COMMIT` needs none).
     release_pending: bool,
     /// The next statement leaves what the batch knows (`keep_read_ahead`).
     keep_next: bool,
+    /// Savepoints opened since the writer started (`WriterStats`).
+    savepoints: u64,
 }
 
-/// Where the statements of the current write run (PostgreSQL).
+/// Where the statements of the current write run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Savepoint {
     /// No write is running, or the batch has one write: its statements run
@@ -96,6 +98,7 @@ impl WriteTx {
             savepoint: Savepoint::None,
             release_pending: false,
             keep_next: false,
+            savepoints: 0,
         }
     }
 
@@ -150,15 +153,34 @@ impl WriteTx {
         self.release_pending = false;
     }
 
-    /// PostgreSQL: what the batch's locks read (each locked session's last
-    /// seq, each locked user's stream head), which the batch's appends then
-    /// count on. The rows stay locked until the commit.
+    /// What the batch read ahead (each locked session's last seq, each
+    /// locked user's stream head), which the batch's appends then count on.
+    /// PostgreSQL keeps the rows locked until the commit; SQLite's writer is
+    /// the file's only writer.
     pub(crate) fn know_locked(&mut self, last_seqs: Vec<(String, i64)>, heads: Vec<(String, i64)>) {
         self.deferred.know(last_seqs, heads);
     }
 
-    /// PostgreSQL: reads the context of the batch's sends in one query.
+    /// Reads the context of the batch's sends: one query on PostgreSQL,
+    /// one cached statement per send on SQLite.
     pub(crate) async fn read_sends(&mut self, keys: &[SendKey]) -> Result<(), StoreError> {
+        if self.sqlite.is_some() {
+            let mut contexts = Vec::with_capacity(keys.len());
+            for key in keys {
+                let context = crate::sessions::load_for_send(
+                    &mut *self,
+                    &crate::SessionId::from(key.session_id.clone()),
+                    &UserId::from(key.actor_id.clone()),
+                    &key.client_msg_id,
+                )
+                .await?;
+                if let Some(context) = context {
+                    contexts.push((key.clone(), context));
+                }
+            }
+            self.deferred.know_sends(contexts);
+            return Ok(());
+        }
         let Some(conn) = self.postgres.as_mut() else {
             return Ok(());
         };
@@ -176,41 +198,41 @@ impl WriteTx {
 
     /// A send's context as the batch read it ahead, if it did.
     pub(crate) fn read_ahead(&self, key: &SendKey) -> Option<SendContext> {
-        if self.postgres.is_none() || !self.in_batch {
+        if !self.in_batch {
             return None;
         }
         self.deferred.send_context(key)
     }
 
-    /// PostgreSQL, a session whose seq the batch knows: gives the entry its
-    /// seq and keeps it for the batch's next write of appends.
+    /// A session whose seq the batch knows: gives the entry its seq and
+    /// keeps it for the batch's next write of appends.
     pub(crate) fn defer_entry(
         &mut self,
         entry: &crate::transcript::AppendEntry<'_>,
     ) -> Option<i64> {
-        if self.postgres.is_none() || !self.in_batch {
+        if !self.in_batch {
             return None;
         }
         self.deferred.entry(entry)
     }
 
-    /// PostgreSQL, users whose heads the batch knows: gives each its next
-    /// stream seq and keeps the events for the batch's next write of appends.
+    /// Users whose heads the batch knows: gives each its next stream seq
+    /// and keeps the events for the batch's next write of appends.
     pub(crate) fn defer_events(
         &mut self,
         user_ids: &[UserId],
         ts: i64,
         payload: &str,
     ) -> Option<Vec<(UserId, i64)>> {
-        if self.postgres.is_none() || !self.in_batch {
+        if !self.in_batch {
             return None;
         }
         self.deferred.events(user_ids, ts, payload)
     }
 
-    /// PostgreSQL, a participant whose marks the batch read ahead: raises
-    /// the mark in what the batch knows and keeps it for the batch's next
-    /// write of appends; whether it was raised (`None`: not known here).
+    /// A participant whose marks the batch read ahead: raises the mark in
+    /// what the batch knows and keeps it for the batch's next write of
+    /// appends; whether it was raised (`None`: not known here).
     pub(crate) fn defer_mark(
         &mut self,
         session_id: &str,
@@ -218,7 +240,7 @@ impl WriteTx {
         read: bool,
         seq: i64,
     ) -> Option<bool> {
-        if self.postgres.is_none() || !self.in_batch {
+        if !self.in_batch {
             return None;
         }
         self.deferred.mark(session_id, user_id, read, seq)
@@ -228,7 +250,7 @@ impl WriteTx {
     /// participants' marks, which the caller tells with [`WriteTx::mark_raised`]:
     /// it leaves what the batch knows.
     pub(crate) fn keep_read_ahead(&mut self) {
-        self.keep_next = self.postgres.is_some();
+        self.keep_next = true;
     }
 
     /// A participant's mark was raised: the sends read ahead learn of it.
@@ -236,7 +258,7 @@ impl WriteTx {
         self.deferred.mark_raised(session_id, user_id, read, seq);
     }
 
-    /// PostgreSQL: a write of the batch begins. A send (`deferrable`) opens
+    /// A write of the batch begins. A send (`deferrable`) opens
     /// its savepoint only if it runs a statement of its own; any other write
     /// opens one now, after the appends that wait are written.
     pub(crate) async fn start_write(
@@ -257,12 +279,14 @@ impl WriteTx {
         Ok(())
     }
 
-    /// PostgreSQL: the current write is over. A write kept keeps its
-    /// appends; a write rolled back drops them and gives its seqs back.
+    /// The current write is over. A write kept keeps its appends; a write
+    /// rolled back drops them and gives its seqs back (SQLite: and the
+    /// heads it moved in the writer's cache).
     pub(crate) async fn finish_write(&mut self, ok: bool) -> Result<(), StoreError> {
         let savepoint = std::mem::replace(&mut self.savepoint, Savepoint::None);
         if ok {
             self.deferred.keep_write();
+            self.write_kept();
             if savepoint == Savepoint::Open {
                 self.release_pending = true;
             }
@@ -272,6 +296,12 @@ impl WriteTx {
         if savepoint == Savepoint::Open {
             self.control("ROLLBACK TO SAVEPOINT backline_write; RELEASE SAVEPOINT backline_write")
                 .await?;
+        }
+        // A single write's batch is rolled back whole by the writer
+        // (`batch_undone`); otherwise what the write moved was inside its
+        // savepoint.
+        if savepoint != Savepoint::None {
+            self.write_undone();
         }
         Ok(())
     }
@@ -283,13 +313,15 @@ impl WriteTx {
             "SAVEPOINT backline_write"
         };
         self.control(sql).await?;
+        self.savepoints += 1;
         self.release_pending = false;
         Ok(())
     }
 
-    /// PostgreSQL: writes the appends that wait, in one statement (only
-    /// those of earlier writes when `earlier_only`). Any failure fails the
-    /// batch: the rows of several writes were in it.
+    /// Writes the appends that wait (only those of earlier writes when
+    /// `earlier_only`): one statement on PostgreSQL, a cached statement per
+    /// row on SQLite. Any failure fails the batch: the rows of several
+    /// writes were in it.
     pub(crate) async fn write_deferred(&mut self, earlier_only: bool) -> Result<(), StoreError> {
         let rows: Flush = if earlier_only {
             self.deferred.take_earlier()
@@ -299,10 +331,27 @@ impl WriteTx {
         if rows.is_empty() {
             return Ok(());
         }
-        let Some(conn) = self.postgres.as_mut() else {
+        let written = if let Some(conn) = &self.sqlite {
+            rows.write_sqlite(conn).map(|(changed, heads)| {
+                // The cache follows the stored events; what the current
+                // write moved inside its savepoint is undone with it.
+                let in_savepoint = self.savepoint == Savepoint::Open;
+                for (user, head) in heads {
+                    let old = self.heads.insert(user.clone(), head);
+                    if in_savepoint {
+                        self.undo_write.push((user, old));
+                    } else {
+                        self.undo_batch.push((user, old));
+                    }
+                }
+                changed
+            })
+        } else if let Some(conn) = self.postgres.as_mut() {
+            rows.write(conn).await
+        } else {
             return Err(StoreError::Fault("the writer has no connection".into()));
         };
-        match rows.write(conn).await {
+        match written {
             Ok(changed) => {
                 self.rows_affected += changed;
                 Ok(())
@@ -317,7 +366,7 @@ impl WriteTx {
         }
     }
 
-    /// PostgreSQL, before a statement of a write: the write's savepoint if
+    /// Before a statement of a write: the write's savepoint if
     /// it has none yet, and every waiting append written first, so that the
     /// statement sees the batch as it is.
     async fn before_statement(&mut self) -> Result<(), StoreError> {
@@ -384,9 +433,42 @@ impl WriteTx {
         }
     }
 
+    /// Savepoints opened since the writer started.
+    pub(crate) fn savepoints_opened(&self) -> u64 {
+        self.savepoints
+    }
+
     /// Whether this engine keeps stream heads in the writer (SQLite).
     pub(crate) fn caches_heads(&self) -> bool {
         matches!(self.source, Source::Sqlite(_))
+    }
+
+    /// SQLite: the heads of `users` from the writer's cache, read (and
+    /// cached) where missing; a user that does not exist has none.
+    pub(crate) async fn heads_of(
+        &mut self,
+        users: Vec<String>,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut heads = Vec::with_capacity(users.len());
+        for user in users {
+            let head = match self.heads.get(&user) {
+                Some(head) => Some(*head),
+                None => {
+                    let head = crate::db::query_scalar::<i64>(crate::events::HEAD_SQL)
+                        .bind(&user)
+                        .fetch_optional(&mut *self)
+                        .await?;
+                    if let Some(head) = head {
+                        self.heads.insert(user.clone(), head);
+                    }
+                    head
+                }
+            };
+            if let Some(head) = head {
+                heads.push((user, head));
+            }
+        }
+        Ok(heads)
     }
 
     /// Gives out the next stream seq of each user (SQLite's head cache);
@@ -395,6 +477,11 @@ impl WriteTx {
         &mut self,
         user_ids: &[UserId],
     ) -> Result<Vec<(UserId, i64)>, StoreError> {
+        // Seqs from the cache: the appends that wait are written first (the
+        // cache then follows them), and what the batch read ahead is
+        // forgotten, as before any other statement that moves a head.
+        self.before_statement().await?;
+        self.deferred.forget();
         let mut out = Vec::with_capacity(user_ids.len());
         for user in user_ids {
             let head = match self.heads.get(user.as_str()) {
@@ -483,9 +570,9 @@ impl Exec for &mut WriteTx {
         Self: 'a,
     {
         Box::pin(async move {
-            let result = if let Some(conn) = &self.sqlite {
-                sqlite::run(conn, &sql, &params)
-            } else if self.postgres.is_some() {
+            let result = if !self.is_open() {
+                Err(StoreError::Fault("the writer has no connection".into()))
+            } else {
                 let keeps = std::mem::take(&mut self.keep_next);
                 match self.before_statement().await {
                     Err(error) => Err(error),
@@ -494,14 +581,15 @@ impl Exec for &mut WriteTx {
                             // It may move what the batch knows.
                             self.deferred.forget();
                         }
-                        match &mut self.postgres {
-                            Some(conn) => postgres::run(&mut *conn, sql, params).await,
-                            None => Err(StoreError::Fault("the writer has no connection".into())),
+                        if let Some(conn) = &self.sqlite {
+                            sqlite::run(conn, &sql, &params)
+                        } else if let Some(conn) = &mut self.postgres {
+                            postgres::run(&mut *conn, sql, params).await
+                        } else {
+                            Err(StoreError::Fault("the writer has no connection".into()))
                         }
                     }
                 }
-            } else {
-                Err(StoreError::Fault("the writer has no connection".into()))
             };
             match &result {
                 Ok(rows) => self.rows_affected += rows.affected,

@@ -57,8 +57,7 @@ pub async fn append_many(
         return Ok(Vec::new());
     }
     if let Some(seqs) = conn.defer_events(user_ids, ts, payload) {
-        // PostgreSQL, heads the batch's locks read: written with the
-        // batch's other appends.
+        // Heads the batch read ahead: written with the batch's other appends.
         return Ok(seqs);
     }
     if !conn.caches_heads() {

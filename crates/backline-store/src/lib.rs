@@ -368,9 +368,10 @@ impl Store {
     }
 
     /// Like [`Store::enqueue_then`], for a send (`sessions::send_context`,
-    /// `transcript::append`, `events::append_many`): on PostgreSQL the writer
-    /// reads the context of every send of a batch at once and writes their
-    /// entries and events together; on SQLite it is an ordinary write.
+    /// `transcript::append`, `events::append_many`) or a mark: the writer
+    /// reads the context of every send of a batch ahead and writes their
+    /// entries and events together (`deferred`), and a send that only
+    /// appends takes no savepoint.
     pub async fn enqueue_send_then<T: Send + 'static>(
         &self,
         locks: Locks,

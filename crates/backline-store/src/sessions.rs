@@ -433,7 +433,7 @@ pub async fn raise_mark(
         "UPDATE session_participants SET delivered_seq = $3 \
          WHERE session_id = $1 AND user_id = $2 AND delivered_seq < $3"
     };
-    // PostgreSQL, a participant the batch read ahead (a mark queued with
+    // A participant the batch read ahead (a mark queued with
     // its `SendKey::mark`): raised in memory, written with the batch.
     if let Some(raised) = conn.defer_mark(session_id.as_str(), user_id.as_str(), read, seq) {
         return Ok(raised);
@@ -456,9 +456,9 @@ pub async fn raise_mark(
 }
 
 /// What a mark reads inside its write: the session and its participants,
-/// from the batch's read-ahead when the writer has one for it (PostgreSQL,
-/// a mark queued with [`crate::SendKey::mark`]), else queried. `None` when
-/// there is no such session.
+/// from the batch's read-ahead when the writer has one for it (a mark
+/// queued with [`crate::SendKey::mark`]), else queried. `None` when there
+/// is no such session.
 pub async fn mark_context(
     conn: &mut WriteTx,
     session_id: &SessionId,
@@ -583,7 +583,7 @@ pub async fn load_for_send<E: Exec>(
 }
 
 /// What the send path reads inside its write: the batch's read-ahead when
-/// the writer has one for this send (PostgreSQL, a send queued with its
+/// the writer has one for this send (a send queued with its
 /// [`crate::SendKey`]), else [`load_for_send`].
 pub async fn send_context(
     conn: &mut WriteTx,

@@ -59,9 +59,9 @@ pub struct AppendEntry<'a> {
 /// One statement on PostgreSQL (the seq's `UPDATE` and the `INSERT` in one
 /// round trip), two on SQLite; `NotFound` when the session does not exist.
 ///
-/// On PostgreSQL, in a batch whose locks read the session's last seq, the
-/// entry takes the next seq at once and is written with the batch's other
-/// appends, in one statement (`deferred`).
+/// In a batch that read the session's last seq ahead, the entry takes the
+/// next seq at once and is written with the batch's other appends
+/// (`deferred`).
 pub async fn append(conn: &mut WriteTx, entry: AppendEntry<'_>) -> Result<i64, StoreError> {
     if let Some(seq) = conn.defer_entry(&entry) {
         return Ok(seq);

@@ -5,8 +5,9 @@
 //! connection opened there is driven by that thread alone). It takes the first
 //! queued write, then every write already waiting (up to `max_batch`), runs
 //! them in one transaction (`BEGIN IMMEDIATE` on SQLite), each inside its own
-//! savepoint so a write that refuses itself is rolled back alone, and commits
-//! once. With SQLite's `synchronous=FULL` one commit is one fsync, so a batch
+//! savepoint so a write that refuses itself is rolled back alone (a send or
+//! a mark only when it runs a statement of its own: its appends wait in
+//! memory, `deferred`), and commits once. With SQLite's `synchronous=FULL` one commit is one fsync, so a batch
 //! of N writes costs one fsync instead of N.
 //!
 //! **Failure rules.** A fault — a failed `BEGIN`, savepoint, `COMMIT` or
@@ -60,6 +61,9 @@ pub struct WriterStats {
     pub writes: u64,
     /// Batches that failed as a whole (a fault): none of their writes was acknowledged.
     pub failed_batches: u64,
+    /// Savepoints opened: one per write that runs statements of its own in
+    /// a batch of several; sends and marks that only append take none.
+    pub savepoints: u64,
 }
 
 #[derive(Default)]
@@ -67,6 +71,7 @@ struct Counters {
     batches: AtomicU64,
     writes: AtomicU64,
     failed_batches: AtomicU64,
+    savepoints: AtomicU64,
     /// 1 while a batch is being run and answered.
     busy: AtomicU64,
 }
@@ -158,6 +163,7 @@ impl Writer {
             batches: self.counters.batches.load(Ordering::Relaxed),
             writes: self.counters.writes.load(Ordering::Relaxed),
             failed_batches: self.counters.failed_batches.load(Ordering::Relaxed),
+            savepoints: self.counters.savepoints.load(Ordering::Relaxed),
         }
     }
 
@@ -382,6 +388,9 @@ async fn run(
         metrics::histogram!("backline_store_batch_size").record(size as f64);
         counters.batches.fetch_add(1, Ordering::Relaxed);
         counters.writes.fetch_add(size as u64, Ordering::Relaxed);
+        counters
+            .savepoints
+            .store(tx.savepoints_opened(), Ordering::Relaxed);
         for (ok, completion) in completions {
             if ok {
                 completion(commit.clone());
@@ -440,32 +449,18 @@ async fn run_batch(
             (queued.job, send)
         })
         .collect();
-    let outcome = match tx.backend() {
-        Backend::Sqlite => {
-            let jobs = jobs.into_iter().map(|(job, _)| job);
-            run_jobs(tx, jobs, single, &mut completions).await
-        }
-        Backend::Postgres => match read_ahead(tx, locks, &sends).await {
-            // Dropping the unrun writes tells their callers nothing was stored.
-            Err(error) => Err(format!("cannot lock the batch's rows: {error}")),
-            Ok(()) => run_jobs_postgres(tx, jobs, single, &mut completions).await,
-        },
+    let outcome = match read_ahead(tx, locks, &sends).await {
+        // Dropping the unrun writes tells their callers nothing was stored.
+        Err(error) => Err(format!("cannot read the batch's rows ahead: {error}")),
+        Ok(()) => run_jobs(tx, jobs, single, &mut completions).await,
     };
     tx.end_batch();
     (outcome, completions)
 }
 
-/// On PostgreSQL, locks the batch's hot rows before any write runs:
-/// sessions, then users (named, and the participants of those sessions),
-/// each in id order. Every node's writer takes them in this one order, so
-/// two batches that share rows queue behind each other instead of
-/// deadlocking (each write would otherwise lock them in its own order and
-/// hold them to the batch's commit).
-///
-/// The same statements read each locked session's last seq and each locked
-/// user's stream head, and one more query the context of the batch's sends
-/// and marks: what the batch's appends count on (`deferred`). Each finds
-/// its rows by key (`= ANY` of a `text[]`).
+/// Reads ahead what the batch's appends count on (`deferred`): each named
+/// session's last seq, the stream head of each named user and of each
+/// participant of those sessions, and the context of every send and mark.
 async fn read_ahead(
     tx: &mut WriteTx,
     mut locks: Locks,
@@ -479,6 +474,28 @@ async fn read_ahead(
     locks.sessions.dedup();
     locks.users.sort();
     locks.users.dedup();
+    let (last_seqs, heads) = match tx.backend() {
+        Backend::Sqlite => read_rows_sqlite(tx, locks).await?,
+        Backend::Postgres => lock_rows_postgres(tx, locks).await?,
+    };
+    tx.know_locked(last_seqs, heads);
+    if !sends.is_empty() {
+        tx.read_sends(sends).await?;
+    }
+    Ok(())
+}
+
+/// The sessions' last seqs and the users' heads.
+type Known = (Vec<(String, i64)>, Vec<(String, i64)>);
+
+/// PostgreSQL: locks the batch's hot rows before any write runs:
+/// sessions, then users (named, and the participants of those sessions),
+/// each in id order. Every node's writer takes them in this one order, so
+/// two batches that share rows queue behind each other instead of
+/// deadlocking (each write would otherwise lock them in its own order and
+/// hold them to the batch's commit). The same statements read the last
+/// seqs and the heads; each finds its rows by key (`= ANY` of a `text[]`).
+async fn lock_rows_postgres(tx: &mut WriteTx, locks: Locks) -> Result<Known, StoreError> {
     let sessions = crate::db::Param::TextList(locks.sessions.into_iter().map(Some).collect());
     let users = crate::db::Param::TextList(locks.users.into_iter().map(Some).collect());
     // Rows found by key (`= ANY` of an array: an index scan of the
@@ -503,17 +520,43 @@ async fn read_ahead(
     .bind(sessions)
     .fetch_all(&mut *tx)
     .await?;
-    tx.know_locked(last_seqs, heads);
-    if !sends.is_empty() {
-        tx.read_sends(sends).await?;
-    }
-    Ok(())
+    Ok((last_seqs, heads))
 }
 
-/// PostgreSQL: runs the writes; a send takes a savepoint only when it runs a
-/// statement of its own, and the appends the writes left waiting are written
-/// together (at the latest just before the commit).
-async fn run_jobs_postgres(
+/// SQLite: the same without locks (the writer is the file's only writer),
+/// a cached statement per session, the heads from the writer's cache
+/// (else stored).
+async fn read_rows_sqlite(tx: &mut WriteTx, locks: Locks) -> Result<Known, StoreError> {
+    let mut last_seqs = Vec::with_capacity(locks.sessions.len());
+    let mut users = locks.users;
+    for session in locks.sessions {
+        let last_seq =
+            crate::db::query_scalar::<i64>("SELECT last_seq FROM im_sessions WHERE id = $1")
+                .bind(&session)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(last_seq) = last_seq {
+            users.extend(
+                crate::db::query_scalar::<String>(
+                    "SELECT user_id FROM session_participants WHERE session_id = $1",
+                )
+                .bind(&session)
+                .fetch_all(&mut *tx)
+                .await?,
+            );
+            last_seqs.push((session, last_seq));
+        }
+    }
+    users.sort();
+    users.dedup();
+    let heads = tx.heads_of(users).await?;
+    Ok((last_seqs, heads))
+}
+
+/// Runs the writes; a send takes a savepoint only when it runs a statement
+/// of its own, and the appends the writes left waiting are written together
+/// (at the latest just before the commit).
+async fn run_jobs(
     tx: &mut WriteTx,
     jobs: Vec<(Job, bool)>,
     single: bool,
@@ -530,6 +573,7 @@ async fn run_jobs_postgres(
         }
         tx.finish_write(ok).await.map_err(|e| e.to_string())?;
         if single && !ok {
+            tx.batch_undone();
             tx.control("ROLLBACK").await.map_err(|e| e.to_string())?;
             return Ok(());
         }
@@ -545,60 +589,4 @@ async fn commit(tx: &mut WriteTx) -> Result<(), String> {
     metrics::histogram!("backline_store_commit_statement_seconds")
         .record(committing.elapsed().as_secs_f64());
     Ok(())
-}
-
-async fn run_jobs(
-    tx: &mut WriteTx,
-    jobs: impl ExactSizeIterator<Item = Job>,
-    single: bool,
-    completions: &mut Vec<(bool, Completion)>,
-) -> Result<(), String> {
-    // Each write runs inside its own savepoint. To save a round trip per
-    // write, closing one write's savepoint and opening the next one's go to
-    // the database as one statement list.
-    let mut previous_ok: Option<bool> = None;
-    for job in jobs {
-        if single {
-            let (ok, completion) = job(tx).await;
-            completions.push((ok, completion));
-            if let Some(fault) = tx.fault() {
-                return Err(fault.to_owned());
-            }
-            if !ok {
-                tx.batch_undone();
-                tx.control("ROLLBACK").await.map_err(|e| e.to_string())?;
-                return Ok(());
-            }
-            continue;
-        }
-        let open = match previous_ok {
-            None => "SAVEPOINT backline_write",
-            Some(true) => "RELEASE SAVEPOINT backline_write; SAVEPOINT backline_write",
-            Some(false) => {
-                "ROLLBACK TO SAVEPOINT backline_write; RELEASE SAVEPOINT backline_write; \
-                 SAVEPOINT backline_write"
-            }
-        };
-        // Which part failed is unknown: give up the whole batch (nothing
-        // is acknowledged; every write is idempotent and may be retried).
-        tx.control(open).await.map_err(|e| e.to_string())?;
-        match previous_ok {
-            Some(true) => tx.write_kept(),
-            Some(false) => tx.write_undone(),
-            None => {}
-        }
-        let (ok, completion) = job(tx).await;
-        completions.push((ok, completion));
-        if let Some(fault) = tx.fault() {
-            return Err(fault.to_owned());
-        }
-        previous_ok = Some(ok);
-    }
-    if previous_ok == Some(false) {
-        tx.control("ROLLBACK TO SAVEPOINT backline_write")
-            .await
-            .map_err(|e| e.to_string())?;
-        tx.write_undone();
-    }
-    commit(tx).await
 }

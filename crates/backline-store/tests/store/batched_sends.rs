@@ -1,6 +1,6 @@
-//! Sends queued together (`Store::enqueue_send_then`): on PostgreSQL the
-//! writer reads their contexts for the whole batch and writes their entries
-//! and events in one statement. Many of them at once, over sessions and
+//! Sends queued together (`Store::enqueue_send_then`): the writer reads
+//! their contexts for the whole batch and writes their entries and events
+//! together (on PostgreSQL in one statement). Many of them at once, over sessions and
 //! users they share, with retries, writes that refuse themselves and other
 //! writes in between, must keep every guarantee of the one-at-a-time path.
 
@@ -737,9 +737,9 @@ fn queue_keyed_mark<'a>(
     )
 }
 
-/// Marks queued in one batch with sends around them: on PostgreSQL raised
-/// in what the batch read ahead and written with its appends, on SQLite by
-/// their statements; either way each answers whether it raised the mark,
+/// Marks queued in one batch with sends around them: raised in what the
+/// batch read ahead and written with its appends; each answers whether it
+/// raised the mark,
 /// a send's context read ahead sees the marks raised before it, a mark
 /// rolled back with its write is not stored, and the stored marks are the
 /// highest raised.
@@ -856,6 +856,91 @@ async fn marks_queued_with_their_key_raise_as_their_statement_does() {
             vec![(owner.clone(), 3, 1), (guest.clone(), 3, 3)],
             "{backend}: the stored marks"
         );
+        store.close().await;
+    }
+}
+
+/// Sends and marks queued together only append: on either engine they take
+/// no savepoint (a savepoint per write is what a batch of sends cost on
+/// SQLite: its sub-journal copies every page the write touches), and every
+/// one is stored with its seq.
+#[tokio::test]
+async fn sends_and_marks_queued_together_take_no_savepoint() {
+    for (backend, store, _dir) in stores().await {
+        let (a, b, c) = (
+            add_user(&store, "nosp").await,
+            add_user(&store, "nosp").await,
+            add_user(&store, "nosp").await,
+        );
+        let first = two_party_session(&store, &a, &b).await;
+        let second = two_party_session(&store, &c, &b).await;
+        let before = store.writer_stats();
+        let mut queued = Vec::new();
+        let mut marks = Vec::new();
+        for n in 0..60 {
+            let (sid, actor) = if n % 2 == 0 {
+                (&first, &a)
+            } else {
+                (&second, &b)
+            };
+            let key = Key {
+                session_id: sid.clone(),
+                actor_id: actor.clone(),
+                client_msg_id: format!("n{n}"),
+            };
+            queued.push(
+                queue_send(&store, key, format!("text {n}"), false)
+                    .await
+                    .unwrap(),
+            );
+            if n % 3 == 2 {
+                marks.push(
+                    queue_keyed_mark(&store, &first, &b, n % 2 == 1, 1, false)
+                        .await
+                        .unwrap(),
+                );
+            }
+        }
+        let mut seqs = Vec::new();
+        for pending in queued {
+            match pending.await {
+                Ok(Sent::Stored(seq, streams)) => {
+                    assert_eq!(streams.len(), 2, "{backend}");
+                    seqs.push(seq);
+                }
+                other => panic!("{backend}: {other:?}"),
+            }
+        }
+        for pending in marks {
+            pending.await.unwrap();
+        }
+        let after = store.writer_stats();
+        assert!(
+            after.batches - before.batches < 80,
+            "{backend}: the writes were batched"
+        );
+        assert_eq!(
+            after.savepoints - before.savepoints,
+            0,
+            "{backend}: savepoints for {} writes in {} batches",
+            after.writes - before.writes,
+            after.batches - before.batches
+        );
+        for sid in [&first, &second] {
+            let entries = transcript::page(store.reader(), sid, 0, i64::MAX, 100, false)
+                .await
+                .unwrap();
+            let stored: Vec<i64> = entries.iter().map(|e| e.seq).collect();
+            assert_eq!(stored, (1..=30).collect::<Vec<_>>(), "{backend}: {sid}");
+        }
+        seqs.sort_unstable();
+        seqs.dedup();
+        assert_eq!(seqs, (1..=30).collect::<Vec<_>>(), "{backend}");
+        let marked = sessions::participants(store.reader(), &first)
+            .await
+            .unwrap();
+        let guest = marked.iter().find(|p| p.user_id == b).unwrap();
+        assert_eq!((guest.delivered_seq, guest.read_seq), (1, 1), "{backend}");
         store.close().await;
     }
 }
