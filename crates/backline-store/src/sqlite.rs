@@ -52,7 +52,11 @@ pub(crate) fn open(path: &Path, role: Role) -> Result<Connection, StoreError> {
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(path, flags).map_err(error)?;
+    // Every connection opens its files through the VFS that writes a
+    // commit's WAL frames at once (`backline-walbuf`).
+    backline_walbuf::register().map_err(StoreError::Config)?;
+    let conn =
+        Connection::open_with_flags_and_vfs(path, flags, backline_walbuf::NAME).map_err(error)?;
     conn.set_prepared_statement_cache_capacity(512);
     conn.busy_timeout(Duration::from_secs(10)).map_err(error)?;
     // A cached statement keeps its plan whatever values are bound: without
