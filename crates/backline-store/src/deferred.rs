@@ -491,123 +491,102 @@ impl Flush {
 
 impl Flush {
     /// SQLite: writes the waiting rows with cached single-row statements
-    /// (a statement costs no round trip there), entries and events in key
-    /// order. Every row must land and every session and mark move:
-    /// anything else is an error, and the batch fails as a whole. Returns
-    /// the rows changed and each user's new head, for the writer's cache
-    /// (SQLite keeps heads there, not in `users.stream_head`).
+    /// (a statement costs no round trip there), each prepared once per
+    /// flush and bound to the rows' own strings, entries and events in key
+    /// order. Every row must land and every session and mark move: anything
+    /// else is an error, and the batch fails as a whole. Returns the rows
+    /// changed and each user's new head, for the writer's cache (SQLite
+    /// keeps heads there, not in `users.stream_head`).
     pub(crate) fn write_sqlite(
         mut self,
         conn: &rusqlite::Connection,
     ) -> Result<(u64, Vec<(String, i64)>), StoreError> {
-        use crate::sqlite::run;
+        use crate::sqlite::error;
+        use rusqlite::params;
         let mut changed = 0u64;
-        let mut expect = |rows: crate::db::Rows, what: &str| {
-            if rows.affected != 1 {
-                return Err(StoreError::Fault(format!(
-                    "the batch's appends did not land as counted: {what} changed {} rows",
-                    rows.affected
-                )));
+        let mut expect = |rows: rusqlite::Result<usize>, what: &str| match rows.map_err(error)? {
+            1 => {
+                changed += 1;
+                Ok(())
             }
-            changed += 1;
-            Ok(())
+            n => Err(StoreError::Fault(format!(
+                "the batch's appends did not land as counted: {what} changed {n} rows"
+            ))),
         };
-        self.entries
-            .sort_by(|a, b| (&a.session_id, a.seq).cmp(&(&b.session_id, b.seq)));
-        let mut last: Option<(&str, i64)> = None;
-        for entry in &self.entries {
-            expect(
-                run(
-                    conn,
-                    "INSERT INTO transcript (session_id, seq, ts, kind, actor_id, subject_id, body, \
-                     client_msg_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    &[
-                        Param::Text(Some(entry.session_id.clone())),
-                        Param::Int(Some(entry.seq)),
-                        Param::Int(Some(entry.ts)),
-                        Param::Text(Some(entry.kind.clone())),
-                        Param::Text(Some(entry.actor_id.clone())),
-                        nullable(&entry.subject_id),
-                        nullable(&entry.body),
-                        nullable(&entry.client_msg_id),
-                    ],
-                )?,
-                "an entry",
-            )?;
-            // Sorted: a session's last entry comes right before the next session's first.
-            if let Some((session, seq)) = last.filter(|(s, _)| *s != entry.session_id) {
-                expect(set_last_seq(conn, session, seq)?, "a session's last seq")?;
+        if !self.entries.is_empty() {
+            self.entries
+                .sort_by(|a, b| (&a.session_id, a.seq).cmp(&(&b.session_id, b.seq)));
+            let mut insert = conn
+                .prepare_cached(
+                    "INSERT INTO transcript (session_id, seq, ts, kind, actor_id, subject_id, \
+                     body, client_msg_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .map_err(error)?;
+            let mut last_seq = conn
+                .prepare_cached(
+                    "UPDATE im_sessions SET last_seq = ?2 WHERE id = ?1 AND last_seq < ?2",
+                )
+                .map_err(error)?;
+            for (n, e) in self.entries.iter().enumerate() {
+                expect(
+                    insert.execute(params![
+                        e.session_id,
+                        e.seq,
+                        e.ts,
+                        e.kind,
+                        e.actor_id,
+                        e.subject_id,
+                        e.body,
+                        e.client_msg_id
+                    ]),
+                    "an entry",
+                )?;
+                // Sorted: a session's last entry is the one before the next session's first.
+                let next = self.entries.get(n + 1);
+                if next.is_none_or(|next| next.session_id != e.session_id) {
+                    expect(
+                        last_seq.execute(params![e.session_id, e.seq]),
+                        "a session's last seq",
+                    )?;
+                }
             }
-            last = Some((&entry.session_id, entry.seq));
         }
-        if let Some((session, seq)) = last {
-            expect(set_last_seq(conn, session, seq)?, "a session's last seq")?;
-        }
-        self.events
-            .sort_by(|a, b| (&a.user_id, a.seq).cmp(&(&b.user_id, b.seq)));
         let mut heads: Vec<(String, i64)> = Vec::new();
-        for event in &self.events {
-            expect(
-                run(
-                    conn,
-                    "INSERT INTO user_events (user_id, seq, ts, payload) VALUES ($1, $2, $3, $4)",
-                    &[
-                        Param::Text(Some(event.user_id.clone())),
-                        Param::Int(Some(event.seq)),
-                        Param::Int(Some(event.ts)),
-                        Param::Text(Some(event.payload.to_string())),
-                    ],
-                )?,
-                "an event",
-            )?;
-            match heads.last_mut() {
-                Some((user, head)) if *user == event.user_id => *head = event.seq,
-                _ => heads.push((event.user_id.clone(), event.seq)),
+        if !self.events.is_empty() {
+            self.events
+                .sort_by(|a, b| (&a.user_id, a.seq).cmp(&(&b.user_id, b.seq)));
+            let mut insert = conn
+                .prepare_cached(
+                    "INSERT INTO user_events (user_id, seq, ts, payload) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(error)?;
+            for v in &self.events {
+                expect(
+                    insert.execute(params![v.user_id, v.seq, v.ts, &*v.payload]),
+                    "an event",
+                )?;
+                match heads.last_mut() {
+                    Some((user, head)) if *user == v.user_id => *head = v.seq,
+                    _ => heads.push((v.user_id.clone(), v.seq)),
+                }
             }
         }
         for mark in &self.marks {
             let sql = if mark.read {
-                "UPDATE session_participants SET read_seq = MAX(read_seq, $3), \
-                 delivered_seq = MAX(delivered_seq, $3) WHERE session_id = $1 AND user_id = $2"
+                "UPDATE session_participants SET read_seq = MAX(read_seq, ?3), \
+                 delivered_seq = MAX(delivered_seq, ?3) WHERE session_id = ?1 AND user_id = ?2"
             } else {
-                "UPDATE session_participants SET delivered_seq = MAX(delivered_seq, $3) \
-                 WHERE session_id = $1 AND user_id = $2"
+                "UPDATE session_participants SET delivered_seq = MAX(delivered_seq, ?3) \
+                 WHERE session_id = ?1 AND user_id = ?2"
             };
+            let mut update = conn.prepare_cached(sql).map_err(error)?;
             expect(
-                run(
-                    conn,
-                    sql,
-                    &[
-                        Param::Text(Some(mark.session_id.clone())),
-                        Param::Text(Some(mark.user_id.clone())),
-                        Param::Int(Some(mark.seq)),
-                    ],
-                )?,
+                update.execute(params![mark.session_id, mark.user_id, mark.seq]),
                 "a mark",
             )?;
         }
         Ok((changed, heads))
     }
-}
-
-/// SQLite: moves a session's `last_seq` to the last entry the batch gave it.
-fn set_last_seq(
-    conn: &rusqlite::Connection,
-    session_id: &str,
-    seq: i64,
-) -> Result<crate::db::Rows, StoreError> {
-    crate::sqlite::run(
-        conn,
-        "UPDATE im_sessions SET last_seq = $2 WHERE id = $1 AND last_seq < $2",
-        &[
-            Param::Text(Some(session_id.to_owned())),
-            Param::Int(Some(seq)),
-        ],
-    )
-}
-
-fn nullable(value: &Option<String>) -> Param {
-    Param::Text(value.clone())
 }
 
 /// One column of rows, as a `text[]`.
