@@ -7,8 +7,9 @@
 //! them in one transaction (`BEGIN IMMEDIATE` on SQLite), each inside its own
 //! savepoint so a write that refuses itself is rolled back alone (a send or
 //! a mark only when it runs a statement of its own: its appends wait in
-//! memory, `deferred`), and commits once. With SQLite's `synchronous=FULL` one commit is one fsync, so a batch
-//! of N writes costs one fsync instead of N.
+//! memory, `deferred`), and commits once. With SQLite's `synchronous=FULL`
+//! one commit is one fsync, so a batch of N writes costs one fsync instead
+//! of N.
 //!
 //! **Failure rules.** A fault — a failed `BEGIN`, savepoint, `COMMIT` or
 //! `ROLLBACK`, an I/O error, a full disk, a lost connection, a transaction

@@ -1,4 +1,5 @@
-//! A SQLite VFS that writes each commit's WAL frames with one `pwrite`.
+//! A SQLite VFS that writes each commit's WAL frames with one write (one
+//! per 124 KiB).
 //!
 //! SQLite writes every frame of a commit with two calls, the 24-byte frame
 //! header and the page, one after the other: a commit of N pages costs 2N
