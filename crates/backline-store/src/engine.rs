@@ -163,7 +163,13 @@ impl WriteTx {
 
     /// Reads the context of the batch's sends: one query on PostgreSQL,
     /// one cached statement per send on SQLite.
-    pub(crate) async fn read_sends(&mut self, keys: &[SendKey]) -> Result<(), StoreError> {
+    pub(crate) async fn load_sends(
+        &mut self,
+        keys: &[SendKey],
+    ) -> Result<Vec<(SendKey, SendContext)>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
         if self.sqlite.is_some() {
             let mut contexts = Vec::with_capacity(keys.len());
             for key in keys {
@@ -178,22 +184,22 @@ impl WriteTx {
                     contexts.push((key.clone(), context));
                 }
             }
-            self.deferred.know_sends(contexts);
-            return Ok(());
+            return Ok(contexts);
         }
         let Some(conn) = self.postgres.as_mut() else {
-            return Ok(());
+            return Err(StoreError::Fault("the writer has no connection".into()));
         };
-        match crate::deferred::read_sends(conn, keys).await {
-            Ok(contexts) => {
-                self.deferred.know_sends(contexts);
-                Ok(())
-            }
-            Err(error) => {
-                self.record(&error);
-                Err(error)
-            }
+        let loaded = crate::deferred::read_sends(conn, keys).await;
+        if let Err(error) = &loaded {
+            self.record(error);
         }
+        loaded
+    }
+
+    /// The contexts of the batch's sends, read after what
+    /// [`WriteTx::know_locked`] was told.
+    pub(crate) fn know_sends(&mut self, contexts: Vec<(SendKey, SendContext)>) {
+        self.deferred.know_sends(contexts);
     }
 
     /// A send's context as the batch read it ahead, if it did.

@@ -26,6 +26,7 @@
 //! the writes arriving, callers wait in `submit` (back-pressure) instead of
 //! the queue growing without limit.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -34,6 +35,7 @@ use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::WriteTx;
+use crate::sessions::SendContext;
 use crate::{Backend, Locks, OnCommit, SendKey, StoreError, WriteFn};
 
 const QUEUE_CAPACITY: usize = 8192;
@@ -475,14 +477,22 @@ async fn read_ahead(
     locks.sessions.dedup();
     locks.users.sort();
     locks.users.dedup();
-    let (last_seqs, heads) = match tx.backend() {
-        Backend::Sqlite => read_rows_sqlite(tx, locks).await?,
-        Backend::Postgres => lock_rows_postgres(tx, locks).await?,
+    let ((last_seqs, heads), contexts) = match tx.backend() {
+        // The sends' contexts first: they hold their sessions' last seqs
+        // and participants, which then need no statement of their own.
+        Backend::Sqlite => {
+            let contexts = tx.load_sends(sends).await?;
+            (read_rows_sqlite(tx, locks, &contexts).await?, contexts)
+        }
+        // The contexts only once the rows are locked: read before, they
+        // could miss another node's change.
+        Backend::Postgres => {
+            let known = lock_rows_postgres(tx, locks).await?;
+            (known, tx.load_sends(sends).await?)
+        }
     };
     tx.know_locked(last_seqs, heads);
-    if !sends.is_empty() {
-        tx.read_sends(sends).await?;
-    }
+    tx.know_sends(contexts);
     Ok(())
 }
 
@@ -524,13 +534,26 @@ async fn lock_rows_postgres(tx: &mut WriteTx, locks: Locks) -> Result<Known, Sto
     Ok((last_seqs, heads))
 }
 
-/// SQLite: the same without locks (the writer is the file's only writer),
-/// a cached statement per session, the heads from the writer's cache
-/// (else stored).
-async fn read_rows_sqlite(tx: &mut WriteTx, locks: Locks) -> Result<Known, StoreError> {
+/// SQLite: the same without locks (the writer is the file's only writer):
+/// a session a send's context holds from that context, any other with a
+/// cached statement; the heads from the writer's cache (else stored).
+async fn read_rows_sqlite(
+    tx: &mut WriteTx,
+    locks: Locks,
+    contexts: &[(SendKey, SendContext)],
+) -> Result<Known, StoreError> {
+    let read: HashMap<&str, &SendContext> = contexts
+        .iter()
+        .map(|(key, context)| (key.session_id.as_str(), context))
+        .collect();
     let mut last_seqs = Vec::with_capacity(locks.sessions.len());
     let mut users = locks.users;
     for session in locks.sessions {
+        if let Some(context) = read.get(session.as_str()) {
+            users.extend(context.participants.iter().map(|p| p.user_id.to_string()));
+            last_seqs.push((session, context.session.last_seq));
+            continue;
+        }
         let last_seq =
             crate::db::query_scalar::<i64>("SELECT last_seq FROM im_sessions WHERE id = $1")
                 .bind(&session)
