@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::Router;
 use backline_service::Backline;
 use backline_store::{Store, StoreOptions};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::services::{ServeDir, ServeFile};
@@ -22,12 +22,37 @@ use crate::http::listener::{self, Limits};
 use crate::state::AppState;
 use crate::{http, rest, web, ws};
 
+/// Latencies on a message's path, as histograms rather than summaries: a
+/// summary's quantiles cover a rolling window of one process, while buckets
+/// add up across nodes and give a p99 over any interval (`histogram_quantile`).
+const PATH_LATENCIES: [&str; 4] = [
+    "backline_send_seconds",
+    "backline_store_commit_seconds",
+    "backline_store_commit_statement_seconds",
+    "backline_store_ping_seconds",
+];
+
+/// Their buckets, in seconds: fine below 10 ms, where the targets are.
+const PATH_LATENCY_BUCKETS: [f64; 20] = [
+    0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025,
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
 /// The metrics recorder is process-global; tests build several apps in one process.
 fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
+            let recorder = PATH_LATENCIES
+                .iter()
+                .try_fold(PrometheusBuilder::new(), |builder, name| {
+                    builder.set_buckets_for_metric(
+                        Matcher::Full((*name).into()),
+                        &PATH_LATENCY_BUCKETS,
+                    )
+                })
+                .expect("the buckets are not empty")
+                .build_recorder();
             let handle = recorder.handle();
             // Another recorder may already be installed (embedding); keep going with ours for rendering.
             let _ = metrics::set_global_recorder(recorder);

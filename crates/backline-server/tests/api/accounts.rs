@@ -647,15 +647,7 @@ async fn operations_endpoints_answer() {
     assert_eq!(ready["status"], "ready");
     let alice = app.user("alice", "Alice Agent").await;
     let _desktop = app.desktop(&alice, None).await;
-    let metrics = app
-        .http
-        .get(format!("http://{}/metrics", app.private_addr.unwrap()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     assert!(metrics.contains("backline_connections"), "{metrics}");
     assert!(
         metrics.contains("backline_store_commit_seconds"),

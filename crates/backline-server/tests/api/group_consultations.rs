@@ -766,12 +766,7 @@ pub(crate) async fn metric(app: &TestApp, series: &str) -> f64 {
 
 /// The value of one line of `/metrics`, if it is there.
 async fn metric_line(app: &TestApp, series: &str) -> Option<f64> {
-    let text = reqwest::get(format!("http://{}/metrics", app.private_addr.unwrap()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     text.lines()
         .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
 }

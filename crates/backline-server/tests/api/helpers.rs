@@ -466,6 +466,19 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// `/metrics` as Prometheus text, from the metrics listener.
+    pub async fn metrics_text(&self) -> String {
+        let private = self.private_addr.expect("the metrics listener");
+        self.http
+            .get(format!("http://{private}/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// The live OpenAPI document the server publishes.
     pub async fn openapi(&self) -> Value {
         let (status, doc) = self

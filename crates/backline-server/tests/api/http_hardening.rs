@@ -367,3 +367,46 @@ async fn metrics_need_the_private_listener_or_the_token() {
         );
     }
 }
+
+/// Row: a send's latency was a summary, whose quantiles cover a rolling window
+/// of one process: no p99 over a chosen interval, none across nodes. The
+/// latencies on a message's path are histograms: cumulative buckets that end
+/// with `+Inf`, which equals the count.
+#[tokio::test]
+async fn a_sends_latency_is_a_histogram_with_buckets() {
+    let app = spawn_app().await;
+    let alice = app.user("alice", "Alice Agent").await;
+    let bob = app.user("bob", "Bob Builder").await;
+    let session = app.connected_session(&alice, &bob).await;
+    let mut desktop = app.desktop(&alice, None).await;
+    desktop
+        .send(json!({"type": "send", "rid": "r1", "session_id": session,
+                     "client_msg_id": "c1", "text": "timed"}))
+        .await;
+    let ack = desktop.until("ack", |f| f["type"] == "ack").await;
+    assert_eq!(ack["rid"], "r1", "{ack}");
+
+    let text = app.metrics_text().await;
+    for name in [
+        "backline_send_seconds",
+        "backline_store_commit_seconds",
+        "backline_store_commit_statement_seconds",
+    ] {
+        let value = |suffix: &str| -> Option<f64> {
+            let prefix = format!("{name}{suffix} ");
+            text.lines()
+                .find_map(|line| line.strip_prefix(&prefix)?.trim().parse().ok())
+        };
+        let count = value("_count").unwrap_or_else(|| panic!("no {name}_count"));
+        assert!(count >= 1.0, "{name}: {count}");
+        let under_2ms =
+            value("_bucket{le=\"0.002\"}").unwrap_or_else(|| panic!("no 2 ms bucket for {name}"));
+        let all = value("_bucket{le=\"+Inf\"}").unwrap_or_else(|| panic!("no +Inf for {name}"));
+        assert_eq!(all, count, "{name}");
+        assert!(under_2ms <= all, "{name}");
+        assert!(
+            !text.contains(&format!("{name}{{quantile=")),
+            "{name} is still a summary"
+        );
+    }
+}

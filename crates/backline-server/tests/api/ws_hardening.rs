@@ -296,22 +296,9 @@ async fn frames_over_the_limit_are_refused_and_over_the_cap_close_with_1009() {
 /// the process's, shared by every test server.
 pub static CUTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The metrics as Prometheus text (the one place that reads them).
-async fn metrics_text(app: &TestApp) -> String {
-    let private = app.private_addr.expect("the metrics listener");
-    app.http
-        .get(format!("http://{private}/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text")
-}
-
 /// The cut counters: queue_full, write_timeout, and every series of the metric.
 async fn cut_counts(app: &TestApp) -> (u64, u64, u64) {
-    let text = metrics_text(app).await;
+    let text = app.metrics_text().await;
     let series = |labels: &str| {
         let prefix = format!("backline_slow_consumer_disconnects_total{labels} ");
         text.lines()
