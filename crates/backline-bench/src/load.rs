@@ -247,6 +247,9 @@ pub struct PhaseReport {
     /// Where the CPU time went (when the server's pid is known).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu: Option<crate::report::CpuReport>,
+    /// The server's own latencies over the phase (with `--metrics-url`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub server_latency: Vec<crate::server_metrics::ServerLatency>,
 }
 
 impl PhaseReport {
@@ -363,6 +366,7 @@ pub async fn run_phase(
         ack_latency,
         max_scheduler_lag_ms: (max_lag.as_secs_f64() * 1e6).round() / 1e3,
         cpu: None,
+        server_latency: Vec::new(),
         grace_used_secs: (grace_used.as_secs_f64() * 100.0).round() / 100.0,
     }
 }

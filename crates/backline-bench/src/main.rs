@@ -17,6 +17,7 @@
 mod conn;
 mod load;
 mod report;
+mod server_metrics;
 mod setup;
 mod sys;
 
@@ -161,6 +162,14 @@ struct Common {
     /// Leave the pairs' sessions open instead of ending them.
     #[arg(long)]
     keep_sessions: bool,
+    /// The server's `/metrics` (its private listener, e.g.
+    /// http://127.0.0.1:9180/metrics): read around each phase for the
+    /// server's own send and commit latencies beside the end-to-end ones.
+    #[arg(long)]
+    metrics_url: Option<String>,
+    /// Bearer token for `--metrics-url` (the server's `metrics.token`).
+    #[arg(long, env = "BACKLINE_BENCH_METRICS_TOKEN")]
+    metrics_token: Option<String>,
     /// Print one JSON object instead of the text report.
     #[arg(long)]
     json: bool,
@@ -412,11 +421,22 @@ async fn bench(common: Common, mode: Mode) -> anyhow::Result<Report> {
     };
     eprintln!("pairs: {} sessions connected", pairs.len());
 
-    // 4. Load, with the CPU time each phase cost.
-    let cpu = CpuProbe {
+    // 4. Load, with the CPU time each phase cost and the server's latencies.
+    let metrics = match &common.metrics_url {
+        Some(metrics_url) => {
+            check_url(metrics_url)?;
+            Some(server_metrics::MetricsProbe::new(
+                metrics_url.clone(),
+                common.metrics_token.clone(),
+            )?)
+        }
+        None => None,
+    };
+    let cpu = PhaseProbe {
         server_pid,
         db_pid: common.db_pid,
         ticks_per_second: sys::ticks_per_second(),
+        metrics,
     };
     let grace = Duration::from_secs_f64(common.grace.max(0.0));
     let first_rate = match &mode {
@@ -559,12 +579,13 @@ async fn bench(common: Common, mode: Mode) -> anyhow::Result<Report> {
     })
 }
 
-/// Reads the CPU time of the server's threads, the database and the tool
-/// around a phase.
-struct CpuProbe {
+/// Reads around a phase the CPU time of the server's threads, the database
+/// and the tool, and the server's latency histograms.
+struct PhaseProbe {
     server_pid: Option<u32>,
     db_pid: Option<u32>,
     ticks_per_second: f64,
+    metrics: Option<server_metrics::MetricsProbe>,
 }
 
 struct CpuSnapshot {
@@ -573,7 +594,7 @@ struct CpuSnapshot {
     tool: sys::Ticks,
 }
 
-impl CpuProbe {
+impl PhaseProbe {
     fn snapshot(&self) -> Option<CpuSnapshot> {
         let server = sys::cpu_by_thread(self.server_pid?);
         Some(CpuSnapshot {
@@ -584,10 +605,19 @@ impl CpuProbe {
     }
 
     async fn measure(&self, phase: impl std::future::Future<Output = PhaseReport>) -> PhaseReport {
+        let scraped = match &self.metrics {
+            Some(metrics) => metrics.scrape().await,
+            None => None,
+        };
         let before = self.snapshot();
         let mut report = phase.await;
         if let (Some(before), Some(after)) = (before, self.snapshot()) {
             report.cpu = self.report(&before, &after, report.delivered);
+        }
+        if let (Some(metrics), Some(before)) = (&self.metrics, scraped) {
+            if let Some(after) = metrics.scrape().await {
+                report.server_latency = server_metrics::MetricsProbe::between(&before, &after);
+            }
         }
         report
     }

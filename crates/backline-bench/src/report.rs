@@ -132,6 +132,13 @@ fn phase_text(out: &mut String, p: &PhaseReport) {
         "      scheduler lag max {:.3} ms, grace used {:.2} s",
         p.max_scheduler_lag_ms, p.grace_used_secs
     );
+    for server in &p.server_latency {
+        let _ = writeln!(
+            out,
+            "      server, {:<33} p50 {:.3} ms  p99 {:.3} ms  p99.9 {:.3} ms  (n={}, from {})",
+            server.name, server.p50_ms, server.p99_ms, server.p999_ms, server.count, server.metric
+        );
+    }
     if let Some(cpu) = &p.cpu {
         let _ = writeln!(
             out,
