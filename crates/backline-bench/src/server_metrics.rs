@@ -8,11 +8,15 @@
 use serde::Serialize;
 
 /// The histograms read: (report name, metric).
-const HISTOGRAMS: [(&str, &str); 2] = [
+const HISTOGRAMS: [(&str, &str); 3] = [
     ("send: frame read → ack ready", "backline_send_seconds"),
     (
         "store batch: BEGIN → COMMIT done",
         "backline_store_commit_seconds",
+    ),
+    (
+        "writer's WAL checkpoint",
+        "backline_store_writer_checkpoint_seconds",
     ),
 ];
 

@@ -25,10 +25,11 @@ use crate::{http, rest, web, ws};
 /// Latencies on a message's path, as histograms rather than summaries: a
 /// summary's quantiles cover a rolling window of one process, while buckets
 /// add up across nodes and give a p99 over any interval (`histogram_quantile`).
-const PATH_LATENCIES: [&str; 4] = [
+const PATH_LATENCIES: [&str; 5] = [
     "backline_send_seconds",
     "backline_store_commit_seconds",
     "backline_store_commit_statement_seconds",
+    "backline_store_writer_checkpoint_seconds",
     "backline_store_ping_seconds",
 ];
 

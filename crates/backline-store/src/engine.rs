@@ -61,6 +61,10 @@ pub struct WriteTx {
     keep_next: bool,
     /// Savepoints opened since the writer started (`WriterStats`).
     savepoints: u64,
+    /// SQLite: the checkpointer's requests to restart the WAL.
+    wal: Option<Arc<sqlite::WalState>>,
+    /// Checkpoints the writer ran for them (`WriterStats`).
+    wal_checkpoints: u64,
 }
 
 /// Where the statements of the current write run.
@@ -99,7 +103,54 @@ impl WriteTx {
             release_pending: false,
             keep_next: false,
             savepoints: 0,
+            wal: None,
+            wal_checkpoints: 0,
         }
+    }
+
+    /// SQLite: listen to the checkpointer (see [`sqlite::WalState`]).
+    pub(crate) fn watch_wal(&mut self, wal: Arc<sqlite::WalState>) {
+        self.wal = Some(wal);
+    }
+
+    /// SQLite, between two batches: when the checkpointer asked for it,
+    /// copies the WAL's last frames into the database file, so that the next
+    /// write starts the WAL again from its beginning. Only the frames
+    /// appended since the checkpointer's pass are left to copy. While the
+    /// checkpointer's own pass runs, the writer tries again after its next
+    /// batch. A failure stores nothing and loses nothing (the WAL keeps
+    /// every frame): it is logged, and the next request tries again.
+    pub(crate) fn finish_checkpoint(&mut self) {
+        let (Some(conn), Some(wal)) = (&self.sqlite, &self.wal) else {
+            return;
+        };
+        if !wal.restart_wanted() {
+            return;
+        }
+        let started = std::time::Instant::now();
+        match sqlite::checkpoint(conn) {
+            Ok(sqlite::Checkpoint::Busy) => return,
+            Ok(sqlite::Checkpoint::Copied { frames, copied }) if copied < frames => {
+                tracing::debug!(
+                    frames,
+                    copied,
+                    "a reader still holds WAL frames; the WAL restarts later"
+                );
+            }
+            Ok(sqlite::Checkpoint::Copied { .. }) => {}
+            Err(error) => {
+                tracing::warn!(error.message = %error, "the writer's WAL checkpoint failed; retrying at the next request");
+            }
+        }
+        metrics::histogram!("backline_store_writer_checkpoint_seconds")
+            .record(started.elapsed().as_secs_f64());
+        self.wal_checkpoints += 1;
+        wal.answered();
+    }
+
+    /// Checkpoints the writer ran for the checkpointer since it started.
+    pub(crate) fn wal_checkpoints(&self) -> u64 {
+        self.wal_checkpoints
     }
 
     /// Whether a connection is open.

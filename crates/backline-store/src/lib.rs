@@ -286,9 +286,10 @@ impl Store {
                     path.clone(),
                     options.max_read_connections as usize,
                 )));
-                let checkpointer = sqlite::Checkpointer::start(path.clone())
+                let wal = Arc::new(sqlite::WalState::default());
+                let checkpointer = sqlite::Checkpointer::start(path.clone(), wal.clone())
                     .map_err(|e| sqlite::cannot_open(&path, e))?;
-                (source, reader, Some(lock), Some(checkpointer))
+                (source, reader, Some(lock), Some((checkpointer, wal)))
             }
             Backend::Postgres => {
                 let connect = postgres::options(&options.url)?;
@@ -299,6 +300,10 @@ impl Store {
             }
         };
         let mut tx = WriteTx::new(source);
+        let checkpointer = checkpointer.map(|(checkpointer, wal)| {
+            tx.watch_wal(wal);
+            checkpointer
+        });
         // SQLite's connection opens here (a bad file fails the start);
         // PostgreSQL's on the writer's thread, whose runtime then drives it
         // (the migration above has shown the server answers).

@@ -67,6 +67,9 @@ pub struct WriterStats {
     /// Savepoints opened: one per write that runs statements of its own in
     /// a batch of several; sends and marks that only append take none.
     pub savepoints: u64,
+    /// SQLite: checkpoints the writer ran between batches so that the WAL
+    /// starts again from its beginning under a steady load.
+    pub wal_checkpoints: u64,
 }
 
 #[derive(Default)]
@@ -75,6 +78,7 @@ struct Counters {
     writes: AtomicU64,
     failed_batches: AtomicU64,
     savepoints: AtomicU64,
+    wal_checkpoints: AtomicU64,
     /// 1 while a batch is being run and answered.
     busy: AtomicU64,
 }
@@ -167,6 +171,7 @@ impl Writer {
             writes: self.counters.writes.load(Ordering::Relaxed),
             failed_batches: self.counters.failed_batches.load(Ordering::Relaxed),
             savepoints: self.counters.savepoints.load(Ordering::Relaxed),
+            wal_checkpoints: self.counters.wal_checkpoints.load(Ordering::Relaxed),
         }
     }
 
@@ -400,6 +405,13 @@ async fn run(
             } else {
                 completion(Ok(()));
             }
+        }
+        // After the answers: a checkpoint delays the next batch, not this one.
+        if commit.is_ok() {
+            tx.finish_checkpoint();
+            counters
+                .wal_checkpoints
+                .store(tx.wal_checkpoints(), Ordering::Relaxed);
         }
         if carried.is_empty() {
             counters.busy.store(0, Ordering::Release);

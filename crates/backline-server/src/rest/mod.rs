@@ -196,6 +196,7 @@ fn metrics(state: AppState, headers: &HeaderMap) -> Response {
     metrics::gauge!("backline_store_batches").set(stats.batches as f64);
     metrics::gauge!("backline_store_writes").set(stats.writes as f64);
     metrics::gauge!("backline_store_savepoints").set(stats.savepoints as f64);
+    metrics::gauge!("backline_store_wal_checkpoints").set(stats.wal_checkpoints as f64);
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -35,6 +35,7 @@ mod interactions;
 mod oidc;
 mod scim;
 mod supervision;
+mod wal;
 
 /// The backends this run covers, each with a fresh database.
 pub(crate) async fn stores() -> Vec<(&'static str, Store, Option<tempfile::TempDir>)> {
