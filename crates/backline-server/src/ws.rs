@@ -34,7 +34,7 @@ use backline_service::{Backline, ServiceError};
 use backline_store::UserId;
 use futures::future::BoxFuture;
 use futures::stream::FuturesOrdered;
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 
 use crate::error::ApiError;
 use crate::http::origin::origin_allowed;
@@ -75,7 +75,7 @@ pub async fn upgrade(
     ws.max_message_size(cap)
         .max_frame_size(cap)
         .read_buffer_size(1024)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| async move {
             Connection::run(state, socket, cookie_token).await;
         })
@@ -94,11 +94,17 @@ struct Connection {
     /// socket goes on reading, delivering and pinging while they commit, and
     /// answers them in order. Made on the first send (idle sockets stay small).
     pending: Option<Box<FuturesOrdered<BoxFuture<'static, String>>>>,
+    /// Frames were queued and not yet written ([`Connection::queue_text`]).
+    unflushed: bool,
 }
 
 /// Most sends of one socket in flight at once; past that the socket stops
 /// reading until the oldest is answered.
 const MAX_PIPELINED_SENDS: usize = 64;
+
+/// Queued frames past this many bytes are written at once; fewer wait until
+/// the connection has nothing else ready. An idle socket keeps no buffer.
+const WRITE_BUFFER: usize = 8 * 1024;
 
 impl Connection {
     async fn run(state: AppState, socket: WebSocket, cookie_token: Option<String>) {
@@ -110,6 +116,7 @@ impl Connection {
             cut: Cut::default(),
             write_timeout,
             pending: None,
+            unflushed: false,
         };
         // Boxed: a connection's future is as large as its largest await point,
         // and thousands of them sit idle; the rarely taken paths live on the heap.
@@ -149,31 +156,42 @@ impl Connection {
         self.send_text(&text).await
     }
 
-    /// Writes one text frame. A write that does not complete in time cuts the
-    /// connection (`write_timeout`); a cut (by the hub) interrupts the write.
+    /// Writes one text frame, and any queued before it.
     async fn send_text(&mut self, text: &str) -> Result<(), axum::Error> {
-        let cut = self.cut.clone();
-        let write = tokio::time::timeout(
-            self.write_timeout,
+        metrics::counter!("backline_ws_frames_out_total").increment(1);
+        metrics::counter!("backline_ws_writes_total").increment(1);
+        self.unflushed = false;
+        let (cut, limit) = (self.cut.clone(), self.write_timeout);
+        bounded(
+            cut,
+            limit,
             self.socket.send(Message::Text(Utf8Bytes::from(text))),
-        );
-        tokio::select! {
-            biased;
-            _ = cut.cancelled() => Err(axum::Error::new(std::io::Error::new(
-                std::io::ErrorKind::ConnectionAborted,
-                "the connection was cut",
-            ))),
-            outcome = write => match outcome {
-                Ok(result) => result,
-                Err(_) => {
-                    cut.cut(kill_reason::WRITE_TIMEOUT);
-                    Err(axum::Error::new(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        "slow consumer: a write did not complete in time",
-                    )))
-                }
-            },
-        }
+        )
+        .await
+    }
+
+    /// Queues one text frame in the socket's write buffer, which goes out
+    /// once it holds `WRITE_BUFFER` bytes or when the serve loop has nothing
+    /// else ready ([`Self::flush`]): the acks and events one commit makes
+    /// ready together leave in one write instead of one each.
+    async fn queue_text(&mut self, text: &str) -> Result<(), axum::Error> {
+        metrics::counter!("backline_ws_frames_out_total").increment(1);
+        self.unflushed = true;
+        let (cut, limit) = (self.cut.clone(), self.write_timeout);
+        bounded(
+            cut,
+            limit,
+            self.socket.feed(Message::Text(Utf8Bytes::from(text))),
+        )
+        .await
+    }
+
+    /// Writes what [`Self::queue_text`] queued.
+    async fn flush(&mut self) -> Result<(), axum::Error> {
+        metrics::counter!("backline_ws_writes_total").increment(1);
+        self.unflushed = false;
+        let (cut, limit) = (self.cut.clone(), self.write_timeout);
+        bounded(cut, limit, self.socket.flush()).await
     }
 
     async fn close(&mut self, code: u16, reason: ErrorCode) {
@@ -406,12 +424,12 @@ impl Connection {
                         Some(Outbound::Event { seq, frame }) => {
                             Box::pin(self.live_event(&backline, &account.id, seq, &frame)).await?
                         }
-                        Some(Outbound::Frame(frame)) => self.send_text(&frame).await?,
+                        Some(Outbound::Frame(frame)) => self.queue_text(&frame).await?,
                         None => return Ok(()),
                     }
                 }
                 Some(answer) = next_answer(&mut self.pending) => {
-                    self.send_text(&answer).await?;
+                    self.queue_text(&answer).await?;
                 }
                 incoming = self.socket.next(), if pending_sends(&self.pending) < MAX_PIPELINED_SENDS => {
                     last_heard = tokio::time::Instant::now();
@@ -445,6 +463,8 @@ impl Connection {
                 Ok(()) = registration.catch_up.changed() => {
                     Box::pin(self.catch_up(&backline, &account.id)).await?;
                 }
+                // Last: nothing else is ready, so what was queued goes out.
+                () = std::future::ready(()), if self.unflushed => self.flush().await?,
             }
         }
     }
@@ -482,7 +502,7 @@ impl Connection {
                 break;
             }
             for (seq, frame) in frames {
-                self.send_text(&frame).await?;
+                self.queue_text(&frame).await?;
                 self.last_sent = seq;
             }
         }
@@ -502,7 +522,7 @@ impl Connection {
         if seq > self.last_sent + 1 {
             self.replay(backline, user_id, seq - 1).await?;
         }
-        self.send_text(frame).await?;
+        self.queue_text(frame).await?;
         self.last_sent = seq;
         metrics::counter!("backline_events_delivered_total").increment(1);
         Ok(())
@@ -663,6 +683,33 @@ async fn next_answer(
     match pending {
         Some(queue) if !queue.is_empty() => queue.next().await,
         _ => std::future::pending().await,
+    }
+}
+
+/// A write that does not complete in time cuts the connection
+/// (`write_timeout`); a cut (by the hub) interrupts the write.
+async fn bounded(
+    cut: Cut,
+    limit: Duration,
+    write: impl std::future::Future<Output = Result<(), axum::Error>>,
+) -> Result<(), axum::Error> {
+    let write = tokio::time::timeout(limit, write);
+    tokio::select! {
+        biased;
+        _ = cut.cancelled() => Err(axum::Error::new(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "the connection was cut",
+        ))),
+        outcome = write => match outcome {
+            Ok(result) => result,
+            Err(_) => {
+                cut.cut(kill_reason::WRITE_TIMEOUT);
+                Err(axum::Error::new(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "slow consumer: a write did not complete in time",
+                )))
+            }
+        },
     }
 }
 

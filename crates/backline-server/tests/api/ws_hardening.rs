@@ -397,3 +397,82 @@ async fn signing_out_a_blocked_desktop_is_no_slow_consumer_cut() {
     let counted = cuts_of_a_flood(|c| c.ws.write_timeout_secs = 60, true).await;
     assert_eq!(counted, (0, 0, 0), "a sign-out is not a slow consumer");
 }
+
+// ---------------------------------------------------------------------------
+// Writes: frames that are ready together leave together
+
+/// A counter of the real binary's `/metrics`.
+async fn counter(http: &reqwest::Client, metrics: &str, name: &str) -> u64 {
+    let text = http
+        .get(metrics)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .map_or(0, |value| value.trim().parse().expect("a count"))
+}
+
+/// Row: every frame the server sent was a write call of its own, so a
+/// desktop that came back after fifty messages got fifty writes for their
+/// replay, and a commit's answers went out one write each. Frames are now
+/// queued and written once the connection has nothing else ready. Counted
+/// by the real binary (`backline_ws_frames_out_total`,
+/// `backline_ws_writes_total`), which serves this test alone.
+#[tokio::test]
+async fn a_replay_leaves_in_few_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, said, _lines) =
+        crate::binary::start_logging(crate::binary::command(dir.path(), &[]));
+    let metrics = said
+        .iter()
+        .find_map(|line| line.strip_prefix("Metrics and health checks on "))
+        .map(|base| format!("{}/metrics", base.trim()))
+        .expect("the metrics listener's address");
+    let http = reqwest::Client::new();
+    let (alice, session) = crate::binary::open_session(&http, &server.base).await;
+    let (bob, _) = crate::binary::sign_in(&http, &server.base, "bob").await;
+    let desktop = crate::helpers::desktop_at(server.addr(), &bob, None).await;
+    let last_seq = desktop.head;
+    drop(desktop);
+    // Bob is away while Alice sends fifty messages.
+    for i in 0..50 {
+        let response = http
+            .post(format!(
+                "{}/api/v1/sessions/{session}/messages",
+                server.base
+            ))
+            .bearer_auth(&alice)
+            .json(&json!({"client_msg_id": format!("c{i}"), "text": format!("while away {i}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let frames_before = counter(&http, &metrics, "backline_ws_frames_out_total").await;
+    let writes_before = counter(&http, &metrics, "backline_ws_writes_total").await;
+    let mut desktop = crate::helpers::desktop_at(server.addr(), &bob, Some(last_seq)).await;
+    let replayed = desktop.drain(Duration::from_millis(500)).await;
+    let messages = replayed
+        .iter()
+        .filter(|frame| frame["event"]["entry"]["kind"] == "message")
+        .count();
+    assert_eq!(messages, 50, "every message is replayed");
+    let frames = counter(&http, &metrics, "backline_ws_frames_out_total").await - frames_before;
+    let writes = counter(&http, &metrics, "backline_ws_writes_total").await - writes_before;
+    // The welcome, then the replay (and whatever else Bob's stream held).
+    assert_eq!(
+        frames,
+        1 + replayed.len() as u64,
+        "the server counts its frames"
+    );
+    assert!(
+        writes > 0 && writes * 10 < frames,
+        "{writes} writes for {frames} frames"
+    );
+}
