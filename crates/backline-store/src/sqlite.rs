@@ -353,8 +353,8 @@ pub(crate) const RESTART_FRAMES: i64 = 4096;
 /// SQLite starts the WAL again from its beginning only when a write begins
 /// with every frame already copied into the database file. The checkpointer
 /// copies from its own thread while the writer goes on appending, so under
-/// a steady load it never finds the WAL fully copied, and the file grew by
-/// every commit (750 MB in 20 s at 1,000 msgs/s) until the load stopped.
+/// a steady load it seldom finds the WAL fully copied, and the file grew by
+/// every commit (750 MiB in 20 s at 1,000 msgs/s) until the load stopped.
 /// When a pass finds the WAL past [`RESTART_FRAMES`], the checkpointer
 /// passes again at once until a pass finds few new frames ([`catch_up`]),
 /// then asks the writer to finish the copy between two batches: only the
