@@ -113,6 +113,24 @@ pub fn start_logging(
     (Server { child, base }, before, lines)
 }
 
+/// The binary (`--demo`, with `env`) with its logs (stdout) captured; also
+/// the metrics listener's URL.
+pub fn start_observed(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (Server, String, std::sync::mpsc::Receiver<String>) {
+    let mut command = command(dir, &[]);
+    command.envs(env.iter().copied()).env("RUST_LOG", "warn");
+    let (server, before, lines) = start_logging(command);
+    let private = before
+        .iter()
+        .find_map(|line| line.strip_prefix("Metrics and health checks on "))
+        .expect("the metrics listener's address")
+        .trim()
+        .to_owned();
+    (server, private, lines)
+}
+
 pub async fn sign_in(http: &reqwest::Client, base: &str, username: &str) -> (String, String) {
     let body: Value = http
         .post(format!("{base}/api/v1/auth/sign-in"))

@@ -766,9 +766,7 @@ pub(crate) async fn metric(app: &TestApp, series: &str) -> f64 {
 
 /// The value of one line of `/metrics`, if it is there.
 async fn metric_line(app: &TestApp, series: &str) -> Option<f64> {
-    let text = app.metrics_text().await;
-    text.lines()
-        .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
+    crate::helpers::metric_value(&app.metrics_text().await, series)
 }
 
 #[tokio::test]

@@ -301,6 +301,14 @@ pub async fn try_desktop_at(
     Ok(desktop)
 }
 
+/// The value of the line `series value` in Prometheus text, if it is there.
+pub fn metric_value(text: &str, series: &str) -> Option<f64> {
+    let value = text
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))?;
+    Some(value.trim().parse().expect("a metric's value is a number"))
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {

@@ -7,7 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::binary;
-use crate::helpers::{spawn_app, spawn_app_with, TestApp, WAIT};
+use crate::helpers::{metric_value, spawn_app, spawn_app_with, TestApp, WAIT};
 
 /// Reads what the server sends until it closes the connection (or `WAIT` passes).
 async fn read_until_closed(stream: &mut TcpStream) -> Option<String> {
@@ -26,23 +26,6 @@ async fn read_until_closed(stream: &mut TcpStream) -> Option<String> {
         .map(|_| String::from_utf8_lossy(&answer).into_owned())
 }
 
-/// The binary with its logs (stdout) captured; also the metrics listener's URL.
-fn start_logging(
-    dir: &std::path::Path,
-    env: &[(&str, &str)],
-) -> (binary::Server, String, std::sync::mpsc::Receiver<String>) {
-    let mut command = binary::command(dir, &[]);
-    command.envs(env.iter().copied()).env("RUST_LOG", "warn");
-    let (server, before, lines) = binary::start_logging(command);
-    let private = before
-        .iter()
-        .find_map(|line| line.strip_prefix("Metrics and health checks on "))
-        .expect("the metrics listener's address")
-        .trim()
-        .to_owned();
-    (server, private, lines)
-}
-
 fn host_port(url: &str) -> String {
     url.trim_start_matches("http://").to_owned()
 }
@@ -55,7 +38,7 @@ fn host_port(url: &str) -> String {
 #[tokio::test]
 async fn idle_connections_past_the_cap_are_refused_and_silent_ones_closed() {
     let dir = tempfile::tempdir().unwrap();
-    let (server, private, lines) = start_logging(
+    let (server, private, lines) = binary::start_observed(
         dir.path(),
         &[
             ("BACKLINE_HTTP__MAX_CONNECTIONS", "50"),
@@ -392,11 +375,7 @@ async fn a_sends_latency_is_a_histogram_with_buckets() {
         "backline_store_commit_seconds",
         "backline_store_commit_statement_seconds",
     ] {
-        let value = |suffix: &str| -> Option<f64> {
-            let prefix = format!("{name}{suffix} ");
-            text.lines()
-                .find_map(|line| line.strip_prefix(&prefix)?.trim().parse().ok())
-        };
+        let value = |suffix: &str| metric_value(&text, &format!("{name}{suffix}"));
         let count = value("_count").unwrap_or_else(|| panic!("no {name}_count"));
         assert!(count >= 1.0, "{name}: {count}");
         let under_2ms =

@@ -12,7 +12,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::{spawn_app, spawn_app_with, Desktop, TestApp, User, PASSWORD, WAIT};
+use crate::helpers::{
+    metric_value, spawn_app, spawn_app_with, Desktop, TestApp, User, PASSWORD, WAIT,
+};
 
 /// The close frame's code and reason, skipping frames before it; None when
 /// the connection dropped without one.
@@ -300,10 +302,11 @@ pub static CUTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 async fn cut_counts(app: &TestApp) -> (u64, u64, u64) {
     let text = app.metrics_text().await;
     let series = |labels: &str| {
-        let prefix = format!("backline_slow_consumer_disconnects_total{labels} ");
-        text.lines()
-            .find_map(|line| line.strip_prefix(&prefix))
-            .map_or(0, |value| value.trim().parse().expect("a count"))
+        metric_value(
+            &text,
+            &format!("backline_slow_consumer_disconnects_total{labels}"),
+        )
+        .map_or(0, |value| value as u64)
     };
     let total = text
         .lines()
@@ -411,9 +414,7 @@ async fn counter(http: &reqwest::Client, metrics: &str, name: &str) -> u64 {
         .text()
         .await
         .unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-        .map_or(0, |value| value.trim().parse().expect("a count"))
+    metric_value(&text, name).map_or(0, |value| value as u64)
 }
 
 /// Row: every frame the server sent was a write call of its own, so a
@@ -425,13 +426,8 @@ async fn counter(http: &reqwest::Client, metrics: &str, name: &str) -> u64 {
 #[tokio::test]
 async fn a_replay_leaves_in_few_writes() {
     let dir = tempfile::tempdir().unwrap();
-    let (server, said, _lines) =
-        crate::binary::start_logging(crate::binary::command(dir.path(), &[]));
-    let metrics = said
-        .iter()
-        .find_map(|line| line.strip_prefix("Metrics and health checks on "))
-        .map(|base| format!("{}/metrics", base.trim()))
-        .expect("the metrics listener's address");
+    let (server, private, _lines) = crate::binary::start_observed(dir.path(), &[]);
+    let metrics = format!("{private}/metrics");
     let http = reqwest::Client::new();
     let (alice, session) = crate::binary::open_session(&http, &server.base).await;
     let (bob, _) = crate::binary::sign_in(&http, &server.base, "bob").await;
